@@ -1,0 +1,97 @@
+package event
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestBatchRoundTrip(t *testing.T) {
+	in := []Event{
+		{Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Fields: []Field{{"message", "hello"}, {"host.name", "ward-3"}}},
+		{Time: time.Unix(0, 0).UTC()},
+		{Time: time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC), Fields: []Field{{"", ""}, {"a", "\x00\xff"}}},
+	}
+	data := AppendBatch(nil, in)
+	got, err := DecodeBatch(nil, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i].Fields == nil {
+			got[i].Fields = []Field{}
+		}
+		if in[i].Fields == nil {
+			in[i].Fields = []Field{}
+		}
+	}
+	if !reflect.DeepEqual(got, in) {
+		t.Fatalf("round trip: got %+v, want %+v", got, in)
+	}
+}
+
+func TestDecodeBatchCorrupt(t *testing.T) {
+	good := AppendBatch(nil, []Event{{Time: time.Unix(1, 0), Fields: []Field{{"message", "x"}}}})
+	f := func(name string, data []byte) {
+		t.Helper()
+		if _, err := DecodeBatch(nil, data); !errors.Is(err, ErrCorruptBatch) {
+			t.Errorf("%s: got err %v, want ErrCorruptBatch", name, err)
+		}
+	}
+	f("empty", nil)
+	f("version", append([]byte{9}, good[1:]...))
+	f("truncated", good[:len(good)-1])
+	f("trailing", append(append([]byte{}, good...), 0))
+	f("huge count", []byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	f.Add(AppendBatch(nil, []Event{{Time: time.Unix(5, 0), Fields: []Field{{"a", "b"}}}}))
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		evs, err := DecodeBatch(nil, data)
+		if err != nil {
+			return
+		}
+		// What decodes must re-encode to the same bytes.
+		if again := AppendBatch(nil, evs); string(again) != string(data) {
+			t.Fatalf("re-encoding differs: %x vs %x", again, data)
+		}
+	})
+}
+
+func TestAppendJSON(t *testing.T) {
+	e := Event{Time: time.Date(2026, 3, 1, 10, 0, 0, 500, time.FixedZone("x", 3600))}
+	e.Set("message", "a \"quoted\"\n\tline \x01 \xff \u2028")
+	e.Set("user.name", "ålice")
+	out := AppendJSON(nil, &e)
+	var m map[string]string
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("invalid JSON %s: %v", out, err)
+	}
+	want := map[string]string{
+		"@timestamp": "2026-03-01T09:00:00.0000005Z",
+		"message":    "a \"quoted\"\n\tline \x01 \ufffd \u2028",
+		"user.name":  "ålice",
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Fatalf("got %v, want %v", m, want)
+	}
+}
+
+func TestSetGetDelete(t *testing.T) {
+	var e Event
+	e.Set("a", "1")
+	e.Set("b", "2")
+	e.Set("a", "3")
+	e.SetIfAbsent("b", "9")
+	if v, _ := e.Get("a"); v != "3" || len(e.Fields) != 2 || e.Value("b") != "2" {
+		t.Fatalf("got %+v", e.Fields)
+	}
+	e.Delete("a")
+	if e.Has("a") || !e.Has("b") {
+		t.Fatalf("after delete: %+v", e.Fields)
+	}
+}
