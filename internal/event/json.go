@@ -5,7 +5,6 @@ import (
 	"unicode/utf8"
 )
 
-
 // AppendJSON appends the event as one flat JSON object: "@timestamp" first,
 // then the fields in their order, each a JSON string.
 func AppendJSON(dst []byte, e *Event) []byte {
