@@ -72,15 +72,15 @@ type NextOfKin struct {
 
 // Patient is the person content of an ADT message (PID, PD1, NK1, ARV).
 type Patient struct {
-	Identifiers   []Identifier `json:"identifiers"`         // PID-3, every repetition
-	Names         []Name       `json:"names,omitempty"`     // PID-5
+	Identifiers   []Identifier `json:"identifiers"`          // PID-3, every repetition
+	Names         []Name       `json:"names,omitempty"`      // PID-5
 	BirthDate     string       `json:"birth_date,omitempty"` // PID-7 as sent (DTM)
-	Sex           string       `json:"sex,omitempty"`       // PID-8
-	Addresses     []Address    `json:"addresses,omitempty"` // PID-11
-	Phones        []Phone      `json:"phones,omitempty"`    // PID-13 home, then PID-14 business
+	Sex           string       `json:"sex,omitempty"`        // PID-8
+	Addresses     []Address    `json:"addresses,omitempty"`  // PID-11
+	Phones        []Phone      `json:"phones,omitempty"`     // PID-13 home, then PID-14 business
 	AccountNumber *Identifier  `json:"account_number,omitempty"`
 	NextOfKin     []NextOfKin  `json:"next_of_kin,omitempty"`
-	Deceased      bool         `json:"deceased,omitempty"`      // PID-30 = Y, or PID-29 present
+	Deceased      bool         `json:"deceased,omitempty"`     // PID-30 = Y, or PID-29 present
 	DeceasedTime  time.Time    `json:"deceased_time,omitzero"` // PID-29
 	// VIP is PV1-16 (VIP indicator, user-defined table 0099) when sent.
 	VIP string `json:"vip,omitempty"`
@@ -106,8 +106,8 @@ type Provider struct {
 	// "consulting" or "admitting".
 	Role       string    `json:"role,omitempty"`
 	RoleAction string    `json:"role_action,omitempty"` // ROL-2: AD add, DE delete, UP update, UC unchanged
-	Begin      time.Time `json:"begin,omitzero"`       // ROL-5
-	End        time.Time `json:"end,omitzero"`         // ROL-6
+	Begin      time.Time `json:"begin,omitzero"`        // ROL-5
+	End        time.Time `json:"end,omitzero"`          // ROL-6
 }
 
 // Location is an HL7 PL person location (PV1-3, PV1-6).
@@ -129,35 +129,35 @@ func (l Location) String() string {
 
 // Encounter is the visit content of an ADT message (PV1, PV2, ROL).
 type Encounter struct {
-	VisitNumber     Identifier `json:"visit_number"`              // PV1-19
-	Class           string     `json:"class,omitempty"`           // PV1-2, e.g. I, O, E
-	Location        Location   `json:"location"`                  // PV1-3
-	PriorLocation   *Location  `json:"prior_location,omitempty"`  // PV1-6
-	AdmissionType   string     `json:"admission_type,omitempty"`  // PV1-4
+	VisitNumber     Identifier `json:"visit_number"`               // PV1-19
+	Class           string     `json:"class,omitempty"`            // PV1-2, e.g. I, O, E
+	Location        Location   `json:"location"`                   // PV1-3
+	PriorLocation   *Location  `json:"prior_location,omitempty"`   // PV1-6
+	AdmissionType   string     `json:"admission_type,omitempty"`   // PV1-4
 	HospitalService string     `json:"hospital_service,omitempty"` // PV1-10
-	Attending       []Provider `json:"attending,omitempty"`       // PV1-7
-	Referring       []Provider `json:"referring,omitempty"`       // PV1-8
-	Consulting      []Provider `json:"consulting,omitempty"`      // PV1-9
-	Admitting       []Provider `json:"admitting,omitempty"`       // PV1-17
-	CareTeam        []Provider `json:"care_team,omitempty"`       // ROL segments
-	AdmitTime       time.Time  `json:"admit_time,omitzero"`       // PV1-44
-	DischargeTime   time.Time  `json:"discharge_time,omitzero"`   // PV1-45
+	Attending       []Provider `json:"attending,omitempty"`        // PV1-7
+	Referring       []Provider `json:"referring,omitempty"`        // PV1-8
+	Consulting      []Provider `json:"consulting,omitempty"`       // PV1-9
+	Admitting       []Provider `json:"admitting,omitempty"`        // PV1-17
+	CareTeam        []Provider `json:"care_team,omitempty"`        // ROL segments
+	AdmitTime       time.Time  `json:"admit_time,omitzero"`        // PV1-44
+	DischargeTime   time.Time  `json:"discharge_time,omitzero"`    // PV1-45
 }
 
 // Merge is one PID/MRG pair of a merge message (A40): the identifiers
 // in Prior (MRG-1) are merged into the surviving patient.
 type Merge struct {
-	Surviving    []Identifier `json:"surviving"`                 // PID-3 of the group
-	Prior        []Identifier `json:"prior"`                     // MRG-1
-	PriorAccount string       `json:"prior_account,omitempty"`   // MRG-3.1
-	PriorVisit   string       `json:"prior_visit,omitempty"`     // MRG-5.1
-	PriorName    *Name        `json:"prior_name,omitempty"`      // MRG-7
+	Surviving    []Identifier `json:"surviving"`               // PID-3 of the group
+	Prior        []Identifier `json:"prior"`                   // MRG-1
+	PriorAccount string       `json:"prior_account,omitempty"` // MRG-3.1
+	PriorVisit   string       `json:"prior_visit,omitempty"`   // MRG-5.1
+	PriorName    *Name        `json:"prior_name,omitempty"`    // MRG-7
 }
 
 // ADT is what an ADT message says about a patient and their encounter.
 type ADT struct {
-	Event        string     `json:"event"`         // trigger event, e.g. A01
-	ControlID    string     `json:"control_id"`    // MSH-10
+	Event        string     `json:"event"`      // trigger event, e.g. A01
+	ControlID    string     `json:"control_id"` // MSH-10
 	SendingApp   string     `json:"sending_application,omitempty"`
 	SendingFac   string     `json:"sending_facility,omitempty"`
 	RecordedTime time.Time  `json:"recorded_time,omitzero"` // EVN-2, else MSH-7
