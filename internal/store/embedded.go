@@ -1,0 +1,494 @@
+package store
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
+	vmlogger "github.com/VictoriaMetrics/VictoriaMetrics/lib/logger"
+
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+// Config configures the embedded store.
+type Config struct {
+	// Retention is how long events are kept (default 400 days).
+	Retention time.Duration
+	// FutureRetention is how far in the future an event time may be before
+	// it is replaced by the arrival time (default 2 days).
+	FutureRetention time.Duration
+	// MaxDiskSpaceUsageBytes, when set, drops the oldest days beyond it.
+	MaxDiskSpaceUsageBytes int64
+	// MinFreeDiskSpaceBytes: below it the store turns read-only.
+	MinFreeDiskSpaceBytes int64
+	// StreamFields name the fields that identify a log stream (a source).
+	StreamFields []string
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// DefaultRetention is the default retention: 400 days, more than a year of
+// audit history plus margin.
+const DefaultRetention = 400 * 24 * time.Hour
+
+// DefaultStreamFields identify a source: where it ran and what it is.
+var DefaultStreamFields = []string{"host.name", "event.module", "event.dataset"}
+
+func (c Config) withDefaults() Config {
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.FutureRetention <= 0 {
+		c.FutureRetention = 48 * time.Hour
+	}
+	if c.StreamFields == nil {
+		c.StreamFields = DefaultStreamFields
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Embedded is the VictoriaLogs storage library running in this process.
+type Embedded struct {
+	s   *logstorage.Storage
+	cfg Config
+}
+
+var _ Store = (*Embedded)(nil)
+
+var libraryOnce sync.Once
+
+// prepareLibrary satisfies the library's expectations of process-wide state:
+// its dependencies read flag.CommandLine and panic unless it was parsed, and
+// its logger would print whole log rows (which may carry PHI) on warnings,
+// so only errors are let through.
+func prepareLibrary() {
+	libraryOnce.Do(func() {
+		if !flag.CommandLine.Parsed() {
+			_ = flag.CommandLine.Parse(nil)
+		}
+		_ = flag.Set("loggerLevel", "ERROR")
+		_ = flag.Set("loggerFormat", "json")
+		_ = flag.Set("loggerMaxArgLen", "200")
+		vmlogger.InitNoLogFlags()
+	})
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, cfg Config) (st *Embedded, err error) {
+	cfg = cfg.withDefaults()
+	prepareLibrary()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create store dir: %w", err)
+	}
+	if err := checkLock(dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("open store %s: %v", dir, r)
+		}
+	}()
+	s := logstorage.MustOpenStorage(dir, &logstorage.StorageConfig{
+		Retention:              cfg.Retention,
+		FutureRetention:        cfg.FutureRetention,
+		MaxDiskSpaceUsageBytes: cfg.MaxDiskSpaceUsageBytes,
+		MinFreeDiskSpaceBytes:  cfg.MinFreeDiskSpaceBytes,
+		FlushInterval:          time.Second,
+	})
+	return &Embedded{s: s, cfg: cfg}, nil
+}
+
+// checkLock tells whether another process holds the library's lock file,
+// which the library would answer with a panic.
+func checkLock(dir string) error {
+	path := filepath.Join(dir, "flock.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open lock file: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("%w: %s (is another vigil running with the same --data-dir?)", ErrLocked, dir)
+	}
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+}
+
+// Close flushes and closes the store.
+func (e *Embedded) Close() { e.s.MustClose() }
+
+// Flush makes every added event durable.
+func (e *Embedded) Flush() { e.s.DebugFlush() }
+
+// Limits of the library: rows breaking them would be dropped with a
+// warning, so Add reshapes such rows instead.
+const (
+	maxFieldNameLen = 128
+	maxFields       = 1000
+	maxRowBytes     = 1 << 20
+	// libraryMaxRowBytes is the library's limit on a row's estimated JSON
+	// length: the sum of names and values plus fieldOverhead per field.
+	libraryMaxRowBytes = 2 << 20
+	fieldOverhead      = len(`,"":""`)
+)
+
+// Add stores events.
+func (e *Embedded) Add(events []event.Event) {
+	lr := logstorage.GetLogRows(e.cfg.StreamFields, nil, nil, nil, "")
+	defer logstorage.PutLogRows(lr)
+	now := e.cfg.Now()
+	minT := now.Add(-e.cfg.Retention).Add(24 * time.Hour)
+	maxT := now.Add(e.cfg.FutureRetention).Add(-time.Hour)
+	var fields []logstorage.Field
+	for i := range events {
+		ev := &events[i]
+		fields = appendRow(fields[:0], ev, now, minT, maxT)
+		lr.MustAdd(logstorage.TenantID{}, rowTime(ev.Time, now, minT, maxT).UnixNano(), fields, -1)
+		if lr.NeedFlush() {
+			e.s.MustAddRows(lr)
+			lr.ResetKeepSettings()
+		}
+	}
+	e.s.MustAddRows(lr)
+}
+
+// rowTime is the time the row is stored under: the event time when the
+// store accepts it, else the arrival time (appendRow keeps the original).
+func rowTime(t, now, minT, maxT time.Time) time.Time {
+	if t.Before(minT) || t.After(maxT) {
+		return now
+	}
+	return t
+}
+
+// appendRow converts an event to library fields, never breaking the
+// library's limits (which would make it drop the row).
+func appendRow(dst []logstorage.Field, ev *event.Event, now, minT, maxT time.Time) []logstorage.Field {
+	if ev.Time.Before(minT) || ev.Time.After(maxT) {
+		dst = append(dst, logstorage.Field{Name: "vigil.original_time", Value: ev.Time.UTC().Format(time.RFC3339Nano)})
+	}
+	size := 0
+	var overflow []byte
+	for _, f := range ev.Fields {
+		name := f.Name
+		switch name {
+		case event.FieldMessage:
+			name = "_msg"
+		case "_msg", "_time", "_stream", "_stream_id", "":
+			name = "vigil.renamed." + strings.TrimPrefix(name, "_")
+			if f.Name == "" {
+				name = "vigil.renamed.empty"
+			}
+		}
+		if len(name) > maxFieldNameLen {
+			name = name[:maxFieldNameLen-9] + "~" + strconv.FormatUint(uint64(hash32(name)), 16)
+		}
+		if len(dst) >= maxFields-3 || size+len(name)+len(f.Value)+fieldOverhead > maxRowBytes {
+			// Too many or too big: keep the rest as one JSON text field,
+			// itself truncated to stay within the row limit.
+			if overflow == nil {
+				overflow = append(overflow, '{')
+			} else {
+				overflow = append(overflow, ',')
+			}
+			overflow = event.AppendJSONString(overflow, f.Name)
+			overflow = append(overflow, ':')
+			overflow = event.AppendJSONString(overflow, f.Value)
+			continue
+		}
+		size += len(name) + len(f.Value) + fieldOverhead
+		dst = append(dst, logstorage.Field{Name: name, Value: f.Value})
+	}
+	if overflow != nil {
+		overflow = append(overflow, '}')
+		room := max(libraryMaxRowBytes-size-256, 0)
+		if len(overflow) > room {
+			overflow = overflow[:room]
+			dst = append(dst, logstorage.Field{Name: "vigil.truncated", Value: "true"})
+		}
+		dst = append(dst, logstorage.Field{Name: "vigil.overflow", Value: string(overflow)})
+	}
+	return dst
+}
+
+func hash32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+func (e *Embedded) parse(req Request) (*logstorage.Query, error) {
+	qs := strings.TrimSpace(req.Query)
+	if qs == "" {
+		qs = "*"
+	}
+	q, err := logstorage.ParseQueryAtTimestamp(qs, req.End.UnixNano())
+	if err != nil {
+		return nil, &QueryError{Err: err}
+	}
+	start, end := int64(math.MinInt64), int64(math.MaxInt64)
+	if !req.Start.IsZero() {
+		start = req.Start.UnixNano()
+	}
+	if !req.End.IsZero() {
+		end = req.End.UnixNano() - 1
+	}
+	q.AddTimeFilter(start, end)
+	return q, nil
+}
+
+func (e *Embedded) run(ctx context.Context, q *logstorage.Query, fn logstorage.WriteDataBlockFunc) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("query %s: %v", q, r)
+		}
+	}()
+	qctx := logstorage.NewQueryContext(ctx, &logstorage.QueryStats{}, []logstorage.TenantID{{}}, q, false, nil)
+	if err := e.s.RunQuery(qctx, fn); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("query %s: %w", q, err)
+	}
+	return nil
+}
+
+// Search runs req and calls fn for each row.
+func (e *Embedded) Search(ctx context.Context, req Request, fn func(row []event.Field) error) error {
+	q, err := e.parse(req)
+	if err != nil {
+		return err
+	}
+	if req.Limit > 0 {
+		if q.CanReturnLastNResults() {
+			q.AddPipeSortByTimeDesc()
+		}
+		q.AddPipeOffsetLimit(0, uint64(req.Limit))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		fnErr   error
+		row     []event.Field
+		timeIdx = -1
+	)
+	err = e.run(ctx, q, func(_ uint, db *logstorage.DataBlock) {
+		cols := db.GetColumns(false)
+		n := db.RowsCount()
+		mu.Lock()
+		defer mu.Unlock()
+		if fnErr != nil {
+			return
+		}
+		timeIdx = -1
+		for ci := range cols {
+			if cols[ci].Name == "_time" {
+				timeIdx = ci
+			}
+		}
+		for r := 0; r < n; r++ {
+			row = row[:0]
+			if timeIdx >= 0 {
+				row = append(row, event.Field{Name: "@timestamp", Value: cols[timeIdx].Values[r]})
+			}
+			for ci := range cols {
+				c := &cols[ci]
+				v := c.Values[r]
+				if v == "" || ci == timeIdx {
+					continue
+				}
+				name := c.Name
+				switch name {
+				case "_msg":
+					name = event.FieldMessage
+				case "_stream", "_stream_id":
+					continue
+				}
+				row = append(row, event.Field{Name: name, Value: v})
+			}
+			if err := fn(row); err != nil {
+				fnErr = err
+				cancel()
+				return
+			}
+		}
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
+// Hits counts matching events per time bucket.
+func (e *Embedded) Hits(ctx context.Context, req Request) ([]HitsSeries, error) {
+	if req.Step <= 0 {
+		return nil, fmt.Errorf("hits: step must be positive")
+	}
+	q, err := e.parse(req)
+	if err != nil {
+		return nil, err
+	}
+	q.AddCountByTimePipe(req.Step.Nanoseconds(), 0, req.GroupBy)
+	var mu sync.Mutex
+	series := map[string]*HitsSeries{}
+	var parseErr error
+	err = e.run(ctx, q, func(_ uint, db *logstorage.DataBlock) {
+		cols := db.GetColumns(false)
+		n := db.RowsCount()
+		if n == 0 || len(cols) < 2 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for r := 0; r < n; r++ {
+			ts, err := time.Parse(time.RFC3339Nano, cols[0].Values[r])
+			if err != nil {
+				parseErr = fmt.Errorf("hits: bad bucket time %q: %w", cols[0].Values[r], err)
+				return
+			}
+			hits, err := strconv.ParseUint(cols[len(cols)-1].Values[r], 10, 64)
+			if err != nil {
+				parseErr = fmt.Errorf("hits: bad count %q: %w", cols[len(cols)-1].Values[r], err)
+				return
+			}
+			var key strings.Builder
+			group := map[string]string{}
+			for _, c := range cols[1 : len(cols)-1] {
+				group[c.Name] = strings.Clone(c.Values[r])
+				key.WriteString(c.Name + "\x00" + c.Values[r] + "\x00")
+			}
+			hs := series[key.String()]
+			if hs == nil {
+				hs = &HitsSeries{Fields: group}
+				series[key.String()] = hs
+			}
+			hs.Timestamps = append(hs.Timestamps, ts)
+			hs.Values = append(hs.Values, hits)
+			hs.Total += hits
+		}
+	})
+	if err == nil {
+		err = parseErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HitsSeries, 0, len(series))
+	for _, hs := range series {
+		sortBuckets(hs)
+		out = append(out, *hs)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Total > out[j].Total })
+	return out, nil
+}
+
+func sortBuckets(hs *HitsSeries) {
+	idx := make([]int, len(hs.Timestamps))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return hs.Timestamps[idx[a]].Before(hs.Timestamps[idx[b]]) })
+	ts := make([]time.Time, len(idx))
+	vs := make([]uint64, len(idx))
+	for i, j := range idx {
+		ts[i], vs[i] = hs.Timestamps[j], hs.Values[j]
+	}
+	hs.Timestamps, hs.Values = ts, vs
+}
+
+// Fields lists field names of matching events with hit counts and, for
+// fields with few distinct values, their top values.
+func (e *Embedded) Fields(ctx context.Context, req Request) ([]FieldSummary, error) {
+	q, err := e.parse(req)
+	if err != nil {
+		return nil, err
+	}
+	top := req.TopValues
+	if top <= 0 {
+		top = 5
+	}
+	names, err := e.fieldNames(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	fq, err := e.parse(req)
+	if err != nil {
+		return nil, err
+	}
+	fq.AddFacetsPipe(top, 1000, 256, true)
+	var mu sync.Mutex
+	values := map[string][]ValueCount{}
+	err = e.run(ctx, fq, func(_ uint, db *logstorage.DataBlock) {
+		nameCol, valueCol, hitsCol := db.GetColumnByName("field_name"), db.GetColumnByName("field_value"), db.GetColumnByName("hits")
+		if nameCol == nil || valueCol == nil || hitsCol == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for r := range nameCol.Values {
+			h, _ := strconv.ParseUint(hitsCol.Values[r], 10, 64)
+			n := publicName(nameCol.Values[r])
+			values[n] = append(values[n], ValueCount{Value: strings.Clone(valueCol.Values[r]), Hits: h})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range names {
+		vs := values[names[i].Name]
+		sort.Slice(vs, func(a, b int) bool { return vs[a].Hits > vs[b].Hits })
+		if len(vs) > top {
+			vs = vs[:top]
+		}
+		names[i].TopValues = vs
+	}
+	return names, nil
+}
+
+func (e *Embedded) fieldNames(ctx context.Context, q *logstorage.Query) (out []FieldSummary, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("field names: %v", r)
+		}
+	}()
+	qctx := logstorage.NewQueryContext(ctx, &logstorage.QueryStats{}, []logstorage.TenantID{{}}, q, false, nil)
+	vhs, err := e.s.GetFieldNames(qctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("field names: %w", err)
+	}
+	for _, vh := range vhs {
+		if vh.Value == "_stream" || vh.Value == "_stream_id" {
+			continue
+		}
+		out = append(out, FieldSummary{Name: publicName(vh.Value), Hits: vh.Hits})
+	}
+	slices.SortFunc(out, func(a, b FieldSummary) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func publicName(n string) string {
+	switch n {
+	case "_msg":
+		return event.FieldMessage
+	case "_time":
+		return "@timestamp"
+	}
+	return n
+}

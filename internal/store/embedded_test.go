@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+func openTest(t *testing.T, now time.Time) *Embedded {
+	t.Helper()
+	s, err := Open(t.TempDir(), Config{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func ev(t time.Time, kv ...string) event.Event {
+	e := event.Event{Time: t}
+	for i := 0; i < len(kv); i += 2 {
+		e.Add(kv[i], kv[i+1])
+	}
+	return e
+}
+
+func search(t *testing.T, s Store, req Request) []map[string]string {
+	t.Helper()
+	var rows []map[string]string
+	err := s.Search(context.Background(), req, func(row []event.Field) error {
+		m := map[string]string{}
+		for _, f := range row {
+			m[f.Name] = f.Value
+		}
+		rows = append(rows, m)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("search %q: %v", req.Query, err)
+	}
+	return rows
+}
+
+func TestAddSearch(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	s := openTest(t, now)
+	s.Add([]event.Event{
+		ev(now.Add(-time.Minute), "message", "Failed password for alice from 10.0.0.5", "host.name", "ehr-1", "user.name", "alice", "source.ip", "10.0.0.5"),
+		ev(now.Add(-2*time.Minute), "message", "Accepted publickey for bob", "host.name", "ehr-2", "user.name", "bob"),
+		ev(now.Add(-3*time.Minute), "message", "Failed password for carol", "host.name", "ehr-1", "user.name", "carol"),
+	})
+	s.Flush()
+	win := Request{Start: now.Add(-time.Hour), End: now.Add(time.Second)}
+
+	req := win
+	req.Query = `"Failed password"`
+	rows := search(t, s, req)
+	if len(rows) != 2 {
+		t.Fatalf("got %d rows, want 2: %v", len(rows), rows)
+	}
+	req.Query = `user.name:alice`
+	rows = search(t, s, req)
+	if len(rows) != 1 || rows[0]["message"] != "Failed password for alice from 10.0.0.5" || rows[0]["source.ip"] != "10.0.0.5" {
+		t.Fatalf("got %v", rows)
+	}
+	if ts, err := time.Parse(time.RFC3339Nano, rows[0]["@timestamp"]); err != nil || !ts.Equal(now.Add(-time.Minute)) {
+		t.Fatalf("@timestamp %q (%v), want %v", rows[0]["@timestamp"], err, now.Add(-time.Minute))
+	}
+	if _, ok := rows[0]["_msg"]; ok {
+		t.Fatalf("_msg leaked into results: %v", rows[0])
+	}
+	// Limit returns the newest first.
+	req.Query = "*"
+	req.Limit = 2
+	rows = search(t, s, req)
+	if len(rows) != 2 || rows[0]["user.name"] != "alice" || rows[1]["user.name"] != "bob" {
+		t.Fatalf("limit: got %v", rows)
+	}
+	// The time range is honoured.
+	req = Request{Query: "*", Start: now.Add(-150 * time.Second), End: now}
+	if rows = search(t, s, req); len(rows) != 2 {
+		t.Fatalf("time range: got %d rows, want 2", len(rows))
+	}
+}
+
+func TestQueryError(t *testing.T) {
+	s := openTest(t, time.Now())
+	err := s.Search(context.Background(), Request{Query: `foo:(`, End: time.Now()}, func([]event.Field) error { return nil })
+	var qe *QueryError
+	if !errors.As(err, &qe) {
+		t.Fatalf("got %v, want QueryError", err)
+	}
+}
+
+func TestHitsAndFields(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	s := openTest(t, now)
+	var evs []event.Event
+	for i := range 30 {
+		host := "a"
+		if i%3 == 0 {
+			host = "b"
+		}
+		evs = append(evs, ev(now.Add(-time.Duration(i)*time.Minute), "message", fmt.Sprintf("m%d", i), "host.name", host, "event.outcome", "failure"))
+	}
+	s.Add(evs)
+	s.Flush()
+	req := Request{Query: "*", Start: now.Add(-time.Hour), End: now.Add(time.Minute), Step: 10 * time.Minute}
+	hs, err := s.Hits(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 1 || hs[0].Total != 30 {
+		t.Fatalf("hits: got %+v", hs)
+	}
+	var sum uint64
+	for i, v := range hs[0].Values {
+		sum += v
+		if i > 0 && !hs[0].Timestamps[i].After(hs[0].Timestamps[i-1]) {
+			t.Fatalf("buckets out of order: %v", hs[0].Timestamps)
+		}
+	}
+	if sum != 30 || len(hs[0].Values) != 4 {
+		t.Fatalf("buckets %v, want 4 (aligned to 10m: 11:30..12:00) summing to 30", hs[0].Values)
+	}
+	req.GroupBy = []string{"host.name"}
+	hs, err = s.Hits(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 2 || hs[0].Fields["host.name"] != "a" || hs[0].Total != 20 || hs[1].Total != 10 {
+		t.Fatalf("grouped hits: %+v", hs)
+	}
+
+	fs, err := s.Fields(context.Background(), Request{Query: "*", Start: now.Add(-time.Hour), End: now.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]FieldSummary{}
+	for _, f := range fs {
+		got[f.Name] = f
+	}
+	if got["host.name"].Hits != 30 || len(got["host.name"].TopValues) != 2 || got["host.name"].TopValues[0] != (ValueCount{"a", 20}) {
+		t.Fatalf("host.name summary: %+v", got["host.name"])
+	}
+	if _, ok := got["message"]; !ok {
+		t.Fatalf("no message field in %+v", fs)
+	}
+}
+
+func TestLockedDir(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// A second open in this process sees the same flock as another process
+	// would (flock locks are per open file description).
+	if _, err := Open(dir, Config{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("got %v, want ErrLocked", err)
+	}
+}
+
+func TestNothingSilentlyDropped(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	s := openTest(t, now)
+	long := strings.Repeat("n", 300)
+	many := ev(now, "message", "many fields", "case", "many")
+	for i := range 3000 {
+		many.Add(fmt.Sprintf("f%d", i), "v")
+	}
+	big := ev(now, "message", "big", "case", "big", "blob", strings.Repeat("x", 3<<20))
+	evs := []event.Event{
+		ev(now.AddDate(-3, 0, 0), "message", "ancient", "case", "old"),
+		ev(now.AddDate(0, 0, 30), "message", "future", "case", "future"),
+		ev(now, "message", "long name", "case", "long", long, "v"),
+		ev(now, "message", "reserved", "case", "reserved", "_time", "x", "_stream", "y"),
+		many, big,
+	}
+	s.Add(evs)
+	s.Flush()
+	rows := search(t, s, Request{Query: "*", Start: now.Add(-time.Hour), End: now.Add(time.Hour)})
+	byCase := map[string]map[string]string{}
+	for _, r := range rows {
+		byCase[r["case"]] = r
+	}
+	for _, c := range []string{"old", "future", "long", "reserved", "many", "big"} {
+		if byCase[c] == nil {
+			t.Errorf("event %q was dropped; stored: %d rows", c, len(rows))
+		}
+	}
+	if r := byCase["old"]; r != nil && !strings.HasPrefix(r["vigil.original_time"], fmt.Sprint(now.Year()-3)) {
+		t.Errorf("old event lost its time: %v", r["vigil.original_time"])
+	}
+	if r := byCase["big"]; r != nil && r["vigil.truncated"] != "true" {
+		t.Errorf("big event not flagged truncated")
+	}
+	if r := byCase["many"]; r != nil && !strings.Contains(r["vigil.overflow"], `"f2999":"v"`) {
+		t.Errorf("many-field event lost fields: overflow %.100q", r["vigil.overflow"])
+	}
+	if r := byCase["reserved"]; r != nil && (r["vigil.renamed.time"] != "x" || r["vigil.renamed.stream"] != "y") {
+		t.Errorf("reserved names not kept: %v", r)
+	}
+}
