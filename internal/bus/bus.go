@@ -1,0 +1,292 @@
+// Package bus is Vigil's durable event bus: NATS JetStream, embedded in the
+// process by default (file store in the data dir) or an external NATS
+// cluster when configured.
+//
+// Sources publish encoded event batches (see event.AppendBatch) and get an
+// acknowledgement only once JetStream has stored them. Consumers (the store
+// writer, the detector) pull batches with their stream sequence and
+// acknowledge them when their own work is durable. The stream keeps a batch
+// until every consumer has acknowledged it (interest retention), and refuses
+// new batches when full rather than dropping old ones, so back-pressure
+// reaches the senders instead of data being lost.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamName is the JetStream stream holding event batches.
+const StreamName = "VIGIL_EVENTS"
+
+// SubjectPrefix starts the subject of every batch: "vigil.events.<source>".
+const SubjectPrefix = "vigil.events."
+
+// Config configures the bus.
+type Config struct {
+	// Dir is the embedded server's JetStream store directory.
+	Dir string
+	// URL connects to an external NATS server or cluster instead of
+	// embedding one (e.g. "nats://10.0.0.5:4222").
+	URL string
+	// SyncAlways makes the embedded server fsync every batch before
+	// acknowledging it (survives power loss, costs throughput). Otherwise
+	// it syncs every SyncInterval (survives a crash of the process).
+	SyncAlways   bool
+	SyncInterval time.Duration
+	// MaxBytes caps the stream; publishing beyond it fails (default 8 GiB).
+	MaxBytes int64
+	// MaxBatchBytes is the largest batch accepted (default 8 MiB).
+	MaxBatchBytes int
+	// Replicas of the stream in a cluster (default 1).
+	Replicas int
+}
+
+// DefaultMaxBatchBytes is the largest batch message.
+const DefaultMaxBatchBytes = 8 << 20
+
+func (c Config) withDefaults() Config {
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 8 << 30
+	}
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if c.SyncInterval <= 0 {
+		c.SyncInterval = time.Second
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	return c
+}
+
+// Bus is a connection to JetStream, with the embedded server if any.
+type Bus struct {
+	cfg    Config
+	ns     *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	log    *slog.Logger
+}
+
+// ErrFull is returned by Publish when the stream holds MaxBytes of batches
+// not yet consumed.
+var ErrFull = errors.New("event bus is full")
+
+// Open starts (or connects to) JetStream and ensures the event stream.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
+	cfg = cfg.withDefaults()
+	b := &Bus{cfg: cfg, log: log}
+	var err error
+	if cfg.URL == "" {
+		opts := &server.Options{
+			ServerName:         "vigil",
+			DontListen:         true,
+			JetStream:          true,
+			StoreDir:           cfg.Dir,
+			JetStreamMaxStore:  cfg.MaxBytes + cfg.MaxBytes/4,
+			JetStreamMaxMemory: 64 << 20,
+			MaxPayload:         int32(cfg.MaxBatchBytes + 64<<10),
+			SyncInterval:       cfg.SyncInterval,
+			SyncAlways:         cfg.SyncAlways,
+			NoSigs:             true,
+		}
+		b.ns, err = server.NewServer(opts)
+		if err != nil {
+			return nil, fmt.Errorf("embedded NATS: %w", err)
+		}
+		b.ns.SetLoggerV2(&natsLogger{log: log.With("component", "nats")}, false, false, false)
+		b.ns.Start()
+		if !b.ns.ReadyForConnections(30 * time.Second) {
+			b.ns.Shutdown()
+			return nil, errors.New("embedded NATS did not start within 30s")
+		}
+		b.nc, err = nats.Connect("", nats.InProcessServer(b.ns), nats.Name("vigil"))
+	} else {
+		b.nc, err = nats.Connect(cfg.URL, nats.Name("vigil"), nats.MaxReconnects(-1))
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("connect to NATS: %w", err)
+	}
+	b.js, err = jetstream.New(b.nc)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	scfg := jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Vigil event batches",
+		Subjects:    []string{SubjectPrefix + ">"},
+		Retention:   jetstream.InterestPolicy,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    cfg.MaxBytes,
+		MaxMsgSize:  int32(cfg.MaxBatchBytes + 64<<10),
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+	}
+	// A fresh cluster may still be electing a leader: retry for a while.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b.stream, err = b.js.CreateOrUpdateStream(ctx, scfg)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
+	}
+	return b, nil
+}
+
+// Close drains the connection and stops the embedded server.
+func (b *Bus) Close() {
+	if b.nc != nil {
+		_ = b.nc.Drain()
+		b.nc.Close()
+	}
+	if b.ns != nil {
+		b.ns.Shutdown()
+		b.ns.WaitForShutdown()
+	}
+}
+
+// Publish stores one encoded batch from source and returns its stream
+// sequence once JetStream has stored it.
+func (b *Bus) Publish(ctx context.Context, source string, batch []byte) (uint64, error) {
+	if len(batch) > b.cfg.MaxBatchBytes {
+		return 0, fmt.Errorf("batch of %d bytes exceeds the bus limit of %d", len(batch), b.cfg.MaxBatchBytes)
+	}
+	ack, err := b.js.Publish(ctx, SubjectPrefix+source, batch)
+	if err != nil {
+		// The server says so in words only (err_code 10077 covers other
+		// store failures too).
+		if msg := err.Error(); strings.Contains(msg, "maximum bytes exceeded") || strings.Contains(msg, "resource limits exceeded") {
+			return 0, fmt.Errorf("%w: %v", ErrFull, err)
+		}
+		return 0, fmt.Errorf("publish batch: %w", err)
+	}
+	return ack.Sequence, nil
+}
+
+// MaxBatchBytes is the largest batch Publish accepts.
+func (b *Bus) MaxBatchBytes() int { return b.cfg.MaxBatchBytes }
+
+// Message is one batch delivered to a consumer.
+type Message struct {
+	Seq     uint64 // stream sequence: the batch's identity
+	Source  string
+	Data    []byte
+	Time    time.Time // when the bus stored it
+	Deliver uint64    // delivery count, 1 on first delivery
+	msg     jetstream.Msg
+}
+
+// Ack acknowledges this batch and, consumers acknowledging all, every batch
+// before it; it waits for the server to confirm.
+func (m *Message) Ack(ctx context.Context) error { return m.msg.DoubleAck(ctx) }
+
+// Consumer is a durable pull consumer of the event stream.
+type Consumer struct {
+	name string
+	c    jetstream.Consumer
+}
+
+// Consumer creates or resumes the durable consumer name. Its position
+// survives restarts; batches are redelivered when not acknowledged within
+// ackWait.
+func (b *Bus) Consumer(ctx context.Context, name string, ackWait time.Duration) (*Consumer, error) {
+	c, err := b.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       name,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: 100_000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", name, err)
+	}
+	// Batches delivered to a previous run of this process but not
+	// acknowledged would otherwise wait for ackWait to expire; restart
+	// delivery at the first unacknowledged batch. This process is the
+	// consumer's only client.
+	if _, err := b.stream.ResetConsumer(ctx, name); err != nil {
+		return nil, fmt.Errorf("reset consumer %s: %w", name, err)
+	}
+	return &Consumer{name: name, c: c}, nil
+}
+
+// DeleteConsumer removes a durable consumer that is no longer used, so the
+// stream stops keeping batches for it.
+func (b *Bus) DeleteConsumer(ctx context.Context, name string) error {
+	err := b.stream.DeleteConsumer(ctx, name)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Fetch returns up to max batches, waiting at most wait for the first.
+func (c *Consumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
+	mb, err := c.c.Fetch(max, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		return nil, fmt.Errorf("fetch for %s: %w", c.name, err)
+	}
+	var out []Message
+	for {
+		select {
+		case <-ctx.Done():
+			return out, ctx.Err()
+		case m, ok := <-mb.Messages():
+			if !ok {
+				if err := mb.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+					return out, fmt.Errorf("fetch for %s: %w", c.name, err)
+				}
+				return out, nil
+			}
+			md, err := m.Metadata()
+			if err != nil {
+				return out, fmt.Errorf("batch metadata: %w", err)
+			}
+			out = append(out, Message{
+				Seq:     md.Sequence.Stream,
+				Source:  strings.TrimPrefix(m.Subject(), SubjectPrefix),
+				Data:    m.Data(),
+				Time:    md.Timestamp,
+				Deliver: md.NumDelivered,
+				msg:     m,
+			})
+		}
+	}
+}
+
+// Lag is the number of batches not yet acknowledged by the consumer.
+func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
+	info, err := c.c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+// natsLogger sends the embedded server's logs to slog (warnings and up).
+type natsLogger struct{ log *slog.Logger }
+
+func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Tracef(format string, v ...any)  {}

@@ -1,0 +1,92 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+func testLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestPublishConsumeAckRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := Open(ctx, Config{Dir: dir}, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Consumer(ctx, "writer", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, p := range []string{"a", "b", "c"} {
+		seq, err := b.Publish(ctx, "http", []byte(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, seq)
+	}
+	if seqs[0] != 1 || seqs[2] != 3 {
+		t.Fatalf("sequences %v, want 1..3", seqs)
+	}
+	msgs, err := c.Fetch(ctx, 10, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 3 || string(msgs[1].Data) != "b" || msgs[1].Seq != 2 || msgs[1].Source != "http" || msgs[0].Deliver != 1 {
+		t.Fatalf("got %+v", msgs)
+	}
+	// Ack only the second: with ack-all, the first is acknowledged too.
+	if err := msgs[1].Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	// After a restart the third batch, never acknowledged, comes again.
+	b, err = Open(ctx, Config{Dir: dir}, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err = b.Consumer(ctx, "writer", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err = c.Fetch(ctx, 10, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || string(msgs[0].Data) != "c" || msgs[0].Seq != 3 {
+		t.Fatalf("after restart got %+v, want only batch 3", msgs)
+	}
+	if lag, err := c.Lag(ctx); err != nil || lag != 1 {
+		t.Fatalf("lag %d (%v), want 1", lag, err)
+	}
+}
+
+func TestFullStreamRefusesNewBatches(t *testing.T) {
+	ctx := context.Background()
+	b, err := Open(ctx, Config{Dir: t.TempDir(), MaxBytes: 64 << 10, MaxBatchBytes: 16 << 10}, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Consumer(ctx, "writer", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 10<<10)
+	var full error
+	for i := 0; i < 20 && full == nil; i++ {
+		_, full = b.Publish(ctx, "http", payload)
+	}
+	if !errors.Is(full, ErrFull) {
+		t.Fatalf("got %v, want ErrFull", full)
+	}
+	if _, err := b.Publish(ctx, "http", make([]byte, 17<<10)); err == nil {
+		t.Fatal("oversized batch accepted")
+	}
+}
