@@ -382,4 +382,3 @@ func AppendEvent(e *event.Event, msg []byte, lim Limits, opt Options) error {
 	}
 	return err
 }
-
