@@ -35,7 +35,7 @@ func search(t *testing.T, s Store, req Request) []map[string]string {
 	err := s.Search(context.Background(), req, func(row []event.Field) error {
 		m := map[string]string{}
 		for _, f := range row {
-			m[f.Name] = f.Value
+			m[strings.Clone(f.Name)] = strings.Clone(f.Value) // rows alias the store's buffers
 		}
 		rows = append(rows, m)
 		return nil

@@ -1,0 +1,369 @@
+// Package storewriter moves event batches from the bus into the log store
+// exactly once.
+//
+// The bus gives at-least-once delivery; the store has no transactions and
+// flushes on its own about every second. The writer makes the pair behave
+// exactly-once with a small checkpoint file beside the store:
+//
+//   - Stored: every batch with a sequence up to it is durably in the store.
+//     Written after each store flush, before the bus acknowledgement.
+//   - Reserved: no batch above it was ever handed to the store. Raised (and
+//     written) before handing the store a batch beyond it.
+//
+// After a crash, batches up to Stored are acknowledged without storing
+// them again; batches between Stored and Reserved may be partly in the
+// store, so their events are looked up by id (vigil.id = "<seq>-<index>")
+// and only the missing ones are added; batches above Reserved are new.
+package storewriter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/store"
+)
+
+// Source is where batches come from (a bus consumer).
+type Source interface {
+	Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error)
+}
+
+// Config configures a Writer.
+type Config struct {
+	Source Source
+	Store  store.Store
+	// StatePath is the checkpoint file.
+	StatePath string
+	// FlushEvery bounds how long stored events wait before being made
+	// durable and acknowledged (default 1s).
+	FlushEvery time.Duration
+	// FlushEvents flushes early once this many events wait (default 100k).
+	FlushEvents int
+	Log         *slog.Logger
+	Metrics     *Metrics
+}
+
+// Metrics are the writer's Prometheus metrics.
+type Metrics struct {
+	Stored      *prometheus.CounterVec
+	Batches     prometheus.Counter
+	Duplicates  prometheus.Counter
+	Corrupt     prometheus.Counter
+	FlushTime   prometheus.Histogram
+	StoredSeq   prometheus.Gauge
+	WriteErrors prometheus.Counter
+}
+
+// NewMetrics registers the writer's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Stored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_events_stored_total", Help: "Events written to the log store, by source.",
+		}, []string{"source"}),
+		Batches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_store_batches_total", Help: "Bus batches written to the log store.",
+		}),
+		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_store_duplicates_skipped_total", Help: "Redelivered events found already stored and not written again.",
+		}),
+		Corrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_store_corrupt_batches_total", Help: "Bus batches that could not be decoded.",
+		}),
+		FlushTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vigil_store_flush_seconds", Help: "Time to make stored events durable.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		StoredSeq: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vigil_store_checkpoint_sequence", Help: "Bus sequence up to which batches are durably stored.",
+		}),
+		WriteErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_store_checkpoint_errors_total", Help: "Failures writing the store checkpoint (the writer retries).",
+		}),
+	}
+	reg.MustRegister(m.Stored, m.Batches, m.Duplicates, m.Corrupt, m.FlushTime, m.StoredSeq, m.WriteErrors)
+	return m
+}
+
+// State is the checkpoint.
+type State struct {
+	Stored   uint64 `json:"stored"`
+	Reserved uint64 `json:"reserved"`
+}
+
+// reserveAhead is how far Reserved is raised at a time, so the checkpoint
+// is written about once per this many batches rather than per batch.
+const reserveAhead = 4096
+
+// Writer is the store writer.
+type Writer struct {
+	cfg   Config
+	state State
+	// recoverFrom..recoverTo is the range of batches that may be partly
+	// stored by a previous run.
+	recoverFrom, recoverTo uint64
+	lastAdded              uint64
+}
+
+// New loads the checkpoint and returns a writer.
+func New(cfg Config) (*Writer, error) {
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = time.Second
+	}
+	if cfg.FlushEvents <= 0 {
+		cfg.FlushEvents = 100_000
+	}
+	st, err := LoadState(cfg.StatePath)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{cfg: cfg, state: st, lastAdded: st.Stored}
+	if st.Reserved > st.Stored {
+		w.recoverFrom, w.recoverTo = st.Stored+1, st.Reserved
+	}
+	cfg.Metrics.StoredSeq.Set(float64(st.Stored))
+	return w, nil
+}
+
+// LoadState reads a checkpoint; a missing file is the zero state.
+func LoadState(path string) (State, error) {
+	var st State
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read store checkpoint: %w", err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, fmt.Errorf("store checkpoint %s is corrupt: %w", path, err)
+	}
+	if st.Reserved < st.Stored {
+		st.Reserved = st.Stored
+	}
+	return st, nil
+}
+
+func (w *Writer) saveState() error {
+	data, _ := json.Marshal(w.state)
+	if err := writeFileSync(w.cfg.StatePath, data); err != nil {
+		w.cfg.Metrics.WriteErrors.Inc()
+		return fmt.Errorf("write store checkpoint: %w", err)
+	}
+	return nil
+}
+
+// writeFileSync replaces path atomically and durably.
+func writeFileSync(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Run writes batches until ctx is cancelled, then makes everything it
+// wrote durable and acknowledges it before returning.
+func (w *Writer) Run(ctx context.Context) error {
+	var (
+		toAck         *bus.Message
+		pendingEvents int
+		lastFlush     = time.Now()
+		events        []event.Event
+	)
+	flush := func() error {
+		if toAck == nil {
+			return nil
+		}
+		start := time.Now()
+		w.cfg.Store.Flush()
+		w.cfg.Metrics.FlushTime.Observe(time.Since(start).Seconds())
+		w.state.Stored = w.lastAdded
+		for {
+			err := w.saveState()
+			if err == nil {
+				break
+			}
+			// Without the checkpoint a restart would look the batches up
+			// again, which is correct but slow; keep trying, it is cheap.
+			w.cfg.Log.Error("store checkpoint", "err", err)
+			time.Sleep(time.Second)
+		}
+		w.cfg.Metrics.StoredSeq.Set(float64(w.state.Stored))
+		// The acknowledgement may be lost (the bus then redelivers, and
+		// the checkpoint makes the writer skip what it already stored).
+		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := toAck.Ack(ackCtx); err != nil {
+			w.cfg.Log.Warn("acknowledge stored batches", "seq", toAck.Seq, "err", err)
+		}
+		toAck, pendingEvents, lastFlush = nil, 0, time.Now()
+		return nil
+	}
+	for {
+		if ctx.Err() != nil {
+			return flush()
+		}
+		wait := min(200*time.Millisecond, max(w.cfg.FlushEvery-time.Since(lastFlush), 10*time.Millisecond))
+		msgs, err := w.cfg.Source.Fetch(ctx, 512, wait)
+		if err != nil && ctx.Err() == nil {
+			w.cfg.Log.Warn("fetch from bus", "err", err)
+			time.Sleep(100 * time.Millisecond)
+		}
+		if len(msgs) > 0 {
+			if err := w.reserve(msgs[len(msgs)-1].Seq); err != nil {
+				// Not safe to store beyond Reserved: retry the batches later.
+				w.cfg.Log.Error("store checkpoint", "err", err)
+				time.Sleep(time.Second)
+				continue
+			}
+		}
+		have, err := w.storedIDs(ctx, msgs)
+		if err != nil {
+			w.cfg.Log.Error("look up redelivered batches in the store", "err", err)
+			time.Sleep(time.Second)
+			continue // not acknowledged: they come again
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			if m.Seq > w.lastAdded {
+				events, err = w.prepare(m, have, events[:0])
+				if err != nil {
+					// Unreadable batch: storing is impossible, retrying
+					// will not help; count it and move on.
+					w.cfg.Metrics.Corrupt.Inc()
+					w.cfg.Log.Error("undecodable bus batch skipped", "seq", m.Seq, "source", m.Source, "err", err)
+				} else if len(events) > 0 {
+					w.cfg.Store.Add(events)
+					w.cfg.Metrics.Stored.WithLabelValues(m.Source).Add(float64(len(events)))
+					pendingEvents += len(events)
+				}
+				w.cfg.Metrics.Batches.Inc()
+				w.lastAdded = m.Seq
+			}
+			toAck = m
+		}
+		if toAck != nil && (time.Since(lastFlush) >= w.cfg.FlushEvery || pendingEvents >= w.cfg.FlushEvents) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// reserve raises Reserved, durably, before batches up to seq are stored.
+func (w *Writer) reserve(seq uint64) error {
+	if seq <= w.state.Reserved {
+		return nil
+	}
+	w.state.Reserved = seq + reserveAhead
+	return w.saveState()
+}
+
+// inRecovery reports whether a previous run may have stored part of batch seq.
+func (w *Writer) inRecovery(seq uint64) bool {
+	return seq >= w.recoverFrom && seq <= w.recoverTo && seq > w.lastAdded
+}
+
+// prepare decodes a batch, gives each event its id and drops the events
+// that a previous run already stored (found by storedIDs).
+func (w *Writer) prepare(m *bus.Message, have map[string]bool, dst []event.Event) ([]event.Event, error) {
+	evs, err := event.DecodeBatch(dst, m.Data)
+	if err != nil {
+		return dst, err
+	}
+	prefix := strconv.FormatUint(m.Seq, 10) + "-"
+	kept := evs[:0]
+	for i := range evs {
+		id := prefix + strconv.Itoa(i)
+		if have[id] {
+			w.cfg.Metrics.Duplicates.Inc()
+			continue
+		}
+		evs[i].Set(event.FieldID, id)
+		kept = append(kept, evs[i])
+	}
+	return kept, nil
+}
+
+// storedIDs returns the ids of events already in the store among the
+// batches a previous run may have partly stored. One query covers all.
+func (w *Writer) storedIDs(ctx context.Context, msgs []bus.Message) (map[string]bool, error) {
+	var (
+		terms      []string
+		start, end time.Time
+	)
+	for i := range msgs {
+		m := &msgs[i]
+		if !w.inRecovery(m.Seq) {
+			continue
+		}
+		// Rows are stored under their event time, or under their arrival
+		// time when the store refused the event time: search both.
+		evs, err := event.DecodeBatch(nil, m.Data)
+		if err != nil {
+			continue // prepare reports it
+		}
+		lo, hi := m.Time.Add(-time.Minute), time.Now().Add(time.Minute)
+		for _, e := range evs {
+			if e.Time.Before(lo) {
+				lo = e.Time
+			}
+			if e.Time.After(hi) {
+				hi = e.Time
+			}
+		}
+		if start.IsZero() || lo.Before(start) {
+			start = lo
+		}
+		if hi.After(end) {
+			end = hi
+		}
+		terms = append(terms, fmt.Sprintf(`="%d-"*`, m.Seq))
+	}
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	q := fmt.Sprintf(`%s:(%s) | fields %s`, event.FieldID, strings.Join(terms, " OR "), event.FieldID)
+	have := map[string]bool{}
+	err := w.cfg.Store.Search(ctx, store.Request{Query: q, Start: start, End: end.Add(time.Nanosecond)}, func(row []event.Field) error {
+		for _, f := range row {
+			if f.Name == event.FieldID {
+				have[strings.Clone(f.Value)] = true
+			}
+		}
+		return nil
+	})
+	return have, err
+}
