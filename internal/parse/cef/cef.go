@@ -131,6 +131,7 @@ func Decode(data []byte, opt Options) (Record, error) {
 }
 
 type decoder struct {
+	s    string // the record, copied once
 	buf  []byte
 	exts []Extension
 }
@@ -141,6 +142,8 @@ func (d *decoder) decode(data []byte, opt Options) (Record, error) {
 		return r, &Error{Offset: opt.MaxInput, Msg: fmt.Sprintf("record of %d bytes exceeds the limit of %d", len(data), opt.MaxInput)}
 	}
 	start := Index(data)
+	// One copy of the record: keys and unescaped values are substrings of it.
+	d.s = string(data)
 	if start < 0 {
 		return r, &Error{Offset: 0, Msg: `no "CEF:" marker`}
 	}
@@ -163,13 +166,13 @@ func (d *decoder) decode(data []byte, opt Options) (Record, error) {
 			if n == 6 && j > i {
 				// A record that ends right after the severity, without the
 				// final '|': accept it with an empty extension.
-				hdr[n] = d.headerValue(data[i:j], escaped)
+				hdr[n] = d.headerValue(i, j, escaped)
 				i = j
 				break
 			}
 			return r, &Error{Offset: j, Msg: fmt.Sprintf("header has %d of 7 '|'-separated fields (version, vendor, product, version, class id, name, severity)", n)}
 		}
-		hdr[n] = d.headerValue(data[i:j], escaped)
+		hdr[n] = d.headerValue(i, j, escaped)
 		i = j + 1
 	}
 	if hdr[0] == "" || strings.TrimLeft(hdr[0], "0123456789") != "" {
@@ -185,10 +188,11 @@ func (d *decoder) decode(data []byte, opt Options) (Record, error) {
 	return r, nil
 }
 
-func (d *decoder) headerValue(b []byte, escaped bool) string {
+func (d *decoder) headerValue(i, j int, escaped bool) string {
 	if !escaped {
-		return string(b)
+		return d.s[i:j]
 	}
+	b := d.s[i:j]
 	out := d.buf[:0]
 	for k := 0; k < len(b); k++ {
 		if b[k] == '\\' && k+1 < len(b) && (b[k+1] == '|' || b[k+1] == '\\') {
@@ -267,8 +271,8 @@ func (d *decoder) extensions(data []byte, i int, max int) ([]Extension, error) {
 			vEnd--
 		}
 		d.exts = append(d.exts, Extension{
-			Key:    string(data[keyStart:keyEnd]),
-			Value:  d.extValue(data[vStart:vEnd], escaped),
+			Key:    d.s[keyStart:keyEnd],
+			Value:  d.extValue(vStart, vEnd, escaped),
 			Offset: keyStart,
 		})
 		if nextKey < 0 {
@@ -288,10 +292,11 @@ func validKey(b []byte) bool {
 	return len(b) > 0
 }
 
-func (d *decoder) extValue(b []byte, escaped bool) string {
+func (d *decoder) extValue(i, j int, escaped bool) string {
 	if !escaped {
-		return string(b)
+		return d.s[i:j]
 	}
+	b := d.s[i:j]
 	out := d.buf[:0]
 	for k := 0; k < len(b); k++ {
 		c := b[k]
@@ -318,9 +323,9 @@ func (d *decoder) extValue(b []byte, escaped bool) string {
 // Parser maps CEF records to event fields, reusing its scratch space. It is
 // not safe for concurrent use.
 type Parser struct {
-	opt    Options
-	d      decoder
-	labels []Extension
+	opt   Options
+	d     decoder
+	canon []string // canonical (full) key names of the extensions
 }
 
 // NewParser returns a parser with the given options.
@@ -367,45 +372,54 @@ func (p *Parser) Append(e *event.Event, data []byte) error {
 		}
 	}
 
-	// Labels of custom fields, and the device time zone, first.
+	// Canonical (full) key names, labels of custom fields and the device
+	// time zone first.
 	loc := p.opt.Location
-	p.labels = p.labels[:0]
+	p.canon = p.canon[:0]
+	hasLabels := false
 	for _, x := range r.Extensions {
-		if strings.HasSuffix(x.Key, "Label") && len(x.Key) > 5 {
-			p.labels = append(p.labels, x)
-			continue
+		c := x.Key
+		if full, ok := fullNames[c]; ok {
+			c = full
 		}
-		if (x.Key == "dtz" || x.Key == "deviceTimeZone") && x.Value != "" {
+		p.canon = append(p.canon, c)
+		if isLabel(c) {
+			hasLabels = true
+		}
+		if c == "deviceTimeZone" && x.Value != "" {
 			if l := zoneLocation(x.Value); l != nil {
 				loc = l
 			}
 		}
 	}
 	var t time.Time
-	for _, x := range r.Extensions {
-		if strings.HasSuffix(x.Key, "Label") && len(x.Key) > 5 && hasField(r.Extensions, x.Key[:len(x.Key)-5]) {
-			continue // consumed by the field it names
+	for i, x := range r.Extensions {
+		c := p.canon[i]
+		if hasLabels {
+			if isLabel(c) && p.index(c[:len(c)-5]) >= 0 {
+				continue // consumed by the field it names
+			}
+			if j := p.index(c + "Label"); j >= 0 {
+				if lbl := strings.TrimSpace(r.Extensions[j].Value); lbl != "" {
+					add("cef.custom."+labelName(lbl), x.Value)
+					continue
+				}
+			}
 		}
-		if lbl := p.labelled(x.Key); lbl != "" {
-			add("cef.custom."+labelName(lbl), x.Value)
+		k, ok := keys[c]
+		if !ok {
+			add("cef.extensions."+c, x.Value)
 			continue
 		}
-		k, ok := keys[x.Key]
-		if !ok {
-			if full, ok2 := fullNames[x.Key]; ok2 {
-				add("cef.extensions."+full, x.Value)
+		if k.field == "@timestamp" {
+			if tt, err := parseTime(x.Value, loc, p.opt.Now); err == nil {
+				t = tt
 			} else {
-				add("cef.extensions."+x.Key, x.Value)
+				add("cef.extensions."+k.full, x.Value)
 			}
 			continue
 		}
 		if v, ok := convert(k.kind, x.Value, loc, p.opt.Now); ok {
-			if k.field == "@timestamp" {
-				if tt, err := parseTime(x.Value, loc, p.opt.Now); err == nil {
-					t = tt
-				}
-				continue
-			}
 			add(k.field, v)
 		} else {
 			add("cef.extensions."+k.full, x.Value)
@@ -420,31 +434,16 @@ func (p *Parser) Append(e *event.Event, data []byte) error {
 	return nil
 }
 
-// labelled returns the label given to the custom field key ("cs1" by
-// "cs1Label" or "deviceCustomString1Label"), or "".
-func (p *Parser) labelled(key string) string {
-	if len(p.labels) == 0 {
-		return ""
-	}
-	full := fullNames[key]
-	for _, l := range p.labels {
-		lk := l.Key[:len(l.Key)-5]
-		if lk == key || (full != "" && lk == full) || fullNames[lk] == key {
-			return strings.TrimSpace(l.Value)
-		}
-	}
-	return ""
-}
+func isLabel(key string) bool { return len(key) > 5 && strings.HasSuffix(key, "Label") }
 
-// hasField reports whether the extension has the custom field key, by its
-// short or full name.
-func hasField(exts []Extension, key string) bool {
-	for _, x := range exts {
-		if x.Key == key || fullNames[x.Key] == key || fullNames[key] == x.Key {
-			return true
+// index returns the position of the extension whose canonical key is c, or -1.
+func (p *Parser) index(c string) int {
+	for i, k := range p.canon {
+		if k == c {
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // labelName makes a label usable as the last part of a field name: dots and

@@ -248,3 +248,10 @@ func BenchmarkParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+func TestParseTimeSpacing(t *testing.T) {
+	got, err := ParseTime("Sep  9 08:26:10", time.UTC, fixedNow)
+	if err != nil || got.Day() != 9 {
+		t.Fatalf("got %v, %v; want day 9", got, err)
+	}
+}

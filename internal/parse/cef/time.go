@@ -58,7 +58,25 @@ func parseTime(s string, loc *time.Location, now func() time.Time) (time.Time, e
 	if zone != nil {
 		loc = zone
 	}
-	for _, layout := range cefLayouts {
+	layouts := cefLayouts[4:]
+	if c := body[0]; c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
+		// "Mmm dd [yyyy] HH:mm:ss[.SSS]": pick the layout by shape.
+		i := 0
+		if strings.Count(body, " ") < 3 {
+			i = 2
+		}
+		if strings.IndexByte(body, '.') < 0 {
+			i++
+		}
+		if t, err := time.ParseInLocation(cefLayouts[i], body, loc); err == nil {
+			if t.Year() == 0 {
+				t = withYear(t, now)
+			}
+			return t, nil
+		}
+		layouts = cefLayouts[:4] // "Sep  9 …" and other spacing
+	}
+	for _, layout := range layouts {
 		t, err := time.ParseInLocation(layout, body, loc)
 		if err != nil {
 			continue
@@ -221,10 +239,11 @@ func parsePrefix(b []byte, opt Options) prefixInfo {
 	}
 	// "Mmm dd hh:mm:ss host" or "Mmm dd yyyy hh:mm:ss host".
 	if len(words) >= 3 && len(words[0]) == 3 {
-		for _, n := range []int{4, 3} {
-			if len(words) < n {
-				continue
-			}
+		n := 3
+		if !strings.Contains(words[2], ":") {
+			n = 4 // a year before the time
+		}
+		if len(words) >= n {
 			if t, err := parseTime(strings.Join(words[:n], " "), opt.Location, opt.Now); err == nil {
 				p.time = t
 				if len(words) > n {
