@@ -1,0 +1,401 @@
+// Package config holds Vigil's configuration: documented defaults, a YAML
+// file, VIGIL_* environment variables and command-line flags, in that order
+// of precedence (flags win). Every key has one name, used in all three
+// places: "syslog.tcp_addr" is the YAML key syslog: {tcp_addr: …}, the
+// environment variable VIGIL_SYSLOG_TCP_ADDR and the flag --syslog-tcp-addr.
+//
+// Errors name the key, where its value came from and what is wrong with it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of vigil serve.
+type Config struct {
+	DataDir string
+	HTTP    struct {
+		Addr    string
+		TLSCert string
+		TLSKey  string
+	}
+	Ingest struct {
+		Token         string
+		MaxBodyBytes  ByteSize
+		MaxEventBytes ByteSize
+		KeepOriginal  bool
+	}
+	Syslog struct {
+		UDPAddr         string
+		TCPAddr         string
+		TLSAddr         string
+		TLSCert         string
+		TLSKey          string
+		TLSClientCA     string
+		Timezone        string
+		MaxMessageBytes ByteSize
+	}
+	Store struct {
+		Retention        Duration
+		MaxDiskBytes     ByteSize
+		MinFreeDiskBytes ByteSize
+	}
+	Bus struct {
+		URL        string
+		SyncAlways bool
+		MaxBytes   ByteSize
+	}
+	Log struct {
+		Level  string
+		Format string
+	}
+}
+
+// Default returns the embedded defaults: everything runs from ./vigil-data
+// with the console on loopback and syslog on the unprivileged ports.
+func Default() *Config {
+	c := &Config{DataDir: "./vigil-data"}
+	c.HTTP.Addr = "127.0.0.1:8080"
+	c.Ingest.MaxBodyBytes = 64 << 20
+	c.Ingest.MaxEventBytes = 1 << 20
+	c.Ingest.KeepOriginal = true
+	c.Syslog.UDPAddr = ":5514"
+	c.Syslog.TCPAddr = ":5514"
+	c.Syslog.TLSAddr = ":6514"
+	c.Syslog.Timezone = "Local"
+	c.Syslog.MaxMessageBytes = 64 << 10
+	c.Store.Retention = Duration(400 * 24 * time.Hour)
+	c.Bus.MaxBytes = 8 << 30
+	c.Log.Level = "info"
+	c.Log.Format = "json"
+	return c
+}
+
+// key is one configuration setting.
+type key struct {
+	path     string
+	help     string
+	set      func(c *Config, v string) error
+	get      func(c *Config) string
+	validate func(c *Config) error
+}
+
+func strKey(path, help string, f func(*Config) *string, validate func(string) error) key {
+	k := key{path: path, help: help,
+		set: func(c *Config, v string) error { *f(c) = v; return nil },
+		get: func(c *Config) string { return *f(c) }}
+	if validate != nil {
+		k.validate = func(c *Config) error { return validate(*f(c)) }
+	}
+	return k
+}
+
+func boolKey(path, help string, f func(*Config) *bool) key {
+	return key{path: path, help: help,
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q: want true or false", v)
+			}
+			*f(c) = b
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatBool(*f(c)) }}
+}
+
+func sizeKey(path, help string, f func(*Config) *ByteSize, minimum int64) key {
+	return key{path: path, help: help,
+		set: func(c *Config, v string) error {
+			n, err := ParseByteSize(v)
+			*f(c) = ByteSize(n)
+			return err
+		},
+		get: func(c *Config) string { return f(c).String() },
+		validate: func(c *Config) error {
+			if int64(*f(c)) < minimum {
+				return fmt.Errorf("must be at least %s", ByteSize(minimum))
+			}
+			return nil
+		}}
+}
+
+func durationKey(path, help string, f func(*Config) *Duration, minimum time.Duration) key {
+	return key{path: path, help: help,
+		set: func(c *Config, v string) error {
+			d, err := ParseDuration(v)
+			*f(c) = Duration(d)
+			return err
+		},
+		get: func(c *Config) string { return f(c).String() },
+		validate: func(c *Config) error {
+			if time.Duration(*f(c)) < minimum {
+				return fmt.Errorf("must be at least %s", Duration(minimum))
+			}
+			return nil
+		}}
+}
+
+func validAddr(v string) error {
+	if v == "" {
+		return nil // disabled
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("invalid address %q: want host:port or :port, or empty to disable", v)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("invalid port in %q", v)
+	}
+	return nil
+}
+
+func validTimezone(v string) error {
+	if _, err := time.LoadLocation(v); err != nil {
+		return fmt.Errorf("unknown time zone %q: want an IANA name such as Europe/Berlin, UTC or Local", v)
+	}
+	return nil
+}
+
+func oneOf(values ...string) func(string) error {
+	return func(v string) error {
+		if !slices.Contains(values, v) {
+			return fmt.Errorf("invalid value %q: want one of %s", v, strings.Join(values, ", "))
+		}
+		return nil
+	}
+}
+
+func fileExists(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := os.Stat(v); err != nil {
+		return fmt.Errorf("cannot read %q: %v", v, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// keys lists every setting. The README's configuration reference is
+// generated from it (vigil config reference).
+var keys = []key{
+	strKey("data_dir", "directory for all of Vigil's data (store, bus, certificates, token)", func(c *Config) *string { return &c.DataDir }, func(v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		return nil
+	}),
+	strKey("http.addr", "HTTP API address (empty disables)", func(c *Config) *string { return &c.HTTP.Addr }, validAddr),
+	strKey("http.tls_cert", "PEM certificate for HTTPS on http.addr (with http.tls_key)", func(c *Config) *string { return &c.HTTP.TLSCert }, fileExists),
+	strKey("http.tls_key", "PEM private key for HTTPS", func(c *Config) *string { return &c.HTTP.TLSKey }, fileExists),
+	strKey("ingest.token", "bearer token for ingest and search (generated into the data dir when empty)", func(c *Config) *string { return &c.Ingest.Token }, func(v string) error {
+		if v != "" && len(v) < 16 {
+			return errors.New("too short: use at least 16 characters")
+		}
+		return nil
+	}),
+	sizeKey("ingest.max_body_bytes", "largest HTTP ingest request body (after decompression)", func(c *Config) *ByteSize { return &c.Ingest.MaxBodyBytes }, 1<<10),
+	sizeKey("ingest.max_event_bytes", "largest single event (NDJSON line or array element)", func(c *Config) *ByteSize { return &c.Ingest.MaxEventBytes }, 1<<10),
+	boolKey("ingest.keep_original", "keep the original text of each event in event.original", func(c *Config) *bool { return &c.Ingest.KeepOriginal }),
+	strKey("syslog.udp_addr", "syslog over UDP (empty disables)", func(c *Config) *string { return &c.Syslog.UDPAddr }, validAddr),
+	strKey("syslog.tcp_addr", "syslog over TCP, octet-counting or newline framing (empty disables)", func(c *Config) *string { return &c.Syslog.TCPAddr }, validAddr),
+	strKey("syslog.tls_addr", "syslog over TLS, RFC 5425 (empty disables)", func(c *Config) *string { return &c.Syslog.TLSAddr }, validAddr),
+	strKey("syslog.tls_cert", "PEM certificate for syslog TLS (self-signed one generated into the data dir when empty)", func(c *Config) *string { return &c.Syslog.TLSCert }, fileExists),
+	strKey("syslog.tls_key", "PEM private key for syslog TLS", func(c *Config) *string { return &c.Syslog.TLSKey }, fileExists),
+	strKey("syslog.tls_client_ca", "PEM CA bundle: when set, syslog TLS clients must present a certificate it signed", func(c *Config) *string { return &c.Syslog.TLSClientCA }, fileExists),
+	strKey("syslog.timezone", "time zone of RFC 3164 timestamps that carry none (IANA name or Local)", func(c *Config) *string { return &c.Syslog.Timezone }, validTimezone),
+	sizeKey("syslog.max_message_bytes", "largest syslog message; longer ones are truncated and flagged", func(c *Config) *ByteSize { return &c.Syslog.MaxMessageBytes }, 480),
+	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
+	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),
+	sizeKey("store.min_free_disk_bytes", "stop storing below this much free disk (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MinFreeDiskBytes }, 0),
+	strKey("bus.url", "external NATS server or cluster URL (empty: embedded)", func(c *Config) *string { return &c.Bus.URL }, nil),
+	boolKey("bus.sync_always", "fsync every batch before acknowledging it (survives power loss; slower)", func(c *Config) *bool { return &c.Bus.SyncAlways }),
+	sizeKey("bus.max_bytes", "bus capacity for not yet stored events; senders are refused beyond it", func(c *Config) *ByteSize { return &c.Bus.MaxBytes }, 1<<20),
+	strKey("log.level", "operational log level", func(c *Config) *string { return &c.Log.Level }, oneOf("debug", "info", "warn", "error")),
+	strKey("log.format", "operational log format", func(c *Config) *string { return &c.Log.Format }, oneOf("json", "text")),
+}
+
+// EnvName is the environment variable of a key.
+func EnvName(path string) string {
+	return "VIGIL_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(path))
+}
+
+// FlagName is the command-line flag of a key.
+func FlagName(path string) string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(path)
+}
+
+// RegisterFlags adds a flag for every key to fs, plus --config.
+func RegisterFlags(fs *pflag.FlagSet) {
+	def := Default()
+	fs.String("config", "", "YAML configuration file")
+	for _, k := range keys {
+		fs.String(FlagName(k.path), k.get(def), k.help)
+	}
+}
+
+// Error is a configuration error.
+type Error struct {
+	Key    string
+	Source string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("config: %s (%s): %v", e.Key, e.Source, e.Err)
+}
+
+// Load builds the configuration from defaults, the file named by --config
+// (or VIGIL_CONFIG), the environment and the flags that were set.
+func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
+	c := Default()
+	source := map[string]string{}
+	for _, k := range keys {
+		source[k.path] = "default"
+	}
+	env := map[string]string{}
+	for _, kv := range environ {
+		if name, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "VIGIL_") {
+			env[name] = v
+		}
+	}
+	file := env["VIGIL_CONFIG"]
+	if fs != nil {
+		if f := fs.Lookup("config"); f != nil && f.Changed {
+			file = f.Value.String()
+		}
+	}
+	if file != "" {
+		if err := loadFile(c, file, source); err != nil {
+			return nil, err
+		}
+	}
+	known := map[string]bool{"VIGIL_CONFIG": true}
+	for _, k := range keys {
+		name := EnvName(k.path)
+		known[name] = true
+		if v, ok := env[name]; ok {
+			if err := k.set(c, v); err != nil {
+				return nil, &Error{Key: k.path, Source: "environment " + name, Err: err}
+			}
+			source[k.path] = "environment " + name
+		}
+	}
+	for name := range env {
+		if !known[name] && !strings.HasPrefix(name, "VIGIL_TEST_") {
+			return nil, &Error{Key: name, Source: "environment", Err: errors.New("unknown setting")}
+		}
+	}
+	if fs != nil {
+		for _, k := range keys {
+			f := fs.Lookup(FlagName(k.path))
+			if f == nil || !f.Changed {
+				continue
+			}
+			if err := k.set(c, f.Value.String()); err != nil {
+				return nil, &Error{Key: k.path, Source: "flag --" + f.Name, Err: err}
+			}
+			source[k.path] = "flag --" + f.Name
+		}
+	}
+	for _, k := range keys {
+		if k.validate == nil {
+			continue
+		}
+		if err := k.validate(c); err != nil {
+			return nil, &Error{Key: k.path, Source: source[k.path], Err: err}
+		}
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		return nil, &Error{Key: "http.tls_cert", Source: source["http.tls_cert"], Err: errors.New("http.tls_cert and http.tls_key must be set together")}
+	}
+	if (c.Syslog.TLSCert == "") != (c.Syslog.TLSKey == "") {
+		return nil, &Error{Key: "syslog.tls_cert", Source: source["syslog.tls_cert"], Err: errors.New("syslog.tls_cert and syslog.tls_key must be set together")}
+	}
+	return c, nil
+}
+
+// loadFile applies a YAML file: nested mappings whose leaves are keys.
+func loadFile(c *Config, path string, source map[string]string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &Error{Key: "config", Source: "flag --config", Err: err}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return &Error{Key: "config", Source: path, Err: err}
+	}
+	if len(root.Content) == 0 {
+		return nil // empty file
+	}
+	byPath := map[string]key{}
+	for _, k := range keys {
+		byPath[k.path] = k
+	}
+	var walk func(prefix string, n *yaml.Node) error
+	walk = func(prefix string, n *yaml.Node) error {
+		if n.Kind != yaml.MappingNode {
+			return &Error{Key: "config", Source: fmt.Sprintf("%s:%d", path, n.Line), Err: errors.New("want a mapping of settings")}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			kn, vn := n.Content[i], n.Content[i+1]
+			name := prefix + kn.Value
+			where := fmt.Sprintf("%s:%d", path, kn.Line)
+			if k, ok := byPath[name]; ok {
+				if vn.Kind != yaml.ScalarNode {
+					return &Error{Key: name, Source: where, Err: errors.New("want a single value")}
+				}
+				if err := k.set(c, vn.Value); err != nil {
+					return &Error{Key: name, Source: where, Err: err}
+				}
+				source[name] = where
+				continue
+			}
+			if hasPrefix(byPath, name+".") {
+				if vn.Kind != yaml.MappingNode {
+					return &Error{Key: name, Source: where, Err: errors.New("want a mapping of settings")}
+				}
+				if err := walk(name+".", vn); err != nil {
+					return err
+				}
+				continue
+			}
+			return &Error{Key: name, Source: where, Err: errors.New("unknown setting")}
+		}
+		return nil
+	}
+	return walk("", root.Content[0])
+}
+
+func hasPrefix(m map[string]key, prefix string) bool {
+	for p := range m {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// Reference writes the configuration reference as a Markdown table.
+func Reference() string {
+	var b strings.Builder
+	def := Default()
+	b.WriteString("| key (YAML) | flag | environment | default | meaning |\n|---|---|---|---|---|\n")
+	for _, k := range keys {
+		d := k.get(def)
+		if d == "" {
+			d = `""`
+		}
+		fmt.Fprintf(&b, "| `%s` | `--%s` | `%s` | `%s` | %s |\n", k.path, FlagName(k.path), EnvName(k.path), d, k.help)
+	}
+	return b.String()
+}

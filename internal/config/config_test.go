@@ -1,0 +1,114 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func load(t *testing.T, file string, env []string, args ...string) (*Config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	if file != "" {
+		p := filepath.Join(t.TempDir(), "vigil.yaml")
+		if err := os.WriteFile(p, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", p)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(fs, env)
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "./vigil-data" || c.HTTP.Addr != "127.0.0.1:8080" || c.Syslog.UDPAddr != ":5514" ||
+		c.Syslog.TCPAddr != ":5514" || c.Syslog.TLSAddr != ":6514" || c.Syslog.MaxMessageBytes != 64<<10 ||
+		time.Duration(c.Store.Retention) != 400*24*time.Hour || !c.Ingest.KeepOriginal {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := "data_dir: /from/file\nhttp:\n  addr: 127.0.0.1:9000\nsyslog:\n  tcp_addr: ':7000'\n  udp_addr: ':7001'\nstore:\n  retention: 30d\n"
+	env := []string{"VIGIL_HTTP_ADDR=127.0.0.1:9100", "VIGIL_SYSLOG_TCP_ADDR=:7100", "PATH=/bin"}
+	c, err := load(t, file, env, "--syslog-tcp-addr", ":7200", "--syslog-tls-addr", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(name, got, want string) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
+	}
+	f("data_dir from file", c.DataDir, "/from/file")
+	f("http.addr env over file", c.HTTP.Addr, "127.0.0.1:9100")
+	f("syslog.tcp_addr flag over env", c.Syslog.TCPAddr, ":7200")
+	f("syslog.udp_addr from file", c.Syslog.UDPAddr, ":7001")
+	f("syslog.tls_addr empty flag disables", c.Syslog.TLSAddr, "")
+	f("store.retention", c.Store.Retention.String(), "30d")
+}
+
+func TestErrorsNameKeyAndSource(t *testing.T) {
+	f := func(file string, env []string, args []string, want ...string) {
+		t.Helper()
+		_, err := load(t, file, env, args...)
+		if err == nil {
+			t.Fatalf("no error, want %q", want)
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error %q lacks %q", err, w)
+			}
+		}
+	}
+	f("http:\n  adr: x\n", nil, nil, "http.adr", "vigil.yaml:2", "unknown setting")
+	f("syslog:\n  max_message_bytes: lots\n", nil, nil, "syslog.max_message_bytes", "vigil.yaml:2", "invalid size")
+	f("", []string{"VIGIL_SYSLOG_UDP_ADDR=nope"}, nil, "syslog.udp_addr", "environment VIGIL_SYSLOG_UDP_ADDR", "invalid address")
+	f("", nil, []string{"--syslog-timezone", "Mars/Base"}, "syslog.timezone", "flag --syslog-timezone", "unknown time zone")
+	f("", []string{"VIGIL_HTTP_ADRESS=x"}, nil, "VIGIL_HTTP_ADRESS", "unknown setting")
+	f("store:\n  retention: 1h\n", nil, nil, "store.retention", "must be at least 1d")
+	f("ingest:\n  token: short\n", nil, nil, "ingest.token", "too short")
+	f("http: [1]\n", nil, nil, "http", "want a mapping")
+	f("log:\n  level: chatty\n", nil, nil, "log.level", "want one of debug, info, warn, error")
+	f("syslog:\n  tls_cert: /nonexistent.pem\n", nil, nil, "syslog.tls_cert", "cannot read")
+}
+
+func TestParseHelpers(t *testing.T) {
+	for in, want := range map[string]time.Duration{"400d": 400 * 24 * time.Hour, "1.5h": 90 * time.Minute, "90s": 90 * time.Second} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]int64{"65536": 65536, "64KiB": 65536, "8GiB": 8 << 30, "2MB": 2e6, "1.5 KiB": 1536} {
+		if got, err := ParseByteSize(in); err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseByteSize("-5"); err == nil {
+		t.Error("negative size accepted")
+	}
+	if got := ByteSize(64 << 10).String(); got != "64KiB" {
+		t.Errorf("ByteSize string %q", got)
+	}
+}
+
+func TestReferenceListsEveryKey(t *testing.T) {
+	ref := Reference()
+	for _, k := range keys {
+		if !strings.Contains(ref, "`"+k.path+"`") || !strings.Contains(ref, "`"+EnvName(k.path)+"`") {
+			t.Errorf("reference lacks %s", k.path)
+		}
+	}
+}
