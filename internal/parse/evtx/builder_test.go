@@ -312,14 +312,26 @@ func vStrs(ss ...string) tval {
 	return tval{typ: typeString | typeArray, data: b}
 }
 
-func vU8(v uint8) tval   { return tval{typ: typeUint8, data: []byte{v}} }
-func vI8(v int8) tval    { return tval{typ: typeInt8, data: []byte{byte(v)}} }
-func vU16(v uint16) tval { return tval{typ: typeUint16, data: binary.LittleEndian.AppendUint16(nil, v)} }
-func vI16(v int16) tval  { return tval{typ: typeInt16, data: binary.LittleEndian.AppendUint16(nil, uint16(v))} }
-func vU32(v uint32) tval { return tval{typ: typeUint32, data: binary.LittleEndian.AppendUint32(nil, v)} }
-func vI32(v int32) tval  { return tval{typ: typeInt32, data: binary.LittleEndian.AppendUint32(nil, uint32(v))} }
-func vU64(v uint64) tval { return tval{typ: typeUint64, data: binary.LittleEndian.AppendUint64(nil, v)} }
-func vI64(v int64) tval  { return tval{typ: typeInt64, data: binary.LittleEndian.AppendUint64(nil, uint64(v))} }
+func vU8(v uint8) tval { return tval{typ: typeUint8, data: []byte{v}} }
+func vI8(v int8) tval  { return tval{typ: typeInt8, data: []byte{byte(v)}} }
+func vU16(v uint16) tval {
+	return tval{typ: typeUint16, data: binary.LittleEndian.AppendUint16(nil, v)}
+}
+func vI16(v int16) tval {
+	return tval{typ: typeInt16, data: binary.LittleEndian.AppendUint16(nil, uint16(v))}
+}
+func vU32(v uint32) tval {
+	return tval{typ: typeUint32, data: binary.LittleEndian.AppendUint32(nil, v)}
+}
+func vI32(v int32) tval {
+	return tval{typ: typeInt32, data: binary.LittleEndian.AppendUint32(nil, uint32(v))}
+}
+func vU64(v uint64) tval {
+	return tval{typ: typeUint64, data: binary.LittleEndian.AppendUint64(nil, v)}
+}
+func vI64(v int64) tval {
+	return tval{typ: typeInt64, data: binary.LittleEndian.AppendUint64(nil, uint64(v))}
+}
 func vHex32(v uint32) tval {
 	return tval{typ: typeHex32, data: binary.LittleEndian.AppendUint32(nil, v)}
 }

@@ -21,7 +21,7 @@ func TestValueText(t *testing.T) {
 	f(vNull(), "")
 	f(vStr("plain"), "plain")
 	f(vStr("trailing \t\r\n"), "trailing")
-	f(tval{typ: typeString, data: []byte{'a', 0, 0, 0, 'b', 0}}, "a") // cut at NUL
+	f(tval{typ: typeString, data: []byte{'a', 0, 0, 0, 'b', 0}}, "a")     // cut at NUL
 	f(tval{typ: typeString, data: []byte{0x3d, 0xd8, 'x', 0}}, "\uFFFDx") // lone surrogate
 	f(tval{typ: typeAnsi, data: []byte{'a', 0, 'b', 0x93, 'q', 0x94, 0xe9}}, "ab“q”é")
 	f(vI8(-128), "-128")
@@ -67,7 +67,7 @@ func TestValueText(t *testing.T) {
 	f(vHex64(0x58c3c), "0x58c3c")
 	f(vStrs("a", "b"), "a,b")
 	f(tval{typ: typeString | typeArray, data: []byte{'a', 0, 0, 0, 'b', 0}}, "a,b") // no final NUL
-	f(vStrs("pad "), "pad ")                                                      // items are not trimmed
+	f(vStrs("pad "), "pad ")                                                        // items are not trimmed
 	f(vArr(typeInt16, vI16(-1), vI16(2)), "-1,2")
 	f(vArr(typeReal64, vF64(0.5), vF64(2)), "0.5,2.0")
 	f(vArr(typeBool, vBool(1), vBool(0)), "true,false")
