@@ -111,6 +111,12 @@ func isDigits(s string) bool {
 	return len(s) > 0
 }
 
+// SplitZone takes a trailing time zone word ("UTC", "PST", "GMT+02:00",
+// "+0200", "Europe/Berlin") off s and returns the rest and its location, or
+// s and nil when the last word is not a zone. Unknown abbreviations are not
+// zones (Go would read them as UTC).
+func SplitZone(s string) (string, *time.Location) { return splitZone(s) }
+
 // splitZone takes a trailing zone (an abbreviation, "GMT+02:00", "+0200",
 // "Z" or an IANA name) off s. It returns s unchanged and nil when the last
 // word is not a zone.
