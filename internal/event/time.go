@@ -1,0 +1,65 @@
+package event
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// timeLayouts are the textual timestamp forms ParseTime accepts, most
+// common first.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",       // no zone: UTC
+	"2006-01-02 15:04:05.999999999Z07:00", // SQL-ish with zone
+	"2006-01-02 15:04:05.999999999",       // SQL-ish: UTC
+	time.RFC1123Z,
+	time.RFC1123,
+}
+
+// ParseTime reads a timestamp as senders write them: RFC 3339 (with or
+// without fraction and zone; no zone means UTC), "2006-01-02 15:04:05",
+// RFC 1123, or a Unix epoch number in seconds, milliseconds, microseconds or
+// nanoseconds (told apart by magnitude).
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, fmt.Errorf("empty timestamp")
+	}
+	if c := s[0]; c >= '0' && c <= '9' || c == '-' {
+		if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, ":T") {
+			return epoch(f)
+		}
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unrecognised timestamp %q: want RFC 3339 (2026-11-28T10:00:00Z) or Unix epoch", truncate(s, 64))
+}
+
+func epoch(f float64) (time.Time, error) {
+	a := math.Abs(f)
+	switch {
+	case a < 1e11: // seconds (until year 5138)
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+	case a < 1e14:
+		return time.UnixMicro(int64(f * 1e3)).UTC(), nil
+	case a < 1e17:
+		return time.UnixMicro(int64(f)).UTC(), nil
+	case a < 9.2e18:
+		return time.Unix(0, int64(f)).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("epoch timestamp %v out of range", f)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
