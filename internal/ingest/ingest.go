@@ -1,0 +1,261 @@
+// Package ingest is the common path of every source: count what arrives,
+// stamp events with their arrival time, cut them into bus batches and
+// publish them. Sources that can acknowledge their senders (HTTP) publish
+// synchronously and answer only after the bus stored the batch; streaming
+// sources (syslog) hand events to a Batcher, which bounds its queue and
+// pushes back on the sender when the bus is slow.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+// Publisher stores encoded batches durably (the bus).
+type Publisher interface {
+	Publish(ctx context.Context, source string, batch []byte) (uint64, error)
+	MaxBatchBytes() int
+}
+
+var _ Publisher = (*bus.Bus)(nil)
+
+// Metrics count events per source.
+type Metrics struct {
+	Received *prometheus.CounterVec // everything that arrived
+	Parsed   *prometheus.CounterVec // parsed cleanly
+	Failed   *prometheus.CounterVec // kept with a parse error
+	Rejected *prometheus.CounterVec // refused to the sender (HTTP)
+	Dropped  *prometheus.CounterVec // lost: UDP queue overflow, shutdown failure
+	Bytes    *prometheus.CounterVec
+}
+
+// NewMetrics registers the ingest metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	vec := func(name, help string) *prometheus.CounterVec {
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"source"})
+		reg.MustRegister(v)
+		return v
+	}
+	return &Metrics{
+		Received: vec("vigil_events_received_total", "Events received, by source."),
+		Parsed:   vec("vigil_events_parsed_total", "Events parsed without error, by source."),
+		Failed:   vec("vigil_events_failed_total", "Events that did not parse and were kept with vigil.parse_error, by source."),
+		Rejected: vec("vigil_events_rejected_total", "Events refused to the sender with a reason, by source."),
+		Dropped:  vec("vigil_events_dropped_total", "Events lost before the bus (UDP overload, failed shutdown), by source."),
+		Bytes:    vec("vigil_ingest_bytes_total", "Bytes of event data received, by source."),
+	}
+}
+
+// Count records one event's outcome: parsed cleanly, or kept with an error.
+func (m *Metrics) Count(source string, e *event.Event) {
+	m.Received.WithLabelValues(source).Inc()
+	if e.Has(event.FieldParseError) {
+		m.Failed.WithLabelValues(source).Inc()
+	} else {
+		m.Parsed.WithLabelValues(source).Inc()
+	}
+}
+
+// Stamp sets the arrival time of an event (ECS event.ingested).
+func Stamp(e *event.Event, now time.Time) {
+	e.Set("event.ingested", now.UTC().Format(time.RFC3339Nano))
+}
+
+// batchOverhead is an allowance for the batch header when cutting batches.
+const batchOverhead = 64
+
+// eventSize is an upper bound of an event's encoded size.
+func eventSize(e *event.Event) int {
+	n := 20
+	for _, f := range e.Fields {
+		n += len(f.Name) + len(f.Value) + 10
+	}
+	return n
+}
+
+// PublishAll publishes events in as few batches as the bus allows, waiting
+// for each to be stored. It returns how many events (a prefix of events)
+// are stored; on error the rest are not.
+func PublishAll(ctx context.Context, pub Publisher, source string, events []event.Event) (int, error) {
+	max := pub.MaxBatchBytes() - batchOverhead
+	var buf []byte
+	start, size := 0, 0
+	for i := 0; i <= len(events); i++ {
+		if i < len(events) {
+			s := eventSize(&events[i])
+			if s > max {
+				return start, fmt.Errorf("event of %d bytes exceeds the bus batch limit", s)
+			}
+			if size+s <= max || i == start {
+				size += s
+				continue
+			}
+		}
+		if i == start {
+			break
+		}
+		buf = event.AppendBatch(buf[:0], events[start:i])
+		if _, err := pub.Publish(ctx, source, buf); err != nil {
+			return start, err
+		}
+		start, size = i, 0
+		if i < len(events) {
+			size = eventSize(&events[i])
+		}
+	}
+	return len(events), nil
+}
+
+// BatcherConfig tunes a Batcher.
+type BatcherConfig struct {
+	Source    string
+	MaxEvents int           // per batch (default 2000)
+	MaxBytes  int           // per batch (default 1 MiB, capped by the bus)
+	MaxDelay  time.Duration // before a partial batch goes out (default 200ms)
+	QueueLen  int           // events waiting (default 50,000)
+}
+
+// Batcher collects events from streaming sources into bus batches.
+type Batcher struct {
+	cfg     BatcherConfig
+	pub     Publisher
+	metrics *Metrics
+	log     *slog.Logger
+	queue   chan event.Event
+	closed  chan struct{}
+	once    sync.Once
+}
+
+// NewBatcher returns a batcher; call Run to start it.
+func NewBatcher(cfg BatcherConfig, pub Publisher, m *Metrics, log *slog.Logger) *Batcher {
+	if cfg.MaxEvents <= 0 {
+		cfg.MaxEvents = 2000
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 1 << 20
+	}
+	cfg.MaxBytes = min(cfg.MaxBytes, pub.MaxBatchBytes()-batchOverhead)
+	if cfg.MaxDelay <= 0 {
+		cfg.MaxDelay = 200 * time.Millisecond
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 50_000
+	}
+	return &Batcher{cfg: cfg, pub: pub, metrics: m, log: log, queue: make(chan event.Event, cfg.QueueLen), closed: make(chan struct{})}
+}
+
+// ErrClosed is returned by Add after the batcher stopped.
+var ErrClosed = errors.New("ingest batcher closed")
+
+// Add queues an event, waiting while the queue is full (back-pressure on
+// stream senders).
+func (b *Batcher) Add(ctx context.Context, e event.Event) error {
+	select {
+	case b.queue <- e:
+		return nil
+	case <-b.closed:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TryAdd queues an event unless the queue is full (datagram senders cannot
+// be slowed down); a refused event is counted as dropped.
+func (b *Batcher) TryAdd(e event.Event) bool {
+	select {
+	case <-b.closed:
+		b.metrics.Dropped.WithLabelValues(b.cfg.Source).Inc()
+		return false
+	default:
+	}
+	select {
+	case b.queue <- e:
+		return true
+	default:
+		b.metrics.Dropped.WithLabelValues(b.cfg.Source).Inc()
+		return false
+	}
+}
+
+// Close stops accepting events; Run then publishes what is queued and
+// returns. Stop the sources feeding the batcher first.
+func (b *Batcher) Close() { b.once.Do(func() { close(b.closed) }) }
+
+// Run publishes batches until Close, then drains the queue. Publishing
+// failures are retried (the queue fills and senders are slowed) until
+// drainCtx ends, which bounds how long shutdown may take.
+func (b *Batcher) Run(drainCtx context.Context) {
+	var (
+		batch []event.Event
+		size  int
+		buf   []byte
+		timer = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		buf = event.AppendBatch(buf[:0], batch)
+		for attempt := 0; ; attempt++ {
+			_, err := b.pub.Publish(drainCtx, b.cfg.Source, buf)
+			if err == nil {
+				break
+			}
+			if drainCtx.Err() != nil {
+				b.metrics.Dropped.WithLabelValues(b.cfg.Source).Add(float64(len(batch)))
+				b.log.Error("events lost at shutdown: bus did not take them", "source", b.cfg.Source, "events", len(batch), "err", err)
+				break
+			}
+			if attempt%50 == 0 {
+				b.log.Warn("bus refused batch; retrying", "source", b.cfg.Source, "events", len(batch), "err", err)
+			}
+			select {
+			case <-time.After(min(time.Duration(attempt+1)*50*time.Millisecond, 2*time.Second)):
+			case <-drainCtx.Done():
+			}
+		}
+		clear(batch)
+		batch, size = batch[:0], 0
+		timer.Stop()
+	}
+	add := func(e event.Event) {
+		s := eventSize(&e)
+		if len(batch) > 0 && (len(batch) >= b.cfg.MaxEvents || size+s > b.cfg.MaxBytes) {
+			flush()
+		}
+		if len(batch) == 0 {
+			timer.Reset(b.cfg.MaxDelay)
+		}
+		batch = append(batch, e)
+		size += s
+	}
+	for {
+		select {
+		case e := <-b.queue:
+			add(e)
+		case <-timer.C:
+			flush()
+		case <-b.closed:
+			for {
+				select {
+				case e := <-b.queue:
+					add(e)
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}

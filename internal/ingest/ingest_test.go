@@ -1,0 +1,130 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func openBus(t *testing.T, cfg bus.Config) (*bus.Bus, *bus.Consumer) {
+	t.Helper()
+	cfg.Dir = t.TempDir()
+	b, err := bus.Open(context.Background(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	c, err := b.Consumer(context.Background(), "test", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, c
+}
+
+// drain returns the events of every batch on the bus and the batch count.
+func drain(t *testing.T, c *bus.Consumer, want int) ([]event.Event, int) {
+	t.Helper()
+	var evs []event.Event
+	batches := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for len(evs) < want && time.Now().Before(deadline) {
+		msgs, err := c.Fetch(context.Background(), 100, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			evs, err = event.DecodeBatch(evs, m.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			batches++
+		}
+	}
+	return evs, batches
+}
+
+func mk(n int, size int) []event.Event {
+	var evs []event.Event
+	for i := range n {
+		e := event.Event{Time: time.Unix(int64(i), 0)}
+		e.Add("message", fmt.Sprintf("%d %s", i, strings.Repeat("x", size)))
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+func TestPublishAllCutsBatchesToTheBusLimit(t *testing.T) {
+	b, c := openBus(t, bus.Config{MaxBatchBytes: 64 << 10})
+	evs := mk(100, 2000) // ~200 KB: needs at least 4 batches of 64 KiB
+	n, err := PublishAll(context.Background(), b, "http", evs)
+	if err != nil || n != 100 {
+		t.Fatalf("published %d, %v", n, err)
+	}
+	got, batches := drain(t, c, 100)
+	if len(got) != 100 || batches < 4 || batches > 5 {
+		t.Fatalf("got %d events in %d batches, want 100 in 4-5", len(got), batches)
+	}
+	for i := range got {
+		if got[i].Value("message") != evs[i].Value("message") {
+			t.Fatalf("event %d out of order or changed", i)
+		}
+	}
+	if _, err := PublishAll(context.Background(), b, "http", mk(1, 70<<10)); err == nil {
+		t.Fatal("event larger than a batch accepted")
+	}
+}
+
+func TestBatcherFlushesBySizeDelayAndClose(t *testing.T) {
+	b, c := openBus(t, bus.Config{})
+	m := NewMetrics(prometheus.NewRegistry())
+	bt := NewBatcher(BatcherConfig{Source: "syslog-tcp", MaxEvents: 10, MaxDelay: 50 * time.Millisecond}, b, m, quiet)
+	done := make(chan struct{})
+	go func() { bt.Run(context.Background()); close(done) }()
+	for _, e := range mk(25, 10) {
+		if err := bt.Add(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, batches := drain(t, c, 25) // 10 + 10 by count, 5 by delay
+	if len(got) != 25 || batches != 3 {
+		t.Fatalf("got %d events in %d batches, want 25 in 3", len(got), batches)
+	}
+	for _, e := range mk(3, 10) {
+		bt.TryAdd(e)
+	}
+	bt.Close()
+	<-done
+	if got, _ := drain(t, c, 3); len(got) != 3 {
+		t.Fatalf("close drained %d events, want 3", len(got))
+	}
+	if bt.TryAdd(mk(1, 1)[0]) || testutil.ToFloat64(m.Dropped.WithLabelValues("syslog-tcp")) != 1 {
+		t.Fatal("TryAdd after Close not refused and counted")
+	}
+}
+
+func TestBatcherQueueFullDropsDatagrams(t *testing.T) {
+	b, _ := openBus(t, bus.Config{})
+	m := NewMetrics(prometheus.NewRegistry())
+	bt := NewBatcher(BatcherConfig{Source: "syslog-udp", QueueLen: 5}, b, m, quiet) // not running: the queue fills
+	accepted := 0
+	for _, e := range mk(8, 1) {
+		if bt.TryAdd(e) {
+			accepted++
+		}
+	}
+	if accepted != 5 || testutil.ToFloat64(m.Dropped.WithLabelValues("syslog-udp")) != 3 {
+		t.Fatalf("accepted %d, dropped %v", accepted, testutil.ToFloat64(m.Dropped.WithLabelValues("syslog-udp")))
+	}
+}
