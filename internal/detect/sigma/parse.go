@@ -813,3 +813,49 @@ func parseFilter(meta Meta, root *yaml.Node, opt ParseOptions) (*Filter, error) 
 	f.Detection = *d
 	return f, nil
 }
+
+// NewItem builds a detection item from a key such as "Image|endswith" and
+// its values, as a rule would write them, typing the values. Processing
+// pipelines use it for the conditions they add.
+func NewItem(key string, values []RawValue, opt ValueOptions) (*Item, error) {
+	parts := strings.Split(key, "|")
+	it := &Item{Field: parts[0], Modifiers: parts[1:], Raw: values}
+	if err := ApplyModifiers(it, opt); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// CloneRule returns a deep copy of the rule's detection so that it can be
+// transformed without changing r.
+func CloneRule(r *Rule) *Rule {
+	c := *r
+	c.Tags = append([]string(nil), r.Tags...)
+	c.Fields = append([]string(nil), r.Fields...)
+	c.Detection.Searches = make([]*Search, len(r.Detection.Searches))
+	for i, s := range r.Detection.Searches {
+		c.Detection.Searches[i] = &Search{Name: s.Name, Line: s.Line, Root: cloneNode(s.Root)}
+	}
+	c.Detection.Conditions = append([]*Cond(nil), r.Detection.Conditions...)
+	c.Detection.ConditionText = append([]string(nil), r.Detection.ConditionText...)
+	return &c
+}
+
+func cloneNode(n *Node) *Node {
+	if n == nil {
+		return nil
+	}
+	c := &Node{Kind: n.Kind}
+	if n.Item != nil {
+		it := *n.Item
+		it.Values = make([][]Value, len(n.Item.Values))
+		for i, g := range n.Item.Values {
+			it.Values[i] = append([]Value(nil), g...)
+		}
+		c.Item = &it
+	}
+	for _, k := range n.Kids {
+		c.Kids = append(c.Kids, cloneNode(k))
+	}
+	return c
+}
