@@ -127,6 +127,8 @@ func TestValidationIssues(t *testing.T) {
 	f("who not object", r5(`"agent":[{"who":{"display":"u"}}]`, `"agent":[{"who":{"display":"u"}},{"who":"Practitioner/1"}]`), "AuditEvent.agent[1].who", "structure")
 	f("agent not array", r4(`"agent":[{"who":{"display":"u"},"requestor":true}]`, `"agent":{"who":{"display":"u"}}`), "AuditEvent.agent", "structure")
 	f("nested type error", r4(`"source"`, `"entity":[{},{"detail":[{"type":"a","valueString":1}]}],"source"`), "AuditEvent.entity[1].detail[0].valueString", "structure")
+	f("concept not object", r4(`"source"`, `"entity":[{"role":{"code":"1"}},{"role":[{"code":"4"}]}],"source"`), "AuditEvent.entity[1].role", "structure")
+	f("coding code not string", r4(`"type":{"code":"rest"}`, `"type":{"code":"rest"},"subtype":[{"code":"read"},{"code":7}]`), "AuditEvent.subtype[1].code", "structure")
 	f("too large", r4min+strings.Repeat(" ", 300<<10), "AuditEvent", "too-long")
 }
 

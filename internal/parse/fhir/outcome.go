@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -90,7 +89,7 @@ func jsonError(data []byte, err error, root string) *ValidationError {
 		is.Location = []string{fmt.Sprintf("line %d, column %d", line, col)}
 		return &ValidationError{Issues: []Issue{is}}
 	case errors.As(err, &te):
-		path := pathAt(data, te.Offset, root)
+		path := typeErrorPath(data, te, root)
 		line, col := lineCol(data, te.Offset)
 		is := issue("structure", path, "JSON %s where %s is expected", te.Value, fhirKind(te.Type.String()))
 		is.Location = []string{fmt.Sprintf("line %d, column %d", line, col)}
@@ -120,83 +119,124 @@ func lineCol(data []byte, off int64) (int, int) {
 	return line, col
 }
 
-// pathAt re-reads data with a tokenizer and returns the FHIRPath of the
-// value that contains byte offset off, e.g. "AuditEvent.agent[0].who".
-func pathAt(data []byte, off int64, root string) string {
-	type frame struct {
-		array bool
-		key   string
-		index int
+// pathAt returns the FHIRPath (with array indices) of the value an
+// UnmarshalTypeError is about. encoding/json names the field without
+// indices (te.Field, e.g. "agent.who") and gives an offset that is only
+// meaningful for errors outside custom unmarshalers, so the first value
+// at that field whose JSON kind is the one reported is taken; failing
+// that, the value containing the offset.
+func typeErrorPath(data []byte, te *json.UnmarshalTypeError, root string) string {
+	kind := te.Value
+	if strings.HasPrefix(kind, "number") {
+		kind = "number"
 	}
-	var stack []frame
-	render := func() string {
-		var b strings.Builder
-		b.WriteString(root)
-		for _, f := range stack {
-			if f.array {
-				b.WriteString("[" + strconv.Itoa(f.index-1) + "]")
-			} else if f.key != "" {
-				b.WriteString("." + f.key)
-			}
+	// Embedded Go structs appear in the field path under their type
+	// name (capitalised); FHIR element names never are.
+	var parts []string
+	for _, p := range strings.Split(te.Field, ".") {
+		if p != "" && !(p[0] >= 'A' && p[0] <= 'Z') {
+			parts = append(parts, p)
 		}
-		return b.String()
 	}
+	field := strings.Join(parts, ".")
+	found := ""
+	walkJSON(data, func(indexed, plain, k string, end int64) bool {
+		if plain == field && k == kind {
+			found = indexed
+			return true
+		}
+		return false
+	})
+	if found == "" {
+		walkJSON(data, func(indexed, _, _ string, end int64) bool {
+			if end >= te.Offset {
+				found = indexed
+				return true
+			}
+			return false
+		})
+	}
+	if found == "" {
+		return root
+	}
+	return root + found
+}
+
+// walkJSON calls visit for every value of data, in document order, with
+// its indexed path (".agent[0].who"), its path without indices
+// ("agent.who"), its kind (object, array, string, number, bool, null)
+// and the input offset after its first token. visit returns true to
+// stop.
+func walkJSON(data []byte, visit func(indexed, plain, kind string, end int64) bool) {
 	d := json.NewDecoder(bytes.NewReader(data))
-	expectKey := false
-	for {
-		if d.InputOffset() >= off && len(stack) > 0 {
-			return render()
+	d.UseNumber()
+	tok, err := d.Token()
+	if err != nil {
+		return
+	}
+	_, _ = walkValue(d, tok, "", "", 0, visit)
+}
+
+func walkValue(d *json.Decoder, tok json.Token, indexed, plain string, depth int, visit func(string, string, string, int64) bool) (bool, error) {
+	if depth > 10000 {
+		return true, nil
+	}
+	kind := "null"
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '{' {
+			kind = "object"
+		} else {
+			kind = "array"
 		}
-		tok, err := d.Token()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return render()
+	case string:
+		kind = "string"
+	case json.Number:
+		kind = "number"
+	case bool:
+		kind = "bool"
+	}
+	if visit(indexed, plain, kind, d.InputOffset()) {
+		return true, nil
+	}
+	join := func(a, b string) string {
+		if a == "" {
+			return b
 		}
-		// A value (not a key) advances the index of an enclosing array.
-		isValue := !(expectKey && len(stack) > 0 && !stack[len(stack)-1].array)
-		if isValue && len(stack) > 0 && stack[len(stack)-1].array {
-			if dl, ok := tok.(json.Delim); !ok || dl == '[' || dl == '{' {
-				stack[len(stack)-1].index++
+		return a + "." + b
+	}
+	switch kind {
+	case "object":
+		for {
+			k, err := d.Token()
+			if err != nil {
+				return true, err
 			}
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, frame{})
-				expectKey = true
-				continue
-			case '[':
-				stack = append(stack, frame{array: true})
-				expectKey = false
-				continue
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-				// After closing a value inside an object, the next token
-				// is a key.
-				expectKey = len(stack) > 0 && !stack[len(stack)-1].array
-				if len(stack) > 0 && !stack[len(stack)-1].array {
-					stack[len(stack)-1].key = ""
-				}
-				continue
+			key, ok := k.(string)
+			if !ok {
+				return false, nil // '}'
 			}
-		case string:
-			if expectKey {
-				stack[len(stack)-1].key = t
-				expectKey = false
-				continue
+			v, err := d.Token()
+			if err != nil {
+				return true, err
+			}
+			if stop, err := walkValue(d, v, indexed+"."+key, join(plain, key), depth+1, visit); stop || err != nil {
+				return true, err
 			}
 		}
-		// A scalar value: inside an object the next token is a key.
-		if len(stack) > 0 && !stack[len(stack)-1].array {
-			if d.InputOffset() >= off {
-				return render()
+	case "array":
+		for i := 0; ; i++ {
+			v, err := d.Token()
+			if err != nil {
+				return true, err
 			}
-			stack[len(stack)-1].key = ""
-			expectKey = true
+			if dl, ok := v.(json.Delim); ok && dl == ']' {
+				return false, nil
+			}
+			if stop, err := walkValue(d, v, indexed+"["+strconv.Itoa(i)+"]", plain, depth+1, visit); stop || err != nil {
+				return true, err
+			}
 		}
 	}
-	return root
+	return false, nil
 }
