@@ -24,13 +24,9 @@ type Options struct {
 
 // Code systems named by the mapping.
 const (
-	sysDCM            = "http://dicom.nema.org/resources/ontology/DCM"
-	sysRestful        = "http://hl7.org/fhir/restful-interaction"
-	sysObjectRole     = "http://terminology.hl7.org/CodeSystem/object-role"
-	sysEntityType     = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
-	sysActReason      = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-	sysParticipation  = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-	sysBALPUserAgents = "https://profiles.ihe.net/ITI/BALP/CodeSystem/UserAgentTypes"
+	sysDCM        = "http://dicom.nema.org/resources/ontology/DCM"
+	sysRestful    = "http://hl7.org/fhir/restful-interaction"
+	sysObjectRole = "http://terminology.hl7.org/CodeSystem/object-role"
 )
 
 var eventCategory = map[string]string{

@@ -9,8 +9,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
-// Events maps a file to events: one AuditEvent, a batch/transaction
-// Bundle, or NDJSON (one AuditEvent per line). Invalid resources become
+// Events maps a file to events: one AuditEvent or a batch/transaction
+// Bundle (JSON or XML), or NDJSON (one AuditEvent per line). Invalid resources become
 // events with vigil.parse_error (and the JSON in event.original when
 // opt.KeepOriginal); the errors are also returned.
 func Events(data []byte, lim Limits, opt Options, now time.Time) ([]event.Event, []error) {
@@ -47,7 +47,7 @@ func Events(data []byte, lim Limits, opt Options, now time.Time) ([]event.Event,
 		}
 	}
 	trimmed := bytes.TrimSpace(data)
-	if req, err := ParseRequest(trimmed, lim); err == nil || !bytes.Contains(trimmed, []byte("\n")) {
+	if req, err := ParseRequestAuto(trimmed, lim); err == nil || !bytes.Contains(trimmed, []byte("\n")) {
 		add("file", req, err, trimmed)
 		return evs, errs
 	}
