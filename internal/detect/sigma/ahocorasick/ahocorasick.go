@@ -1,0 +1,128 @@
+// Package ahocorasick finds many byte patterns in one pass over a text:
+// an Aho-Corasick automaton compiled to a dense transition table over
+// byte classes (bytes no pattern uses share one class), so that scanning
+// costs one table lookup per byte and never allocates.
+package ahocorasick
+
+// Matcher is an immutable automaton; it is safe for concurrent use.
+type Matcher struct {
+	classes  [256]uint16
+	nclass   int
+	delta    []int32 // state*nclass + class -> state
+	outStart []int32 // patterns ending at state: outIDs[outStart[s]:outStart[s+1]]
+	outIDs   []int32
+	link     []int32 // next state on the suffix chain with output, or -1
+	hasOut   []bool  // state or a suffix of it has output
+	npat     int
+}
+
+// Build compiles the patterns. Pattern i is reported as i. Empty patterns
+// are ignored.
+func Build(patterns [][]byte) *Matcher {
+	m := &Matcher{npat: len(patterns)}
+	// Byte classes.
+	used := [256]bool{}
+	for _, p := range patterns {
+		for _, c := range p {
+			used[c] = true
+		}
+	}
+	m.nclass = 1
+	for c := 0; c < 256; c++ {
+		if used[c] {
+			m.classes[c] = uint16(m.nclass)
+			m.nclass++
+		}
+	}
+	// Trie with sparse edges.
+	type node struct {
+		next map[uint16]int32
+		out  []int32
+		fail int32
+	}
+	nodes := []node{{next: map[uint16]int32{}}}
+	for id, p := range patterns {
+		if len(p) == 0 {
+			continue
+		}
+		s := int32(0)
+		for _, c := range p {
+			cl := m.classes[c]
+			nx, ok := nodes[s].next[cl]
+			if !ok {
+				nx = int32(len(nodes))
+				nodes = append(nodes, node{next: map[uint16]int32{}})
+				nodes[s].next[cl] = nx
+			}
+			s = nx
+		}
+		nodes[s].out = append(nodes[s].out, int32(id))
+	}
+	n := len(nodes)
+	m.delta = make([]int32, n*m.nclass)
+	m.link = make([]int32, n)
+	m.hasOut = make([]bool, n)
+	// BFS to fill failure links and the dense table.
+	queue := make([]int32, 0, n)
+	for cl := 0; cl < m.nclass; cl++ {
+		if nx, ok := nodes[0].next[uint16(cl)]; ok {
+			m.delta[cl] = nx
+			nodes[nx].fail = 0
+			queue = append(queue, nx)
+		} else {
+			m.delta[cl] = 0
+		}
+	}
+	m.link[0] = -1
+	for qi := 0; qi < len(queue); qi++ {
+		s := queue[qi]
+		f := nodes[s].fail
+		if len(nodes[f].out) > 0 {
+			m.link[s] = f
+		} else {
+			m.link[s] = m.link[f]
+		}
+		for cl := 0; cl < m.nclass; cl++ {
+			if nx, ok := nodes[s].next[uint16(cl)]; ok {
+				nodes[nx].fail = m.delta[int(f)*m.nclass+cl]
+				m.delta[int(s)*m.nclass+cl] = nx
+				queue = append(queue, nx)
+			} else {
+				m.delta[int(s)*m.nclass+cl] = m.delta[int(f)*m.nclass+cl]
+			}
+		}
+	}
+	m.outStart = make([]int32, n+1)
+	for s := 0; s < n; s++ {
+		m.outStart[s] = int32(len(m.outIDs))
+		m.outIDs = append(m.outIDs, nodes[s].out...)
+	}
+	m.outStart[n] = int32(len(m.outIDs))
+	for s := 0; s < n; s++ {
+		m.hasOut[s] = len(nodes[s].out) > 0 || m.link[s] >= 0
+	}
+	return m
+}
+
+// States returns the number of automaton states (a measure of its size).
+func (m *Matcher) States() int { return len(m.link) }
+
+// Scan calls fn with the id of every pattern occurrence in text (a pattern
+// occurring several times is reported each time).
+func (m *Matcher) Scan(text []byte, fn func(id int32)) {
+	if m == nil || len(m.link) <= 1 {
+		return
+	}
+	s := int32(0)
+	nc := int32(m.nclass)
+	for _, c := range text {
+		s = m.delta[s*nc+int32(m.classes[c])]
+		if m.hasOut[s] {
+			for t := s; t >= 0; t = m.link[t] {
+				for _, id := range m.outIDs[m.outStart[t]:m.outStart[t+1]] {
+					fn(id)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package ahocorasick
+
+import (
+	"bytes"
+	"math/rand"
+	"sort"
+	"testing"
+)
+
+func naive(pats [][]byte, text []byte) []int32 {
+	var out []int32
+	for i := range text {
+		for id, p := range pats {
+			if len(p) > 0 && bytes.HasPrefix(text[i:], p) {
+				out = append(out, int32(id))
+			}
+		}
+	}
+	return out
+}
+
+func scan(m *Matcher, text []byte) []int32 {
+	var out []int32
+	m.Scan(text, func(id int32) { out = append(out, id) })
+	return out
+}
+
+func sorted(x []int32) []int32 {
+	sort.Slice(x, func(i, j int) bool { return x[i] < x[j] })
+	return x
+}
+
+func TestScan(t *testing.T) {
+	f := func(text string, want int, pats ...string) {
+		t.Helper()
+		var ps [][]byte
+		for _, p := range pats {
+			ps = append(ps, []byte(p))
+		}
+		got := scan(Build(ps), []byte(text))
+		if len(got) != want {
+			t.Errorf("%q in %q: got %d hits %v, want %d", pats, text, len(got), got, want)
+		}
+	}
+	f("ushers", 3, "he", "she", "his", "hers")
+	f("aaaa", 3, "aa")
+	f("cmd.exe /c whoami", 2, "cmd.exe", "whoami", "powershell")
+	f("", 0, "a")
+	f("abc", 0)
+	f("abc", 1, "", "b")
+}
+
+func TestScanRandom(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	alpha := []byte("abc\\.")
+	word := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.Intn(len(alpha))]
+		}
+		return b
+	}
+	for iter := 0; iter < 200; iter++ {
+		var pats [][]byte
+		for i := 0; i < 1+rng.Intn(20); i++ {
+			pats = append(pats, word(1+rng.Intn(5)))
+		}
+		text := word(rng.Intn(60))
+		got, want := sorted(scan(Build(pats), text)), sorted(naive(pats, text))
+		if len(got) != len(want) {
+			t.Fatalf("pats %q text %q: got %v want %v", pats, text, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("pats %q text %q: got %v want %v", pats, text, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkScan(b *testing.B) {
+	var pats [][]byte
+	rng := rand.New(rand.NewSource(2))
+	for i := 0; i < 3000; i++ {
+		p := make([]byte, 6+rng.Intn(10))
+		for j := range p {
+			p[j] = byte('a' + rng.Intn(26))
+		}
+		pats = append(pats, p)
+	}
+	m := Build(pats)
+	text := bytes.Repeat([]byte(`c:\windows\system32\cmd.exe /c "whoami /all" `), 4)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		m.Scan(text, func(int32) { n++ })
+	}
+}

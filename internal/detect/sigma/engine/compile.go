@@ -1,0 +1,356 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
+)
+
+const (
+	opAnd uint8 = iota + 1
+	opOr
+	opNot
+	opLeaf
+	opTrue
+	opFalse
+)
+
+type cnode struct {
+	op   uint8
+	kids []int32
+	leaf *leaf
+}
+
+type crule struct {
+	info       *RuleInfo
+	nodes      []cnode
+	root       int32
+	entries    []int32
+	everyEvent bool
+	gated      bool
+}
+
+const (
+	kEq uint8 = iota + 1
+	kPrefix
+	kSuffix
+	kContains
+	kGlob
+	kPresent // '*': any value, field present
+	kRegex
+	kCmp
+	kCIDR
+	kExists
+	kNull
+	kRef
+	kTime
+)
+
+type alt struct {
+	group  int32
+	kind   uint8
+	cased  bool
+	lit    []byte // folded literal (or original bytes when cased)
+	litS   string // lit as a string
+	glob   []globPart
+	re     *regexp.Regexp
+	num    float64
+	op     string
+	pfx    netip.Prefix
+	exists bool
+	ref    int32
+	refPre bool
+	refSuf bool
+	part   string
+	pat    sigma.Pattern // for the prefilter
+}
+
+type leaf struct {
+	slot    int32 // -1: keyword, searched in the keyword fields
+	all     bool
+	negate  bool
+	ngroups int32
+	alts    []alt
+	// eqSet holds folded equality literals of an OR leaf with many of them
+	// (those alts are not in alts).
+	eqSet map[string]struct{}
+}
+
+type compiler struct {
+	e *Engine
+}
+
+// slot returns the slot of an event field name, adding it.
+func (e *Engine) slot(name string) int32 {
+	if s, ok := e.fieldIdx[name]; ok {
+		return s
+	}
+	s := int32(len(e.fieldNames))
+	e.fieldIdx[name] = s
+	e.fieldNames = append(e.fieldNames, name)
+	return s
+}
+
+func (c *compiler) compileRule(r *sigma.Rule) (*crule, error) {
+	tr, err := pipeline.Apply(c.e.pipes, r)
+	if err != nil {
+		return nil, err
+	}
+	cr := &crule{info: &RuleInfo{
+		ID: r.ID, Name: r.Name, Title: r.Title, Level: r.Level, Status: r.Status, Author: r.Author,
+		Description: r.Description, Tags: r.Tags, References: r.References, Fields: tr.Fields,
+		LogSource: tr.LogSource, File: r.File, Line: r.Line, Alert: r.Alert, Correlated: r.Correlated, Rule: r,
+	}}
+	names := make([]string, len(tr.Detection.Searches))
+	for i, s := range tr.Detection.Searches {
+		names[i] = s.Name
+	}
+	memo := map[string]int32{}
+	var search func(name string) (int32, error)
+	search = func(name string) (int32, error) {
+		if n, ok := memo[name]; ok {
+			return n, nil
+		}
+		s := tr.Detection.Search(name)
+		if s == nil {
+			return 0, fmt.Errorf("condition refers to undefined search identifier %q", name)
+		}
+		n, err := c.node(cr, s.Root)
+		if err != nil {
+			return 0, fmt.Errorf("search identifier %s: %w", name, err)
+		}
+		memo[name] = n
+		return n, nil
+	}
+	var cond func(cd *sigma.Cond) (int32, error)
+	cond = func(cd *sigma.Cond) (int32, error) {
+		switch cd.Op {
+		case sigma.CondRef:
+			return search(cd.Name)
+		case sigma.CondOneOf, sigma.CondAllOf:
+			m := cd.Expand(names)
+			if len(m) == 0 {
+				return 0, fmt.Errorf("no search identifier matches %q", cd.Name)
+			}
+			op := opOr
+			if cd.Op == sigma.CondAllOf {
+				op = opAnd
+			}
+			var kids []int32
+			for _, n := range m {
+				k, err := search(n)
+				if err != nil {
+					return 0, err
+				}
+				kids = append(kids, k)
+			}
+			return cr.add(cnode{op: op, kids: kids}), nil
+		case sigma.CondNot:
+			k, err := cond(cd.Kids[0])
+			if err != nil {
+				return 0, err
+			}
+			return cr.add(cnode{op: opNot, kids: []int32{k}}), nil
+		case sigma.CondAnd, sigma.CondOr:
+			op := opAnd
+			if cd.Op == sigma.CondOr {
+				op = opOr
+			}
+			var kids []int32
+			for _, x := range cd.Kids {
+				k, err := cond(x)
+				if err != nil {
+					return 0, err
+				}
+				kids = append(kids, k)
+			}
+			return cr.add(cnode{op: op, kids: kids}), nil
+		}
+		return 0, fmt.Errorf("BUG: condition operator %d", cd.Op)
+	}
+	var roots []int32
+	for _, cd := range tr.Detection.Conditions {
+		n, err := cond(cd)
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, n)
+	}
+	if len(roots) == 1 {
+		cr.root = roots[0]
+	} else {
+		cr.root = cr.add(cnode{op: opOr, kids: roots})
+	}
+	return cr, nil
+}
+
+func (cr *crule) add(n cnode) int32 {
+	cr.nodes = append(cr.nodes, n)
+	return int32(len(cr.nodes) - 1)
+}
+
+func (c *compiler) node(cr *crule, n *sigma.Node) (int32, error) {
+	if n == nil {
+		return cr.add(cnode{op: opTrue}), nil
+	}
+	switch n.Kind {
+	case sigma.NodeAnd, sigma.NodeOr:
+		op := opAnd
+		if n.Kind == sigma.NodeOr {
+			op = opOr
+		}
+		if len(n.Kids) == 0 {
+			if op == opAnd {
+				return cr.add(cnode{op: opTrue}), nil
+			}
+			return cr.add(cnode{op: opFalse}), nil
+		}
+		if len(n.Kids) == 1 {
+			return c.node(cr, n.Kids[0])
+		}
+		var kids []int32
+		for _, k := range n.Kids {
+			x, err := c.node(cr, k)
+			if err != nil {
+				return 0, err
+			}
+			kids = append(kids, x)
+		}
+		return cr.add(cnode{op: op, kids: kids}), nil
+	case sigma.NodeItem:
+		l, err := c.leaf(n.Item)
+		if err != nil {
+			return 0, err
+		}
+		return cr.add(cnode{op: opLeaf, leaf: l}), nil
+	}
+	return 0, fmt.Errorf("BUG: node kind %d", n.Kind)
+}
+
+func (c *compiler) leaf(it *sigma.Item) (*leaf, error) {
+	l := &leaf{slot: -1, all: it.All, negate: it.Negate, ngroups: int32(len(it.Values))}
+	if it.Field != "" {
+		l.slot = c.e.slot(it.Field)
+	}
+	for gi, g := range it.Values {
+		for _, v := range g {
+			a, err := c.alt(v)
+			if err != nil {
+				return nil, err
+			}
+			a.group = int32(gi)
+			l.alts = append(l.alts, a)
+		}
+	}
+	if !l.all && l.slot >= 0 {
+		n := 0
+		for _, a := range l.alts {
+			if a.kind == kEq && !a.cased {
+				n++
+			}
+		}
+		if n >= 8 {
+			l.eqSet = map[string]struct{}{}
+			kept := l.alts[:0]
+			for _, a := range l.alts {
+				if a.kind == kEq && !a.cased {
+					l.eqSet[string(a.lit)] = struct{}{}
+					continue
+				}
+				kept = append(kept, a)
+			}
+			l.alts = kept
+		}
+	}
+	return l, nil
+}
+
+func (c *compiler) alt(v sigma.Value) (alt, error) {
+	a := alt{}
+	switch v.Kind {
+	case sigma.ValString:
+		a.cased = v.Cased
+		a.pat = v.Pattern
+		p := v.Pattern
+		lead := len(p) > 0 && p[0].Kind == sigma.PartStar
+		trail := len(p) > 0 && p[len(p)-1].Kind == sigma.PartStar
+		inner := p
+		if lead {
+			inner = inner[1:]
+		}
+		if trail && len(inner) > 0 {
+			inner = inner[:len(inner)-1]
+		}
+		conv := func(s string) []byte {
+			if a.cased {
+				return []byte(s)
+			}
+			return []byte(fold(s))
+		}
+		if lit, ok := inner.Literal(); ok {
+			a.lit = conv(lit)
+			a.litS = string(a.lit)
+			switch {
+			case lead && trail:
+				a.kind = kContains
+			case lead:
+				a.kind = kSuffix
+			case trail:
+				a.kind = kPrefix
+			default:
+				a.kind = kEq
+			}
+			if (lead || trail) && lit == "" {
+				a.kind = kPresent
+			}
+			return a, nil
+		}
+		a.kind = kGlob
+		for _, part := range p {
+			switch part.Kind {
+			case sigma.PartLit:
+				a.glob = append(a.glob, globPart{kind: 1, lit: conv(part.Text)})
+			case sigma.PartStar:
+				a.glob = append(a.glob, globPart{kind: 2})
+			case sigma.PartOne:
+				a.glob = append(a.glob, globPart{kind: 3})
+			default:
+				return a, fmt.Errorf("BUG: unexpanded placeholder in %q", p.String())
+			}
+		}
+	case sigma.ValRegex:
+		re, ok := c.e.regexCache[v.Regex]
+		if !ok {
+			var err error
+			re, err = regexp.Compile(v.Regex)
+			if err != nil {
+				return a, fmt.Errorf("regular expression %q: %v", v.Regex, err)
+			}
+			c.e.regexCache[v.Regex] = re
+		}
+		a.kind, a.re = kRegex, re
+		a.pat = sigma.Pattern{{Kind: sigma.PartLit, Text: v.Regex}}
+	case sigma.ValCompare:
+		a.kind, a.num, a.op = kCmp, v.Number, v.Op
+	case sigma.ValTimePart:
+		a.kind, a.num, a.part = kTime, v.Number, v.Part
+	case sigma.ValCIDR:
+		p, err := netip.ParsePrefix(v.CIDR)
+		if err != nil {
+			return a, fmt.Errorf("cidr %q: %v", v.CIDR, err)
+		}
+		a.kind, a.pfx = kCIDR, p
+	case sigma.ValExists:
+		a.kind, a.exists = kExists, v.Exists
+	case sigma.ValNull:
+		a.kind = kNull
+	case sigma.ValFieldRef:
+		a.kind, a.ref, a.refPre, a.refSuf, a.cased = kRef, c.e.slot(v.Ref), v.RefPrefix, v.RefSuffix, v.Cased
+	default:
+		return a, fmt.Errorf("BUG: value kind %d", v.Kind)
+	}
+	return a, nil
+}

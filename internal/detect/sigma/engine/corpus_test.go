@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/eventfile"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/regression"
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("repository root (go.mod) not found")
+		}
+		dir = parent
+	}
+	c := filepath.Join(dir, "..", "shared", "corpora", "sigmahq")
+	if _, err := os.Stat(filepath.Join(c, "rules")); err != nil {
+		t.Skipf("shared corpus not found at %s", c)
+	}
+	return c
+}
+
+func loadCorpus(t testing.TB) *sigma.RuleSet {
+	c := corpusDir(t)
+	var paths []string
+	for _, d := range []string{"rules", "rules-emerging-threats", "rules-threat-hunting", "rules-compliance"} {
+		paths = append(paths, filepath.Join(c, d))
+	}
+	rs, _, err := sigma.Load(context.Background(), paths, sigma.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// engineCounter counts base-rule matches with one engine per layout.
+type engineCounter struct {
+	evtx, flat *Engine
+	winlog     bool // convert evtx_dump events to Winlogbeat and use flat
+}
+
+func (c *engineCounter) Known(id string) bool { return c.flat.Rule(id) != nil }
+
+func (c *engineCounter) Count(ctx context.Context, id string, events []event.Event, f eventfile.Format) (int, error) {
+	e := c.flat
+	if f == eventfile.FormatEvtxDump {
+		e = c.evtx
+		if c.winlog {
+			e = c.flat
+		}
+	}
+	n := 0
+	w := e.NewWorker()
+	for i := range events {
+		ev := events[i].Clone()
+		if f == eventfile.FormatEvtxDump && c.winlog {
+			eventfile.EvtxToWinlog(&ev)
+		}
+		w.Match(&ev, func(m *Match) {
+			if m.Rule.ID == id {
+				n++
+			}
+		})
+	}
+	return n, nil
+}
+
+func mustCompile(t testing.TB, rs *sigma.RuleSet, pipe string, opts Options) *Engine {
+	p, err := pipeline.Shipped(pipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Pipelines = []*pipeline.Pipeline{p}
+	e, err := Compile(rs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range e.Rejected() {
+		t.Logf("compile rejected: %s", r)
+	}
+	return e
+}
+
+func TestCorpusRegression(t *testing.T) {
+	rs := loadCorpus(t)
+	cases, err := regression.Find([]string{filepath.Join(corpusDir(t), "regression_data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []struct {
+		name      string
+		winlog    bool
+		prefilter bool
+	}{{"evtx_dump", false, true}, {"vigil", true, true}, {"evtx_dump-naive", false, false}} {
+		t.Run(mode.name, func(t *testing.T) {
+			c := &engineCounter{
+				evtx:   mustCompile(t, rs, "evtx_dump", Options{DisablePrefilter: !mode.prefilter}),
+				flat:   mustCompile(t, rs, "vigil", Options{DisablePrefilter: !mode.prefilter}),
+				winlog: mode.winlog,
+			}
+			res := regression.Run(context.Background(), cases, c)
+			pass, skip := 0, 0
+			for _, r := range res {
+				switch r.Status {
+				case regression.Fail:
+					t.Errorf("%s: %s", r.Case.Info, r.Detail)
+				case regression.Pass:
+					pass++
+				case regression.Skip:
+					skip++
+				}
+			}
+			t.Logf("%d passed, %d skipped of %d", pass, skip, len(res))
+		})
+	}
+}

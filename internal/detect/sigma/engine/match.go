@@ -1,0 +1,525 @@
+package engine
+
+import (
+	"bytes"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+// Worker holds the per-goroutine scratch state of matching. A Worker must
+// not be used by two goroutines at once.
+type Worker struct {
+	e     *Engine
+	epoch uint32
+	ev    *event.Event
+
+	slotEpoch []uint32
+	slotVal   []string
+	foldEpoch []uint32
+	foldOff   []int32
+	foldLen   []int32
+	arena     []byte
+
+	// keyword search over every field: folded values by field index
+	kwEpoch uint32
+	kwOff   []int32
+	kwLen   []int32
+
+	entryEpoch []uint32
+	entries    []int32
+	ruleEpoch  []uint32
+	cands      []int32
+	keyBuf     []byte
+	nameBuf    []byte
+
+	routedCache map[string]int
+	hitFn       func(int32)
+	kwHitFn     func(int32)
+	match       Match
+
+	nEvents, nEval, nSkip, nMatch uint64
+	pending                       int
+}
+
+// NewWorker returns scratch state for one goroutine.
+func (e *Engine) NewWorker() *Worker {
+	w := &Worker{
+		e:           e,
+		slotEpoch:   make([]uint32, len(e.fieldNames)),
+		slotVal:     make([]string, len(e.fieldNames)),
+		foldEpoch:   make([]uint32, len(e.fieldNames)),
+		foldOff:     make([]int32, len(e.fieldNames)),
+		foldLen:     make([]int32, len(e.fieldNames)),
+		entryEpoch:  make([]uint32, len(e.routes.entries)),
+		ruleEpoch:   make([]uint32, len(e.rules)),
+		arena:       make([]byte, 0, 4096),
+		routedCache: map[string]int{},
+	}
+	w.hitFn = w.onHit
+	w.kwHitFn = w.onKwHit
+	return w
+}
+
+func (w *Worker) nextEpoch() {
+	w.epoch++
+	if w.epoch == 0 {
+		clear(w.slotEpoch)
+		clear(w.foldEpoch)
+		clear(w.entryEpoch)
+		clear(w.ruleEpoch)
+		w.epoch = 1
+	}
+	w.kwEpoch = 0
+	w.arena = w.arena[:0]
+}
+
+// Flush adds this worker's counts to the engine's Stats.
+func (w *Worker) Flush() {
+	e := w.e
+	e.counter[0].Add(w.nEvents)
+	e.counter[1].Add(w.nEval)
+	e.counter[2].Add(w.nSkip)
+	e.counter[3].Add(w.nMatch)
+	w.nEvents, w.nEval, w.nSkip, w.nMatch, w.pending = 0, 0, 0, 0, 0
+}
+
+// Match evaluates ev and calls fn for every matching rule, in rule order.
+// The *Match passed to fn is reused: copy what you keep. It returns the
+// number of matches. When nothing matches it allocates nothing.
+func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
+	e := w.e
+	w.nextEpoch()
+	w.ev = ev
+	// Index the fields the rules and routes use.
+	for i := range ev.Fields {
+		f := &ev.Fields[i]
+		s, ok := e.fieldIdx[f.Name]
+		if !ok {
+			for ai := range e.aliases {
+				var hit bool
+				w.nameBuf, hit = e.aliases[ai].rewrite(w.nameBuf, f.Name)
+				if hit {
+					s, ok = e.fieldIdx[string(w.nameBuf)]
+					if ok {
+						break
+					}
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
+		if w.slotEpoch[s] != w.epoch {
+			w.slotEpoch[s] = w.epoch
+			w.slotVal[s] = f.Value
+		}
+	}
+	e.routes.route(w)
+	w.cands = w.cands[:0]
+	routed := 0
+	if len(w.entries) > 0 {
+		if e.opts.DisablePrefilter {
+			for _, ei := range w.entries {
+				for _, ri := range e.routes.entries[ei].all {
+					w.addCand(ri)
+				}
+			}
+			routed = len(w.cands)
+		} else {
+			for _, ei := range w.entries {
+				for _, ri := range e.routes.entries[ei].ungated {
+					w.addCand(ri)
+				}
+			}
+			// Field automata.
+			for s, m := range e.fieldAC {
+				if m == nil || w.slotEpoch[s] != w.epoch {
+					continue
+				}
+				w.pending = int(e.patBase[s])
+				m.Scan(w.foldedSlot(int32(s)), w.hitFn)
+			}
+			if e.hasKwGate {
+				w.pending = int(e.kwBase)
+				w.scanKeywords()
+			}
+			routed = w.routedCount()
+		}
+	}
+	slices.Sort(w.cands)
+	n := 0
+	for _, ri := range w.cands {
+		r := e.rules[ri]
+		w.nEval++
+		if w.eval(r, r.root) {
+			n++
+			w.match = Match{Rule: r.info, Event: ev}
+			fn(&w.match)
+		}
+	}
+	w.nEvents++
+	w.nMatch += uint64(n)
+	if routed > len(w.cands) {
+		w.nSkip += uint64(routed - len(w.cands))
+	}
+	if w.nEvents >= 256 {
+		w.Flush()
+	}
+	w.ev = nil
+	return n
+}
+
+func (w *Worker) addCand(ri int32) {
+	if w.ruleEpoch[ri] != w.epoch {
+		w.ruleEpoch[ri] = w.epoch
+		w.cands = append(w.cands, ri)
+	}
+}
+
+// onHit handles a prefilter hit: pattern id relative to w.pending.
+func (w *Worker) onHit(id int32) {
+	for _, ri := range w.e.patRules[int32(w.pending)+id] {
+		if w.ruleEpoch[ri] == w.epoch {
+			continue
+		}
+		r := w.e.rules[ri]
+		for _, ei := range r.entries {
+			if w.entryEpoch[ei] == w.epoch {
+				w.ruleEpoch[ri] = w.epoch
+				w.cands = append(w.cands, ri)
+				break
+			}
+		}
+	}
+}
+
+func (w *Worker) onKwHit(id int32) { w.onHit(id) }
+
+func (w *Worker) scanKeywords() {
+	e := w.e
+	if e.kwAll {
+		for i := range w.ev.Fields {
+			e.kwAC.Scan(w.foldedField(i), w.kwHitFn)
+		}
+		return
+	}
+	for _, s := range e.kwSlots {
+		if w.slotEpoch[s] == w.epoch {
+			e.kwAC.Scan(w.foldedSlot(s), w.kwHitFn)
+		}
+	}
+}
+
+// routedCount is the number of distinct rules routed to the event (for
+// the prefilter-skip counter), cached by the set of route entries.
+func (w *Worker) routedCount() int {
+	key := w.keyBuf[:0]
+	for _, ei := range w.entries {
+		key = append(key, byte(ei), byte(ei>>8), byte(ei>>16))
+	}
+	w.keyBuf = key
+	if n, ok := w.routedCache[string(key)]; ok {
+		return n
+	}
+	seen := map[int32]bool{}
+	for _, ei := range w.entries {
+		for _, ri := range w.e.routes.entries[ei].all {
+			seen[ri] = true
+		}
+	}
+	if len(w.routedCache) < 4096 {
+		w.routedCache[string(key)] = len(seen)
+	}
+	return len(seen)
+}
+
+func (w *Worker) foldedSlot(s int32) []byte {
+	if w.foldEpoch[s] != w.epoch {
+		off := len(w.arena)
+		w.arena = appendFold(w.arena, w.slotVal[s])
+		w.foldEpoch[s] = w.epoch
+		w.foldOff[s] = int32(off)
+		w.foldLen[s] = int32(len(w.arena) - off)
+	}
+	return w.arena[w.foldOff[s] : w.foldOff[s]+w.foldLen[s]]
+}
+
+func (w *Worker) foldedField(i int) []byte {
+	if w.kwEpoch != w.epoch {
+		w.kwEpoch = w.epoch
+		n := len(w.ev.Fields)
+		if cap(w.kwOff) < n {
+			w.kwOff = make([]int32, n)
+			w.kwLen = make([]int32, n)
+		}
+		w.kwOff = w.kwOff[:n]
+		w.kwLen = w.kwLen[:n]
+		for j := range w.kwOff {
+			w.kwOff[j] = -1
+		}
+	}
+	if w.kwOff[i] < 0 {
+		off := len(w.arena)
+		w.arena = appendFold(w.arena, w.ev.Fields[i].Value)
+		w.kwOff[i] = int32(off)
+		w.kwLen[i] = int32(len(w.arena) - off)
+	}
+	return w.arena[w.kwOff[i] : w.kwOff[i]+w.kwLen[i]]
+}
+
+func (w *Worker) eval(r *crule, n int32) bool {
+	nd := &r.nodes[n]
+	switch nd.op {
+	case opAnd:
+		for _, k := range nd.kids {
+			if !w.eval(r, k) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for _, k := range nd.kids {
+			if w.eval(r, k) {
+				return true
+			}
+		}
+		return false
+	case opNot:
+		return !w.eval(r, nd.kids[0])
+	case opLeaf:
+		return w.evalLeaf(nd.leaf)
+	case opTrue:
+		return true
+	}
+	return false
+}
+
+func (w *Worker) evalLeaf(l *leaf) bool {
+	var res bool
+	if l.slot < 0 {
+		res = w.evalKeyword(l)
+	} else {
+		res = w.evalField(l)
+	}
+	return res != l.negate
+}
+
+func (w *Worker) evalField(l *leaf) bool {
+	s := l.slot
+	present := w.slotEpoch[s] == w.epoch
+	if l.eqSet != nil && present {
+		if _, ok := l.eqSet[string(w.foldedSlot(s))]; ok {
+			return true
+		}
+	}
+	if !l.all {
+		for i := range l.alts {
+			if w.altMatch(&l.alts[i], s, present) {
+				return true
+			}
+		}
+		return false
+	}
+	// all: every group needs one matching alternative.
+	cur, ok := int32(-1), true
+	for i := range l.alts {
+		a := &l.alts[i]
+		if a.group != cur {
+			if !ok {
+				return false
+			}
+			cur, ok = a.group, false
+		}
+		if !ok && w.altMatch(a, s, present) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+func (w *Worker) evalKeyword(l *leaf) bool {
+	if !l.all {
+		return w.keywordGroup(l, -1)
+	}
+	for g := int32(0); g < l.ngroups; g++ {
+		if !w.keywordGroup(l, g) {
+			return false
+		}
+	}
+	return true
+}
+
+// keywordGroup reports whether an alternative of group g (any group when
+// g < 0) matches one of the keyword fields.
+func (w *Worker) keywordGroup(l *leaf, g int32) bool {
+	e := w.e
+	if e.kwAll {
+		for i := range w.ev.Fields {
+			f, o := w.foldedField(i), w.ev.Fields[i].Value
+			for j := range l.alts {
+				if (g < 0 || l.alts[j].group == g) && w.strMatch(&l.alts[j], f, o) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, s := range e.kwSlots {
+		if w.slotEpoch[s] != w.epoch {
+			continue
+		}
+		f, o := w.foldedSlot(s), w.slotVal[s]
+		for j := range l.alts {
+			if (g < 0 || l.alts[j].group == g) && w.strMatch(&l.alts[j], f, o) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (w *Worker) altMatch(a *alt, s int32, present bool) bool {
+	switch a.kind {
+	case kNull:
+		return !present
+	case kExists:
+		return present == a.exists
+	}
+	if !present {
+		return false
+	}
+	v := w.slotVal[s]
+	switch a.kind {
+	case kCmp:
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return false
+		}
+		switch a.op {
+		case "lt":
+			return x < a.num
+		case "lte":
+			return x <= a.num
+		case "gt":
+			return x > a.num
+		case "gte":
+			return x >= a.num
+		}
+		return false
+	case kCIDR:
+		ip, err := netip.ParseAddr(strings.TrimSpace(v))
+		if err != nil {
+			return false
+		}
+		return a.pfx.Contains(ip.Unmap()) || a.pfx.Contains(ip)
+	case kTime:
+		t, ok := parseTime(v)
+		if !ok {
+			return false
+		}
+		var x int
+		switch a.part {
+		case "minute":
+			x = t.Minute()
+		case "hour":
+			x = t.Hour()
+		case "day":
+			x = t.Day()
+		case "week":
+			_, x = t.ISOWeek()
+		case "month":
+			x = int(t.Month())
+		case "year":
+			x = t.Year()
+		}
+		return float64(x) == a.num
+	case kRef:
+		if w.slotEpoch[a.ref] != w.epoch {
+			return false
+		}
+		if a.cased {
+			return refMatch(a, v, w.slotVal[a.ref])
+		}
+		return refMatch(a, string(w.foldedSlot(s)), string(w.foldedSlot(a.ref)))
+	}
+	if a.cased || a.kind == kRegex {
+		return w.strMatch(a, nil, v)
+	}
+	return w.strMatch(a, w.foldedSlot(s), v)
+}
+
+func refMatch(a *alt, v, ref string) bool {
+	switch {
+	case a.refPre && a.refSuf:
+		return strings.Contains(v, ref)
+	case a.refPre:
+		return strings.HasPrefix(v, ref)
+	case a.refSuf:
+		return strings.HasSuffix(v, ref)
+	}
+	return v == ref
+}
+
+// strMatch matches string alternatives against a value: folded bytes for
+// case-insensitive patterns, the original text for cased ones and regexes.
+func (w *Worker) strMatch(a *alt, folded []byte, orig string) bool {
+	if a.kind == kRegex {
+		return a.re.MatchString(orig)
+	}
+	if a.cased {
+		switch a.kind {
+		case kEq:
+			return orig == a.litS
+		case kPrefix:
+			return strings.HasPrefix(orig, a.litS)
+		case kSuffix:
+			return strings.HasSuffix(orig, a.litS)
+		case kContains:
+			return strings.Contains(orig, a.litS)
+		case kPresent:
+			return true
+		case kGlob:
+			return globMatch(a.glob, []byte(orig))
+		}
+		return false
+	}
+	switch a.kind {
+	case kEq:
+		return bytes.Equal(folded, a.lit)
+	case kPrefix:
+		return bytes.HasPrefix(folded, a.lit)
+	case kSuffix:
+		return bytes.HasSuffix(folded, a.lit)
+	case kContains:
+		return bytes.Contains(folded, a.lit)
+	case kPresent:
+		return true
+	case kGlob:
+		return globMatch(a.glob, folded)
+	}
+	return false
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	time.RFC1123Z,
+	time.RFC1123,
+}
+
+func parseTime(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}

@@ -1,0 +1,349 @@
+package engine
+
+import (
+	"regexp/syntax"
+	"sort"
+	"unicode"
+
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
+)
+
+// A rule is gated by a set of (field, folded literal) pairs of which at
+// least one occurs in every event the rule matches; it is evaluated only
+// when the prefilter finds one of them. top means no such set is known.
+type litSet struct {
+	top  bool
+	lits []flit
+}
+
+type flit struct {
+	slot int32 // -1: keyword fields
+	text string
+}
+
+// maxLit bounds a prefilter literal: any substring of a required literal
+// is itself required, so long literals are cut to their last maxLit bytes.
+const maxLit = 24
+
+var topSet = litSet{top: true}
+
+func (s litSet) cost() float64 {
+	if s.top {
+		return 1e9
+	}
+	c := 0.0
+	for _, l := range s.lits {
+		n := len(l.text)
+		if n > 6 {
+			n = 6
+		}
+		x := 1.0 / float64(uint64(1)<<(2*uint(n)))
+		if l.slot < 0 {
+			x *= 4 // keyword literals are searched in every field
+		}
+		c += x
+	}
+	return c
+}
+
+func union(a, b litSet) litSet {
+	if a.top || b.top {
+		return topSet
+	}
+	return litSet{lits: append(append([]flit(nil), a.lits...), b.lits...)}
+}
+
+func best(sets []litSet) litSet {
+	bi, bc := -1, 1e9
+	for i, s := range sets {
+		if s.top {
+			continue
+		}
+		if c := s.cost(); bi < 0 || c < bc {
+			bi, bc = i, c
+		}
+	}
+	if bi < 0 {
+		return topSet
+	}
+	return sets[bi]
+}
+
+func (cr *crule) lits(n int32) litSet {
+	nd := &cr.nodes[n]
+	switch nd.op {
+	case opAnd:
+		sets := make([]litSet, len(nd.kids))
+		for i, k := range nd.kids {
+			sets[i] = cr.lits(k)
+		}
+		return best(sets)
+	case opOr:
+		out := litSet{}
+		for _, k := range nd.kids {
+			out = union(out, cr.lits(k))
+			if out.top {
+				return out
+			}
+		}
+		if len(out.lits) == 0 {
+			return topSet
+		}
+		return out
+	case opLeaf:
+		return nd.leaf.lits()
+	}
+	return topSet
+}
+
+func (l *leaf) lits() litSet {
+	if l.negate {
+		return topSet
+	}
+	groups := make([]litSet, l.ngroups)
+	for _, a := range l.alts {
+		groups[a.group] = union(groups[a.group], a.lits(l.slot))
+	}
+	for k := range l.eqSet {
+		// eqSet alts were removed; they belong to OR leaves only.
+		groups[0] = union(groups[0], litSet{lits: []flit{{slot: l.slot, text: cut(k)}}})
+	}
+	if l.all {
+		return best(groups)
+	}
+	out := litSet{}
+	for _, g := range groups {
+		if len(g.lits) == 0 && !g.top && l.eqSet != nil {
+			continue // a group whose equality literals moved to eqSet
+		}
+		out = union(out, g)
+		if out.top {
+			return out
+		}
+	}
+	if len(out.lits) == 0 {
+		return topSet
+	}
+	return out
+}
+
+func cut(s string) string {
+	if len(s) > maxLit {
+		return s[len(s)-maxLit:]
+	}
+	return s
+}
+
+func (a *alt) lits(slot int32) litSet {
+	switch a.kind {
+	case kEq, kPrefix, kSuffix, kContains, kGlob:
+		bestLit := ""
+		for _, p := range a.pat {
+			if p.Kind == sigma.PartLit && len(p.Text) > len(bestLit) {
+				bestLit = p.Text
+			}
+		}
+		f := fold(bestLit)
+		if f == "" || !foldStable(bestLit) {
+			return topSet
+		}
+		return litSet{lits: []flit{{slot: slot, text: cut(f)}}}
+	case kRegex:
+		re, err := syntax.Parse(a.re.String(), syntax.Perl)
+		if err != nil {
+			return topSet
+		}
+		ls, ok := regexLits(re.Simplify())
+		if !ok {
+			return topSet
+		}
+		out := litSet{}
+		for _, s := range ls {
+			f := fold(s)
+			if f == "" || !foldStable(s) {
+				return topSet
+			}
+			out.lits = append(out.lits, flit{slot: slot, text: cut(f)})
+		}
+		return out
+	}
+	return topSet
+}
+
+// foldStable reports whether every rune of s folds to the same rune as
+// every rune that folds like it, so that a folded literal found in a folded
+// value is exactly the condition the matchers test. Runes with unusual
+// case mappings are left to the matchers.
+func foldStable(s string) bool {
+	for _, r := range s {
+		if r < 0x80 {
+			continue
+		}
+		l := unicode.ToLower(r)
+		for f := unicode.SimpleFold(l); f != l; f = unicode.SimpleFold(f) {
+			if unicode.ToLower(f) != l {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// regexLits returns literals one of which every match of re contains, or
+// false when there are none (or too many to help).
+func regexLits(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{string(re.Rune)}, len(re.Rune) > 0
+	case syntax.OpCharClass:
+		if s, ok := classLiteral(re); ok {
+			return []string{s}, true
+		}
+		return nil, false
+	case syntax.OpCapture:
+		return regexLits(re.Sub[0])
+	case syntax.OpPlus:
+		return regexLits(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return regexLits(re.Sub[0])
+		}
+		return nil, false
+	case syntax.OpAlternate:
+		var out []string
+		for _, s := range re.Sub {
+			ls, ok := regexLits(s)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, ls...)
+		}
+		return out, len(out) > 0 && len(out) <= 64
+	case syntax.OpConcat:
+		// Runs of exact literals concatenate into longer literals; any
+		// other child's literals are also required. Keep the best.
+		var cands [][]string
+		run := ""
+		flush := func() {
+			if run != "" {
+				cands = append(cands, []string{run})
+				run = ""
+			}
+		}
+		for _, s := range re.Sub {
+			if lit, ok := exactLiteral(s); ok {
+				run += lit
+				continue
+			}
+			flush()
+			if ls, ok := regexLits(s); ok {
+				cands = append(cands, ls)
+			}
+		}
+		flush()
+		if len(cands) == 0 {
+			return nil, false
+		}
+		sort.SliceStable(cands, func(i, j int) bool { return litsCost(cands[i]) < litsCost(cands[j]) })
+		return cands[0], true
+	}
+	return nil, false
+}
+
+func litsCost(ls []string) float64 {
+	s := litSet{}
+	for _, l := range ls {
+		s.lits = append(s.lits, flit{text: l})
+	}
+	return s.cost()
+}
+
+func exactLiteral(re *syntax.Regexp) (string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return string(re.Rune), true
+	case syntax.OpCharClass:
+		return classLiteral(re)
+	case syntax.OpCapture:
+		return exactLiteral(re.Sub[0])
+	}
+	return "", false
+}
+
+// classLiteral returns the letter a class like [aA] or [x] stands for.
+func classLiteral(re *syntax.Regexp) (string, bool) {
+	r := re.Rune
+	switch {
+	case len(r) == 2 && r[0] == r[1]:
+		return string(r[0]), true
+	case len(r) == 4 && r[0] == r[1] && r[2] == r[3] && unicode.ToLower(r[0]) == unicode.ToLower(r[2]):
+		return string(unicode.ToLower(r[0])), true
+	}
+	return "", false
+}
+
+// buildPrefilter computes each rule's gate and the automata.
+func (e *Engine) buildPrefilter(c *compiler) {
+	type key struct {
+		slot int32
+		text string
+	}
+	pats := map[key]int32{}
+	var patList []key
+	var patRules [][]int32
+	for ri, r := range e.rules {
+		if e.opts.DisablePrefilter {
+			break
+		}
+		s := r.lits(r.root)
+		if s.top || len(s.lits) == 0 {
+			continue
+		}
+		r.gated = true
+		for _, l := range s.lits {
+			k := key{l.slot, l.text}
+			id, ok := pats[k]
+			if !ok {
+				id = int32(len(patList))
+				pats[k] = id
+				patList = append(patList, k)
+				patRules = append(patRules, nil)
+			}
+			if n := len(patRules[id]); n == 0 || patRules[id][n-1] != int32(ri) {
+				patRules[id] = append(patRules[id], int32(ri))
+			}
+		}
+	}
+	// One automaton per slot, pattern ids made global by a base offset.
+	bySlot := map[int32][]int32{}
+	for id, k := range patList {
+		bySlot[k.slot] = append(bySlot[k.slot], int32(id))
+	}
+	e.fieldAC = make([]*ahocorasick.Matcher, len(e.fieldNames))
+	e.patBase = make([]int32, len(e.fieldNames))
+	var global [][]int32
+	for slot, ids := range bySlot {
+		base := int32(len(global))
+		var ps [][]byte
+		for _, id := range ids {
+			ps = append(ps, []byte(patList[id].text))
+			global = append(global, patRules[id])
+		}
+		m := ahocorasick.Build(ps)
+		if slot < 0 {
+			e.kwAC, e.kwBase, e.hasKwGate = m, base, true
+			continue
+		}
+		e.fieldAC[slot] = m
+		e.patBase[slot] = base
+	}
+	e.patRules = global
+	for ri, r := range e.rules {
+		for _, ei := range r.entries {
+			if !r.gated {
+				e.routes.entries[ei].ungated = append(e.routes.entries[ei].ungated, int32(ri))
+			}
+		}
+	}
+}
