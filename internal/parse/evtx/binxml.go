@@ -503,6 +503,7 @@ func (b *builder) inlineValue(f *frag, tokOff int) error {
 	default:
 		return errAt(tokOff, "value token of %s without a size", typeName(vt))
 	}
+	vt, data = cleanValue(vt, data)
 	return b.push(f, node{kind: kValue, vtype: vt, data: data}, tokOff)
 }
 
@@ -681,7 +682,8 @@ func (b *builder) resolve(t, tt *tree, v int32, vals []val, parent int32) error 
 	case typeEvtHandl, typeEvtXML:
 		return fmt.Errorf("substitution %d: unsupported %s value", i, typeName(x.typ))
 	}
-	idx, err := b.newNode(t, node{kind: kValue, vtype: x.typ, data: x.data})
+	vt, data := cleanValue(x.typ, x.data)
+	idx, err := b.newNode(t, node{kind: kValue, vtype: vt, data: data})
 	if err != nil {
 		return err
 	}
@@ -725,6 +727,7 @@ func (b *builder) appendExpanded(t *tree, parent, e int32) error {
 			it, data = arrayItem(av.vtype, av.data, i)
 		}
 		omit := (it == typeStringRaw || it == typeAnsi) && isEmptyValue(it, data)
+		it, data = cleanValue(it, data)
 		cp, err := b.copyWithItem(t, e, loc, attr, it, data, omit)
 		if err != nil {
 			return err

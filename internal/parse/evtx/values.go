@@ -42,6 +42,9 @@ const (
 	// typeStringRaw is internal: a UTF-16 string that is not trimmed (an
 	// item of a string array, which evtx_dump reads NUL-terminated).
 	typeStringRaw = 0x7f
+	// typeStrClean is internal: a UTF-16 string already cut at its NUL (and
+	// trimmed when the source type asks for it); tree nodes hold strings so.
+	typeStrClean = 0x7e
 )
 
 var typeNames = map[uint8]string{
@@ -55,7 +58,7 @@ var typeNames = map[uint8]string{
 }
 
 func typeName(t uint8) string {
-	if t == typeStringRaw {
+	if t == typeStringRaw || t == typeStrClean {
 		return "string"
 	}
 	if n, ok := typeNames[t&^typeArray]; ok {
@@ -92,6 +95,18 @@ func fixedWidth(base uint8) int {
 		return 16
 	}
 	return 0
+}
+
+// cleanValue returns the form a value takes in a tree node: strings are
+// cut (and trimmed) once here instead of at every use.
+func cleanValue(t uint8, b []byte) (uint8, []byte) {
+	switch t {
+	case typeString:
+		return typeStrClean, trimUTF16(b)
+	case typeStringRaw:
+		return typeStrClean, b[:2*utf16Units(b)]
+	}
+	return t, b
 }
 
 // utf16Units returns the number of UTF-16 code units of b before the first
@@ -147,6 +162,8 @@ func isEmptyValue(t uint8, b []byte) bool {
 		return len(trimUTF16(b)) == 0
 	case typeStringRaw:
 		return utf16Units(b) == 0
+	case typeStrClean:
+		return len(b) == 0
 	case typeAnsi:
 		return ansiEmpty(b)
 	case typeBinary, typeBinXML:
@@ -338,6 +355,8 @@ func appendValueText(dst []byte, t uint8, b []byte) ([]byte, error) {
 		return appendJSONUTF16(dst, trimUTF16(b)), nil
 	case typeStringRaw:
 		return appendJSONUTF16(dst, b[:2*utf16Units(b)]), nil
+	case typeStrClean:
+		return appendJSONUTF16(dst, b), nil
 	case typeAnsi:
 		return appendJSONAnsi(dst, b), nil
 	case typeBinary:
