@@ -44,14 +44,15 @@ type Config struct {
 	SyncInterval time.Duration
 	// MaxBytes caps the stream; publishing beyond it fails (default 8 GiB).
 	MaxBytes int64
-	// MaxBatchBytes is the largest batch accepted (default 8 MiB).
+	// MaxBatchBytes is the largest batch accepted (default 4 MiB).
 	MaxBatchBytes int
 	// Replicas of the stream in a cluster (default 1).
 	Replicas int
 }
 
-// DefaultMaxBatchBytes is the largest batch message.
-const DefaultMaxBatchBytes = 8 << 20
+// DefaultMaxBatchBytes is the largest batch message (NATS advises against
+// payloads over 8 MiB).
+const DefaultMaxBatchBytes = 4 << 20
 
 func (c Config) withDefaults() Config {
 	if c.MaxBytes <= 0 {

@@ -443,6 +443,9 @@ func (e *Embedded) Fields(ctx context.Context, req Request) ([]FieldSummary, err
 		mu.Lock()
 		defer mu.Unlock()
 		for r := range nameCol.Values {
+			if nameCol.Values[r] == "_time" {
+				continue // every event's own: no useful top values
+			}
 			h, _ := strconv.ParseUint(hitsCol.Values[r], 10, 64)
 			n := publicName(nameCol.Values[r])
 			values[n] = append(values[n], ValueCount{Value: strings.Clone(valueCol.Values[r]), Hits: h})

@@ -53,11 +53,17 @@ func Decode(r io.Reader, maxEvent int, fn func(Item) error) error {
 		if c == '[' {
 			return decodeArray(br, maxEvent, fn)
 		}
-		return decodeLines(br, maxEvent, fn)
+		return decodeLines(br, maxEvent, true, fn)
 	}
 }
 
-func decodeLines(br *bufio.Reader, maxEvent int, fn func(Item) error) error {
+// Lines reads r as text lines (LF or CRLF) and calls fn for every
+// non-blank line, with the same bounds and numbering as Decode.
+func Lines(r io.Reader, maxEvent int, fn func(Item) error) error {
+	return decodeLines(bufio.NewReaderSize(r, 64<<10), maxEvent, false, fn)
+}
+
+func decodeLines(br *bufio.Reader, maxEvent int, wantJSON bool, fn func(Item) error) error {
 	line := 0
 	var buf []byte
 	for {
@@ -94,7 +100,9 @@ func decodeLines(br *bufio.Reader, maxEvent int, fn func(Item) error) error {
 				break
 			}
 			item := Item{N: line, Raw: trimmed}
-			if trimmed[0] != '{' {
+			if !wantJSON {
+				item.Raw = bytes.TrimRight(buf, "\r\n")
+			} else if trimmed[0] != '{' {
 				item = Item{N: line, Err: fmt.Errorf("want a JSON object, line starts with %s", describe(trimmed))}
 			}
 			if ferr := fn(item); ferr != nil {

@@ -87,3 +87,15 @@ func FuzzDecode(f *testing.F) {
 		})
 	})
 }
+
+func TestLines(t *testing.T) {
+	var got []string
+	err := Lines(strings.NewReader("<13>Nov 28 10:00:00 h a: x \r\n\n  indented line\nlast"), 100, func(it Item) error {
+		got = append(got, fmt.Sprintf("%d:%q:%v", it.N, it.Raw, it.Err))
+		return nil
+	})
+	want := []string{`1:"<13>Nov 28 10:00:00 h a: x ":<nil>`, `3:"  indented line":<nil>`, `4:"last":<nil>`}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %q (%v), want %q", got, err, want)
+	}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/vigil-siem/vigil/internal/client"
+	"github.com/vigil-siem/vigil/internal/progress"
+)
+
+// clientFlags are the connection flags of commands that talk to a server.
+type clientFlags struct {
+	server, token, dataDir string
+	insecure               bool
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.server, "server", envOr("VIGIL_SERVER", "http://127.0.0.1:8080"), "server URL (env VIGIL_SERVER)")
+	cmd.Flags().StringVar(&f.token, "token", "", "API token (env VIGIL_TOKEN; default: the token in --data-dir)")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./vigil-data", "local server's data dir, to read its token")
+	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "accept any TLS certificate (self-signed servers)")
+}
+
+func (f *clientFlags) client() *client.Client {
+	token := f.token
+	if token == "" {
+		token = os.Getenv("VIGIL_TOKEN")
+	}
+	if token == "" {
+		token = client.TokenFromDataDir(f.dataDir)
+	}
+	return client.New(f.server, token, f.insecure)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func searchCmd() *cobra.Command {
+	var (
+		cf           clientFlags
+		since, until string
+		asJSON       bool
+		limit        int
+		columns      string
+	)
+	cmd := &cobra.Command{
+		Use:   "search [flags] 'LOGSQL QUERY'",
+		Short: "Search stored events (LogsQL) and print them, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := cf.client()
+			out := bufio.NewWriter(cmd.OutOrStdout())
+			defer out.Flush()
+			p := client.SearchParams{Query: args[0], Start: "-" + strings.TrimPrefix(since, "-"), End: until, Limit: limit}
+			if asJSON {
+				return c.Search(cmd.Context(), p, func(line []byte) error {
+					out.Write(line)
+					return out.WriteByte('\n')
+				})
+			}
+			cols := client.DefaultColumns
+			if columns != "" {
+				cols = strings.Split(columns, ",")
+			}
+			width := 160
+			if f, ok := cmd.OutOrStdout().(*os.File); ok {
+				if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+					width = w
+				}
+			}
+			t := client.NewTable(out, cols, width)
+			n := 0
+			err := c.Search(cmd.Context(), p, func(line []byte) error { n++; return t.Add(line) })
+			if err != nil {
+				return err
+			}
+			t.Flush()
+			fmt.Fprintf(out, "(%d events)\n", n)
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&since, "since", "24h", "how far back to search (e.g. 15m, 1h, 7d)")
+	cmd.Flags().StringVar(&until, "until", "", "end of the range (RFC 3339 or relative like -1h; default now)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print NDJSON, one event per line, all fields")
+	cmd.Flags().IntVar(&limit, "limit", 100, "most events to print (0: all, unordered)")
+	cmd.Flags().StringVar(&columns, "columns", "", "comma-separated fields to show (default @timestamp,host.name,event.module,message)")
+	return cmd
+}
+
+func ingestCmd() *cobra.Command {
+	var (
+		cf     clientFlags
+		format string
+		chunk  int
+	)
+	cmd := &cobra.Command{
+		Use:   "ingest [flags] FILE|-",
+		Short: "Send a file of events (NDJSON or syslog lines) to a server over HTTP",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var in io.Reader = os.Stdin
+			var size int64
+			name := "stdin"
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if st, err := f.Stat(); err == nil {
+					size = st.Size()
+				}
+				in, name = f, args[0]
+			}
+			bar := progress.New(os.Stderr, "sending "+name, size)
+			st, err := cf.client().Send(cmd.Context(), in, format, chunk, func(b, l int64) { bar.Add(b, l) })
+			bar.Finish()
+			for _, r := range st.Rejections {
+				fmt.Fprintln(cmd.ErrOrStderr(), "refused", r)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d lines read, %d events stored, %d refused, %d requests\n", st.Lines, st.Accepted, st.Rejected, st.Requests)
+			if err != nil {
+				return err
+			}
+			if st.Rejected > 0 {
+				return &exitError{code: 3, err: fmt.Errorf("%d events refused", st.Rejected)}
+			}
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson (or a JSON array) or syslog (one message per line)")
+	cmd.Flags().IntVar(&chunk, "chunk-bytes", 4<<20, "bytes per request")
+	return cmd
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/server"
+)
+
+func serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Vigil server (embedded defaults: ./vigil-data, HTTP on 127.0.0.1:8080, syslog on :5514 UDP/TCP and :6514 TLS)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags(), os.Environ())
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			log := newLogger(cfg)
+			s, err := server.Start(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			if s.TokenGenerated {
+				// Printed once, on the terminal of the first run; never logged.
+				fmt.Fprintf(os.Stdout, "\nGenerated API token (kept in %s/ingest.token):\n\n    %s\n\n", cfg.DataDir, s.Token)
+			}
+			log.Info("vigil ready", "data_dir", cfg.DataDir)
+			<-cmd.Context().Done()
+			log.Info("shutting down: draining sources and the bus")
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := s.Stop(ctx); err != nil {
+				return err
+			}
+			log.Info("stopped")
+			return nil
+		},
+	}
+	config.RegisterFlags(cmd.Flags())
+	return cmd
+}
+
+func newLogger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+func configCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Configuration helpers"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "reference",
+		Short: "Print the configuration reference (Markdown table)",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprint(cmd.OutOrStdout(), config.Reference())
+		},
+	})
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the configuration (file, environment, flags) without starting",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := config.Load(cmd.Flags(), os.Environ()); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "configuration is valid")
+			return nil
+		},
+	}
+	config.RegisterFlags(check.Flags())
+	cmd.AddCommand(check)
+	return cmd
+}

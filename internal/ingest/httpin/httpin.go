@@ -1,0 +1,227 @@
+// Package httpin is the HTTP source: POST /api/v1/ingest with NDJSON or a
+// JSON array of events (gzip accepted), or with ?format=<name> text lines
+// of a line format such as syslog. It answers only after the bus stored the
+// accepted events, and lists each refused event with its line or element
+// number and the reason.
+package httpin
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/parse/jsonflat"
+	"github.com/vigil-siem/vigil/internal/parse/ndjson"
+)
+
+// Source is the metrics label and bus subject of this source.
+const Source = "http"
+
+// Handler serves POST /api/v1/ingest.
+type Handler struct {
+	Pub           ingest.Publisher
+	Metrics       *ingest.Metrics
+	Log           *slog.Logger
+	MaxBodyBytes  int64
+	MaxEventBytes int
+	// Normalize, when set, is applied to each event after flattening
+	// (e.g. recognising Windows events).
+	Normalize func(*event.Event)
+	// LineFormats parse text lines for ?format=<name>; the parser fills
+	// the event (recording its own parse failures in it).
+	LineFormats map[string]LineParser
+	Now         func() time.Time
+}
+
+// LineParser turns one line into an event.
+type LineParser func(line []byte, e *event.Event)
+
+// Rejection is one refused event.
+type Rejection struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// Response is the answer to an ingest request.
+type Response struct {
+	Accepted      int         `json:"accepted"`
+	Rejected      []Rejection `json:"rejected,omitempty"`
+	RejectedTotal int         `json:"rejected_total"`
+	// NotStoredFrom is set when the bus refused part of the request: the
+	// events from this line on were not stored and may be sent again.
+	NotStoredFrom int    `json:"not_stored_from_line,omitempty"`
+	Error         string `json:"error,omitempty"`
+}
+
+// maxListed bounds the rejections listed in one response.
+const maxListed = 1000
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	body := io.Reader(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, Response{Error: "invalid gzip body: " + err.Error()})
+			return
+		}
+		defer zr.Close()
+		// Bound the decompressed size too (a small bomb inflates hugely).
+		body = &limitedReader{r: zr, n: h.MaxBodyBytes + 1}
+	default:
+		writeJSON(w, http.StatusUnsupportedMediaType, Response{Error: fmt.Sprintf("unsupported Content-Encoding %q: send identity or gzip", enc)})
+		return
+	}
+
+	var (
+		resp   Response
+		events []event.Event
+		lines  []int // line of each event, for partial failures
+	)
+	arrived := now()
+	format := r.URL.Query().Get("format")
+	var lineParser LineParser
+	if format != "" && format != "ndjson" && format != "json" {
+		lineParser = h.LineFormats[format]
+		if lineParser == nil {
+			writeJSON(w, http.StatusBadRequest, Response{Error: fmt.Sprintf("unknown format %q: want ndjson (default)%s", format, formatList(h.LineFormats))})
+			return
+		}
+	}
+	decode := ndjson.Decode
+	if lineParser != nil {
+		decode = ndjson.Lines
+	}
+	err := decode(body, h.MaxEventBytes, func(it ndjson.Item) error {
+		reject := func(reason string) {
+			resp.RejectedTotal++
+			h.Metrics.Rejected.WithLabelValues(Source).Inc()
+			if len(resp.Rejected) < maxListed {
+				resp.Rejected = append(resp.Rejected, Rejection{Line: it.N, Reason: reason})
+			}
+		}
+		if it.Err != nil {
+			reject(it.Err.Error())
+			return nil
+		}
+		h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(it.Raw)))
+		var e event.Event
+		if lineParser != nil {
+			lineParser(it.Raw, &e)
+		} else {
+			if err := jsonflat.AppendObject(&e, it.Raw, jsonflat.Options{}); err != nil {
+				reject(err.Error())
+				return nil
+			}
+			setTime(&e, arrived)
+			if h.Normalize != nil {
+				h.Normalize(&e)
+			}
+			e.SetIfAbsent("event.module", "http")
+		}
+		ingest.Stamp(&e, arrived)
+		h.Metrics.Count(Source, &e)
+		events = append(events, e)
+		lines = append(lines, it.N)
+		return nil
+	})
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig) || errors.Is(err, errBodyTooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("request body exceeds %d bytes (after decompression); send smaller requests", h.MaxBodyBytes)})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, Response{Error: "reading request body: " + err.Error()})
+		return
+	}
+	stored, err := ingest.PublishAll(r.Context(), h.Pub, Source, events)
+	resp.Accepted = stored
+	if err != nil {
+		resp.NotStoredFrom = lines[stored]
+		resp.Error = "not stored: " + err.Error()
+		status := http.StatusInternalServerError
+		if errors.Is(err, bus.ErrFull) {
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "5")
+		}
+		h.Log.Warn("ingest request partly refused by the bus", "accepted", stored, "refused", len(events)-stored, "err", err)
+		writeJSON(w, status, resp)
+		return
+	}
+	status := http.StatusOK
+	if resp.Accepted == 0 && resp.RejectedTotal > 0 {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, resp)
+}
+
+// setTime takes @timestamp out of the fields into the event time; an
+// event without one gets the arrival time, an event with a bad one keeps it
+// and says why.
+func setTime(e *event.Event, arrived time.Time) {
+	e.Time = arrived
+	v, ok := e.Get("@timestamp")
+	if !ok {
+		return
+	}
+	e.Delete("@timestamp")
+	t, err := event.ParseTime(v)
+	if err != nil {
+		e.Set("vigil.original_timestamp", v)
+		e.Set(event.FieldParseError, "@timestamp: "+err.Error())
+		return
+	}
+	e.Time = t
+}
+
+func formatList(m map[string]LineParser) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return ""
+	}
+	return " or " + strings.Join(names, ", ")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+var errBodyTooLarge = errors.New("decompressed body too large")
+
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}

@@ -1,0 +1,290 @@
+// Package syslogin runs Vigil's syslog listeners: UDP (one message per
+// datagram), TCP and TLS (RFC 5425) with octet-counting or newline framing
+// detected per connection, and optional client-certificate authentication
+// on TLS. Every message becomes an event, parsed or not.
+package syslogin
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/parse/syslog"
+)
+
+// Source names, used as metric labels and bus subjects.
+const (
+	SourceUDP = "syslog-udp"
+	SourceTCP = "syslog-tcp"
+	SourceTLS = "syslog-tls"
+)
+
+// Sink takes parsed events (an ingest.Batcher).
+type Sink interface {
+	Add(ctx context.Context, e event.Event) error
+	TryAdd(e event.Event) bool
+}
+
+// Config configures the listeners; an empty address disables one.
+type Config struct {
+	UDPAddr, TCPAddr, TLSAddr string
+	// TLS is the server configuration for TLSAddr (certificate, and
+	// ClientCAs with RequireAndVerifyClientCert for client authentication).
+	TLS *tls.Config
+	// Parser parses messages; its MaxSize bounds every message.
+	Parser *syslog.Parser
+	// MaxConns bounds concurrent TCP+TLS connections (default 4096).
+	MaxConns int
+	// IdleTimeout closes stream connections silent for this long
+	// (default 30 minutes).
+	IdleTimeout time.Duration
+	// Sinks per source.
+	Sinks   map[string]Sink
+	Metrics *ingest.Metrics
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Server is the running listeners.
+type Server struct {
+	cfg       Config
+	udp       net.PacketConn
+	tcp, tlsL net.Listener
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	conns     map[net.Conn]struct{}
+	closing   bool
+	connSlots chan struct{}
+}
+
+// Start binds the configured listeners and serves them until Stop.
+func Start(cfg Config) (*Server, error) {
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 4096
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, conns: map[net.Conn]struct{}{}, connSlots: make(chan struct{}, cfg.MaxConns)}
+	var err error
+	if cfg.UDPAddr != "" {
+		if s.udp, err = net.ListenPacket("udp", cfg.UDPAddr); err != nil {
+			return nil, fmt.Errorf("syslog UDP listener on %s: %w", cfg.UDPAddr, err)
+		}
+		if uc, ok := s.udp.(*net.UDPConn); ok {
+			_ = uc.SetReadBuffer(8 << 20) // ride out bursts
+		}
+	}
+	if cfg.TCPAddr != "" {
+		if s.tcp, err = net.Listen("tcp", cfg.TCPAddr); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("syslog TCP listener on %s: %w", cfg.TCPAddr, err)
+		}
+	}
+	if cfg.TLSAddr != "" {
+		if cfg.TLS == nil {
+			s.Stop()
+			return nil, errors.New("syslog TLS listener: no TLS configuration")
+		}
+		if s.tlsL, err = tls.Listen("tcp", cfg.TLSAddr, cfg.TLS); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("syslog TLS listener on %s: %w", cfg.TLSAddr, err)
+		}
+	}
+	if s.udp != nil {
+		s.wg.Add(1)
+		go s.serveUDP()
+	}
+	if s.tcp != nil {
+		s.wg.Add(1)
+		go s.accept(s.tcp, SourceTCP)
+	}
+	if s.tlsL != nil {
+		s.wg.Add(1)
+		go s.accept(s.tlsL, SourceTLS)
+	}
+	return s, nil
+}
+
+// Addrs returns the bound addresses (nil for disabled listeners).
+func (s *Server) Addrs() (udp, tcp, tlsAddr net.Addr) {
+	if s.udp != nil {
+		udp = s.udp.LocalAddr()
+	}
+	if s.tcp != nil {
+		tcp = s.tcp.Addr()
+	}
+	if s.tlsL != nil {
+		tlsAddr = s.tlsL.Addr()
+	}
+	return
+}
+
+// Stop closes the listeners and connections and waits until every message
+// read has been handed to its sink.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	s.closing = true
+	for c := range s.conns {
+		// Let a connection finish the message it is reading.
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	}
+	s.mu.Unlock()
+	if s.udp != nil {
+		_ = s.udp.Close()
+	}
+	if s.tcp != nil {
+		_ = s.tcp.Close()
+	}
+	if s.tlsL != nil {
+		_ = s.tlsL.Close()
+	}
+	s.wg.Wait()
+}
+
+func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr error, from string, extra []event.Field) {
+	var e event.Event
+	e.Fields = make([]event.Field, 0, 24)
+	e.Add("log.source.address", from)
+	e.Fields = append(e.Fields, extra...)
+	_ = s.cfg.Parser.Parse(msg, &e) // a failure is recorded in the event
+	syslog.MarkFrameError(&e, frameErr)
+	normalize.Syslog(&e)
+	ingest.Stamp(&e, s.cfg.Now())
+	s.cfg.Metrics.Count(source, &e)
+	s.cfg.Metrics.Bytes.WithLabelValues(source).Add(float64(len(msg)))
+	sink := s.cfg.Sinks[source]
+	if source == SourceUDP {
+		sink.TryAdd(e)
+		return
+	}
+	if err := sink.Add(ctx, e); err != nil {
+		s.cfg.Metrics.Dropped.WithLabelValues(source).Inc()
+	}
+}
+
+func (s *Server) serveUDP() {
+	defer s.wg.Done()
+	buf := make([]byte, 65536) // the largest datagram
+	for {
+		n, addr, err := s.udp.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.cfg.Log.Warn("syslog UDP read", "err", err)
+			continue
+		}
+		if n == 0 {
+			continue
+		}
+		s.handle(context.Background(), SourceUDP, buf[:n], nil, addr.String(), nil)
+	}
+}
+
+func (s *Server) accept(l net.Listener, source string) {
+	defer s.wg.Done()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.cfg.Log.Warn("syslog accept", "source", source, "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		select {
+		case s.connSlots <- struct{}{}:
+		default:
+			s.cfg.Log.Warn("syslog connection refused: too many connections", "source", source, "max", s.cfg.MaxConns)
+			c.Close()
+			continue
+		}
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			c.Close()
+			<-s.connSlots
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(c, source)
+	}
+}
+
+func (s *Server) serveConn(c net.Conn, source string) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+		<-s.connSlots
+		s.wg.Done()
+	}()
+	from := c.RemoteAddr().String()
+	var extra []event.Field
+	if tc, ok := c.(*tls.Conn); ok {
+		_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			s.cfg.Log.Warn("syslog TLS handshake failed", "remote", from, "err", err)
+			return
+		}
+		_ = tc.SetDeadline(time.Time{})
+		if st := tc.ConnectionState(); len(st.PeerCertificates) > 0 {
+			cert := st.PeerCertificates[0]
+			extra = append(extra, event.Field{Name: "tls.client.subject", Value: cert.Subject.String()},
+				event.Field{Name: "tls.client.x509.subject.common_name", Value: cert.Subject.CommonName})
+		}
+	}
+	ctx := context.Background()
+	fr := syslog.NewFramer(&deadlineReader{c: c, s: s}, s.cfg.Parser.MaxSize)
+	for {
+		msg, err := fr.Next()
+		if msg != nil {
+			s.handle(ctx, source, msg, err, from, extra)
+		}
+		if err != nil {
+			var fe *syslog.FrameError
+			if errors.As(err, &fe) {
+				continue
+			}
+			var ne net.Error
+			if !errors.Is(err, io.EOF) && !(errors.As(err, &ne) && ne.Timeout()) && !errors.Is(err, net.ErrClosed) {
+				s.cfg.Log.Debug("syslog connection ended", "source", source, "remote", from, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// deadlineReader refreshes the idle deadline before each read, unless the
+// server is stopping.
+type deadlineReader struct {
+	c net.Conn
+	s *Server
+}
+
+func (r *deadlineReader) Read(p []byte) (int, error) {
+	r.s.mu.Lock()
+	closing := r.s.closing
+	r.s.mu.Unlock()
+	if !closing {
+		_ = r.c.SetReadDeadline(time.Now().Add(r.s.cfg.IdleTimeout))
+	}
+	return r.c.Read(p)
+}

@@ -1,0 +1,375 @@
+// Package server assembles a running Vigil from its configuration: the log
+// store, the bus, the store writer, the sources and the HTTP API, and takes
+// them down again in the order that loses nothing. It is the one wiring
+// point; cmd/vigil only reads flags and calls it.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/certs"
+	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/ingest/httpin"
+	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
+	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/parse/syslog"
+	"github.com/vigil-siem/vigil/internal/store"
+	"github.com/vigil-siem/vigil/internal/storewriter"
+	"github.com/vigil-siem/vigil/internal/web"
+)
+
+// Server is a running Vigil.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    *store.Embedded
+	bus      *bus.Bus
+	registry *prometheus.Registry
+
+	writerConsumer *bus.Consumer
+	writerCancel   context.CancelFunc
+	writerDone     chan error
+	batchers       []*ingest.Batcher
+	batchersDone   sync.WaitGroup
+	syslog         *syslogin.Server
+	syslogParser   *syslog.Parser
+	http           *http.Server
+	httpLn         net.Listener
+	httpDone       chan error
+	writerAlive    atomic.Bool
+
+	// Token is the API token in use.
+	Token string
+	// TokenGenerated is true when this start created the token.
+	TokenGenerated bool
+}
+
+// Start builds and starts every component. On error, whatever was started
+// is stopped again.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, err error) {
+	s = &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			s.Stop(context.Background())
+		}
+	}()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if s.Token, s.TokenGenerated, err = ensureToken(cfg); err != nil {
+		return nil, err
+	}
+
+	s.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Config{
+		Retention:              time.Duration(cfg.Store.Retention),
+		MaxDiskSpaceUsageBytes: int64(cfg.Store.MaxDiskBytes),
+		MinFreeDiskSpaceBytes:  int64(cfg.Store.MinFreeDiskBytes),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.bus, err = bus.Open(ctx, bus.Config{
+		Dir:        filepath.Join(cfg.DataDir, "bus"),
+		URL:        cfg.Bus.URL,
+		SyncAlways: cfg.Bus.SyncAlways,
+		MaxBytes:   int64(cfg.Bus.MaxBytes),
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+
+	// The consumers exist before any source publishes: the stream keeps
+	// batches only for consumers interested when they arrive.
+	writerConsumer, err := s.bus.Consumer(ctx, "store-writer", 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	s.writerConsumer = writerConsumer
+	wm := storewriter.NewMetrics(s.registry)
+	writer, err := storewriter.New(storewriter.Config{
+		Source: writerConsumer, Store: s.store, StatePath: filepath.Join(cfg.DataDir, "store-writer.json"),
+		Log: log.With("component", "store-writer"), Metrics: wm,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.registry.MustRegister(lagGauge("store-writer", writerConsumer))
+	writerCtx, cancel := context.WithCancel(context.Background())
+	s.writerCancel, s.writerDone = cancel, make(chan error, 1)
+	s.writerAlive.Store(true)
+	go func() {
+		err := writer.Run(writerCtx)
+		s.writerAlive.Store(false)
+		s.writerDone <- err
+	}()
+
+	im := ingest.NewMetrics(s.registry)
+	if err := s.startSyslog(im); err != nil {
+		return nil, err
+	}
+	if err := s.startHTTP(im); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func lagGauge(name string, c *bus.Consumer) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "vigil_bus_lag_batches",
+		Help:        "Batches on the bus not yet processed by a consumer.",
+		ConstLabels: prometheus.Labels{"consumer": name},
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		lag, err := c.Lag(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(lag)
+	})
+}
+
+// ensureToken returns the configured token, or the one kept in the data
+// dir, generating it on first run.
+func ensureToken(cfg *config.Config) (string, bool, error) {
+	if cfg.Ingest.Token != "" {
+		return cfg.Ingest.Token, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, "ingest.token")
+	if data, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(data)); t != "" {
+			return t, false, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read token: %w", err)
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", false, err
+	}
+	t := "vgl_" + base64.RawURLEncoding.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("write token: %w", err)
+	}
+	return t, true, nil
+}
+
+func (s *Server) startSyslog(im *ingest.Metrics) error {
+	c := s.cfg.Syslog
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return fmt.Errorf("syslog.timezone: %w", err)
+	}
+	// The same parser serves the listeners and ?format=syslog over HTTP.
+	s.syslogParser = &syslog.Parser{Location: loc, MaxSize: int(c.MaxMessageBytes), KeepOriginal: s.cfg.Ingest.KeepOriginal}
+	if c.UDPAddr == "" && c.TCPAddr == "" && c.TLSAddr == "" {
+		return nil
+	}
+	sinks := map[string]syslogin.Sink{}
+	for _, src := range []struct{ name, addr string }{{syslogin.SourceUDP, c.UDPAddr}, {syslogin.SourceTCP, c.TCPAddr}, {syslogin.SourceTLS, c.TLSAddr}} {
+		if src.addr == "" {
+			continue
+		}
+		b := ingest.NewBatcher(ingest.BatcherConfig{Source: src.name}, s.bus, im, s.log)
+		s.batchers = append(s.batchers, b)
+		sinks[src.name] = b
+	}
+	var tlsCfg *tls.Config
+	if c.TLSAddr != "" {
+		var cert *certs.Loaded
+		if c.TLSCert != "" {
+			cert, err = certs.Load(c.TLSCert, c.TLSKey)
+		} else {
+			cert, err = certs.EnsureSelfSigned(filepath.Join(s.cfg.DataDir, "tls"), "syslog", nil, time.Now())
+		}
+		if err != nil {
+			return err
+		}
+		s.log.Info("syslog TLS certificate", "file", cert.CertFile, "sha256_fingerprint", cert.Fingerprint, "generated", cert.Generated)
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert.Cert}, MinVersion: tls.VersionTLS12}
+		if c.TLSClientCA != "" {
+			pool, err := certs.ClientCAs(c.TLSClientCA)
+			if err != nil {
+				return err
+			}
+			tlsCfg.ClientCAs = pool
+			tlsCfg.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	s.syslog, err = syslogin.Start(syslogin.Config{
+		UDPAddr: c.UDPAddr, TCPAddr: c.TCPAddr, TLSAddr: c.TLSAddr, TLS: tlsCfg,
+		Parser: s.syslogParser, Sinks: sinks, Metrics: im, Log: s.log.With("component", "syslog"),
+	})
+	if err != nil {
+		return err
+	}
+	for _, b := range s.batchers {
+		s.batchersDone.Add(1)
+		go func() {
+			defer s.batchersDone.Done()
+			// Shutdown gives the bus 30 seconds to take what is queued.
+			b.Run(context.Background())
+		}()
+	}
+	udp, tcp, tlsA := s.syslog.Addrs()
+	s.log.Info("syslog listening", "udp", addrString(udp), "tcp", addrString(tcp), "tls", addrString(tlsA),
+		"client_cert_required", c.TLSClientCA != "")
+	return nil
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "disabled"
+	}
+	return a.String()
+}
+
+func (s *Server) startHTTP(im *ingest.Metrics) error {
+	if s.cfg.HTTP.Addr == "" {
+		return nil
+	}
+	api := &web.Server{
+		Token:    s.Token,
+		Store:    s.store,
+		Gatherer: s.registry,
+		Log:      s.log.With("component", "http"),
+		Ready:    s.ready,
+		Handlers: map[string]http.Handler{
+			"POST /api/v1/ingest": &httpin.Handler{
+				Pub: s.bus, Metrics: im, Log: s.log.With("component", "http-ingest"),
+				MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes),
+				Normalize: normalize.JSON,
+				LineFormats: map[string]httpin.LineParser{
+					"syslog": func(line []byte, e *event.Event) {
+						_ = s.syslogParser.Parse(line, e) // failures are kept in the event
+						normalize.Syslog(e)
+					},
+				},
+			},
+		},
+	}
+	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("HTTP listener on %s: %w", s.cfg.HTTP.Addr, err)
+	}
+	s.httpLn = ln
+	s.http = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.httpDone = make(chan error, 1)
+	scheme := "http"
+	if s.cfg.HTTP.TLSCert != "" {
+		scheme = "https"
+		cert, err := certs.Load(s.cfg.HTTP.TLSCert, s.cfg.HTTP.TLSKey)
+		if err != nil {
+			return err
+		}
+		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Cert}, MinVersion: tls.VersionTLS12}
+		go func() { s.httpDone <- s.http.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { s.httpDone <- s.http.Serve(ln) }()
+	}
+	s.log.Info("HTTP API listening", "url", scheme+"://"+ln.Addr().String())
+	return nil
+}
+
+func (s *Server) ready() error {
+	if !s.writerAlive.Load() {
+		return errors.New("store writer stopped")
+	}
+	return nil
+}
+
+// HTTPAddr is the bound HTTP address ("" when disabled).
+func (s *Server) HTTPAddr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// SyslogAddrs are the bound syslog addresses.
+func (s *Server) SyslogAddrs() (udp, tcp, tlsAddr net.Addr) {
+	if s.syslog == nil {
+		return nil, nil, nil
+	}
+	return s.syslog.Addrs()
+}
+
+// Registry is the Prometheus registry of this server.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Stop shuts down without losing what was accepted: sources stop taking
+// input and hand over what they read, the bus stores it, the store writer
+// writes and acknowledges everything it consumed, then the bus and the
+// store close.
+func (s *Server) Stop(ctx context.Context) error {
+	var errs []error
+	if s.syslog != nil {
+		s.syslog.Stop()
+	}
+	if s.http != nil {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := s.http.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
+		}
+		cancel()
+	}
+	for _, b := range s.batchers {
+		b.Close()
+	}
+	s.batchersDone.Wait()
+	if s.writerCancel != nil {
+		// Let the writer catch up with what the sources just published.
+		s.waitWriterCaughtUp(ctx, 30*time.Second)
+		s.writerCancel()
+		if err := <-s.writerDone; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.bus != nil {
+		s.bus.Close()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) waitWriterCaughtUp(ctx context.Context, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	c := s.writerConsumer
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		lctx, cancel := context.WithTimeout(ctx, time.Second)
+		lag, err := c.Lag(lctx)
+		cancel()
+		if err != nil || lag == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
