@@ -123,8 +123,9 @@ func BenchmarkParseJSONParallel(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				it := f.ChunkRecords(0)
 				for n := range next {
-					it := f.ChunkRecords(n)
+					it.ResetChunk(n)
 					for {
 						if _, err := it.Next(); err == io.EOF {
 							break

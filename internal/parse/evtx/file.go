@@ -134,6 +134,17 @@ func (f *File) ChunkRecords(n int) *Iterator {
 	return newIterator(f, n, end)
 }
 
+// ResetChunk restarts the iterator on chunk n of its file alone, reusing its
+// buffers (a worker parsing many chunks in parallel keeps one Iterator).
+func (it *Iterator) ResetChunk(n int) {
+	it.pending = it.pending[:0]
+	it.inChunk = false
+	it.next, it.end = n, n+1
+	if n < 0 || n >= it.f.NumChunks() {
+		it.next, it.end = 0, 0
+	}
+}
+
 // Record is one event record rendered as evtx_dump JSON.
 type Record struct {
 	ID     uint64    // event record identifier from the record header
