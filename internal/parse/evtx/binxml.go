@@ -479,18 +479,30 @@ func (b *builder) inlineValue(f *frag, tokOff int) error {
 		f.pos += n
 	case vt == typeNull:
 	case vt == typeBinXML:
+		// An embedded fragment: a 16-bit size, then BinXML whose elements
+		// carry no dependency identifier (as evtx_dump reads it).
+		n, err := b.u16(f)
+		if err != nil {
+			return err
+		}
+		if f.pos+int(n) > f.end {
+			return errAt(tokOff, "embedded BinXML of %d bytes runs past the data", n)
+		}
+		start := f.pos
+		f.pos += int(n)
+		if n == 0 {
+			return nil
+		}
 		if f.cur != none {
 			return errAt(tokOff, "BinXML value inside an attribute")
 		}
 		if len(b.stack) == f.base {
 			return errAt(tokOff, "content outside of any element")
 		}
-		// An unsized embedded fragment runs to its end-of-fragment token.
-		root, end, err := b.parseFragment(f.t, f.pos, f.end, f.depID, f.tmpl)
+		root, _, err := b.parseFragment(f.t, start, start+int(n), false, f.tmpl)
 		if err != nil {
 			return err
 		}
-		f.pos = end
 		appendChild(f.t, b.stack[len(b.stack)-1], root)
 		return nil
 	case fixedWidth(vt) > 0 && vt&typeArray == 0:

@@ -179,6 +179,8 @@ func TestTemplateShapes(t *testing.T) {
 		vArr(typeSID, vSID(1, 5, 18), vSID(1, 5, 32, 544)), vArr(typeInt8, vI8(1), vI8(-2))},
 		`{"Event":{"EventData":{"Data":{"#text":["a","","c  "]}},"Port":80,"Port_1":443,"One":"5","None":null,
 		"Sids":"S-1-5-18","Sids_1":"S-1-5-32-544","Attr":{"#attributes":{"n":1}},"Attr_1":{"#attributes":{"n":-2}}}}`)
+	f("inline binxml value", &xel{name: "E", kids: []xn{xinlineFrag{&xel{name: "In", kids: []xn{xtext("x")}}}}}, nil,
+		`{"E":{"In":"x"}}`)
 	f("nested binxml", &xel{name: "E", kids: []xn{xsub{0, typeBinXML, false}, xsub{1, typeBinXML, true}}},
 		[]tval{vBinXML(&xel{name: "Inner", attrs: []xattr{{"k", []xn{xtext("v")}}}, kids: []xn{xtext("t")}}), vNull()},
 		`{"E":{"Inner":{"#attributes":{"k":"v"},"#text":"t"}}}`)

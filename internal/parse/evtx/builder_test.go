@@ -160,6 +160,23 @@ func (p xpi) emit(w *bxw) {
 	w.utf16(p.data)
 }
 
+// xinlineFrag is a value token of type BinXML: a 16-bit size, then a
+// fragment without dependency identifiers.
+type xinlineFrag struct{ frag xn }
+
+func (v xinlineFrag) emit(w *bxw) {
+	w.u8(0x05)
+	w.u8(typeBinXML)
+	sizeAt := len(w.c.buf)
+	w.u16(0)
+	start := len(w.c.buf)
+	fw := &bxw{c: w.c}
+	fw.c.buf = append(fw.c.buf, 0x0f, 0x01, 0x01, 0x00)
+	v.frag.emit(fw)
+	fw.u8(0x00)
+	binary.LittleEndian.PutUint16(w.c.buf[sizeAt:], uint16(len(w.c.buf)-start))
+}
+
 func (v xinline) emit(w *bxw) {
 	w.u8(0x05)
 	w.u8(v.typ)

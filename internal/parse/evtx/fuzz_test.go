@@ -33,6 +33,7 @@ func sampleChunk() []byte {
 			&xel{name: "Data", attrs: []xattr{{"Name", []xn{xtext("T")}}}, kids: []xn{xsub{9, typeSystime, false}}},
 			&xel{name: "Data", attrs: []xattr{{"Name", []xn{xtext("X")}}}, kids: []xn{xsub{10, typeBinXML, true}}},
 			&xel{name: "Data", attrs: []xattr{{"Name", []xn{xtext("R")}}}, kids: []xn{xtext("a"), xentity("amp"), xcharref(0x42), xcdata("c"), xpi{"p", "d"}}},
+			&xel{name: "Data", attrs: []xattr{{"Name", []xn{xtext("I")}}}, kids: []xn{xinlineFrag{&xel{name: "Frag", kids: []xn{xtext("f")}}}}},
 		}},
 	}}
 	vals := []tval{vU16(16384), vU16(4624), vFiletime(filetimeOf("2024-01-02T03:04:05.678901Z")), vSID(1, 5, 21, 1, 2, 3, 500),
