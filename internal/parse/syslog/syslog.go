@@ -152,6 +152,12 @@ func trimPartialRune(b []byte) []byte {
 	return b
 }
 
+// FieldsHint is the field capacity an event should have before Parse so
+// that parsing and normalization (up to about 30 fields) need no further
+// allocation. Parse makes room itself when dst has fewer than FieldsHint-8
+// free slots.
+const FieldsHint = 32
+
 // Parse parses one message into dst: it sets dst.Time and appends fields
 // (pass a Reset event, or one holding only fields the caller added, such
 // as log.source.address). Trailing CR, LF and NUL are ignored.
@@ -167,8 +173,8 @@ func (p *Parser) Parse(msg []byte, dst *event.Event) error {
 		truncatedFrom = len(msg)
 		msg = cutUTF8(msg, max)
 	}
-	if cap(dst.Fields)-len(dst.Fields) < 20 {
-		nf := make([]event.Field, len(dst.Fields), len(dst.Fields)+20)
+	if cap(dst.Fields)-len(dst.Fields) < FieldsHint-8 {
+		nf := make([]event.Field, len(dst.Fields), len(dst.Fields)+FieldsHint)
 		copy(nf, dst.Fields)
 		dst.Fields = nf
 	}
