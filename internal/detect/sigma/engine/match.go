@@ -36,6 +36,7 @@ type Worker struct {
 	cands      []int32
 	keyBuf     []byte
 	nameBuf    []byte
+	spaceBuf   []byte
 
 	routedCache map[string]int
 	hitFn       func(int32)
@@ -100,17 +101,7 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 		f := &ev.Fields[i]
 		s, ok := e.fieldIdx[f.Name]
 		if !ok {
-			for ai := range e.aliases {
-				var hit bool
-				w.nameBuf, hit = e.aliases[ai].rewrite(w.nameBuf, f.Name)
-				if hit {
-					s, ok = e.fieldIdx[string(w.nameBuf)]
-					if ok {
-						break
-					}
-				}
-			}
-			if !ok {
+			if s, ok = w.lookupSlow(f.Name); !ok {
 				continue
 			}
 		}
@@ -172,6 +163,44 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 	}
 	w.ev = nil
 	return n
+}
+
+// lookupSlow finds the slot of an event field name through the aliases
+// and, as the Sigma specification asks for field names with spaces, with
+// its spaces removed ("Threat Name" is ThreatName).
+func (w *Worker) lookupSlow(name string) (int32, bool) {
+	e := w.e
+	for ai := range e.aliases {
+		var hit bool
+		w.nameBuf, hit = e.aliases[ai].rewrite(w.nameBuf, name)
+		if hit {
+			if s, ok := e.fieldIdx[string(w.nameBuf)]; ok {
+				return s, true
+			}
+		}
+	}
+	if strings.IndexByte(name, ' ') < 0 {
+		return 0, false
+	}
+	w.spaceBuf = w.spaceBuf[:0]
+	for i := 0; i < len(name); i++ {
+		if name[i] != ' ' {
+			w.spaceBuf = append(w.spaceBuf, name[i])
+		}
+	}
+	if s, ok := e.fieldIdx[string(w.spaceBuf)]; ok {
+		return s, true
+	}
+	for ai := range e.aliases {
+		var hit bool
+		w.nameBuf, hit = e.aliases[ai].rewrite(w.nameBuf, string(w.spaceBuf))
+		if hit {
+			if s, ok := e.fieldIdx[string(w.nameBuf)]; ok {
+				return s, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func (w *Worker) addCand(ri int32) {
