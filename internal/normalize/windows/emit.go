@@ -44,7 +44,9 @@ func (n *Normalizer) emit(e *event.Event) {
 	add("winlog.user.type", r.userType)
 	add("winlog.activity_id", braceGUID(r.activityID))
 	add("winlog.related_activity_id", braceGUID(r.relatedActivityID))
-	for _, d := range r.data {
+	for i := range r.data {
+		d := &r.data[i]
+		d.value = braceDataGUID(d.value)
 		add(n.name("winlog.event_data.", d.name), d.value)
 	}
 	if len(r.userData) > 0 || r.userDataName != "" {
@@ -141,6 +143,25 @@ func braceGUID(g string) string {
 	return g
 }
 
+// braceDataGUID puts a bare GUID value ("5AA13A44-0C90-68FC-BF1D-000000004002",
+// as evtx_dump prints GUID-typed data) in braces as Windows renders it. The
+// case is kept: Windows itself renders some providers' GUIDs in lower case.
+func braceDataGUID(v string) string {
+	if len(v) != 36 || v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
+		return v
+	}
+	for i := 0; i < 36; i++ {
+		c := v[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			continue
+		}
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return v
+		}
+	}
+	return "{" + v + "}"
+}
+
 // logLevel is the lower-case level name, rendered or derived from the
 // numeric level (0, LogAlways, is shown as "information" as Windows does).
 func (r *rec) logLevel() string {
@@ -182,13 +203,11 @@ func (r *rec) taskText(sp *spec) string {
 	if r.taskName != "" {
 		return r.taskName
 	}
-	if r.task != "" {
-		if s, ok := securityTasks[r.task]; ok && isSecurityProvider(r.provider, r.channel) {
-			return s
-		}
-		if sp != nil && sp.task != "" && sp.class == classSysmon {
-			return sp.task
-		}
+	if s, ok := securityTasks[r.task]; ok && (r.channel == "Security" || isSecurityProvider(r.provider, r.channel)) {
+		return s
+	}
+	if sp != nil && sp.task != "" && sp.class == classSysmon {
+		return sp.task // Sysmon's task number is its event id
 	}
 	return r.task
 }

@@ -193,9 +193,17 @@ func (n *Normalizer) fromFlat(e *event.Event) {
 		prov = e.Value("SourceName")
 	}
 	sp := specFor(prov, e.Value("Channel"), e.Value("EventID"))
+	auditLevel := false
+	defer func() {
+		// Audit events have level 0 (LogAlways), which Windows shows as
+		// Information; NXLog sends only the audit EventType for them.
+		if auditLevel && r.level == "" && r.levelName == "" {
+			r.levelName = "Information"
+		}
+	}()
 	for _, f := range e.Fields {
 		name, v := f.Name, f.Value
-		if !flatSystem[name] || (sp != nil && sp.hasData(name)) {
+		if !flatSystem[name] || (sp != nil && sp.hasData(name)) || !flatSystemValue(name, v) {
 			if flatMeta[name] || strings.ContainsAny(name, ".@") {
 				r.extra = append(r.extra, f)
 			} else {
@@ -250,8 +258,10 @@ func (n *Normalizer) fromFlat(e *event.Event) {
 			switch v {
 			case "AUDIT_SUCCESS":
 				r.keywordNames = append(r.keywordNames, "Audit Success")
+				auditLevel = true
 			case "AUDIT_FAILURE":
 				r.keywordNames = append(r.keywordNames, "Audit Failure")
+				auditLevel = true
 			case "CRITICAL":
 				r.levelName = "Critical"
 			case "ERROR":
@@ -293,6 +303,23 @@ func (n *Normalizer) fromFlat(e *event.Event) {
 			r.extra = append(r.extra, event.Field{Name: "nxlog.source_module_type", Value: v})
 		}
 	}
+}
+
+// flatSystemValue reports whether v fits the system field name: event data
+// of the same name (Sysmon's EventType "SetValue", a Version string) that
+// NXLog put at the top level is event data.
+func flatSystemValue(name, v string) bool {
+	switch name {
+	case "Version", "Task", "OpcodeValue", "RecordNumber", "EventRecordID", "EventID", "ProcessID", "ThreadID", "ExecutionProcessID", "ExecutionThreadID":
+		return isUint(v)
+	case "EventType":
+		switch v {
+		case "AUDIT_SUCCESS", "AUDIT_FAILURE", "CRITICAL", "ERROR", "WARNING", "INFO", "VERBOSE":
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 // fromECS reads Winlogbeat 7/8 and Elastic Agent documents, and the
