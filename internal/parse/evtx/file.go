@@ -134,6 +134,17 @@ func (f *File) ChunkRecords(n int) *Iterator {
 	return newIterator(f, n, end)
 }
 
+// AppendNext is Next, but renders the record's JSON at the end of dst and
+// returns the extended slice; Record.JSON is the appended part. On an error
+// dst is returned unchanged.
+func (it *Iterator) AppendNext(dst []byte) (*Record, []byte, error) {
+	it.appending, it.appendTo = true, dst
+	rec, err := it.Next()
+	out := it.appendTo
+	it.appending, it.appendTo = false, nil
+	return rec, out, err
+}
+
 // ResetChunk restarts the iterator on chunk n of its file alone, reusing its
 // buffers (a worker parsing many chunks in parallel keeps one Iterator).
 func (it *Iterator) ResetChunk(n int) {
@@ -218,6 +229,10 @@ type Iterator struct {
 	r       renderer
 	pending []*CorruptError
 	rec     Record
+	own     []byte // JSON buffer reused by Next
+
+	appending bool   // AppendNext is running
+	appendTo  []byte // its destination
 
 	// current chunk
 	inChunk  bool
@@ -421,12 +436,27 @@ func (it *Iterator) render(start, end int) ([]byte, error) {
 		return nil, err
 	}
 	it.r.t = &b.rec
-	it.r.out = it.r.out[:0]
 	it.r.names = it.r.names[:0]
-	if err := it.r.record(root); err != nil {
+	if it.appending {
+		start := len(it.appendTo)
+		it.r.out = it.appendTo
+		err := it.r.record(root)
+		if err != nil {
+			it.r.out = it.r.out[:start]
+		}
+		it.appendTo, it.r.out = it.r.out, it.own
+		if err != nil {
+			return nil, err
+		}
+		return it.appendTo[start:], nil
+	}
+	it.r.out = it.own[:0]
+	err = it.r.record(root)
+	it.own = it.r.out
+	if err != nil {
 		return nil, err
 	}
-	return it.r.out, nil
+	return it.own, nil
 }
 
 func filetimeToTime(ft uint64) time.Time {

@@ -243,6 +243,59 @@ func TestCorpusMultiChunkRecovery(t *testing.T) {
 	}
 }
 
+func TestAppendNext(t *testing.T) {
+	files := loadCorpus(t)
+	data := multiChunkFile(files[:10])
+	full := dump(t, data)
+	f, err := Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := f.Records()
+	buf := []byte("prefix\n")
+	var want []byte
+	want = append(want, buf...)
+	for i := 0; ; i++ {
+		rec, out, err := it.AppendNext(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rec.JSON, full.recs[i].JSON) || !bytes.HasSuffix(out, rec.JSON) {
+			t.Fatalf("record %d: AppendNext JSON differs from Next", i)
+		}
+		buf = append(out, '\n')
+		want = append(append(want, full.recs[i].JSON...), '\n')
+	}
+	if !bytes.Equal(buf, want) {
+		t.Fatal("appended NDJSON differs from the records")
+	}
+	// Steady state: per-record work allocates nothing; what remains is per
+	// iterator and per chunk (caches of names and templates).
+	full2 := fullChunksFile(16)
+	f2, err := Open(bytes.NewReader(full2), int64(len(full2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := len(dump(t, full2).recs)
+	allocs := testing.AllocsPerRun(5, func() {
+		it := f2.Records()
+		buf = buf[:0]
+		for {
+			_, out, err := it.AppendNext(buf[:0])
+			if err != nil {
+				break
+			}
+			buf = out
+		}
+	})
+	if perRecord := allocs / float64(records); perRecord > 0.25 {
+		t.Errorf("%.2f allocations per record (%d records), want at most 0.25", perRecord, records)
+	}
+}
+
 func TestOpenRejectsNonEVTX(t *testing.T) {
 	f := func(data []byte) {
 		t.Helper()
