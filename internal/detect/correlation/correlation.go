@@ -1,0 +1,628 @@
+// Package correlation evaluates Sigma correlation rules (event_count,
+// value_count, temporal, temporal_ordered, value_sum, value_avg,
+// value_percentile) over the matches of a compiled Sigma engine, in event
+// time, grouped by the rules' group-by fields (with aliases), and chained
+// when a correlation refers to another.
+//
+// State is bounded: at most Options.MaxGroups groups (the least recently
+// updated group is evicted and counted) of at most MaxEntriesPerGroup
+// entries each. It can be written to an io.Writer and read back so that it
+// survives a restart.
+//
+// Windows: a correlation whose condition can only become true as events
+// arrive (gt/gte on counts, distinct values, rule sets, sums) fires as soon
+// as the events of the last timespan, up to the newest event of the group,
+// satisfy it; the contributing entries are then consumed, so the next alert
+// needs new events. Other conditions (lt, lte, eq, ranges, averages,
+// percentiles, temporal expressions with not) are decided when a window
+// closes: a window starts at the oldest pending event of a group and closes
+// once the watermark (newest event time seen minus AllowedLateness) passes
+// its end. Events may arrive out of order by up to AllowedLateness; older
+// ones are counted as late and dropped.
+package correlation
+
+import (
+	"container/heap"
+	"container/list"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/engine"
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+// Options bound and tune the engine.
+type Options struct {
+	MaxGroups          int           // default 100000
+	MaxEntriesPerGroup int           // default 10000
+	AllowedLateness    time.Duration // default 1 minute
+	MaxEventIDs        int           // event ids kept per alert, default 100
+	// Now gives the time of events that carry none (default time.Now).
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxGroups <= 0 {
+		o.MaxGroups = 100000
+	}
+	if o.MaxEntriesPerGroup <= 0 {
+		o.MaxEntriesPerGroup = 10000
+	}
+	if o.AllowedLateness <= 0 {
+		o.AllowedLateness = time.Minute
+	}
+	if o.MaxEventIDs <= 0 {
+		o.MaxEventIDs = 100
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Field is one group-by value.
+type Field struct {
+	Name  string
+	Value string
+}
+
+// Alert is a correlation that fired.
+type Alert struct {
+	RuleID      string
+	Name        string
+	Title       string
+	Level       string
+	Status      string
+	Description string
+	Tags        []string
+	Type        string
+	GroupBy     []Field
+	// EventIDs are the vigil.id of the contributing events (at most
+	// Options.MaxEventIDs), oldest first.
+	EventIDs []string
+	First    time.Time
+	Last     time.Time
+	// Value is what the condition compared: the event count, the number
+	// of distinct values or rules, or the sum, average or percentile.
+	Value float64
+	// Standalone is false when the correlation only feeds another
+	// correlation (which does not generate its referenced rules).
+	Standalone bool
+}
+
+// Stats are the engine's counters.
+type Stats struct {
+	Groups    int
+	Evictions uint64 // groups evicted because MaxGroups was reached
+	Dropped   uint64 // entries dropped: group full, or events later than AllowedLateness
+	Alerts    uint64
+}
+
+type entry struct {
+	T   time.Time
+	Ref int // index in the correlation's Refs
+	Val string
+	IDs []string
+}
+
+type crule struct {
+	c         *sigma.Correlation
+	key       string
+	monotonic bool
+}
+
+type group struct {
+	cr      *crule
+	key     []string
+	entries []entry
+	elem    *list.Element
+	closeAt time.Time
+	heapIdx int
+	mapKey  string
+}
+
+// Engine is the correlation state. It is safe for concurrent use (one
+// mutex); feed it from one goroutine for deterministic results.
+type Engine struct {
+	mu     sync.Mutex
+	opt    Options
+	eng    *engine.Engine
+	rules  []*crule
+	byRef  map[string][]*crule // base rule or correlation key -> correlations referring to it
+	groups map[string]*group
+	lru    *list.List
+	closes closeHeap
+	maxT   time.Time
+	stats  Stats
+	fieldC map[string][]string
+}
+
+// New prepares the correlations of a rule set; eng maps Sigma field names
+// to event field names for each referenced rule.
+func New(corrs []*sigma.Correlation, eng *engine.Engine, opt Options) *Engine {
+	e := &Engine{opt: opt.withDefaults(), eng: eng, byRef: map[string][]*crule{}, groups: map[string]*group{},
+		lru: list.New(), fieldC: map[string][]string{}}
+	for _, c := range corrs {
+		cr := &crule{c: c, key: c.Key()}
+		cr.monotonic = monotonic(c)
+		e.rules = append(e.rules, cr)
+		for _, ref := range c.Refs {
+			k := ref.ID()
+			if !containsRule(e.byRef[k], cr) {
+				e.byRef[k] = append(e.byRef[k], cr)
+			}
+		}
+	}
+	return e
+}
+
+func containsRule(l []*crule, c *crule) bool {
+	for _, x := range l {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func monotonic(c *sigma.Correlation) bool {
+	if c.Condition.Expr != nil {
+		return !hasNot(c.Condition.Expr)
+	}
+	switch c.Type {
+	case "event_count", "value_count", "temporal", "temporal_ordered", "value_sum":
+	default:
+		return false
+	}
+	for _, cmp := range c.Condition.Cmp {
+		if cmp.Op != "gt" && cmp.Op != "gte" {
+			return false
+		}
+	}
+	return true
+}
+
+func hasNot(c *sigma.Cond) bool {
+	if c.Op == sigma.CondNot {
+		return true
+	}
+	for _, k := range c.Kids {
+		if hasNot(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.Groups = len(e.groups)
+	return s
+}
+
+// Observe feeds one base-rule match and returns the correlation alerts it
+// completes (including chained ones), plus those of windows its time
+// closes.
+func (e *Engine) Observe(m *engine.Match) []Alert {
+	if m == nil || m.Rule == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	crs := e.byRef[m.Rule.ID]
+	if m.Rule.ID == "" {
+		crs = e.byRef[m.Rule.Name]
+	}
+	t := m.Event.Time
+	if t.IsZero() {
+		t = e.opt.Now()
+	}
+	var out []Alert
+	id := m.Event.Value(event.FieldID)
+	for _, cr := range crs {
+		ref := refIndex(cr.c, m.Rule.ID, m.Rule.Name)
+		if ref < 0 {
+			continue
+		}
+		refName := cr.c.Refs[ref].Name
+		key := make([]string, len(cr.c.GroupBy))
+		for i, g := range cr.c.GroupBy {
+			key[i] = e.eventValue(m, aliasField(cr.c, g, refName, m.Rule.Name, m.Rule.ID), m.Event)
+		}
+		val := ""
+		if len(cr.c.Condition.Field) > 0 {
+			val = e.eventValue(m, aliasField(cr.c, cr.c.Condition.Field[0], refName, m.Rule.Name, m.Rule.ID), m.Event)
+		}
+		var ids []string
+		if id != "" {
+			ids = []string{id}
+		}
+		out = append(out, e.add(cr, key, entry{T: t, Ref: ref, Val: val, IDs: ids})...)
+	}
+	out = append(out, e.advance(t)...)
+	return out
+}
+
+// Flush closes every window that ends before now (call it periodically on
+// a quiet stream, and with a far-future time at the end of a file).
+func (e *Engine) Flush(now time.Time) []Alert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if now.After(e.maxT) {
+		e.maxT = now.Add(e.opt.AllowedLateness)
+	}
+	return e.closeWindows()
+}
+
+func refIndex(c *sigma.Correlation, id, name string) int {
+	for i, r := range c.Refs {
+		k := r.ID()
+		if (id != "" && k == id) || (name != "" && (k == name || r.Name == name)) {
+			return i
+		}
+	}
+	return -1
+}
+
+func aliasField(c *sigma.Correlation, field, refName, name, id string) string {
+	if m, ok := c.Aliases[field]; ok {
+		for _, k := range []string{refName, name, id} {
+			if f, ok := m[k]; ok && k != "" {
+				return f
+			}
+		}
+	}
+	return field
+}
+
+// eventValue reads a Sigma field from a base-rule match's event through
+// the engine's pipeline mapping for that rule.
+func (e *Engine) eventValue(m *engine.Match, field string, ev *event.Event) string {
+	ck := m.Rule.ID + "\x00" + m.Rule.Name + "\x00" + field
+	names, ok := e.fieldC[ck]
+	if !ok {
+		if e.eng != nil {
+			names = e.eng.MapField(m.Rule, field)
+		} else {
+			names = []string{field}
+		}
+		names = append(names, field)
+		e.fieldC[ck] = names
+	}
+	for _, n := range names {
+		if v, ok := ev.Get(n); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func groupKey(cr *crule, key []string) string {
+	return cr.key + "\x01" + strings.Join(key, "\x00")
+}
+
+func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
+	if !e.maxT.IsZero() && en.T.Before(e.maxT.Add(-e.opt.AllowedLateness-cr.c.Timespan)) {
+		e.stats.Dropped++
+		return nil
+	}
+	mk := groupKey(cr, key)
+	g := e.groups[mk]
+	if g == nil {
+		if len(e.groups) >= e.opt.MaxGroups {
+			e.evictOldest()
+		}
+		g = &group{cr: cr, key: key, mapKey: mk, heapIdx: -1}
+		g.elem = e.lru.PushFront(g)
+		e.groups[mk] = g
+	} else {
+		e.lru.MoveToFront(g.elem)
+	}
+	// Insert in time order (events may arrive slightly out of order).
+	i := sort.Search(len(g.entries), func(i int) bool { return g.entries[i].T.After(en.T) })
+	g.entries = append(g.entries, entry{})
+	copy(g.entries[i+1:], g.entries[i:])
+	g.entries[i] = en
+	if len(g.entries) > e.opt.MaxEntriesPerGroup {
+		g.entries = g.entries[1:]
+		e.stats.Dropped++
+	}
+	if en.T.After(e.maxT) {
+		e.maxT = en.T
+	}
+	var out []Alert
+	if cr.monotonic {
+		if a, ok := e.evalLatest(g); ok {
+			out = append(out, a)
+			out = append(out, e.chain(cr, a)...)
+		}
+		// Entries that can no longer be in a window anchored at a later event.
+		last := g.entries
+		if len(last) > 0 {
+			cut := last[len(last)-1].T.Add(-cr.c.Timespan - e.opt.AllowedLateness)
+			j := 0
+			for j < len(g.entries) && g.entries[j].T.Before(cut) {
+				j++
+			}
+			g.entries = g.entries[j:]
+		}
+		if len(g.entries) == 0 {
+			e.remove(g)
+		}
+	} else {
+		e.schedule(g)
+	}
+	return out
+}
+
+func (e *Engine) evictOldest() {
+	el := e.lru.Back()
+	if el == nil {
+		return
+	}
+	e.remove(el.Value.(*group))
+	e.stats.Evictions++
+}
+
+func (e *Engine) remove(g *group) {
+	if g.elem != nil {
+		e.lru.Remove(g.elem)
+		g.elem = nil
+	}
+	if g.heapIdx >= 0 {
+		heap.Remove(&e.closes, g.heapIdx)
+	}
+	delete(e.groups, g.mapKey)
+}
+
+// evalLatest checks the window of one timespan ending at the group's newest
+// entry; on success the window's entries are consumed.
+func (e *Engine) evalLatest(g *group) (Alert, bool) {
+	n := len(g.entries)
+	if n == 0 {
+		return Alert{}, false
+	}
+	end := g.entries[n-1].T
+	start := end.Add(-g.cr.c.Timespan)
+	i := sort.Search(n, func(i int) bool { return !g.entries[i].T.Before(start) })
+	if g.cr.c.Type == "temporal_ordered" {
+		// The sequence starts at the first entry of the first rule.
+		for i < n && g.entries[i].Ref != 0 {
+			i++
+		}
+	}
+	win := g.entries[i:]
+	v, ok := e.holds(g.cr, win)
+	if !ok {
+		return Alert{}, false
+	}
+	a := e.alert(g, win, v)
+	g.entries = g.entries[:i]
+	return a, true
+}
+
+func (e *Engine) schedule(g *group) {
+	if len(g.entries) == 0 {
+		e.remove(g)
+		return
+	}
+	g.closeAt = g.entries[0].T.Add(g.cr.c.Timespan)
+	if g.heapIdx >= 0 {
+		heap.Fix(&e.closes, g.heapIdx)
+	} else {
+		heap.Push(&e.closes, g)
+	}
+}
+
+func (e *Engine) advance(t time.Time) []Alert {
+	if t.After(e.maxT) {
+		e.maxT = t
+	}
+	return e.closeWindows()
+}
+
+func (e *Engine) closeWindows() []Alert {
+	var out []Alert
+	wm := e.maxT.Add(-e.opt.AllowedLateness)
+	for e.closes.Len() > 0 {
+		g := e.closes[0]
+		if !g.closeAt.Before(wm) {
+			break
+		}
+		end := g.closeAt
+		j := 0
+		for j < len(g.entries) && !g.entries[j].T.After(end) {
+			j++
+		}
+		win := g.entries[:j]
+		if v, ok := e.holds(g.cr, win); ok {
+			a := e.alert(g, win, v)
+			out = append(out, a)
+			out = append(out, e.chain(g.cr, a)...)
+		}
+		g.entries = g.entries[j:]
+		e.schedule(g)
+	}
+	return out
+}
+
+// holds evaluates the correlation condition over a window.
+func (e *Engine) holds(cr *crule, win []entry) (float64, bool) {
+	c := cr.c
+	if len(win) == 0 {
+		return 0, false
+	}
+	switch c.Type {
+	case "event_count":
+		v := float64(len(win))
+		return v, c.Condition.Holds(v)
+	case "value_count":
+		seen := map[string]bool{}
+		for _, en := range win {
+			if en.Val != "" {
+				seen[en.Val] = true
+			}
+		}
+		v := float64(len(seen))
+		return v, c.Condition.Holds(v)
+	case "temporal", "temporal_ordered":
+		seen := make([]bool, len(c.Refs))
+		if c.Type == "temporal_ordered" {
+			next := 0
+			for _, en := range win {
+				if next < len(c.Refs) && en.Ref == next {
+					seen[next] = true
+					next++
+				}
+			}
+		} else {
+			for _, en := range win {
+				seen[en.Ref] = true
+			}
+		}
+		n := 0
+		for _, s := range seen {
+			if s {
+				n++
+			}
+		}
+		if c.Condition.Expr != nil {
+			return float64(n), evalExpr(c, c.Condition.Expr, seen)
+		}
+		if c.Type == "temporal_ordered" && n < len(c.Refs) && len(c.Condition.Cmp) == 1 && c.Condition.Cmp[0].Op == "gte" && int(c.Condition.Cmp[0].Value) >= len(c.Refs) {
+			return float64(n), false
+		}
+		return float64(n), c.Condition.Holds(float64(n))
+	case "value_sum", "value_avg", "value_percentile":
+		var vals []float64
+		for _, en := range win {
+			if x, err := strconv.ParseFloat(strings.TrimSpace(en.Val), 64); err == nil {
+				vals = append(vals, x)
+			}
+		}
+		if len(vals) == 0 {
+			return 0, false
+		}
+		var v float64
+		switch c.Type {
+		case "value_sum":
+			for _, x := range vals {
+				v += x
+			}
+		case "value_avg":
+			for _, x := range vals {
+				v += x
+			}
+			v /= float64(len(vals))
+		case "value_percentile":
+			sort.Float64s(vals)
+			idx := len(vals) * c.Condition.Percentile / 100
+			if idx >= len(vals) {
+				idx = len(vals) - 1
+			}
+			v = vals[idx]
+		}
+		return v, c.Condition.Holds(v)
+	}
+	return 0, false
+}
+
+func evalExpr(c *sigma.Correlation, x *sigma.Cond, seen []bool) bool {
+	switch x.Op {
+	case sigma.CondRef:
+		for i, r := range c.Refs {
+			if r.Name == x.Name || r.ID() == x.Name {
+				return seen[i]
+			}
+		}
+		return false
+	case sigma.CondNot:
+		return !evalExpr(c, x.Kids[0], seen)
+	case sigma.CondAnd:
+		for _, k := range x.Kids {
+			if !evalExpr(c, k, seen) {
+				return false
+			}
+		}
+		return true
+	case sigma.CondOr:
+		for _, k := range x.Kids {
+			if evalExpr(c, k, seen) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+func (e *Engine) alert(g *group, win []entry, v float64) Alert {
+	c := g.cr.c
+	a := Alert{RuleID: c.ID, Name: c.Name, Title: c.Title, Level: c.Level, Status: c.Status, Description: c.Description,
+		Tags: c.Tags, Type: c.Type, Value: v, Standalone: c.Alert, First: win[0].T, Last: win[len(win)-1].T}
+	for i, f := range c.GroupBy {
+		a.GroupBy = append(a.GroupBy, Field{Name: f, Value: g.key[i]})
+	}
+	for _, en := range win {
+		for _, id := range en.IDs {
+			if len(a.EventIDs) < e.opt.MaxEventIDs {
+				a.EventIDs = append(a.EventIDs, id)
+			}
+		}
+	}
+	e.stats.Alerts++
+	return a
+}
+
+// chain feeds an alert of correlation cr to the correlations referring to it.
+func (e *Engine) chain(cr *crule, a Alert) []Alert {
+	var out []Alert
+	for _, outer := range e.byRef[cr.key] {
+		ref := refIndex(outer.c, cr.c.ID, cr.c.Name)
+		if ref < 0 {
+			continue
+		}
+		refName := outer.c.Refs[ref].Name
+		key := make([]string, len(outer.c.GroupBy))
+		for i, gname := range outer.c.GroupBy {
+			f := aliasField(outer.c, gname, refName, cr.c.Name, cr.c.ID)
+			for _, gv := range a.GroupBy {
+				if gv.Name == f {
+					key[i] = gv.Value
+				}
+			}
+		}
+		en := entry{T: a.Last, Ref: ref, Val: strconv.FormatFloat(a.Value, 'f', -1, 64), IDs: a.EventIDs}
+		out = append(out, e.add(outer, key, en)...)
+	}
+	return out
+}
+
+type closeHeap []*group
+
+func (h closeHeap) Len() int           { return len(h) }
+func (h closeHeap) Less(i, j int) bool { return h[i].closeAt.Before(h[j].closeAt) }
+func (h closeHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx = i
+	h[j].heapIdx = j
+}
+func (h *closeHeap) Push(x any) {
+	g := x.(*group)
+	g.heapIdx = len(*h)
+	*h = append(*h, g)
+}
+func (h *closeHeap) Pop() any {
+	old := *h
+	g := old[len(old)-1]
+	*h = old[:len(old)-1]
+	g.heapIdx = -1
+	return g
+}
