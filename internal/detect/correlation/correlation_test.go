@@ -98,7 +98,7 @@ correlation:
 	eng, c := setup(t, corr, Options{})
 	alerts := feed(eng, c, []ev{
 		{0, "failure", "bob", ""}, {30, "failure", "bob", ""}, // 2 in window
-		{95, "failure", "bob", ""},                             // crosses: 0 and 30 fall out at 95 (window 35..95)
+		{95, "failure", "bob", ""}, // crosses: 0 and 30 fall out at 95 (window 35..95)
 		{100, "failure", "alice", ""},
 		{120, "failure", "bob", ""}, {130, "failure", "bob", ""}, // 95,120,130 within 60s -> alert
 		{131, "failure", "bob", ""}, // consumed window: only one now
