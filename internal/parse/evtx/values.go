@@ -70,15 +70,19 @@ func typeName(t uint8) string {
 	return fmt.Sprintf("unknown value type 0x%02x", t)
 }
 
-// validType reports whether t is a value type this parser knows.
-func validType(t uint8) bool {
-	base := t &^ typeArray
-	if t&typeArray != 0 {
-		return base >= typeString && base <= typeHex64
+// validTypes marks the value types a file may use.
+var validTypes = func() (v [256]bool) {
+	for t := range typeNames {
+		v[t] = true
 	}
-	_, ok := typeNames[base]
-	return ok
-}
+	for base := typeString; base <= typeHex64; base++ {
+		v[base|typeArray] = true
+	}
+	return v
+}()
+
+// validType reports whether t is a value type this parser knows.
+func validType(t uint8) bool { return validTypes[t] }
 
 // fixedWidth is the byte width of one item of a fixed-size base type, or 0.
 func fixedWidth(base uint8) int {
@@ -699,6 +703,19 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 func appendJSONUTF16(dst []byte, b []byte) []byte {
 	n := len(b) / 2
 	for i := 0; i < n; i++ {
+		// Fast path: four plain ASCII characters at a time.
+		for i+4 <= n {
+			v := binary.LittleEndian.Uint64(b[2*i:])
+			if v&0xff80ff80ff80ff80 != 0 || !plainASCII(byte(v)) || !plainASCII(byte(v>>16)) ||
+				!plainASCII(byte(v>>32)) || !plainASCII(byte(v>>48)) {
+				break
+			}
+			dst = append(dst, byte(v), byte(v>>16), byte(v>>32), byte(v>>48))
+			i += 4
+		}
+		if i >= n {
+			break
+		}
 		u := uint16(b[2*i]) | uint16(b[2*i+1])<<8
 		if u < 0x80 {
 			c := byte(u)
@@ -754,6 +771,9 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	return append(dst, s[start:]...)
 }
+
+// plainASCII reports an ASCII byte that needs no JSON escaping.
+func plainASCII(c byte) bool { return c >= 0x20 && c != '"' && c != '\\' && c < 0x80 }
 
 func appendEscapedASCII(dst []byte, c byte) []byte {
 	switch c {

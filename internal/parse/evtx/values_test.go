@@ -1,9 +1,13 @@
 package evtx
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"math"
+	"math/rand"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 func TestValueText(t *testing.T) {
@@ -125,4 +129,30 @@ func TestValueShapeRules(t *testing.T) {
 	f(vArr(typeUint64, vU64(1), vU64(2)), false, false, 2)
 	f(tval{typ: typeUint64 | typeArray, data: make([]byte, 12)}, false, false, 1) // partial item ignored
 	f(tval{typ: typeSizeT | typeArray, data: make([]byte, 12)}, false, false, 3)
+}
+
+func TestAppendJSONUTF16(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	alphabet := []uint16{'a', 'Z', ' ', '"', '\\', '\n', 0x01, 0x1f, 0x7f, 0xe9, 0x20ac, 0xd83d, 0xde00, 0xdc00, 0x2028}
+	for i := 0; i < 2000; i++ {
+		units := make([]uint16, rng.Intn(24))
+		for j := range units {
+			units[j] = alphabet[rng.Intn(len(alphabet))]
+		}
+		var b []byte
+		for _, u := range units {
+			b = binary.LittleEndian.AppendUint16(b, u)
+		}
+		out := appendJSONUTF16([]byte(`"`), b)
+		out = append(out, '"')
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%x: invalid JSON string %s: %v", units, out, err)
+		}
+		want := strings.ToValidUTF8(string(utf16.Decode(units)), "\uFFFD")
+		// utf16.Decode turns each lone surrogate into U+FFFD already.
+		if got != want {
+			t.Fatalf("%x: got %q, want %q", units, got, want)
+		}
+	}
 }
