@@ -126,7 +126,7 @@ func TestCorpusRegression(t *testing.T) {
 				flat:   mustCompile(t, rs, "vigil", Options{DisablePrefilter: !mode.prefilter}),
 				winlog: mode.winlog,
 			}
-			res := regression.Run(context.Background(), cases, c)
+			res := regression.Run(context.Background(), cases, c, false)
 			pass, skip := 0, 0
 			for _, r := range res {
 				switch r.Status {

@@ -152,19 +152,20 @@ type Counter interface {
 
 // Run runs the cases. A case with no tests (for example with its tests
 // commented out) is skipped when its rule is loaded, and fails when not.
-func Run(ctx context.Context, cases []*Case, c Counter) []Result {
+// With atLeast, match_count is a minimum rather than an exact count.
+func Run(ctx context.Context, cases []*Case, c Counter, atLeast bool) []Result {
 	var out []Result
 	for _, cs := range cases {
 		if err := ctx.Err(); err != nil {
 			out = append(out, Result{Case: cs, Status: Fail, Detail: err.Error()})
 			continue
 		}
-		out = append(out, runCase(ctx, cs, c))
+		out = append(out, runCase(ctx, cs, c, atLeast))
 	}
 	return out
 }
 
-func runCase(ctx context.Context, cs *Case, c Counter) Result {
+func runCase(ctx context.Context, cs *Case, c Counter, atLeast bool) Result {
 	if !c.Known(cs.RuleID) {
 		return Result{Case: cs, Status: Fail, Detail: fmt.Sprintf("rule %s (%s) is not loaded", cs.RuleID, cs.RuleTitle)}
 	}
@@ -182,7 +183,9 @@ func runCase(ctx context.Context, cs *Case, c Counter) Result {
 			return Result{Case: cs, Status: Fail, Detail: fmt.Sprintf("%s: %v", t.Name, err)}
 		}
 		switch {
-		case t.MatchCount >= 0 && n != t.MatchCount:
+		case t.MatchCount >= 0 && atLeast && n < t.MatchCount:
+			return Result{Case: cs, Status: Fail, Detail: fmt.Sprintf("%s: rule matched %d times, want at least %d", t.Name, n, t.MatchCount)}
+		case t.MatchCount >= 0 && !atLeast && n != t.MatchCount:
 			return Result{Case: cs, Status: Fail, Detail: fmt.Sprintf("%s: rule matched %d times, want %d", t.Name, n, t.MatchCount)}
 		case t.MatchCount < 0 && n == 0:
 			return Result{Case: cs, Status: Fail, Detail: fmt.Sprintf("%s: rule did not match", t.Name)}

@@ -1,0 +1,521 @@
+// Package sigmacli holds the `vigil sigma` commands: lint (load rules and
+// report every rejection), scan (evaluate rules over event files) and test
+// (run SigmaHQ-style regression cases). The cobra commands only parse
+// flags; the work is in Lint, Scan and Test.
+package sigmacli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-siem/vigil/internal/detect/correlation"
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/engine"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/eventfile"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/regression"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/progress"
+)
+
+// ErrFailed is returned when lint rejected rules or tests failed; the
+// command has already printed why.
+var ErrFailed = errors.New("sigma: failures reported above")
+
+// Command returns `vigil sigma` with its subcommands.
+func Command() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sigma",
+		Short: "Sigma rules: lint, scan event files, run regression tests",
+	}
+	root.AddCommand(lintCommand(), scanCommand(), testCommand())
+	return root
+}
+
+// Config is what the commands share.
+type Config struct {
+	Rules        []string // rule directories or files
+	Pipelines    []string // shipped pipeline names or files; empty: by event layout
+	Placeholders string   // YAML file: placeholder name -> list of values
+	JSON         bool
+}
+
+func (c *Config) flags(cmd *cobra.Command, rules bool) {
+	if rules {
+		cmd.Flags().StringArrayVar(&c.Rules, "rules", nil, "rule directory or file (repeatable)")
+	}
+	cmd.Flags().StringArrayVar(&c.Pipelines, "pipeline", nil, "processing pipeline: "+strings.Join(pipeline.ShippedNames(), ", ")+" or a YAML file (repeatable; default: by event layout)")
+	cmd.Flags().StringVar(&c.Placeholders, "placeholders", "", "YAML file mapping placeholder names to lists of values for the expand modifier")
+}
+
+// LoadPlaceholders reads a YAML mapping of placeholder names (without
+// percent signs) to a value or a list of values.
+func LoadPlaceholders(path string) (map[string][]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("placeholders: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("placeholders %s: %w", path, err)
+	}
+	out := map[string][]string{}
+	for k, v := range raw {
+		k = strings.Trim(k, "%")
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				out[k] = append(out[k], fmt.Sprint(e))
+			}
+		case nil:
+			out[k] = nil
+		default:
+			out[k] = []string{fmt.Sprint(x)}
+		}
+	}
+	return out, nil
+}
+
+func (c *Config) load(ctx context.Context, paths []string) (*sigma.RuleSet, *sigma.Report, error) {
+	ph, err := LoadPlaceholders(c.Placeholders)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sigma.Load(ctx, paths, sigma.LoadOptions{ParseOptions: sigma.ParseOptions{ValueOptions: sigma.ValueOptions{Placeholders: ph}}})
+}
+
+func (c *Config) pipelines(format eventfile.Format) ([]*pipeline.Pipeline, error) {
+	names := c.Pipelines
+	if len(names) == 0 {
+		names = []string{"vigil"}
+		if format == eventfile.FormatEvtxDump {
+			names = []string{"evtx_dump"}
+		}
+	}
+	var out []*pipeline.Pipeline
+	for _, n := range names {
+		p, err := pipeline.Load(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// engines compiles one engine per event layout, on demand.
+type engines struct {
+	cfg *Config
+	rs  *sigma.RuleSet
+	m   map[eventfile.Format]*engine.Engine
+}
+
+func (e *engines) get(f eventfile.Format) (*engine.Engine, error) {
+	if len(e.cfg.Pipelines) > 0 {
+		f = eventfile.FormatFlat // one engine when pipelines are given
+	}
+	if eng := e.m[f]; eng != nil {
+		return eng, nil
+	}
+	pipes, err := e.cfg.pipelines(f)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.Compile(e.rs, engine.Options{Pipelines: pipes})
+	if err != nil {
+		return nil, err
+	}
+	if e.m == nil {
+		e.m = map[eventfile.Format]*engine.Engine{}
+	}
+	e.m[f] = eng
+	return eng, nil
+}
+
+func lintCommand() *cobra.Command {
+	var cfg Config
+	cmd := &cobra.Command{
+		Use:   "lint DIR...",
+		Short: "Load every rule and report each rejection with file, line and reason",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SilenceUsage = true
+			ok, err := Lint(cmd.Context(), cmd.OutOrStdout(), args, cfg)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return ErrFailed
+			}
+			return nil
+		},
+	}
+	cfg.flags(cmd, false)
+	return cmd
+}
+
+// Lint loads and compiles the rules under dirs, prints every rejection and
+// a summary per directory, and reports whether nothing was rejected.
+func Lint(ctx context.Context, w io.Writer, dirs []string, cfg Config) (bool, error) {
+	rs, rep, err := cfg.load(ctx, dirs)
+	if err != nil {
+		return false, err
+	}
+	pipes, err := cfg.pipelines(eventfile.FormatFlat)
+	if err != nil {
+		return false, err
+	}
+	eng, err := engine.Compile(rs, engine.Options{Pipelines: pipes})
+	if err != nil {
+		return false, err
+	}
+	rejected := append(append([]sigma.Rejection(nil), rep.Rejected...), eng.Rejected()...)
+	sort.SliceStable(rejected, func(i, j int) bool {
+		if rejected[i].File != rejected[j].File {
+			return rejected[i].File < rejected[j].File
+		}
+		return rejected[i].Line < rejected[j].Line
+	})
+	for _, r := range rejected {
+		fmt.Fprintf(w, "REJECTED %s\n", r)
+	}
+	for _, r := range rep.Warnings {
+		fmt.Fprintf(w, "warning  %s\n", r)
+	}
+	compileRejected := map[string]bool{}
+	for _, r := range eng.Rejected() {
+		compileRejected[r.File] = true
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nDIRECTORY\tFILES\tLOADED\tREJECTED")
+	total, loaded := 0, 0
+	for _, d := range rep.Dirs {
+		extra := 0
+		for f := range compileRejected {
+			if strings.HasPrefix(f, d.Path) {
+				extra++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", d.Path, d.Files, d.Loaded-extra, d.Rejected+extra)
+		total += d.Loaded + d.Rejected
+		loaded += d.Loaded - extra
+	}
+	tw.Flush()
+	pct := 100.0
+	if total > 0 {
+		pct = 100 * float64(loaded) / float64(total)
+	}
+	st := eng.Stats()
+	fmt.Fprintf(w, "loaded %d of %d (%.2f%%): %d rules, %d correlations, %d filters; %d rejected, %d warnings; %d rules have no route in pipeline %s\n",
+		loaded, total, pct, rep.Rules-len(eng.Rejected()), rep.Correlations, rep.Filters, len(rejected), len(rep.Warnings), st.RulesUnrouted, pipelineNames(pipes))
+	return len(rejected) == 0, nil
+}
+
+func pipelineNames(ps []*pipeline.Pipeline) string {
+	var n []string
+	for _, p := range ps {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, "+")
+}
+
+func scanCommand() *cobra.Command {
+	var cfg Config
+	cmd := &cobra.Command{
+		Use:   "scan --rules DIR [--rules DIR...] [--pipeline NAME] FILE...",
+		Short: "Evaluate rules (and correlations) over event files: NDJSON, JSON arrays, evtx_dump JSON",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SilenceUsage = true
+			if len(cfg.Rules) == 0 {
+				return fmt.Errorf("sigma scan: give --rules")
+			}
+			_, err := Scan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, cfg)
+			return err
+		},
+	}
+	cfg.flags(cmd, true)
+	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print matches as JSON lines")
+	return cmd
+}
+
+// ScanResult counts what Scan saw.
+type ScanResult struct {
+	Events  int
+	Matches int
+	Alerts  int
+}
+
+type jsonMatch struct {
+	Time     time.Time         `json:"time"`
+	Kind     string            `json:"kind"`
+	RuleID   string            `json:"rule_id"`
+	Title    string            `json:"title"`
+	Level    string            `json:"level,omitempty"`
+	Tags     []string          `json:"tags,omitempty"`
+	File     string            `json:"file"`
+	Event    map[string]string `json:"event,omitempty"`
+	GroupBy  map[string]string `json:"group_by,omitempty"`
+	EventIDs []string          `json:"event_ids,omitempty"`
+}
+
+// Scan evaluates the rules over the files and prints matches and
+// correlation alerts to w (progress to errw when it is a terminal).
+func Scan(ctx context.Context, w, errw io.Writer, files []string, cfg Config) (ScanResult, error) {
+	var res ScanResult
+	rs, rep, err := cfg.load(ctx, cfg.Rules)
+	if err != nil {
+		return res, err
+	}
+	if n := len(rep.Rejected); n > 0 {
+		fmt.Fprintf(errw, "sigma scan: %d rules rejected (see vigil sigma lint)\n", n)
+	}
+	engs := &engines{cfg: &cfg, rs: rs}
+	var tw *tabwriter.Writer
+	enc := json.NewEncoder(w)
+	if !cfg.JSON {
+		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "TIME\tLEVEL\tRULE\tTITLE\tFILE\tEVENT")
+	}
+	printMatch := func(file string, m *engine.Match) {
+		res.Matches++
+		if cfg.JSON {
+			jm := jsonMatch{Time: m.Event.Time, Kind: "match", RuleID: m.Rule.ID, Title: m.Rule.Title, Level: m.Rule.Level, Tags: m.Rule.Tags, File: file, Event: map[string]string{}}
+			for _, f := range m.Event.Fields {
+				jm.Event[f.Name] = f.Value
+			}
+			enc.Encode(jm)
+			return
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Event.Time.Format(time.RFC3339), m.Rule.Level, m.Rule.ID, m.Rule.Title, file, eventRef(m.Event))
+	}
+	printAlert := func(file string, a correlation.Alert) {
+		res.Alerts++
+		if cfg.JSON {
+			jm := jsonMatch{Time: a.Last, Kind: "correlation", RuleID: a.RuleID, Title: a.Title, Level: a.Level, Tags: a.Tags, File: file, GroupBy: map[string]string{}, EventIDs: a.EventIDs}
+			for _, g := range a.GroupBy {
+				jm.GroupBy[g.Name] = g.Value
+			}
+			enc.Encode(jm)
+			return
+		}
+		var gb []string
+		for _, g := range a.GroupBy {
+			gb = append(gb, g.Name+"="+g.Value)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Last.Format(time.RFC3339), a.Level, a.RuleID, a.Title+" ["+a.Type+"]", file, strings.Join(gb, " "))
+	}
+	for _, file := range files {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			return res, err
+		}
+		st, _ := f.Stat()
+		bar := progress.New(errw, file, st.Size())
+		var eng *engine.Engine
+		var worker *engine.Worker
+		var corr *correlation.Engine
+		n := 0
+		err = eventfile.Read(bar.Reader(f), func(ev *event.Event) error {
+			if eng == nil {
+				var err error
+				if eng, err = engs.get(eventfile.Detect(ev)); err != nil {
+					return err
+				}
+				worker = eng.NewWorker()
+				corr = correlation.New(rs.Correlations, eng, correlation.Options{})
+			}
+			n++
+			if ev.Value(event.FieldID) == "" {
+				ev.Add(event.FieldID, fmt.Sprintf("%s#%d", file, n))
+			}
+			res.Events++
+			bar.Add(0, 1)
+			worker.Match(ev, func(m *engine.Match) {
+				if m.Rule.Alert {
+					printMatch(file, m)
+				}
+				for _, a := range corr.Observe(m) {
+					if a.Standalone {
+						printAlert(file, a)
+					}
+				}
+			})
+			return nil
+		})
+		bar.Finish()
+		f.Close()
+		if corr != nil {
+			for _, a := range corr.Flush(time.Now().Add(100 * 365 * 24 * time.Hour)) {
+				if a.Standalone {
+					printAlert(file, a)
+				}
+			}
+		}
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	if tw != nil {
+		tw.Flush()
+		fmt.Fprintf(w, "%d events, %d matches, %d correlation alerts\n", res.Events, res.Matches, res.Alerts)
+	}
+	return res, nil
+}
+
+func eventRef(ev *event.Event) string {
+	for _, k := range []string{event.FieldID, "winlog.record_id", "Event.System.EventRecordID"} {
+		if v, ok := ev.Get(k); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func testCommand() *cobra.Command {
+	var cfg Config
+	var atLeast bool
+	cmd := &cobra.Command{
+		Use:   "test --rules DIR [--rules DIR...] REGRESSION_DIR...",
+		Short: "Run regression cases (info.yml + events, found recursively): the named rule must match, match_count times when given",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SilenceUsage = true
+			if len(cfg.Rules) == 0 {
+				return fmt.Errorf("sigma test: give --rules")
+			}
+			failed, err := Test(cmd.Context(), cmd.OutOrStdout(), args, cfg, atLeast)
+			if err != nil {
+				return err
+			}
+			if failed > 0 {
+				return ErrFailed
+			}
+			return nil
+		},
+	}
+	cfg.flags(cmd, true)
+	cmd.Flags().BoolVar(&atLeast, "at-least", false, "treat match_count as a minimum instead of an exact count")
+	return cmd
+}
+
+// Counter counts rule matches and correlation alerts per event file, with
+// one compiled engine per event layout. It implements regression.Counter.
+type Counter struct {
+	engs *engines
+	rs   *sigma.RuleSet
+	ids  map[string]bool
+}
+
+// NewCounter compiles nothing yet; engines are built per layout on use.
+func NewCounter(rs *sigma.RuleSet, cfg Config) *Counter {
+	c := &Counter{engs: &engines{cfg: &cfg, rs: rs}, rs: rs, ids: map[string]bool{}}
+	for _, r := range rs.Rules {
+		c.ids[r.ID], c.ids[r.Name] = true, true
+	}
+	for _, r := range rs.Correlations {
+		c.ids[r.ID], c.ids[r.Name] = true, true
+	}
+	delete(c.ids, "")
+	return c
+}
+
+// Known reports whether a rule or correlation with this id or name loaded
+// (and compiled).
+func (c *Counter) Known(id string) bool {
+	if !c.ids[id] {
+		return false
+	}
+	eng, err := c.engs.get(eventfile.FormatFlat)
+	if err != nil {
+		return false
+	}
+	for _, r := range eng.Rejected() {
+		if r.ID == id {
+			return false
+		}
+	}
+	return true
+}
+
+// Count returns how often the rule or correlation id fired over events.
+func (c *Counter) Count(ctx context.Context, id string, events []event.Event, f eventfile.Format) (int, error) {
+	eng, err := c.engs.get(f)
+	if err != nil {
+		return 0, err
+	}
+	w := eng.NewWorker()
+	corr := correlation.New(c.rs.Correlations, eng, correlation.Options{})
+	n := 0
+	count := func(a correlation.Alert) {
+		if a.RuleID == id || (a.Name != "" && a.Name == id) {
+			n++
+		}
+	}
+	for i := range events {
+		ev := &events[i]
+		if ev.Value(event.FieldID) == "" {
+			ev.Add(event.FieldID, fmt.Sprint(i))
+		}
+		w.Match(ev, func(m *engine.Match) {
+			if m.Rule.ID == id || (m.Rule.Name != "" && m.Rule.Name == id) {
+				n++
+			}
+			for _, a := range corr.Observe(m) {
+				count(a)
+			}
+		})
+	}
+	for _, a := range corr.Flush(time.Now().Add(100 * 365 * 24 * time.Hour)) {
+		count(a)
+	}
+	return n, nil
+}
+
+// Test runs the regression cases under dirs and prints one line per case
+// and a summary; it returns the number of failed cases.
+func Test(ctx context.Context, w io.Writer, dirs []string, cfg Config, atLeast bool) (int, error) {
+	rs, rep, err := cfg.load(ctx, cfg.Rules)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rep.Rejected {
+		fmt.Fprintf(w, "rule rejected: %s\n", r)
+	}
+	cases, err := regression.Find(dirs)
+	if err != nil {
+		return 0, err
+	}
+	results := regression.Run(ctx, cases, NewCounter(rs, cfg), atLeast)
+	pass, fail, skip := 0, 0, 0
+	for _, r := range results {
+		fmt.Fprintf(w, "%s %s (%s): %s\n", r.Status, r.Case.Dir, r.Case.RuleTitle, r.Detail)
+		switch r.Status {
+		case regression.Pass:
+			pass++
+		case regression.Fail:
+			fail++
+		case regression.Skip:
+			skip++
+		}
+	}
+	fmt.Fprintf(w, "%d passed, %d failed, %d skipped\n", pass, fail, skip)
+	return fail, nil
+}
