@@ -44,6 +44,7 @@ func (n *Normalizer) emit(e *event.Event) {
 	add("winlog.user.type", r.userType)
 	add("winlog.activity_id", braceGUID(r.activityID))
 	add("winlog.related_activity_id", braceGUID(r.relatedActivityID))
+	uniqueNames(r.data)
 	for i := range r.data {
 		d := &r.data[i]
 		d.value = braceDataGUID(d.value)
@@ -51,8 +52,11 @@ func (n *Normalizer) emit(e *event.Event) {
 	}
 	if len(r.userData) > 0 || r.userDataName != "" {
 		add("winlog.user_data.xml_name", r.userDataName)
+		uniqueNames(r.userData)
 		for _, d := range r.userData {
-			add(n.name("winlog.user_data.", d.name), d.value)
+			if d.name != "xml_name" {
+				add(n.name("winlog.user_data.", d.name), d.value)
+			}
 		}
 	}
 	add("event.code", r.eventID)
@@ -141,6 +145,35 @@ func braceGUID(g string) string {
 		}
 	}
 	return g
+}
+
+// uniqueNames renames repeated data names (two <Data Name="X">) to X_2,
+// X_3, … so that no value is lost and field names stay unique.
+func uniqueNames(items []kv) {
+	for i := 1; i < len(items); i++ {
+		for j := 0; j < i; j++ {
+			if items[j].name == items[i].name {
+				base := items[i].name
+				for k := 2; ; k++ {
+					cand := base + "_" + strconv.Itoa(k)
+					if !hasName(items[:i], cand) {
+						items[i].name = cand
+						break
+					}
+				}
+				break
+			}
+		}
+	}
+}
+
+func hasName(items []kv, name string) bool {
+	for _, it := range items {
+		if it.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // braceDataGUID puts a bare GUID value ("5AA13A44-0C90-68FC-BF1D-000000004002",
