@@ -120,7 +120,8 @@ func ruleFiles(root string) ([]string, error) {
 			return err
 		}
 		if d.IsDir() {
-			if p != root && strings.HasPrefix(d.Name(), ".") {
+			// Hidden directories, and regression cases kept beside rules.
+			if p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "regression_data") {
 				return filepath.SkipDir
 			}
 			return nil

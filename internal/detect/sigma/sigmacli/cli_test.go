@@ -49,3 +49,28 @@ func lastLine(s string) string {
 	s = strings.TrimSpace(s)
 	return s[strings.LastIndexByte(s, '\n')+1:]
 }
+
+// TestVigilRules runs `vigil sigma test --rules rules rules/regression_data`
+// and `vigil sigma lint rules`: every Vigil rule must load and pass its
+// regression case with its exact match count.
+func TestVigilRules(t *testing.T) {
+	root := repoRoot(t)
+	rules := filepath.Join(root, "rules")
+	var out bytes.Buffer
+	failed, err := Test(context.Background(), &out, []string{filepath.Join(rules, "regression_data")}, Config{Rules: []string{rules}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed != 0 || !strings.Contains(out.String(), " 0 failed") {
+		t.Errorf("regression cases failed:\n%s", out.String())
+	}
+	t.Log(out.String())
+	out.Reset()
+	ok, err := Lint(context.Background(), &out, []string{rules}, Config{})
+	if err != nil || !ok {
+		t.Errorf("lint: %v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "warning  ") || !strings.Contains(out.String(), "0 rules have no route") {
+		t.Errorf("lint output:\n%s", out.String())
+	}
+}
