@@ -165,7 +165,7 @@ const FieldsHint = 32
 // The event is complete whatever the input. When the message cannot be
 // parsed, Parse returns a *ParseError and the event holds the raw text in
 // message and event.original, the reason in vigil.parse_error, the
-// receive time, and whatever header fields were read before the problem.
+// receive time, and the PRI fields when the PRI itself was valid.
 func (p *Parser) Parse(msg []byte, dst *event.Event) error {
 	msg = TrimTrailer(msg)
 	var truncatedFrom int

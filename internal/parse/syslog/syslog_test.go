@@ -391,3 +391,41 @@ func readVectors(t testing.TB, name string) []string {
 	}
 	return out
 }
+
+// TestParserConcurrent: one Parser serves many goroutines (listeners
+// share it); run with -race.
+func TestParserConcurrent(t *testing.T) {
+	p := &Parser{Now: fixedClock(testNow), KeepOriginal: true}
+	msgs := []string{
+		"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+		"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\"] An application event",
+		"<189>237: 000485: *Jan 8 19:46:03.295: %SYS-5-CONFIG_I: Configured",
+		"<999>bad",
+	}
+	want := make([]string, len(msgs))
+	for i, m := range msgs {
+		var e event.Event
+		_ = p.Parse([]byte(m), &e)
+		want[i] = fieldsOf(&e)
+	}
+	done := make(chan string)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for n := 0; n < 200; n++ {
+				i := (n + g) % len(msgs)
+				var e event.Event
+				_ = p.Parse([]byte(msgs[i]), &e)
+				if got := fieldsOf(&e); got != want[i] {
+					done <- got
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if bad := <-done; bad != "" {
+			t.Errorf("concurrent parse differs:\n%s", bad)
+		}
+	}
+}
