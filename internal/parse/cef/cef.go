@@ -326,6 +326,7 @@ type Parser struct {
 	opt   Options
 	d     decoder
 	canon []string // canonical (full) key names of the extensions
+	names map[string]map[string]string
 }
 
 // NewParser returns a parser with the given options.
@@ -401,28 +402,28 @@ func (p *Parser) Append(e *event.Event, data []byte) error {
 			}
 			if j := p.index(c + "Label"); j >= 0 {
 				if lbl := strings.TrimSpace(r.Extensions[j].Value); lbl != "" {
-					add("cef.custom."+labelName(lbl), x.Value)
+					add(p.fieldName("cef.custom.", labelName(lbl)), x.Value)
 					continue
 				}
 			}
 		}
 		k, ok := keys[c]
 		if !ok {
-			add("cef.extensions."+c, x.Value)
+			add(p.fieldName("cef.extensions.", c), x.Value)
 			continue
 		}
 		if k.field == "@timestamp" {
 			if tt, err := parseTime(x.Value, loc, p.opt.Now); err == nil {
 				t = tt
 			} else {
-				add("cef.extensions."+k.full, x.Value)
+				add(p.fieldName("cef.extensions.", k.full), x.Value)
 			}
 			continue
 		}
 		if v, ok := convert(k.kind, x.Value, loc, p.opt.Now); ok {
 			add(k.field, v)
 		} else {
-			add("cef.extensions."+k.full, x.Value)
+			add(p.fieldName("cef.extensions.", k.full), x.Value)
 		}
 	}
 	switch {
@@ -432,6 +433,25 @@ func (p *Parser) Append(e *event.Event, data []byte) error {
 		e.Time = hdr.time
 	}
 	return nil
+}
+
+// fieldName returns prefix+s, cached per prefix so that known names do not
+// allocate. The cache is bounded.
+func (p *Parser) fieldName(prefix, s string) string {
+	if p.names == nil {
+		p.names = make(map[string]map[string]string, 2)
+	}
+	m := p.names[prefix]
+	if m == nil || len(m) >= 1024 {
+		m = make(map[string]string, 64)
+		p.names[prefix] = m
+	}
+	if v, ok := m[s]; ok {
+		return v
+	}
+	v := prefix + s
+	m[s] = v
+	return v
 }
 
 func isLabel(key string) bool { return len(key) > 5 && strings.HasSuffix(key, "Label") }

@@ -135,6 +135,8 @@ type Pair struct {
 // use one per goroutine (or a sync.Pool).
 type Parser struct {
 	opt   Options
+	s     string // the input being split, copied once
+	names map[string]string
 	sep   [256]bool
 	quote [256]bool
 	buf   []byte
@@ -169,7 +171,7 @@ func (p *Parser) Append(e *event.Event, data []byte) error {
 	base := len(e.Fields)
 	p.isArr = p.isArr[:0]
 	for _, kv := range pairs {
-		name := p.opt.Prefix + kv.Key
+		name := p.fieldName(kv.Key)
 		idx := -1
 		for i := base; i < len(e.Fields); i++ {
 			if e.Fields[i].Name == name {
@@ -213,6 +215,22 @@ func (p *Parser) Append(e *event.Event, data []byte) error {
 	return nil
 }
 
+// fieldName returns Prefix+key, cached so that known keys do not allocate.
+func (p *Parser) fieldName(key string) string {
+	if p.opt.Prefix == "" {
+		return key
+	}
+	if v, ok := p.names[key]; ok {
+		return v
+	}
+	if p.names == nil || len(p.names) >= 1024 {
+		p.names = make(map[string]string, 64)
+	}
+	v := p.opt.Prefix + key
+	p.names[key] = v
+	return v
+}
+
 // Pairs parses data and returns its pairs in input order, duplicates
 // included, plus the words that were not pairs (space-joined). The returned
 // slice is reused by the next call.
@@ -226,6 +244,8 @@ func (p *Parser) split(data []byte) ([]Pair, string, error) {
 		return nil, "", &Error{Offset: o.MaxInput, Msg: fmt.Sprintf("input of %d bytes exceeds the limit of %d", len(data), o.MaxInput)}
 	}
 	p.pairs = p.pairs[:0]
+	// One copy of the input: keys and plain values are substrings of it.
+	p.s = string(data)
 	var unparsed []byte
 	i := 0
 	for {
@@ -272,7 +292,7 @@ func (p *Parser) split(data []byte) ([]Pair, string, error) {
 				i = j
 				continue
 			}
-			key = string(data[i:j])
+			key = p.s[i:j]
 			i = j + 1
 		}
 		if len(key) > o.MaxKeyLen {
@@ -298,7 +318,7 @@ func (p *Parser) split(data []byte) ([]Pair, string, error) {
 				for j < len(data) && !p.sep[data[j]] {
 					j++
 				}
-				value += string(data[i:j])
+				value += p.s[i:j]
 				i = j
 			}
 		} else {
@@ -310,7 +330,7 @@ func (p *Parser) split(data []byte) ([]Pair, string, error) {
 					j++
 				}
 			}
-			value = string(data[i:j])
+			value = p.s[i:j]
 			i = j
 		}
 		p.pairs = append(p.pairs, Pair{Key: key, Value: value, Offset: start})
@@ -373,7 +393,7 @@ func (p *Parser) quoted(data []byte, i int, key string) (string, int, error) {
 	// Fast path: no escapes.
 	for k := j; k < len(data); k++ {
 		if data[k] == q {
-			return string(data[j:k]), k + 1, nil
+			return p.s[j:k], k + 1, nil
 		}
 		if data[k] == '\\' {
 			break

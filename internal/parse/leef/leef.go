@@ -304,6 +304,7 @@ type Parser struct {
 	opt     Options
 	d       decoder
 	layouts map[string]javaLayout
+	names   map[string]map[string]string
 }
 
 // NewParser returns a parser with the given options.
@@ -362,7 +363,7 @@ func (p *Parser) Append(e *event.Event, data []byte) error {
 	for _, a := range r.Attributes {
 		m, ok := attrs[a.Key]
 		if !ok {
-			add("leef.attributes."+a.Key, a.Value)
+			add(p.fieldName("leef.attributes.", a.Key), a.Value)
 			continue
 		}
 		switch m.kind {
@@ -370,13 +371,13 @@ func (p *Parser) Append(e *event.Event, data []byte) error {
 			// devTime and devTimeFormat are kept only when they could not
 			// give the event time.
 			if t.IsZero() {
-				add("leef.attributes."+a.Key, a.Value)
+				add(p.fieldName("leef.attributes.", a.Key), a.Value)
 			}
 		default:
 			if v, ok := convert(m.kind, a.Value); ok {
 				add(m.field, v)
 			} else {
-				add("leef.attributes."+a.Key, a.Value)
+				add(p.fieldName("leef.attributes.", a.Key), a.Value)
 			}
 		}
 	}
@@ -408,6 +409,25 @@ func (p *Parser) devTime(v, format string) (time.Time, error) {
 		return time.Time{}, l.err
 	}
 	return l.parse(strings.TrimSpace(v), p.opt.Location, p.opt.Now)
+}
+
+// fieldName returns prefix+s, cached per prefix so that known names do not
+// allocate. The cache is bounded.
+func (p *Parser) fieldName(prefix, s string) string {
+	if p.names == nil {
+		p.names = make(map[string]map[string]string, 2)
+	}
+	m := p.names[prefix]
+	if m == nil || len(m) >= 1024 {
+		m = make(map[string]string, 64)
+		p.names[prefix] = m
+	}
+	if v, ok := m[s]; ok {
+		return v
+	}
+	v := prefix + s
+	m[s] = v
+	return v
 }
 
 type kind uint8
