@@ -101,6 +101,7 @@ type Normalizer struct {
 	names map[string]map[string]string
 	r     rec
 	out   []event.Field
+	xml   xmlScanner
 }
 
 // NewNormalizer returns a Normalizer.

@@ -356,13 +356,41 @@ func TestXMLErrors(t *testing.T) {
 		}
 	}
 	f(``, "windows: event xml at byte 0: unexpected end of input: <Event> not closed")
-	f(`<Events/>`, "windows: event xml at byte 9: root element <Events>, want <Event>")
-	f(`<Event><System><EventID>1</EventID></System>`, "windows: event xml at byte 44: unexpected EOF (line 1)")
-	f(`<Event><System><EventID>1</Event>`, "windows: event xml at byte 33: element <EventID> closed by </Event> (line 1)")
+	f(`<Events/>`, "windows: event xml at byte 0: root element <Events>, want <Event>")
+	f(`<Event><System><EventID>1</EventID></System>`, "windows: event xml at byte 44: unexpected end of input: <Event> not closed")
+	f(`<Event><System><EventID>1</Event>`, "windows: event xml at byte 25: element <EventID> closed by </Event>")
 	f(`<Event><System/></Event>`, "windows: event xml at byte 24: no Event/System/EventID")
-	f(`<Event><System><EventID>1</EventID></System></Event><Event/>`, "windows: event xml at byte 60: more than one root element")
-	f(`<?xml version="1.0" encoding="latin9"?><Event/>`, `windows: event xml at byte 39: xml: opening charset "latin9": unsupported encoding "latin9"`)
-	f(strings.Repeat("<Event>", 40), "windows: event xml at byte 231: elements nested deeper than 32")
+	f(`<Event><System><EventID>1</EventID></System></Event><Event/>`, "windows: event xml at byte 52: more than one root element")
+	f(strings.Repeat("<Event>", 40), "windows: event xml at byte 224: elements nested deeper than 32")
+	f(`<!DOCTYPE x [<!ENTITY a "b">]><Event/>`, "windows: event xml at byte 0: document type declarations are not accepted")
+	f(`<Event a=1/>`, "windows: event xml at byte 9: attribute a of <Event>: value not quoted")
+	f(`<Event a="1"b="2"/>`, "windows: event xml at byte 12: want space before attribute in <Event>")
+	f(`<Event>&bogus;</Event>`, "windows: event xml at byte 7: unknown entity &bogus;")
+	f(`<Event><System><EventID>1&#0;</EventID></System></Event>`, "windows: event xml at byte 25: bad character reference &#0;")
+	f(`x<Event/>`, "windows: event xml at byte 0: text outside the <Event> element")
+	f(`<Event><!-- open`, "windows: event xml at byte 16: unterminated comment")
+	f(`<Event><System`, "windows: event xml at byte 14: unterminated start tag <System>")
+	f(strings.Repeat("x", MaxXMLSize+1), "windows: event xml at byte 1048576: record of 1048577 bytes exceeds the limit of 1048576")
+}
+
+func TestXMLSyntax(t *testing.T) {
+	// Comments, CDATA, processing instructions, namespace prefixes, single
+	// quotes, character references and self-closing elements.
+	e, err := ParseXML([]byte("\ufeff<?xml version='1.0' encoding='utf-16'?>\n<!-- c --><e:Event xmlns:e='x'><e:System><e:EventID>4688</e:EventID>" +
+		"<Provider Name='Microsoft-Windows-Security-Auditing' /><Channel>Security</Channel></e:System>" +
+		"<EventData><Data Name=\"CommandLine\"><![CDATA[cmd /c \"a<b\"]]> &amp; &#x41;&#66;</Data><Data Name='Empty'/></EventData></e:Event>\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Value("winlog.event_data.CommandLine"), `cmd /c "a<b" & AB`; got != want {
+		t.Fatalf("CommandLine: got %q, want %q", got, want)
+	}
+	if got := e.Value("process.command_line"); got != `cmd /c "a<b" & AB` {
+		t.Fatalf("process.command_line: got %q", got)
+	}
+	if e.Has("winlog.event_data.Empty") {
+		t.Fatalf("empty data kept")
+	}
 }
 
 func TestIsXML(t *testing.T) {

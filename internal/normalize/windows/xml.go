@@ -2,10 +2,7 @@ package windows
 
 import (
 	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/vigil-siem/vigil/internal/event"
@@ -75,178 +72,196 @@ func (n *Normalizer) AppendXML(e *event.Event, data []byte) error {
 	return nil
 }
 
-// passThrough reads documents that declare UTF-16 or another encoding but
-// reach us as UTF-8 text (rendered events are re-encoded by their shipper).
-func passThrough(label string, in io.Reader) (io.Reader, error) {
-	switch strings.ToLower(label) {
-	case "utf-16", "utf-16le", "utf-16be", "utf-8", "utf8", "us-ascii", "ascii":
-		return in, nil
-	}
-	return nil, fmt.Errorf("unsupported encoding %q", label)
-}
-
 func (n *Normalizer) parseXML(data []byte) error {
 	r := &n.r
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = true
-	dec.CharsetReader = passThrough
+	sc := &n.xml
+	*sc = xmlScanner{s: string(data), buf: sc.buf[:0], attrs: sc.attrs[:0]}
+	if strings.HasPrefix(sc.s, "\ufeff") {
+		sc.pos = len("\ufeff")
+	}
 	var (
 		stack    [MaxXMLDepth]string
 		hasChild [MaxXMLDepth]bool
 		depth    int
-		text     []byte
+		text     string
 		dataName string
 		named    bool
 		done     bool
 		items    int
 	)
-	fail := func(msg string, args ...any) error {
-		return &XMLError{Offset: dec.InputOffset(), Msg: fmt.Sprintf(msg, args...)}
+	fail := func(off int, msg string, args ...any) error {
+		return &XMLError{Offset: int64(off), Msg: fmt.Sprintf(msg, args...)}
 	}
-	attr := func(t xml.StartElement, name string) (string, bool) {
-		for _, a := range t.Attr {
-			if a.Name.Local == name {
-				return a.Value, true
+	attr := func(name string) string {
+		for _, a := range sc.attrs {
+			if a.name == name {
+				return a.value
 			}
 		}
-		return "", false
+		return ""
 	}
 	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
+		at := sc.pos
+		tok, name, selfClose, xerr := sc.next()
+		if xerr != nil {
+			return &XMLError{Offset: int64(xerr.off), Msg: xerr.msg}
 		}
-		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return fail("%s (line %d)", se.Msg, se.Line)
+		switch tok {
+		case tokEOF:
+			if !done {
+				return fail(len(data), "unexpected end of input: <Event> not closed")
 			}
-			return fail("%v", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+			return nil
+		case tokText:
+			if depth == 0 {
+				if strings.Trim(name, " \t\r\n") != "" {
+					return fail(at, "text outside the <Event> element")
+				}
+				continue
+			}
+			if text == "" {
+				text = name
+			} else {
+				text += name
+			}
+		case tokStart:
 			if depth == 0 {
 				if done {
-					return fail("more than one root element")
+					return fail(at, "more than one root element")
 				}
-				if t.Name.Local != "Event" {
-					return fail("root element <%s>, want <Event>", t.Name.Local)
+				if name != "Event" {
+					return fail(at, "root element <%s>, want <Event>", clipName(name))
 				}
 			}
 			if depth >= MaxXMLDepth {
-				return fail("elements nested deeper than %d", MaxXMLDepth)
+				return fail(at, "elements nested deeper than %d", MaxXMLDepth)
 			}
 			if depth > 0 {
 				hasChild[depth-1] = true
 			}
-			stack[depth] = t.Name.Local
+			stack[depth] = name
 			hasChild[depth] = false
 			depth++
-			text = text[:0]
+			text = ""
 			if depth == 3 && stack[1] == "System" {
-				switch t.Name.Local {
+				switch name {
 				case "Provider":
-					r.provider, _ = attr(t, "Name")
-					r.providerGUID, _ = attr(t, "Guid")
-					r.eventSource, _ = attr(t, "EventSourceName")
+					r.provider, r.providerGUID, r.eventSource = attr("Name"), attr("Guid"), attr("EventSourceName")
 				case "EventID":
-					r.qualifiers, _ = attr(t, "Qualifiers")
+					r.qualifiers = attr("Qualifiers")
 				case "TimeCreated":
-					r.systemTime, _ = attr(t, "SystemTime")
+					r.systemTime = attr("SystemTime")
 				case "Correlation":
-					r.activityID, _ = attr(t, "ActivityID")
-					r.relatedActivityID, _ = attr(t, "RelatedActivityID")
+					r.activityID, r.relatedActivityID = attr("ActivityID"), attr("RelatedActivityID")
 				case "Execution":
-					r.pid, _ = attr(t, "ProcessID")
-					r.tid, _ = attr(t, "ThreadID")
+					r.pid, r.tid = attr("ProcessID"), attr("ThreadID")
 				case "Security":
-					r.userID, _ = attr(t, "UserID")
+					r.userID = attr("UserID")
 				}
 			}
-			if depth == 3 && stack[1] == "EventData" && t.Name.Local == "Data" {
-				dataName, named = attr(t, "Name")
+			if depth == 3 && stack[1] == "EventData" && name == "Data" {
+				named = false
+				for _, a := range sc.attrs {
+					if a.name == "Name" {
+						dataName, named = a.value, true
+					}
+				}
 			}
 			if depth == 3 && stack[1] == "UserData" {
-				r.userDataName = t.Name.Local
+				r.userDataName = name
 			}
-		case xml.CharData:
-			if depth > 0 {
-				text = append(text, t...)
+			if !selfClose {
+				continue
 			}
-		case xml.EndElement:
+			name = stack[depth-1]
+			fallthrough
+		case tokEnd:
 			if depth == 0 {
-				return fail("unexpected end element </%s>", t.Name.Local)
+				return fail(at, "unexpected end element </%s>", clipName(name))
+			}
+			if name != stack[depth-1] {
+				return fail(at, "element <%s> closed by </%s>", clipName(stack[depth-1]), clipName(name))
 			}
 			depth--
 			leaf := !hasChild[depth]
-			v := string(text)
+			v := text
 			if !leaf {
 				v = ""
 			}
-			text = text[:0]
-			switch {
-			case depth == 0:
+			text = ""
+			if err := n.xmlEnd(stack[:depth+1], leaf, v, dataName, named, &items); err != nil {
+				return fail(at, "%s", err.Error())
+			}
+			if depth == 0 {
 				done = true
-			case depth == 2 && stack[1] == "System" && leaf:
-				switch stack[2] {
-				case "EventID":
-					r.eventID = strings.TrimSpace(v)
-				case "Version":
-					r.version = v
-				case "Level":
-					r.level = v
-				case "Task":
-					r.task = v
-				case "Opcode":
-					r.opcode = v
-				case "Keywords":
-					r.keywords = v
-				case "EventRecordID":
-					r.recordID = v
-				case "Channel":
-					r.channel = v
-				case "Computer":
-					r.computer = v
-				}
-			case depth == 2 && stack[1] == "EventData":
-				if items++; items > MaxXMLItems {
-					return fail("more than %d data items", MaxXMLItems)
-				}
-				switch stack[2] {
-				case "Data":
-					if named {
-						r.addData(dataName, v)
-					} else {
-						r.addData("", v)
-					}
-				default: // Binary and others
-					r.addData(stack[2], v)
-				}
-			case depth >= 3 && stack[1] == "UserData" && leaf:
-				if items++; items > MaxXMLItems {
-					return fail("more than %d data items", MaxXMLItems)
-				}
-				r.userData = append(r.userData, kv{strings.Join(stack[3:depth+1], "."), v})
-			case depth == 2 && stack[1] == "RenderingInfo" && leaf:
-				switch stack[2] {
-				case "Message":
-					r.message = v
-				case "Level":
-					r.levelName = v
-				case "Task":
-					r.taskName = v
-				case "Opcode":
-					r.opcodeName = v
-				}
-			case depth == 3 && stack[1] == "RenderingInfo" && stack[2] == "Keywords" && leaf:
-				if v != "" {
-					r.keywordNames = append(r.keywordNames, v)
-				}
 			}
 		}
 	}
-	if !done {
-		return fail("unexpected end of input: <Event> not closed")
+}
+
+// xmlEnd records the element that just ended; path is its path from
+// <Event>.
+func (n *Normalizer) xmlEnd(path []string, leaf bool, v, dataName string, named bool, items *int) error {
+	r := &n.r
+	depth := len(path) - 1
+	switch {
+	case depth == 2 && path[1] == "System" && leaf:
+		switch path[2] {
+		case "EventID":
+			r.eventID = strings.TrimSpace(v)
+		case "Version":
+			r.version = v
+		case "Level":
+			r.level = v
+		case "Task":
+			r.task = v
+		case "Opcode":
+			r.opcode = v
+		case "Keywords":
+			r.keywords = v
+		case "EventRecordID":
+			r.recordID = v
+		case "Channel":
+			r.channel = v
+		case "Computer":
+			r.computer = v
+		}
+	case depth == 2 && path[1] == "EventData":
+		if *items++; *items > MaxXMLItems {
+			return fmt.Errorf("more than %d data items", MaxXMLItems)
+		}
+		switch {
+		case path[2] == "Data" && named:
+			r.addData(dataName, v)
+		case path[2] == "Data":
+			r.addData("", v)
+		default: // Binary and others
+			r.addData(path[2], v)
+		}
+	case depth >= 3 && path[1] == "UserData" && leaf:
+		if *items++; *items > MaxXMLItems {
+			return fmt.Errorf("more than %d data items", MaxXMLItems)
+		}
+		name := path[3]
+		if depth > 3 {
+			name = strings.Join(path[3:], ".")
+		}
+		r.userData = append(r.userData, kv{name, v})
+	case depth == 2 && path[1] == "RenderingInfo" && leaf:
+		switch path[2] {
+		case "Message":
+			r.message = v
+		case "Level":
+			r.levelName = v
+		case "Task":
+			r.taskName = v
+		case "Opcode":
+			r.opcodeName = v
+		}
+	case depth == 3 && path[1] == "RenderingInfo" && path[2] == "Keywords" && leaf:
+		if v != "" {
+			r.keywordNames = append(r.keywordNames, v)
+		}
 	}
 	return nil
 }
