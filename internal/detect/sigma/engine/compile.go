@@ -31,6 +31,7 @@ type crule struct {
 	entries    []int32
 	everyEvent bool
 	gated      bool
+	kwGated    bool // gated by keyword literals, searched in every keyword field
 }
 
 const (

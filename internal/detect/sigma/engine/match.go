@@ -136,8 +136,14 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 				m.Scan(w.foldedSlot(int32(s)), w.hitFn)
 			}
 			if e.hasKwGate {
-				w.pending = int(e.kwBase)
-				w.scanKeywords()
+				kw := false
+				for _, ei := range w.entries {
+					kw = kw || e.routes.entries[ei].kw
+				}
+				if kw {
+					w.pending = int(e.kwBase)
+					w.scanKeywords()
+				}
 			}
 			routed = w.routedCount()
 		}
@@ -474,12 +480,24 @@ func (w *Worker) altMatch(a *alt, s int32, present bool) bool {
 		if a.cased {
 			return refMatch(a, v, w.slotVal[a.ref])
 		}
-		return refMatch(a, string(w.foldedSlot(s)), string(w.foldedSlot(a.ref)))
+		return refMatchFolded(a, w.foldedSlot(s), w.foldedSlot(a.ref))
 	}
 	if a.cased || a.kind == kRegex {
 		return w.strMatch(a, nil, v)
 	}
 	return w.strMatch(a, w.foldedSlot(s), v)
+}
+
+func refMatchFolded(a *alt, v, ref []byte) bool {
+	switch {
+	case a.refPre && a.refSuf:
+		return bytes.Contains(v, ref)
+	case a.refPre:
+		return bytes.HasPrefix(v, ref)
+	case a.refSuf:
+		return bytes.HasSuffix(v, ref)
+	}
+	return bytes.Equal(v, ref)
 }
 
 func refMatch(a *alt, v, ref string) bool {

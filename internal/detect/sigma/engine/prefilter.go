@@ -28,17 +28,24 @@ const maxLit = 24
 
 var topSet = litSet{top: true}
 
-func (s litSet) cost() float64 {
+// litFreq counts, over all rules, how often each literal is a candidate:
+// literals many rules use ("c:\users\", ".exe") tend to be common in
+// events too, so the prefilter prefers rarer ones.
+type litFreq map[flit]int
+
+// cost estimates how often a set fires: the sum over its literals of a
+// weight falling with length and rising with how many rules use it.
+func (s litSet) cost(freq litFreq) float64 {
 	if s.top {
 		return 1e9
 	}
 	c := 0.0
 	for _, l := range s.lits {
 		n := len(l.text)
-		if n > 6 {
-			n = 6
+		if n > 16 {
+			n = 16
 		}
-		x := 1.0 / float64(uint64(1)<<(2*uint(n)))
+		x := float64(1+freq[l]) / float64(n*n*n)
 		if l.slot < 0 {
 			x *= 4 // keyword literals are searched in every field
 		}
@@ -54,13 +61,13 @@ func union(a, b litSet) litSet {
 	return litSet{lits: append(append([]flit(nil), a.lits...), b.lits...)}
 }
 
-func best(sets []litSet) litSet {
+func best(sets []litSet, freq litFreq) litSet {
 	bi, bc := -1, 1e9
 	for i, s := range sets {
 		if s.top {
 			continue
 		}
-		if c := s.cost(); bi < 0 || c < bc {
+		if c := s.cost(freq); bi < 0 || c < bc {
 			bi, bc = i, c
 		}
 	}
@@ -70,19 +77,19 @@ func best(sets []litSet) litSet {
 	return sets[bi]
 }
 
-func (cr *crule) lits(n int32) litSet {
+func (cr *crule) lits(n int32, freq litFreq) litSet {
 	nd := &cr.nodes[n]
 	switch nd.op {
 	case opAnd:
 		sets := make([]litSet, len(nd.kids))
 		for i, k := range nd.kids {
-			sets[i] = cr.lits(k)
+			sets[i] = cr.lits(k, freq)
 		}
-		return best(sets)
+		return best(sets, freq)
 	case opOr:
 		out := litSet{}
 		for _, k := range nd.kids {
-			out = union(out, cr.lits(k))
+			out = union(out, cr.lits(k, freq))
 			if out.top {
 				return out
 			}
@@ -92,12 +99,12 @@ func (cr *crule) lits(n int32) litSet {
 		}
 		return out
 	case opLeaf:
-		return nd.leaf.lits()
+		return nd.leaf.lits(freq)
 	}
 	return topSet
 }
 
-func (l *leaf) lits() litSet {
+func (l *leaf) lits(freq litFreq) litSet {
 	if l.negate {
 		return topSet
 	}
@@ -110,7 +117,7 @@ func (l *leaf) lits() litSet {
 		groups[0] = union(groups[0], litSet{lits: []flit{{slot: l.slot, text: cut(k)}}})
 	}
 	if l.all {
-		return best(groups)
+		return best(groups, freq)
 	}
 	out := litSet{}
 	for _, g := range groups {
@@ -145,7 +152,7 @@ func (a *alt) lits(slot int32) litSet {
 			}
 		}
 		f := fold(bestLit)
-		if f == "" || !foldStable(bestLit) {
+		if f == "" {
 			return topSet
 		}
 		return litSet{lits: []flit{{slot: slot, text: cut(f)}}}
@@ -172,9 +179,10 @@ func (a *alt) lits(slot int32) litSet {
 }
 
 // foldStable reports whether every rune of s folds to the same rune as
-// every rune that folds like it, so that a folded literal found in a folded
-// value is exactly the condition the matchers test. Runes with unusual
-// case mappings are left to the matchers.
+// every rune that folds like it. Regular expressions with (?i) match whole
+// case-fold orbits (RE2), which can contain runes our folding maps
+// elsewhere; their literals are used only when this holds. String patterns
+// are folded exactly as the matchers fold, so they need no such check.
 func foldStable(s string) bool {
 	for _, r := range s {
 		if r < 0x80 {
@@ -256,7 +264,7 @@ func litsCost(ls []string) float64 {
 	for _, l := range ls {
 		s.lits = append(s.lits, flit{text: l})
 	}
-	return s.cost()
+	return s.cost(nil)
 }
 
 func exactLiteral(re *syntax.Regexp) (string, bool) {
@@ -292,16 +300,32 @@ func (e *Engine) buildPrefilter(c *compiler) {
 	pats := map[key]int32{}
 	var patList []key
 	var patRules [][]int32
+	freq := litFreq{}
+	for _, r := range e.rules {
+		for _, nd := range r.nodes {
+			if nd.leaf == nil {
+				continue
+			}
+			for i := range nd.leaf.alts {
+				for _, l := range nd.leaf.alts[i].lits(nd.leaf.slot).lits {
+					freq[l]++
+				}
+			}
+		}
+	}
 	for ri, r := range e.rules {
 		if e.opts.DisablePrefilter {
 			break
 		}
-		s := r.lits(r.root)
+		s := r.lits(r.root, freq)
 		if s.top || len(s.lits) == 0 {
 			continue
 		}
 		r.gated = true
 		for _, l := range s.lits {
+			if l.slot < 0 {
+				r.kwGated = true
+			}
 			k := key{l.slot, l.text}
 			id, ok := pats[k]
 			if !ok {
@@ -343,6 +367,9 @@ func (e *Engine) buildPrefilter(c *compiler) {
 		for _, ei := range r.entries {
 			if !r.gated {
 				e.routes.entries[ei].ungated = append(e.routes.entries[ei].ungated, int32(ri))
+			}
+			if r.kwGated {
+				e.routes.entries[ei].kw = true
 			}
 		}
 	}

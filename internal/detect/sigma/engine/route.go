@@ -50,6 +50,7 @@ type routeEntry struct {
 	ls      sigma.LogSource
 	all     []int32 // rules accepting this entry
 	ungated []int32 // of those, the ones the prefilter cannot rule out
+	kw      bool    // some rule of this entry is gated by keyword literals
 }
 
 // routeGroup holds the routes testing the same fields (with the same
