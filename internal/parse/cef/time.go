@@ -51,8 +51,10 @@ func parseTime(s string, loc *time.Location, now func() time.Time) (time.Time, e
 		}
 		return time.UnixMilli(n).UTC(), nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
+	if s[0] >= '0' && s[0] <= '9' {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, nil
+		}
 	}
 	body, zone := splitZone(s)
 	if zone != nil {
@@ -236,7 +238,9 @@ func parsePrefix(b []byte, opt Options) prefixInfo {
 		return p
 	}
 	// RFC 3339 timestamp, then host.
-	if t, err := time.Parse(time.RFC3339Nano, words[0]); err == nil {
+	if c := words[0][0]; c < '0' || c > '9' {
+		// Not an RFC 3339 timestamp.
+	} else if t, err := time.Parse(time.RFC3339Nano, words[0]); err == nil {
 		p.time = t
 		if len(words) > 1 && words[1] != "-" {
 			p.host = words[1]
