@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"testing"
+	"time"
 
 	gosyslog "github.com/leodido/go-syslog/v4"
 	"github.com/leodido/go-syslog/v4/rfc3164"
@@ -32,20 +33,24 @@ func BenchmarkParse(b *testing.B) {
 			msg := []byte(bm.msg)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))
+			cpu := cpuTime()
 			for b.Loop() {
 				e := event.Event{Fields: make([]event.Field, 0, FieldsHint)}
 				_ = p.Parse(msg, &e)
 			}
+			reportCPU(b, cpu)
 		})
 		b.Run(bm.name+"/reuse", func(b *testing.B) {
 			msg := []byte(bm.msg)
 			var e event.Event
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))
+			cpu := cpuTime()
 			for b.Loop() {
 				e.Reset()
 				_ = p.Parse(msg, &e)
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -67,9 +72,11 @@ func BenchmarkGoSyslog(b *testing.B) {
 			msg := []byte(bm.msg)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))
+			cpu := cpuTime()
 			for b.Loop() {
 				_, _ = m.Parse(msg)
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -110,4 +117,12 @@ func BenchmarkFramer(b *testing.B) {
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+// reportCPU reports the CPU time per operation since start (see cpuTime).
+func reportCPU(b *testing.B, start time.Duration) {
+	if start == 0 || b.N == 0 {
+		return
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
