@@ -130,6 +130,14 @@ func TestParseRFC3164(t *testing.T) {
 			"host.name": "fw01", "event.code": "302013", "cisco.facility": "ASA", "message": "Built inbound TCP connection 1 for outside:192.0.2.1/443",
 		}},
 		{"<189>2024 Nov 28 10:00:01 nx01 %ETHPORT-5-IF_UP: Interface Ethernet1/1 is up", "2024-11-28T10:00:01Z", map[string]string{"host.name": "nx01", "event.code": "IF_UP"}},
+		// HP/Aruba: year after the time.
+		{"<14>Nov 28 10:00:01 2023 sw1 ports: port 5 is now on-line", "2023-11-28T10:00:01Z", map[string]string{"host.name": "sw1", "process.name": "ports"}},
+		// More appliances: FortiGate key=value, Palo Alto CSV, ESXi, Windows via NXLog, Juniper.
+		{"<189>date=2024-11-28 time=10:00:01 devname=FG100 logid=0100032001 type=event subtype=system", "2025-01-02T00:30:00Z", map[string]string{"process.name": "-", "message": "date=2024-11-28 time=10:00:01 devname=FG100 logid=0100032001 type=event subtype=system"}},
+		{"<14>Nov 28 10:00:01 PA-VM 1,2024/11/28 10:00:01,012801000001,TRAFFIC,end", "", map[string]string{"host.name": "PA-VM", "process.name": "-", "message": "1,2024/11/28 10:00:01,012801000001,TRAFFIC,end"}},
+		{"<166>2024-11-28T10:00:01.123Z esx01.example.org Hostd: info hostd[2099] [Originator@6876 sub=Vimsvc] User root logged in", "2024-11-28T10:00:01.123Z", map[string]string{"host.name": "esx01.example.org", "process.name": "Hostd"}},
+		{"<13>Nov 28 10:00:01 WIN-DC01 Microsoft-Windows-Security-Auditing[600]: 4625: An account failed to log on.", "", map[string]string{"host.name": "WIN-DC01", "process.name": "Microsoft-Windows-Security-Auditing", "process.pid": "600"}},
+		{"<28>Nov 28 10:00:01 fw1 mgd[1234]: UI_CMDLINE_READ_LINE: User 'root', command 'show'", "", map[string]string{"host.name": "fw1", "process.name": "mgd", "message": "UI_CMDLINE_READ_LINE: User 'root', command 'show'"}},
 		// Without timestamp: PRI and text; bare text; digits and colon that are not Cisco.
 		{"<13>hello world", "2025-01-02T00:30:00Z", map[string]string{"log.syslog.priority": "13", "message": "hello world", "process.name": "-", "event.timezone": "-"}},
 		{"<13>myapp: started", "2025-01-02T00:30:00Z", map[string]string{"process.name": "myapp", "message": "started"}},

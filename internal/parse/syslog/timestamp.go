@@ -19,6 +19,7 @@ type stamp struct {
 //	Nov 28 10:00:01      Nov  8 10:00:01      Nov 08 10:00:01.123
 //	*Nov 8 10:00:01.123  (Cisco: '*' or '.' for unsynchronised clocks)
 //	Nov 28 2024 10:00:01 (Cisco ASA)    2024 Nov 28 10:00:01 (Cisco NX-OS)
+//	Nov 28 10:00:01 2024 (HP/Aruba)
 //	2024-11-28T10:00:01[.123456789][Z|+01:00|+0100]   (RFC 3339 / ISO 8601)
 //
 // found is false when s[i:] does not have the shape of a timestamp (the
@@ -88,6 +89,12 @@ func scanStamp(s string, i int) (ts stamp, end int, found bool, err *ParseError)
 	j, ok := scanClock(s, j, &ts)
 	if !ok {
 		return ts, 0, false, nil
+	}
+	// Optional year after the time (HP/Aruba "Nov 28 10:00:01 2024 sw1 ...").
+	if ts.year == 0 && j < len(s) && s[j] == ' ' {
+		if y, k := scanFixedDigits(s, j+1, 4); k > 0 && y >= 1970 && y < 2100 && (k == len(s) || s[k] == ' ') {
+			ts.year, j = y, k
+		}
 	}
 	if ts.day < 1 || ts.day > 31 {
 		return ts, 0, true, &ParseError{Format: "rfc3164", Offset: dayAt, Reason: "invalid timestamp: day " + strconv.Itoa(ts.day) + " out of range"}
