@@ -60,6 +60,8 @@ type FrameError struct {
 	Size      int64
 	Truncated bool
 	Detail    string
+
+	raw string // ErrGarbage: the bytes returned with the error
 }
 
 func (e *FrameError) Error() string {
@@ -75,7 +77,8 @@ func (e *FrameError) Unwrap() error { return e.Kind }
 
 // MarkFrameError records in dst the problem the Framer returned along with
 // the message dst was parsed from: a message cut short gets FieldTruncated
-// and FieldOriginalSize, bytes that were not a frame get vigil.parse_error.
+// and FieldOriginalSize; bytes that were not a frame get vigil.parse_error,
+// and message and event.original set to the bytes as received.
 // A nil error, or one that is not a *FrameError, leaves dst unchanged.
 func MarkFrameError(dst *event.Event, err error) {
 	var fe *FrameError
@@ -86,6 +89,10 @@ func MarkFrameError(dst *event.Event, err error) {
 		MarkTruncated(dst, fe.Size)
 	}
 	if fe.Kind == ErrGarbage {
+		// Not a syslog message: keep the bytes as they came, like any
+		// message that fails to parse.
+		dst.Set(event.FieldMessage, fe.raw)
+		dst.Set(event.FieldOriginal, fe.raw)
 		dst.Set(event.FieldParseError, fe.Error())
 	}
 }
@@ -293,7 +300,7 @@ func (f *Framer) garbage(start int64) ([]byte, error) {
 	}
 	msg := trimPartialRune(TrimTrailer(f.buf))
 	return msg, &FrameError{Kind: ErrGarbage, Offset: start, Size: total, Truncated: total > int64(len(f.buf)),
-		Detail: "expected an octet-counting header (LEN SP)"}
+		Detail: "expected an octet-counting header (LEN SP)", raw: string(msg)}
 }
 
 // nextLine reads one message ending at LF or NUL (or at the end of the

@@ -171,13 +171,15 @@ func TestMarkFrameError(t *testing.T) {
 		t.Errorf("fields:\n%s", fieldsOf(&e))
 	}
 
-	f = NewFramer(strings.NewReader("5 <13>agarbage\n"), 0)
+	// Garbage that happens to parse as RFC 3164 still ends up raw.
+	f = NewFramer(strings.NewReader("5 <13>aNov 28 10:00:01 host app: garbage\n"), 0)
 	_, _ = f.Next()
 	msg, ferr = f.Next()
 	e.Reset()
 	_ = p.Parse(msg, &e)
 	MarkFrameError(&e, ferr)
-	if e.Value(event.FieldParseError) != ferr.Error() || e.Value("message") != "garbage" {
+	raw := "Nov 28 10:00:01 host app: garbage"
+	if e.Value(event.FieldParseError) != ferr.Error() || e.Value("message") != raw || e.Value(event.FieldOriginal) != raw {
 		t.Errorf("fields:\n%s", fieldsOf(&e))
 	}
 	e.Reset()
