@@ -85,6 +85,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server
 		Retention:              time.Duration(cfg.Store.Retention),
 		MaxDiskSpaceUsageBytes: int64(cfg.Store.MaxDiskBytes),
 		MinFreeDiskSpaceBytes:  int64(cfg.Store.MinFreeDiskBytes),
+		Log:                    log.With("component", "store"),
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -36,6 +37,8 @@ type Config struct {
 	StreamFields []string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Log receives the store's own problems (default: discarded).
+	Log *slog.Logger
 }
 
 // DefaultRetention is the default retention: 400 days, more than a year of
@@ -58,6 +61,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
 	return c
 }
 
@@ -65,6 +71,11 @@ func (c Config) withDefaults() Config {
 type Embedded struct {
 	s   *logstorage.Storage
 	cfg Config
+
+	mu sync.Mutex
+	// touched are the day partitions (YYYYMMDD) written to since the last
+	// Flush.
+	touched map[string]bool
 }
 
 var _ Store = (*Embedded)(nil)
@@ -109,7 +120,7 @@ func Open(dir string, cfg Config) (st *Embedded, err error) {
 		MinFreeDiskSpaceBytes:  cfg.MinFreeDiskSpaceBytes,
 		FlushInterval:          time.Second,
 	})
-	return &Embedded{s: s, cfg: cfg}, nil
+	return &Embedded{s: s, cfg: cfg, touched: map[string]bool{}}, nil
 }
 
 // checkLock tells whether another process holds the library's lock file,
@@ -130,8 +141,43 @@ func checkLock(dir string) error {
 // Close flushes and closes the store.
 func (e *Embedded) Close() { e.s.MustClose() }
 
-// Flush makes every added event durable.
-func (e *Embedded) Flush() { e.s.DebugFlush() }
+// Flush makes every added event durable. The library has no such call:
+// its DebugFlush only moves buffered rows into in-memory parts, and its own
+// flusher writes those to files after its flush interval, with no way to
+// wait for it. Creating a partition snapshot writes a partition's
+// in-memory parts (data and stream index) to files, except parts that an
+// in-memory merge holds at that moment; so Flush repeats until the
+// library reports no in-memory data left. The writer is the only one
+// adding rows, and it does not add while Flush runs. The snapshots
+// themselves, directories of hard links, are deleted at once.
+func (e *Embedded) Flush() {
+	e.mu.Lock()
+	days := make([]string, 0, len(e.touched))
+	for d := range e.touched {
+		days = append(days, d)
+	}
+	clear(e.touched)
+	e.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		e.s.DebugFlush()
+		for _, d := range days {
+			for _, p := range e.s.PartitionSnapshotMustCreate(d) {
+				_ = e.s.PartitionSnapshotDelete(p)
+			}
+		}
+		var st logstorage.StorageStats
+		e.s.UpdateStats(&st)
+		if st.InmemoryParts == 0 && st.PendingRows == 0 && st.ActiveInmemoryMerges == 0 &&
+			st.IndexdbPendingItems == 0 && st.IndexdbActiveInmemoryMerges == 0 {
+			return
+		}
+		if attempt > 0 && attempt%1000 == 0 {
+			// Should not happen; say so rather than spin silently.
+			e.cfg.Log.Error("store flush: in-memory data remains", "attempts", attempt, "parts", st.InmemoryParts, "rows", st.PendingRows)
+		}
+		time.Sleep(time.Duration(min(attempt+1, 20)) * time.Millisecond)
+	}
+}
 
 // Limits of the library: rows breaking them would be dropped with a
 // warning, so Add reshapes such rows instead.
@@ -152,17 +198,31 @@ func (e *Embedded) Add(events []event.Event) {
 	now := e.cfg.Now()
 	minT := now.Add(-e.cfg.Retention).Add(24 * time.Hour)
 	maxT := now.Add(e.cfg.FutureRetention).Add(-time.Hour)
-	var fields []logstorage.Field
+	var (
+		fields  []logstorage.Field
+		lastDay string
+		days    []string
+	)
 	for i := range events {
 		ev := &events[i]
 		fields = appendRow(fields[:0], ev, now, minT, maxT)
-		lr.MustAdd(logstorage.TenantID{}, rowTime(ev.Time, now, minT, maxT).UnixNano(), fields, -1)
+		t := rowTime(ev.Time, now, minT, maxT)
+		if d := t.UTC().Format("20060102"); d != lastDay {
+			lastDay = d
+			days = append(days, d)
+		}
+		lr.MustAdd(logstorage.TenantID{}, t.UnixNano(), fields, -1)
 		if lr.NeedFlush() {
 			e.s.MustAddRows(lr)
 			lr.ResetKeepSettings()
 		}
 	}
 	e.s.MustAddRows(lr)
+	e.mu.Lock()
+	for _, d := range days {
+		e.touched[d] = true
+	}
+	e.mu.Unlock()
 }
 
 // rowTime is the time the row is stored under: the event time when the

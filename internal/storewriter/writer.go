@@ -201,6 +201,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		pendingEvents int
 		lastFlush     = time.Now()
 		events        []event.Event
+		have          map[string]bool
 	)
 	flush := func() error {
 		if toAck == nil {
@@ -241,19 +242,26 @@ func (w *Writer) Run(ctx context.Context) error {
 			w.cfg.Log.Warn("fetch from bus", "err", err)
 			time.Sleep(100 * time.Millisecond)
 		}
-		if len(msgs) > 0 {
-			if err := w.reserve(msgs[len(msgs)-1].Seq); err != nil {
-				// Not safe to store beyond Reserved: retry the batches later.
-				w.cfg.Log.Error("store checkpoint", "err", err)
-				time.Sleep(time.Second)
-				continue
-			}
+		if len(msgs) == 0 {
+			goto maybeFlush
 		}
-		have, err := w.storedIDs(ctx, msgs)
-		if err != nil {
-			w.cfg.Log.Error("look up redelivered batches in the store", "err", err)
-			time.Sleep(time.Second)
-			continue // not acknowledged: they come again
+		// These batches are delivered and must be stored before any later
+		// one is acknowledged (an acknowledgement covers all before it), so
+		// a failure here is retried on the same batches, not skipped.
+		for {
+			err := w.reserve(msgs[len(msgs)-1].Seq)
+			if err == nil {
+				have, err = w.storedIDs(ctx, msgs)
+			}
+			if err == nil {
+				break
+			}
+			w.cfg.Log.Error("store writer cannot proceed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return flush() // the batches come again after a restart
+			case <-time.After(time.Second):
+			}
 		}
 		for i := range msgs {
 			m := &msgs[i]
@@ -274,6 +282,7 @@ func (w *Writer) Run(ctx context.Context) error {
 			}
 			toAck = m
 		}
+	maybeFlush:
 		if toAck != nil && (time.Since(lastFlush) >= w.cfg.FlushEvery || pendingEvents >= w.cfg.FlushEvents) {
 			if err := flush(); err != nil {
 				return err

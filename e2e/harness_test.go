@@ -1,0 +1,207 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/client"
+)
+
+var vigilBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vigil-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	vigilBin = filepath.Join(dir, "vigil")
+	build := exec.Command("go", "build", "-o", vigilBin, "../cmd/vigil")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building vigil:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// instance is a running vigil serve.
+type instance struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	dataDir string
+	token   string
+	httpURL string
+	udp     string
+	tcp     string
+	tls     string
+	mu      sync.Mutex
+	logs    strings.Builder
+	exited  chan struct{}
+}
+
+const testToken = "e2e-test-token-0123456789"
+
+// startVigil runs vigil serve on data dir with every listener on a free
+// loopback port, and waits until it is ready.
+func startVigil(t *testing.T, dataDir string, extra ...string) *instance {
+	t.Helper()
+	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0",
+		"--syslog-udp-addr", "127.0.0.1:0", "--syslog-tcp-addr", "127.0.0.1:0", "--syslog-tls-addr", "127.0.0.1:0",
+		"--ingest-token", testToken, "--log-format", "json"}, extra...)
+	cmd := exec.Command(vigilBin, args...)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{t: t, cmd: cmd, dataDir: dataDir, token: testToken, exited: make(chan struct{})}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		once := sync.Once{}
+		for sc.Scan() {
+			line := sc.Text()
+			in.mu.Lock()
+			in.logs.WriteString(line + "\n")
+			in.mu.Unlock()
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) != nil {
+				continue
+			}
+			str := func(k string) string { s, _ := m[k].(string); return s }
+			switch str("msg") {
+			case "HTTP API listening":
+				in.mu.Lock()
+				in.httpURL = str("url")
+				in.mu.Unlock()
+			case "syslog listening":
+				in.mu.Lock()
+				in.udp, in.tcp, in.tls = str("udp"), str("tcp"), str("tls")
+				in.mu.Unlock()
+			case "vigil ready":
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	go func() { cmd.Wait(); close(in.exited) }()
+	t.Cleanup(func() { in.kill() })
+	select {
+	case <-ready:
+	case <-in.exited:
+		t.Fatalf("vigil exited during start-up:\n%s", in.Logs())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("vigil not ready after 60s:\n%s", in.Logs())
+	}
+	return in
+}
+
+func (in *instance) Logs() string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.logs.String()
+}
+
+func (in *instance) client() *client.Client { return client.New(in.httpURL, in.token, false) }
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (in *instance) kill() {
+	if in.cmd.Process == nil {
+		return
+	}
+	_ = in.cmd.Process.Kill()
+	<-in.exited
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (in *instance) stop() {
+	in.t.Helper()
+	_ = in.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-in.exited:
+	case <-time.After(2 * time.Minute):
+		in.t.Fatalf("vigil did not stop within 2 minutes:\n%s", in.Logs())
+	}
+	if code := in.cmd.ProcessState.ExitCode(); code != 0 {
+		in.t.Fatalf("vigil exited with %d:\n%s", code, in.Logs())
+	}
+}
+
+// search returns every event matching q in the last day (and up to a day
+// ahead), as flat maps.
+func (in *instance) search(q string) []map[string]string {
+	in.t.Helper()
+	var rows []map[string]string
+	err := in.client().Search(context.Background(), client.SearchParams{Query: q, Start: "-7d", End: time.Now().Add(24 * time.Hour).Format(time.RFC3339), Limit: 0},
+		func(line []byte) error {
+			var m map[string]string
+			if err := json.Unmarshal(line, &m); err != nil {
+				return err
+			}
+			rows = append(rows, m)
+			return nil
+		})
+	if err != nil {
+		in.t.Fatalf("search %q: %v", q, err)
+	}
+	return rows
+}
+
+// waitFor polls q until it returns at least n events.
+func (in *instance) waitFor(q string, n int, timeout time.Duration) []map[string]string {
+	in.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		rows := in.search(q)
+		if len(rows) >= n || time.Now().After(deadline) {
+			return rows
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// metric reads one sample of /metrics ("name{labels}" as printed).
+func (in *instance) metric(series string) (float64, bool) {
+	in.t.Helper()
+	r, err := newAuthedGet(in.httpURL+"/metrics", in.token)
+	if err != nil {
+		return 0, false
+	}
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, series+" ") {
+			var v float64
+			fmt.Sscan(strings.TrimPrefix(line, series+" "), &v)
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+func hostPort(addr string) (string, string) {
+	u, err := url.Parse("x://" + addr)
+	if err != nil {
+		return addr, ""
+	}
+	return u.Hostname(), u.Port()
+}
