@@ -213,29 +213,37 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// maxPairs bounds the pairs one mapping may expand to through merge keys
+// (aliases can otherwise multiply them exponentially).
+const maxPairs = 10000
+
 // mapPairs returns the key/value pairs of a mapping, expanding merge keys.
 func mapPairs(m *yaml.Node) [][2]*yaml.Node {
-	m = resolve(m)
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
 	var out [][2]*yaml.Node
-	for i := 0; i+1 < len(m.Content); i += 2 {
+	appendPairs(&out, m, 0)
+	return out
+}
+
+func appendPairs(out *[][2]*yaml.Node, m *yaml.Node, depth int) {
+	m = resolve(m)
+	if m == nil || m.Kind != yaml.MappingNode || depth > 8 {
+		return
+	}
+	for i := 0; i+1 < len(m.Content) && len(*out) < maxPairs; i += 2 {
 		k, v := resolve(m.Content[i]), resolve(m.Content[i+1])
 		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge" {
 			switch v.Kind {
 			case yaml.MappingNode:
-				out = append(out, mapPairs(v)...)
+				appendPairs(out, v, depth+1)
 			case yaml.SequenceNode:
 				for _, s := range v.Content {
-					out = append(out, mapPairs(s)...)
+					appendPairs(out, s, depth+1)
 				}
 			}
 			continue
 		}
-		out = append(out, [2]*yaml.Node{k, v})
+		*out = append(*out, [2]*yaml.Node{k, v})
 	}
-	return out
 }
 
 func mapGet(m *yaml.Node, key string) *yaml.Node {
@@ -487,9 +495,13 @@ func parseDetection(det *yaml.Node, opt ParseOptions, filter bool) (*Detection, 
 	return d, warn, nil
 }
 
+// maxSearchNodes bounds the items and values of one search identifier.
+const maxSearchNodes = 100000
+
 func parseSearch(k, v *yaml.Node, opt ParseOptions) (*Search, error) {
 	s := &Search{Name: k.Value, Line: k.Line}
-	root, err := parseSearchNode(v, opt, 0)
+	budget := maxSearchNodes
+	root, err := parseSearchNode(v, opt, 0, &budget)
 	if err != nil {
 		return nil, err
 	}
@@ -500,10 +512,14 @@ func parseSearch(k, v *yaml.Node, opt ParseOptions) (*Search, error) {
 	return s, nil
 }
 
-func parseSearchNode(v *yaml.Node, opt ParseOptions, depth int) (*Node, error) {
+func parseSearchNode(v *yaml.Node, opt ParseOptions, depth int, budget *int) (*Node, error) {
 	v = resolve(v)
 	if depth > 8 {
 		return nil, errAt(v, "search identifier nested too deeply")
+	}
+	*budget -= 1 + len(v.Content)
+	if *budget < 0 {
+		return nil, errAt(v, "search identifier has more than %d items and values", maxSearchNodes)
 	}
 	switch v.Kind {
 	case yaml.MappingNode:
@@ -534,7 +550,7 @@ func parseSearchNode(v *yaml.Node, opt ParseOptions, depth int) (*Node, error) {
 				continue
 			}
 			kw = nil
-			n, err := parseSearchNode(c, opt, depth+1)
+			n, err := parseSearchNode(c, opt, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
