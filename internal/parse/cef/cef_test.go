@@ -235,7 +235,7 @@ func FuzzParse(f *testing.F) {
 
 var benchLine = []byte(`<134>Sep 19 08:26:10 fw01 CEF:0|Palo Alto Networks|PAN-OS|10.2|TRAFFIC|end|3|rt=Sep 19 2024 08:26:10 UTC deviceExternalId=0123456789 src=10.1.20.15 dst=93.184.216.34 sourceTranslatedAddress=203.0.113.7 spt=53412 dpt=443 proto=TCP act=allow suser=corp\\jdoe app=ssl cs1Label=Rule cs1=allow-web cs2Label=Source Zone cs2=trust cs3Label=Destination Zone cs3=untrust in=1520 out=48210 cat=end msg=session ended normally`)
 
-func BenchmarkParse(b *testing.B) {
+func BenchmarkParseCEF(b *testing.B) {
 	p := NewParser(Options{})
 	var e event.Event
 	b.ReportAllocs()

@@ -192,7 +192,7 @@ func FuzzParse(f *testing.F) {
 
 var benchLine = []byte("<13>Jan 18 11:07:53 qr01 LEEF:2.0|Lancope|StealthWatch|6.5|41|^|devTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ^devTime=2017-10-18T11:26:03.060+0200^src=10.0.1.8^dst=10.0.0.5^sev=5^srcPort=81^dstPort=21^proto=tcp^usrName=joe.black^cat=anomaly^srcBytes=1520^dstBytes=48210^policy=allow-web^identHostName=ws-042^url=https://ehr.example.org/chart/123")
 
-func BenchmarkParse(b *testing.B) {
+func BenchmarkParseLEEF(b *testing.B) {
 	p := NewParser(Options{})
 	var e event.Event
 	b.ReportAllocs()
