@@ -156,7 +156,7 @@ func (s *Server) Stop() {
 
 func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr error, from string, extra []event.Field) {
 	var e event.Event
-	e.Fields = make([]event.Field, 0, 24)
+	e.Fields = make([]event.Field, 0, syslog.FieldsHint)
 	e.Add("log.source.address", from)
 	e.Fields = append(e.Fields, extra...)
 	_ = s.cfg.Parser.Parse(msg, &e) // a failure is recorded in the event
