@@ -74,3 +74,57 @@ func TestVigilRules(t *testing.T) {
 		t.Errorf("lint output:\n%s", out.String())
 	}
 }
+
+// TestLintCorpus lints the four shared rule folders the issue names (with
+// and without placeholder lists) and rules-placeholder.
+func TestLintCorpus(t *testing.T) {
+	c := corpus(t)
+	dirs := []string{filepath.Join(c, "rules"), filepath.Join(c, "rules-emerging-threats"), filepath.Join(c, "rules-threat-hunting"), filepath.Join(c, "rules-compliance")}
+	var out bytes.Buffer
+	ok, err := Lint(context.Background(), &out, dirs, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := lastLine(out.String())
+	t.Log(summary)
+	// Without placeholder lists exactly the two %known_cdcs% rules fail.
+	if ok || strings.Count(out.String(), "REJECTED ") != 2 || strings.Count(out.String(), "placeholder %known_cdcs% has no configured values") != 2 {
+		t.Errorf("lint without placeholders:\n%s", out.String())
+	}
+	ph := filepath.Join(repoRoot(t), "internal", "detect", "sigma", "sigmacli", "testdata", "placeholders.yml")
+	out.Reset()
+	ok, err = Lint(context.Background(), &out, append(dirs, filepath.Join(c, "rules-placeholder")), Config{Placeholders: ph})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Errorf("lint with placeholders rejected rules:\n%s", out.String())
+	}
+	t.Log(lastLine(out.String()))
+}
+
+func TestScan(t *testing.T) {
+	c := corpus(t)
+	dir := filepath.Join(c, "regression_data", "rules", "windows", "file", "file_event", "file_event_win_hktl_netexec_file_indicators")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	rules := filepath.Join(c, "rules", "windows", "file", "file_event")
+	var out, errOut bytes.Buffer
+	res, err := Scan(context.Background(), &out, &errOut, files, Config{Rules: []string{rules}, JSON: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != 7 || !strings.Contains(out.String(), `"rule_id":"efc21479-9e83-41da-8cf1-122e06ba8db3"`) {
+		t.Errorf("scan: %+v\n%s", res, out.String())
+	}
+	// The Vigil rules over their own regression events, as a table.
+	out.Reset()
+	root := repoRoot(t)
+	events, _ := filepath.Glob(filepath.Join(root, "rules", "regression_data", "linux", "auth", "mr_lnx_ssh_brute_force", "*.json"))
+	res, err = Scan(context.Background(), &out, &errOut, events, Config{Rules: []string{filepath.Join(root, "rules")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Alerts != 1 || !strings.Contains(out.String(), "SSH/PAM Brute Force Against a Linux Host [event_count]") {
+		t.Errorf("scan: %+v\n%s", res, out.String())
+	}
+}
