@@ -21,7 +21,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd())
+	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), benchCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil:", err)
 		os.Exit(exitCode(err))

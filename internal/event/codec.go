@@ -90,7 +90,8 @@ func DecodeBatch(dst []Event, data []byte) ([]Event, error) {
 		if nf > uint64(len(data)-off) {
 			return dst, fmt.Errorf("%w: field count %d of event %d exceeds batch size", ErrCorruptBatch, nf, i)
 		}
-		ev := Event{Time: time.Unix(0, ns).UTC(), Fields: make([]Field, 0, nf)}
+		// One spare field: consumers add the event's id.
+		ev := Event{Time: time.Unix(0, ns).UTC(), Fields: make([]Field, 0, nf+1)}
 		for j := uint64(0); j < nf; j++ {
 			name, err := str("field name")
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -58,6 +59,10 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", s.auth(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})))
+	// Profiles for diagnosing performance, behind the token like the API.
+	mux.Handle("GET /debug/pprof/", s.auth(http.HandlerFunc(pprof.Index)))
+	mux.Handle("GET /debug/pprof/profile", s.auth(http.HandlerFunc(pprof.Profile)))
+	mux.Handle("GET /debug/pprof/trace", s.auth(http.HandlerFunc(pprof.Trace)))
 	mux.Handle("GET /api/v1/search", s.auth(http.HandlerFunc(s.search)))
 	mux.Handle("POST /api/v1/search", s.auth(http.HandlerFunc(s.search)))
 	mux.Handle("GET /api/v1/hits", s.auth(http.HandlerFunc(s.hits)))

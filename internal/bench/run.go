@@ -1,0 +1,154 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Config is one benchmark run.
+type Config struct {
+	Transport string // "tcp" or "http"
+	Events    int
+	Conns     int // TCP connections or concurrent HTTP clients
+	Batch     int // events per HTTP request
+	Seed      uint64
+	Timeout   time.Duration
+}
+
+// Result is what one run measured.
+type Result struct {
+	Target, Transport string
+	Events            int
+	InputBytes        int64
+	SendSeconds       float64 // until the last byte was sent / last request acknowledged
+	StoredSeconds     float64 // until every event was stored
+	EventsPerSec      float64 // Events / StoredSeconds
+	DiskBytes         int64
+	PeakRSS           int64
+}
+
+// BytesPerEvent is disk use per stored event.
+func (r Result) BytesPerEvent() float64 { return float64(r.DiskBytes) / float64(r.Events) }
+
+// Run starts t in dir, sends the events and measures.
+func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) {
+	res := Result{Target: t.Name(), Transport: cfg.Transport, Events: cfg.Events}
+	if cfg.Conns <= 0 {
+		cfg.Conns = 4
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 1000
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Minute
+	}
+	if cfg.Transport == "http" && !t.SupportsHTTP() {
+		return res, fmt.Errorf("%s has no HTTP input", t.Name())
+	}
+	// Build the payloads first so generation is not measured.
+	g := NewGenerator(cfg.Seed)
+	payloads := make([][][]byte, cfg.Conns) // per connection/client: chunks to send
+	for i := 0; i < cfg.Events; {
+		for c := 0; c < cfg.Conns && i < cfg.Events; c++ {
+			var chunk []byte
+			for j := 0; j < cfg.Batch && i < cfg.Events; j, i = j+1, i+1 {
+				e := g.Next()
+				if cfg.Transport == "tcp" {
+					chunk = strconv.AppendInt(chunk, int64(len(e.Syslog)), 10)
+					chunk = append(chunk, ' ')
+					chunk = append(chunk, e.Syslog...)
+				} else {
+					chunk = append(chunk, e.JSON...)
+					chunk = append(chunk, '\n')
+				}
+			}
+			res.InputBytes += int64(len(chunk))
+			payloads[c] = append(payloads[c], chunk)
+		}
+	}
+	if err := t.Start(ctx, dir); err != nil {
+		t.Stop()
+		return res, fmt.Errorf("start %s: %w", t.Name(), err)
+	}
+	defer t.Stop()
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, cfg.Conns)
+	for c := range cfg.Conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if cfg.Transport == "tcp" {
+				errs <- sendTCP(t.SyslogTCP(), payloads[c])
+				return
+			}
+			for _, body := range payloads[c] {
+				if err := t.PostNDJSON(ctx, body); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return res, fmt.Errorf("sending to %s: %w", t.Name(), err)
+		}
+	}
+	res.SendSeconds = time.Since(start).Seconds()
+	deadline := start.Add(cfg.Timeout)
+	var stored int64
+	for {
+		n, err := t.Stored(ctx)
+		if err == nil {
+			stored = n
+		}
+		if stored >= int64(cfg.Events) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("%s stored %d of %d events within %s", t.Name(), stored, cfg.Events, cfg.Timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res.StoredSeconds = time.Since(start).Seconds()
+	res.EventsPerSec = float64(cfg.Events) / res.StoredSeconds
+	if rss, err := peakRSS(t.PID()); err == nil {
+		res.PeakRSS = rss
+	}
+	t.Stop() // flush everything before measuring the disk
+	res.DiskBytes = diskUsage(t.DataDir())
+	return res, nil
+}
+
+func sendTCP(addr string, chunks [][]byte) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, c := range chunks {
+		if _, err := conn.Write(c); err != nil {
+			return err
+		}
+	}
+	return nil // Close sends what is buffered, then FIN
+}
+
+// Markdown formats results as a table.
+func Markdown(rs []Result) string {
+	s := "| receiver | transport | events | events/s (until stored) | send s | stored s | disk bytes/event | input bytes/event | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|\n"
+	for _, r := range rs {
+		s += fmt.Sprintf("| %s | %s | %d | %.0f | %.2f | %.2f | %.1f | %.1f | %.0f |\n", r.Target, r.Transport, r.Events, r.EventsPerSec,
+			r.SendSeconds, r.StoredSeconds, r.BytesPerEvent(), float64(r.InputBytes)/float64(r.Events), float64(r.PeakRSS)/(1<<20))
+	}
+	return s
+}

@@ -1,0 +1,317 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Target is a receiver under test, run as a child process.
+type Target interface {
+	Name() string
+	// Start runs the receiver with its data in dir.
+	Start(ctx context.Context, dir string) error
+	// SyslogTCP is the address taking octet-counted syslog over TCP.
+	SyslogTCP() string
+	// PostNDJSON sends one HTTP ingest request; nil when acknowledged.
+	PostNDJSON(ctx context.Context, body []byte) error
+	// SupportsHTTP tells whether PostNDJSON works.
+	SupportsHTTP() bool
+	// Stored is how many events are stored so far.
+	Stored(ctx context.Context) (int64, error)
+	// DataDir is where the receiver keeps what it stored.
+	DataDir() string
+	PID() int
+	Stop()
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func waitTCP(ctx context.Context, addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not listening after %s: %w", addr, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+type proc struct {
+	cmd *exec.Cmd
+	out bytes.Buffer
+}
+
+func (p *proc) start(name string, args ...string) error {
+	p.cmd = exec.Command(name, args...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	return p.cmd.Start()
+}
+
+func (p *proc) stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// --- vigil -------------------------------------------------------------
+
+// Vigil runs "vigil serve" from the given binary.
+type Vigil struct {
+	Bin        string
+	SyncAlways bool
+	p          proc
+	dir        string
+	http, tcp  string
+	token      string
+	client     *http.Client
+}
+
+func (v *Vigil) Name() string {
+	if v.SyncAlways {
+		return "vigil (fsync every batch)"
+	}
+	return "vigil"
+}
+
+func (v *Vigil) Start(ctx context.Context, dir string) error {
+	v.dir, v.token, v.client = dir, "bench-token-0123456789abcdef", &http.Client{}
+	var err error
+	if v.http, err = freePort(); err != nil {
+		return err
+	}
+	if v.tcp, err = freePort(); err != nil {
+		return err
+	}
+	args := []string{"serve", "--data-dir", dir, "--http-addr", v.http, "--syslog-tcp-addr", v.tcp,
+		"--syslog-udp-addr", "", "--syslog-tls-addr", "", "--ingest-token", v.token, "--log-level", "warn"}
+	if v.SyncAlways {
+		args = append(args, "--bus-sync-always", "true")
+	}
+	if err := v.p.start(v.Bin, args...); err != nil {
+		return err
+	}
+	return waitTCP(ctx, v.http, 60*time.Second)
+}
+
+func (v *Vigil) SyslogTCP() string  { return v.tcp }
+func (v *Vigil) SupportsHTTP() bool { return true }
+func (v *Vigil) DataDir() string    { return filepath.Join(v.dir, "store") }
+func (v *Vigil) PID() int           { return v.p.cmd.Process.Pid }
+func (v *Vigil) Stop()              { v.p.stop() }
+
+func (v *Vigil) PostNDJSON(ctx context.Context, body []byte) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+v.http+"/api/v1/ingest", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+v.token)
+	return doPost(v.client, req)
+}
+
+func (v *Vigil) Stored(ctx context.Context) (int64, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+v.http+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+v.token)
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var total int64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "vigil_events_stored_total{") {
+			f, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			total += int64(f)
+		}
+	}
+	return total, sc.Err()
+}
+
+func doPost(c *http.Client, req *http.Request) error {
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(body))
+	}
+	return nil
+}
+
+// --- rsyslog -----------------------------------------------------------
+
+// Rsyslog runs rsyslogd receiving octet-counted TCP syslog and writing each
+// message to one file (no index, no search).
+type Rsyslog struct {
+	Bin string
+	p   proc
+	dir string
+	tcp string
+	out string
+	// counting state
+	off   int64
+	lines int64
+}
+
+func (r *Rsyslog) Name() string       { return "rsyslog → file" }
+func (r *Rsyslog) SyslogTCP() string  { return r.tcp }
+func (r *Rsyslog) SupportsHTTP() bool { return false }
+func (r *Rsyslog) DataDir() string    { return filepath.Join(r.dir, "out") }
+func (r *Rsyslog) PID() int           { return r.p.cmd.Process.Pid }
+func (r *Rsyslog) Stop()              { r.p.stop() }
+func (r *Rsyslog) PostNDJSON(context.Context, []byte) error {
+	return fmt.Errorf("rsyslog has no HTTP input here")
+}
+
+func (r *Rsyslog) Start(ctx context.Context, dir string) error {
+	r.dir = dir
+	var err error
+	if r.tcp, err = freePort(); err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(r.tcp)
+	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
+		return err
+	}
+	r.out = filepath.Join(dir, "out", "messages.log")
+	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k")
+module(load="imtcp" MaxSessions="1000")
+input(type="imtcp" address="127.0.0.1" port=%q)
+template(name="line" type="string" string="%%TIMESTAMP:::date-rfc3339%% %%HOSTNAME%% %%syslogtag%%%%msg%%\n")
+action(type="omfile" file=%q template="line" asyncWriting="on" ioBufferSize="256k" flushOnTXEnd="off")
+`, dir, port, r.out)
+	confPath := filepath.Join(dir, "rsyslog.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		return err
+	}
+	if err := r.p.start(r.Bin, "-n", "-f", confPath, "-i", filepath.Join(dir, "rsyslog.pid")); err != nil {
+		return err
+	}
+	return waitTCP(ctx, r.tcp, 30*time.Second)
+}
+
+// Stored counts the lines written so far.
+func (r *Rsyslog) Stored(context.Context) (int64, error) {
+	f, err := os.Open(r.out)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(r.off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := f.Read(buf)
+		r.lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
+		r.off += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	return r.lines, nil
+}
+
+// --- VictoriaLogs ------------------------------------------------------
+
+// VictoriaLogs runs a victoria-logs server taking syslog over TCP and JSON
+// lines over HTTP.
+type VictoriaLogs struct {
+	Bin       string
+	p         proc
+	dir       string
+	http, tcp string
+	client    *http.Client
+}
+
+func (v *VictoriaLogs) Name() string       { return "VictoriaLogs server" }
+func (v *VictoriaLogs) SyslogTCP() string  { return v.tcp }
+func (v *VictoriaLogs) SupportsHTTP() bool { return true }
+func (v *VictoriaLogs) DataDir() string    { return filepath.Join(v.dir, "data") }
+func (v *VictoriaLogs) PID() int           { return v.p.cmd.Process.Pid }
+func (v *VictoriaLogs) Stop()              { v.p.stop() }
+
+func (v *VictoriaLogs) Start(ctx context.Context, dir string) error {
+	v.dir, v.client = dir, &http.Client{}
+	var err error
+	if v.http, err = freePort(); err != nil {
+		return err
+	}
+	if v.tcp, err = freePort(); err != nil {
+		return err
+	}
+	if err := v.p.start(v.Bin, "-storageDataPath", v.DataDir(), "-httpListenAddr", v.http,
+		"-syslog.listenAddr.tcp", v.tcp, "-retentionPeriod", "400d", "-loggerLevel", "WARN"); err != nil {
+		return err
+	}
+	return waitTCP(ctx, v.http, 60*time.Second)
+}
+
+func (v *VictoriaLogs) PostNDJSON(ctx context.Context, body []byte) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost,
+		"http://"+v.http+"/insert/jsonline?_msg_field=message&_time_field=@timestamp&_stream_fields=host.name,process.name", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/stream+json")
+	return doPost(v.client, req)
+}
+
+// Stored counts rows searchable so far.
+func (v *VictoriaLogs) Stored(ctx context.Context) (int64, error) {
+	q := "http://" + v.http + "/select/logsql/query?query=" + "*%20%7C%20stats%20count()%20n"
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, q, nil)
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var row struct {
+		N string `json:"n"`
+	}
+	data, _ := io.ReadAll(resp.Body)
+	if len(bytes.TrimSpace(data)) == 0 {
+		return 0, nil
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(data), &row); err != nil {
+		return 0, fmt.Errorf("VictoriaLogs count: %s", data)
+	}
+	return strconv.ParseInt(row.N, 10, 64)
+}
