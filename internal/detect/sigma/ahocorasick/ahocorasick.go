@@ -126,3 +126,26 @@ func (m *Matcher) Scan(text []byte, fn func(id int32)) {
 		}
 	}
 }
+
+// Find calls fn with the id and end offset (exclusive) of each pattern
+// occurrence in text until fn returns true; it reports whether fn did.
+func (m *Matcher) Find(text []byte, fn func(id int32, end int) bool) bool {
+	if m == nil || len(m.link) <= 1 {
+		return false
+	}
+	s := int32(0)
+	nc := int32(m.nclass)
+	for i, c := range text {
+		s = m.delta[s*nc+int32(m.classes[c])]
+		if m.hasOut[s] {
+			for t := s; t >= 0; t = m.link[t] {
+				for _, id := range m.outIDs[m.outStart[t]:m.outStart[t+1]] {
+					if fn(id, i+1) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+
+	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 	"net/netip"
 	"regexp"
 
@@ -67,6 +69,9 @@ type alt struct {
 	refSuf bool
 	part   string
 	pat    sigma.Pattern // for the prefilter
+	// reLits are folded literals one of which the regex needs; when none
+	// is in the value the regex is not run.
+	reLits [][]byte
 }
 
 type leaf struct {
@@ -78,7 +83,17 @@ type leaf struct {
 	// eqSet holds folded equality literals of an OR leaf with many of them
 	// (those alts are not in alts).
 	eqSet map[string]struct{}
+	// multi finds many folded contains/prefix/suffix literals of an OR
+	// leaf in one pass (those alts are not in alts either).
+	multi     *ahocorasick.Matcher
+	multiKind []uint8
+	multiLen  []int
+	multiPats []alt // for the prefilter
 }
+
+// minMulti is the number of literal alternatives from which an OR leaf
+// uses one automaton instead of one search per alternative.
+const minMulti = 6
 
 type compiler struct {
 	e *Engine
@@ -265,6 +280,28 @@ func (c *compiler) leaf(it *sigma.Item) (*leaf, error) {
 			}
 			l.alts = kept
 		}
+		n = 0
+		for _, a := range l.alts {
+			if !a.cased && (a.kind == kContains || a.kind == kPrefix || a.kind == kSuffix) {
+				n++
+			}
+		}
+		if n >= minMulti {
+			var pats [][]byte
+			kept := l.alts[:0]
+			for _, a := range l.alts {
+				if !a.cased && (a.kind == kContains || a.kind == kPrefix || a.kind == kSuffix) {
+					pats = append(pats, a.lit)
+					l.multiKind = append(l.multiKind, a.kind)
+					l.multiLen = append(l.multiLen, len(a.lit))
+					l.multiPats = append(l.multiPats, a)
+					continue
+				}
+				kept = append(kept, a)
+			}
+			l.alts = kept
+			l.multi = ahocorasick.Build(pats)
+		}
 	}
 	return l, nil
 }
@@ -334,6 +371,11 @@ func (c *compiler) alt(v sigma.Value) (alt, error) {
 		}
 		a.kind, a.re = kRegex, re
 		a.pat = sigma.Pattern{{Kind: sigma.PartLit, Text: v.Regex}}
+		if s := a.lits(0); !s.top {
+			for _, l := range s.lits {
+				a.reLits = append(a.reLits, []byte(l.text))
+			}
+		}
 	case sigma.ValCompare:
 		a.kind, a.num, a.op = kCmp, v.Number, v.Op
 	case sigma.ValTimePart:

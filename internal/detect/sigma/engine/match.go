@@ -353,6 +353,20 @@ func (w *Worker) evalField(l *leaf) bool {
 		}
 	}
 	if !l.all {
+		if l.multi != nil && present {
+			v := w.foldedSlot(s)
+			if l.multi.Find(v, func(id int32, end int) bool {
+				switch l.multiKind[id] {
+				case kContains:
+					return true
+				case kPrefix:
+					return end == l.multiLen[id]
+				}
+				return end == len(v)
+			}) {
+				return true
+			}
+		}
 		for i := range l.alts {
 			if w.altMatch(&l.alts[i], s, present) {
 				return true
@@ -481,6 +495,19 @@ func (w *Worker) altMatch(a *alt, s int32, present bool) bool {
 			return refMatch(a, v, w.slotVal[a.ref])
 		}
 		return refMatchFolded(a, w.foldedSlot(s), w.foldedSlot(a.ref))
+	}
+	if a.kind == kRegex && a.reLits != nil {
+		f := w.foldedSlot(s)
+		found := false
+		for _, l := range a.reLits {
+			if bytes.Contains(f, l) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
 	}
 	if a.cased || a.kind == kRegex {
 		return w.strMatch(a, nil, v)

@@ -112,6 +112,10 @@ func (l *leaf) lits(freq litFreq) litSet {
 	for _, a := range l.alts {
 		groups[a.group] = union(groups[a.group], a.lits(l.slot))
 	}
+	for i := range l.multiPats {
+		a := &l.multiPats[i]
+		groups[a.group] = union(groups[a.group], a.lits(l.slot))
+	}
 	for k := range l.eqSet {
 		// eqSet alts were removed; they belong to OR leaves only.
 		groups[0] = union(groups[0], litSet{lits: []flit{{slot: l.slot, text: cut(k)}}})
@@ -121,7 +125,7 @@ func (l *leaf) lits(freq litFreq) litSet {
 	}
 	out := litSet{}
 	for _, g := range groups {
-		if len(g.lits) == 0 && !g.top && l.eqSet != nil {
+		if len(g.lits) == 0 && !g.top && (l.eqSet != nil || l.multi != nil) {
 			continue // a group whose equality literals moved to eqSet
 		}
 		out = union(out, g)
@@ -308,6 +312,11 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			}
 			for i := range nd.leaf.alts {
 				for _, l := range nd.leaf.alts[i].lits(nd.leaf.slot).lits {
+					freq[l]++
+				}
+			}
+			for i := range nd.leaf.multiPats {
+				for _, l := range nd.leaf.multiPats[i].lits(nd.leaf.slot).lits {
 					freq[l]++
 				}
 			}
