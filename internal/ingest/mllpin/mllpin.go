@@ -1,0 +1,442 @@
+// Package mllpin is Vigil's HL7 v2 listener: MLLP over TCP, optionally
+// TLS. Every message becomes an event on the bus, parsed or not; ADT
+// messages also update the patient directory. A message is acknowledged
+// only after the bus stored its event, so an AA (or, in enhanced mode, CA)
+// means the message is durable; problems are answered with AE or AR and
+// the reason, and the connection stays usable.
+//
+// Order of work per message: parse; for ADT, update the directory (its
+// ledger makes a retransmission harmless); publish the event and wait for
+// the bus; answer. A message the bus or the directory could not take is
+// answered AR and not stored, so the sender's retry does not duplicate it.
+//
+// Nothing from message bodies (names, identifiers, values quoted by parse
+// errors) reaches Vigil's logs: they name the sender, offsets, segment,
+// field and error codes only.
+package mllpin
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/parse/hl7"
+	"github.com/vigil-siem/vigil/internal/parse/mllp"
+)
+
+// Source is the metrics label and bus subject of this listener.
+const Source = "hl7-mllp"
+
+// Config configures the listener.
+type Config struct {
+	// Addr is the TCP address to listen on (e.g. ":2575").
+	Addr string
+	// TLS, when set, makes the listener speak TLS (certificate, and
+	// ClientCAs with RequireAndVerifyClientCert for client authentication).
+	TLS *tls.Config
+	Pub ingest.Publisher
+	// Directory receives ADT messages; nil records them as events only.
+	Directory *directory.Store
+	Metrics   *ingest.Metrics
+	Log       *slog.Logger
+	// KeepOriginal stores each message in event.original (PHI).
+	KeepOriginal bool
+	// Location is the time zone of HL7 times without an offset (UTC when
+	// nil).
+	Location *time.Location
+	// MaxFrameBytes bounds a message (default 1 MiB).
+	MaxFrameBytes int
+	// MaxConns bounds concurrent connections (default 256).
+	MaxConns int
+	// IdleTimeout closes a connection silent between messages for this
+	// long (default 10 minutes).
+	IdleTimeout time.Duration
+	// FrameTimeout bounds the time to receive one message once its first
+	// bytes arrived (default 60 seconds).
+	FrameTimeout time.Duration
+	// WriteTimeout bounds writing an acknowledgement (default 30 seconds).
+	WriteTimeout time.Duration
+	// PublishTimeout bounds waiting for the bus (default 30 seconds);
+	// past it the message is answered AR.
+	PublishTimeout time.Duration
+	Now            func() time.Time
+}
+
+func (c *Config) defaults() {
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = mllp.DefaultMaxFrame
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 256
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 10 * time.Minute
+	}
+	if c.FrameTimeout <= 0 {
+		c.FrameTimeout = time.Minute
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server is a running listener.
+type Server struct {
+	cfg     Config
+	ln      net.Listener
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	closing bool
+	slots   chan struct{}
+}
+
+// Start binds the listener and serves it until Stop.
+func Start(cfg Config) (*Server, error) {
+	cfg.defaults()
+	if cfg.Pub == nil || cfg.Metrics == nil {
+		return nil, errors.New("mllp listener: Pub and Metrics are required")
+	}
+	var ln net.Listener
+	var err error
+	if cfg.TLS != nil {
+		ln, err = tls.Listen("tcp", cfg.Addr, cfg.TLS)
+	} else {
+		ln, err = net.Listen("tcp", cfg.Addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("HL7 MLLP listener on %s: %w", cfg.Addr, err)
+	}
+	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, slots: make(chan struct{}, cfg.MaxConns)}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Stop closes the listener, lets each connection finish the message it is
+// receiving or processing (its acknowledgement is still sent), closes the
+// connections and waits for them.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	s.closing = true
+	for c := range s.conns {
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	}
+	s.mu.Unlock()
+	_ = s.ln.Close()
+	s.wg.Wait()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.cfg.Log.Warn("mllp accept", "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			s.cfg.Log.Warn("mllp connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", s.cfg.MaxConns)
+			c.Close()
+			continue
+		}
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			c.Close()
+			<-s.slots
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serve(c)
+	}
+}
+
+// connReader sets the read deadline before each read: the idle timeout
+// while waiting for a message, a fixed deadline for the rest of a message
+// once its first bytes arrived. While stopping it leaves Stop's deadline.
+type connReader struct {
+	c        net.Conn
+	s        *Server
+	inFrame  bool
+	deadline time.Time
+}
+
+func (r *connReader) waitNext() { r.inFrame = false }
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if !r.s.isClosing() {
+		if r.inFrame {
+			_ = r.c.SetReadDeadline(r.deadline)
+		} else {
+			_ = r.c.SetReadDeadline(time.Now().Add(r.s.cfg.IdleTimeout))
+		}
+	}
+	n, err := r.c.Read(p)
+	if n > 0 && !r.inFrame {
+		r.inFrame = true
+		r.deadline = time.Now().Add(r.s.cfg.FrameTimeout)
+	}
+	return n, err
+}
+
+// peer is what the events of one connection say about it.
+type peer struct {
+	remote string
+	extra  []event.Field
+}
+
+func (s *Server) serve(c net.Conn) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+		<-s.slots
+		s.wg.Done()
+	}()
+	p := peer{remote: c.RemoteAddr().String()}
+	if tc, ok := c.(*tls.Conn); ok {
+		_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			s.cfg.Log.Warn("mllp TLS handshake failed", "remote", p.remote, "err", err)
+			return
+		}
+		_ = tc.SetDeadline(time.Time{})
+		if st := tc.ConnectionState(); len(st.PeerCertificates) > 0 {
+			cert := st.PeerCertificates[0]
+			p.extra = append(p.extra, event.Field{Name: "tls.client.subject", Value: cert.Subject.String()},
+				event.Field{Name: "tls.client.x509.subject.common_name", Value: cert.Subject.CommonName})
+		}
+	}
+	s.cfg.Log.Debug("mllp connection opened", "remote", p.remote)
+	cr := &connReader{c: c, s: s}
+	r := mllp.NewReader(cr, s.cfg.MaxFrameBytes)
+	w := mllp.NewWriter(c)
+	for {
+		cr.waitNext()
+		frame, err := r.ReadFrame()
+		var ack []byte
+		if err != nil {
+			var fe *mllp.FrameError
+			if !errors.As(err, &fe) {
+				var ne net.Error
+				if !errors.Is(err, io.EOF) && !(errors.As(err, &ne) && ne.Timeout()) && !errors.Is(err, net.ErrClosed) {
+					s.cfg.Log.Debug("mllp connection ended", "remote", p.remote, "err", err)
+				}
+				s.cfg.Log.Debug("mllp connection closed", "remote", p.remote)
+				return
+			}
+			s.cfg.Log.Warn("mllp framing problem", "remote", p.remote, "kind", fe.Kind.Error(), "offset", fe.Offset, "bytes", fe.Length)
+			if !errors.Is(err, mllp.ErrTooLarge) {
+				if errors.Is(err, mllp.ErrUnterminated) && strings.Contains(fe.Detail, "stream ended") {
+					return
+				}
+				continue
+			}
+			// The sender waits for an answer to the message it sent.
+			s.cfg.Metrics.Rejected.WithLabelValues(Source).Inc()
+			s.cfg.Metrics.Bytes.WithLabelValues(Source).Add(float64(fe.Length))
+			ack = hl7.BuildRejectForUnparsable(nil, &hl7.ParseError{
+				Msg: fmt.Sprintf("message of %d bytes exceeds the limit of %d", fe.Length, s.cfg.MaxFrameBytes), Code: hl7.ErrInternal,
+			}, s.cfg.Now())
+		} else {
+			ack = s.handle(frame, &p)
+		}
+		if ack == nil {
+			continue // enhanced mode: the sender asked for no commit acknowledgement
+		}
+		_ = c.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if err := w.WriteFrame(ack); err != nil {
+			s.cfg.Log.Debug("mllp acknowledgement not sent", "remote", p.remote, "err", err)
+			return
+		}
+	}
+}
+
+// ackPlan is how the message will be answered.
+type ackPlan struct {
+	opt      hl7.AckOptions
+	enhanced bool   // MSH-15/16 set: commit acknowledgements CA/CE/CR
+	accept   string // MSH-15 accept acknowledgement type: AL, NE, ER, SU
+}
+
+func planFor(m *hl7.Message) ackPlan {
+	var p ackPlan
+	if m == nil {
+		return p
+	}
+	msh := m.Segment("MSH")
+	accept, app := msh.Get(15, 1, 1, 1), msh.Get(16, 1, 1, 1)
+	if accept != "" || app != "" {
+		p.enhanced = true
+		p.accept = strings.ToUpper(accept)
+		if p.accept == "" {
+			p.accept = "AL"
+		}
+	}
+	return p
+}
+
+// build returns the acknowledgement to send, or nil when the sender asked
+// for none.
+func (p *ackPlan) build(m *hl7.Message, frame []byte, perr error, now time.Time) []byte {
+	p.opt.Time = now
+	if m == nil {
+		return hl7.BuildRejectForUnparsable(frame, perr, now)
+	}
+	ok := p.opt.Code == hl7.AA || p.opt.Code == ""
+	if p.enhanced {
+		switch {
+		case p.accept == "NE", p.accept == "ER" && ok, p.accept == "SU" && !ok:
+			return nil
+		}
+		switch p.opt.Code {
+		case hl7.AE:
+			p.opt.Code = hl7.CE
+		case hl7.AR:
+			p.opt.Code = hl7.CR
+		default:
+			p.opt.Code = hl7.CA
+		}
+	}
+	return hl7.BuildACK(m, p.opt)
+}
+
+// handle processes one message and returns its acknowledgement.
+func (s *Server) handle(frame []byte, p *peer) []byte {
+	now := s.cfg.Now()
+	log := s.cfg.Log
+	s.cfg.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(frame)))
+	m, perr := hl7.Parse(frame, hl7.Limits{MaxBytes: s.cfg.MaxFrameBytes})
+	plan := planFor(m)
+	var e event.Event
+	e.Fields = make([]event.Field, 0, 32)
+	if m != nil {
+		hl7.MapEvent(&e, m, hl7.EventOptions{KeepOriginal: s.cfg.KeepOriginal, Location: s.cfg.Location, Now: now})
+	} else {
+		e.Time = now
+		e.Set("event.kind", "event")
+		e.Set("event.module", "hl7")
+		e.Set("event.dataset", "hl7")
+		e.Set(event.FieldMessage, "unparsable HL7 message")
+		if s.cfg.KeepOriginal {
+			e.Set(event.FieldOriginal, string(frame))
+		}
+	}
+	e.Set("log.source.address", p.remote)
+	e.Fields = append(e.Fields, p.extra...)
+
+	switch {
+	case perr != nil:
+		e.Set(event.FieldParseError, perr.Error())
+		plan.opt = hl7.AckFor(perr)
+		logParseProblem(log, "hl7 message refused", p.remote, m, perr)
+	case m.Type == "ADT" && s.cfg.Directory != nil:
+		adt, aerr := hl7.ExtractADT(m, s.cfg.Location)
+		var pe *hl7.ParseError
+		switch {
+		case aerr != nil && errors.As(aerr, &pe) && pe.Code == hl7.ErrUnsupportedEvent:
+			// Recorded as an event; the directory has nothing to learn.
+			plan.opt = hl7.AckOptions{Code: hl7.AA}
+		case aerr != nil:
+			plan.opt = hl7.AckFor(aerr)
+			if plan.opt.Code == hl7.AR {
+				plan.opt.Code = hl7.AE // the header was fine: a content error
+			}
+			e.Set("error.message", aerr.Error())
+			logParseProblem(log, "hl7 ADT content refused by the directory", p.remote, m, aerr)
+		default:
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
+			res, derr := s.cfg.Directory.ApplyADT(ctx, adt)
+			cancel()
+			if derr != nil {
+				// Not stored: the sender retries, the directory's ledger
+				// keeps the retry harmless.
+				s.cfg.Metrics.Rejected.WithLabelValues(Source).Inc()
+				log.Warn("hl7 ADT not applied to the directory; answered AR", "remote", p.remote, "control_id", m.ControlID, "err", derr)
+				plan.opt = hl7.AckOptions{Code: hl7.AR, ErrorCode: hl7.ErrInternal, Text: "the patient directory is unavailable; send the message again later"}
+				return plan.build(m, frame, nil, now)
+			}
+			if len(res.Warnings) > 0 {
+				log.Info("hl7 ADT applied with warnings", "remote", p.remote, "control_id", m.ControlID, "event", res.Event, "warnings", res.Warnings)
+			}
+			plan.opt = hl7.AckOptions{Code: hl7.AA}
+		}
+	default:
+		plan.opt = hl7.AckOptions{Code: hl7.AA}
+	}
+	code := plan.opt.Code
+	if code == "" {
+		code = hl7.AA
+	}
+	e.Set("healthcare.hl7.ack_code", string(code))
+	ingest.Stamp(&e, now)
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
+	_, err := ingest.PublishAll(ctx, s.cfg.Pub, Source, []event.Event{e})
+	cancel()
+	if err != nil {
+		s.cfg.Metrics.Rejected.WithLabelValues(Source).Inc()
+		log.Warn("hl7 message not stored: bus refused it; answered AR", "remote", p.remote, "err", err)
+		plan.opt = hl7.AckOptions{Code: hl7.AR, ErrorCode: hl7.ErrInternal, Text: "the message could not be stored; send it again later"}
+		if m == nil {
+			return hl7.BuildRejectForUnparsable(frame, errors.New("the message could not be stored; send it again later"), now)
+		}
+		return plan.build(m, frame, nil, now)
+	}
+	s.cfg.Metrics.Count(Source, &e)
+	return plan.build(m, frame, perr, now)
+}
+
+// logParseProblem logs where a message was wrong, never what it said.
+func logParseProblem(log *slog.Logger, msg, remote string, m *hl7.Message, err error) {
+	attrs := []any{"remote", remote}
+	if m != nil {
+		attrs = append(attrs, "control_id", m.ControlID, "type", m.Type, "trigger", m.Trigger)
+	}
+	var pe *hl7.ParseError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, "segment", pe.Segment, "segment_index", pe.SegIndex, "field", pe.Field, "offset", pe.Offset, "hl7_error_code", pe.Code)
+	}
+	log.Info(msg, attrs...)
+}
