@@ -112,3 +112,14 @@ func TestReferenceListsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// The README's configuration reference must be the generated one.
+func TestReadmeHasReference(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skipf("README.md not found: %v", err)
+	}
+	if !strings.Contains(string(data), Reference()) {
+		t.Fatal("README.md's configuration table differs from `vigil config reference`: paste its output into the README")
+	}
+}
