@@ -43,6 +43,9 @@ type Config struct {
 		TLSKey          string
 		TLSClientCA     string
 		Timezone        string
+		UDPTimezone     string
+		TCPTimezone     string
+		TLSTimezone     string
 		MaxMessageBytes ByteSize
 	}
 	Store struct {
@@ -166,6 +169,15 @@ func validTimezone(v string) error {
 	return nil
 }
 
+func optional(validate func(string) error) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+		return validate(v)
+	}
+}
+
 func oneOf(values ...string) func(string) error {
 	return func(v string) error {
 		if !slices.Contains(values, v) {
@@ -213,6 +225,9 @@ var keys = []key{
 	strKey("syslog.tls_key", "PEM private key for syslog TLS", func(c *Config) *string { return &c.Syslog.TLSKey }, fileExists),
 	strKey("syslog.tls_client_ca", "PEM CA bundle: when set, syslog TLS clients must present a certificate it signed", func(c *Config) *string { return &c.Syslog.TLSClientCA }, fileExists),
 	strKey("syslog.timezone", "time zone of RFC 3164 timestamps that carry none (IANA name or Local)", func(c *Config) *string { return &c.Syslog.Timezone }, validTimezone),
+	strKey("syslog.udp_timezone", "syslog.timezone for the UDP listener only (empty: syslog.timezone)", func(c *Config) *string { return &c.Syslog.UDPTimezone }, optional(validTimezone)),
+	strKey("syslog.tcp_timezone", "syslog.timezone for the TCP listener only (empty: syslog.timezone)", func(c *Config) *string { return &c.Syslog.TCPTimezone }, optional(validTimezone)),
+	strKey("syslog.tls_timezone", "syslog.timezone for the TLS listener only (empty: syslog.timezone)", func(c *Config) *string { return &c.Syslog.TLSTimezone }, optional(validTimezone)),
 	sizeKey("syslog.max_message_bytes", "largest syslog message; longer ones are truncated and flagged", func(c *Config) *ByteSize { return &c.Syslog.MaxMessageBytes }, 480),
 	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
 	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),

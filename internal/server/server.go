@@ -66,8 +66,8 @@ type Server struct {
 
 // Start builds and starts every component. On error, whatever was started
 // is stopped again.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (s *Server, err error) {
-	s = &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			s.Stop(context.Background())
@@ -178,12 +178,27 @@ func ensureToken(cfg *config.Config) (string, bool, error) {
 
 func (s *Server) startSyslog(im *ingest.Metrics) error {
 	c := s.cfg.Syslog
-	loc, err := time.LoadLocation(c.Timezone)
-	if err != nil {
-		return fmt.Errorf("syslog.timezone: %w", err)
+	parser := func(tz string) (*syslog.Parser, error) {
+		if tz == "" {
+			tz = c.Timezone
+		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, fmt.Errorf("syslog time zone %q: %w", tz, err)
+		}
+		return &syslog.Parser{Location: loc, MaxSize: int(c.MaxMessageBytes), KeepOriginal: s.cfg.Ingest.KeepOriginal}, nil
 	}
-	// The same parser serves the listeners and ?format=syslog over HTTP.
-	s.syslogParser = &syslog.Parser{Location: loc, MaxSize: int(c.MaxMessageBytes), KeepOriginal: s.cfg.Ingest.KeepOriginal}
+	var err error
+	// The default parser also serves ?format=syslog over HTTP.
+	if s.syslogParser, err = parser(""); err != nil {
+		return err
+	}
+	parsers := map[string]*syslog.Parser{}
+	for src, tz := range map[string]string{syslogin.SourceUDP: c.UDPTimezone, syslogin.SourceTCP: c.TCPTimezone, syslogin.SourceTLS: c.TLSTimezone} {
+		if parsers[src], err = parser(tz); err != nil {
+			return err
+		}
+	}
 	if c.UDPAddr == "" && c.TCPAddr == "" && c.TLSAddr == "" {
 		return nil
 	}
@@ -220,7 +235,7 @@ func (s *Server) startSyslog(im *ingest.Metrics) error {
 	}
 	s.syslog, err = syslogin.Start(syslogin.Config{
 		UDPAddr: c.UDPAddr, TCPAddr: c.TCPAddr, TLSAddr: c.TLSAddr, TLS: tlsCfg,
-		Parser: s.syslogParser, Sinks: sinks, Metrics: im, Log: s.log.With("component", "syslog"),
+		Parsers: parsers, Sinks: sinks, Metrics: im, Log: s.log.With("component", "syslog"),
 	})
 	if err != nil {
 		return err

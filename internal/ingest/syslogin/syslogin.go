@@ -40,8 +40,9 @@ type Config struct {
 	// TLS is the server configuration for TLSAddr (certificate, and
 	// ClientCAs with RequireAndVerifyClientCert for client authentication).
 	TLS *tls.Config
-	// Parser parses messages; its MaxSize bounds every message.
-	Parser *syslog.Parser
+	// Parsers parse each source's messages (their time zones may differ);
+	// MaxSize bounds every message.
+	Parsers map[string]*syslog.Parser
 	// MaxConns bounds concurrent TCP+TLS connections (default 4096).
 	MaxConns int
 	// IdleTimeout closes stream connections silent for this long
@@ -159,7 +160,7 @@ func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr
 	e.Fields = make([]event.Field, 0, syslog.FieldsHint)
 	e.Add("log.source.address", from)
 	e.Fields = append(e.Fields, extra...)
-	_ = s.cfg.Parser.Parse(msg, &e) // a failure is recorded in the event
+	_ = s.cfg.Parsers[source].Parse(msg, &e) // a failure is recorded in the event
 	syslog.MarkFrameError(&e, frameErr)
 	normalize.Syslog(&e)
 	ingest.Stamp(&e, s.cfg.Now())
@@ -252,7 +253,7 @@ func (s *Server) serveConn(c net.Conn, source string) {
 		}
 	}
 	ctx := context.Background()
-	fr := syslog.NewFramer(&deadlineReader{c: c, s: s}, s.cfg.Parser.MaxSize)
+	fr := syslog.NewFramer(&deadlineReader{c: c, s: s}, s.cfg.Parsers[source].MaxSize)
 	for {
 		msg, err := fr.Next()
 		if msg != nil {
