@@ -10,6 +10,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigil-siem/vigil/internal/detect/sigma/sigmacli"
+	"github.com/vigil-siem/vigil/internal/parse/evtx/evtxcli"
 )
 
 func main() {
@@ -21,7 +24,8 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), benchCmd())
+	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), benchCmd(),
+		evtxcli.Command(), sigmacli.Command())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil:", err)
 		os.Exit(exitCode(err))
