@@ -233,3 +233,30 @@ correlation:
 		t.Errorf("restore of garbage: got no error")
 	}
 }
+
+// TestOutOfOrder feeds events slightly out of order (within the allowed
+// lateness) and one far too late, which is dropped and counted.
+func TestOutOfOrder(t *testing.T) {
+	corr := `
+title: brute force
+id: 00000000-0000-0000-0000-0000000000c1
+correlation:
+  type: event_count
+  rules: [failed]
+  group-by: [user]
+  timespan: 60s
+  condition: {gte: 3}
+`
+	eng, c := setup(t, corr, Options{AllowedLateness: 30 * time.Second})
+	alerts := feed(eng, c, []ev{
+		{100, "failure", "bob", ""}, {500, "failure", "eve", ""}, // eve moves the clock forward
+		{90, "failure", "bob", ""}, // 410s late: dropped
+		{520, "failure", "bob", ""}, {505, "failure", "bob", ""}, {510, "failure", "bob", ""}, // arrives 520, 505, 510: one window
+	})
+	if len(alerts) != 1 || alerts[0].First != t0.Add(505*time.Second) || alerts[0].Last != t0.Add(520*time.Second) {
+		t.Fatalf("got %+v, want one alert for 505..520", alerts)
+	}
+	if s := c.Stats(); s.Dropped != 1 {
+		t.Errorf("dropped %d, want 1", s.Dropped)
+	}
+}

@@ -107,8 +107,6 @@ type Engine struct {
 	fieldAC   []*ahocorasick.Matcher // by slot
 	patRules  [][]int32              // by pattern id (global across slots)
 	patBase   []int32                // first global pattern id of a slot's automaton
-	kwAC      *ahocorasick.Matcher
-	kwBase    int32
 	hasKwGate bool
 
 	regexCache map[string]*regexp.Regexp

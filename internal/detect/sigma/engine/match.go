@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
@@ -37,6 +38,7 @@ type Worker struct {
 	keyBuf     []byte
 	nameBuf    []byte
 	spaceBuf   []byte
+	scanSlots  []int32 // present slots that have an automaton
 
 	routedCache map[string]int
 	hitFn       func(int32)
@@ -96,6 +98,7 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 	e := w.e
 	w.nextEpoch()
 	w.ev = ev
+	w.scanSlots = w.scanSlots[:0]
 	// Index the fields the rules and routes use.
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
@@ -108,6 +111,9 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 		if w.slotEpoch[s] != w.epoch {
 			w.slotEpoch[s] = w.epoch
 			w.slotVal[s] = f.Value
+			if e.fieldAC[s] != nil {
+				w.scanSlots = append(w.scanSlots, s)
+			}
 		}
 	}
 	e.routes.route(w)
@@ -128,21 +134,16 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 				}
 			}
 			// Field automata.
-			for s, m := range e.fieldAC {
-				if m == nil || w.slotEpoch[s] != w.epoch {
-					continue
-				}
+			for _, s := range w.scanSlots {
 				w.pending = int(e.patBase[s])
-				m.Scan(w.foldedSlot(int32(s)), w.hitFn)
+				e.fieldAC[s].Scan(w.foldedSlot(s), w.hitFn)
 			}
 			if e.hasKwGate {
-				kw := false
 				for _, ei := range w.entries {
-					kw = kw || e.routes.entries[ei].kw
-				}
-				if kw {
-					w.pending = int(e.kwBase)
-					w.scanKeywords()
+					if en := &e.routes.entries[ei]; en.kwAC != nil {
+						w.pending = int(en.kwBase)
+						w.scanKeywords(en.kwAC)
+					}
 				}
 			}
 			routed = w.routedCount()
@@ -235,17 +236,17 @@ func (w *Worker) onHit(id int32) {
 
 func (w *Worker) onKwHit(id int32) { w.onHit(id) }
 
-func (w *Worker) scanKeywords() {
+func (w *Worker) scanKeywords(ac *ahocorasick.Matcher) {
 	e := w.e
 	if e.kwAll {
 		for i := range w.ev.Fields {
-			e.kwAC.Scan(w.foldedField(i), w.kwHitFn)
+			ac.Scan(w.foldedField(i), w.kwHitFn)
 		}
 		return
 	}
 	for _, s := range e.kwSlots {
 		if w.slotEpoch[s] == w.epoch {
-			e.kwAC.Scan(w.foldedSlot(s), w.kwHitFn)
+			ac.Scan(w.foldedSlot(s), w.kwHitFn)
 		}
 	}
 }

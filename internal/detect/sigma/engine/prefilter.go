@@ -24,7 +24,7 @@ type flit struct {
 
 // maxLit bounds a prefilter literal: any substring of a required literal
 // is itself required, so long literals are cut to their last maxLit bytes.
-const maxLit = 24
+const maxLit = 10
 
 var topSet = litSet{top: true}
 
@@ -349,8 +349,17 @@ func (e *Engine) buildPrefilter(c *compiler) {
 		}
 	}
 	// One automaton per slot, pattern ids made global by a base offset.
+	// Keyword literals get one automaton per route entry instead, over the
+	// rules of that entry only: every field of an event is searched for
+	// keywords, so the automaton should hold nothing the event's log
+	// sources cannot use.
 	bySlot := map[int32][]int32{}
+	kwRules := map[int32][]int32{} // pattern id -> rules, keyword patterns only
 	for id, k := range patList {
+		if k.slot < 0 {
+			kwRules[int32(id)] = patRules[id]
+			continue
+		}
 		bySlot[k.slot] = append(bySlot[k.slot], int32(id))
 	}
 	e.fieldAC = make([]*ahocorasick.Matcher, len(e.fieldNames))
@@ -363,13 +372,35 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			ps = append(ps, []byte(patList[id].text))
 			global = append(global, patRules[id])
 		}
-		m := ahocorasick.Build(ps)
-		if slot < 0 {
-			e.kwAC, e.kwBase, e.hasKwGate = m, base, true
-			continue
-		}
-		e.fieldAC[slot] = m
+		e.fieldAC[slot] = ahocorasick.Build(ps)
 		e.patBase[slot] = base
+	}
+	for ei := range e.routes.entries {
+		en := &e.routes.entries[ei]
+		inEntry := map[int32]bool{}
+		for _, ri := range en.all {
+			inEntry[ri] = true
+		}
+		base := int32(len(global))
+		var ps [][]byte
+		for id, rules := range kwRules {
+			var mine []int32
+			for _, ri := range rules {
+				if inEntry[ri] {
+					mine = append(mine, ri)
+				}
+			}
+			if len(mine) == 0 {
+				continue
+			}
+			ps = append(ps, []byte(patList[id].text))
+			global = append(global, mine)
+		}
+		if len(ps) > 0 {
+			en.kwAC = ahocorasick.Build(ps)
+			en.kwBase = base
+			e.hasKwGate = true
+		}
 	}
 	e.patRules = global
 	for ri, r := range e.rules {
@@ -377,9 +408,7 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			if !r.gated {
 				e.routes.entries[ei].ungated = append(e.routes.entries[ei].ungated, int32(ri))
 			}
-			if r.kwGated {
-				e.routes.entries[ei].kw = true
-			}
+
 		}
 	}
 }

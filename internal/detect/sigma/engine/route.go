@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
 )
 
@@ -50,7 +51,10 @@ type routeEntry struct {
 	ls      sigma.LogSource
 	all     []int32 // rules accepting this entry
 	ungated []int32 // of those, the ones the prefilter cannot rule out
-	kw      bool    // some rule of this entry is gated by keyword literals
+	// kwAC finds the keyword literals of this entry's rules; pattern ids
+	// are relative to kwBase in Engine.patRules.
+	kwAC   *ahocorasick.Matcher
+	kwBase int32
 }
 
 // routeGroup holds the routes testing the same fields (with the same
