@@ -250,7 +250,7 @@ correlation:
 	eng, c := setup(t, corr, Options{AllowedLateness: 30 * time.Second})
 	alerts := feed(eng, c, []ev{
 		{100, "failure", "bob", ""}, {500, "failure", "eve", ""}, // eve moves the clock forward
-		{90, "failure", "bob", ""}, // 410s late: dropped
+		{90, "failure", "bob", ""},                                                            // 410s late: dropped
 		{520, "failure", "bob", ""}, {505, "failure", "bob", ""}, {510, "failure", "bob", ""}, // arrives 520, 505, 510: one window
 	})
 	if len(alerts) != 1 || alerts[0].First != t0.Add(505*time.Second) || alerts[0].Last != t0.Add(520*time.Second) {
