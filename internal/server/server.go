@@ -53,6 +53,7 @@ type Server struct {
 	batchersDone   sync.WaitGroup
 	syslog         *syslogin.Server
 	syslogParser   *syslog.Parser
+	payloads       *normalize.Payloads
 	http           *http.Server
 	httpLn         net.Listener
 	httpDone       chan error
@@ -189,6 +190,11 @@ func (s *Server) startSyslog(im *ingest.Metrics) error {
 		return &syslog.Parser{Location: loc, MaxSize: int(c.MaxMessageBytes), KeepOriginal: s.cfg.Ingest.KeepOriginal}, nil
 	}
 	var err error
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return fmt.Errorf("syslog.timezone: %w", err)
+	}
+	s.payloads = normalize.NewPayloads(loc)
 	// The default parser also serves ?format=syslog over HTTP.
 	if s.syslogParser, err = parser(""); err != nil {
 		return err
@@ -235,7 +241,8 @@ func (s *Server) startSyslog(im *ingest.Metrics) error {
 	}
 	s.syslog, err = syslogin.Start(syslogin.Config{
 		UDPAddr: c.UDPAddr, TCPAddr: c.TCPAddr, TLSAddr: c.TLSAddr, TLS: tlsCfg,
-		Parsers: parsers, Sinks: sinks, Metrics: im, Log: s.log.With("component", "syslog"),
+		Parsers: parsers, Sinks: sinks,
+		Normalize: func(e *event.Event) { normalize.SyslogEvent(e, s.payloads) }, Metrics: im, Log: s.log.With("component", "syslog"),
 	})
 	if err != nil {
 		return err
@@ -275,12 +282,16 @@ func (s *Server) startHTTP(im *ingest.Metrics) error {
 			"POST /api/v1/ingest": &httpin.Handler{
 				Pub: s.bus, Metrics: im, Log: s.log.With("component", "http-ingest"),
 				MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes),
-				Normalize: normalize.JSON,
+				Normalize: func(e *event.Event) { normalize.JSONEvent(e, s.payloads) },
 				LineFormats: map[string]httpin.LineParser{
 					"syslog": func(line []byte, e *event.Event) {
 						_ = s.syslogParser.Parse(line, e) // failures are kept in the event
-						normalize.Syslog(e)
+						normalize.SyslogEvent(e, s.payloads)
 					},
+					// CEF and LEEF records one per line, with or without a
+					// syslog header: parsed as syslog, then the record.
+					"cef":  s.recordLine,
+					"leef": s.recordLine,
 				},
 			},
 		},
@@ -387,5 +398,14 @@ func (s *Server) waitWriterCaughtUp(ctx context.Context, limit time.Duration) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// recordLine parses a CEF or LEEF line (optionally behind a syslog header).
+func (s *Server) recordLine(line []byte, e *event.Event) {
+	_ = s.syslogParser.Parse(line, e) // a bare record is kept as the message
+	e.Delete(event.FieldParseError)
+	if !s.payloads.Apply(e) {
+		e.Set(event.FieldParseError, "no CEF or LEEF record in the line")
 	}
 }

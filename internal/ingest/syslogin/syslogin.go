@@ -17,7 +17,6 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
-	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/parse/syslog"
 )
 
@@ -48,6 +47,8 @@ type Config struct {
 	// IdleTimeout closes stream connections silent for this long
 	// (default 30 minutes).
 	IdleTimeout time.Duration
+	// Normalize completes a parsed event (ECS mapping of its payload).
+	Normalize func(*event.Event)
 	// Sinks per source.
 	Sinks   map[string]Sink
 	Metrics *ingest.Metrics
@@ -162,7 +163,9 @@ func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr
 	e.Fields = append(e.Fields, extra...)
 	_ = s.cfg.Parsers[source].Parse(msg, &e) // a failure is recorded in the event
 	syslog.MarkFrameError(&e, frameErr)
-	normalize.Syslog(&e)
+	if s.cfg.Normalize != nil {
+		s.cfg.Normalize(&e)
+	}
 	ingest.Stamp(&e, s.cfg.Now())
 	s.cfg.Metrics.Count(source, &e)
 	s.cfg.Metrics.Bytes.WithLabelValues(source).Add(float64(len(msg)))

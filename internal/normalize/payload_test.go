@@ -1,0 +1,42 @@
+package normalize
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/parse/syslog"
+)
+
+func TestPayloadsAfterSyslog(t *testing.T) {
+	p := NewPayloads(time.UTC)
+	sp := &syslog.Parser{Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }}
+	f := func(line string, want map[string]string) {
+		t.Helper()
+		var e event.Event
+		_ = sp.Parse([]byte(line), &e)
+		SyslogEvent(&e, p)
+		seen := map[string]int{}
+		for _, fl := range e.Fields {
+			seen[fl.Name]++
+			if seen[fl.Name] > 1 {
+				t.Errorf("%q: field %s twice", line, fl.Name)
+			}
+		}
+		for k, v := range want {
+			if got := e.Value(k); got != v {
+				t.Errorf("%q: %s = %q, want %q (fields %v)", line, k, got, v, e.Fields)
+			}
+		}
+	}
+	f(`<134>Nov 28 10:00:00 fw01 CEF:0|Palo Alto Networks|PAN-OS|10.1|THREAT|url|5|src=10.0.0.5 dst=93.184.216.34 suser=jdoe act=blocked`,
+		map[string]string{"event.module": "cef", "event.dataset": "cef", "observer.vendor": "Palo Alto Networks", "source.ip": "10.0.0.5",
+			"destination.ip": "93.184.216.34", "host.name": "fw01", "vigil.parse_error": ""})
+	f(`CEF:0|Trend Micro|Deep Security Agent|10.0|4000000|Eicar_test_file|6|cn1=1 src=192.168.1.7`,
+		map[string]string{"event.module": "cef", "observer.product": "Deep Security Agent", "source.ip": "192.168.1.7"})
+	f("<13>1 2026-11-28T10:00:00Z qradar-src app - - - LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.9^usrName=asmith",
+		map[string]string{"event.module": "leef", "observer.vendor": "Lancope", "source.ip": "10.0.1.8", "user.name": "asmith"})
+	f(`<134>Nov 28 10:00:00 fw01 CEF:0|broken`, map[string]string{"event.module": "syslog"})
+	f(`<38>Nov 28 10:00:00 bastion sshd[4242]: Failed password for root from 10.9.9.9 port 22 ssh2`,
+		map[string]string{"event.action": "ssh_login", "event.outcome": "failure", "source.ip": "10.9.9.9"})
+}
