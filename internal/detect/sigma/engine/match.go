@@ -39,6 +39,10 @@ type Worker struct {
 	nameBuf    []byte
 	spaceBuf   []byte
 	scanSlots  []int32 // present slots that have an automaton
+	curRules   [][]int32
+	kwKey      []byte
+	kwCombo    *kwCombo
+	kwComboKey []byte
 
 	routedCache map[string]int
 	hitFn       func(int32)
@@ -135,15 +139,26 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 			}
 			// Field automata.
 			for _, s := range w.scanSlots {
-				w.pending = int(e.patBase[s])
+				w.curRules = e.patRules[e.patBase[s]:]
 				e.fieldAC[s].Scan(w.foldedSlot(s), w.hitFn)
 			}
 			if e.hasKwGate {
+				key := w.kwKey[:0]
 				for _, ei := range w.entries {
-					if en := &e.routes.entries[ei]; en.kwAC != nil {
-						w.pending = int(en.kwBase)
-						w.scanKeywords(en.kwAC)
+					if len(e.routes.entries[ei].kwPats) > 0 {
+						key = append(key, byte(ei), byte(ei>>8), byte(ei>>16))
 					}
+				}
+				w.kwKey = key
+				if len(key) > 0 {
+					c := w.kwCombo
+					if c == nil || string(w.kwComboKey) != string(key) {
+						c = e.kwFor(key, w.entries)
+						w.kwCombo = c
+						w.kwComboKey = append(w.kwComboKey[:0], key...)
+					}
+					w.curRules = c.rules
+					w.scanKeywords(c.ac)
 				}
 			}
 			routed = w.routedCount()
@@ -217,9 +232,9 @@ func (w *Worker) addCand(ri int32) {
 	}
 }
 
-// onHit handles a prefilter hit: pattern id relative to w.pending.
+// onHit handles a prefilter hit: pattern id in w.curRules.
 func (w *Worker) onHit(id int32) {
-	for _, ri := range w.e.patRules[int32(w.pending)+id] {
+	for _, ri := range w.curRules[id] {
 		if w.ruleEpoch[ri] == w.epoch {
 			continue
 		}

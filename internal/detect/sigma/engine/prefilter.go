@@ -381,8 +381,6 @@ func (e *Engine) buildPrefilter(c *compiler) {
 		for _, ri := range en.all {
 			inEntry[ri] = true
 		}
-		base := int32(len(global))
-		var ps [][]byte
 		for id, rules := range kwRules {
 			var mine []int32
 			for _, ri := range rules {
@@ -393,12 +391,8 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			if len(mine) == 0 {
 				continue
 			}
-			ps = append(ps, []byte(patList[id].text))
-			global = append(global, mine)
-		}
-		if len(ps) > 0 {
-			en.kwAC = ahocorasick.Build(ps)
-			en.kwBase = base
+			en.kwPats = append(en.kwPats, patList[id].text)
+			en.kwRules = append(en.kwRules, mine)
 			e.hasKwGate = true
 		}
 	}
@@ -411,4 +405,59 @@ func (e *Engine) buildPrefilter(c *compiler) {
 
 		}
 	}
+}
+
+// kwCombo is the keyword automaton for one combination of route entries:
+// an event of several log sources searches its fields once.
+type kwCombo struct {
+	ac    *ahocorasick.Matcher
+	rules [][]int32
+}
+
+// kwFor returns the keyword automaton of a set of entries, building it on
+// first use (the only allocation of matching, once per combination).
+func (e *Engine) kwFor(key []byte, entries []int32) *kwCombo {
+	if m := e.kwCache.Load(); m != nil {
+		if c, ok := (*m)[string(key)]; ok {
+			return c
+		}
+	}
+	e.kwMu.Lock()
+	defer e.kwMu.Unlock()
+	old := e.kwCache.Load()
+	if old != nil {
+		if c, ok := (*old)[string(key)]; ok {
+			return c
+		}
+	}
+	idx := map[string]int{}
+	c := &kwCombo{}
+	var pats [][]byte
+	for _, ei := range entries {
+		en := &e.routes.entries[ei]
+		for i, t := range en.kwPats {
+			j, ok := idx[t]
+			if !ok {
+				j = len(pats)
+				idx[t] = j
+				pats = append(pats, []byte(t))
+				c.rules = append(c.rules, nil)
+			}
+			for _, ri := range en.kwRules[i] {
+				if !containsInt32(c.rules[j], ri) {
+					c.rules[j] = append(c.rules[j], ri)
+				}
+			}
+		}
+	}
+	c.ac = ahocorasick.Build(pats)
+	m := map[string]*kwCombo{}
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[string(key)] = c
+	e.kwCache.Store(&m)
+	return c
 }

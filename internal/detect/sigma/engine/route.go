@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
-	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
 )
 
@@ -51,10 +50,9 @@ type routeEntry struct {
 	ls      sigma.LogSource
 	all     []int32 // rules accepting this entry
 	ungated []int32 // of those, the ones the prefilter cannot rule out
-	// kwAC finds the keyword literals of this entry's rules; pattern ids
-	// are relative to kwBase in Engine.patRules.
-	kwAC   *ahocorasick.Matcher
-	kwBase int32
+	// keyword literals of this entry's rules, and the rules of each
+	kwPats  []string
+	kwRules [][]int32
 }
 
 // routeGroup holds the routes testing the same fields (with the same
