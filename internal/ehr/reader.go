@@ -42,8 +42,10 @@ type Options struct {
 type Row struct {
 	// Line is the line the row starts on (1 is the header).
 	Line int
-	// Offset is the byte offset just past the row: where to resume.
-	Offset int64
+	// Offset is the byte offset just past the row: where to resume;
+	// NextLine the line number there.
+	Offset   int64
+	NextLine int
 	// Event is the row's event; a row with problems still has one, with
 	// vigil.parse_error.
 	Event event.Event
@@ -262,13 +264,13 @@ func (r *Reader) Next() (Row, error) {
 	if err != nil {
 		var te *tooLongError
 		if errors.As(err, &te) {
-			row := Row{Line: te.line, Offset: r.rr.off, Err: fmt.Errorf("line %d: %w", te.line, err)}
+			row := Row{Line: te.line, Offset: r.rr.off, NextLine: r.rr.line, Err: fmt.Errorf("line %d: %w", te.line, err)}
 			row.Event = r.failed(row.Err, nil)
 			return row, nil
 		}
 		return Row{}, err
 	}
-	row := Row{Line: line, Offset: r.rr.off}
+	row := Row{Line: line, Offset: r.rr.off, NextLine: r.rr.line}
 	r.fields = r.split(rec, r.fields[:0])
 	row.Event, row.Err = r.event(r.fields, rec, line)
 	return row, nil
