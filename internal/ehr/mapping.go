@@ -47,6 +47,9 @@ type Mapping struct {
 	Timezone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`
 	// TimeFormats are Go layouts tried before the built-in ones.
 	TimeFormats []string `yaml:"time_formats,omitempty" json:"time_formats,omitempty"`
+	// TimeFields are further fields read as times (like @timestamp,
+	// event.start, event.end and event.created) and written in RFC 3339.
+	TimeFields []string `yaml:"time_fields,omitempty" json:"time_fields,omitempty"`
 	// DurationUnit of event.duration columns: s (default), ms, us, ns, min.
 	DurationUnit string `yaml:"duration_unit,omitempty" json:"duration_unit,omitempty"`
 	// NullValues are cell values meaning "no value" (default NULL and \N).
@@ -345,8 +348,9 @@ var presets = map[string]*Mapping{
 			FieldBreakGlass:         {"BG": "true", "N": "false", "PO": "false"},
 			"healthcare.ehr.device": {"W": "web"},
 		},
-		Set:      map[string]string{"event.action": "chart-open"},
-		Required: []string{FieldTimestamp, "user.name", "healthcare.patient.id"},
+		Set:        map[string]string{"event.action": "chart-open"},
+		TimeFields: []string{"healthcare.ehr.break_glass_start"},
+		Required:   []string{FieldTimestamp, "user.name", "healthcare.patient.id"},
 	},
 }
 

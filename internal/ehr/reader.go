@@ -336,7 +336,7 @@ func (r *Reader) event(cells []string, rec []byte, line int) (event.Event, error
 			continue
 		}
 		switch {
-		case timeFields[c.field]:
+		case timeFields[c.field] || slices.Contains(r.m.TimeFields, c.field):
 			t, err := r.parseTime(v)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("column %q: %v", c.alias, err))

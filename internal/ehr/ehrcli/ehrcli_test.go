@@ -1,0 +1,256 @@
+package ehrcli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/client"
+	"github.com/vigil-siem/vigil/internal/db"
+	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/ehr"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/ingest/httpin"
+)
+
+const token = "test-token"
+
+type server struct {
+	url  string
+	cons *bus.Consumer
+	dir  *directory.Store
+}
+
+// newServer runs the HTTP ingest handler and the directory API on a real
+// bus and database, behind a bearer token.
+func newServer(t *testing.T, busCfg bus.Config) *server {
+	t.Helper()
+	ctx := context.Background()
+	busCfg.Dir = filepath.Join(t.TempDir(), "bus")
+	b, err := bus.Open(ctx, busCfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	cons, err := b.Consumer(ctx, "test", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	dir, err := directory.New(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/ingest", &httpin.Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()),
+		Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 20, MaxEventBytes: 1 << 20})
+	for p, h := range (&directory.API{Store: dir}).Routes() {
+		mux.Handle(p, h)
+	}
+	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, `{"error":"token"}`, 401)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(auth)
+	t.Cleanup(srv.Close)
+	return &server{url: srv.URL, cons: cons, dir: dir}
+}
+
+func (s *server) events(t *testing.T) []event.Event {
+	t.Helper()
+	var out []event.Event
+	for {
+		msgs, err := s.cons.Fetch(context.Background(), 100, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			return out
+		}
+		for _, m := range msgs {
+			if out, err = event.DecodeBatch(out, m.Data); err != nil {
+				t.Fatal(err)
+			}
+			_ = m.Ack(context.Background())
+		}
+	}
+}
+
+func users(evs []event.Event) []string {
+	var u []string
+	for _, e := range evs {
+		u = append(u, e.Value("user.name"))
+	}
+	sort.Strings(u)
+	return u
+}
+
+func TestImportEpic(t *testing.T) {
+	s := newServer(t, bus.Config{})
+	c := client.New(s.url, token, false)
+	m, _ := ehr.Preset("epic")
+	state := filepath.Join(t.TempDir(), "state.json")
+	var progBytes, progRows int64
+	st, err := Import(context.Background(), c, "../testdata/epic_access.csv", ImportOptions{
+		Mapping: m, StatePath: state, ChunkEvents: 2, Progress: func(b, r int64) { progBytes += b; progRows += r },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat("../testdata/epic_access.csv")
+	if st.Rows != 5 || st.Stored != 5 || st.RowProblems != 2 || st.Requests != 3 || progRows != 5 || progBytes > fi.Size() || progBytes < fi.Size()-2 {
+		t.Fatalf("stats %+v, progress %d bytes %d rows (file %d)", st, progBytes, progRows, fi.Size())
+	}
+	if !strings.HasPrefix(st.Problems[0], "line 4:") || !strings.HasPrefix(st.Problems[1], "line 8:") {
+		t.Fatalf("problems %q", st.Problems)
+	}
+	evs := s.events(t)
+	if len(evs) != 5 {
+		t.Fatalf("%d events", len(evs))
+	}
+	for _, e := range evs {
+		if e.Value("event.module") != "ehr" || !e.Has("event.ingested") {
+			t.Fatalf("event %v", e.Fields)
+		}
+	}
+	if evs[1].Value("healthcare.break_glass") != "true" || evs[1].Time != time.Date(2024, 3, 12, 9, 15, 30, 0, time.UTC) {
+		t.Fatalf("second event %v %v", evs[1].Time, evs[1].Fields)
+	}
+	// The state says done: resuming sends nothing.
+	st, err = Import(context.Background(), c, "../testdata/epic_access.csv", ImportOptions{Mapping: m, StatePath: state, Resume: true})
+	if err != nil || !st.AlreadyDone {
+		t.Fatalf("resume of a finished file: %+v %v", st, err)
+	}
+	if evs := s.events(t); len(evs) != 0 {
+		t.Fatalf("%d events sent again", len(evs))
+	}
+}
+
+func TestImportResumes(t *testing.T) {
+	// A bus so small that the import stops partway.
+	s := newServer(t, bus.Config{MaxBytes: 24 << 10, MaxBatchBytes: 8 << 10})
+	c := client.New(s.url, token, false)
+	m, _ := ehr.Preset("epic")
+	path := filepath.Join(t.TempDir(), "access.csv")
+	var b strings.Builder
+	b.WriteString("ACCESS_INSTANT,USER_ID,PAT_MRN_ID,METRIC_NAME\n")
+	var want []string
+	for i := range 200 {
+		u := fmt.Sprintf("user%03d", i)
+		want = append(want, u)
+		fmt.Fprintf(&b, "2024-03-12 10:00:00,%s,MRN%d,%s\n", u, i, strings.Repeat("VIEW ", 10))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "state.json")
+	opt := ImportOptions{Mapping: m, StatePath: state, ChunkEvents: 20}
+	st, err := Import(context.Background(), c, path, opt)
+	if err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("import on a full bus: %+v %v", st, err)
+	}
+	got := users(s.events(t)) // consuming frees the bus
+	if len(got) == 0 || len(got) == 200 {
+		t.Fatalf("%d events before the interruption", len(got))
+	}
+	opt.Resume = true
+	for range 50 {
+		st, err = Import(context.Background(), c, path, opt)
+		got = append(got, users(s.events(t))...)
+		if err == nil {
+			break
+		}
+		if st.ResumedAtLine < 2 {
+			t.Fatalf("resumed at line %d", st.ResumedAtLine)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("after resuming: %d events, want 200 without duplicates", len(got))
+	}
+	// A file changed since: refused with --resume.
+	os.WriteFile(path, []byte(b.String()+"2024-03-12 10:00:00,late,MRN,VIEW\n"), 0o644)
+	if _, err := Import(context.Background(), c, path, opt); !errors.Is(err, ErrChanged) {
+		t.Fatalf("changed file: %v", err)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	s := newServer(t, bus.Config{})
+	run := func(cmdArgs ...string) (string, string, error) {
+		root := Command()
+		if cmdArgs[0] == "workforce" {
+			root = WorkforceCommand()
+		}
+		var out, errOut bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(&errOut)
+		root.SetArgs(cmdArgs[1:])
+		err := root.ExecuteContext(context.Background())
+		return out.String(), errOut.String(), err
+	}
+	state := filepath.Join(t.TempDir(), "state.json")
+	out, errOut, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "../testdata/touchworks_access.csv")
+	if err != nil || !strings.Contains(out, "3 rows read, 3 events stored, 1 rows with problems") || !strings.Contains(errOut, "line 4") {
+		t.Fatalf("ehr import: %v\n%s\n%s", err, out, errOut)
+	}
+	if _, _, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "--strict", "../testdata/touchworks_access.csv"); err == nil {
+		t.Fatal("--strict ignored the row problem")
+	}
+	if _, _, err := run("ehr", "import", "--server", s.url, "../testdata/touchworks_access.csv"); err == nil {
+		t.Fatal("import without a mapping accepted")
+	}
+	out, _, err = run("ehr", "presets", "openemr")
+	if err != nil || !strings.Contains(out, "patient_id") {
+		t.Fatalf("presets openemr: %v %s", err, out)
+	}
+	// The printed preset is a valid mapping file.
+	if _, err := ehr.ParseMapping([]byte(out), "printed"); err != nil {
+		t.Fatalf("printed preset does not load: %v\n%s", err, out)
+	}
+	out, _, _ = run("ehr", "presets")
+	if !strings.Contains(out, "epic") || !strings.Contains(out, "touchworks") {
+		t.Fatalf("presets: %s", out)
+	}
+
+	roster := filepath.Join(t.TempDir(), "roster.csv")
+	os.WriteFile(roster, []byte("Emp No;Login;Dept;Term\n1;ghouse;Diagnostics;31/12/2024\n2;lcuddy;Admin;bad\n"), 0o644)
+	mapping := filepath.Join(t.TempDir(), "m.yaml")
+	os.WriteFile(mapping, []byte("employee_id: Emp No\nehr_user_id: Login\ndepartment: Dept\ntermination_date: Term\n"), 0o644)
+	out, errOut, err = run("workforce", "import", "--server", s.url, "--token", token, "--mapping", mapping, "--day-first", roster)
+	if err != nil || !strings.Contains(out, "2 rows: 1 created") || !strings.Contains(errOut, "line 3") {
+		t.Fatalf("workforce import: %v\n%s\n%s", err, out, errOut)
+	}
+	w, err := s.dir.WorkerByEHRUser(context.Background(), "ghouse")
+	if err != nil || w.TerminationDate != "2024-12-31" {
+		t.Fatalf("worker %+v %v", w, err)
+	}
+	if _, err := ImportWorkforce(context.Background(), client.New(s.url, "wrong", false), strings.NewReader("a\n"), url.Values{}); err == nil {
+		t.Fatal("wrong token accepted")
+	}
+}
