@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"regexp/syntax"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 	"net/netip"
@@ -72,6 +73,8 @@ type alt struct {
 	// reLits are folded literals one of which the regex needs; when none
 	// is in the value the regex is not run.
 	reLits [][]byte
+	// reMin is the fewest bytes a match of the regex needs.
+	reMin int
 }
 
 type leaf struct {
@@ -376,6 +379,9 @@ func (c *compiler) alt(v sigma.Value) (alt, error) {
 				a.reLits = append(a.reLits, []byte(l.text))
 			}
 		}
+		if re, err := syntax.Parse(v.Regex, syntax.Perl); err == nil {
+			a.reMin = minRunes(re.Simplify())
+		}
 	case sigma.ValCompare:
 		a.kind, a.num, a.op = kCmp, v.Number, v.Op
 	case sigma.ValTimePart:
@@ -396,4 +402,40 @@ func (c *compiler) alt(v sigma.Value) (alt, error) {
 		return a, fmt.Errorf("BUG: value kind %d", v.Kind)
 	}
 	return a, nil
+}
+
+// minRunes is the fewest runes (so bytes) any match of re has.
+func minRunes(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minRunes(re.Sub[0])
+	case syntax.OpRepeat:
+		n := re.Min * minRunes(re.Sub[0])
+		if n > 1<<20 {
+			n = 1 << 20
+		}
+		return n
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n += minRunes(s)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, s := range re.Sub {
+			if m := minRunes(s); n < 0 || m < n {
+				n = m
+			}
+		}
+		if n < 0 {
+			n = 0
+		}
+		return n
+	}
+	return 0
 }

@@ -108,8 +108,8 @@ type Engine struct {
 	patRules  [][]int32              // by pattern id (global across slots)
 	patBase   []int32                // first global pattern id of a slot's automaton
 	hasKwGate bool
-	kwMu      sync.Mutex
-	kwCache   atomic.Pointer[map[string]*kwCombo]
+	comboMu    sync.Mutex
+	comboCache atomic.Pointer[map[string]*combo]
 
 	regexCache map[string]*regexp.Regexp
 	rejected   []sigma.Rejection

@@ -40,9 +40,9 @@ type Worker struct {
 	spaceBuf   []byte
 	scanSlots  []int32 // present slots that have an automaton
 	curRules   [][]int32
-	kwKey      []byte
-	kwCombo    *kwCombo
-	kwComboKey []byte
+	comboKey     []byte
+	combo        *combo
+	lastComboKey []byte
 
 	routedCache map[string]int
 	hitFn       func(int32)
@@ -137,29 +137,27 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 					w.addCand(ri)
 				}
 			}
-			// Field automata.
-			for _, s := range w.scanSlots {
-				w.curRules = e.patRules[e.patBase[s]:]
-				e.fieldAC[s].Scan(w.foldedSlot(s), w.hitFn)
+			// Prefilter automata of this combination of log sources.
+			key := w.comboKey[:0]
+			for _, ei := range w.entries {
+				key = append(key, byte(ei), byte(ei>>8), byte(ei>>16))
 			}
-			if e.hasKwGate {
-				key := w.kwKey[:0]
-				for _, ei := range w.entries {
-					if len(e.routes.entries[ei].kwPats) > 0 {
-						key = append(key, byte(ei), byte(ei>>8), byte(ei>>16))
-					}
+			w.comboKey = key
+			c := w.combo
+			if c == nil || string(w.lastComboKey) != string(key) {
+				c = e.comboFor(key, w.entries)
+				w.combo = c
+				w.lastComboKey = append(w.lastComboKey[:0], key...)
+			}
+			for _, s := range w.scanSlots {
+				if fs := c.field[s]; fs != nil {
+					w.curRules = fs.rules
+					fs.ac.Scan(w.foldedSlot(s), w.hitFn)
 				}
-				w.kwKey = key
-				if len(key) > 0 {
-					c := w.kwCombo
-					if c == nil || string(w.kwComboKey) != string(key) {
-						c = e.kwFor(key, w.entries)
-						w.kwCombo = c
-						w.kwComboKey = append(w.kwComboKey[:0], key...)
-					}
-					w.curRules = c.rules
-					w.scanKeywords(c.ac)
-				}
+			}
+			if c.kw != nil {
+				w.curRules = c.kw.rules
+				w.scanKeywords(c.kw.ac)
 			}
 			routed = w.routedCount()
 		}
@@ -511,6 +509,9 @@ func (w *Worker) altMatch(a *alt, s int32, present bool) bool {
 			return refMatch(a, v, w.slotVal[a.ref])
 		}
 		return refMatchFolded(a, w.foldedSlot(s), w.foldedSlot(a.ref))
+	}
+	if a.kind == kRegex && len(v) < a.reMin {
+		return false
 	}
 	if a.kind == kRegex && a.reLits != nil {
 		f := w.foldedSlot(s)

@@ -381,9 +381,9 @@ func (e *Engine) buildPrefilter(c *compiler) {
 		for _, ri := range en.all {
 			inEntry[ri] = true
 		}
-		for id, rules := range kwRules {
+		for id, k := range patList {
 			var mine []int32
-			for _, ri := range rules {
+			for _, ri := range patRules[id] {
 				if inEntry[ri] {
 					mine = append(mine, ri)
 				}
@@ -391,9 +391,10 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			if len(mine) == 0 {
 				continue
 			}
-			en.kwPats = append(en.kwPats, patList[id].text)
-			en.kwRules = append(en.kwRules, mine)
-			e.hasKwGate = true
+			en.pats = append(en.pats, entryPat{slot: k.slot, text: k.text, rules: mine})
+			if k.slot < 0 {
+				e.hasKwGate = true
+			}
 		}
 	}
 	e.patRules = global
@@ -407,57 +408,87 @@ func (e *Engine) buildPrefilter(c *compiler) {
 	}
 }
 
-// kwCombo is the keyword automaton for one combination of route entries:
-// an event of several log sources searches its fields once.
-type kwCombo struct {
+// entryPat is a prefilter literal of a route entry and the entry's rules
+// that need it.
+type entryPat struct {
+	slot  int32 // -1 for keywords
+	text  string
+	rules []int32
+}
+
+// scanSet is an automaton and the rules of each of its patterns.
+type scanSet struct {
 	ac    *ahocorasick.Matcher
 	rules [][]int32
 }
 
-// kwFor returns the keyword automaton of a set of entries, building it on
+// combo holds the automata for one combination of route entries, over the
+// literals of those entries' rules only: smaller automata than one over
+// every rule, and an event of several log sources scans each field once.
+type combo struct {
+	field []*scanSet // by slot
+	kw    *scanSet
+}
+
+// comboFor returns the automata of a set of entries, building them on
 // first use (the only allocation of matching, once per combination).
-func (e *Engine) kwFor(key []byte, entries []int32) *kwCombo {
-	if m := e.kwCache.Load(); m != nil {
+func (e *Engine) comboFor(key []byte, entries []int32) *combo {
+	if m := e.comboCache.Load(); m != nil {
 		if c, ok := (*m)[string(key)]; ok {
 			return c
 		}
 	}
-	e.kwMu.Lock()
-	defer e.kwMu.Unlock()
-	old := e.kwCache.Load()
+	e.comboMu.Lock()
+	defer e.comboMu.Unlock()
+	old := e.comboCache.Load()
 	if old != nil {
 		if c, ok := (*old)[string(key)]; ok {
 			return c
 		}
 	}
-	idx := map[string]int{}
-	c := &kwCombo{}
-	var pats [][]byte
+	type build struct {
+		idx   map[string]int
+		pats  [][]byte
+		rules [][]int32
+	}
+	bySlot := map[int32]*build{}
 	for _, ei := range entries {
-		en := &e.routes.entries[ei]
-		for i, t := range en.kwPats {
-			j, ok := idx[t]
-			if !ok {
-				j = len(pats)
-				idx[t] = j
-				pats = append(pats, []byte(t))
-				c.rules = append(c.rules, nil)
+		for _, p := range e.routes.entries[ei].pats {
+			b := bySlot[p.slot]
+			if b == nil {
+				b = &build{idx: map[string]int{}}
+				bySlot[p.slot] = b
 			}
-			for _, ri := range en.kwRules[i] {
-				if !containsInt32(c.rules[j], ri) {
-					c.rules[j] = append(c.rules[j], ri)
+			j, ok := b.idx[p.text]
+			if !ok {
+				j = len(b.pats)
+				b.idx[p.text] = j
+				b.pats = append(b.pats, []byte(p.text))
+				b.rules = append(b.rules, nil)
+			}
+			for _, ri := range p.rules {
+				if !containsInt32(b.rules[j], ri) {
+					b.rules[j] = append(b.rules[j], ri)
 				}
 			}
 		}
 	}
-	c.ac = ahocorasick.Build(pats)
-	m := map[string]*kwCombo{}
+	c := &combo{field: make([]*scanSet, len(e.fieldNames))}
+	for slot, b := range bySlot {
+		s := &scanSet{ac: ahocorasick.Build(b.pats), rules: b.rules}
+		if slot < 0 {
+			c.kw = s
+		} else {
+			c.field[slot] = s
+		}
+	}
+	m := map[string]*combo{}
 	if old != nil {
 		for k, v := range *old {
 			m[k] = v
 		}
 	}
 	m[string(key)] = c
-	e.kwCache.Store(&m)
+	e.comboCache.Store(&m)
 	return c
 }

@@ -50,9 +50,8 @@ type routeEntry struct {
 	ls      sigma.LogSource
 	all     []int32 // rules accepting this entry
 	ungated []int32 // of those, the ones the prefilter cannot rule out
-	// keyword literals of this entry's rules, and the rules of each
-	kwPats  []string
-	kwRules [][]int32
+	// pats are the prefilter literals of this entry's gated rules.
+	pats []entryPat
 }
 
 // routeGroup holds the routes testing the same fields (with the same
