@@ -104,10 +104,10 @@ type Engine struct {
 	routes routeTable
 
 	// prefilter
-	fieldAC   []*ahocorasick.Matcher // by slot
-	patRules  [][]int32              // by pattern id (global across slots)
-	patBase   []int32                // first global pattern id of a slot's automaton
-	hasKwGate bool
+	fieldAC    []*ahocorasick.Matcher // by slot
+	patRules   [][]int32              // by pattern id (global across slots)
+	patBase    []int32                // first global pattern id of a slot's automaton
+	hasKwGate  bool
 	comboMu    sync.Mutex
 	comboCache atomic.Pointer[map[string]*combo]
 

@@ -31,15 +31,15 @@ type Worker struct {
 	kwOff   []int32
 	kwLen   []int32
 
-	entryEpoch []uint32
-	entries    []int32
-	ruleEpoch  []uint32
-	cands      []int32
-	keyBuf     []byte
-	nameBuf    []byte
-	spaceBuf   []byte
-	scanSlots  []int32 // present slots that have an automaton
-	curRules   [][]int32
+	entryEpoch   []uint32
+	entries      []int32
+	ruleEpoch    []uint32
+	cands        []int32
+	keyBuf       []byte
+	nameBuf      []byte
+	spaceBuf     []byte
+	scanSlots    []int32 // present slots that have an automaton
+	curRules     [][]int32
 	comboKey     []byte
 	combo        *combo
 	lastComboKey []byte
