@@ -22,7 +22,6 @@ import (
 	"sync/atomic"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
-	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
 	"github.com/vigil-siem/vigil/internal/event"
 )
@@ -104,9 +103,7 @@ type Engine struct {
 	routes routeTable
 
 	// prefilter
-	fieldAC    []*ahocorasick.Matcher // by slot
-	patRules   [][]int32              // by pattern id (global across slots)
-	patBase    []int32                // first global pattern id of a slot's automaton
+	slotPats   []bool // by slot: some rule has a prefilter literal on the field
 	hasKwGate  bool
 	comboMu    sync.Mutex
 	comboCache atomic.Pointer[map[string]*combo]

@@ -115,7 +115,7 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 		if w.slotEpoch[s] != w.epoch {
 			w.slotEpoch[s] = w.epoch
 			w.slotVal[s] = f.Value
-			if e.fieldAC[s] != nil {
+			if e.slotPats[s] {
 				w.scanSlots = append(w.scanSlots, s)
 			}
 		}

@@ -348,32 +348,13 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			}
 		}
 	}
-	// One automaton per slot, pattern ids made global by a base offset.
-	// Keyword literals get one automaton per route entry instead, over the
-	// rules of that entry only: every field of an event is searched for
-	// keywords, so the automaton should hold nothing the event's log
-	// sources cannot use.
-	bySlot := map[int32][]int32{}
-	kwRules := map[int32][]int32{} // pattern id -> rules, keyword patterns only
-	for id, k := range patList {
-		if k.slot < 0 {
-			kwRules[int32(id)] = patRules[id]
-			continue
+	// The automata are built per combination of route entries (comboFor);
+	// here each entry records its rules' literals.
+	e.slotPats = make([]bool, len(e.fieldNames))
+	for _, k := range patList {
+		if k.slot >= 0 {
+			e.slotPats[k.slot] = true
 		}
-		bySlot[k.slot] = append(bySlot[k.slot], int32(id))
-	}
-	e.fieldAC = make([]*ahocorasick.Matcher, len(e.fieldNames))
-	e.patBase = make([]int32, len(e.fieldNames))
-	var global [][]int32
-	for slot, ids := range bySlot {
-		base := int32(len(global))
-		var ps [][]byte
-		for _, id := range ids {
-			ps = append(ps, []byte(patList[id].text))
-			global = append(global, patRules[id])
-		}
-		e.fieldAC[slot] = ahocorasick.Build(ps)
-		e.patBase[slot] = base
 	}
 	for ei := range e.routes.entries {
 		en := &e.routes.entries[ei]
@@ -397,7 +378,6 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			}
 		}
 	}
-	e.patRules = global
 	for ri, r := range e.rules {
 		for _, ei := range r.entries {
 			if !r.gated {
