@@ -64,7 +64,8 @@ func (s *Store) ApplyADT(ctx context.Context, a *hl7.ADT) (Result, error) {
 	digest := hex.EncodeToString(sum[:])
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM dir_adt_applied WHERE digest = ?`, digest).Scan(&one)
+		q := txq{s: s, tx: tx, ctx: ctx}
+		err := q.queryRow(`SELECT 1 FROM dir_adt_applied WHERE digest = ?`, digest).Scan(&one)
 		if err == nil {
 			res.Duplicate = true
 			return nil
@@ -73,7 +74,7 @@ func (s *Store) ApplyADT(ctx context.Context, a *hl7.ADT) (Result, error) {
 			return fmt.Errorf("directory: ledger: %w", err)
 		}
 		now := s.now()
-		ap := &applier{ctx: ctx, tx: tx, now: fmtTime(now), res: &res}
+		ap := &applier{ctx: ctx, q: q, now: fmtTime(now), res: &res}
 		when := a.EventTime
 		if when.IsZero() {
 			when = now
@@ -82,7 +83,7 @@ func (s *Store) ApplyADT(ctx context.Context, a *hl7.ADT) (Result, error) {
 		if err := ap.apply(a); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO dir_adt_applied (digest, applied_at) VALUES (?, ?)`, digest, ap.now); err != nil {
+		if _, err := q.exec(`INSERT INTO dir_adt_applied (digest, applied_at) VALUES (?, ?)`, digest, ap.now); err != nil {
 			return fmt.Errorf("directory: ledger: %w", err)
 		}
 		s.applied++
@@ -100,7 +101,7 @@ func (s *Store) ApplyADT(ctx context.Context, a *hl7.ADT) (Result, error) {
 
 type applier struct {
 	ctx  context.Context
-	tx   *sql.Tx
+	q    txq
 	now  string // stamp for created/updated
 	when string // the event's time
 	res  *Result
@@ -111,7 +112,7 @@ func (ap *applier) warn(format string, args ...any) {
 }
 
 func (ap *applier) exec(query string, args ...any) (sql.Result, error) {
-	r, err := ap.tx.ExecContext(ap.ctx, query, args...)
+	r, err := ap.q.exec(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
@@ -146,7 +147,7 @@ func (ap *applier) apply(a *hl7.ADT) error {
 // exact authority and value, else (when one side lacks an authority) the
 // only record holding the value without, or with any, authority.
 func (ap *applier) identifierOwner(id hl7.Identifier) (int64, error) {
-	rows, err := ap.tx.QueryContext(ap.ctx, `SELECT patient_id, authority FROM dir_identifiers WHERE value = ?`, id.ID)
+	rows, err := ap.q.query(`SELECT patient_id, authority FROM dir_identifiers WHERE value = ?`, id.ID)
 	if err != nil {
 		return 0, fmt.Errorf("directory: %w", err)
 	}
@@ -187,7 +188,7 @@ func (ap *applier) identifierOwner(id hl7.Identifier) (int64, error) {
 func (ap *applier) survivorOf(p int64) (int64, error) {
 	for range 32 {
 		var into sql.NullInt64
-		if err := ap.tx.QueryRowContext(ap.ctx, `SELECT merged_into FROM dir_patients WHERE id = ?`, p).Scan(&into); err != nil {
+		if err := ap.q.queryRow(`SELECT merged_into FROM dir_patients WHERE id = ?`, p).Scan(&into); err != nil {
 			return 0, fmt.Errorf("directory: %w", err)
 		}
 		if !into.Valid || into.Int64 == p {
@@ -308,7 +309,7 @@ func (ap *applier) upsertPatient(p *hl7.Patient) (int64, error) {
 		ap.res.Created, ap.res.Changed = true, true
 	} else {
 		var old patientRow
-		err := ap.tx.QueryRowContext(ap.ctx, `SELECT family, given, names, birth_date, sex, addresses, phones, next_of_kin,
+		err := ap.q.queryRow(`SELECT family, given, names, birth_date, sex, addresses, phones, next_of_kin,
 			account_number, deceased, deceased_time, vip, protection, restrictions, search FROM dir_patients WHERE id = ?`, chosen).Scan(
 			&old.family, &old.given, &old.names, &old.birthDate, &old.sex, &old.addresses, &old.phones, &old.nextOfKin,
 			&old.account, &old.deceased, &old.deceasedTime, &old.vip, &old.protection, &old.restrictions, &old.search)
@@ -392,7 +393,7 @@ func (ap *applier) merge(i int, mg *hl7.Merge, firstSurvivor int64, a *hl7.ADT) 
 	}
 	for _, prior := range priors {
 		var ids []Identifier
-		rows, err := ap.tx.QueryContext(ap.ctx, `SELECT value, authority, type_code, facility FROM dir_identifiers WHERE patient_id = ? ORDER BY id`, prior)
+		rows, err := ap.q.query(`SELECT value, authority, type_code, facility FROM dir_identifiers WHERE patient_id = ? ORDER BY id`, prior)
 		if err != nil {
 			return fmt.Errorf("directory: %w", err)
 		}
@@ -458,7 +459,7 @@ func (ap *applier) encounter(pid int64, a *hl7.ADT) error {
 	var encID int64
 	var old encounterRow
 	found := false
-	scan := func(row *sql.Row) error {
+	scan := func(row scanner) error {
 		err := row.Scan(&encID, &old.patientID, &old.class, &old.status, &old.location, &old.priorLocation,
 			&old.admissionType, &old.service, &old.admitTime, &old.dischargeTime)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -475,12 +476,12 @@ func (ap *applier) encounter(pid int64, a *hl7.ADT) error {
 	admit := fmtTime(e.AdmitTime)
 	switch {
 	case vn.ID != "":
-		if err := scan(ap.tx.QueryRowContext(ap.ctx, `SELECT `+cols+` FROM dir_encounters WHERE visit_number = ?
+		if err := scan(ap.q.queryRow(`SELECT `+cols+` FROM dir_encounters WHERE visit_number = ?
 			ORDER BY (visit_authority = ?) DESC, (visit_authority = '') DESC LIMIT 1`, vn.ID, vn.AssigningAuthority)); err != nil {
 			return err
 		}
 	case admit != "":
-		if err := scan(ap.tx.QueryRowContext(ap.ctx, `SELECT `+cols+` FROM dir_encounters WHERE patient_id = ? AND visit_number = '' AND admit_time = ?`, pid, admit)); err != nil {
+		if err := scan(ap.q.queryRow(`SELECT `+cols+` FROM dir_encounters WHERE patient_id = ? AND visit_number = '' AND admit_time = ?`, pid, admit)); err != nil {
 			return err
 		}
 	default:
@@ -607,7 +608,7 @@ func (ap *applier) pv1Role(encID int64, role string, list []hl7.Provider, begin 
 	if missingID > 0 {
 		ap.warn("%d %s provider(s) without an id (XCN-1) not recorded in the care team", missingID, role)
 	}
-	rows, err := ap.tx.QueryContext(ap.ctx, `SELECT id, provider_id, begin_time FROM dir_care_team
+	rows, err := ap.q.query(`SELECT id, provider_id, begin_time FROM dir_care_team
 		WHERE encounter_id = ? AND role = ? AND source = 'pv1' AND end_time = ''`, encID, role)
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
@@ -668,11 +669,11 @@ func (ap *applier) rolMember(encID int64, p *hl7.Provider) error {
 	var id int64
 	var curEnd string
 	q := `SELECT id, end_time FROM dir_care_team WHERE encounter_id = ? AND provider_id = ? AND role = ? AND source = 'rol'`
-	var row *sql.Row
+	var row scanner
 	if begin != "" {
-		row = ap.tx.QueryRowContext(ap.ctx, q+` AND begin_time = ?`, encID, p.ID, role, begin)
+		row = ap.q.queryRow(q+` AND begin_time = ?`, encID, p.ID, role, begin)
 	} else {
-		row = ap.tx.QueryRowContext(ap.ctx, q+` AND end_time = '' ORDER BY id DESC LIMIT 1`, encID, p.ID, role)
+		row = ap.q.queryRow(q+` AND end_time = '' ORDER BY id DESC LIMIT 1`, encID, p.ID, role)
 	}
 	err := row.Scan(&id, &curEnd)
 	found := err == nil

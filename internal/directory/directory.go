@@ -46,6 +46,9 @@ type Store struct {
 	// LedgerRetention is how long the digests of applied ADT messages are
 	// remembered to recognise retransmissions (default 30 days).
 	LedgerRetention time.Duration
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared statements of the write path
 }
 
 // New migrates the directory tables of d and returns the store.
@@ -53,7 +56,72 @@ func New(ctx context.Context, d *sql.DB) (*Store, error) {
 	if err := db.Migrate(ctx, d, "directory", migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: d, now: time.Now, LedgerRetention: 30 * 24 * time.Hour}, nil
+	return &Store{db: d, now: time.Now, LedgerRetention: 30 * 24 * time.Hour, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+// Close releases the store's prepared statements (the database itself
+// belongs to the caller).
+func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	var errs []error
+	for q, st := range s.stmts {
+		errs = append(errs, st.Close())
+		delete(s.stmts, q)
+	}
+	return errors.Join(errs...)
+}
+
+// prepared returns the statement of q, prepared once (SQLite spends a
+// good part of a small transaction parsing SQL).
+func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st := s.stmts[q]; st != nil {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	s.stmts[q] = st
+	return st, nil
+}
+
+// txq runs prepared statements in a transaction.
+type txq struct {
+	s   *Store
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+func (t txq) exec(q string, args ...any) (sql.Result, error) {
+	st, err := t.s.prepared(t.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+}
+
+func (t txq) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.s.prepared(t.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+}
+
+// errRow is a *sql.Row stand-in carrying a preparation error.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (t txq) queryRow(q string, args ...any) scanner {
+	st, err := t.s.prepared(t.ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return t.tx.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
 }
 
 // SetClock replaces the clock used for created/updated stamps (tests).
@@ -197,6 +265,8 @@ CREATE INDEX dir_workforce_ehr ON dir_workforce(ehr_user_id);
 CREATE INDEX dir_workforce_provider ON dir_workforce(provider_id);
 CREATE INDEX dir_workforce_department ON dir_workforce(department);
 `,
+	// 2: encounters are looked up by visit number under any authority.
+	`CREATE INDEX dir_encounters_number ON dir_encounters(visit_number);`,
 }
 
 // withTx runs fn in a write transaction, serialised with other writers.
