@@ -49,11 +49,13 @@ type Watcher struct {
 	Now         func() time.Time
 
 	reported map[string]string // file → last file-level problem logged
+	mapping  *Mapping
+	state    *State
 }
 
-// Run scans the directory until ctx ends. It returns an error only when
-// it cannot start (no mapping, unreadable state, missing directory).
-func (w *Watcher) Run(ctx context.Context) error {
+// Init checks the configuration and loads the state; call it at start-up
+// to fail early (Run calls it when it was not called).
+func (w *Watcher) Init() error {
 	m := w.Mapping
 	var err error
 	if m == nil {
@@ -90,11 +92,23 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.Now = time.Now
 	}
 	w.reported = map[string]string{}
-	w.Log.Info("watching EHR access logs", "dir", w.Dir, "mapping", m.Name, "patterns", w.Patterns)
+	w.mapping, w.state = m, st
+	return nil
+}
+
+// Run scans the directory until ctx ends. It returns an error only when
+// it cannot start (see Init).
+func (w *Watcher) Run(ctx context.Context) error {
+	if w.state == nil {
+		if err := w.Init(); err != nil {
+			return err
+		}
+	}
+	w.Log.Info("watching EHR access logs", "dir", w.Dir, "mapping", w.mapping.Name, "patterns", w.Patterns)
 	t := time.NewTicker(w.Interval)
 	defer t.Stop()
 	for {
-		w.Scan(ctx, m, st)
+		w.Scan(ctx, w.mapping, w.state)
 		select {
 		case <-ctx.Done():
 			return nil
