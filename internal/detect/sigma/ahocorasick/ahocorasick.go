@@ -6,13 +6,16 @@ package ahocorasick
 
 // Matcher is an immutable automaton; it is safe for concurrent use.
 type Matcher struct {
-	classes  [256]uint16
-	nclass   int
-	delta    []int32 // state*nclass + class -> state
+	classes [256]uint16
+	nclass  int
+	delta   []int32 // state*nclass + class -> state
+	// next is delta for scanning: the next state's row offset
+	// (state*nclass), negated (minus one) when the state has output.
+	next     []int32
 	outStart []int32 // patterns ending at state: outIDs[outStart[s]:outStart[s+1]]
 	outIDs   []int32
 	link     []int32 // next state on the suffix chain with output, or -1
-	hasOut   []bool  // state or a suffix of it has output
+	hasOut   []bool  // state or a suffix of it has output (build only)
 	npat     int
 }
 
@@ -101,6 +104,15 @@ func Build(patterns [][]byte) *Matcher {
 	for s := 0; s < n; s++ {
 		m.hasOut[s] = len(nodes[s].out) > 0 || m.link[s] >= 0
 	}
+	m.next = make([]int32, len(m.delta))
+	for i, t := range m.delta {
+		v := t * int32(m.nclass)
+		if m.hasOut[t] {
+			v = -v - 1
+		}
+		m.next[i] = v
+	}
+	m.delta = nil
 	return m
 }
 
@@ -113,15 +125,19 @@ func (m *Matcher) Scan(text []byte, fn func(id int32)) {
 	if m == nil || len(m.link) <= 1 {
 		return
 	}
-	s := int32(0)
+	off := int32(0) // row offset of the current state
 	nc := int32(m.nclass)
+	next, classes := m.next, &m.classes
 	for _, c := range text {
-		s = m.delta[s*nc+int32(m.classes[c])]
-		if m.hasOut[s] {
-			for t := s; t >= 0; t = m.link[t] {
-				for _, id := range m.outIDs[m.outStart[t]:m.outStart[t+1]] {
-					fn(id)
-				}
+		v := next[off+int32(classes[c])]
+		if v >= 0 {
+			off = v
+			continue
+		}
+		off = -v - 1
+		for t := off / nc; t >= 0; t = m.link[t] {
+			for _, id := range m.outIDs[m.outStart[t]:m.outStart[t+1]] {
+				fn(id)
 			}
 		}
 	}
@@ -133,16 +149,19 @@ func (m *Matcher) Find(text []byte, fn func(id int32, end int) bool) bool {
 	if m == nil || len(m.link) <= 1 {
 		return false
 	}
-	s := int32(0)
+	off := int32(0)
 	nc := int32(m.nclass)
 	for i, c := range text {
-		s = m.delta[s*nc+int32(m.classes[c])]
-		if m.hasOut[s] {
-			for t := s; t >= 0; t = m.link[t] {
-				for _, id := range m.outIDs[m.outStart[t]:m.outStart[t+1]] {
-					if fn(id, i+1) {
-						return true
-					}
+		v := m.next[off+int32(m.classes[c])]
+		if v >= 0 {
+			off = v
+			continue
+		}
+		off = -v - 1
+		for t := off / nc; t >= 0; t = m.link[t] {
+			for _, id := range m.outIDs[m.outStart[t]:m.outStart[t+1]] {
+				if fn(id, i+1) {
+					return true
 				}
 			}
 		}
