@@ -75,6 +75,10 @@ type alt struct {
 	reLits [][]byte
 	// reMin is the fewest bytes a match of the regex needs.
 	reMin int
+	// reRun, when set, is a byte class of which every match contains a
+	// run of reRunLen bytes (from a piece like [a-f0-9]{64}).
+	reRun    *[256]bool
+	reRunLen int
 }
 
 type leaf struct {
@@ -381,6 +385,7 @@ func (c *compiler) alt(v sigma.Value) (alt, error) {
 		}
 		if re, err := syntax.Parse(v.Regex, syntax.Perl); err == nil {
 			a.reMin = minRunes(re.Simplify())
+			a.reRun, a.reRunLen = classRun(re)
 		}
 	case sigma.ValCompare:
 		a.kind, a.num, a.op = kCmp, v.Number, v.Op
@@ -438,4 +443,59 @@ func minRunes(re *syntax.Regexp) int {
 		return n
 	}
 	return 0
+}
+
+// classRun finds, in the top-level concatenation of re, the longest piece
+// that repeats one character class at least 8 times, and returns the class
+// as a byte table (bytes of multi-byte runes count as members, which keeps
+// the check necessary) and the repeat count.
+func classRun(re *syntax.Regexp) (*[256]bool, int) {
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	var best *[256]bool
+	bestN := 0
+	for _, s := range subs {
+		if s.Op != syntax.OpRepeat || s.Min < 8 || s.Min <= bestN {
+			continue
+		}
+		cls := s.Sub[0]
+		if cls.Op != syntax.OpCharClass {
+			continue
+		}
+		var t [256]bool
+		for i := 0; i+1 < len(cls.Rune); i += 2 {
+			lo, hi := cls.Rune[i], cls.Rune[i+1]
+			for r := lo; r <= hi && r < 0x80; r++ {
+				t[r] = true
+			}
+			if hi >= 0x80 {
+				for b := 0x80; b < 256; b++ {
+					t[b] = true
+				}
+			}
+		}
+		best, bestN = &t, s.Min
+	}
+	return best, bestN
+}
+
+// hasRun reports whether v has n consecutive bytes in the class.
+func hasRun(v string, class *[256]bool, n int) bool {
+	run := 0
+	for i := 0; i < len(v); i++ {
+		if class[v[i]] {
+			run++
+			if run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }

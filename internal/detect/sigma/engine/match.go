@@ -510,7 +510,7 @@ func (w *Worker) altMatch(a *alt, s int32, present bool) bool {
 		}
 		return refMatchFolded(a, w.foldedSlot(s), w.foldedSlot(a.ref))
 	}
-	if a.kind == kRegex && len(v) < a.reMin {
+	if a.kind == kRegex && (len(v) < a.reMin || (a.reRun != nil && !hasRun(v, a.reRun, a.reRunLen))) {
 		return false
 	}
 	if a.kind == kRegex && a.reLits != nil {

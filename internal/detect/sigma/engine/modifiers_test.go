@@ -253,3 +253,17 @@ func TestRejections(t *testing.T) {
 	f("  sel: {A: 1}\n  condition: (sel\n", "want ')'")
 	f("  sel: {A: 1}\n  condition: 2 of sel\n", "only '1 of' and 'all of'")
 }
+
+func TestRegexPrechecks(t *testing.T) {
+	// A class run, a minimum length and a required literal must never
+	// rule out a real match.
+	f := func(item string, cases ...matchCase) {
+		t.Helper()
+		checkDetection(t, "  sel:\n"+item+"\n  condition: sel\n", cases...)
+	}
+	hex64 := strings.Repeat("ab12", 16)
+	f(`    CommandLine|re: '\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}'`,
+		yes(ev("CommandLine=jpsetup.exe "+hex64+" 0123456789abcdef")), no(ev("CommandLine=jpsetup.exe "+hex64[:60]+" 0123456789abcdef")))
+	f(`    CommandLine|re: '(?i)[é]{8}'`, yes(ev("CommandLine=x ÉÉÉÉééééé")), no(ev("CommandLine=éééé")))
+	f(`    CommandLine|re: 'evil.{3}x'`, yes(ev("CommandLine=evil123x")), no(ev("CommandLine=evilx")))
+}
