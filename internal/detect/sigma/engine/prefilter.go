@@ -233,19 +233,33 @@ func regexLits(re *syntax.Regexp) ([]string, bool) {
 		}
 		return out, len(out) > 0 && len(out) <= 64
 	case syntax.OpConcat:
-		// Runs of exact literals concatenate into longer literals; any
-		// other child's literals are also required. Keep the best.
+		// Runs of exact pieces (literals, or small classes such as [ "'],
+		// taken as alternatives) concatenate into sets of longer literals;
+		// any other child's literals are also required. Keep the best.
 		var cands [][]string
-		run := ""
+		var run []string
 		flush := func() {
-			if run != "" {
-				cands = append(cands, []string{run})
-				run = ""
+			if len(run) > 0 && run[0] != "" {
+				cands = append(cands, run)
 			}
+			run = nil
 		}
 		for _, s := range re.Sub {
-			if lit, ok := exactLiteral(s); ok {
-				run += lit
+			if set, ok := literalSet(s); ok {
+				if run == nil {
+					run = []string{""}
+				}
+				if len(run)*len(set) > 16 {
+					flush()
+					run = []string{""}
+				}
+				var next []string
+				for _, a := range run {
+					for _, b := range set {
+						next = append(next, a+b)
+					}
+				}
+				run = next
 				continue
 			}
 			flush()
@@ -269,6 +283,29 @@ func litsCost(ls []string) float64 {
 		s.lits = append(s.lits, flit{text: l})
 	}
 	return s.cost(nil)
+}
+
+// literalSet returns the strings an exact piece of a regex matches: a
+// literal, or a class of at most four characters.
+func literalSet(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{string(re.Rune)}, len(re.Rune) > 0
+	case syntax.OpCapture:
+		return literalSet(re.Sub[0])
+	case syntax.OpCharClass:
+		var out []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(out) == 4 {
+					return nil, false
+				}
+				out = append(out, string(r))
+			}
+		}
+		return out, len(out) > 0
+	}
+	return nil, false
 }
 
 func exactLiteral(re *syntax.Regexp) (string, bool) {
