@@ -233,10 +233,13 @@ func Compile(rs *sigma.RuleSet, opts Options) (*Engine, error) {
 }
 
 // Match evaluates ev with a pooled worker and calls fn for each matching
-// rule, in rule order. It returns the number of matches.
+// rule, in rule order. It returns the number of matches. Its counts reach
+// Stats at once; a goroutine that matches many events does better with
+// its own Worker (NewWorker), which adds its counts every 256 events.
 func (e *Engine) Match(ev *event.Event, fn func(*Match)) int {
 	w := e.pool.Get().(*Worker)
 	n := w.Match(ev, fn)
+	w.Flush()
 	e.pool.Put(w)
 	return n
 }
