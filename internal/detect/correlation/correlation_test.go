@@ -260,3 +260,29 @@ correlation:
 		t.Errorf("dropped %d, want 1", s.Dropped)
 	}
 }
+
+// TestAliases groups events of two rules whose user is in different
+// fields (the failed rule's "user", the success rule's "bytes" here).
+func TestAliases(t *testing.T) {
+	corr := `
+title: failure then success, same account under different names
+id: 00000000-0000-0000-0000-0000000000c5
+correlation:
+  type: temporal
+  rules: [failed, success]
+  group-by: [account]
+  timespan: 60s
+  aliases:
+    account:
+      failed: user
+      success: bytes
+`
+	eng, c := setup(t, corr, Options{})
+	alerts := feed(eng, c, []ev{
+		{0, "failure", "bob", ""}, {10, "success", "x", "alice"}, // different accounts
+		{20, "success", "y", "bob"},                             // bob's success: bytes=bob
+	})
+	if len(alerts) != 1 || alerts[0].GroupBy[0] != (Field{Name: "account", Value: "bob"}) {
+		t.Fatalf("got %+v, want one alert for account bob", alerts)
+	}
+}
