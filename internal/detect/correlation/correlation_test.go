@@ -280,7 +280,7 @@ correlation:
 	eng, c := setup(t, corr, Options{})
 	alerts := feed(eng, c, []ev{
 		{0, "failure", "bob", ""}, {10, "success", "x", "alice"}, // different accounts
-		{20, "success", "y", "bob"},                             // bob's success: bytes=bob
+		{20, "success", "y", "bob"}, // bob's success: bytes=bob
 	})
 	if len(alerts) != 1 || alerts[0].GroupBy[0] != (Field{Name: "account", Value: "bob"}) {
 		t.Fatalf("got %+v, want one alert for account bob", alerts)
