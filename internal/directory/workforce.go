@@ -235,6 +235,37 @@ func ParseDate(s string, dayFirst bool) (string, error) {
 // row by employee id, in one transaction. Rows with problems are skipped
 // and listed with their line number; the rest are imported.
 func (s *Store) ImportWorkforce(ctx context.Context, r io.Reader, opt ImportOptions) (*ImportResult, error) {
+	workers, res, err := ParseRoster(r, opt)
+	if err != nil {
+		return nil, err
+	}
+	err = s.withTx(ctx, func(tx *sql.Tx) error {
+		now := fmtTime(s.now())
+		for _, w := range workers {
+			r, err := upsertWorker(ctx, tx, &w, now)
+			if err != nil {
+				return err
+			}
+			switch r {
+			case 'c':
+				res.Created++
+			case 'u':
+				res.Updated++
+			default:
+				res.Unchanged++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ParseRoster reads a CSV roster into workers, without storing them. Rows
+// with problems are left out and listed in the result.
+func ParseRoster(r io.Reader, opt ImportOptions) ([]Worker, *ImportResult, error) {
 	if opt.Mapping == nil {
 		opt.Mapping = workforcePresets["default"]
 	}
@@ -258,14 +289,14 @@ func (s *Store) ImportWorkforce(ctx context.Context, r io.Reader, opt ImportOpti
 	header, err := cr.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, errors.New("line 1: empty roster: want a header line")
+			return nil, nil, errors.New("line 1: empty roster: want a header line")
 		}
-		return nil, fmt.Errorf("line 1: reading header: %w", err)
+		return nil, nil, fmt.Errorf("line 1: reading header: %w", err)
 	}
 	header = slices.Clone(header)
 	idx, used, err := resolveColumns(header, opt.Mapping, opt.Explicit)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res := &ImportResult{Columns: used, Errors: []LineError{}}
 	lineErr := func(line int, format string, args ...any) {
@@ -286,14 +317,14 @@ func (s *Store) ImportWorkforce(ctx context.Context, r io.Reader, opt ImportOpti
 				lineErr(pe.StartLine, "%v", pe.Err)
 				continue
 			}
-			return nil, fmt.Errorf("reading roster: %w", err)
+			return nil, nil, fmt.Errorf("reading roster: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}
 		if len(workers)+res.ErrorTotal >= opt.MaxRows {
-			return nil, fmt.Errorf("line %d: roster has more than %d rows", line, opt.MaxRows)
+			return nil, nil, fmt.Errorf("line %d: roster has more than %d rows", line, opt.MaxRows)
 		}
 		get := func(field string) string {
 			i, ok := idx[field]
@@ -335,28 +366,7 @@ func (s *Store) ImportWorkforce(ctx context.Context, r io.Reader, opt ImportOpti
 		workers = append(workers, w)
 	}
 	res.Rows = len(workers) + res.ErrorTotal
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		now := fmtTime(s.now())
-		for _, w := range workers {
-			r, err := upsertWorker(ctx, tx, &w, now)
-			if err != nil {
-				return err
-			}
-			switch r {
-			case 'c':
-				res.Created++
-			case 'u':
-				res.Updated++
-			default:
-				res.Unchanged++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return workers, res, nil
 }
 
 func workerSearch(w *Worker) string {

@@ -121,3 +121,24 @@ func TestImportWorkforceMappingAndDelimiters(t *testing.T) {
 		}
 	}
 }
+
+func FuzzImportWorkforce(f *testing.F) {
+	f.Add(roster)
+	f.Add("employee_id;hire_date\n8;02/01/2020\n")
+	f.Add("Pers.Nr\tLogin\n7\t\"x\n")
+	f.Add("\ufeffEmployee ID,Hire Date\n\"1\"\"\",2024-13-01\n")
+	f.Fuzz(func(t *testing.T, csv string) {
+		ws, res, err := ParseRoster(strings.NewReader(csv), ImportOptions{MaxRows: 1000})
+		if err != nil {
+			return
+		}
+		if len(ws)+res.ErrorTotal != res.Rows {
+			t.Fatalf("counts do not add up: %d workers, %+v", len(ws), res)
+		}
+		for _, w := range ws {
+			if w.EmployeeID == "" {
+				t.Fatal("worker without employee id")
+			}
+		}
+	})
+}
