@@ -106,7 +106,7 @@ func (e *watchEnv) users(t *testing.T) []string {
 			for _, ev := range evs {
 				out = append(out, ev.Value("user.name"))
 			}
-			_ = m.Ack(context.Background())
+			_ = m.Ack()
 		}
 	}
 }

@@ -93,7 +93,7 @@ func (s *server) events(t *testing.T) []event.Event {
 			if out, err = event.DecodeBatch(out, m.Data); err != nil {
 				t.Fatal(err)
 			}
-			_ = m.Ack(context.Background())
+			_ = m.Ack()
 		}
 	}
 }

@@ -114,7 +114,7 @@ func (e *env) events(t testing.TB, want int) []event.Event {
 			if out, err = event.DecodeBatch(out, m.Data); err != nil {
 				t.Fatal(err)
 			}
-			_ = m.Ack(context.Background())
+			_ = m.Ack()
 		}
 	}
 	if len(out) != want {
