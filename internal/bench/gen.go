@@ -70,7 +70,7 @@ func (g *Generator) Next() Event {
 		app = "ehr-worker"
 		msg = fmt.Sprintf("job %d finished in %d ms queue=orders status=ok", g.rng.IntN(1_000_000), g.rng.IntN(5000))
 	}
-	ts := t.Format(time.RFC3339Nano)
+	ts := t.Format("2006-01-02T15:04:05.000000Z07:00") // RFC 5424 allows 6 fraction digits
 	sl := fmt.Sprintf("<86>1 %s %s %s %d - - %s", ts, host, app, pid, msg)
 	js := fmt.Sprintf(`{"@timestamp":%q,"host.name":%q,"process.name":%q,"process.pid":"%d","message":%q}`, ts, host, app, pid, msg)
 	return Event{Syslog: []byte(sl), JSON: []byte(js)}

@@ -29,6 +29,17 @@ type Result struct {
 	EventsPerSec      float64 // Events / StoredSeconds
 	DiskBytes         int64
 	PeakRSS           int64
+	// CPUSeconds is the receiver's CPU time from start to all stored: a
+	// measure that other load on the machine does not inflate.
+	CPUSeconds float64
+}
+
+// EventsPerCPUSecond is events stored per second of the receiver's CPU.
+func (r Result) EventsPerCPUSecond() float64 {
+	if r.CPUSeconds == 0 {
+		return 0
+	}
+	return float64(r.Events) / r.CPUSeconds
 }
 
 // BytesPerEvent is disk use per stored event.
@@ -76,6 +87,7 @@ func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) 
 	}
 	defer t.Stop()
 
+	cpu0, _ := cpuSeconds(t.PID())
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, cfg.Conns)
@@ -121,6 +133,9 @@ func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) 
 	}
 	res.StoredSeconds = time.Since(start).Seconds()
 	res.EventsPerSec = float64(cfg.Events) / res.StoredSeconds
+	if cpu, err := cpuSeconds(t.PID()); err == nil {
+		res.CPUSeconds = cpu - cpu0
+	}
 	if rss, err := peakRSS(t.PID()); err == nil {
 		res.PeakRSS = rss
 	}
@@ -145,10 +160,10 @@ func sendTCP(addr string, chunks [][]byte) error {
 
 // Markdown formats results as a table.
 func Markdown(rs []Result) string {
-	s := "| receiver | transport | events | events/s (until stored) | send s | stored s | disk bytes/event | input bytes/event | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|\n"
+	s := "| receiver | transport | events | events/s (until stored) | events per CPU-second | send s | stored s | disk bytes/event | input bytes/event | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|\n"
 	for _, r := range rs {
-		s += fmt.Sprintf("| %s | %s | %d | %.0f | %.2f | %.2f | %.1f | %.1f | %.0f |\n", r.Target, r.Transport, r.Events, r.EventsPerSec,
-			r.SendSeconds, r.StoredSeconds, r.BytesPerEvent(), float64(r.InputBytes)/float64(r.Events), float64(r.PeakRSS)/(1<<20))
+		s += fmt.Sprintf("| %s | %s | %d | %.0f | %.0f | %.2f | %.2f | %.1f | %.1f | %.0f |\n", r.Target, r.Transport, r.Events, r.EventsPerSec,
+			r.EventsPerCPUSecond(), r.SendSeconds, r.StoredSeconds, r.BytesPerEvent(), float64(r.InputBytes)/float64(r.Events), float64(r.PeakRSS)/(1<<20))
 	}
 	return s
 }

@@ -112,9 +112,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 			b.ns.Shutdown()
 			return nil, errors.New("embedded NATS did not start within 30s")
 		}
-		b.nc, err = nats.Connect("", nats.InProcessServer(b.ns), nats.Name("vigil"))
+		b.nc, err = nats.Connect("", nats.InProcessServer(b.ns), nats.Name("vigil"), natsOptions())
 	} else {
-		b.nc, err = nats.Connect(cfg.URL, nats.Name("vigil"), nats.MaxReconnects(-1))
+		b.nc, err = nats.Connect(cfg.URL, nats.Name("vigil"), natsOptions())
 	}
 	if err != nil {
 		b.Close()
@@ -192,12 +192,24 @@ type Message struct {
 	Data    []byte
 	Time    time.Time // when the bus stored it
 	Deliver uint64    // delivery count, 1 on first delivery
-	msg     jetstream.Msg
+	// ack acknowledges the batch (nil for messages built by tests).
+	ack func() error
 }
 
-// Ack acknowledges this batch and, consumers acknowledging all, every batch
-// before it; it waits for the server to confirm.
-func (m *Message) Ack(ctx context.Context) error { return m.msg.DoubleAck(ctx) }
+// Ack acknowledges this one batch without waiting for the server. A lost
+// acknowledgement only means a redelivery, which consumers recognise by
+// sequence (see Progress).
+func (m *Message) Ack() error {
+	if m.ack == nil {
+		return nil
+	}
+	return m.ack()
+}
+
+// NewMessage builds a message, for tests of consumers.
+func NewMessage(seq uint64, source string, data []byte, t time.Time, ack func() error) Message {
+	return Message{Seq: seq, Source: source, Data: data, Time: t, Deliver: 1, ack: ack}
+}
 
 // Consumer is a durable pull consumer of the event stream.
 type Consumer struct {
@@ -210,8 +222,12 @@ type Consumer struct {
 // ackWait.
 func (b *Bus) Consumer(ctx context.Context, name string, ackWait time.Duration) (*Consumer, error) {
 	c, err := b.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       name,
-		AckPolicy:     jetstream.AckAllPolicy,
+		Durable: name,
+		// Each batch is acknowledged on its own: a delivery the client
+		// library drops (a fetch that expired with messages in flight)
+		// must come again, which acknowledging all before a later one
+		// would prevent.
+		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       ackWait,
 		MaxAckPending: 100_000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -239,9 +255,15 @@ func (b *Bus) DeleteConsumer(ctx context.Context, name string) error {
 	return err
 }
 
-// Fetch returns up to max batches, waiting at most wait for the first.
+// FetchBytes is how many bytes of batches one Fetch asks for: enough to
+// keep a consumer busy, little enough that the server never has to hold
+// more for the connection than its slow-consumer limit.
+const FetchBytes = 16 << 20
+
+// Fetch returns up to max batches (and at most FetchBytes of them),
+// waiting at most wait for the first.
 func (c *Consumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
-	mb, err := c.c.Fetch(max, jetstream.FetchMaxWait(wait))
+	mb, err := c.c.Fetch(max, jetstream.FetchMaxBytes(FetchBytes), jetstream.FetchMaxWait(wait))
 	if err != nil {
 		return nil, fmt.Errorf("fetch for %s: %w", c.name, err)
 	}
@@ -267,10 +289,20 @@ func (c *Consumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]Me
 				Data:    m.Data(),
 				Time:    md.Timestamp,
 				Deliver: md.NumDelivered,
-				msg:     m,
+				ack:     m.Ack,
 			})
 		}
 	}
+}
+
+// AckFloor is the stream sequence up to which the consumer has
+// acknowledged every batch.
+func (c *Consumer) AckFloor(ctx context.Context) (uint64, error) {
+	info, err := c.c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.AckFloor.Stream, nil
 }
 
 // Lag is the number of batches not yet acknowledged by the consumer.
@@ -280,6 +312,19 @@ func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+// natsOptions keep a connection through load: a busy server (large
+// batches written in place, a disk shared with the store) may answer pings
+// late, which must not cost the connection.
+func natsOptions() nats.Option {
+	return func(o *nats.Options) error {
+		o.MaxReconnect = -1
+		o.ReconnectWait = 100 * time.Millisecond
+		o.PingInterval = 30 * time.Second
+		o.MaxPingsOut = 6
+		return nil
+	}
 }
 
 // natsLogger sends the embedded server's logs to slog (warnings and up).

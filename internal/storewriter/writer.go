@@ -6,7 +6,7 @@
 // exactly-once with a small checkpoint file beside the store:
 //
 //   - Stored: every batch with a sequence up to it is durably in the store.
-//     Written after each store flush, before the bus acknowledgement.
+//     Written after each store flush, before the bus acknowledgements.
 //   - Reserved: no batch above it was ever handed to the store. Raised (and
 //     written) before handing the store a batch beyond it.
 //
@@ -14,6 +14,10 @@
 // them again; batches between Stored and Reserved may be partly in the
 // store, so their events are looked up by id (vigil.id = "<seq>-<index>")
 // and only the missing ones are added; batches above Reserved are new.
+//
+// Deliveries may come out of order or twice; bus.Progress tells which
+// batches were already handed to the store, and each batch is acknowledged
+// only after a flush that made it durable.
 package storewriter
 
 import (
@@ -113,7 +117,9 @@ type Writer struct {
 	// recoverFrom..recoverTo is the range of batches that may be partly
 	// stored by a previous run.
 	recoverFrom, recoverTo uint64
-	lastAdded              uint64
+	// added tracks the batches handed to the store (by this run, and up
+	// to Stored by earlier ones).
+	added *bus.Progress
 }
 
 // New loads the checkpoint and returns a writer.
@@ -128,7 +134,7 @@ func New(cfg Config) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{cfg: cfg, state: st, lastAdded: st.Stored}
+	w := &Writer{cfg: cfg, state: st, added: bus.NewProgress(st.Stored)}
 	if st.Reserved > st.Stored {
 		w.recoverFrom, w.recoverTo = st.Stored+1, st.Reserved
 	}
@@ -197,44 +203,49 @@ func writeFileSync(path string, data []byte) error {
 // wrote durable and acknowledges it before returning.
 func (w *Writer) Run(ctx context.Context) error {
 	var (
-		toAck         *bus.Message
+		toAck         []bus.Message // handed to the store, not yet durable
 		pendingEvents int
 		lastFlush     = time.Now()
 		events        []event.Event
 		have          map[string]bool
 	)
-	flush := func() error {
-		if toAck == nil {
-			return nil
+	flush := func() {
+		if len(toAck) == 0 {
+			return
 		}
-		start := time.Now()
-		w.cfg.Store.Flush()
-		w.cfg.Metrics.FlushTime.Observe(time.Since(start).Seconds())
-		w.state.Stored = w.lastAdded
-		for {
-			err := w.saveState()
-			if err == nil {
-				break
+		if pendingEvents > 0 {
+			start := time.Now()
+			w.cfg.Store.Flush()
+			w.cfg.Metrics.FlushTime.Observe(time.Since(start).Seconds())
+		}
+		if w.added.Done() != w.state.Stored {
+			w.state.Stored = w.added.Done()
+			for {
+				err := w.saveState()
+				if err == nil {
+					break
+				}
+				// Without the checkpoint a restart would look the batches
+				// up again, which is correct but slow; keep trying.
+				w.cfg.Log.Error("store checkpoint", "err", err)
+				time.Sleep(time.Second)
 			}
-			// Without the checkpoint a restart would look the batches up
-			// again, which is correct but slow; keep trying, it is cheap.
-			w.cfg.Log.Error("store checkpoint", "err", err)
-			time.Sleep(time.Second)
+			w.cfg.Metrics.StoredSeq.Set(float64(w.state.Stored))
 		}
-		w.cfg.Metrics.StoredSeq.Set(float64(w.state.Stored))
-		// The acknowledgement may be lost (the bus then redelivers, and
-		// the checkpoint makes the writer skip what it already stored).
-		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := toAck.Ack(ackCtx); err != nil {
-			w.cfg.Log.Warn("acknowledge stored batches", "seq", toAck.Seq, "err", err)
+		// A lost acknowledgement means a redelivery, which added
+		// recognises: no need to wait for the server.
+		for i := range toAck {
+			if err := toAck[i].Ack(); err != nil {
+				w.cfg.Log.Warn("acknowledge stored batch", "seq", toAck[i].Seq, "err", err)
+			}
 		}
-		toAck, pendingEvents, lastFlush = nil, 0, time.Now()
-		return nil
+		clear(toAck)
+		toAck, pendingEvents, lastFlush = toAck[:0], 0, time.Now()
 	}
 	for {
 		if ctx.Err() != nil {
-			return flush()
+			flush()
+			return nil
 		}
 		wait := min(200*time.Millisecond, max(w.cfg.FlushEvery-time.Since(lastFlush), 10*time.Millisecond))
 		msgs, err := w.cfg.Source.Fetch(ctx, 512, wait)
@@ -242,30 +253,31 @@ func (w *Writer) Run(ctx context.Context) error {
 			w.cfg.Log.Warn("fetch from bus", "err", err)
 			time.Sleep(100 * time.Millisecond)
 		}
-		if len(msgs) == 0 {
-			goto maybeFlush
-		}
-		// These batches are delivered and must be stored before any later
-		// one is acknowledged (an acknowledgement covers all before it), so
-		// a failure here is retried on the same batches, not skipped.
-		for {
-			err := w.reserve(msgs[len(msgs)-1].Seq)
-			if err == nil {
-				have, err = w.storedIDs(ctx, msgs)
-			}
-			if err == nil {
-				break
-			}
-			w.cfg.Log.Error("store writer cannot proceed; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-				return flush() // the batches come again after a restart
-			case <-time.After(time.Second):
+		if len(msgs) > 0 {
+			// Before handing any of these batches to the store: raise
+			// Reserved and find what a previous run stored of them. A
+			// failure is retried on the same batches, which stay
+			// unacknowledged meanwhile.
+			for {
+				err := w.reserve(maxSeq(msgs))
+				if err == nil {
+					have, err = w.storedIDs(ctx, msgs)
+				}
+				if err == nil {
+					break
+				}
+				w.cfg.Log.Error("store writer cannot proceed; retrying", "err", err)
+				select {
+				case <-ctx.Done():
+					flush() // these batches come again after a restart
+					return nil
+				case <-time.After(time.Second):
+				}
 			}
 		}
 		for i := range msgs {
 			m := &msgs[i]
-			if m.Seq > w.lastAdded {
+			if !w.added.Seen(m.Seq) {
 				events, err = w.prepare(m, have, events[:0])
 				if err != nil {
 					// Unreadable batch: storing is impossible, retrying
@@ -278,17 +290,24 @@ func (w *Writer) Run(ctx context.Context) error {
 					pendingEvents += len(events)
 				}
 				w.cfg.Metrics.Batches.Inc()
-				w.lastAdded = m.Seq
+				w.added.Mark(m.Seq)
 			}
-			toAck = m
+			// Acknowledged after the next flush (a redelivered batch too:
+			// it may be waiting for that flush).
+			toAck = append(toAck, *m)
 		}
-	maybeFlush:
-		if toAck != nil && (time.Since(lastFlush) >= w.cfg.FlushEvery || pendingEvents >= w.cfg.FlushEvents) {
-			if err := flush(); err != nil {
-				return err
-			}
+		if len(toAck) > 0 && (time.Since(lastFlush) >= w.cfg.FlushEvery || pendingEvents >= w.cfg.FlushEvents) {
+			flush()
 		}
 	}
+}
+
+func maxSeq(msgs []bus.Message) uint64 {
+	var m uint64
+	for i := range msgs {
+		m = max(m, msgs[i].Seq)
+	}
+	return m
 }
 
 // reserve raises Reserved, durably, before batches up to seq are stored.
@@ -302,7 +321,7 @@ func (w *Writer) reserve(seq uint64) error {
 
 // inRecovery reports whether a previous run may have stored part of batch seq.
 func (w *Writer) inRecovery(seq uint64) bool {
-	return seq >= w.recoverFrom && seq <= w.recoverTo && seq > w.lastAdded
+	return seq >= w.recoverFrom && seq <= w.recoverTo && !w.added.Seen(seq)
 }
 
 // prepare decodes a batch, gives each event its id and drops the events

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,5 +158,79 @@ func TestRecoversPartlyStoredBatch(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.Duplicates); got != 2 {
 		t.Fatalf("duplicates skipped %v, want 2", got)
+	}
+}
+
+// scripted is a Source delivering prepared fetch results in order, as the
+// bus does when a fetch expires with messages in flight (they come again
+// later, out of order) or an acknowledgement was lost (twice).
+type scripted struct {
+	mu     sync.Mutex
+	fetchs [][]bus.Message
+	acked  map[uint64]int
+}
+
+func (s *scripted) Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.fetchs) == 0 {
+		s.mu.Unlock()
+		time.Sleep(wait)
+		s.mu.Lock()
+		return nil, nil
+	}
+	f := s.fetchs[0]
+	s.fetchs = s.fetchs[1:]
+	return f, nil
+}
+
+func TestOutOfOrderAndDuplicateDeliveries(t *testing.T) {
+	r := newRig(t)
+	src := &scripted{acked: map[uint64]int{}}
+	msg := func(seq uint64) bus.Message {
+		var evs []event.Event
+		for i := range 3 {
+			e := event.Event{Time: time.Now().Add(-time.Minute)}
+			e.Add("message", fmt.Sprintf("batch %d event %d", seq, i))
+			evs = append(evs, e)
+		}
+		return bus.NewMessage(seq, "test", event.AppendBatch(nil, evs), time.Now(), func() error {
+			src.mu.Lock()
+			src.acked[seq]++
+			src.mu.Unlock()
+			return nil
+		})
+	}
+	src.fetchs = [][]bus.Message{{msg(1), msg(3)}, {msg(2), msg(3)}, {msg(1), msg(4)}}
+	m := NewMetrics(prometheus.NewRegistry())
+	w, err := New(Config{Source: src, Store: r.store, StatePath: filepath.Join(r.dir, "state.json"),
+		FlushEvery: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && len(r.ids(t)) < 12 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1-0", "1-1", "1-2", "2-0", "2-1", "2-2", "3-0", "3-1", "3-2", "4-0", "4-1", "4-2"}
+	if got := r.ids(t); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("ids %v, want %v", got, want)
+	}
+	st, _ := LoadState(filepath.Join(r.dir, "state.json"))
+	if st.Stored != 4 {
+		t.Fatalf("checkpoint %+v, want stored=4", st)
+	}
+	for seq := uint64(1); seq <= 4; seq++ {
+		if src.acked[seq] == 0 {
+			t.Errorf("batch %d never acknowledged", seq)
+		}
 	}
 }

@@ -80,7 +80,7 @@ func (r *rig) events(t *testing.T) []event.Event {
 			if evs, err = event.DecodeBatch(evs, m.Data); err != nil {
 				t.Fatal(err)
 			}
-			m.Ack(context.Background())
+			m.Ack()
 		}
 	}
 }
