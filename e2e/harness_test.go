@@ -48,6 +48,7 @@ type instance struct {
 	udp     string
 	tcp     string
 	tls     string
+	mllp    string
 	mu      sync.Mutex
 	logs    strings.Builder
 	exited  chan struct{}
@@ -61,7 +62,7 @@ func startVigil(t *testing.T, dataDir string, extra ...string) *instance {
 	t.Helper()
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0",
 		"--syslog-udp-addr", "127.0.0.1:0", "--syslog-tcp-addr", "127.0.0.1:0", "--syslog-tls-addr", "127.0.0.1:0",
-		"--ingest-token", testToken, "--log-format", "json"}, extra...)
+		"--mllp-addr", "127.0.0.1:0", "--ingest-token", testToken, "--log-format", "json"}, extra...)
 	cmd := exec.Command(vigilBin, args...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
 	stderr, err := cmd.StderrPipe()
@@ -96,6 +97,10 @@ func startVigil(t *testing.T, dataDir string, extra ...string) *instance {
 			case "syslog listening":
 				in.mu.Lock()
 				in.udp, in.tcp, in.tls = str("udp"), str("tcp"), str("tls")
+				in.mu.Unlock()
+			case "HL7 MLLP listening":
+				in.mu.Lock()
+				in.mllp = str("addr")
 				in.mu.Unlock()
 			case "vigil ready":
 				once.Do(func() { close(ready) })

@@ -12,7 +12,7 @@ func TestStartupErrors(t *testing.T) {
 	dir := t.TempDir()
 	run := func(args ...string) (int, string) {
 		cmd := exec.Command(vigilBin, append([]string{"serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0",
-			"--syslog-udp-addr", "", "--syslog-tcp-addr", "", "--syslog-tls-addr", ""}, args...)...)
+			"--syslog-udp-addr", "", "--syslog-tcp-addr", "", "--syslog-tls-addr", "", "--mllp-addr", ""}, args...)...)
 		out, _ := cmd.CombinedOutput()
 		return cmd.ProcessState.ExitCode(), string(out)
 	}

@@ -71,7 +71,7 @@ func benchCmd() *cobra.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(cmd.ErrOrStderr(), "  %.0f events/s, %.1f bytes/event on disk, peak RSS %.0f MiB\n", r.EventsPerSec, r.BytesPerEvent(), float64(r.PeakRSS)/(1<<20))
+					fmt.Fprintf(cmd.ErrOrStderr(), "  %.0f events/s, %.0f events per CPU-second, %.1f bytes/event on disk, peak RSS %.0f MiB\n", r.EventsPerSec, r.EventsPerCPUSecond(), r.BytesPerEvent(), float64(r.PeakRSS)/(1<<20))
 					results = append(results, r)
 				}
 			}

@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma/sigmacli"
+	"github.com/vigil-siem/vigil/internal/ehr/ehrcli"
 	"github.com/vigil-siem/vigil/internal/parse/evtx/evtxcli"
+	"github.com/vigil-siem/vigil/internal/parse/parsecli"
 )
 
 func main() {
@@ -25,7 +27,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), benchCmd(),
-		evtxcli.Command(), sigmacli.Command())
+		evtxcli.Command(), sigmacli.Command(), parsecli.Command(), ehrcli.Command(), ehrcli.WorkforceCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil:", err)
 		os.Exit(exitCode(err))

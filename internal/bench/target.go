@@ -120,7 +120,7 @@ func (v *Vigil) Start(ctx context.Context, dir string) error {
 		return err
 	}
 	args := []string{"serve", "--data-dir", dir, "--http-addr", v.http, "--syslog-tcp-addr", v.tcp,
-		"--syslog-udp-addr", "", "--syslog-tls-addr", "", "--ingest-token", v.token, "--log-level", "warn"}
+		"--syslog-udp-addr", "", "--syslog-tls-addr", "", "--mllp-addr", "", "--ingest-token", v.token, "--log-level", "warn"}
 	if v.SyncAlways {
 		args = append(args, "--bus-sync-always", "true")
 	}

@@ -48,6 +48,16 @@ type Config struct {
 		TLSTimezone     string
 		MaxMessageBytes ByteSize
 	}
+	MLLP struct {
+		Addr    string
+		TLSCert string
+		TLSKey  string
+	}
+	EHR struct {
+		WatchDir     string
+		WatchPreset  string
+		WatchMapping string
+	}
 	Store struct {
 		Retention        Duration
 		MaxDiskBytes     ByteSize
@@ -77,6 +87,8 @@ func Default() *Config {
 	c.Syslog.TLSAddr = ":6514"
 	c.Syslog.Timezone = "Local"
 	c.Syslog.MaxMessageBytes = 64 << 10
+	c.MLLP.Addr = ":2575"
+	c.EHR.WatchPreset = "epic"
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
 	c.Bus.MaxBytes = 8 << 30
 	c.Log.Level = "info"
@@ -229,6 +241,12 @@ var keys = []key{
 	strKey("syslog.tcp_timezone", "syslog.timezone for the TCP listener only (empty: syslog.timezone)", func(c *Config) *string { return &c.Syslog.TCPTimezone }, optional(validTimezone)),
 	strKey("syslog.tls_timezone", "syslog.timezone for the TLS listener only (empty: syslog.timezone)", func(c *Config) *string { return &c.Syslog.TLSTimezone }, optional(validTimezone)),
 	sizeKey("syslog.max_message_bytes", "largest syslog message; longer ones are truncated and flagged", func(c *Config) *ByteSize { return &c.Syslog.MaxMessageBytes }, 480),
+	strKey("mllp.addr", "HL7 v2 over MLLP listener (empty disables)", func(c *Config) *string { return &c.MLLP.Addr }, validAddr),
+	strKey("mllp.tls_cert", "PEM certificate: serve MLLP over TLS (with mllp.tls_key)", func(c *Config) *string { return &c.MLLP.TLSCert }, fileExists),
+	strKey("mllp.tls_key", "PEM private key for MLLP over TLS", func(c *Config) *string { return &c.MLLP.TLSKey }, fileExists),
+	strKey("ehr.watch_dir", "directory of EHR access-log exports (CSV/TSV) to import continuously (empty disables)", func(c *Config) *string { return &c.EHR.WatchDir }, nil),
+	strKey("ehr.watch_preset", "column preset of the watched exports: epic, openemr or touchworks", func(c *Config) *string { return &c.EHR.WatchPreset }, oneOf("epic", "openemr", "touchworks")),
+	strKey("ehr.watch_mapping", "column-mapping file for the watched exports (overrides ehr.watch_preset)", func(c *Config) *string { return &c.EHR.WatchMapping }, fileExists),
 	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
 	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),
 	sizeKey("store.min_free_disk_bytes", "stop storing below this much free disk (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MinFreeDiskBytes }, 0),
@@ -332,6 +350,9 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		return nil, &Error{Key: "http.tls_cert", Source: source["http.tls_cert"], Err: errors.New("http.tls_cert and http.tls_key must be set together")}
+	}
+	if (c.MLLP.TLSCert == "") != (c.MLLP.TLSKey == "") {
+		return nil, &Error{Key: "mllp.tls_cert", Source: source["mllp.tls_cert"], Err: errors.New("mllp.tls_cert and mllp.tls_key must be set together")}
 	}
 	if (c.Syslog.TLSCert == "") != (c.Syslog.TLSKey == "") {
 		return nil, &Error{Key: "syslog.tls_cert", Source: source["syslog.tls_cert"], Err: errors.New("syslog.tls_cert and syslog.tls_key must be set together")}

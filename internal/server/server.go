@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,14 +25,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/db"
+	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/ehr"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/ingest/atnasyslog"
+	"github.com/vigil-siem/vigil/internal/ingest/fhirin"
 	"github.com/vigil-siem/vigil/internal/ingest/httpin"
+	"github.com/vigil-siem/vigil/internal/ingest/mllpin"
 	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
 	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/parse/atna"
 	"github.com/vigil-siem/vigil/internal/parse/syslog"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/storewriter"
@@ -44,7 +53,16 @@ type Server struct {
 	log      *slog.Logger
 	store    *store.Embedded
 	bus      *bus.Bus
+	db       *sql.DB
 	registry *prometheus.Registry
+
+	alerts    *alerts.Store
+	directory *directory.Store
+	mllp      *mllpin.Server
+	atna      *atnasyslog.Recognizer
+	// background are goroutines (EHR watcher, …) stopped before the bus.
+	bgCancel context.CancelFunc
+	bgDone   sync.WaitGroup
 
 	writerConsumer *bus.Consumer
 	writerCancel   context.CancelFunc
@@ -101,6 +119,18 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		return nil, err
 	}
 
+	if s.db, err = db.Open(filepath.Join(cfg.DataDir, "vigil.db")); err != nil {
+		return nil, err
+	}
+	if s.alerts, err = alerts.Open(ctx, s.db); err != nil {
+		return nil, err
+	}
+	if s.directory, err = directory.New(ctx, s.db); err != nil {
+		return nil, err
+	}
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	s.bgCancel = bgCancel
+
 	// The consumers exist before any source publishes: the stream keeps
 	// batches only for consumers interested when they arrive.
 	writerConsumer, err := s.bus.Consumer(ctx, "store-writer", 30*time.Second)
@@ -127,13 +157,79 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	}()
 
 	im := ingest.NewMetrics(s.registry)
+	s.atna = &atnasyslog.Recognizer{Options: atna.Options{KeepOriginal: cfg.Ingest.KeepOriginal}}
 	if err := s.startSyslog(im); err != nil {
+		return nil, err
+	}
+	if err := s.startMLLP(im); err != nil {
+		return nil, err
+	}
+	if err := s.startEHRWatch(bgCtx, im); err != nil {
 		return nil, err
 	}
 	if err := s.startHTTP(im); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// normalizeSyslog completes an event parsed from syslog: DICOM/ATNA audit
+// XML, CEF or LEEF payloads, or Linux authentication facts.
+func (s *Server) normalizeSyslog(e *event.Event) {
+	if s.atna.Apply(e) {
+		return
+	}
+	normalize.SyslogEvent(e, s.payloads)
+}
+
+func (s *Server) startMLLP(im *ingest.Metrics) error {
+	c := s.cfg.MLLP
+	if c.Addr == "" {
+		return nil
+	}
+	var tlsCfg *tls.Config
+	if c.TLSCert != "" {
+		cert, err := certs.Load(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return err
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert.Cert}, MinVersion: tls.VersionTLS12}
+	}
+	loc, err := time.LoadLocation(s.cfg.Syslog.Timezone)
+	if err != nil {
+		return err
+	}
+	s.mllp, err = mllpin.Start(mllpin.Config{
+		Addr: c.Addr, TLS: tlsCfg, Pub: s.bus, Directory: s.directory, Metrics: im,
+		Log: s.log.With("component", "mllp"), KeepOriginal: s.cfg.Ingest.KeepOriginal, Location: loc,
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("HL7 MLLP listening", "addr", s.mllp.Addr().String(), "tls", tlsCfg != nil)
+	return nil
+}
+
+func (s *Server) startEHRWatch(ctx context.Context, im *ingest.Metrics) error {
+	c := s.cfg.EHR
+	if c.WatchDir == "" {
+		return nil
+	}
+	w := &ehr.Watcher{Dir: c.WatchDir, Preset: c.WatchPreset, MappingFile: c.WatchMapping,
+		Pub: s.bus, Metrics: im, StatePath: filepath.Join(s.cfg.DataDir, "ehr-watch.json"),
+		Log: s.log.With("component", "ehr-watch"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
+	if err := w.Init(); err != nil {
+		return fmt.Errorf("ehr.watch_dir: %w", err)
+	}
+	s.bgDone.Add(1)
+	go func() {
+		defer s.bgDone.Done()
+		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("EHR watcher stopped", "err", err)
+		}
+	}()
+	s.log.Info("watching EHR access-log exports", "dir", c.WatchDir)
+	return nil
 }
 
 func lagGauge(name string, c *bus.Consumer) prometheus.Collector {
@@ -242,7 +338,7 @@ func (s *Server) startSyslog(im *ingest.Metrics) error {
 	s.syslog, err = syslogin.Start(syslogin.Config{
 		UDPAddr: c.UDPAddr, TCPAddr: c.TCPAddr, TLSAddr: c.TLSAddr, TLS: tlsCfg,
 		Parsers: parsers, Sinks: sinks,
-		Normalize: func(e *event.Event) { normalize.SyslogEvent(e, s.payloads) }, Metrics: im, Log: s.log.With("component", "syslog"),
+		Normalize: s.normalizeSyslog, Metrics: im, Log: s.log.With("component", "syslog"),
 	})
 	if err != nil {
 		return err
@@ -286,7 +382,7 @@ func (s *Server) startHTTP(im *ingest.Metrics) error {
 				LineFormats: map[string]httpin.LineParser{
 					"syslog": func(line []byte, e *event.Event) {
 						_ = s.syslogParser.Parse(line, e) // failures are kept in the event
-						normalize.SyslogEvent(e, s.payloads)
+						s.normalizeSyslog(e)
 					},
 					// CEF and LEEF records one per line, with or without a
 					// syslog header: parsed as syslog, then the record.
@@ -295,6 +391,14 @@ func (s *Server) startHTTP(im *ingest.Metrics) error {
 				},
 			},
 		},
+	}
+	fh := &fhirin.Handler{Pub: s.bus, Metrics: im, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
+	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
+	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime}
+	for _, routes := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes()} {
+		for p, h := range routes {
+			api.Handlers[p] = h
+		}
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
@@ -359,12 +463,19 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.syslog != nil {
 		s.syslog.Stop()
 	}
+	if s.mllp != nil {
+		s.mllp.Stop()
+	}
 	if s.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		if err := s.http.Shutdown(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
 		}
 		cancel()
+	}
+	if s.bgCancel != nil {
+		s.bgCancel()
+		s.bgDone.Wait()
 	}
 	for _, b := range s.batchers {
 		b.Close()
@@ -383,6 +494,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if s.store != nil {
 		s.store.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
 	}
 	return errors.Join(errs...)
 }

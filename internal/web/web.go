@@ -28,8 +28,8 @@ type Server struct {
 	Log      *slog.Logger
 	// Ready reports whether the pipeline can take and serve events.
 	Ready func() error
-	// Handlers mounts further handlers, e.g. "POST /api/v1/ingest"; paths
-	// under /api/ are authenticated.
+	// Handlers mounts further handlers, e.g. "POST /api/v1/ingest", all
+	// behind the bearer token.
 	Handlers map[string]http.Handler
 	// Public mounts handlers that authenticate on their own terms (e.g.
 	// Elasticsearch-compatible or Splunk HEC clients).
