@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"regexp/syntax"
+	"sort"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 	"net/netip"
@@ -207,7 +208,65 @@ func (c *compiler) compileRule(r *sigma.Rule) (*crule, error) {
 	} else {
 		cr.root = cr.add(cnode{op: opOr, kids: roots})
 	}
+	cr.orderKids()
 	return cr, nil
+}
+
+// orderKids sorts the children of AND and OR nodes cheapest first, so that
+// short-circuiting skips the expensive ones (regexes, keyword searches)
+// whenever a cheap test decides.
+func (cr *crule) orderKids() {
+	cost := make([]int, len(cr.nodes))
+	done := make([]bool, len(cr.nodes))
+	var f func(n int32) int
+	f = func(n int32) int {
+		if done[n] {
+			return cost[n]
+		}
+		nd := &cr.nodes[n]
+		c := 1
+		switch nd.op {
+		case opLeaf:
+			c = nd.leaf.cost()
+		case opAnd, opOr, opNot:
+			for _, k := range nd.kids {
+				c += f(k)
+			}
+			if nd.op != opNot {
+				kids := nd.kids
+				sort.SliceStable(kids, func(i, j int) bool { return f(kids[i]) < f(kids[j]) })
+			}
+		}
+		cost[n], done[n] = c, true
+		return c
+	}
+	f(cr.root)
+}
+
+func (l *leaf) cost() int {
+	c := 1
+	if l.slot < 0 {
+		c += 200 // keywords search every field
+	}
+	if l.eqSet != nil {
+		c += 2
+	}
+	if l.multi != nil {
+		c += 20
+	}
+	for _, a := range l.alts {
+		switch a.kind {
+		case kRegex:
+			c += 50
+		case kGlob:
+			c += 10
+		case kContains, kTime, kRef:
+			c += 4
+		default:
+			c += 1
+		}
+	}
+	return c
 }
 
 func (cr *crule) add(n cnode) int32 {
