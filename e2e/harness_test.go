@@ -155,7 +155,7 @@ func (in *instance) stop() {
 func (in *instance) search(q string) []map[string]string {
 	in.t.Helper()
 	var rows []map[string]string
-	err := in.client().Search(context.Background(), client.SearchParams{Query: q, Start: "-7d", End: time.Now().Add(24 * time.Hour).Format(time.RFC3339), Limit: 0},
+	err := in.client().Search(context.Background(), client.SearchParams{Query: q, Start: "-3650d", End: time.Now().Add(24 * time.Hour).Format(time.RFC3339), Limit: 0},
 		func(line []byte) error {
 			var m map[string]string
 			if err := json.Unmarshal(line, &m); err != nil {

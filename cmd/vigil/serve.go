@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,7 +35,20 @@ func serveCmd() *cobra.Command {
 				fmt.Fprintf(os.Stdout, "\nGenerated API token (kept in %s/ingest.token):\n\n    %s\n\n", cfg.DataDir, s.Token)
 			}
 			log.Info("vigil ready", "data_dir", cfg.DataDir)
-			<-cmd.Context().Done()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+		wait:
+			for {
+				select {
+				case <-hup: // reload the rules; the stream keeps flowing
+					if _, err := s.ReloadRules(cmd.Context()); err != nil {
+						log.Error("rule reload failed; the previous rules stay in use", "err", err)
+					}
+				case <-cmd.Context().Done():
+					break wait
+				}
+			}
 			log.Info("shutting down: draining sources and the bus")
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()

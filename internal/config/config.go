@@ -58,6 +58,13 @@ type Config struct {
 		WatchPreset  string
 		WatchMapping string
 	}
+	Detect struct {
+		Enabled          bool
+		BuiltinRules     bool
+		Rules            []string
+		Placeholders     string
+		CorrelationState int
+	}
 	Store struct {
 		Retention        Duration
 		MaxDiskBytes     ByteSize
@@ -89,6 +96,9 @@ func Default() *Config {
 	c.Syslog.MaxMessageBytes = 64 << 10
 	c.MLLP.Addr = ":2575"
 	c.EHR.WatchPreset = "epic"
+	c.Detect.Enabled = true
+	c.Detect.BuiltinRules = true
+	c.Detect.CorrelationState = 100_000
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
 	c.Bus.MaxBytes = 8 << 30
 	c.Log.Level = "info"
@@ -100,6 +110,8 @@ func Default() *Config {
 type key struct {
 	path     string
 	help     string
+	list     bool
+	setList  func(c *Config, v []string)
 	set      func(c *Config, v string) error
 	get      func(c *Config) string
 	validate func(c *Config) error
@@ -158,6 +170,62 @@ func durationKey(path, help string, f func(*Config) *Duration, minimum time.Dura
 			}
 			return nil
 		}}
+}
+
+func intKey(path, help string, f func(*Config) *int, minimum int) key {
+	return key{path: path, help: help,
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid number %q", v)
+			}
+			*f(c) = n
+			return nil
+		},
+		get: func(c *Config) string { return strconv.Itoa(*f(c)) },
+		validate: func(c *Config) error {
+			if *f(c) < minimum {
+				return fmt.Errorf("must be at least %d", minimum)
+			}
+			return nil
+		}}
+}
+
+// listKey is a list: a YAML sequence in the file, comma-separated in flags
+// and the environment.
+func listKey(path, help string, f func(*Config) *[]string, validate func(string) error) key {
+	return key{path: path, help: help, list: true,
+		set: func(c *Config, v string) error {
+			var l []string
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					l = append(l, p)
+				}
+			}
+			*f(c) = l
+			return nil
+		},
+		setList: func(c *Config, v []string) { *f(c) = v },
+		get:     func(c *Config) string { return strings.Join(*f(c), ",") },
+		validate: func(c *Config) error {
+			for _, v := range *f(c) {
+				if err := validate(v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+}
+
+func dirExists(v string) error {
+	st, err := os.Stat(v)
+	if err != nil {
+		return fmt.Errorf("cannot read %q: %v", v, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%q is not a directory", v)
+	}
+	return nil
 }
 
 func validAddr(v string) error {
@@ -247,6 +315,11 @@ var keys = []key{
 	strKey("ehr.watch_dir", "directory of EHR access-log exports (CSV/TSV) to import continuously (empty disables)", func(c *Config) *string { return &c.EHR.WatchDir }, nil),
 	strKey("ehr.watch_preset", "column preset of the watched exports: epic, openemr or touchworks", func(c *Config) *string { return &c.EHR.WatchPreset }, oneOf("epic", "openemr", "touchworks")),
 	strKey("ehr.watch_mapping", "column-mapping file for the watched exports (overrides ehr.watch_preset)", func(c *Config) *string { return &c.EHR.WatchMapping }, fileExists),
+	boolKey("detect.enabled", "evaluate Sigma rules on the live stream", func(c *Config) *bool { return &c.Detect.Enabled }),
+	boolKey("detect.builtin_rules", "load Vigil's own rules (Linux authentication, healthcare), shipped in the binary", func(c *Config) *bool { return &c.Detect.BuiltinRules }),
+	listKey("detect.rules", "directories of Sigma rules to load besides the built-in ones (e.g. a SigmaHQ checkout); comma-separated in flags and environment", func(c *Config) *[]string { return &c.Detect.Rules }, dirExists),
+	strKey("detect.placeholders", "YAML file of placeholder lists for the expand modifier (name: [values])", func(c *Config) *string { return &c.Detect.Placeholders }, fileExists),
+	intKey("detect.correlation_groups", "most correlation groups kept in memory; the least recently active are evicted beyond it", func(c *Config) *int { return &c.Detect.CorrelationState }, 100),
 	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
 	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),
 	sizeKey("store.min_free_disk_bytes", "stop storing below this much free disk (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MinFreeDiskBytes }, 0),
@@ -387,6 +460,18 @@ func loadFile(c *Config, path string, source map[string]string) error {
 			name := prefix + kn.Value
 			where := fmt.Sprintf("%s:%d", path, kn.Line)
 			if k, ok := byPath[name]; ok {
+				if k.list && vn.Kind == yaml.SequenceNode {
+					var l []string
+					for _, item := range vn.Content {
+						if item.Kind != yaml.ScalarNode {
+							return &Error{Key: name, Source: fmt.Sprintf("%s:%d", path, item.Line), Err: errors.New("want a list of values")}
+						}
+						l = append(l, item.Value)
+					}
+					k.setList(c, l)
+					source[name] = where
+					continue
+				}
 				if vn.Kind != yaml.ScalarNode {
 					return &Error{Key: name, Source: where, Err: errors.New("want a single value")}
 				}

@@ -60,6 +60,21 @@ func TestPrecedence(t *testing.T) {
 	f("store.retention", c.Store.Retention.String(), "30d")
 }
 
+func TestLists(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	c, err := load(t, "detect:\n  rules:\n    - "+a+"\n    - "+b+"\n", nil)
+	if err != nil || len(c.Detect.Rules) != 2 || c.Detect.Rules[1] != b {
+		t.Fatalf("YAML list: %v %v", c.Detect.Rules, err)
+	}
+	c, err = load(t, "", []string{"VIGIL_DETECT_RULES=" + a + ", " + b})
+	if err != nil || len(c.Detect.Rules) != 2 || c.Detect.Rules[0] != a {
+		t.Fatalf("env list: %v %v", c.Detect.Rules, err)
+	}
+	if _, err = load(t, "", nil, "--detect-rules", "/nonexistent/rules"); err == nil || !strings.Contains(err.Error(), "detect.rules") {
+		t.Fatalf("missing dir: %v", err)
+	}
+}
+
 func TestErrorsNameKeyAndSource(t *testing.T) {
 	f := func(file string, env []string, args []string, want ...string) {
 		t.Helper()

@@ -30,6 +30,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/db"
+	"github.com/vigil-siem/vigil/internal/detect/correlation"
+	"github.com/vigil-siem/vigil/internal/detect/detector"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/ehr"
 	"github.com/vigil-siem/vigil/internal/event"
@@ -45,6 +47,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/storewriter"
 	"github.com/vigil-siem/vigil/internal/web"
+	"github.com/vigil-siem/vigil/rules"
 )
 
 // Server is a running Vigil.
@@ -57,6 +60,10 @@ type Server struct {
 	registry *prometheus.Registry
 
 	alerts    *alerts.Store
+	detector  *detector.Detector
+	detCancel context.CancelFunc
+	detDone   chan error
+	detCons   *bus.Consumer
 	directory *directory.Store
 	mllp      *mllpin.Server
 	atna      *atnasyslog.Recognizer
@@ -156,6 +163,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		s.writerDone <- err
 	}()
 
+	if err := s.startDetection(ctx); err != nil {
+		return nil, err
+	}
+
 	im := ingest.NewMetrics(s.registry)
 	s.atna = &atnasyslog.Recognizer{Options: atna.Options{KeepOriginal: cfg.Ingest.KeepOriginal}}
 	if err := s.startSyslog(im); err != nil {
@@ -171,6 +182,84 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		return nil, err
 	}
 	return s, nil
+}
+
+// ruleDirs are the rule directories: the built-in rules, extracted from
+// the binary into the data dir, then the configured ones.
+func (s *Server) ruleDirs() ([]string, error) {
+	var dirs []string
+	if s.cfg.Detect.BuiltinRules {
+		d, err := rules.Extract(filepath.Join(s.cfg.DataDir, "rules", "builtin"))
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, d)
+	}
+	return append(dirs, s.cfg.Detect.Rules...), nil
+}
+
+func (s *Server) loadRules(ctx context.Context) (*detector.Rules, error) {
+	dirs, err := s.ruleDirs()
+	if err != nil {
+		return nil, err
+	}
+	r, err := detector.Load(ctx, detector.LoadOptions{Dirs: dirs, PlaceholdersFile: s.cfg.Detect.Placeholders})
+	if err != nil {
+		return nil, err
+	}
+	st := r.Engine.Stats()
+	s.log.Info("rules loaded", "dirs", dirs, "rules", st.RulesLoaded, "correlations", len(r.Correlations),
+		"rejected", len(r.Rejected), "unrouted", st.RulesUnrouted)
+	for i, rej := range r.Rejected {
+		if i == 20 {
+			s.log.Warn("more rules rejected; see GET /api/v1/rules", "count", len(r.Rejected)-i)
+			break
+		}
+		s.log.Warn("rule rejected", "file", rej.File, "line", rej.Line, "id", rej.ID, "reason", rej.Reason)
+	}
+	return r, nil
+}
+
+func (s *Server) startDetection(ctx context.Context) error {
+	if !s.cfg.Detect.Enabled {
+		// Without a detector the stream must not keep batches for one.
+		return s.bus.DeleteConsumer(ctx, "detector")
+	}
+	r, err := s.loadRules(ctx)
+	if err != nil {
+		return err
+	}
+	if s.detCons, err = s.bus.Consumer(ctx, "detector", 30*time.Second); err != nil {
+		return err
+	}
+	s.detector, err = detector.New(detector.Config{
+		Source: s.detCons, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
+		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState},
+		Log:         s.log.With("component", "detector"), Metrics: detector.NewMetrics(s.registry),
+	}, r)
+	if err != nil {
+		return err
+	}
+	s.detector.RegisterGauges(s.registry)
+	s.registry.MustRegister(lagGauge("detector", s.detCons))
+	dctx, cancel := context.WithCancel(context.Background())
+	s.detCancel, s.detDone = cancel, make(chan error, 1)
+	go func() { s.detDone <- s.detector.Run(dctx) }()
+	return nil
+}
+
+// ReloadRules reads and compiles the rules again and hands them to the
+// running detector; the stream does not stop. It returns the new set.
+func (s *Server) ReloadRules(ctx context.Context) (*detector.Rules, error) {
+	if s.detector == nil {
+		return nil, errors.New("detection is disabled (detect.enabled)")
+	}
+	r, err := s.loadRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.detector.Reload(r)
+	return r, nil
 }
 
 // normalizeSyslog completes an event parsed from syslog: DICOM/ATNA audit
@@ -395,7 +484,8 @@ func (s *Server) startHTTP(im *ingest.Metrics) error {
 	fh := &fhirin.Handler{Pub: s.bus, Metrics: im, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
 	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
 	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime}
-	for _, routes := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes()} {
+	ru := &rulesAPI{s: s}
+	for _, routes := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes(), ru.routes()} {
 		for p, h := range routes {
 			api.Handlers[p] = h
 		}
@@ -481,11 +571,18 @@ func (s *Server) Stop(ctx context.Context) error {
 		b.Close()
 	}
 	s.batchersDone.Wait()
+	// Let the consumers catch up with what the sources just published.
 	if s.writerCancel != nil {
-		// Let the writer catch up with what the sources just published.
-		s.waitWriterCaughtUp(ctx, 30*time.Second)
+		s.waitCaughtUp(ctx, s.writerConsumer, 30*time.Second)
 		s.writerCancel()
 		if err := <-s.writerDone; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.detCancel != nil {
+		s.waitCaughtUp(ctx, s.detCons, 30*time.Second)
+		s.detCancel()
+		if err := <-s.detDone; err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -501,9 +598,8 @@ func (s *Server) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) waitWriterCaughtUp(ctx context.Context, limit time.Duration) {
+func (s *Server) waitCaughtUp(ctx context.Context, c *bus.Consumer, limit time.Duration) {
 	deadline := time.Now().Add(limit)
-	c := s.writerConsumer
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		lctx, cancel := context.WithTimeout(ctx, time.Second)
 		lag, err := c.Lag(lctx)

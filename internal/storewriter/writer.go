@@ -27,13 +27,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-siem/vigil/internal/atomicfile"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/store"
@@ -163,40 +163,11 @@ func LoadState(path string) (State, error) {
 
 func (w *Writer) saveState() error {
 	data, _ := json.Marshal(w.state)
-	if err := writeFileSync(w.cfg.StatePath, data); err != nil {
+	if err := atomicfile.Write(w.cfg.StatePath, data); err != nil {
 		w.cfg.Metrics.WriteErrors.Inc()
 		return fmt.Errorf("write store checkpoint: %w", err)
 	}
 	return nil
-}
-
-// writeFileSync replaces path atomically and durably.
-func writeFileSync(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Run writes batches until ctx is cancelled, then makes everything it

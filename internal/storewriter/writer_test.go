@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-siem/vigil/internal/atomicfile"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/store"
@@ -138,7 +139,7 @@ func TestRecoversPartlyStoredBatch(t *testing.T) {
 	r.publish(t, 1, "c")
 	// Batch 1 is in the checkpoint; batch 2's first two events reached the
 	// store; Reserved says batches up to 10 may have been handed over.
-	if err := writeFileSync(filepath.Join(r.dir, "state.json"), []byte(`{"stored":1,"reserved":10}`)); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.dir, "state.json"), []byte(`{"stored":1,"reserved":10}`)); err != nil {
 		t.Fatal(err)
 	}
 	var partial []event.Event

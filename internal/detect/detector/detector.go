@@ -1,0 +1,422 @@
+// Package detector evaluates Vigil's Sigma rules on the live stream: it
+// consumes the event batches of the bus, gives each event its id, enriches
+// it, matches it against the compiled rules and the correlation rules, and
+// keeps the resulting alerts. Alerts are stored before the batches that
+// raised them are acknowledged, and keyed so that a batch seen again after a
+// restart raises nothing twice; the correlation state is checkpointed
+// together with the batches it has seen, so it survives a restart exactly.
+package detector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/atomicfile"
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/detect/correlation"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/engine"
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+// Source is where batches come from (a bus consumer).
+type Source interface {
+	Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error)
+}
+
+// AlertSink keeps alerts, ignoring keys it already has.
+type AlertSink interface {
+	Add(ctx context.Context, as []alerts.Alert) ([]alerts.Alert, error)
+}
+
+// Config configures a Detector.
+type Config struct {
+	Source Source
+	Alerts AlertSink
+	// StatePath is the checkpoint file (batches seen, correlation state).
+	StatePath string
+	// Enrich, when set, adds context to each event before matching (e.g.
+	// directory lookups).
+	Enrich func(ctx context.Context, e *event.Event)
+	// Observe, when set, sees every event (e.g. source health).
+	Observe     func(e *event.Event)
+	Correlation correlation.Options
+	// CheckpointEvery bounds how long alerts wait before being stored and
+	// batches before being acknowledged (default 2s).
+	CheckpointEvery time.Duration
+	Log             *slog.Logger
+	Metrics         *Metrics
+}
+
+// Metrics are the detector's Prometheus metrics.
+type Metrics struct {
+	Events   prometheus.Counter
+	Matches  prometheus.Counter
+	Raised   *prometheus.CounterVec
+	Reloads  *prometheus.CounterVec
+	Duration prometheus.Histogram
+}
+
+// NewMetrics registers the detector's metrics with reg; d, when given, also
+// exports rule and correlation gauges.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Events:  prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_detect_events_total", Help: "Events evaluated against the rules."}),
+		Matches: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_detect_matches_total", Help: "Rule matches (before deduplication into alerts)."}),
+		Raised: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_alerts_raised_total", Help: "New alerts stored, by kind and level."},
+			[]string{"kind", "level"}),
+		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_rules_reloads_total", Help: "Rule reloads, by result."}, []string{"result"}),
+		Duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigil_detect_batch_seconds", Help: "Time to evaluate one bus batch.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+	}
+	reg.MustRegister(m.Events, m.Matches, m.Raised, m.Reloads, m.Duration)
+	return m
+}
+
+// RegisterGauges exports the current rule set's size and the correlation
+// state's counters.
+func (d *Detector) RegisterGauges(reg prometheus.Registerer) {
+	rules := func(f func(engine.Stats) int) func() float64 {
+		return func() float64 { return float64(f(d.Rules().Engine.Stats())) }
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_rules_loaded", Help: "Sigma rules compiled and evaluated."}, rules(func(s engine.Stats) int { return s.RulesLoaded })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_rules_rejected", Help: "Sigma rules rejected at load or compile (see GET /api/v1/rules)."},
+			func() float64 { return float64(len(d.Rules().Rejected)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_rules_unrouted", Help: "Loaded rules whose log source no event produces."}, rules(func(s engine.Stats) int { return s.RulesUnrouted })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_detect_prefilter_skips_total", Help: "Routed rule evaluations the prefilter ruled out."},
+			func() float64 { return float64(d.Rules().Engine.Stats().PrefilterSkips) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_correlation_groups", Help: "Correlation groups held in memory."},
+			func() float64 { return float64(d.corrStats.Load().Groups) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_correlation_evictions_total", Help: "Correlation groups evicted because the state was full."},
+			func() float64 { return float64(d.corrStats.Load().Evictions) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_correlation_dropped_total", Help: "Correlation entries dropped (group full or too late)."},
+			func() float64 { return float64(d.corrStats.Load().Dropped) }),
+	)
+}
+
+// Detector is the live detection consumer.
+type Detector struct {
+	cfg       Config
+	current   atomic.Pointer[Rules]
+	reload    chan *Rules
+	progress  *bus.Progress
+	corr      *correlation.Engine
+	corrStats atomic.Pointer[correlation.Stats]
+}
+
+// state is the checkpoint file.
+type state struct {
+	Done        uint64          `json:"done"`
+	Above       []uint64        `json:"above,omitempty"`
+	Correlation json.RawMessage `json:"correlation,omitempty"`
+}
+
+// New prepares a detector with a compiled rule set, restoring the
+// checkpoint.
+func New(cfg Config, r *Rules) (*Detector, error) {
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = 2 * time.Second
+	}
+	d := &Detector{cfg: cfg, reload: make(chan *Rules, 1)}
+	d.current.Store(r)
+	d.corr = r.newCorrelations(cfg.Correlation)
+	d.corrStats.Store(&correlation.Stats{})
+	var st state
+	data, err := os.ReadFile(cfg.StatePath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read detector checkpoint: %w", err)
+	default:
+		if err := json.Unmarshal(data, &st); err != nil {
+			return nil, fmt.Errorf("detector checkpoint %s is corrupt: %w", cfg.StatePath, err)
+		}
+	}
+	d.progress = bus.NewProgress(st.Done)
+	for _, s := range st.Above {
+		d.progress.Mark(s)
+	}
+	if len(st.Correlation) > 0 {
+		skipped, err := d.corr.Restore(bytes.NewReader(st.Correlation))
+		if err != nil {
+			return nil, err
+		}
+		if skipped > 0 {
+			cfg.Log.Info("correlation state of removed rules dropped", "entries", skipped)
+		}
+	}
+	return d, nil
+}
+
+// Rules is the rule set in use.
+func (d *Detector) Rules() *Rules { return d.current.Load() }
+
+// Reload hands a newly compiled rule set to the running detector, which
+// switches to it between batches, keeping the correlation state of the
+// correlations that still exist. The stream does not stop.
+func (d *Detector) Reload(r *Rules) {
+	for {
+		select {
+		case d.reload <- r:
+			return
+		default:
+			select { // replace a rule set not yet taken
+			case <-d.reload:
+			default:
+			}
+		}
+	}
+}
+
+func (d *Detector) swap(r *Rules) {
+	var snap bytes.Buffer
+	if err := d.corr.Snapshot(&snap); err != nil {
+		d.cfg.Log.Error("rule reload: correlation snapshot", "err", err)
+	}
+	corr := r.newCorrelations(d.cfg.Correlation)
+	if skipped, err := corr.Restore(&snap); err != nil {
+		d.cfg.Log.Error("rule reload: correlation state not carried over", "err", err)
+	} else if skipped > 0 {
+		d.cfg.Log.Info("rule reload: correlation state of removed rules dropped", "entries", skipped)
+	}
+	d.corr = corr
+	d.current.Store(r)
+	st := r.Engine.Stats()
+	d.cfg.Log.Info("rules reloaded", "rules", st.RulesLoaded, "correlations", len(r.Correlations), "rejected", len(r.Rejected))
+}
+
+// Run evaluates batches until ctx is cancelled, then stores what it found
+// and acknowledges the batches before returning.
+func (d *Detector) Run(ctx context.Context) error {
+	var (
+		toAck     []bus.Message
+		pending   []alerts.Alert
+		last      = time.Now()
+		events    []event.Event
+		evaluated bool // any batch evaluated since the last checkpoint
+		// latest event time and when it arrived: the watermark of a quiet
+		// live stream
+		latest, latestAt time.Time
+	)
+	worker := d.Rules().Engine.NewWorker()
+	checkpoint := func() error {
+		if !evaluated && !latest.IsZero() && time.Since(latest) < time.Hour {
+			// A quiet live stream: event time does not advance without
+			// events, so advance it by the time that passed since the
+			// last one, closing the correlation windows that ended. Not
+			// for streams of old events (a backfill that paused).
+			pending = append(pending, d.correlationAlerts(d.corr.Flush(latest.Add(time.Since(latestAt))))...)
+		}
+		if len(toAck) == 0 && len(pending) == 0 {
+			last, evaluated = time.Now(), false
+			return nil
+		}
+		if err := d.store(ctx, pending); err != nil {
+			return err
+		}
+		pending = pending[:0]
+		if err := d.saveState(); err != nil {
+			return err
+		}
+		for i := range toAck {
+			_ = toAck[i].Ack() // a lost ack is a redelivery, which progress recognises
+		}
+		clear(toAck)
+		toAck, last, evaluated = toAck[:0], time.Now(), false
+		worker.Flush()
+		s := d.corr.Stats()
+		d.corrStats.Store(&s)
+		return nil
+	}
+	for {
+		select {
+		case r := <-d.reload:
+			if err := checkpoint(); err != nil {
+				d.cfg.Log.Error("detector checkpoint before reload", "err", err)
+			}
+			d.swap(r)
+			worker = r.Engine.NewWorker()
+		default:
+		}
+		if ctx.Err() != nil {
+			return d.finish(checkpoint)
+		}
+		wait := min(200*time.Millisecond, max(d.cfg.CheckpointEvery-time.Since(last), 10*time.Millisecond))
+		msgs, err := d.cfg.Source.Fetch(ctx, 256, wait)
+		if err != nil && ctx.Err() == nil {
+			d.cfg.Log.Warn("detector fetch from bus", "err", err)
+			time.Sleep(100 * time.Millisecond)
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			if !d.progress.Seen(m.Seq) {
+				start := time.Now()
+				events, err = event.DecodeBatch(events[:0], m.Data)
+				if err != nil {
+					d.cfg.Log.Error("undecodable bus batch not evaluated", "seq", m.Seq, "err", err)
+				}
+				prefix := strconv.FormatUint(m.Seq, 10) + "-"
+				for j := range events {
+					ev := &events[j]
+					if ev.Time.After(latest) {
+						latest, latestAt = ev.Time, time.Now()
+					}
+					ev.Set(event.FieldID, prefix+strconv.Itoa(j))
+					if d.cfg.Enrich != nil {
+						d.cfg.Enrich(ctx, ev)
+					}
+					if d.cfg.Observe != nil {
+						d.cfg.Observe(ev)
+					}
+					worker.Match(ev, func(mt *engine.Match) {
+						d.cfg.Metrics.Matches.Inc()
+						if mt.Rule.Alert {
+							pending = append(pending, sigmaAlert(mt.Rule, mt.Event))
+						}
+						if mt.Rule.Correlated {
+							pending = append(pending, d.correlationAlerts(d.corr.Observe(mt))...)
+						}
+					})
+				}
+				d.cfg.Metrics.Events.Add(float64(len(events)))
+				d.cfg.Metrics.Duration.Observe(time.Since(start).Seconds())
+				d.progress.Mark(m.Seq)
+				evaluated = true
+			}
+			toAck = append(toAck, *m)
+		}
+		if time.Since(last) >= d.cfg.CheckpointEvery || len(pending) >= 1000 {
+			if err := checkpoint(); err != nil {
+				// The batches stay unacknowledged and come again; the
+				// alert keys make that harmless.
+				d.cfg.Log.Error("detector checkpoint", "err", err)
+				time.Sleep(time.Second)
+			}
+		}
+	}
+}
+
+func (d *Detector) finish(checkpoint func() error) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		err := checkpoint()
+		if err == nil {
+			return nil
+		}
+		d.cfg.Log.Error("detector final checkpoint", "err", err)
+		time.Sleep(200 * time.Millisecond)
+	}
+	return errors.New("detector stopped without its final checkpoint; batches since the last one will be evaluated again")
+}
+
+func (d *Detector) store(ctx context.Context, as []alerts.Alert) error {
+	if len(as) == 0 {
+		return nil
+	}
+	added, err := d.cfg.Alerts.Add(context.WithoutCancel(ctx), as)
+	if err != nil {
+		return fmt.Errorf("store alerts: %w", err)
+	}
+	for _, a := range added {
+		d.cfg.Metrics.Raised.WithLabelValues(a.Kind, a.Level).Inc()
+	}
+	return nil
+}
+
+func (d *Detector) saveState() error {
+	st := state{Done: d.progress.Done()}
+	for s := d.progress.Done() + 1; len(st.Above) < d.progress.Pending(); s++ {
+		if d.progress.Seen(s) {
+			st.Above = append(st.Above, s)
+		}
+	}
+	var snap bytes.Buffer
+	if err := d.corr.Snapshot(&snap); err != nil {
+		return err
+	}
+	st.Correlation = bytes.TrimSpace(snap.Bytes())
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(d.cfg.StatePath, data); err != nil {
+		return fmt.Errorf("write detector checkpoint: %w", err)
+	}
+	return nil
+}
+
+// keyFields are kept in every alert, when the event has them, besides the
+// fields the rule lists.
+var keyFields = []string{
+	"host.name", "user.name", "user.domain", "source.ip", "destination.ip", "destination.port",
+	"process.name", "process.executable", "process.command_line", "event.action", "event.outcome",
+	"event.code", "event.module", "winlog.channel", "winlog.event_id", "file.path",
+	"healthcare.patient.id", "healthcare.break_glass", "healthcare.audit.type.code",
+}
+
+func sigmaAlert(r *engine.RuleInfo, ev *event.Event) alerts.Alert {
+	id := ev.Value(event.FieldID)
+	rk := r.ID
+	if rk == "" {
+		rk = r.Name
+	}
+	fields := map[string]string{}
+	for _, list := range [][]string{keyFields, r.Fields} {
+		for _, f := range list {
+			if v, ok := ev.Get(f); ok && v != "" {
+				fields[f] = clip(v)
+			}
+		}
+	}
+	return alerts.Alert{
+		Key: "sigma/" + rk + "/" + id, Kind: "sigma", RuleID: rk, RuleTitle: r.Title, Level: r.Level,
+		Tags: r.Tags, Time: ev.Time, EventIDs: []string{id}, Fields: fields,
+	}
+}
+
+func (d *Detector) correlationAlerts(cas []correlation.Alert) []alerts.Alert {
+	var out []alerts.Alert
+	for _, a := range cas {
+		if !a.Standalone {
+			continue
+		}
+		rk := a.RuleID
+		if rk == "" {
+			rk = a.Name
+		}
+		gb := map[string]string{}
+		var parts []string
+		for _, f := range a.GroupBy {
+			gb[f.Name] = f.Value
+			parts = append(parts, f.Name+"="+f.Value)
+		}
+		sort.Strings(parts)
+		out = append(out, alerts.Alert{
+			Key:  "correlation/" + rk + "/" + strings.Join(parts, ",") + "/" + strconv.FormatInt(a.First.UnixNano(), 10),
+			Kind: "correlation", RuleID: rk, RuleTitle: a.Title, Level: a.Level, Tags: a.Tags, Time: a.Last,
+			EventIDs: a.EventIDs, GroupBy: gb,
+			Fields: map[string]string{"correlation.type": a.Type, "correlation.value": strconv.FormatFloat(a.Value, 'f', -1, 64),
+				"correlation.first": a.First.UTC().Format(time.RFC3339Nano)},
+		})
+	}
+	return out
+}
+
+func clip(s string) string {
+	if len(s) > 1024 {
+		return s[:1024] + "…"
+	}
+	return s
+}

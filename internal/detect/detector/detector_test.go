@@ -1,0 +1,232 @@
+package detector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/db"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/rules"
+)
+
+// scripted delivers prepared fetch results, like the bus does when batches
+// come again (after a restart, or out of order).
+type scripted struct {
+	mu     sync.Mutex
+	fetchs [][]bus.Message
+}
+
+func (s *scripted) Fetch(_ context.Context, _ int, wait time.Duration) ([]bus.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.fetchs) == 0 {
+		time.Sleep(wait)
+		return nil, nil
+	}
+	f := s.fetchs[0]
+	s.fetchs = s.fetchs[1:]
+	return f, nil
+}
+
+func (s *scripted) empty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.fetchs) == 0
+}
+
+// failures returns a batch of n failed SSH logins from ip at t0, t0+1s, …
+func failures(seq uint64, ip string, t0 time.Time, n int) bus.Message {
+	var evs []event.Event
+	for i := range n {
+		e := event.Event{Time: t0.Add(time.Duration(i) * time.Second)}
+		for _, kv := range [][2]string{{"message", "Failed password for root from " + ip + " port 22 ssh2"}, {"event.module", "syslog"},
+			{"event.dataset", "syslog"}, {"process.name", "sshd"}, {"host.name", "ehr-db-01"}, {"event.category", "authentication"},
+			{"event.action", "ssh_login"}, {"event.outcome", "failure"}, {"user.name", "root"}, {"source.ip", ip}} {
+			e.Add(kv[0], kv[1])
+		}
+		evs = append(evs, e)
+	}
+	return bus.NewMessage(seq, "syslog-tcp", event.AppendBatch(nil, evs), t0, nil)
+}
+
+type rig struct {
+	dir    string
+	alerts *alerts.Store
+	rules  *Rules
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	d, err := db.Open(filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	as, err := alerts.Open(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdir, err := rules.Extract(filepath.Join(dir, "rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Load(context.Background(), LoadOptions{Dirs: []string{rdir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rejected) > 0 {
+		t.Fatalf("built-in rules rejected: %v", r.Rejected)
+	}
+	return &rig{dir: dir, alerts: as, rules: r}
+}
+
+// run runs a detector over src until it has delivered everything.
+func (r *rig) run(t *testing.T, src *scripted) {
+	t.Helper()
+	d, err := New(Config{Source: src, Alerts: r.alerts, StatePath: filepath.Join(r.dir, "detector.json"),
+		CheckpointEvery: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: NewMetrics(prometheus.NewRegistry())}, r.rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	for !src.empty() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *rig) list(t *testing.T, f alerts.Filter) []alerts.Alert {
+	t.Helper()
+	as, err := r.alerts.List(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
+}
+
+func TestAlertsAndCorrelationsSurviveRestartAndRedelivery(t *testing.T) {
+	r := newRig(t)
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	// Six failures, then a restart, then four more within five minutes:
+	// ten from one address is the brute-force correlation.
+	r.run(t, &scripted{fetchs: [][]bus.Message{{failures(1, "10.6.6.6", t0, 6)}}})
+	if got := r.list(t, alerts.Filter{Kind: "correlation"}); len(got) != 0 {
+		t.Fatalf("correlation raised after 6 failures: %+v", got)
+	}
+	// The failure rule only feeds the correlations (generate: false):
+	// its matches are not alerts of their own.
+	if got := r.list(t, alerts.Filter{}); len(got) != 0 {
+		t.Fatalf("alerts after 6 failures: %+v", got)
+	}
+	// The restarted detector gets batch 1 again (its ack was lost) and
+	// batch 2 twice.
+	r.run(t, &scripted{fetchs: [][]bus.Message{{failures(1, "10.6.6.6", t0, 6), failures(2, "10.6.6.6", t0.Add(time.Minute), 4)}, {failures(2, "10.6.6.6", t0.Add(time.Minute), 4)}}})
+	corr := r.list(t, alerts.Filter{Kind: "correlation"})
+	if len(corr) != 1 || corr[0].RuleID != "a3f75c2e-91d4-4b68-bc0e-7d2a4e6f8b53" || corr[0].GroupBy["source.ip"] != "10.6.6.6" || len(corr[0].EventIDs) < 10 {
+		t.Fatalf("brute force correlation: %+v", corr)
+	}
+	ids := map[string]bool{}
+	for _, id := range corr[0].EventIDs {
+		if ids[id] {
+			t.Errorf("event %s counted twice in %v", id, corr[0].EventIDs)
+		}
+		ids[id] = true
+	}
+	for _, want := range []string{"1-0", "1-5", "2-0", "2-3"} {
+		if !ids[want] {
+			t.Errorf("event %s not in the correlation: %v", want, corr[0].EventIDs)
+		}
+	}
+}
+
+// A rule that generates alerts of its own raises one per matching event,
+// once, whatever the redeliveries.
+func TestSigmaAlertsOncePerEvent(t *testing.T) {
+	r := newRig(t)
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	locked := func(seq uint64) bus.Message {
+		var evs []event.Event
+		for i := range 2 {
+			e := event.Event{Time: t0.Add(time.Duration(i) * time.Second)}
+			for _, kv := range [][2]string{{"message", "User bob from 10.2.2.2 not allowed because account is locked"}, {"event.module", "syslog"},
+				{"process.name", "sshd"}, {"host.name", "ehr-db-01"}, {"event.category", "authentication"}, {"event.action", "ssh_login_denied"},
+				{"event.outcome", "failure"}, {"event.reason", "account_locked"}, {"user.name", "bob"}, {"source.ip", "10.2.2.2"}} {
+				e.Add(kv[0], kv[1])
+			}
+			evs = append(evs, e)
+		}
+		return bus.NewMessage(seq, "syslog-tcp", event.AppendBatch(nil, evs), t0, nil)
+	}
+	r.run(t, &scripted{fetchs: [][]bus.Message{{locked(7)}, {locked(7)}}})
+	r.run(t, &scripted{fetchs: [][]bus.Message{{locked(7)}}})
+	sig := r.list(t, alerts.Filter{Kind: "sigma"})
+	if len(sig) != 2 || sig[0].Fields["user.name"] != "bob" || sig[0].Level == "" || len(sig[0].EventIDs) != 1 {
+		t.Fatalf("sigma alerts %+v", sig)
+	}
+}
+
+func TestReloadKeepsStreaming(t *testing.T) {
+	r := newRig(t)
+	src := &scripted{}
+	d, err := New(Config{Source: src, Alerts: r.alerts, StatePath: filepath.Join(r.dir, "detector.json"),
+		CheckpointEvery: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: NewMetrics(prometheus.NewRegistry())}, r.rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	src.mu.Lock()
+	src.fetchs = append(src.fetchs, []bus.Message{failures(1, "10.1.1.1", t0, 5)})
+	src.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	// Reload the same rules: the five failures of the correlation window
+	// carry over, five more complete it.
+	r2, err := Load(context.Background(), LoadOptions{Dirs: []string{filepath.Join(r.dir, "rules")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Reload(r2)
+	time.Sleep(100 * time.Millisecond)
+	if d.Rules() != r2 {
+		t.Fatal("reload not taken")
+	}
+	src.mu.Lock()
+	src.fetchs = append(src.fetchs, []bus.Message{failures(2, "10.1.1.1", t0.Add(time.Minute), 5)})
+	src.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && len(r.list(t, alerts.Filter{Kind: "correlation"})) == 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := r.list(t, alerts.Filter{Kind: "correlation"}); len(got) != 1 {
+		t.Fatalf("correlation across reload: %d alerts; %d events evaluated, correlation state %+v",
+			len(got), int(testutil.ToFloat64(d.cfg.Metrics.Events)), d.corr.Stats())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	_ = fmt.Sprint()
+}

@@ -1,0 +1,64 @@
+package detector
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-siem/vigil/internal/detect/correlation"
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/engine"
+)
+
+// Rules is one compiled rule set: the Sigma engine and the correlation
+// rules over it.
+type Rules struct {
+	Engine *engine.Engine
+	// Correlations are the correlation rules (their state lives in the
+	// detector).
+	Correlations []*sigma.Correlation
+	Report       *sigma.Report
+	Rejected     []sigma.Rejection // load and compile rejections
+}
+
+// LoadOptions say where rules come from.
+type LoadOptions struct {
+	Dirs []string
+	// PlaceholdersFile is a YAML map of placeholder name to values for the
+	// expand modifier.
+	PlaceholdersFile string
+	Engine           engine.Options
+}
+
+// Load reads and compiles the rules of the given directories. A bad rule is
+// reported and skipped; the error is for unreadable directories or files.
+func Load(ctx context.Context, opt LoadOptions) (*Rules, error) {
+	var ph map[string][]string
+	if opt.PlaceholdersFile != "" {
+		data, err := os.ReadFile(opt.PlaceholdersFile)
+		if err != nil {
+			return nil, fmt.Errorf("placeholders: %w", err)
+		}
+		if err := yaml.Unmarshal(data, &ph); err != nil {
+			return nil, fmt.Errorf("placeholders %s: %w", opt.PlaceholdersFile, err)
+		}
+	}
+	rs, rep, err := sigma.Load(ctx, opt.Dirs, sigma.LoadOptions{ParseOptions: sigma.ParseOptions{ValueOptions: sigma.ValueOptions{Placeholders: ph}}})
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.Compile(rs, opt.Engine)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rules{Engine: eng, Correlations: rs.Correlations, Report: rep}
+	r.Rejected = append(r.Rejected, rep.Rejected...)
+	r.Rejected = append(r.Rejected, eng.Rejected()...)
+	return r, nil
+}
+
+func (r *Rules) newCorrelations(opt correlation.Options) *correlation.Engine {
+	return correlation.New(r.Correlations, r.Engine, opt)
+}
