@@ -151,8 +151,14 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 			}
 			for _, s := range w.scanSlots {
 				if fs := c.field[s]; fs != nil {
-					w.curRules = fs.rules
-					fs.ac.Scan(w.foldedSlot(s), w.hitFn)
+					v := w.foldedSlot(s)
+					if fs.ac != nil {
+						w.curRules = fs.rules
+						fs.ac.Scan(v, w.hitFn)
+					}
+					if fs.hex != nil {
+						w.scanHex(v, fs.hex)
+					}
 				}
 			}
 			if c.kw != nil {
@@ -230,9 +236,33 @@ func (w *Worker) addCand(ri int32) {
 	}
 }
 
+// scanHex looks up the first hexTokenLen digits of every run of hex digits
+// in v (a run starts at the start of v or after a non-hex byte).
+func (w *Worker) scanHex(v []byte, set map[string][]int32) {
+	for i := 0; i < len(v); {
+		if !isHex(v[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(v) && isHex(v[j]) {
+			j++
+		}
+		if j-i >= hexTokenLen {
+			if rules, ok := set[string(v[i:i+hexTokenLen])]; ok {
+				w.activate(rules)
+			}
+		}
+		i = j
+	}
+}
+
 // onHit handles a prefilter hit: pattern id in w.curRules.
-func (w *Worker) onHit(id int32) {
-	for _, ri := range w.curRules[id] {
+func (w *Worker) onHit(id int32) { w.activate(w.curRules[id]) }
+
+// activate makes the routed rules among rules candidates.
+func (w *Worker) activate(rules []int32) {
+	for _, ri := range rules {
 		if w.ruleEpoch[ri] == w.epoch {
 			continue
 		}

@@ -267,3 +267,18 @@ func TestRegexPrechecks(t *testing.T) {
 	f(`    CommandLine|re: '(?i)[é]{8}'`, yes(ev("CommandLine=x ÉÉÉÉééééé")), no(ev("CommandLine=éééé")))
 	f(`    CommandLine|re: 'evil.{3}x'`, yes(ev("CommandLine=evil123x")), no(ev("CommandLine=evilx")))
 }
+
+func TestHashLiterals(t *testing.T) {
+	sha := "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
+	hashes := "SHA1=FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000,MD5=AAAA,SHA256=" + sha + ",IMPHASH=1234"
+	f := func(item string, cases ...matchCase) {
+		t.Helper()
+		checkDetection(t, "  sel:\n"+item+"\n  condition: sel\n", cases...)
+	}
+	f(`    Hashes|contains: 'SHA256=`+sha+`'`, yes(ev("Hashes="+hashes)), no(ev("Hashes=SHA256=FF"+sha[2:])))
+	f(`    sha256: '`+strings.ToLower(sha)+`'`, yes(ev("sha256="+sha)), no(ev("sha256=x"+sha)))
+	// A hash at the start of a contains value is not anchored: it may sit
+	// inside a longer run, so it must still be found there.
+	f(`    Hashes|contains: '`+sha[8:]+`'`, yes(ev("Hashes=SHA256="+sha)))
+	f(`    Hashes|endswith: '`+sha[8:]+`'`, yes(ev("Hashes=SHA256="+sha)))
+}

@@ -20,6 +20,38 @@ type litSet struct {
 type flit struct {
 	slot int32 // -1: keyword fields
 	text string
+	// hex: text is the first hexTokenLen characters of a run of hex digits
+	// that starts right after a non-hex character (or at the start of the
+	// value), looked up in a hash set instead of the automaton (hash IOCs
+	// would make the automaton walk randomly through thousands of states).
+	hex bool
+}
+
+// hexTokenLen is the length of the hex-run keys of the prefilter.
+const hexTokenLen = 16
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+
+// anchoredHexRun finds in folded literal f a run of at least hexTokenLen
+// hex digits that is preceded by a non-hex character, or starts f when
+// startAnchored (f begins the value). It returns the run's first
+// hexTokenLen characters.
+func anchoredHexRun(f string, startAnchored bool) (string, bool) {
+	for i := 0; i < len(f); {
+		if !isHex(f[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(f) && isHex(f[j]) {
+			j++
+		}
+		if j-i >= hexTokenLen && (i > 0 || startAnchored) {
+			return f[i : i+hexTokenLen], true
+		}
+		i = j
+	}
+	return "", false
 }
 
 // maxLit bounds a prefilter literal: any substring of a required literal
@@ -158,6 +190,13 @@ func (a *alt) lits(slot int32) litSet {
 		f := fold(bestLit)
 		if f == "" {
 			return topSet
+		}
+		if slot >= 0 {
+			// Literal parts are whole: bestLit starts the value only for
+			// equality and prefix patterns.
+			if h, ok := anchoredHexRun(f, a.kind == kEq || a.kind == kPrefix); ok {
+				return litSet{lits: []flit{{slot: slot, text: h, hex: true}}}
+			}
 		}
 		return litSet{lits: []flit{{slot: slot, text: cut(f)}}}
 	case kRegex:
@@ -337,6 +376,7 @@ func (e *Engine) buildPrefilter(c *compiler) {
 	type key struct {
 		slot int32
 		text string
+		hex  bool
 	}
 	pats := map[key]int32{}
 	var patList []key
@@ -372,7 +412,7 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			if l.slot < 0 {
 				r.kwGated = true
 			}
-			k := key{l.slot, l.text}
+			k := key{l.slot, l.text, l.hex}
 			id, ok := pats[k]
 			if !ok {
 				id = int32(len(patList))
@@ -409,7 +449,7 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			if len(mine) == 0 {
 				continue
 			}
-			en.pats = append(en.pats, entryPat{slot: k.slot, text: k.text, rules: mine})
+			en.pats = append(en.pats, entryPat{slot: k.slot, text: k.text, hex: k.hex, rules: mine})
 			if k.slot < 0 {
 				e.hasKwGate = true
 			}
@@ -420,7 +460,6 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			if !r.gated {
 				e.routes.entries[ei].ungated = append(e.routes.entries[ei].ungated, int32(ri))
 			}
-
 		}
 	}
 }
@@ -430,6 +469,7 @@ func (e *Engine) buildPrefilter(c *compiler) {
 type entryPat struct {
 	slot  int32 // -1 for keywords
 	text  string
+	hex   bool
 	rules []int32
 }
 
@@ -437,6 +477,7 @@ type entryPat struct {
 type scanSet struct {
 	ac    *ahocorasick.Matcher
 	rules [][]int32
+	hex   map[string][]int32 // hex-run keys -> rules
 }
 
 // combo holds the automata for one combination of route entries, over the
@@ -467,6 +508,7 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 		idx   map[string]int
 		pats  [][]byte
 		rules [][]int32
+		hex   map[string][]int32
 	}
 	bySlot := map[int32]*build{}
 	for _, ei := range entries {
@@ -475,6 +517,17 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 			if b == nil {
 				b = &build{idx: map[string]int{}}
 				bySlot[p.slot] = b
+			}
+			if p.hex {
+				if b.hex == nil {
+					b.hex = map[string][]int32{}
+				}
+				for _, ri := range p.rules {
+					if !containsInt32(b.hex[p.text], ri) {
+						b.hex[p.text] = append(b.hex[p.text], ri)
+					}
+				}
+				continue
 			}
 			j, ok := b.idx[p.text]
 			if !ok {
@@ -492,7 +545,10 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 	}
 	c := &combo{field: make([]*scanSet, len(e.fieldNames))}
 	for slot, b := range bySlot {
-		s := &scanSet{ac: ahocorasick.Build(b.pats), rules: b.rules}
+		s := &scanSet{rules: b.rules, hex: b.hex}
+		if len(b.pats) > 0 {
+			s.ac = ahocorasick.Build(b.pats)
+		}
 		if slot < 0 {
 			c.kw = s
 		} else {
