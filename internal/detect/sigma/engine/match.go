@@ -39,6 +39,7 @@ type Worker struct {
 	nameBuf      []byte
 	spaceBuf     []byte
 	scanSlots    []int32 // present slots that have an automaton
+	fieldSlot    []int32 // by event field index: its slot, or -1
 	curRules     [][]int32
 	comboKey     []byte
 	combo        *combo
@@ -103,15 +104,21 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 	w.nextEpoch()
 	w.ev = ev
 	w.scanSlots = w.scanSlots[:0]
+	if cap(w.fieldSlot) < len(ev.Fields) {
+		w.fieldSlot = make([]int32, len(ev.Fields), 2*len(ev.Fields))
+	}
+	w.fieldSlot = w.fieldSlot[:len(ev.Fields)]
 	// Index the fields the rules and routes use.
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
+		w.fieldSlot[i] = -1
 		s, ok := e.fieldIdx[f.Name]
 		if !ok {
 			if s, ok = w.lookupSlow(f.Name); !ok {
 				continue
 			}
 		}
+		w.fieldSlot[i] = s
 		if w.slotEpoch[s] != w.epoch {
 			w.slotEpoch[s] = w.epoch
 			w.slotVal[s] = f.Value
@@ -343,6 +350,15 @@ func (w *Worker) foldedField(i int) []byte {
 		}
 	}
 	if w.kwOff[i] < 0 {
+		// A field the rules index was folded (or will be) for its slot.
+		if i < len(w.fieldSlot) {
+			if s := w.fieldSlot[i]; s >= 0 && w.slotVal[s] == w.ev.Fields[i].Value {
+				v := w.foldedSlot(s)
+				w.kwOff[i] = w.foldOff[s]
+				w.kwLen[i] = int32(len(v))
+				return v
+			}
+		}
 		off := len(w.arena)
 		w.arena = appendFold(w.arena, w.ev.Fields[i].Value)
 		w.kwOff[i] = int32(off)
