@@ -1,0 +1,434 @@
+// Package hec is Vigil's Splunk HTTP Event Collector endpoint, so that
+// Splunk logging libraries, the OpenTelemetry Collector's splunk_hec
+// exporter, Vector, Fluent Bit and other HEC senders send to Vigil as to
+// Splunk.
+//
+//	POST /services/collector, /services/collector/event[/1.0]
+//	     JSON event objects, concatenated (whitespace between them allowed)
+//	POST /services/collector/raw[/1.0]
+//	     text, one event per line; host, source, sourcetype, index from the
+//	     query string
+//	GET  /services/collector/health[/1.0]   (no token needed)
+//	POST /services/collector/ack            ACK is disabled (code 14)
+//
+// Authentication is "Authorization: Splunk <token>" (or HTTP Basic with
+// the token as password) with the Vigil ingest token; ?token= is refused
+// as Splunk does by default (code 16). Answers are Splunk's: {"text":
+// "Success","code":0}, or the error text and code with Splunk's HTTP
+// status (2/3 → 401, 4 → 403, 5/6/7/12/13 → 400 with
+// invalid-event-number, 9 → 503 with Retry-After, …) and a "detail"
+// naming the problem.
+//
+// As in Splunk, events are handled in order: an invalid event stops the
+// request; the events before it are stored and the answer names the
+// invalid one. Nothing is acknowledged before the bus stored it; indexer
+// acknowledgement (ackId) is not needed for that and is not offered.
+package hec
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
+)
+
+// Source is the metrics label and bus subject of this endpoint.
+const Source = "hec"
+
+// Handler serves the HEC endpoints. Set the exported fields before the
+// first request.
+type Handler struct {
+	Pub     ingest.Publisher
+	Metrics *ingest.Metrics
+	Log     *slog.Logger
+	// CheckToken reports whether a presented token is a valid Vigil ingest
+	// token (constant-time; web.Server.CheckToken).
+	CheckToken func(string) bool
+	// MaxBodyBytes bounds a request body after decompression (default
+	// 64 MiB); MaxEventBytes one event object or raw line (default 1 MiB).
+	MaxBodyBytes  int64
+	MaxEventBytes int
+	// Normalize, when set, is applied to each event after mapping. It is
+	// called from concurrent requests.
+	Normalize func(*event.Event)
+	// Indexes, when not empty, lists the Splunk index names accepted;
+	// others are refused with "Incorrect index" (code 7).
+	Indexes []string
+	// RequireRawChannel refuses /raw requests without a channel (header
+	// X-Splunk-Request-Channel or ?channel=), as Splunk does when indexer
+	// acknowledgement is on (code 10). A channel that is given must be a
+	// GUID either way (code 11).
+	RequireRawChannel bool
+	// Healthy, when set, reports whether the pipeline takes events; the
+	// health endpoint answers 503 (code 18) when it does not.
+	Healthy func() error
+	Now     func() time.Time
+}
+
+// Routes returns the endpoint's handlers by ServeMux pattern, for mounting
+// in web.Server.Public (they authenticate themselves).
+func (h *Handler) Routes() map[string]http.Handler {
+	ev, raw, health := http.HandlerFunc(h.event), http.HandlerFunc(h.raw), http.HandlerFunc(h.health)
+	return map[string]http.Handler{
+		"POST /services/collector":           ev,
+		"POST /services/collector/event":     ev,
+		"POST /services/collector/event/1.0": ev,
+		"POST /services/collector/raw":       raw,
+		"POST /services/collector/raw/1.0":   raw,
+		"GET /services/collector/health":     health,
+		"GET /services/collector/health/1.0": health,
+		"POST /services/collector/ack":       http.HandlerFunc(h.ack),
+		"POST /services/collector/mint":      http.HandlerFunc(h.notSupported),
+		"POST /services/collector/mint/1.0":  http.HandlerFunc(h.notSupported),
+		"POST /services/collector/s2s":       http.HandlerFunc(h.notSupported),
+	}
+}
+
+// ServeHTTP serves all routes (when mounted as one handler).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	for p, hh := range h.Routes() {
+		mux.Handle(p, hh)
+	}
+	mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (h *Handler) maxBody() int64 {
+	if h.MaxBodyBytes > 0 {
+		return h.MaxBodyBytes
+	}
+	return 64 << 20
+}
+
+func (h *Handler) maxEvent() int {
+	if h.MaxEventBytes > 0 {
+		return h.MaxEventBytes
+	}
+	return 1 << 20
+}
+
+// response is Splunk's answer body.
+type response struct {
+	Text               string `json:"text"`
+	Code               int    `json:"code"`
+	InvalidEventNumber *int   `json:"invalid-event-number,omitempty"`
+	// Detail is Vigil's: what exactly was wrong.
+	Detail string `json:"detail,omitempty"`
+}
+
+func write(w http.ResponseWriter, st Status, invalidEvent int, detail string) {
+	resp := response{Text: st.Text, Code: st.Code, Detail: detail}
+	if invalidEvent >= 0 {
+		resp.InvalidEventNumber = &invalidEvent
+	}
+	b, _ := json.Marshal(resp)
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(st.HTTP)
+	_, _ = w.Write(b)
+}
+
+var successBody = []byte(`{"text":"Success","code":0}`)
+
+// Token returns the token a request presents: "Splunk <token>" or the
+// password of HTTP Basic.
+func Token(r *http.Request) (token string, present bool) {
+	a := strings.TrimSpace(r.Header.Get("Authorization"))
+	if a == "" {
+		return "", false
+	}
+	scheme, rest, _ := strings.Cut(a, " ")
+	switch strings.ToLower(scheme) {
+	case "splunk":
+		return strings.TrimSpace(rest), true
+	case "basic":
+		if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest)); err == nil {
+			if _, pw, ok := strings.Cut(string(dec), ":"); ok {
+				return pw, true
+			}
+		}
+	}
+	return "", true
+}
+
+// authorize answers and returns false for a request without a valid token.
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) bool {
+	tok, present := Token(r)
+	switch {
+	case !present && r.URL.Query().Has("token"):
+		write(w, StatusQueryStringAuth, -1, `send the token in the header "Authorization: Splunk <token>"`)
+	case !present:
+		write(w, StatusTokenRequired, -1, `send "Authorization: Splunk <token>" with the Vigil ingest token`)
+	case tok == "":
+		write(w, StatusInvalidAuth, -1, `want "Authorization: Splunk <token>"`)
+	case h.CheckToken == nil || !h.CheckToken(tok):
+		write(w, StatusInvalidToken, -1, "the token is not a Vigil ingest token")
+	default:
+		return true
+	}
+	return false
+}
+
+var guid = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+
+// channel checks the request channel; it answers and returns false when
+// the channel is invalid or missing but required.
+func (h *Handler) channel(w http.ResponseWriter, r *http.Request, required bool) bool {
+	c := r.Header.Get("X-Splunk-Request-Channel")
+	if c == "" {
+		c = r.URL.Query().Get("channel")
+	}
+	switch {
+	case c == "" && required:
+		write(w, StatusChannelMissing, -1, "send a GUID in the X-Splunk-Request-Channel header or the channel query parameter")
+		return false
+	case c != "" && !guid.MatchString(c):
+		write(w, StatusInvalidChannel, -1, "the channel must be a GUID")
+		return false
+	}
+	return true
+}
+
+func (h *Handler) meta(r *http.Request) (Meta, bool) {
+	q := r.URL.Query()
+	m := Meta{Host: q.Get("host"), Source: q.Get("source"), SourceType: q.Get("sourcetype"), Index: q.Get("index")}
+	return m, h.indexAllowed(m.Index)
+}
+
+func (h *Handler) indexAllowed(index string) bool {
+	return index == "" || len(h.Indexes) == 0 || slices.Contains(h.Indexes, index)
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readBody reads the decompressed body, bounded; it answers and returns
+// false on failure.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) bool {
+	max := h.maxBody()
+	body := io.Reader(http.MaxBytesReader(w, r.Body, max))
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			write(w, StatusInvalidFormat, -1, "invalid gzip body: "+err.Error())
+			return false
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, max+1)
+	default:
+		write(w, statusUnsupportedMedia, -1, fmt.Sprintf("unsupported Content-Encoding %q: send identity or gzip", enc))
+		return false
+	}
+	_, err := buf.ReadFrom(body)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe) || int64(buf.Len()) > max:
+		write(w, StatusTooLarge, -1, fmt.Sprintf("request body exceeds %d bytes (after decompression); send smaller batches", max))
+		return false
+	case err != nil:
+		write(w, StatusInvalidFormat, -1, "reading the request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// publish stores events and answers: success, or the invalid event after
+// them, or the bus failure.
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, events []event.Event, bad *EventError) {
+	stored, err := ingest.PublishAll(r.Context(), h.Pub, Source, events)
+	if err != nil {
+		h.Metrics.Rejected.WithLabelValues(Source).Add(float64(len(events) - stored))
+		h.log().Warn("HEC request partly refused by the bus", "stored", stored, "refused", len(events)-stored, "err", err)
+		st := StatusInternal
+		if errors.Is(err, bus.ErrFull) {
+			st = StatusBusy
+			w.Header().Set("Retry-After", "5")
+		}
+		detail := "not stored: " + err.Error()
+		if stored > 0 {
+			detail = fmt.Sprintf("events before number %d were stored; %s", stored, detail)
+		}
+		write(w, st, -1, detail)
+		return
+	}
+	if bad != nil {
+		h.Metrics.Rejected.WithLabelValues(Source).Inc()
+		detail := bad.Detail
+		if bad.N > 0 {
+			detail = fmt.Sprintf("%s (the %d events before it were stored)", detail, bad.N)
+		}
+		write(w, bad.Status, bad.N, detail)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(successBody)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(successBody)
+}
+
+func (h *Handler) finish(e *event.Event, arrived time.Time) {
+	if h.Normalize != nil {
+		h.Normalize(e)
+	}
+	ingest.Stamp(e, arrived)
+	h.Metrics.Count(Source, e)
+}
+
+// event serves /services/collector[/event[/1.0]].
+func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
+	if !h.authorize(w, r) || !h.channel(w, r, false) {
+		return
+	}
+	meta, ok := h.meta(r)
+	if !ok {
+		write(w, StatusIncorrectIndex, -1, "index "+strconv.Quote(meta.Index)+" is not accepted")
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 8<<20 {
+			bufPool.Put(buf)
+		}
+	}()
+	if !h.readBody(w, r, buf) {
+		return
+	}
+	data := buf.Bytes()
+	if len(bytes.TrimSpace(data)) == 0 {
+		write(w, StatusNoData, -1, "the request body is empty")
+		return
+	}
+	h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(data)))
+	arrived := h.now()
+	var events []event.Event
+	err := Split(data, h.maxEvent(), func(n int, obj []byte) error {
+		var e event.Event
+		st, err := ToEvent(&e, obj, meta, arrived)
+		if err != nil {
+			return &EventError{N: n, Status: st, Detail: err.Error()}
+		}
+		if idx := e.Value("splunk.index"); !h.indexAllowed(idx) {
+			return &EventError{N: n, Status: StatusIncorrectIndex, Detail: "index " + strconv.Quote(idx) + " is not accepted"}
+		}
+		h.finish(&e, arrived)
+		events = append(events, e)
+		return nil
+	})
+	var bad *EventError
+	if err != nil && !errors.As(err, &bad) {
+		write(w, StatusInternal, -1, err.Error())
+		return
+	}
+	h.publish(w, r, events, bad)
+}
+
+// raw serves /services/collector/raw[/1.0]: one event per line.
+func (h *Handler) raw(w http.ResponseWriter, r *http.Request) {
+	if !h.authorize(w, r) || !h.channel(w, r, h.RequireRawChannel) {
+		return
+	}
+	meta, ok := h.meta(r)
+	if !ok {
+		write(w, StatusIncorrectIndex, -1, "index "+strconv.Quote(meta.Index)+" is not accepted")
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 8<<20 {
+			bufPool.Put(buf)
+		}
+	}()
+	if !h.readBody(w, r, buf) {
+		return
+	}
+	data := buf.Bytes()
+	h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(data)))
+	arrived := h.now()
+	var events []event.Event
+	var bad *EventError
+	max := h.maxEvent()
+	for n := 0; len(data) > 0; {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if len(line) > max {
+			bad = &EventError{N: n, Status: StatusInvalidFormat, Detail: fmt.Sprintf("line of %d bytes exceeds the limit of %d", len(line), max)}
+			break
+		}
+		e := event.Event{Time: arrived, Fields: make([]event.Field, 0, 8)}
+		e.Add(event.FieldMessage, string(line))
+		applyMeta(&e, meta)
+		h.finish(&e, arrived)
+		events = append(events, e)
+		n++
+	}
+	if len(events) == 0 && bad == nil {
+		write(w, StatusNoData, -1, "the request body holds no line")
+		return
+	}
+	h.publish(w, r, events, bad)
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	if h.Healthy != nil {
+		if err := h.Healthy(); err != nil {
+			w.Header().Set("Retry-After", "5")
+			write(w, StatusUnhealthy, -1, "")
+			return
+		}
+	}
+	write(w, StatusHealthy, -1, "")
+}
+
+func (h *Handler) ack(w http.ResponseWriter, r *http.Request) {
+	if !h.authorize(w, r) {
+		return
+	}
+	write(w, StatusACKDisabled, -1, "Vigil answers only after events are stored; indexer acknowledgement is not needed")
+}
+
+func (h *Handler) notSupported(w http.ResponseWriter, r *http.Request) {
+	if !h.authorize(w, r) {
+		return
+	}
+	write(w, StatusInvalidFormat, -1, "this HEC endpoint is not supported by Vigil: use /services/collector/event or /services/collector/raw")
+}
