@@ -47,66 +47,76 @@ func DecodeBatch(dst []Event, data []byte) ([]Event, error) {
 		return dst, fmt.Errorf("%w: unknown version %d", ErrCorruptBatch, data[0])
 	}
 	s := string(data) // one allocation; fields are substrings of it
-	off := 1
-	uv := func(what string) (uint64, error) {
-		v, n := binary.Uvarint(data[off:])
-		if n <= 0 {
-			return 0, fmt.Errorf("%w: bad %s at byte %d", ErrCorruptBatch, what, off)
-		}
-		off += n
-		return v, nil
+	d := decoder{data: data, off: 1}
+	count, ok := d.uvarint()
+	if !ok {
+		return dst, d.fail("event count")
 	}
-	str := func(what string) (string, error) {
-		l, err := uv(what + " length")
-		if err != nil {
-			return "", err
-		}
-		if l > uint64(len(data)-off) {
-			return "", fmt.Errorf("%w: %s of %d bytes at byte %d overruns the batch", ErrCorruptBatch, what, l, off)
-		}
-		v := s[off : off+int(l)]
-		off += int(l)
-		return v, nil
-	}
-	count, err := uv("event count")
-	if err != nil {
-		return dst, err
-	}
-	// Every event takes at least two bytes; refuse counts the data cannot hold
-	// before allocating for them.
+	// Every event takes at least two bytes; refuse counts the data cannot
+	// hold before allocating for them.
 	if count > uint64(len(data)) {
 		return dst, fmt.Errorf("%w: event count %d exceeds batch size", ErrCorruptBatch, count)
 	}
 	for i := uint64(0); i < count; i++ {
-		ns, n := binary.Varint(data[off:])
+		ns, n := binary.Varint(data[d.off:])
 		if n <= 0 {
-			return dst, fmt.Errorf("%w: bad time of event %d at byte %d", ErrCorruptBatch, i, off)
+			return dst, fmt.Errorf("%w: bad time of event %d at byte %d", ErrCorruptBatch, i, d.off)
 		}
-		off += n
-		nf, err := uv("field count")
-		if err != nil {
-			return dst, err
+		d.off += n
+		nf, ok := d.uvarint()
+		if !ok {
+			return dst, d.fail("field count")
 		}
-		if nf > uint64(len(data)-off) {
+		if nf > uint64(len(data)-d.off) {
 			return dst, fmt.Errorf("%w: field count %d of event %d exceeds batch size", ErrCorruptBatch, nf, i)
 		}
 		// One spare field: consumers add the event's id.
-		ev := Event{Time: time.Unix(0, ns).UTC(), Fields: make([]Field, 0, nf+1)}
-		for j := uint64(0); j < nf; j++ {
-			name, err := str("field name")
-			if err != nil {
-				return dst, err
+		ev := Event{Time: time.Unix(0, ns).UTC(), Fields: make([]Field, nf, nf+1)}
+		for j := range ev.Fields {
+			name, ok := d.str(s)
+			if !ok {
+				return dst, d.fail("field name")
 			}
-			value, err := str("field value")
-			if err != nil {
-				return dst, err
+			value, ok := d.str(s)
+			if !ok {
+				return dst, d.fail("field value")
 			}
-			ev.Fields = append(ev.Fields, Field{Name: name, Value: value})
+			ev.Fields[j] = Field{Name: name, Value: value}
 		}
 		dst = append(dst, ev)
 	}
-	if off != len(data) {
-		return dst, fmt.Errorf("%w: %d trailing bytes", ErrCorruptBatch, len(data)-off)
+	if d.off != len(data) {
+		return dst, fmt.Errorf("%w: %d trailing bytes", ErrCorruptBatch, len(data)-d.off)
 	}
 	return dst, nil
+}
+
+// decoder reads a batch; a failed read leaves off at the problem.
+type decoder struct {
+	data []byte
+	off  int
+}
+
+func (d *decoder) uvarint() (uint64, bool) {
+	v, n := binary.Uvarint(d.data[d.off:])
+	if n <= 0 {
+		return 0, false
+	}
+	d.off += n
+	return v, true
+}
+
+// str reads a length-prefixed string as a substring of s (data as a string).
+func (d *decoder) str(s string) (string, bool) {
+	l, ok := d.uvarint()
+	if !ok || l > uint64(len(d.data)-d.off) {
+		return "", false
+	}
+	v := s[d.off : d.off+int(l)]
+	d.off += int(l)
+	return v, true
+}
+
+func (d *decoder) fail(what string) error {
+	return fmt.Errorf("%w: bad %s at byte %d", ErrCorruptBatch, what, d.off)
 }

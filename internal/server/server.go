@@ -229,7 +229,9 @@ func (s *Server) startDetection(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.detCons, err = s.bus.Consumer(ctx, "detector", 30*time.Second); err != nil {
+	// The detector acknowledges at its checkpoints (every 30s): the ack
+	// wait must be longer, or batches would come again meanwhile.
+	if s.detCons, err = s.bus.Consumer(ctx, "detector", 5*time.Minute); err != nil {
 		return err
 	}
 	s.detector, err = detector.New(detector.Config{

@@ -53,8 +53,14 @@ type Config struct {
 	// Observe, when set, sees every event (e.g. source health).
 	Observe     func(e *event.Event)
 	Correlation correlation.Options
-	// CheckpointEvery bounds how long alerts wait before being stored and
-	// batches before being acknowledged (default 2s).
+	// AlertsEvery bounds how long alerts wait before being stored
+	// (default 2s).
+	AlertsEvery time.Duration
+	// CheckpointEvery is how often the correlation state is written and
+	// the batches it covers acknowledged (default 30s): writing the state
+	// costs in proportion to its size, and after a crash the batches since
+	// the last checkpoint are evaluated again. The consumer's ack wait must
+	// be longer.
 	CheckpointEvery time.Duration
 	Log             *slog.Logger
 	Metrics         *Metrics
@@ -127,8 +133,11 @@ type state struct {
 // New prepares a detector with a compiled rule set, restoring the
 // checkpoint.
 func New(cfg Config, r *Rules) (*Detector, error) {
+	if cfg.AlertsEvery <= 0 {
+		cfg.AlertsEvery = 2 * time.Second
+	}
 	if cfg.CheckpointEvery <= 0 {
-		cfg.CheckpointEvery = 2 * time.Second
+		cfg.CheckpointEvery = 30 * time.Second
 	}
 	d := &Detector{cfg: cfg, reload: make(chan *Rules, 1)}
 	d.current.Store(r)
@@ -202,18 +211,19 @@ func (d *Detector) swap(r *Rules) {
 // and acknowledges the batches before returning.
 func (d *Detector) Run(ctx context.Context) error {
 	var (
-		toAck     []bus.Message
-		pending   []alerts.Alert
-		last      = time.Now()
-		events    []event.Event
-		evaluated bool // any batch evaluated since the last checkpoint
+		toAck      []bus.Message
+		pending    []alerts.Alert
+		last       = time.Now() // last checkpoint
+		lastAlerts = time.Now()
+		events     []event.Event
+		evaluated  bool // any batch evaluated since the last checkpoint
 		// latest event time and when it arrived: the watermark of a quiet
 		// live stream
 		latest, latestAt time.Time
 	)
 	worker := d.Rules().Engine.NewWorker()
 	checkpoint := func() error {
-		if !evaluated && !latest.IsZero() && time.Since(latest) < time.Hour {
+		if !evaluated && !latest.IsZero() && time.Since(latestAt) < time.Hour {
 			// A quiet live stream: event time does not advance without
 			// events, so advance it by the time that passed since the
 			// last one, closing the correlation windows that ended. Not
@@ -227,7 +237,7 @@ func (d *Detector) Run(ctx context.Context) error {
 		if err := d.store(ctx, pending); err != nil {
 			return err
 		}
-		pending = pending[:0]
+		pending, lastAlerts = pending[:0], time.Now()
 		if err := d.saveState(); err != nil {
 			return err
 		}
@@ -254,7 +264,7 @@ func (d *Detector) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return d.finish(checkpoint)
 		}
-		wait := min(200*time.Millisecond, max(d.cfg.CheckpointEvery-time.Since(last), 10*time.Millisecond))
+		wait := min(200*time.Millisecond, max(d.cfg.AlertsEvery-time.Since(lastAlerts), 10*time.Millisecond))
 		msgs, err := d.cfg.Source.Fetch(ctx, 256, wait)
 		if err != nil && ctx.Err() == nil {
 			d.cfg.Log.Warn("detector fetch from bus", "err", err)
@@ -287,7 +297,11 @@ func (d *Detector) Run(ctx context.Context) error {
 							pending = append(pending, sigmaAlert(mt.Rule, mt.Event))
 						}
 						if mt.Rule.Correlated {
-							pending = append(pending, d.correlationAlerts(d.corr.Observe(mt))...)
+							// The correlation state keeps field values: copy
+							// them out of the batch's memory, or a group would
+							// hold the whole batch alive.
+							ev := cloneEvent(mt.Event)
+							pending = append(pending, d.correlationAlerts(d.corr.Observe(&engine.Match{Rule: mt.Rule, Event: &ev}))...)
 						}
 					})
 				}
@@ -298,13 +312,23 @@ func (d *Detector) Run(ctx context.Context) error {
 			}
 			toAck = append(toAck, *m)
 		}
-		if time.Since(last) >= d.cfg.CheckpointEvery || len(pending) >= 1000 {
+		switch {
+		case time.Since(last) >= d.cfg.CheckpointEvery || len(toAck) >= maxUnacked:
 			if err := checkpoint(); err != nil {
 				// The batches stay unacknowledged and come again; the
 				// alert keys make that harmless.
 				d.cfg.Log.Error("detector checkpoint", "err", err)
 				time.Sleep(time.Second)
 			}
+		case len(pending) > 0 && (time.Since(lastAlerts) >= d.cfg.AlertsEvery || len(pending) >= 1000):
+			// Alerts need not wait for the checkpoint: their keys make
+			// storing them again after a crash harmless.
+			if err := d.store(ctx, pending); err != nil {
+				d.cfg.Log.Error("store alerts", "err", err)
+			} else {
+				pending = pending[:0]
+			}
+			lastAlerts = time.Now()
 		}
 	}
 }
@@ -412,6 +436,19 @@ func (d *Detector) correlationAlerts(cas []correlation.Alert) []alerts.Alert {
 		})
 	}
 	return out
+}
+
+// maxUnacked bounds the batches held unacknowledged between checkpoints
+// (the consumer's MaxAckPending is larger).
+const maxUnacked = 20_000
+
+// cloneEvent copies an event's strings out of the batch's shared memory.
+func cloneEvent(e *event.Event) event.Event {
+	c := event.Event{Time: e.Time, Fields: make([]event.Field, len(e.Fields))}
+	for i, f := range e.Fields {
+		c.Fields[i] = event.Field{Name: strings.Clone(f.Name), Value: strings.Clone(f.Value)}
+	}
+	return c
 }
 
 func clip(s string) string {

@@ -96,7 +96,7 @@ func newRig(t *testing.T) *rig {
 func (r *rig) run(t *testing.T, src *scripted) {
 	t.Helper()
 	d, err := New(Config{Source: src, Alerts: r.alerts, StatePath: filepath.Join(r.dir, "detector.json"),
-		CheckpointEvery: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CheckpointEvery: 20 * time.Millisecond, AlertsEvery: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: NewMetrics(prometheus.NewRegistry())}, r.rules)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +188,7 @@ func TestReloadKeepsStreaming(t *testing.T) {
 	r := newRig(t)
 	src := &scripted{}
 	d, err := New(Config{Source: src, Alerts: r.alerts, StatePath: filepath.Join(r.dir, "detector.json"),
-		CheckpointEvery: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CheckpointEvery: 20 * time.Millisecond, AlertsEvery: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: NewMetrics(prometheus.NewRegistry())}, r.rules)
 	if err != nil {
 		t.Fatal(err)

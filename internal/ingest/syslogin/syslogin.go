@@ -64,6 +64,7 @@ type Server struct {
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	conns     map[net.Conn]struct{}
+	metrics   map[string]*ingest.SourceMetrics
 	closing   bool
 	connSlots chan struct{}
 }
@@ -79,7 +80,11 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, conns: map[net.Conn]struct{}{}, connSlots: make(chan struct{}, cfg.MaxConns)}
+	s := &Server{cfg: cfg, conns: map[net.Conn]struct{}{}, connSlots: make(chan struct{}, cfg.MaxConns),
+		metrics: map[string]*ingest.SourceMetrics{}}
+	for _, src := range []string{SourceUDP, SourceTCP, SourceTLS} {
+		s.metrics[src] = cfg.Metrics.For(src)
+	}
 	var err error
 	if cfg.UDPAddr != "" {
 		if s.udp, err = net.ListenPacket("udp", cfg.UDPAddr); err != nil {
@@ -167,15 +172,16 @@ func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr
 		s.cfg.Normalize(&e)
 	}
 	ingest.Stamp(&e, s.cfg.Now())
-	s.cfg.Metrics.Count(source, &e)
-	s.cfg.Metrics.Bytes.WithLabelValues(source).Add(float64(len(msg)))
+	m := s.metrics[source]
+	m.Count(&e)
+	m.Bytes.Add(float64(len(msg)))
 	sink := s.cfg.Sinks[source]
 	if source == SourceUDP {
 		sink.TryAdd(e)
 		return
 	}
 	if err := sink.Add(ctx, e); err != nil {
-		s.cfg.Metrics.Dropped.WithLabelValues(source).Inc()
+		m.Dropped.Inc()
 	}
 }
 
