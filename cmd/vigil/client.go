@@ -144,7 +144,7 @@ func ingestCmd() *cobra.Command {
 		},
 	}
 	cf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson (or a JSON array), syslog (one message per line) or evtx (Windows event log file; the default for *.evtx)")
+	cmd.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson (or a JSON array); syslog, cef, leef or kv (one record per line); or evtx (Windows event log file; the default for *.evtx)")
 	cmd.Flags().IntVar(&chunk, "chunk-bytes", 4<<20, "bytes per request")
 	return cmd
 }

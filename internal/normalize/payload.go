@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/normalize/windows"
 	"github.com/vigil-siem/vigil/internal/parse/cef"
+	"github.com/vigil-siem/vigil/internal/parse/kv"
 	"github.com/vigil-siem/vigil/internal/parse/leef"
 )
 
@@ -17,6 +18,7 @@ import (
 type Payloads struct {
 	cef  sync.Pool
 	leef sync.Pool
+	kv   sync.Pool
 }
 
 // NewPayloads returns a recogniser; loc is the time zone of device times
@@ -25,15 +27,23 @@ func NewPayloads(loc *time.Location) *Payloads {
 	p := &Payloads{}
 	p.cef.New = func() any { return cef.NewParser(cef.Options{Location: loc}) }
 	p.leef.New = func() any { return leef.NewParser(leef.Options{Location: loc}) }
+	p.kv.New = func() any { return kv.NewParser(kv.Options{}) }
 	return p
 }
 
-// Apply parses a CEF or LEEF record found in e's message into e. It reports
-// whether it found one; a record that does not parse is kept as it is, with
-// the reason in vigil.parse_error.
+// Apply parses a CEF or LEEF record, or a message of key=value pairs (as
+// many firewalls send), found in e's message into e. It reports whether it
+// found one; a record that does not parse is kept as it is, with the reason
+// in vigil.parse_error.
 func (p *Payloads) Apply(e *event.Event) bool {
 	msg, ok := e.Get(event.FieldMessage)
-	if !ok || len(msg) < 5 || !(strings.Contains(msg, "CEF:") || strings.Contains(msg, "LEEF:")) {
+	if !ok || len(msg) < 5 {
+		return false
+	}
+	if !strings.Contains(msg, "CEF:") && !strings.Contains(msg, "LEEF:") {
+		if looksLikeKV(msg) {
+			return p.applyKV(e, msg)
+		}
 		return false
 	}
 	b := []byte(msg)
@@ -102,4 +112,65 @@ func SyslogEvent(e *event.Event, payloads *Payloads) {
 		return
 	}
 	Syslog(e)
+}
+
+// looksLikeKV reports whether a message is a list of key=value pairs: it
+// starts with one and holds at least four.
+func looksLikeKV(msg string) bool {
+	i := 0
+	for i < len(msg) && isKeyByte(msg[i]) {
+		i++
+	}
+	if i == 0 || i >= len(msg) || msg[i] != '=' {
+		return false
+	}
+	pairs := 1
+	for j := i + 1; j < len(msg) && pairs < 4; j++ {
+		if msg[j] != ' ' {
+			continue
+		}
+		k := j + 1
+		for k < len(msg) && isKeyByte(msg[k]) {
+			k++
+		}
+		if k > j+1 && k < len(msg) && msg[k] == '=' {
+			pairs++
+		}
+	}
+	return pairs >= 4
+}
+
+func isKeyByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+}
+
+// kvECS maps the keys firewalls commonly use to ECS fields (the pairs are
+// kept under kv.* as well).
+var kvECS = map[string]string{
+	"srcip": "source.ip", "src": "source.ip", "src_ip": "source.ip", "source_ip": "source.ip", "sip": "source.ip",
+	"dstip": "destination.ip", "dst": "destination.ip", "dst_ip": "destination.ip", "destination_ip": "destination.ip", "dip": "destination.ip",
+	"srcport": "source.port", "spt": "source.port", "src_port": "source.port", "sport": "source.port",
+	"dstport": "destination.port", "dpt": "destination.port", "dst_port": "destination.port", "dport": "destination.port",
+	"user": "user.name", "srcuser": "user.name", "username": "user.name", "usrname": "user.name", "suser": "user.name",
+	"action": "event.action", "act": "event.action", "proto": "network.transport", "protocol": "network.transport",
+	"devname": "observer.name", "hostname": "host.name", "msg": "message", "severity": "log.level", "level": "log.level",
+}
+
+func (p *Payloads) applyKV(e *event.Event, msg string) bool {
+	pr := p.kv.Get().(*kv.Parser)
+	var scratch event.Event
+	err := pr.Append(&scratch, []byte(msg))
+	p.kv.Put(pr)
+	if err != nil {
+		e.Set(event.FieldParseError, "key=value: "+err.Error())
+		return true
+	}
+	for _, f := range scratch.Fields {
+		e.Set(f.Name, f.Value)
+		if ecs, ok := kvECS[strings.ToLower(strings.TrimPrefix(f.Name, "kv."))]; ok && f.Value != "" {
+			e.Set(ecs, f.Value)
+		}
+	}
+	e.Set("event.dataset", "kv")
+	return true
 }

@@ -37,6 +37,11 @@ func TestPayloadsAfterSyslog(t *testing.T) {
 	f("<13>1 2026-11-28T10:00:00Z qradar-src app - - - LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.9^usrName=asmith",
 		map[string]string{"event.module": "leef", "observer.vendor": "Lancope", "source.ip": "10.0.1.8", "user.name": "asmith"})
 	f(`<134>Nov 28 10:00:00 fw01 CEF:0|broken`, map[string]string{"event.module": "syslog"})
+	f(`<189>date=2026-11-28 time=10:00:00 devname="FGT-EDGE" devid="FG100F" type="traffic" subtype="forward" srcip=10.0.0.7 srcport=53000 dstip=93.184.216.34 dstport=443 action="deny" proto=6`,
+		map[string]string{"event.dataset": "kv", "kv.devname": "FGT-EDGE", "observer.name": "FGT-EDGE", "source.ip": "10.0.0.7",
+			"destination.port": "443", "event.action": "deny", "vigil.parse_error": ""})
+	// Prose with a few equals signs is not key=value.
+	f(`<13>Nov 28 10:00:00 app worker: retry=3 took too long`, map[string]string{"event.dataset": "syslog", "kv.retry": ""})
 	f(`<38>Nov 28 10:00:00 bastion sshd[4242]: Failed password for root from 10.9.9.9 port 22 ssh2`,
 		map[string]string{"event.action": "ssh_login", "event.outcome": "failure", "source.ip": "10.9.9.9"})
 }

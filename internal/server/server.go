@@ -475,10 +475,11 @@ func (s *Server) startHTTP(im *ingest.Metrics) error {
 						_ = s.syslogParser.Parse(line, e) // failures are kept in the event
 						s.normalizeSyslog(e)
 					},
-					// CEF and LEEF records one per line, with or without a
-					// syslog header: parsed as syslog, then the record.
+					// CEF, LEEF or key=value records one per line, with or
+					// without a syslog header: parsed as syslog, then the record.
 					"cef":  s.recordLine,
 					"leef": s.recordLine,
+					"kv":   s.recordLine,
 				},
 			},
 		},
@@ -613,11 +614,12 @@ func (s *Server) waitCaughtUp(ctx context.Context, c *bus.Consumer, limit time.D
 	}
 }
 
-// recordLine parses a CEF or LEEF line (optionally behind a syslog header).
+// recordLine parses a CEF, LEEF or key=value line (optionally behind a
+// syslog header).
 func (s *Server) recordLine(line []byte, e *event.Event) {
 	_ = s.syslogParser.Parse(line, e) // a bare record is kept as the message
 	e.Delete(event.FieldParseError)
 	if !s.payloads.Apply(e) {
-		e.Set(event.FieldParseError, "no CEF or LEEF record in the line")
+		e.Set(event.FieldParseError, "no CEF, LEEF or key=value record in the line")
 	}
 }
