@@ -2,8 +2,8 @@ package event
 
 import (
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
