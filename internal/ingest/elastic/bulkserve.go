@@ -34,10 +34,8 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 	}
 	defer done()
 	arrived := h.Now()
-	var (
-		items  []item
-		events []event.Event
-	)
+	items := make([]item, 0, 64)
+	events := make([]event.Event, 0, 64)
 	reject := func(it *item, status int, typ, reason string) {
 		it.status, it.errType, it.reason = status, typ, reason
 		h.Metrics.Rejected.WithLabelValues(Source).Inc()
@@ -65,7 +63,9 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 				"Invalid index name ["+truncate(it.index, 256)+"], must be lowercase, must not start with '_', '-' or '+' and must not contain '\\', '/', '*', '?', '\"', '<', '>', '|', ' ', ',' or '#'")
 		default:
 			h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(op.Source)))
-			var e event.Event
+			// Room for a typical shipper document's fields: growing the
+			// slice field by field was a quarter of the CPU time.
+			e := event.Event{Fields: make([]event.Field, 0, 32)}
 			if err := h.toEvent(&e, op.Source, it.index, arrived); err != nil {
 				reject(&it, http.StatusBadRequest, "document_parsing_exception",
 					fmt.Sprintf("[%d:1] failed to parse: %v", op.Line+1, err))

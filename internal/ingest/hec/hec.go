@@ -331,9 +331,9 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(data)))
 	arrived := h.now()
-	var events []event.Event
+	events := make([]event.Event, 0, 64)
 	err := Split(data, h.maxEvent(), func(n int, obj []byte) error {
-		var e event.Event
+		e := event.Event{Fields: make([]event.Field, 0, 32)}
 		st, err := ToEvent(&e, obj, meta, arrived)
 		if err != nil {
 			return &EventError{N: n, Status: st, Detail: err.Error()}
