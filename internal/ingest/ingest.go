@@ -141,7 +141,7 @@ type BatcherConfig struct {
 	MaxEvents int           // per batch (default 2000)
 	MaxBytes  int           // per batch (default 1 MiB, capped by the bus)
 	MaxDelay  time.Duration // before a partial batch goes out (default 200ms)
-	QueueLen  int           // events waiting (default 50,000)
+	QueueLen  int           // events waiting (default 10,000)
 }
 
 // Batcher collects events from streaming sources into bus batches.
@@ -168,7 +168,7 @@ func NewBatcher(cfg BatcherConfig, pub Publisher, m *Metrics, log *slog.Logger) 
 		cfg.MaxDelay = 200 * time.Millisecond
 	}
 	if cfg.QueueLen <= 0 {
-		cfg.QueueLen = 50_000
+		cfg.QueueLen = 10_000
 	}
 	return &Batcher{cfg: cfg, pub: pub, metrics: m, log: log, queue: make(chan event.Event, cfg.QueueLen), closed: make(chan struct{})}
 }
