@@ -1,0 +1,803 @@
+// Package enrich adds to events, before the detector matches them, the
+// context Vigil's healthcare rules need and the sources do not carry: who
+// the acting user is in the workforce directory (department, role,
+// terminated or not), what the directory knows of the patient (VIP and
+// confidentiality flags, whether the patient is a member of staff), how
+// user and patient are related (same family name, same address, next of
+// kin, co-worker, the user's own record), whether the user is on the
+// patient's care team at the event time, and whether the access falls
+// outside the user's usual hours (a baseline learnt from the stream).
+//
+// Lookups go to the directory (SQLite) only on a cache miss: workers and
+// patients are kept in bounded LRU caches with a time to live, events of
+// other sources cost a single pass over their fields and no lookup.
+// Field names and matching rules are documented in
+// docs/healthcare-detection.md. Nothing this package logs contains
+// patient data or user names.
+package enrich
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/atomicfile"
+	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+// Field names written by the enricher.
+const (
+	FieldWorkforceEmployeeID  = "healthcare.workforce.employee_id"
+	FieldWorkforceDepartment  = "healthcare.workforce.department"
+	FieldWorkforceRole        = "healthcare.workforce.role"
+	FieldWorkforceManagerID   = "healthcare.workforce.manager_id"
+	FieldWorkforceStatus      = "healthcare.workforce.status"
+	FieldWorkforceTerminated  = "healthcare.workforce.terminated"
+	FieldWorkforceTermination = "healthcare.workforce.termination_date"
+
+	FieldPatientConfidential = "healthcare.patient.confidential"
+	FieldPatientFlags        = "healthcare.patient.flags"
+	FieldPatientWorkforce    = "healthcare.patient.workforce"
+	FieldPatientDeceased     = "healthcare.patient.deceased"
+
+	FieldRelSelf           = "healthcare.relationship.self"
+	FieldRelFamily         = "healthcare.relationship.family"
+	FieldRelNextOfKin      = "healthcare.relationship.next_of_kin"
+	FieldRelSameAddress    = "healthcare.relationship.same_address"
+	FieldRelSameFamilyName = "healthcare.relationship.same_family_name"
+	FieldRelCoworker       = "healthcare.relationship.coworker"
+	FieldRelCoworkerDept   = "healthcare.relationship.coworker_same_department"
+	FieldRelTypes          = "healthcare.relationship.types"
+
+	FieldOnCareTeam  = "healthcare.access.on_care_team"
+	FieldOutsideHour = "healthcare.access.outside_usual_hours"
+)
+
+// Directory is what the enricher reads; *directory.Store provides it.
+type Directory interface {
+	WorkerByEHRUser(ctx context.Context, id string) (*directory.Worker, error)
+	Worker(ctx context.Context, employeeID string) (*directory.Worker, error)
+	Workers(ctx context.Context, q directory.WorkerQuery) ([]directory.Worker, error)
+	PatientByIdentifier(ctx context.Context, value, authority string, anyAuthority bool) (*directory.Patient, error)
+	Encounters(ctx context.Context, q directory.EncounterQuery) ([]directory.Encounter, error)
+}
+
+var _ Directory = (*directory.Store)(nil)
+
+// Config configures an Enricher.
+type Config struct {
+	Directory Directory
+	// Location is the time zone of working hours and termination dates
+	// (default: the local zone).
+	Location *time.Location
+	// CareTeamGrace extends a care-team membership past its end (or the
+	// discharge), for the notes written afterwards (default 24h).
+	CareTeamGrace time.Duration
+	// CacheSize bounds each cache (workers, patients), in entries
+	// (default 20,000).
+	CacheSize int
+	// CacheTTL is how long a directory record is used before it is read
+	// again (default 60s); NegativeTTL the same for "not in the
+	// directory" (default 10s).
+	CacheTTL, NegativeTTL time.Duration
+	// RefreshAfter: when a user is not on a cached patient's care team and
+	// the record is older than this, it is read again before concluding
+	// (an admission may just have arrived; default 2s).
+	RefreshAfter time.Duration
+	Baseline     BaselineConfig
+	// StatePath keeps the hours baseline across restarts ("": not kept,
+	// relearnt from the stream).
+	StatePath string
+	// SaveEvery is how often Run saves the baseline (default 1 minute).
+	SaveEvery time.Duration
+	Log       *slog.Logger
+	// Now is the wall clock of cache expiry (default time.Now).
+	Now func() time.Time
+}
+
+// Stats are the enricher's counters.
+type Stats struct {
+	Events          uint64 // events given healthcare context
+	WorkerLookups   uint64 // directory reads of workers (cache misses)
+	PatientLookups  uint64 // directory reads of patients (cache misses and refreshes)
+	RosterSearches  uint64 // roster searches by name, for patients who are staff (cache misses)
+	LookupErrors    uint64
+	BaselineUsers   int
+	BaselineEvicted uint64
+}
+
+// Enricher adds healthcare context to events. It is safe for concurrent
+// use.
+type Enricher struct {
+	cfg      Config
+	workers  *lru[*workerInfo]
+	patients *lru[*patientInfo]
+	searches *lru[[]*workerInfo] // roster searches by name
+	hours    *baseline
+
+	events, workerLookups, patientLookups, rosterSearches, lookupErrors atomic.Uint64
+
+	logMu      sync.Mutex
+	lastLog    time.Time
+	suppressed int
+}
+
+// New returns an enricher, reading the baseline state file when there is
+// one (an unreadable state is logged and learnt afresh).
+func New(cfg Config) (*Enricher, error) {
+	if cfg.Directory == nil {
+		return nil, errors.New("enrich: no directory")
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.CareTeamGrace == 0 {
+		cfg.CareTeamGrace = 24 * time.Hour
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 20_000
+	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = time.Minute
+	}
+	if cfg.NegativeTTL <= 0 {
+		cfg.NegativeTTL = 10 * time.Second
+	}
+	if cfg.RefreshAfter <= 0 {
+		cfg.RefreshAfter = 2 * time.Second
+	}
+	if cfg.SaveEvery <= 0 {
+		cfg.SaveEvery = time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := &Enricher{
+		cfg:      cfg,
+		workers:  newLRU[*workerInfo](cfg.CacheSize),
+		patients: newLRU[*patientInfo](cfg.CacheSize),
+		searches: newLRU[[]*workerInfo](cfg.CacheSize),
+		hours:    newBaseline(cfg.Baseline, cfg.Location),
+	}
+	if cfg.StatePath != "" {
+		data, err := os.ReadFile(cfg.StatePath)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("enrich: read baseline state: %w", err)
+		default:
+			skipped, err := e.hours.read(bytes.NewReader(data))
+			if err != nil {
+				cfg.Log.Warn("hours baseline not restored; learning afresh", "file", cfg.StatePath, "err", err)
+			} else {
+				cfg.Log.Info("hours baseline restored", "users", e.hours.size(), "skipped", skipped)
+			}
+		}
+	}
+	return e, nil
+}
+
+// Stats returns the counters.
+func (e *Enricher) Stats() Stats {
+	e.hours.mu.Lock()
+	ev := e.hours.evicted
+	e.hours.mu.Unlock()
+	return Stats{
+		Events: e.events.Load(), WorkerLookups: e.workerLookups.Load(), PatientLookups: e.patientLookups.Load(),
+		RosterSearches: e.rosterSearches.Load(),
+		LookupErrors:   e.lookupErrors.Load(), BaselineUsers: e.hours.size(), BaselineEvicted: ev,
+	}
+}
+
+// Run saves the baseline every SaveEvery and once more when ctx ends.
+func (e *Enricher) Run(ctx context.Context) {
+	if e.cfg.StatePath == "" {
+		return
+	}
+	t := time.NewTicker(e.cfg.SaveEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := e.Save(); err != nil {
+				e.cfg.Log.Error("hours baseline not saved", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := e.Save(); err != nil {
+				e.cfg.Log.Warn("hours baseline not saved", "err", err)
+			}
+		}
+	}
+}
+
+// Save writes the baseline to StatePath when it changed.
+func (e *Enricher) Save() error {
+	if e.cfg.StatePath == "" {
+		return nil
+	}
+	e.hours.mu.Lock()
+	dirty := e.hours.dirty
+	e.hours.mu.Unlock()
+	if !dirty {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := e.hours.write(&buf); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(e.cfg.StatePath, buf.Bytes()); err != nil {
+		return fmt.Errorf("enrich: save baseline: %w", err)
+	}
+	return nil
+}
+
+// view is what Enrich reads from an event, in one pass over its fields.
+type view struct {
+	module, category, user, patient, authority string
+}
+
+func (v *view) read(ev *event.Event) {
+	for i := range ev.Fields {
+		f := &ev.Fields[i]
+		switch f.Name {
+		case "event.module":
+			v.module = f.Value
+		case "event.category":
+			v.category = f.Value
+		case "user.name":
+			v.user = f.Value
+		case "healthcare.patient.id":
+			v.patient = f.Value
+		case "healthcare.patient.id_authority":
+			v.authority = f.Value
+		}
+	}
+}
+
+// Enrich adds the healthcare context to ev (see the package doc). Events
+// of other sources are left as they are, without any lookup.
+func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
+	var v view
+	v.read(ev)
+	access, hl7 := false, false
+	switch v.module {
+	case "fhir", "atna", "ehr":
+		access = true
+	case "hl7":
+		hl7 = true
+	}
+	auth := v.category == "authentication"
+	if !access && !hl7 && !auth {
+		return
+	}
+	if !access && !hl7 && (v.user == "" || strings.HasSuffix(v.user, "$")) {
+		return // machine accounts, anonymous logons
+	}
+	at := ev.Time
+	if at.IsZero() {
+		at = e.cfg.Now()
+	}
+	e.events.Add(1)
+	var w *workerInfo
+	if v.user != "" && !hl7 {
+		w = e.worker(ctx, v.user)
+		if w != nil {
+			w.annotate(ev, at)
+		}
+	}
+	if v.patient == "" || (!access && !hl7) {
+		return
+	}
+	authority := ""
+	if hl7 {
+		authority = v.authority
+	}
+	p := e.patient(ctx, v.patient, authority, false)
+	if p != nil && p.found {
+		p.annotate(ev)
+	}
+	if !access || v.user == "" {
+		return
+	}
+	if p != nil && p.found {
+		ids := userIDs(v.user, w)
+		on := p.onCareTeam(ids, at, e.cfg.CareTeamGrace)
+		if !on && e.cfg.Now().Sub(p.fetched) > e.cfg.RefreshAfter {
+			if q := e.patient(ctx, v.patient, authority, true); q != nil && q.found {
+				p = q
+				on = p.onCareTeam(ids, at, e.cfg.CareTeamGrace)
+			}
+		}
+		ev.Set(FieldOnCareTeam, boolText(on))
+		if w != nil {
+			relate(ev, w, p)
+		}
+	}
+	switch e.hours.observe(strings.ToLower(v.user), at) {
+	case hoursUsual:
+		ev.Set(FieldOutsideHour, "false")
+	case hoursOutside:
+		ev.Set(FieldOutsideHour, "true")
+	}
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// lookupFailed counts a directory error and logs it at most once a
+// minute (the error text of the directory names no values).
+func (e *Enricher) lookupFailed(what string, err error) {
+	e.lookupErrors.Add(1)
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	now := e.cfg.Now()
+	if now.Sub(e.lastLog) < time.Minute {
+		e.suppressed++
+		return
+	}
+	e.cfg.Log.Warn("directory lookup for enrichment failed; events go on without that context", "lookup", what, "err", err,
+		"suppressed", e.suppressed)
+	e.lastLog, e.suppressed = now, 0
+}
+
+// ---- workers
+
+type workerInfo struct {
+	employeeID, department, role, managerID, termDate string
+	terminatedFrom                                    time.Time // zero: not terminated
+	ids                                               []string  // ids care teams may use for the worker
+	families                                          []string
+	given                                             string
+	addr                                              string
+	phone                                             string
+}
+
+func (e *Enricher) worker(ctx context.Context, user string) *workerInfo {
+	key := strings.ToLower(user)
+	now := e.cfg.Now()
+	if w, _, ok := e.workers.get(key, now); ok {
+		return w
+	}
+	e.workerLookups.Add(1)
+	var found *directory.Worker
+	var lookupErr error
+	for _, c := range userCandidates(user) {
+		w, err := e.cfg.Directory.WorkerByEHRUser(ctx, c)
+		if err == nil {
+			found = w
+			break
+		}
+		if !errors.Is(err, directory.ErrNotFound) {
+			lookupErr = err
+			break
+		}
+	}
+	if found == nil && lookupErr == nil {
+		w, err := e.cfg.Directory.Worker(ctx, user)
+		switch {
+		case err == nil:
+			found = w
+		case !errors.Is(err, directory.ErrNotFound):
+			lookupErr = err
+		}
+	}
+	if lookupErr != nil {
+		e.lookupFailed("worker", lookupErr)
+		return nil // not cached: try again next time
+	}
+	if found == nil {
+		e.workers.put(key, nil, now, e.cfg.NegativeTTL)
+		return nil
+	}
+	w := newWorkerInfo(found, e.cfg.Location)
+	e.workers.put(key, w, now, e.cfg.CacheTTL)
+	return w
+}
+
+// userCandidates are the forms of a login tried against EHR user ids:
+// as given, without a DOMAIN\ prefix, without an @domain suffix.
+func userCandidates(u string) []string {
+	out := []string{u}
+	if i := strings.LastIndexByte(u, '\\'); i >= 0 && i+1 < len(u) {
+		out = append(out, u[i+1:])
+	}
+	if i := strings.IndexByte(u, '@'); i > 0 {
+		out = append(out, u[:i])
+	}
+	return out
+}
+
+func newWorkerInfo(w *directory.Worker, loc *time.Location) *workerInfo {
+	wi := &workerInfo{employeeID: w.EmployeeID, department: w.Department, role: w.Role, managerID: w.ManagerID, termDate: w.TerminationDate}
+	if w.TerminationDate != "" {
+		if d, err := time.ParseInLocation("2006-01-02", w.TerminationDate, loc); err == nil {
+			wi.terminatedFrom = d.AddDate(0, 0, 1)
+		}
+	}
+	for _, id := range []string{w.EHRUserID, w.EmployeeID, w.ProviderID} {
+		if id != "" && !contains(wi.ids, id) {
+			wi.ids = append(wi.ids, id)
+		}
+	}
+	family, given := w.FamilyName, w.GivenName
+	if family == "" {
+		family, given = splitFullName(w.FullName)
+	}
+	wi.families = familyKeys(family)
+	wi.given = givenKey(given)
+	wi.addr = addressKey(w.Address, "", w.City, w.PostalCode)
+	wi.phone = phoneKey(w.Phone)
+	return wi
+}
+
+func (w *workerInfo) terminated(at time.Time) bool {
+	return !w.terminatedFrom.IsZero() && !at.Before(w.terminatedFrom)
+}
+
+func (w *workerInfo) annotate(ev *event.Event, at time.Time) {
+	ev.Set(FieldWorkforceEmployeeID, w.employeeID)
+	if w.department != "" {
+		ev.SetIfAbsent(FieldWorkforceDepartment, w.department)
+	}
+	if w.role != "" {
+		ev.SetIfAbsent(FieldWorkforceRole, w.role)
+	}
+	if w.managerID != "" {
+		ev.Set(FieldWorkforceManagerID, w.managerID)
+	}
+	if w.termDate != "" {
+		ev.Set(FieldWorkforceTermination, w.termDate)
+	}
+	if w.terminated(at) {
+		ev.Set(FieldWorkforceStatus, "terminated")
+		ev.Set(FieldWorkforceTerminated, "true")
+	} else {
+		ev.Set(FieldWorkforceStatus, "active")
+		ev.Set(FieldWorkforceTerminated, "false")
+	}
+}
+
+// userIDs are the ids under which the acting user may appear in care
+// teams: the login itself and the worker's EHR user, employee and
+// provider ids.
+func userIDs(user string, w *workerInfo) []string {
+	if w == nil {
+		return []string{user}
+	}
+	if contains(w.ids, user) {
+		return w.ids
+	}
+	return append([]string{user}, w.ids...)
+}
+
+// ---- patients
+
+type patientInfo struct {
+	found   bool
+	fetched time.Time
+	flags   string // JSON array
+	confid  bool
+	dead    bool
+	names   []nameKey
+	addrs   []string
+	phones  []string
+	nok     []nokKey
+	staff   []staffRef // workforce records that are this patient
+	encs    []encInfo
+}
+
+type nameKey struct {
+	families []string
+	given    string
+}
+
+type nokKey struct {
+	name   nameKey
+	addr   string
+	phones []string
+}
+
+type staffRef struct {
+	employeeID, department string
+}
+
+type encInfo struct {
+	admit, discharge time.Time
+	members          []member
+}
+
+type member struct {
+	id         string
+	begin, end time.Time
+}
+
+func (e *Enricher) patient(ctx context.Context, id, authority string, refresh bool) *patientInfo {
+	key := authority + "|" + id
+	now := e.cfg.Now()
+	if !refresh {
+		if p, _, ok := e.patients.get(key, now); ok {
+			return p
+		}
+	}
+	e.patientLookups.Add(1)
+	p, err := e.fetchPatient(ctx, id, authority)
+	if err != nil {
+		e.lookupFailed("patient", err)
+		return nil
+	}
+	p.fetched = now
+	ttl := e.cfg.CacheTTL
+	if !p.found {
+		ttl = e.cfg.NegativeTTL
+	}
+	e.patients.put(key, p, now, ttl)
+	return p
+}
+
+func (e *Enricher) fetchPatient(ctx context.Context, id, authority string) (*patientInfo, error) {
+	rec, err := e.cfg.Directory.PatientByIdentifier(ctx, id, authority, authority == "")
+	if errors.Is(err, directory.ErrNotFound) || errors.Is(err, directory.ErrAmbiguous) {
+		return &patientInfo{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &patientInfo{found: true, dead: rec.Deceased}
+	vip := rec.VIP != "" && !strings.EqualFold(rec.VIP, "N")
+	protected := strings.EqualFold(rec.Protection, "Y")
+	restricted := len(rec.Restrictions) > 0
+	p.confid = vip || protected || restricted
+	for _, n := range rec.Names {
+		p.names = append(p.names, nameKey{families: familyKeys(n.Family), given: givenKey(n.Given)})
+	}
+	for _, a := range rec.Addresses {
+		if k := addressKey(a.Street, a.Other, a.City, a.PostalCode); k != "" && !contains(p.addrs, k) {
+			p.addrs = append(p.addrs, k)
+		}
+	}
+	for _, ph := range rec.Phones {
+		if k := phoneKey(ph.Number); k != "" && !contains(p.phones, k) {
+			p.phones = append(p.phones, k)
+		}
+	}
+	for _, n := range rec.NextOfKin {
+		k := nokKey{name: nameKey{families: familyKeys(n.Name.Family), given: givenKey(n.Name.Given)}}
+		if n.Address != nil {
+			k.addr = addressKey(n.Address.Street, n.Address.Other, n.Address.City, n.Address.PostalCode)
+		}
+		for _, ph := range n.Phones {
+			if pk := phoneKey(ph.Number); pk != "" {
+				k.phones = append(k.phones, pk)
+			}
+		}
+		p.nok = append(p.nok, k)
+	}
+	encs, err := e.cfg.Directory.Encounters(ctx, directory.EncounterQuery{PatientID: rec.ID, Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	for _, enc := range encs {
+		if enc.Status == directory.StatusCancelled {
+			continue
+		}
+		ei := encInfo{admit: enc.AdmitTime, discharge: enc.DischargeTime}
+		for _, m := range enc.CareTeam {
+			ei.members = append(ei.members, member{id: m.ProviderID, begin: m.Begin, end: m.End})
+		}
+		p.encs = append(p.encs, ei)
+	}
+	// Members of staff who are this patient: same name, and the same
+	// address or phone. The roster is searched by the family name as
+	// written and its parts (the roster search is a case-insensitive
+	// substring match on raw names); the candidates are then compared on
+	// normalised keys.
+	for _, n := range rec.Names {
+		for _, q := range searchTerms(n.Family) {
+			cands, err := e.rosterSearch(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			for _, wi := range cands {
+				if p.isPerson(wi) && !p.hasStaff(wi.employeeID) {
+					p.staff = append(p.staff, staffRef{employeeID: wi.employeeID, department: wi.department})
+				}
+			}
+		}
+	}
+	var flags []string
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{vip, "vip"}, {protected, "protected"}, {restricted, "restricted"}, {rec.Deceased, "deceased"}, {len(p.staff) > 0, "workforce"}} {
+		if f.on {
+			flags = append(flags, `"`+f.name+`"`)
+		}
+	}
+	p.flags = "[" + strings.Join(flags, ",") + "]"
+	return p, nil
+}
+
+// searchTerms are the roster searches for a family name: the name and
+// each part of a compound name, in lower case, at most four, each at
+// least three characters.
+func searchTerms(family string) []string {
+	var out []string
+	add := func(s string) {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if len([]rune(s)) >= 3 && !contains(out, s) && len(out) < 4 {
+			out = append(out, s)
+		}
+	}
+	add(family)
+	for _, p := range strings.FieldsFunc(family, func(r rune) bool { return r == '-' || r == ' ' || r == '\'' }) {
+		add(p)
+	}
+	return out
+}
+
+// maxCachedSearch bounds the size of a cached roster search result.
+const maxCachedSearch = 200
+
+// rosterSearch returns the workers whose names contain q, through a
+// cache (families share names).
+func (e *Enricher) rosterSearch(ctx context.Context, q string) ([]*workerInfo, error) {
+	now := e.cfg.Now()
+	if ws, _, ok := e.searches.get(q, now); ok {
+		return ws, nil
+	}
+	e.rosterSearches.Add(1)
+	ws, err := e.cfg.Directory.Workers(ctx, directory.WorkerQuery{Q: q, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*workerInfo, len(ws))
+	for i := range ws {
+		out[i] = newWorkerInfo(&ws[i], e.cfg.Location)
+	}
+	if len(out) <= maxCachedSearch {
+		e.searches.put(q, out, now, e.cfg.CacheTTL)
+	}
+	return out, nil
+}
+
+func (p *patientInfo) hasStaff(employeeID string) bool {
+	for _, s := range p.staff {
+		if s.employeeID == employeeID {
+			return true
+		}
+	}
+	return false
+}
+
+// nameMatches: a family key in common and the same first given name.
+func (n nameKey) matches(families []string, given string) bool {
+	return n.given != "" && n.given == given && intersects(n.families, families)
+}
+
+// isPerson reports whether a worker record is this patient: the same name
+// and the same address or phone.
+func (p *patientInfo) isPerson(w *workerInfo) bool {
+	named := false
+	for _, n := range p.names {
+		if n.matches(w.families, w.given) {
+			named = true
+			break
+		}
+	}
+	if !named {
+		return false
+	}
+	return (w.addr != "" && contains(p.addrs, w.addr)) || (w.phone != "" && contains(p.phones, w.phone))
+}
+
+func (p *patientInfo) annotate(ev *event.Event) {
+	ev.Set(FieldPatientConfidential, boolText(p.confid))
+	ev.Set(FieldPatientFlags, p.flags)
+	ev.Set(FieldPatientWorkforce, boolText(len(p.staff) > 0))
+	if p.dead {
+		ev.SetIfAbsent(FieldPatientDeceased, "true")
+	}
+}
+
+// onCareTeam replicates directory.OnCareTeam over the cached record: a
+// membership runs from its begin (else the admission) to its end (else
+// the discharge, else open) plus grace; cancelled encounters were left
+// out when the record was read.
+func (p *patientInfo) onCareTeam(ids []string, at time.Time, grace time.Duration) bool {
+	for _, enc := range p.encs {
+		for _, m := range enc.members {
+			if !containsFold(ids, m.id) {
+				continue
+			}
+			b := m.begin
+			if b.IsZero() {
+				b = enc.admit
+			}
+			if !b.IsZero() && at.Before(b) {
+				continue
+			}
+			end := m.end
+			if end.IsZero() {
+				end = enc.discharge
+			}
+			if !end.IsZero() && at.After(end.Add(grace)) {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(l []string, s string) bool {
+	for _, x := range l {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// relate sets the relationship fields between the acting worker and the
+// patient.
+func relate(ev *event.Event, w *workerInfo, p *patientInfo) {
+	self := p.hasStaff(w.employeeID)
+	var sameFamily, sameAddr, nok, coworker, sameDept bool
+	if !self {
+		for _, n := range p.names {
+			if intersects(n.families, w.families) {
+				sameFamily = true
+				break
+			}
+		}
+		sameAddr = w.addr != "" && contains(p.addrs, w.addr)
+		for _, k := range p.nok {
+			if k.name.matches(w.families, w.given) || (w.phone != "" && contains(k.phones, w.phone)) {
+				nok = true
+				break
+			}
+		}
+		for _, s := range p.staff {
+			if s.employeeID != w.employeeID {
+				coworker = true
+				if s.department != "" && strings.EqualFold(s.department, w.department) {
+					sameDept = true
+				}
+			}
+		}
+	}
+	family := !self && (nok || sameAddr)
+	ev.Set(FieldRelSelf, boolText(self))
+	ev.Set(FieldRelFamily, boolText(family))
+	ev.Set(FieldRelNextOfKin, boolText(nok))
+	ev.Set(FieldRelSameAddress, boolText(sameAddr))
+	ev.Set(FieldRelSameFamilyName, boolText(sameFamily))
+	ev.Set(FieldRelCoworker, boolText(coworker))
+	ev.Set(FieldRelCoworkerDept, boolText(sameDept))
+	var types []string
+	for _, t := range []struct {
+		on   bool
+		name string
+	}{{self, `"self"`}, {nok, `"next_of_kin"`}, {sameAddr, `"same_address"`}, {sameFamily, `"same_family_name"`}, {coworker, `"coworker"`}} {
+		if t.on {
+			types = append(types, t.name)
+		}
+	}
+	ev.Set(FieldRelTypes, "["+strings.Join(types, ",")+"]")
+}
