@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-siem/vigil/rules/healthcare"
 )
 
 func repoRoot(t testing.TB) string {
@@ -56,8 +60,18 @@ func lastLine(s string) string {
 func TestVigilRules(t *testing.T) {
 	root := repoRoot(t)
 	rules := filepath.Join(root, "rules")
+	// The healthcare rules' placeholders take their default values (as
+	// vigil serve gives them when detect.placeholders does not set them).
+	ph := filepath.Join(t.TempDir(), "placeholders.yml")
+	phData, err := yaml.Marshal(healthcare.DefaultPlaceholders())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ph, phData, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
-	failed, err := Test(context.Background(), &out, []string{filepath.Join(rules, "regression_data")}, Config{Rules: []string{rules}}, false)
+	failed, err := Test(context.Background(), &out, []string{filepath.Join(rules, "regression_data")}, Config{Rules: []string{rules}, Placeholders: ph}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +80,7 @@ func TestVigilRules(t *testing.T) {
 	}
 	t.Log(out.String())
 	out.Reset()
-	ok, err := Lint(context.Background(), &out, []string{rules}, Config{})
+	ok, err := Lint(context.Background(), &out, []string{rules}, Config{Placeholders: ph})
 	if err != nil || !ok {
 		t.Errorf("lint: %v\n%s", err, out.String())
 	}
