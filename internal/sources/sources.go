@@ -361,7 +361,8 @@ func cmpInt(a, b int64) int {
 }
 
 // parseUTC reads the "2006-01-02T15:04:05.999999999Z" form ingest.Stamp
-// writes, without allocating; anything else is not ok.
+// writes, without allocating; anything else (and years outside what
+// Unix nanoseconds hold) is not ok.
 func parseUTC(s string) (int64, bool) {
 	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return 0, false
@@ -383,7 +384,7 @@ func parseUTC(s string) (int64, bool) {
 	h, ok4 := num(11, 13)
 	mi, ok5 := num(14, 16)
 	se, ok6 := num(17, 19)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || y < 1678 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 {
 		return 0, false
 	}
 	var ns int64

@@ -432,3 +432,26 @@ func BenchmarkObserve(b *testing.B) {
 		tr.Observe(evs[i%len(evs)])
 	}
 }
+
+// FuzzParseUTC: the fast parser agrees with the time package on what it
+// accepts, and never panics.
+func FuzzParseUTC(f *testing.F) {
+	f.Add("2026-11-28T08:00:00.123456789Z")
+	f.Add("2026-11-28T08:00:00Z")
+	f.Add("1970-01-01T00:00:00.1Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseUTC(s)
+		if !ok {
+			return
+		}
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			// parseUTC does not check days per month or leap seconds:
+			// event.ingested is Vigil's own stamp.
+			return
+		}
+		if got != want.UnixNano() {
+			t.Fatalf("parseUTC(%q) = %d, want %d", s, got, want.UnixNano())
+		}
+	})
+}

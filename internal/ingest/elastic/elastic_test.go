@@ -524,3 +524,30 @@ func TestRoutesMountInWebServer(t *testing.T) {
 		t.Fatalf("GET / unauthenticated = %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// Mounted under a prefix, the API answers there (shippers name the path
+// in their URL).
+func TestPrefix(t *testing.T) {
+	e := setup(t, bus.Config{})
+	e.h.Prefix = "/es"
+	mux := http.NewServeMux()
+	for p, h := range e.h.Routes() {
+		mux.Handle(p, h)
+	}
+	mux.HandleFunc("GET /other", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(418) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	e.srv = srv
+	if resp, body := e.do(t, "GET", "/es/", ""); resp.StatusCode != 200 || !strings.Contains(body, "You Know, for Search") {
+		t.Fatalf("GET /es/ = %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.do(t, "POST", "/es/logs-a-b/_bulk", "{\"create\":{}}\n{\"m\":1}\n"); resp.StatusCode != 200 || strings.Contains(body, `"errors":true`) {
+		t.Fatalf("bulk under prefix = %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.do(t, "GET", "/other", ""); resp.StatusCode != 418 {
+		t.Fatalf("other route = %d", resp.StatusCode)
+	}
+	if evs := e.events(t, 1); evs[0].Value("data_stream.dataset") != "a" {
+		t.Fatalf("stored %v", evs[0].Fields)
+	}
+}
