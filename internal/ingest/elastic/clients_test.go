@@ -1,9 +1,12 @@
 package elastic
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/normalize"
 )
 
 // doc is the n-th test document: a nested ECS document with a time.
@@ -211,4 +215,51 @@ func TestOpenSearchBulkIndexer(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	checkDocs(t, e.events(t, n), "app-logs-2026.11.28", n, "app-logs")
+}
+
+// TestWinlogbeatDocumentsNormalised sends Winlogbeat 8 and 7 documents
+// (the Windows normaliser's test forms) through the official client with
+// the server's JSON normalisation as the hook: they arrive in the
+// Winlogbeat layout Sigma rules read.
+func TestWinlogbeatDocumentsNormalised(t *testing.T) {
+	dir := filepath.Join("..", "..", "normalize", "windows", "testdata", "forms", "security_4624")
+	var docs []string
+	for _, f := range []string{"winlogbeat.json", "winlogbeat7.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Skipf("Windows normaliser test forms not found at %s: %v", dir, err)
+		}
+		docs = append(docs, string(bytes.TrimSpace(b)))
+	}
+	e := setup(t, bus.Config{})
+	e.h.Normalize = func(ev *event.Event) { normalize.JSONEvent(ev, nil) }
+	client, err := es8.NewClient(es8.Config{Addresses: []string{e.srv.URL}, Username: "winlogbeat", Password: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body strings.Builder
+	for _, d := range docs {
+		body.WriteString(`{"create":{"_index":"winlogbeat-8.15.0"}}` + "\n" + d + "\n")
+	}
+	res, err := client.Bulk(strings.NewReader(body.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.IsError() || strings.Contains(res.String(), `"errors":true`) {
+		t.Fatalf("bulk: %s", res)
+	}
+	for i, ev := range e.events(t, 2) {
+		for k, v := range map[string]string{
+			"winlog.event_id": "4624", "event.code": "4624", "winlog.channel": "Security",
+			"winlog.event_data.TargetUserName": "dr.house", "host.name": "EHR-APP-01.clinic.local", "event.dataset": "winlogbeat",
+		} {
+			if got := ev.Value(k); got != v {
+				t.Errorf("document %d: %s = %q, want %q", i, k, got, v)
+			}
+		}
+		if ev.Has(event.FieldParseError) {
+			t.Errorf("document %d: %s", i, ev.Value(event.FieldParseError))
+		}
+	}
 }
