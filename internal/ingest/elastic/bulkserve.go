@@ -66,7 +66,10 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 			// Room for a typical shipper document's fields: growing the
 			// slice field by field was a quarter of the CPU time.
 			e := event.Event{Fields: make([]event.Field, 0, 32)}
-			if err := h.toEvent(&e, op.Source, it.index, arrived); err != nil {
+			if err := h.toEvent(&e, op.Source, it.index, arrived); errors.Is(err, ErrDocTooLarge) {
+				reject(&it, http.StatusRequestEntityTooLarge, "content_too_long_exception", err.Error())
+				break
+			} else if err != nil {
 				reject(&it, http.StatusBadRequest, "document_parsing_exception",
 					fmt.Sprintf("[%d:1] failed to parse: %v", op.Line+1, err))
 				break

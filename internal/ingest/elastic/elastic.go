@@ -743,7 +743,22 @@ func (h *Handler) toEvent(e *event.Event, src []byte, index string, arrived time
 	}
 	applyIndex(e, index)
 	ingest.Stamp(e, arrived)
+	// Flattening repeats each key's path in every field name: a document
+	// within the size limit can still make an event the bus cannot carry
+	// in one batch, which must be refused here rather than retried forever.
+	if n, max := flatSize(e), h.Pub.MaxBatchBytes()-1024; n > max {
+		return fmt.Errorf("%w: the document flattens to %d bytes of fields, more than the %d an event may have", ErrDocTooLarge, n, max)
+	}
 	return nil
+}
+
+// flatSize is an upper bound of an event's size on the bus.
+func flatSize(e *event.Event) int {
+	n := 32
+	for _, f := range e.Fields {
+		n += len(f.Name) + len(f.Value) + 10
+	}
+	return n
 }
 
 // setTime takes @timestamp out of the fields into the event time; an event
@@ -890,6 +905,10 @@ func (h *Handler) doc(w http.ResponseWriter, r *http.Request) {
 	var e event.Event
 	if err := h.toEvent(&e, src, index, arrived); err != nil {
 		h.Metrics.Rejected.WithLabelValues(Source).Inc()
+		if errors.Is(err, ErrDocTooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "content_too_long_exception", err.Error())
+			return
+		}
 		writeError(w, http.StatusBadRequest, "document_parsing_exception", "[1:1] failed to parse: "+err.Error())
 		return
 	}

@@ -551,3 +551,22 @@ func TestPrefix(t *testing.T) {
 		t.Fatalf("stored %v", evs[0].Fields)
 	}
 }
+
+// A small document whose flattened fields exceed what one bus batch holds
+// is refused alone (413), not retried forever with the whole request.
+func TestDocumentFlatteningTooLarge(t *testing.T) {
+	e := setup(t, bus.Config{MaxBatchBytes: 16 << 10})
+	key := strings.Repeat("k", 4000)
+	big := `{"` + key + `":{"a":1,"b":2,"c":3,"d":4,"e":5}}`
+	body := "{\"index\":{\"_index\":\"a\"}}\n" + big + "\n{\"index\":{\"_index\":\"a\"}}\n{\"m\":\"ok\"}\n"
+	resp, out := e.do(t, "POST", "/_bulk", body)
+	if resp.StatusCode != 200 || !strings.Contains(out, `"status":413`) || !strings.Contains(out, `"status":201`) {
+		t.Fatalf("got %d %s", resp.StatusCode, out)
+	}
+	if resp, out := e.do(t, "POST", "/a/_doc", big); resp.StatusCode != 413 {
+		t.Fatalf("single document: %d %s", resp.StatusCode, out)
+	}
+	if evs := e.events(t, 1); evs[0].Value("m") != "ok" {
+		t.Fatalf("stored %v", evs[0].Fields)
+	}
+}

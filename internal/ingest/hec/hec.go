@@ -296,12 +296,23 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, events []event
 	_, _ = w.Write(successBody)
 }
 
-func (h *Handler) finish(e *event.Event, arrived time.Time) {
+// finish normalises, stamps and counts an event; it refuses one the bus
+// could not carry in a batch (flattening repeats key paths, so a small
+// object can make large fields), which must not be retried forever.
+func (h *Handler) finish(e *event.Event, arrived time.Time) error {
 	if h.Normalize != nil {
 		h.Normalize(e)
 	}
 	ingest.Stamp(e, arrived)
+	n := 32
+	for _, f := range e.Fields {
+		n += len(f.Name) + len(f.Value) + 10
+	}
+	if max := h.Pub.MaxBatchBytes() - 1024; n > max {
+		return fmt.Errorf("the event flattens to %d bytes of fields, more than the %d an event may have", n, max)
+	}
 	h.Metrics.Count(Source, e)
+	return nil
 }
 
 // event serves /services/collector[/event[/1.0]].
@@ -341,7 +352,9 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 		if idx := e.Value("splunk.index"); !h.indexAllowed(idx) {
 			return &EventError{N: n, Status: StatusIncorrectIndex, Detail: "index " + strconv.Quote(idx) + " is not accepted"}
 		}
-		h.finish(&e, arrived)
+		if err := h.finish(&e, arrived); err != nil {
+			return &EventError{N: n, Status: StatusInvalidFormat, Detail: err.Error()}
+		}
 		events = append(events, e)
 		return nil
 	})
@@ -397,7 +410,10 @@ func (h *Handler) raw(w http.ResponseWriter, r *http.Request) {
 		e := event.Event{Time: arrived, Fields: make([]event.Field, 0, 8)}
 		e.Add(event.FieldMessage, string(line))
 		applyMeta(&e, meta)
-		h.finish(&e, arrived)
+		if err := h.finish(&e, arrived); err != nil {
+			bad = &EventError{N: n, Status: StatusInvalidFormat, Detail: err.Error()}
+			break
+		}
 		events = append(events, e)
 		n++
 	}

@@ -398,3 +398,18 @@ func BenchmarkHEC(b *testing.B) {
 		b.ReportMetric(float64(b.N*n)/used.Seconds(), "events/cpu-s")
 	}
 }
+
+// An event whose flattened fields exceed what one bus batch holds is
+// refused as invalid (not answered "busy" forever).
+func TestEventFlatteningTooLarge(t *testing.T) {
+	e := setup(t, bus.Config{MaxBatchBytes: 16 << 10})
+	key := strings.Repeat("k", 4000)
+	body := `{"event":"ok"}{"event":{"` + key + `":{"a":1,"b":2,"c":3,"d":4,"e":5}}}`
+	status, r, _ := e.post(t, "/services/collector/event", body)
+	if status != 400 || r.Code != 6 || r.InvalidEventNumber == nil || *r.InvalidEventNumber != 1 {
+		t.Fatalf("got %d %+v", status, r)
+	}
+	if evs := e.events(t, 1); evs[0].Value("message") != "ok" {
+		t.Fatalf("stored %v", evs[0].Fields)
+	}
+}

@@ -191,6 +191,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if maxEvent <= 0 {
 		maxEvent = 1 << 20
 	}
+	// An event must fit in one bus batch, or the bus would refuse the
+	// request forever.
+	maxEvent = min(maxEvent, h.Pub.MaxBatchBytes()-1024)
 	events := all[:0]
 	rejected := 0
 	for i := range all {
