@@ -33,6 +33,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/event"
@@ -703,4 +705,28 @@ func (t *Tracker) alert(s *source, kind, title, level string, episode int64, at 
 			"count": strconv.FormatInt(s.count, 10),
 		},
 	}
+}
+
+// RegisterMetrics exposes the tracker's state to Prometheus:
+// vigil_sources_tracked, vigil_sources_silent and
+// vigil_sources_evicted_total.
+func (t *Tracker) RegisterMetrics(reg prometheus.Registerer) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_sources_tracked", Help: "Log sources (host, dataset) tracked."},
+			func() float64 { n, _ := t.Stats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_sources_silent", Help: "Log sources silent for longer than their window."},
+			func() float64 {
+				t.mu.Lock()
+				defer t.mu.Unlock()
+				n := 0
+				for _, s := range t.sources {
+					if s.silent {
+						n++
+					}
+				}
+				return float64(n)
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_sources_evicted_total", Help: "Log sources dropped because the tracker was full."},
+			func() float64 { _, e := t.Stats(); return float64(e) }),
+	)
 }

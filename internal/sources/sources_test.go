@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/event"
@@ -454,4 +456,28 @@ func FuzzParseUTC(f *testing.F) {
 			t.Fatalf("parseUTC(%q) = %d, want %d", s, got, want.UnixNano())
 		}
 	})
+}
+
+func TestMetrics(t *testing.T) {
+	c := &clock{t: t0}
+	tr, _ := New(context.Background(), Config{MinEvents: 1, Grace: time.Minute, MaxSources: 1}, Options{Now: c.Now})
+	reg := prometheus.NewRegistry()
+	tr.RegisterMetrics(reg)
+	tr.Observe(ev("a", "d", "", c.Now()))
+	tr.Observe(ev("b", "d", "", c.Now()))
+	c.Add(2 * time.Hour)
+	tr.Check(context.Background())
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+	}
+	want := map[string]float64{"vigil_sources_tracked": 1, "vigil_sources_silent": 1, "vigil_sources_evicted_total": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("metrics %v, want %v", got, want)
+	}
 }
