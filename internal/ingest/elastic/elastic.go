@@ -96,8 +96,9 @@ type Handler struct {
 	idPrefix    [9]byte
 	idCounter   atomic.Uint64
 
-	mu        sync.Mutex
-	resources map[string][]byte // PUT templates, policies, … by path
+	mu            sync.Mutex
+	resources     map[string][]byte // PUT templates, policies, … by path
+	resourceBytes int
 }
 
 // maxResources bounds the remembered templates, policies and indices.
@@ -366,13 +367,22 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"_shards": shards{Total: 1, Successful: 1}})
 }
 
-// remember stores a PUT body under key, bounded in count and size.
+// maxResourceTotal bounds the bytes of all remembered PUT bodies.
+const maxResourceTotal = 16 << 20
+
+// remember stores a PUT body under key, bounded in count and size; past
+// the bounds a body is acknowledged but remembered as "{}".
 func (h *Handler) remember(key string, body []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.resources[key]; !ok && len(h.resources) >= maxResources {
+	old, ok := h.resources[key]
+	if !ok && len(h.resources) >= maxResources {
 		return
 	}
+	if h.resourceBytes-len(old)+len(body) > maxResourceTotal {
+		body = []byte("{}")
+	}
+	h.resourceBytes += len(body) - len(old)
 	h.resources[key] = body
 }
 
@@ -386,7 +396,8 @@ func (h *Handler) recall(key string) ([]byte, bool) {
 func (h *Handler) forget(key string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, ok := h.resources[key]
+	b, ok := h.resources[key]
+	h.resourceBytes -= len(b)
 	delete(h.resources, key)
 	return ok
 }
