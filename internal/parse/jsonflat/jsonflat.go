@@ -26,6 +26,10 @@ type Options struct {
 	MaxDepth int
 	// MaxFields is the most fields one object may produce (default 4096).
 	MaxFields int
+	// MaxNameBytes bounds the total length of the field names one object
+	// produces (default 1 MiB): every name repeats its parents' keys, so a
+	// deep or long key could otherwise multiply a small input.
+	MaxNameBytes int
 }
 
 func (o Options) withDefaults() Options {
@@ -34,6 +38,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFields <= 0 {
 		o.MaxFields = 4096
+	}
+	if o.MaxNameBytes <= 0 {
+		o.MaxNameBytes = 1 << 20
 	}
 	return o
 }
@@ -49,13 +56,14 @@ func (e *SyntaxError) Error() string {
 }
 
 type parser struct {
-	data   []byte
-	pos    int
-	opt    Options
-	e      *event.Event
-	fields int
-	name   []byte // current dotted prefix
-	buf    []byte
+	data      []byte
+	pos       int
+	opt       Options
+	e         *event.Event
+	fields    int
+	nameBytes int
+	name      []byte // current dotted prefix
+	buf       []byte
 }
 
 // AppendObject appends the fields of the JSON object in data to e.
@@ -162,6 +170,10 @@ func (p *parser) object(depth int) error {
 func (p *parser) emit(value string) error {
 	if p.fields >= p.opt.MaxFields {
 		return p.errf("more than %d fields", p.opt.MaxFields)
+	}
+	p.nameBytes += len(p.name)
+	if p.nameBytes > p.opt.MaxNameBytes {
+		return p.errf("field names longer than %d bytes in all", p.opt.MaxNameBytes)
 	}
 	p.fields++
 	p.e.Fields = append(p.e.Fields, event.Field{Name: string(p.name), Value: value})

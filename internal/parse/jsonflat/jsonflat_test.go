@@ -73,6 +73,16 @@ func TestAppendObjectErrors(t *testing.T) {
 	f(strings.Repeat(`{"a":`, 70)+"1"+strings.Repeat("}", 70), 320, "nesting deeper")
 }
 
+func TestMaxNameBytes(t *testing.T) {
+	// A long key with many children would repeat it in every name.
+	in := `{"` + strings.Repeat("k", 1000) + `":{` + strings.Repeat(`"a":1,`, 200) + `"b":2}}`
+	var e event.Event
+	err := AppendObject(&e, []byte(in), Options{MaxNameBytes: 100_000})
+	if err == nil || !strings.Contains(err.Error(), "field names longer than") {
+		t.Fatalf("got %v, want the name-bytes limit", err)
+	}
+}
+
 func TestMaxFields(t *testing.T) {
 	var e event.Event
 	err := AppendObject(&e, []byte(`{"a":1,"b":2,"c":3}`), Options{MaxFields: 2})
