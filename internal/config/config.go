@@ -58,6 +58,20 @@ type Config struct {
 		WatchPreset  string
 		WatchMapping string
 	}
+	Elastic struct {
+		Version string
+		Prefix  string
+	}
+	HEC struct {
+		Indexes []string
+	}
+	Sources struct {
+		Window         Duration
+		Grace          Duration
+		Windows        []string
+		Level          string
+		RecoveryAlerts bool
+	}
 	Detect struct {
 		Enabled          bool
 		BuiltinRules     bool
@@ -96,6 +110,10 @@ func Default() *Config {
 	c.Syslog.MaxMessageBytes = 64 << 10
 	c.MLLP.Addr = ":2575"
 	c.EHR.WatchPreset = "epic"
+	c.Elastic.Version = "8.19.0"
+	c.Sources.Window = Duration(time.Hour)
+	c.Sources.Grace = Duration(15 * time.Minute)
+	c.Sources.Level = "medium"
 	c.Detect.Enabled = true
 	c.Detect.BuiltinRules = true
 	c.Detect.CorrelationState = 100_000
@@ -217,6 +235,38 @@ func listKey(path, help string, f func(*Config) *[]string, validate func(string)
 		}}
 }
 
+// SourceWindow is one parsed sources.windows entry.
+type SourceWindow struct {
+	Host, Dataset string
+	Window        time.Duration
+	Off           bool
+}
+
+// ParseSourceWindow reads HOSTGLOB[/DATASETGLOB]=DURATION|off.
+func ParseSourceWindow(v string) (SourceWindow, error) {
+	sel, win, ok := strings.Cut(v, "=")
+	if !ok || sel == "" {
+		return SourceWindow{}, fmt.Errorf("invalid source window %q: want HOSTGLOB[/DATASETGLOB]=DURATION or =off", v)
+	}
+	w := SourceWindow{}
+	w.Host, w.Dataset, _ = strings.Cut(strings.TrimSpace(sel), "/")
+	if win = strings.TrimSpace(win); win == "off" {
+		w.Off = true
+		return w, nil
+	}
+	d, err := ParseDuration(win)
+	if err != nil || d < time.Minute {
+		return SourceWindow{}, fmt.Errorf("invalid source window %q: the duration must be at least 1m, or off", v)
+	}
+	w.Window = d
+	return w, nil
+}
+
+func validSourceWindow(v string) error {
+	_, err := ParseSourceWindow(v)
+	return err
+}
+
 func dirExists(v string) error {
 	st, err := os.Stat(v)
 	if err != nil {
@@ -315,6 +365,19 @@ var keys = []key{
 	strKey("ehr.watch_dir", "directory of EHR access-log exports (CSV/TSV) to import continuously (empty disables)", func(c *Config) *string { return &c.EHR.WatchDir }, nil),
 	strKey("ehr.watch_preset", "column preset of the watched exports: epic, openemr or touchworks", func(c *Config) *string { return &c.EHR.WatchPreset }, oneOf("epic", "openemr", "touchworks")),
 	strKey("ehr.watch_mapping", "column-mapping file for the watched exports (overrides ehr.watch_preset)", func(c *Config) *string { return &c.EHR.WatchMapping }, fileExists),
+	strKey("elastic.version", "Elasticsearch version announced to Beats, Logstash and the clients on the _bulk endpoint (raise to 9.x for Beats 9)", func(c *Config) *string { return &c.Elastic.Version }, nil),
+	strKey("elastic.prefix", "path prefix of the Elasticsearch-compatible endpoint (empty: served at /, e.g. /_bulk)", func(c *Config) *string { return &c.Elastic.Prefix }, func(v string) error {
+		if v != "" && (!strings.HasPrefix(v, "/") || strings.HasSuffix(v, "/")) {
+			return errors.New("want a path like /es, or empty")
+		}
+		return nil
+	}),
+	listKey("hec.indexes", "Splunk HEC index names accepted (empty: any)", func(c *Config) *[]string { return &c.HEC.Indexes }, func(string) error { return nil }),
+	durationKey("sources.window", "a source (host and dataset) that sent nothing for this long is silent and raises an alert", func(c *Config) *Duration { return &c.Sources.Window }, time.Minute),
+	durationKey("sources.grace", "after start, no silence alert for this long (shippers reconnect and catch up)", func(c *Config) *Duration { return &c.Sources.Grace }, time.Second),
+	listKey("sources.windows", "per-source silence windows: HOSTGLOB[/DATASETGLOB]=DURATION or =off, first match wins (e.g. ehr-*/ehr=15m, lab-*=off)", func(c *Config) *[]string { return &c.Sources.Windows }, validSourceWindow),
+	strKey("sources.level", "level of silence alerts", func(c *Config) *string { return &c.Sources.Level }, oneOf("informational", "low", "medium", "high", "critical")),
+	boolKey("sources.recovery_alerts", "raise an informational alert when a silent source sends again", func(c *Config) *bool { return &c.Sources.RecoveryAlerts }),
 	boolKey("detect.enabled", "evaluate Sigma rules on the live stream", func(c *Config) *bool { return &c.Detect.Enabled }),
 	boolKey("detect.builtin_rules", "load Vigil's own rules (Linux authentication, healthcare), shipped in the binary", func(c *Config) *bool { return &c.Detect.BuiltinRules }),
 	listKey("detect.rules", "directories of Sigma rules to load besides the built-in ones (e.g. a SigmaHQ checkout); comma-separated in flags and environment", func(c *Config) *[]string { return &c.Detect.Rules }, dirExists),

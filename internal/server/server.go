@@ -37,13 +37,17 @@ import (
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/atnasyslog"
+	"github.com/vigil-siem/vigil/internal/ingest/elastic"
 	"github.com/vigil-siem/vigil/internal/ingest/fhirin"
+	"github.com/vigil-siem/vigil/internal/ingest/hec"
 	"github.com/vigil-siem/vigil/internal/ingest/httpin"
 	"github.com/vigil-siem/vigil/internal/ingest/mllpin"
+	"github.com/vigil-siem/vigil/internal/ingest/otlp"
 	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
 	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/parse/atna"
 	"github.com/vigil-siem/vigil/internal/parse/syslog"
+	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/storewriter"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -60,6 +64,9 @@ type Server struct {
 	registry *prometheus.Registry
 
 	alerts    *alerts.Store
+	sources   *sources.Tracker
+	srcCancel context.CancelFunc
+	srcDone   chan struct{}
 	detector  *detector.Detector
 	detCancel context.CancelFunc
 	detDone   chan error
@@ -163,6 +170,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		s.writerDone <- err
 	}()
 
+	if err := s.startSourceHealth(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.startDetection(ctx); err != nil {
 		return nil, err
 	}
@@ -220,6 +230,40 @@ func (s *Server) loadRules(ctx context.Context) (*detector.Rules, error) {
 	return r, nil
 }
 
+// startSourceHealth tracks every source (host and dataset) the detector
+// sees and alerts when one goes silent.
+func (s *Server) startSourceHealth(ctx context.Context) error {
+	c := s.cfg.Sources
+	cfg := sources.Config{Window: time.Duration(c.Window), Grace: time.Duration(c.Grace), Level: c.Level, RecoveryAlerts: c.RecoveryAlerts}
+	for _, w := range c.Windows {
+		sw, err := config.ParseSourceWindow(w)
+		if err != nil {
+			return err
+		}
+		cfg.Overrides = append(cfg.Overrides, sources.Override{Host: sw.Host, Dataset: sw.Dataset, Window: sw.Window, Disabled: sw.Off})
+	}
+	var err error
+	s.sources, err = sources.New(ctx, cfg, sources.Options{DB: s.db, Alerts: s.alerts, Log: s.log.With("component", "sources"),
+		// A detector catching up says nothing about the sources' silence.
+		Behind: func() bool {
+			if s.detCons == nil {
+				return false
+			}
+			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			lag, err := s.detCons.Lag(c)
+			return err != nil || lag > 10
+		}})
+	if err != nil {
+		return fmt.Errorf("source health: %w", err)
+	}
+	s.sources.RegisterMetrics(s.registry)
+	sctx, cancel := context.WithCancel(context.Background())
+	s.srcCancel, s.srcDone = cancel, make(chan struct{})
+	go func() { s.sources.Run(sctx); close(s.srcDone) }()
+	return nil
+}
+
 func (s *Server) startDetection(ctx context.Context) error {
 	if !s.cfg.Detect.Enabled {
 		// Without a detector the stream must not keep batches for one.
@@ -236,6 +280,7 @@ func (s *Server) startDetection(ctx context.Context) error {
 	}
 	s.detector, err = detector.New(detector.Config{
 		Source: s.detCons, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
+		Observe:     s.sources.Observe,
 		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState},
 		Log:         s.log.With("component", "detector"), Metrics: detector.NewMetrics(s.registry),
 	}, r)
@@ -484,11 +529,28 @@ func (s *Server) startHTTP(im *ingest.Metrics) error {
 			},
 		},
 	}
+	norm := func(e *event.Event) { normalize.JSONEvent(e, s.payloads) }
+	es := &elastic.Handler{Pub: s.bus, Metrics: im, Log: s.log.With("component", "elastic"), CheckToken: api.CheckToken,
+		MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxDocBytes: int(s.cfg.Ingest.MaxEventBytes), Normalize: norm,
+		Version: s.cfg.Elastic.Version, Prefix: s.cfg.Elastic.Prefix, Ready: s.ready}
+	hc := &hec.Handler{Pub: s.bus, Metrics: im, Log: s.log.With("component", "hec"), CheckToken: api.CheckToken,
+		MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes), Normalize: norm,
+		Indexes: s.cfg.HEC.Indexes, Healthy: s.ready}
+	ot := &otlp.Handler{Pub: s.bus, Metrics: im, Log: s.log.With("component", "otlp"), CheckToken: api.CheckToken,
+		MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes), Normalize: norm}
+	// These authenticate as their clients expect (Basic, ApiKey, Splunk).
+	api.Public = map[string]http.Handler{}
+	for _, routes := range []map[string]http.Handler{es.Routes(), hc.Routes(), ot.Routes()} {
+		for p, h := range routes {
+			api.Public[p] = h
+		}
+	}
 	fh := &fhirin.Handler{Pub: s.bus, Metrics: im, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
 	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
 	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime}
 	ru := &rulesAPI{s: s}
-	for _, routes := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes(), ru.routes()} {
+	sh := &sources.Handler{Tracker: s.sources}
+	for _, routes := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes(), ru.routes(), sh.Routes()} {
 		for p, h := range routes {
 			api.Handlers[p] = h
 		}
@@ -588,6 +650,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		if err := <-s.detDone; err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if s.srcCancel != nil {
+		s.srcCancel() // flushes the source table to the database
+		<-s.srcDone
 	}
 	if s.bus != nil {
 		s.bus.Close()
