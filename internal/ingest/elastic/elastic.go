@@ -28,7 +28,6 @@
 package elastic
 
 import (
-	"compress/gzip"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -682,42 +681,20 @@ func wildcard(p, s string) bool {
 	return pi == len(p)
 }
 
-// body returns the request body, decompressed and bounded.
+// body returns the request body, decompressed and bounded; on failure it
+// has answered.
 func (h *Handler) body(w http.ResponseWriter, r *http.Request) (io.Reader, func(), bool) {
-	body := io.Reader(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-		return body, func() {}, true
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "parse_exception", "invalid gzip body: "+err.Error())
-			return nil, nil, false
-		}
-		return &limitedReader{r: zr, n: h.MaxBodyBytes + 1}, func() { zr.Close() }, true
-	default:
-		writeError(w, http.StatusUnsupportedMediaType, "illegal_argument_exception", fmt.Sprintf("unsupported Content-Encoding %q: send identity or gzip", truncate(enc, 32)))
+	body, err := ingest.Body(w, r, h.MaxBodyBytes)
+	var encErr *ingest.EncodingError
+	switch {
+	case errors.As(err, &encErr) && encErr.Unsupported:
+		writeError(w, http.StatusUnsupportedMediaType, "illegal_argument_exception", err.Error())
+		return nil, nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "parse_exception", err.Error())
 		return nil, nil, false
 	}
-}
-
-var errBodyTooLarge = errors.New("decompressed body too large")
-
-type limitedReader struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errBodyTooLarge
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
+	return body, func() { body.Close() }, true
 }
 
 func (h *Handler) tooLarge(w http.ResponseWriter) {
@@ -725,10 +702,7 @@ func (h *Handler) tooLarge(w http.ResponseWriter) {
 		fmt.Sprintf("request body exceeds %d bytes (after decompression); send smaller bulk requests", h.MaxBodyBytes))
 }
 
-func isTooLarge(err error) bool {
-	var mbe *http.MaxBytesError
-	return errors.As(err, &mbe) || errors.Is(err, errBodyTooLarge)
-}
+func isTooLarge(err error) bool { return ingest.IsTooLarge(err) }
 
 // newID returns a 20-character document id, unique within this process
 // and random across processes (Elasticsearch's auto ids have that form).

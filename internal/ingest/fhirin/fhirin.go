@@ -15,7 +15,6 @@
 package fhirin
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -163,25 +162,20 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) (*fhir.Request, b
 		return nil, false
 	}
 	max := h.maxRequest()
-	var body io.Reader = http.MaxBytesReader(w, r.Body, max+1)
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			outcome(w, http.StatusBadRequest, "structure", "invalid gzip body: "+err.Error())
-			return nil, false
-		}
-		defer zr.Close()
-		body = zr
-	default:
-		outcome(w, http.StatusUnsupportedMediaType, "not-supported", fmt.Sprintf("Content-Encoding %q is not supported: send identity or gzip", enc))
+	body, err := ingest.Body(w, r, max)
+	var encErr *ingest.EncodingError
+	switch {
+	case errors.As(err, &encErr) && encErr.Unsupported:
+		outcome(w, http.StatusUnsupportedMediaType, "not-supported", err.Error())
+		return nil, false
+	case err != nil:
+		outcome(w, http.StatusBadRequest, "structure", err.Error())
 		return nil, false
 	}
-	data, err := io.ReadAll(io.LimitReader(body, max+1))
-	var mbe *http.MaxBytesError
+	defer body.Close()
+	data, err := io.ReadAll(body)
 	switch {
-	case errors.As(err, &mbe) || int64(len(data)) > max:
+	case ingest.IsTooLarge(err):
 		outcome(w, http.StatusRequestEntityTooLarge, "too-long", fmt.Sprintf("request exceeds %d bytes; send smaller Bundles", max))
 		return nil, false
 	case err != nil:

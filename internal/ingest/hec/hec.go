@@ -27,12 +27,10 @@ package hec
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -234,25 +232,20 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // false on failure.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) bool {
 	max := h.maxBody()
-	body := io.Reader(http.MaxBytesReader(w, r.Body, max))
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			write(w, StatusInvalidFormat, -1, "invalid gzip body: "+err.Error())
-			return false
-		}
-		defer zr.Close()
-		body = io.LimitReader(zr, max+1)
-	default:
-		write(w, statusUnsupportedMedia, -1, fmt.Sprintf("unsupported Content-Encoding %q: send identity or gzip", enc))
+	body, err := ingest.Body(w, r, max)
+	var encErr *ingest.EncodingError
+	switch {
+	case errors.As(err, &encErr) && encErr.Unsupported:
+		write(w, statusUnsupportedMedia, -1, err.Error())
+		return false
+	case err != nil:
+		write(w, StatusInvalidFormat, -1, err.Error())
 		return false
 	}
-	_, err := buf.ReadFrom(body)
-	var mbe *http.MaxBytesError
+	defer body.Close()
+	_, err = buf.ReadFrom(body)
 	switch {
-	case errors.As(err, &mbe) || int64(buf.Len()) > max:
+	case ingest.IsTooLarge(err):
 		write(w, StatusTooLarge, -1, fmt.Sprintf("request body exceeds %d bytes (after decompression); send smaller batches", max))
 		return false
 	case err != nil:

@@ -6,11 +6,9 @@
 package httpin
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -71,22 +69,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	body := io.Reader(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, Response{Error: "invalid gzip body: " + err.Error()})
-			return
-		}
-		defer zr.Close()
-		// Bound the decompressed size too (a small bomb inflates hugely).
-		body = &limitedReader{r: zr, n: h.MaxBodyBytes + 1}
-	default:
-		writeJSON(w, http.StatusUnsupportedMediaType, Response{Error: fmt.Sprintf("unsupported Content-Encoding %q: send identity or gzip", enc)})
+	body, err := ingest.Body(w, r, h.MaxBodyBytes)
+	var encErr *ingest.EncodingError
+	switch {
+	case errors.As(err, &encErr) && encErr.Unsupported:
+		writeJSON(w, http.StatusUnsupportedMediaType, Response{Error: err.Error()})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, Response{Error: err.Error()})
 		return
 	}
+	defer body.Close()
 
 	var (
 		resp   Response
@@ -107,7 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if lineParser != nil {
 		decode = ndjson.Lines
 	}
-	err := decode(body, h.MaxEventBytes, func(it ndjson.Item) error {
+	err = decode(body, h.MaxEventBytes, func(it ndjson.Item) error {
 		reject := func(reason string) {
 			resp.RejectedTotal++
 			h.Metrics.Rejected.WithLabelValues(Source).Inc()
@@ -140,9 +133,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lines = append(lines, it.N)
 		return nil
 	})
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig) || errors.Is(err, errBodyTooLarge):
+	case ingest.IsTooLarge(err):
 		writeJSON(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("request body exceeds %d bytes (after decompression); send smaller requests", h.MaxBodyBytes)})
 		return
 	case err != nil:
@@ -205,23 +197,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-var errBodyTooLarge = errors.New("decompressed body too large")
-
-type limitedReader struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errBodyTooLarge
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
 }

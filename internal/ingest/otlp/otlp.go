@@ -20,11 +20,9 @@ package otlp
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -136,21 +134,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if max <= 0 {
 		max = 64 << 20
 	}
-	body := io.Reader(http.MaxBytesReader(w, r.Body, max))
-	switch ce := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); ce {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			writeStatus(w, enc, http.StatusBadRequest, codeInvalidArgument, "invalid gzip body: "+err.Error())
-			return
-		}
-		defer zr.Close()
-		body = io.LimitReader(zr, max+1)
-	default:
-		writeStatus(w, enc, http.StatusUnsupportedMediaType, codeInvalidArgument, fmt.Sprintf("unsupported Content-Encoding %q: send identity or gzip", ce))
+	body, err := ingest.Body(w, r, max)
+	var encErr *ingest.EncodingError
+	switch {
+	case errors.As(err, &encErr) && encErr.Unsupported:
+		writeStatus(w, enc, http.StatusUnsupportedMediaType, codeInvalidArgument, err.Error())
+		return
+	case err != nil:
+		writeStatus(w, enc, http.StatusBadRequest, codeInvalidArgument, err.Error())
 		return
 	}
+	defer body.Close()
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -158,10 +152,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			bufPool.Put(buf)
 		}
 	}()
-	_, err := buf.ReadFrom(body)
-	var mbe *http.MaxBytesError
+	_, err = buf.ReadFrom(body)
 	switch {
-	case errors.As(err, &mbe) || int64(buf.Len()) > max:
+	case ingest.IsTooLarge(err):
 		writeStatus(w, enc, http.StatusRequestEntityTooLarge, codeResourceExhausted, fmt.Sprintf("request body exceeds %d bytes (after decompression)", max))
 		return
 	case err != nil:
