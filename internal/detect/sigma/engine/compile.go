@@ -34,8 +34,11 @@ type crule struct {
 	root       int32
 	entries    []int32
 	everyEvent bool
-	gated      bool
-	kwGated    bool // gated by keyword literals, searched in every keyword field
+	gated      bool // has a prefilter gate (else evaluated on every routed event)
+	// checks are the gate clauses after the first (which the automata
+	// look for): each needs one check to pass before the rule is
+	// evaluated.
+	checks [][]check
 }
 
 const (

@@ -3,9 +3,13 @@
 //
 //   - events are routed to the rules of their log sources, derived from
 //     event fields by the pipelines' routes;
-//   - a cross-rule prefilter (one Aho-Corasick automaton per event field,
-//     over folded literals that each rule needs) decides which rules can
-//     possibly match, so most rules are never evaluated on most events;
+//   - a cross-rule prefilter decides which rules can possibly match, so
+//     most rules are never evaluated on most events: each rule has a gate,
+//     a conjunction of clauses of (field, folded literal) pairs every
+//     matching event contains; one pass over each field finds the
+//     literals of the gates' clauses (one multi-pattern searcher per
+//     field and combination of log sources), and clauses of short
+//     literals are checked directly on the few candidate events;
 //   - literal matching works on values folded once per event; each regular
 //     expression is compiled once (RE2);
 //   - matching an event that matches nothing allocates nothing.
@@ -104,7 +108,6 @@ type Engine struct {
 
 	// prefilter
 	slotPats   []bool // by slot: some rule has a prefilter literal on the field
-	hasKwGate  bool
 	comboMu    sync.Mutex
 	comboCache atomic.Pointer[map[string]*combo]
 

@@ -31,24 +31,26 @@ type Worker struct {
 	kwOff   []int32
 	kwLen   []int32
 
-	entryEpoch   []uint32
-	entries      []int32
-	ruleEpoch    []uint32
+	entryEpoch []uint32
+	entries    []int32
+	ruleEpoch  []uint32
+	// gates accumulates, per rule, the scanned clauses of its gate found
+	// in the event (valid when epoch is the event's).
+	gates        []gateState
 	cands        []int32
 	keyBuf       []byte
 	nameBuf      []byte
 	spaceBuf     []byte
 	scanSlots    []int32 // present slots that have an automaton
 	fieldSlot    []int32 // by event field index: its slot, or -1
-	curRules     [][]int32
+	curRefs      [][]gateRef
 	comboKey     []byte
 	combo        *combo
 	lastComboKey []byte
 
-	routedCache map[string]int
-	hitFn       func(int32)
-	kwHitFn     func(int32)
-	match       Match
+	hitFn   func(int32)
+	kwHitFn func(int32)
+	match   Match
 
 	nEvents, nEval, nSkip, nMatch uint64
 	pending                       int
@@ -57,16 +59,16 @@ type Worker struct {
 // NewWorker returns scratch state for one goroutine.
 func (e *Engine) NewWorker() *Worker {
 	w := &Worker{
-		e:           e,
-		slotEpoch:   make([]uint32, len(e.fieldNames)),
-		slotVal:     make([]string, len(e.fieldNames)),
-		foldEpoch:   make([]uint32, len(e.fieldNames)),
-		foldOff:     make([]int32, len(e.fieldNames)),
-		foldLen:     make([]int32, len(e.fieldNames)),
-		entryEpoch:  make([]uint32, len(e.routes.entries)),
-		ruleEpoch:   make([]uint32, len(e.rules)),
-		arena:       make([]byte, 0, 4096),
-		routedCache: map[string]int{},
+		e:          e,
+		slotEpoch:  make([]uint32, len(e.fieldNames)),
+		slotVal:    make([]string, len(e.fieldNames)),
+		foldEpoch:  make([]uint32, len(e.fieldNames)),
+		foldOff:    make([]int32, len(e.fieldNames)),
+		foldLen:    make([]int32, len(e.fieldNames)),
+		entryEpoch: make([]uint32, len(e.routes.entries)),
+		ruleEpoch:  make([]uint32, len(e.rules)),
+		gates:      make([]gateState, len(e.rules)),
+		arena:      make([]byte, 0, 4096),
 	}
 	w.hitFn = w.onHit
 	w.kwHitFn = w.onKwHit
@@ -80,6 +82,7 @@ func (w *Worker) nextEpoch() {
 		clear(w.foldEpoch)
 		clear(w.entryEpoch)
 		clear(w.ruleEpoch)
+		clear(w.gates)
 		w.epoch = 1
 	}
 	w.kwEpoch = 0
@@ -160,7 +163,7 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 				if fs := c.field[s]; fs != nil {
 					v := w.foldedSlot(s)
 					if fs.ac != nil {
-						w.curRules = fs.rules
+						w.curRefs = fs.refs
 						fs.ac.Scan(v, w.hitFn)
 					}
 					if fs.hex != nil {
@@ -169,17 +172,20 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 				}
 			}
 			if c.kw != nil {
-				w.curRules = c.kw.rules
+				w.curRefs = c.kw.refs
 				w.scanKeywords(c.kw.ac)
 			}
-			routed = w.routedCount()
+			routed = c.routed
 		}
 	}
 	slices.Sort(w.cands)
-	n := 0
+	n, evals := 0, 0
 	for _, ri := range w.cands {
 		r := e.rules[ri]
-		w.nEval++
+		if r.checks != nil && !w.passChecks(r) {
+			continue
+		}
+		evals++
 		if w.eval(r, r.root) {
 			n++
 			w.match = Match{Rule: r.info, Event: ev}
@@ -188,8 +194,9 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 	}
 	w.nEvents++
 	w.nMatch += uint64(n)
-	if routed > len(w.cands) {
-		w.nSkip += uint64(routed - len(w.cands))
+	w.nEval += uint64(evals)
+	if routed > evals {
+		w.nSkip += uint64(routed - evals)
 	}
 	if w.nEvents >= 256 {
 		w.Flush()
@@ -245,7 +252,7 @@ func (w *Worker) addCand(ri int32) {
 
 // scanHex looks up the first hexTokenLen digits of every run of hex digits
 // in v (a run starts at the start of v or after a non-hex byte).
-func (w *Worker) scanHex(v []byte, set map[string][]int32) {
+func (w *Worker) scanHex(v []byte, set map[string][]gateRef) {
 	for i := 0; i < len(v); {
 		if !isHex(v[i]) {
 			i++
@@ -256,32 +263,73 @@ func (w *Worker) scanHex(v []byte, set map[string][]int32) {
 			j++
 		}
 		if j-i >= hexTokenLen {
-			if rules, ok := set[string(v[i:i+hexTokenLen])]; ok {
-				w.activate(rules)
+			if refs, ok := set[string(v[i:i+hexTokenLen])]; ok {
+				w.activate(refs)
 			}
 		}
 		i = j
 	}
 }
 
-// onHit handles a prefilter hit: pattern id in w.curRules.
-func (w *Worker) onHit(id int32) { w.activate(w.curRules[id]) }
+// onHit handles a prefilter hit: pattern id in w.curRefs.
+func (w *Worker) onHit(id int32) { w.activate(w.curRefs[id]) }
 
-// activate makes the routed rules among rules candidates.
-func (w *Worker) activate(rules []int32) {
-	for _, ri := range rules {
-		if w.ruleEpoch[ri] == w.epoch {
+// gateState is the part of a rule's scanned clauses an event contains.
+type gateState struct {
+	epoch uint32
+	bits  uint8
+}
+
+// activate records literals found in the event: each reference adds
+// clauses to its rule's gate, and a rule whose scanned clauses are all
+// covered becomes a candidate. (The combination's searchers hold only
+// rules routed to the event.)
+func (w *Worker) activate(refs []gateRef) {
+	for _, ref := range refs {
+		g := &w.gates[ref.rule]
+		if g.epoch != w.epoch {
+			g.epoch, g.bits = w.epoch, 0
+		}
+		if g.bits == ref.full {
 			continue
 		}
-		r := w.e.rules[ri]
-		for _, ei := range r.entries {
-			if w.entryEpoch[ei] == w.epoch {
-				w.ruleEpoch[ri] = w.epoch
-				w.cands = append(w.cands, ri)
+		g.bits |= ref.bits
+		if g.bits == ref.full {
+			w.cands = append(w.cands, ref.rule)
+		}
+	}
+}
+
+// passChecks reports whether, for each check clause of r, one check
+// passes on the event.
+func (w *Worker) passChecks(r *crule) bool {
+	for _, clause := range r.checks {
+		ok := false
+		for i := range clause {
+			c := &clause[i]
+			if w.slotEpoch[c.slot] != w.epoch {
+				continue
+			}
+			v := w.foldedSlot(c.slot)
+			switch c.anchor {
+			case anyAnchor:
+				ok = bytes.Contains(v, c.text)
+			case prefixAnchor:
+				ok = bytes.HasPrefix(v, c.text)
+			case suffixAnchor:
+				ok = bytes.HasSuffix(v, c.text)
+			default:
+				ok = bytes.Equal(v, c.text)
+			}
+			if ok {
 				break
 			}
 		}
+		if !ok {
+			return false
+		}
 	}
+	return true
 }
 
 func (w *Worker) onKwHit(id int32) { w.onHit(id) }
@@ -299,29 +347,6 @@ func (w *Worker) scanKeywords(ac *ahocorasick.Matcher) {
 			ac.Scan(w.foldedSlot(s), w.kwHitFn)
 		}
 	}
-}
-
-// routedCount is the number of distinct rules routed to the event (for
-// the prefilter-skip counter), cached by the set of route entries.
-func (w *Worker) routedCount() int {
-	key := w.keyBuf[:0]
-	for _, ei := range w.entries {
-		key = append(key, byte(ei), byte(ei>>8), byte(ei>>16))
-	}
-	w.keyBuf = key
-	if n, ok := w.routedCache[string(key)]; ok {
-		return n
-	}
-	seen := map[int32]bool{}
-	for _, ei := range w.entries {
-		for _, ri := range w.e.routes.entries[ei].all {
-			seen[ri] = true
-		}
-	}
-	if len(w.routedCache) < 4096 {
-		w.routedCache[string(key)] = len(seen)
-	}
-	return len(seen)
 }
 
 func (w *Worker) foldedSlot(s int32) []byte {

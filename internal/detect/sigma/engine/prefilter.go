@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"fmt"
+	"math"
 	"regexp/syntax"
+	"slices"
 	"sort"
+	"strings"
 	"unicode"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
@@ -25,7 +29,29 @@ type flit struct {
 	// value), looked up in a hash set instead of the automaton (hash IOCs
 	// would make the automaton walk randomly through thousands of states).
 	hex bool
+	// full is the whole folded literal text is taken from, and anchor
+	// where it sits in every value the alternative matches: what a direct
+	// check (a check) tests.
+	full   string
+	anchor uint8
 }
+
+// Anchors of a literal in the values an alternative matches.
+const (
+	anyAnchor    uint8 = iota // somewhere in the value
+	prefixAnchor              // the value starts with it
+	suffixAnchor              // the value ends with it
+	exactAnchor               // the value is it
+)
+
+// litKey identifies a prefilter literal (the automaton pattern).
+type litKey struct {
+	slot int32
+	text string
+	hex  bool
+}
+
+func (l flit) key() litKey { return litKey{l.slot, l.text, l.hex} }
 
 // hexTokenLen is the length of the hex-run keys of the prefilter.
 const hexTokenLen = 16
@@ -55,7 +81,8 @@ func anchoredHexRun(f string, startAnchored bool) (string, bool) {
 }
 
 // maxLit bounds a prefilter literal: any substring of a required literal
-// is itself required, so long literals are cut to their last maxLit bytes.
+// is itself required, so long literals are cut to maxLit bytes (the
+// window gateBuilder.window picks), which keeps the automata small.
 const maxLit = 10
 
 var topSet = litSet{top: true}
@@ -63,7 +90,7 @@ var topSet = litSet{top: true}
 // litFreq counts, over all rules, how often each literal is a candidate:
 // literals many rules use ("c:\users\", ".exe") tend to be common in
 // events too, so the prefilter prefers rarer ones.
-type litFreq map[flit]int
+type litFreq map[litKey]int
 
 // cost estimates how often a set fires: the sum over its literals of a
 // weight falling with length and rising with how many rules use it.
@@ -77,7 +104,7 @@ func (s litSet) cost(freq litFreq) float64 {
 		if n > 16 {
 			n = 16
 		}
-		x := float64(1+freq[l]) / float64(n*n*n)
+		x := float64(1+freq[l.key()]) / float64(n*n*n)
 		if l.slot < 0 {
 			x *= 4 // keyword literals are searched in every field
 		}
@@ -109,51 +136,254 @@ func best(sets []litSet, freq litFreq) litSet {
 	return sets[bi]
 }
 
-func (cr *crule) lits(n int32, freq litFreq) litSet {
+// gateBuilder computes the prefilter gates of the rules of an engine from
+// statistics over all their literals.
+type gateBuilder struct {
+	// tri counts, for each byte trigram, the distinct folded literals of
+	// the rule set that contain it. Fragments many rules mention
+	// ("\sys", "exe", "dows") are common in events as well, so windows
+	// made of rare trigrams are preferred.
+	tri map[string]int32
+	// freq counts how many rule values use each (cut) literal.
+	freq litFreq
+}
+
+func newGateBuilder(rules []*crule) *gateBuilder {
+	b := &gateBuilder{tri: map[string]int32{}, freq: litFreq{}}
+	forAlts := func(fn func(a *alt, slot int32)) {
+		for _, r := range rules {
+			for _, nd := range r.nodes {
+				if nd.leaf == nil {
+					continue
+				}
+				for i := range nd.leaf.alts {
+					fn(&nd.leaf.alts[i], nd.leaf.slot)
+				}
+				for i := range nd.leaf.multiPats {
+					fn(&nd.leaf.multiPats[i], nd.leaf.slot)
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	forAlts(func(a *alt, slot int32) {
+		for _, l := range a.lits(slot).lits {
+			if l.hex || seen[l.text] {
+				continue
+			}
+			seen[l.text] = true
+			inLit := map[string]bool{}
+			for i := 0; i+3 <= len(l.text); i++ {
+				if t := l.text[i : i+3]; !inLit[t] {
+					inLit[t] = true
+					b.tri[t]++
+				}
+			}
+		}
+	})
+	forAlts(func(a *alt, slot int32) {
+		for _, l := range b.lits(a, slot).lits {
+			b.freq[l.key()]++
+		}
+	})
+	return b
+}
+
+// window returns the maxLit bytes of s least likely to occur in events:
+// the window whose trigrams are the rarest among the rule set's literals
+// (sum of the logarithms of their counts), the last one on ties. Rules
+// often write a distinctive part before a common path ("\..\system32\",
+// "c:\windows \system32\"), which the last bytes alone would miss.
+func (b *gateBuilder) window(s string) string {
+	if len(s) <= maxLit {
+		return s
+	}
+	bi, bs := 0, math.Inf(1)
+	for i := 0; i+maxLit <= len(s); i++ {
+		sc := 0.0
+		for j := i; j+3 <= i+maxLit; j++ {
+			sc += math.Log(float64(1 + b.tri[s[j:j+3]]))
+		}
+		if sc <= bs {
+			bi, bs = i, sc
+		}
+	}
+	return s[bi : bi+maxLit]
+}
+
+// lits returns the prefilter literals of an alternative, cut to windows.
+func (b *gateBuilder) lits(a *alt, slot int32) litSet {
+	s := a.lits(slot)
+	if s.top {
+		return s
+	}
+	out := litSet{lits: make([]flit, len(s.lits))}
+	for i, l := range s.lits {
+		if !l.hex {
+			l.text = b.window(l.text)
+		}
+		out.lits[i] = l
+	}
+	return out
+}
+
+func (b *gateBuilder) cost(s litSet) float64 { return s.cost(b.freq) }
+
+// A gate is what the prefilter requires of an event before a rule is
+// evaluated: a conjunction of clauses, each a disjunction of (field,
+// literal) pairs (a litSet, never top). Every event the rule matches
+// contains a literal of every clause. A nil gate means none is known: the
+// rule is evaluated on every event routed to it. Clauses are sorted
+// cheapest (rarest) first; there are at most maxClauses.
+//
+// One clause is what a single literal set can do; a conjunction rules out
+// the many events that contain a common literal of the rule but not the
+// others (an image name and a command-line flag, say).
+type gate []litSet
+
+// maxClauses bounds the clauses of a gate.
+const maxClauses = 4
+
+// gate computes the gate of node n of rule cr.
+func (b *gateBuilder) gate(cr *crule, n int32) gate {
 	nd := &cr.nodes[n]
 	switch nd.op {
 	case opAnd:
-		sets := make([]litSet, len(nd.kids))
-		for i, k := range nd.kids {
-			sets[i] = cr.lits(k, freq)
-		}
-		return best(sets, freq)
-	case opOr:
-		out := litSet{}
+		// Every child is required: so is every clause of every child.
+		var out gate
 		for _, k := range nd.kids {
-			out = union(out, cr.lits(k, freq))
-			if out.top {
-				return out
+			out = append(out, b.gate(cr, k)...)
+		}
+		return b.normalize(out)
+	case opOr:
+		// (a1 and a2) or (b1 and b2) implies (a1 or b1) and (a2 or b2):
+		// clause j is the union of each child's j-th clause (a child with
+		// fewer clauses gives its last one again).
+		kids := make([]gate, len(nd.kids))
+		k := 0
+		for i, c := range nd.kids {
+			kids[i] = b.gate(cr, c)
+			if kids[i] == nil {
+				return nil
+			}
+			k = max(k, len(kids[i]))
+		}
+		out := make(gate, k)
+		for j := range out {
+			for _, g := range kids {
+				out[j] = union(out[j], g[min(j, len(g)-1)])
 			}
 		}
-		if len(out.lits) == 0 {
-			return topSet
-		}
-		return out
+		return b.normalize(out)
 	case opLeaf:
-		return nd.leaf.lits(freq)
+		return b.leafGate(nd.leaf)
 	}
-	return topSet
+	return nil
 }
 
-func (l *leaf) lits(freq litFreq) litSet {
-	if l.negate {
-		return topSet
+// normalize removes duplicate literals and clauses, sorts the clauses
+// cheapest first and keeps at most maxClauses.
+func (b *gateBuilder) normalize(g gate) gate {
+	seen := map[string]bool{}
+	out := g[:0]
+	for _, c := range g {
+		c = c.dedup()
+		k := c.key()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, c)
 	}
+	if len(out) == 0 {
+		return nil
+	}
+	sort.SliceStable(out, func(i, j int) bool { return b.cost(out[i]) < b.cost(out[j]) })
+	if len(out) > maxClauses {
+		out = out[:maxClauses]
+	}
+	return out
+}
+
+// dedup returns s with each literal once, sorted.
+func (s litSet) dedup() litSet {
+	ls := append([]flit(nil), s.lits...)
+	sort.Slice(ls, func(i, j int) bool {
+		a, b := ls[i], ls[j]
+		if a.slot != b.slot {
+			return a.slot < b.slot
+		}
+		if a.text != b.text {
+			return a.text < b.text
+		}
+		if a.hex != b.hex {
+			return !a.hex
+		}
+		if a.full != b.full {
+			return a.full < b.full
+		}
+		return a.anchor < b.anchor
+	})
+	return litSet{lits: slices.Compact(ls)}
+}
+
+// key identifies a deduplicated set.
+func (s litSet) key() string {
+	var b strings.Builder
+	for _, l := range s.lits {
+		fmt.Fprintf(&b, "%d/%t/%s/%d/%s\x00", l.slot, l.hex, l.text, l.anchor, l.full)
+	}
+	return b.String()
+}
+
+// leafGate is the gate of a leaf: one clause (any of its alternatives),
+// or with the all modifier one clause per value group (each is required).
+func (b *gateBuilder) leafGate(l *leaf) gate {
+	if l.negate {
+		return nil
+	}
+	if !l.all {
+		s := b.leafLits(l)
+		if s.top {
+			return nil
+		}
+		return gate{s}
+	}
+	var out gate
+	for _, g := range b.groups(l) {
+		if !g.top && len(g.lits) > 0 {
+			out = append(out, g)
+		}
+	}
+	return b.normalize(out)
+}
+
+// groups returns the literal set of each value group of the leaf.
+func (b *gateBuilder) groups(l *leaf) []litSet {
 	groups := make([]litSet, l.ngroups)
-	for _, a := range l.alts {
-		groups[a.group] = union(groups[a.group], a.lits(l.slot))
+	for i := range l.alts {
+		a := &l.alts[i]
+		groups[a.group] = union(groups[a.group], b.lits(a, l.slot))
 	}
 	for i := range l.multiPats {
 		a := &l.multiPats[i]
-		groups[a.group] = union(groups[a.group], a.lits(l.slot))
+		groups[a.group] = union(groups[a.group], b.lits(a, l.slot))
 	}
 	for k := range l.eqSet {
 		// eqSet alts were removed; they belong to OR leaves only.
-		groups[0] = union(groups[0], litSet{lits: []flit{{slot: l.slot, text: cut(k)}}})
+		groups[0] = union(groups[0], litSet{lits: []flit{{slot: l.slot, text: b.window(k), full: k, anchor: exactAnchor}}})
 	}
+	return groups
+}
+
+// leafLits is the single literal set of a leaf (any of its values).
+func (b *gateBuilder) leafLits(l *leaf) litSet {
+	if l.negate {
+		return topSet
+	}
+	groups := b.groups(l)
 	if l.all {
-		return best(groups, freq)
+		return best(groups, b.freq)
 	}
 	out := litSet{}
 	for _, g := range groups {
@@ -171,13 +401,8 @@ func (l *leaf) lits(freq litFreq) litSet {
 	return out
 }
 
-func cut(s string) string {
-	if len(s) > maxLit {
-		return s[len(s)-maxLit:]
-	}
-	return s
-}
-
+// lits returns the literals (folded, whole) one of which every value the
+// alternative matches contains, or top.
 func (a *alt) lits(slot int32) litSet {
 	switch a.kind {
 	case kEq, kPrefix, kSuffix, kContains, kGlob:
@@ -191,14 +416,20 @@ func (a *alt) lits(slot int32) litSet {
 		if f == "" {
 			return topSet
 		}
+		l := flit{slot: slot, text: f, full: f}
+		if a.kind != kGlob {
+			// a.lit is the whole literal (folded unless cased).
+			l.full = fold(string(a.lit))
+			l.anchor = map[uint8]uint8{kEq: exactAnchor, kPrefix: prefixAnchor, kSuffix: suffixAnchor, kContains: anyAnchor}[a.kind]
+		}
 		if slot >= 0 {
 			// Literal parts are whole: bestLit starts the value only for
 			// equality and prefix patterns.
 			if h, ok := anchoredHexRun(f, a.kind == kEq || a.kind == kPrefix); ok {
-				return litSet{lits: []flit{{slot: slot, text: h, hex: true}}}
+				l.text, l.hex = h, true
 			}
 		}
-		return litSet{lits: []flit{{slot: slot, text: cut(f)}}}
+		return litSet{lits: []flit{l}}
 	case kRegex:
 		re, err := syntax.Parse(a.re.String(), syntax.Perl)
 		if err != nil {
@@ -214,7 +445,7 @@ func (a *alt) lits(slot int32) litSet {
 			if f == "" || !foldStable(s) {
 				return topSet
 			}
-			out.lits = append(out.lits, flit{slot: slot, text: cut(f)})
+			out.lits = append(out.lits, flit{slot: slot, text: f, full: f})
 		}
 		return out
 	}
@@ -371,57 +602,51 @@ func classLiteral(re *syntax.Regexp) (string, bool) {
 	return "", false
 }
 
-// buildPrefilter computes each rule's gate and the automata.
+// buildPrefilter computes each rule's gate, puts the literals of its first
+// clause in the route entries' automata and makes the other clauses the
+// rule's checks.
 func (e *Engine) buildPrefilter(c *compiler) {
-	type key struct {
-		slot int32
-		text string
-		hex  bool
-	}
-	pats := map[key]int32{}
-	var patList []key
-	var patRules [][]int32
-	freq := litFreq{}
-	for _, r := range e.rules {
-		for _, nd := range r.nodes {
-			if nd.leaf == nil {
-				continue
-			}
-			for i := range nd.leaf.alts {
-				for _, l := range nd.leaf.alts[i].lits(nd.leaf.slot).lits {
-					freq[l]++
-				}
-			}
-			for i := range nd.leaf.multiPats {
-				for _, l := range nd.leaf.multiPats[i].lits(nd.leaf.slot).lits {
-					freq[l]++
-				}
-			}
-		}
-	}
+	pats := map[litKey]int32{}
+	var patList []litKey
+	var patRefs [][]gateRef
+	gb := newGateBuilder(e.rules)
 	for ri, r := range e.rules {
 		if e.opts.DisablePrefilter {
 			break
 		}
-		s := r.lits(r.root, freq)
-		if s.top || len(s.lits) == 0 {
+		g := gb.gate(r, r.root)
+		if len(g) == 0 {
 			continue
 		}
 		r.gated = true
-		for _, l := range s.lits {
-			if l.slot < 0 {
-				r.kwGated = true
+		// The first clause is scanned for; so are the others whose
+		// literals are long enough not to be everywhere. The rest are
+		// checked directly on the rule's candidate events.
+		scanned := g[:1]
+		for _, clause := range g[1:] {
+			if scannable(clause) {
+				scanned = append(scanned, clause)
+			} else if cl, ok := newCheckClause(clause); ok {
+				r.checks = append(r.checks, cl)
 			}
-			k := key{l.slot, l.text, l.hex}
-			id, ok := pats[k]
-			if !ok {
-				id = int32(len(patList))
-				pats[k] = id
-				patList = append(patList, k)
-				patRules = append(patRules, nil)
-			}
-			if n := len(patRules[id]); n == 0 || patRules[id][n-1] != int32(ri) {
-				patRules[id] = append(patRules[id], int32(ri))
+		}
+		full := uint8(1)<<len(scanned) - 1
+		for j, clause := range scanned {
+			for _, l := range clause.lits {
+				k := l.key()
+				id, ok := pats[k]
+				if !ok {
+					id = int32(len(patList))
+					pats[k] = id
+					patList = append(patList, k)
+					patRefs = append(patRefs, nil)
+				}
+				refs := patRefs[id]
+				if n := len(refs); n > 0 && refs[n-1].rule == int32(ri) {
+					refs[n-1].bits |= 1 << j
+					continue
+				}
+				patRefs[id] = append(refs, gateRef{rule: int32(ri), bits: 1 << j, full: full})
 			}
 		}
 	}
@@ -440,19 +665,16 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			inEntry[ri] = true
 		}
 		for id, k := range patList {
-			var mine []int32
-			for _, ri := range patRules[id] {
-				if inEntry[ri] {
-					mine = append(mine, ri)
+			var mine []gateRef
+			for _, ref := range patRefs[id] {
+				if inEntry[ref.rule] {
+					mine = append(mine, ref)
 				}
 			}
 			if len(mine) == 0 {
 				continue
 			}
-			en.pats = append(en.pats, entryPat{slot: k.slot, text: k.text, hex: k.hex, rules: mine})
-			if k.slot < 0 {
-				e.hasKwGate = true
-			}
+			en.pats = append(en.pats, entryPat{slot: k.slot, text: k.text, hex: k.hex, refs: mine})
 		}
 	}
 	for ri, r := range e.rules {
@@ -464,28 +686,94 @@ func (e *Engine) buildPrefilter(c *compiler) {
 	}
 }
 
+// minScanned is the length from which a literal is worth scanning for in
+// a clause after the first: shorter ones ("-", " /c") are in most values.
+const minScanned = 4
+
+// scannable reports whether every literal of a clause is long enough to
+// scan for.
+func scannable(c litSet) bool {
+	for _, l := range c.lits {
+		if len(l.text) < minScanned {
+			return false
+		}
+	}
+	return true
+}
+
+// gateRef files a rule under a literal of its gate: the literal belongs
+// to the clauses bits of the rule's scanned clauses full. A rule becomes a
+// candidate when the literals found in an event cover all of them.
+type gateRef struct {
+	rule int32
+	bits uint8
+	full uint8
+}
+
+// A check is one literal of a gate clause tested directly on an event
+// field's folded value. A rule whose first clause the automata found is
+// evaluated only if, for each of its other clauses, one check passes:
+// these clauses cost nothing on the many events where the first one is
+// absent, and rule out most of the others for a few byte comparisons.
+type check struct {
+	slot   int32
+	anchor uint8
+	text   []byte
+}
+
+// maxCheckLits bounds the literals of a clause used as a check.
+const maxCheckLits = 32
+
+// newCheckClause converts a gate clause to checks; clauses with keyword
+// literals (searched in every field) or too many literals are not worth
+// it.
+func newCheckClause(c litSet) ([]check, bool) {
+	if len(c.lits) > maxCheckLits {
+		return nil, false
+	}
+	var out []check
+	for _, l := range c.lits {
+		if l.slot < 0 || l.full == "" {
+			return nil, false
+		}
+		ch := check{slot: l.slot, anchor: l.anchor, text: []byte(l.full)}
+		dup := false
+		for _, o := range out {
+			dup = dup || o.slot == ch.slot && o.anchor == ch.anchor && string(o.text) == string(ch.text)
+		}
+		if !dup {
+			out = append(out, ch)
+		}
+	}
+	return out, len(out) > 0
+}
+
 // entryPat is a prefilter literal of a route entry and the entry's rules
 // that need it.
 type entryPat struct {
-	slot  int32 // -1 for keywords
-	text  string
-	hex   bool
-	rules []int32
+	slot int32 // -1 for keywords
+	text string
+	hex  bool
+	refs []gateRef
 }
 
-// scanSet is an automaton and the rules of each of its patterns.
+// scanSet is a literal searcher and the gate references of each of its
+// patterns.
 type scanSet struct {
-	ac    *ahocorasick.Matcher
-	rules [][]int32
-	hex   map[string][]int32 // hex-run keys -> rules
+	ac   *ahocorasick.Matcher
+	refs [][]gateRef
+	hex  map[string][]gateRef // hex-run keys -> gate references
 }
 
 // combo holds the automata for one combination of route entries, over the
 // literals of those entries' rules only: smaller automata than one over
 // every rule, and an event of several log sources scans each field once.
+// Every rule of the automata is routed to an event of the combination.
 type combo struct {
 	field []*scanSet // by slot
 	kw    *scanSet
+	// routed is the number of distinct rules routed to such an event.
+	routed int
 }
 
 // comboFor returns the automata of a set of entries, building them on
@@ -505,13 +793,17 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 		}
 	}
 	type build struct {
-		idx   map[string]int
-		pats  [][]byte
-		rules [][]int32
-		hex   map[string][]int32
+		idx  map[string]int
+		pats [][]byte
+		refs [][]gateRef
+		hex  map[string][]gateRef
 	}
 	bySlot := map[int32]*build{}
+	routed := map[int32]bool{}
 	for _, ei := range entries {
+		for _, ri := range e.routes.entries[ei].all {
+			routed[ri] = true
+		}
 		for _, p := range e.routes.entries[ei].pats {
 			b := bySlot[p.slot]
 			if b == nil {
@@ -520,13 +812,9 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 			}
 			if p.hex {
 				if b.hex == nil {
-					b.hex = map[string][]int32{}
+					b.hex = map[string][]gateRef{}
 				}
-				for _, ri := range p.rules {
-					if !containsInt32(b.hex[p.text], ri) {
-						b.hex[p.text] = append(b.hex[p.text], ri)
-					}
-				}
+				b.hex[p.text] = mergeRefs(b.hex[p.text], p.refs)
 				continue
 			}
 			j, ok := b.idx[p.text]
@@ -534,18 +822,14 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 				j = len(b.pats)
 				b.idx[p.text] = j
 				b.pats = append(b.pats, []byte(p.text))
-				b.rules = append(b.rules, nil)
+				b.refs = append(b.refs, nil)
 			}
-			for _, ri := range p.rules {
-				if !containsInt32(b.rules[j], ri) {
-					b.rules[j] = append(b.rules[j], ri)
-				}
-			}
+			b.refs[j] = mergeRefs(b.refs[j], p.refs)
 		}
 	}
-	c := &combo{field: make([]*scanSet, len(e.fieldNames))}
+	c := &combo{field: make([]*scanSet, len(e.fieldNames)), routed: len(routed)}
 	for slot, b := range bySlot {
-		s := &scanSet{rules: b.rules, hex: b.hex}
+		s := &scanSet{refs: b.refs, hex: b.hex}
 		if len(b.pats) > 0 {
 			s.ac = ahocorasick.Build(b.pats)
 		}
@@ -564,4 +848,15 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 	m[string(key)] = c
 	e.comboCache.Store(&m)
 	return c
+}
+
+// mergeRefs adds to dst the references of src it lacks (a rule accepting
+// several entries of a combination comes once per entry).
+func mergeRefs(dst, src []gateRef) []gateRef {
+	for _, r := range src {
+		if !slices.Contains(dst, r) {
+			dst = append(dst, r)
+		}
+	}
+	return dst
 }
