@@ -1,7 +1,13 @@
-// Package ahocorasick finds many byte patterns in one pass over a text:
-// an Aho-Corasick automaton compiled to a dense transition table over
-// byte classes (bytes no pattern uses share one class), so that scanning
-// costs one table lookup per byte and never allocates.
+// Package ahocorasick finds many byte patterns in one pass over a text,
+// without allocating, in two ways:
+//
+//   - Matcher, an Aho-Corasick automaton compiled to a dense transition
+//     table over byte classes (bytes no pattern uses share one class):
+//     one table lookup per byte, and the end offset of each match;
+//   - Anchors, which files each pattern under a 4-byte substring and
+//     tests the text's 4-byte windows against a small bitmap: for large
+//     pattern sets, whose automata do not fit in the cache (see
+//     anchors.go).
 package ahocorasick
 
 // Matcher is an immutable automaton; it is safe for concurrent use.

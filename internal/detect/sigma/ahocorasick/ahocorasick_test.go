@@ -97,3 +97,94 @@ func BenchmarkScan(b *testing.B) {
 		m.Scan(text, func(int32) { n++ })
 	}
 }
+
+func scanAnchors(a *Anchors, text []byte) []int32 {
+	var out []int32
+	a.Scan(text, func(id int32) { out = append(out, id) })
+	return out
+}
+
+func TestAnchors(t *testing.T) {
+	f := func(text string, want int, pats ...string) {
+		t.Helper()
+		var ps [][]byte
+		for _, p := range pats {
+			ps = append(ps, []byte(p))
+		}
+		got := scanAnchors(BuildAnchors(ps), []byte(text))
+		if len(got) != want {
+			t.Errorf("%q in %q: got %d hits %v, want %d", pats, text, len(got), got, want)
+		}
+	}
+	f("ushers", 3, "he", "she", "his", "hers")
+	f("aaaa", 3, "aa")
+	f("aaaaaa", 3, "aaaa")
+	f("cmd.exe /c whoami", 2, "cmd.exe", "whoami", "powershell")
+	f("", 0, "a")
+	f("abc", 0)
+	f("abc", 1, "", "b")
+	f("a", 1, "a", "ab", "abc", "abcd")
+	f("ab", 2, "a", "ab", "abc", "abcd")
+	f("abcd", 4, "a", "ab", "abc", "abcd")
+	f("x\x00", 0, "x\x00\x00") // the virtual byte after the text is never matched
+	f("x", 0, "x\x00")
+	f("mimikatz sekurlsa::logonpasswords", 2, "sekurlsa::", "mimikatz", "kerberos::")
+}
+
+// TestAnchorsRandom compares Anchors with the naive search on random
+// patterns of 1 to 12 bytes over a small alphabet (many overlaps, shared
+// anchors, repeated patterns).
+func TestAnchorsRandom(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	alpha := []byte("abc\\.\x00\xff")
+	word := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.Intn(len(alpha))]
+		}
+		return b
+	}
+	for iter := 0; iter < 2000; iter++ {
+		var pats [][]byte
+		for i := 0; i < 1+rng.Intn(40); i++ {
+			pats = append(pats, word(1+rng.Intn(12)))
+		}
+		if iter%3 == 0 {
+			pats = append(pats, pats[rng.Intn(len(pats))])
+		}
+		text := word(rng.Intn(80))
+		got, want := sorted(scanAnchors(BuildAnchors(pats), text)), sorted(naive(pats, text))
+		if len(got) != len(want) {
+			t.Fatalf("pats %q text %q: got %v want %v", pats, text, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("pats %q text %q: got %v want %v", pats, text, got, want)
+			}
+		}
+	}
+}
+
+func benchPatterns() ([][]byte, []byte) {
+	var pats [][]byte
+	rng := rand.New(rand.NewSource(2))
+	for i := 0; i < 3000; i++ {
+		p := make([]byte, 6+rng.Intn(10))
+		for j := range p {
+			p[j] = byte('a' + rng.Intn(26))
+		}
+		pats = append(pats, p)
+	}
+	return pats, bytes.Repeat([]byte(`c:\windows\system32\cmd.exe /c "whoami /all" `), 4)
+}
+
+func BenchmarkAnchorsScan(b *testing.B) {
+	pats, text := benchPatterns()
+	a := BuildAnchors(pats)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		a.Scan(text, func(int32) { n++ })
+	}
+}

@@ -334,7 +334,7 @@ func (w *Worker) passChecks(r *crule) bool {
 
 func (w *Worker) onKwHit(id int32) { w.onHit(id) }
 
-func (w *Worker) scanKeywords(ac *ahocorasick.Matcher) {
+func (w *Worker) scanKeywords(ac *ahocorasick.Anchors) {
 	e := w.e
 	if e.kwAll {
 		for i := range w.ev.Fields {

@@ -760,7 +760,7 @@ type entryPat struct {
 // scanSet is a literal searcher and the gate references of each of its
 // patterns.
 type scanSet struct {
-	ac   *ahocorasick.Matcher
+	ac   *ahocorasick.Anchors
 	refs [][]gateRef
 	hex  map[string][]gateRef // hex-run keys -> gate references
 }
@@ -831,7 +831,7 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 	for slot, b := range bySlot {
 		s := &scanSet{refs: b.refs, hex: b.hex}
 		if len(b.pats) > 0 {
-			s.ac = ahocorasick.Build(b.pats)
+			s.ac = ahocorasick.BuildAnchors(b.pats)
 		}
 		if slot < 0 {
 			c.kw = s
