@@ -17,18 +17,28 @@ import (
 // Each user has 24 hour-of-day counters (in the enricher's time zone),
 // decayed exponentially with HalfLife so that a change of shift is
 // learnt in a few weeks. An access at hour h is outside the user's usual
-// hours when the counters of h-1, h and h+1 together hold less than
-// Threshold of the user's total — judged before the access itself is
-// counted, so an unusual access never makes itself usual. Nothing is
-// judged until the user is warmed up: at least MinEvents accesses
-// counted and at least MinSpan between the first access seen and the
-// current one.
+// hours when the counters of the hours within Window of h (h-3 … h+3 by
+// default) together hold less than Threshold of the user's total — judged
+// before the access itself is counted, so an unusual access never makes
+// itself usual. Nothing is judged until the user is warmed up: at least
+// MinEvents accesses counted and at least MinSpan between the first access
+// seen and the current one (a whole day by default, so that every hour of
+// the day has been watched once: a user first seen in the middle of a
+// shift is not judged on the hours before it).
 type BaselineConfig struct {
 	MinEvents float64       // default 30
-	MinSpan   time.Duration // default 12h (one long shift)
-	Threshold float64       // default 0.02
+	MinSpan   time.Duration // default 24h
+	Window    int           // hours either side, default 3
+	Threshold float64       // default 0.01
 	HalfLife  time.Duration // default 30 days
 	MaxUsers  int           // default 50,000 (least recently active evicted)
+}
+
+// DefaultBaselineConfig returns the values zero fields take.
+func DefaultBaselineConfig() BaselineConfig {
+	var c BaselineConfig
+	c.defaults()
+	return c
 }
 
 func (c *BaselineConfig) defaults() {
@@ -36,10 +46,14 @@ func (c *BaselineConfig) defaults() {
 		c.MinEvents = 30
 	}
 	if c.MinSpan <= 0 {
-		c.MinSpan = 12 * time.Hour
+		c.MinSpan = 24 * time.Hour
 	}
+	if c.Window <= 0 {
+		c.Window = 3
+	}
+	c.Window = min(c.Window, 11)
 	if c.Threshold <= 0 {
-		c.Threshold = 0.02
+		c.Threshold = 0.01
 	}
 	if c.HalfLife <= 0 {
 		c.HalfLife = 30 * 24 * time.Hour
@@ -113,7 +127,11 @@ func (b *baseline) observe(user string, t time.Time) int {
 	h := t.In(b.loc).Hour()
 	verdict := hoursLearning
 	if p.Total >= b.cfg.MinEvents && sec-p.First >= int64(b.cfg.MinSpan/time.Second) {
-		share := (p.Hours[(h+23)%24] + p.Hours[h] + p.Hours[(h+1)%24]) / p.Total
+		near := 0.0
+		for d := -b.cfg.Window; d <= b.cfg.Window; d++ {
+			near += p.Hours[(h+d+24)%24]
+		}
+		share := near / p.Total
 		verdict = hoursUsual
 		if share < b.cfg.Threshold {
 			verdict = hoursOutside

@@ -21,7 +21,7 @@ func shiftDays(b *baseline, user string, days int, from, to int) {
 }
 
 func TestBaselineVerdicts(t *testing.T) {
-	b := newBaseline(BaselineConfig{MinEvents: 20, MinSpan: 12 * time.Hour, Threshold: 0.02}, time.UTC)
+	b := newBaseline(BaselineConfig{MinEvents: 20, MinSpan: 12 * time.Hour, Window: 1, Threshold: 0.02}, time.UTC)
 	at := func(day, h int) time.Time { return time.Date(2024, 3, day, h, 40, 0, 0, time.UTC) }
 	// Learning: first day, however many events.
 	for i := 0; i < 40; i++ {
@@ -40,7 +40,7 @@ func TestBaselineVerdicts(t *testing.T) {
 		t.Fatalf("08:40: %d", v)
 	}
 	// Night shift across midnight: 23:00 and 00:00 are neighbours.
-	n := newBaseline(BaselineConfig{MinEvents: 10, MinSpan: time.Hour}, time.UTC)
+	n := newBaseline(BaselineConfig{MinEvents: 10, MinSpan: time.Hour, Window: 1}, time.UTC)
 	for d := 1; d <= 3; d++ {
 		for _, h := range []int{21, 22, 23, 0, 1, 2, 3, 4, 5} {
 			n.observe("nina", time.Date(2024, 3, d, h, 0, 0, 0, time.UTC))
@@ -54,12 +54,34 @@ func TestBaselineVerdicts(t *testing.T) {
 	}
 }
 
+// With the defaults (three hours either side, 1%), a user whose work comes
+// in bursts within office hours is not flagged between the bursts, and
+// the first day is only learnt.
+func TestBaselineDefaults(t *testing.T) {
+	b := newBaseline(BaselineConfig{}, time.UTC)
+	for d := 1; d <= 2; d++ {
+		for _, h := range []int{9, 10, 15, 16} {
+			for m := 0; m < 60; m += 6 {
+				if v := b.observe("bill", time.Date(2024, 3, d, h, m, 0, 0, time.UTC)); d == 1 && v != hoursLearning {
+					t.Fatalf("judged on the first day: %d", v)
+				}
+			}
+		}
+	}
+	if v := b.observe("bill", time.Date(2024, 3, 3, 12, 30, 0, 0, time.UTC)); v != hoursUsual {
+		t.Fatalf("12:30 between bursts at 10 and 15: %d", v)
+	}
+	if v := b.observe("bill", time.Date(2024, 3, 3, 20, 30, 0, 0, time.UTC)); v != hoursOutside {
+		t.Fatalf("20:30: %d", v)
+	}
+}
+
 func TestBaselineTimeZone(t *testing.T) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Skip("time zone data not available:", err)
 	}
-	b := newBaseline(BaselineConfig{MinEvents: 10, MinSpan: time.Hour}, ny)
+	b := newBaseline(BaselineConfig{MinEvents: 10, MinSpan: time.Hour, Window: 1}, ny)
 	// 09:00-17:00 New York is 13:00-21:00 UTC in March (EST: 14-22).
 	for d := 1; d <= 3; d++ {
 		for h := 9; h < 17; h++ {

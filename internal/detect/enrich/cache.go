@@ -69,6 +69,16 @@ func (c *lru[V]) put(key string, v V, now time.Time, ttl time.Duration) {
 	c.m[key] = c.l.PushFront(&lruEntry[V]{key: key, val: v, expires: now.Add(ttl), stored: now})
 }
 
+// remove drops the entry for key.
+func (c *lru[V]) remove(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.m[key]; ok {
+		c.l.Remove(el)
+		delete(c.m, key)
+	}
+}
+
 func (c *lru[V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -304,7 +304,13 @@ func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
 	if hl7 {
 		authority = v.authority
 	}
-	p := e.patient(ctx, v.patient, authority, false)
+	// An HL7 event reaches the detector after the MLLP listener applied
+	// its ADT content to the directory: what is cached of the patient is
+	// stale from now on (a new stay, a new care team, a new VIP flag).
+	if hl7 {
+		e.patients.remove("|" + v.patient)
+	}
+	p := e.patient(ctx, v.patient, authority, hl7)
 	if p != nil && p.found {
 		p.annotate(ev)
 	}
@@ -754,6 +760,22 @@ func containsFold(l []string, s string) bool {
 	return false
 }
 
+// is reports whether a next-of-kin entry names the worker: the same phone
+// number; or the same name, confirmed by the same address when the entry
+// has an address or phone (so that a namesake is not taken for family).
+func (k *nokKey) is(w *workerInfo) bool {
+	if w.phone != "" && contains(k.phones, w.phone) {
+		return true
+	}
+	if !k.name.matches(w.families, w.given) {
+		return false
+	}
+	if k.addr == "" && len(k.phones) == 0 {
+		return true
+	}
+	return w.addr != "" && k.addr == w.addr
+}
+
 // relate sets the relationship fields between the acting worker and the
 // patient.
 func relate(ev *event.Event, w *workerInfo, p *patientInfo) {
@@ -768,7 +790,7 @@ func relate(ev *event.Event, w *workerInfo, p *patientInfo) {
 		}
 		sameAddr = w.addr != "" && contains(p.addrs, w.addr)
 		for _, k := range p.nok {
-			if k.name.matches(w.families, w.given) || (w.phone != "" && contains(k.phones, w.phone)) {
+			if k.is(w) {
 				nok = true
 				break
 			}

@@ -67,6 +67,12 @@ func newFixture(t testing.TB) *fixture {
 	f.adt("A01", "20240312090000", "PID|1||MRN2^^^GH^MR||KELLER^MAX||19790202|M|||12 Oak St.^Apt. 3^Springfield^IL^62701-4411",
 		"NK1|1|KELLER^ANN|SPO^Spouse^HL70063|12 Oak St^Apt 3^Springfield^IL^62701|^PRN^PH^^^217^5550100",
 		pv1("4W^402^A^GH", "P200^NOVAK^BOB", "", "V2", "20240312090000", ""))
+	// MRN7: lists a namesake of Ann Keller, living elsewhere, as next of
+	// kin: not her.
+	f.adt("A04", "20240312095000", "PID|1||MRN7^^^GH^MR||BROWN^TOM||19500707|M|||3 Lake Rd^^Ogden^IL^61859",
+		"NK1|1|KELLER^ANN|FND^Friend^HL70063|3 Lake Rd^^Ogden^IL^61859|^PRN^PH^^^217^5559999")
+	// MRN8: lists Ann Keller by name only (no address, no phone): taken as her.
+	f.adt("A04", "20240312095500", "PID|1||MRN8^^^GH^MR||WHITE^AL||19500808|M", "NK1|1|KELLER^ANN|PAR^Parent^HL70063")
 	// MRN3: a namesake of Keller elsewhere (same family name only).
 	f.adt("A04", "20240312091000", "PID|1||MRN3^^^GH^MR||KELLER^ZOE||19900303|F|||400 Far Away Blvd^^Shelbyville^IL^62565")
 	// MRN4: Dörte Müller-Lang, a technician, as a patient (a co-worker).
@@ -172,6 +178,10 @@ func TestEnrichAccess(t *testing.T) {
 		{"namesake only", "nurse.ann", "MRN3", "2024-03-12T10:00:00Z", []string{
 			FieldRelSameFamilyName, "true", FieldRelFamily, "false", FieldRelNextOfKin, "false", FieldRelSameAddress, "false",
 			FieldOnCareTeam, "false"}},
+		{"next of kin is a namesake elsewhere", "nurse.ann", "MRN7", "2024-03-12T10:00:00Z", []string{
+			FieldRelNextOfKin, "false", FieldRelFamily, "false"}},
+		{"next of kin by name alone", "nurse.ann", "MRN8", "2024-03-12T10:00:00Z", []string{
+			FieldRelNextOfKin, "true", FieldRelFamily, "true", FieldRelTypes, `["next_of_kin"]`}},
 		{"co-worker as patient", "nurse.ann", "MRN4", "2024-03-12T10:00:00Z", []string{
 			FieldRelCoworker, "true", FieldRelCoworkerDept, "true", FieldRelFamily, "false", FieldPatientWorkforce, "true",
 			FieldPatientFlags, `["workforce"]`, FieldRelTypes, `["coworker"]`}},
@@ -315,6 +325,19 @@ func TestEnrichCacheAndRefresh(t *testing.T) {
 	ev = access("ehr", "nurse.ann", "MRN3", "2024-03-12T11:30:00Z")
 	e.Enrich(ctx, ev)
 	want(t, "refreshed", ev, FieldOnCareTeam, "true")
+	// An HL7 event of the patient (the MLLP listener publishes it after
+	// updating the directory) drops the cached record at once.
+	f.adt("A02", "20240312113500", "PID|1||MRN3^^^GH^MR||KELLER^ZOE",
+		pv1("ICU^2^A^GH", "", "", "V3", "", ""), "ROL|1|AD|RN^Nurse^HL70443|P400^MULLER-LANG^DORTE|20240312113500")
+	ev = access("ehr", "tech.dee", "MRN3", "2024-03-12T11:40:00Z")
+	e.Enrich(ctx, ev)
+	want(t, "before the HL7 event", ev, FieldOnCareTeam, "false")
+	hl7ev := &event.Event{Time: ts("2024-03-12T11:35:00Z"), Fields: []event.Field{{Name: "event.module", Value: "hl7"},
+		{Name: "healthcare.patient.id", Value: "MRN3"}, {Name: "healthcare.patient.id_authority", Value: "GH"}}}
+	e.Enrich(ctx, hl7ev)
+	ev = access("ehr", "tech.dee", "MRN3", "2024-03-12T11:40:00Z")
+	e.Enrich(ctx, ev)
+	want(t, "after the HL7 event", ev, FieldOnCareTeam, "true")
 	// Expiry.
 	now = now.Add(2 * time.Minute)
 	before := e.Stats().WorkerLookups
