@@ -1,0 +1,134 @@
+package simulate
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func planDigest(seed uint64, start time.Time, span time.Duration) (string, int) {
+	p := NewPlan(PlanOptions{Seed: seed, Start: start, Span: span, Location: time.UTC, Incidents: true})
+	r := &renderer{loc: time.UTC, seed: seed}
+	h := sha256.New()
+	for i := range p.Intents {
+		h.Write(r.render(&p.Intents[i]))
+	}
+	h.Write([]byte(RosterCSV(p.H)))
+	for _, t := range p.Truth() {
+		fmt.Fprintf(h, "%+v", t)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)), len(p.Intents)
+}
+
+// The same seed and start give the same hospital, events and ground
+// truth; another seed gives others.
+func TestDeterministic(t *testing.T) {
+	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	a, n := planDigest(42, start, 30*time.Hour)
+	b, _ := planDigest(42, start, 30*time.Hour)
+	c, _ := planDigest(43, start, 30*time.Hour)
+	if a != b {
+		t.Fatal("same seed, different output")
+	}
+	if a == c {
+		t.Fatal("different seeds, same output")
+	}
+	if n < 2000 {
+		t.Fatalf("only %d events in 30 simulated hours", n)
+	}
+}
+
+// Every rule the ground truth names is one of Vigil's rules.
+func TestTruthRulesExist(t *testing.T) {
+	ids := map[string]bool{}
+	re := regexp.MustCompile(`(?m)^id: (\S+)`)
+	root := filepath.Join(repoRoot(t), "rules")
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yml") || strings.Contains(p, "regression_data") {
+			return err
+		}
+		data, _ := os.ReadFile(p)
+		for _, m := range re.FindAllSubmatch(data, -1) {
+			ids[string(m[1])] = true
+		}
+		return nil
+	})
+	p := NewPlan(PlanOptions{Seed: 1, Start: time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC), Span: 42 * time.Hour, Location: time.UTC, Incidents: true})
+	if len(p.Incidents) != 14 {
+		t.Fatalf("%d incidents (skipped %v)", len(p.Incidents), p.Skipped)
+	}
+	for _, in := range p.Incidents {
+		for _, r := range in.Rules {
+			if !ids[r] {
+				t.Errorf("%s expects rule %s, which is not in rules/", in.Type, r)
+			}
+		}
+		for _, r := range in.Also {
+			if !ids[r] && r != ruleWinLogonTerminated {
+				t.Errorf("%s may raise rule %s, which is not in rules/", in.Type, r)
+			}
+		}
+	}
+}
+
+func TestDefaultStart(t *testing.T) {
+	f := func(now string, span time.Duration, want string) {
+		t.Helper()
+		n, _ := time.Parse(time.RFC3339, now)
+		if got := DefaultStart(n, span, time.UTC).Format(time.RFC3339); got != want {
+			t.Errorf("DefaultStart(%s, %v) = %s, want %s", now, span, got, want)
+		}
+	}
+	f("2026-11-28T17:30:00Z", 48*time.Hour, "2026-11-26T06:00:00Z")
+	f("2026-11-28T05:30:00Z", 48*time.Hour, "2026-11-25T06:00:00Z")
+	f("2026-11-28T06:00:00Z", 24*time.Hour, "2026-11-27T06:00:00Z")
+}
+
+func TestCompare(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	truth := []TruthRecord{
+		{Incident: IncSnoopVIP, Rules: []string{"r-vip"}, User: "ann", Start: t0, End: t0.Add(2 * time.Minute)},
+		{Incident: IncPasswordSpray, Rules: []string{"r-spray"}, Also: []string{"r-burst"}, SourceIP: "203.0.113.66", Start: t0, End: t0.Add(20 * time.Minute)},
+	}
+	alerts := []AlertRef{
+		{RuleID: "r-vip", Time: t0.Add(time.Minute), Fields: map[string]string{"user.name": "ANN"}},
+		{RuleID: "r-vip", Time: t0.Add(time.Minute), Fields: map[string]string{"user.name": "bob"}},                  // another user
+		{RuleID: "r-burst", Time: t0.Add(10 * time.Minute), GroupBy: map[string]string{"source.ip": "203.0.113.66"}}, // also
+		{RuleID: "r-spray", Time: t0.Add(3 * time.Hour), GroupBy: map[string]string{"source.ip": "203.0.113.66"}},    // too late
+	}
+	s := Compare(truth, alerts)
+	if len(s.Detected) != 1 || len(s.Missed) != 1 || s.Missed[0] != IncPasswordSpray+": r-spray" || s.Related != 2 || len(s.FalsePositives) != 2 {
+		t.Fatalf("%+v", s)
+	}
+	if !strings.Contains(s.Summary(), "1 missed") {
+		t.Fatal(s.Summary())
+	}
+}
+
+// A dry run renders the whole period without a server.
+func TestDryRun(t *testing.T) {
+	var truth strings.Builder
+	st, err := Run(context.Background(), Config{DryRun: true, Seed: 5, Rate: 0, Span: 30 * time.Hour, Location: time.UTC,
+		Start: time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC), Truth: &truth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ReadTruth(strings.NewReader(truth.String()))
+	if err != nil || len(recs) != st.Incidents || st.Incidents < 13 {
+		t.Fatalf("truth: %v, %d records, %d incidents", err, len(recs), st.Incidents)
+	}
+	total := 0
+	for _, n := range st.Events {
+		total += n
+	}
+	if st.Sent != total || st.Bytes == 0 || st.Errors != 0 {
+		t.Fatalf("%+v", st)
+	}
+}
