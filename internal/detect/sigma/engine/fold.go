@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode"
 	"unicode/utf8"
 )
@@ -22,7 +23,17 @@ var lowerASCII = func() (t [256]byte) {
 // so the fold of a substring is a substring of the fold: the prefilter and
 // the matchers can both work on folded bytes. Invalid UTF-8 bytes are kept.
 func appendFold(dst []byte, s string) []byte {
-	for i := 0; i < len(s); {
+	// ASCII eight bytes at a time, up to the first non-ASCII byte.
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&hiBits != 0 {
+			break
+		}
+		dst = binary.LittleEndian.AppendUint64(dst, lowerWord(w))
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			dst = append(dst, lowerASCII[c])
@@ -42,6 +53,21 @@ func appendFold(dst []byte, s string) []byte {
 }
 
 func fold(s string) string { return string(appendFold(nil, s)) }
+
+const (
+	loBits = 0x0101010101010101
+	hiBits = 0x8080808080808080
+)
+
+// lowerWord lowers the ASCII capital letters among the eight bytes of w,
+// which are all ASCII: a byte is a capital when adding 0x80-'A' carries
+// into its top bit and adding 0x7f-'Z' does not (no byte overflows into
+// the next, since each is below 0x80); 0x80>>2 is the 0x20 that lowers it.
+func lowerWord(w uint64) uint64 {
+	geA := w + (0x80-'A')*loBits
+	gtZ := w + (0x7f-'Z')*loBits
+	return w | (geA&^gtZ&hiBits)>>2
+}
 
 // globPart is one piece of a glob over folded (or, when cased, original)
 // bytes.
