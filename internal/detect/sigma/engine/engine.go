@@ -99,6 +99,7 @@ type Engine struct {
 	byKey map[string]*RuleInfo
 
 	fieldIdx   map[string]int32
+	names      nameTable // fieldIdx for matching
 	fieldNames []string
 	aliases    []alias
 	kwAll      bool
@@ -231,6 +232,7 @@ func Compile(rs *sigma.RuleSet, opts Options) (*Engine, error) {
 		}
 	}
 	e.buildPrefilter(c)
+	e.names = newNameTable(e.fieldIdx)
 	e.pool.New = func() any { return e.NewWorker() }
 	return e, nil
 }

@@ -115,7 +115,7 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
 		w.fieldSlot[i] = -1
-		s, ok := e.fieldIdx[f.Name]
+		s, ok := e.names.get(f.Name)
 		if !ok {
 			if s, ok = w.lookupSlow(f.Name); !ok {
 				continue

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
@@ -146,4 +149,119 @@ func TestChecks(t *testing.T) {
 		no(ev(`Image=C:\x\PowerShell.exe`, "CommandLine=powershell -nop")),
 		no(ev(`Image=C:\x\PowerShell.exe`)),
 		no(ev("CommandLine=powershell -e abc")))
+}
+
+// TestFold checks the word-at-a-time folding against folding rune by
+// rune, on every ASCII byte at every position of a word and on texts
+// mixing ASCII and other runes.
+func TestFold(t *testing.T) {
+	slow := func(s string) string {
+		var b []byte
+		for _, r := range s {
+			if r == utf8.RuneError {
+				continue
+			}
+			b = utf8.AppendRune(b, unicode.ToLower(r))
+		}
+		return string(b)
+	}
+	f := func(in string) {
+		t.Helper()
+		if got, want := fold(in), slow(in); got != want {
+			t.Errorf("fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for c := 0; c < 128; c++ {
+		for pos := 0; pos < 8; pos++ {
+			b := []byte("xxxxxxxxYY")
+			b[pos] = byte(c)
+			f(string(b))
+		}
+	}
+	f("")
+	f("C:\\WINDOWS\\SYSTEM32\\CMD.EXE /C WHOAMI")
+	f("ABCDEFGHÉCOLE ÀÉÎÕÜ İSTANBUL ΣΊΣΥΦΟΣ")
+	f("abcdefgh\u212a KELVIN")
+	f("ЁЖИКABCDEFGHIJKLMNOPQRSTUVWXYZ@[`{")
+	// Invalid UTF-8 is kept byte for byte.
+	if got := fold("ABCDEFGH\xffZ"); got != "abcdefgh\xffz" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// TestNameTable checks the field name table against a map: every name in
+// it found, names not in it (similar ones included) not found.
+func TestNameTable(t *testing.T) {
+	idx := map[string]int32{}
+	var names []string
+	for i, s := range []string{"", "a", "winlog.channel", "winlog.event_id", "winlog.event_data.Image",
+		"winlog.event_data.ParentImage", "winlog.event_data.CommandLine", "winlog.event_data.ParentCommandLine",
+		"Event.System.Provider.#attributes.Name", "host.name", "x.y.z"} {
+		idx[s] = int32(i)
+		names = append(names, s)
+	}
+	for i := 0; i < 500; i++ {
+		s := fmt.Sprintf("winlog.event_data.Field%d", i)
+		idx[s] = int32(len(names))
+		names = append(names, s)
+	}
+	tab := newNameTable(idx)
+	for _, s := range names {
+		if got, ok := tab.get(s); !ok || got != idx[s] {
+			t.Errorf("get(%q) = %d, %v, want %d, true", s, got, ok, idx[s])
+		}
+	}
+	for _, s := range []string{"b", "winlog.Channel", "winlog.event_data.Field500", "winlog.event_data.image", "winlog.event_data.Imag", " "} {
+		if got, ok := tab.get(s); ok {
+			t.Errorf("get(%q) = %d, true, want not found", s, got)
+		}
+	}
+	var empty nameTable
+	if _, ok := empty.get("a"); ok {
+		t.Error("empty table found a name")
+	}
+}
+
+func BenchmarkFold(b *testing.B) {
+	s := `"C:\Program Files\Google\Chrome\Application\chrome.exe" --type=renderer --field-trial-handle=1718379636,7470016516453567124 --lang=en-US /prefetch:3`
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(s)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = appendFold(buf[:0], s)
+	}
+}
+
+// BenchmarkFieldIndex looks up the field names of a Sysmon process
+// creation event in the full set's name table and, for comparison, in a
+// map.
+func BenchmarkFieldIndex(b *testing.B) {
+	e := mustCompile(b, loadCorpus(b), "vigil", Options{})
+	stream := benchStream(b)
+	ev := &stream[1]
+	for i := range stream {
+		if stream[i].Value("winlog.event_id") == "1" {
+			ev = &stream[i]
+			break
+		}
+	}
+	for _, mode := range []string{"table", "map"} {
+		b.Run(mode, func(b *testing.B) {
+			n := 0
+			for i := 0; i < b.N; i++ {
+				for _, f := range ev.Fields {
+					var ok bool
+					if mode == "table" {
+						_, ok = e.names.get(f.Name)
+					} else {
+						_, ok = e.fieldIdx[f.Name]
+					}
+					if ok {
+						n++
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*len(ev.Fields))/b.Elapsed().Seconds()/1e6, "Mlookups/s")
+		})
+	}
 }
