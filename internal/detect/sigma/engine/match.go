@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
@@ -173,7 +172,7 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 			}
 			if c.kw != nil {
 				w.curRefs = c.kw.refs
-				w.scanKeywords(c.kw.ac)
+				w.scanKeywords(c)
 			}
 			routed = c.routed
 		}
@@ -334,16 +333,21 @@ func (w *Worker) passChecks(r *crule) bool {
 
 func (w *Worker) onKwHit(id int32) { w.onHit(id) }
 
-func (w *Worker) scanKeywords(ac *ahocorasick.Anchors) {
-	e := w.e
+// scanKeywords searches the keyword fields for the keyword literals,
+// except the values the searchers of their fields have covered.
+func (w *Worker) scanKeywords(c *combo) {
+	e, ac := w.e, c.kw.ac
 	if e.kwAll {
 		for i := range w.ev.Fields {
+			if s := w.fieldSlot[i]; s >= 0 && c.kwCovered[s] && w.slotVal[s] == w.ev.Fields[i].Value {
+				continue
+			}
 			ac.Scan(w.foldedField(i), w.kwHitFn)
 		}
 		return
 	}
 	for _, s := range e.kwSlots {
-		if w.slotEpoch[s] == w.epoch {
+		if w.slotEpoch[s] == w.epoch && !c.kwCovered[s] {
 			ac.Scan(w.foldedSlot(s), w.kwHitFn)
 		}
 	}

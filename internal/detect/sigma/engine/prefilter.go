@@ -772,6 +772,8 @@ type scanSet struct {
 type combo struct {
 	field []*scanSet // by slot
 	kw    *scanSet
+	// kwCovered: the slot's searcher includes the keyword literals.
+	kwCovered []bool
 	// routed is the number of distinct rules routed to such an event.
 	routed int
 }
@@ -792,13 +794,7 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 			return c
 		}
 	}
-	type build struct {
-		idx  map[string]int
-		pats [][]byte
-		refs [][]gateRef
-		hex  map[string][]gateRef
-	}
-	bySlot := map[int32]*build{}
+	bySlot := map[int32]*scanBuild{}
 	routed := map[int32]bool{}
 	for _, ei := range entries {
 		for _, ri := range e.routes.entries[ei].all {
@@ -807,27 +803,25 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 		for _, p := range e.routes.entries[ei].pats {
 			b := bySlot[p.slot]
 			if b == nil {
-				b = &build{idx: map[string]int{}}
+				b = &scanBuild{idx: map[string]int{}}
 				bySlot[p.slot] = b
 			}
-			if p.hex {
-				if b.hex == nil {
-					b.hex = map[string][]gateRef{}
-				}
-				b.hex[p.text] = mergeRefs(b.hex[p.text], p.refs)
-				continue
-			}
-			j, ok := b.idx[p.text]
-			if !ok {
-				j = len(b.pats)
-				b.idx[p.text] = j
-				b.pats = append(b.pats, []byte(p.text))
-				b.refs = append(b.refs, nil)
-			}
-			b.refs[j] = mergeRefs(b.refs[j], p.refs)
+			b.add(p.text, p.hex, p.refs)
 		}
 	}
-	c := &combo{field: make([]*scanSet, len(e.fieldNames)), routed: len(routed)}
+	c := &combo{field: make([]*scanSet, len(e.fieldNames)), kwCovered: make([]bool, len(e.fieldNames)), routed: len(routed)}
+	if kw := bySlot[-1]; kw != nil {
+		// The keyword literals join the searchers of the keyword fields
+		// that have one, so that those values are scanned once.
+		for slot, b := range bySlot {
+			if slot >= 0 && e.isKeywordSlot(slot) {
+				for j, p := range kw.pats {
+					b.add(string(p), false, kw.refs[j])
+				}
+				c.kwCovered[slot] = true
+			}
+		}
+	}
 	for slot, b := range bySlot {
 		s := &scanSet{refs: b.refs, hex: b.hex}
 		if len(b.pats) > 0 {
@@ -848,6 +842,37 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 	m[string(key)] = c
 	e.comboCache.Store(&m)
 	return c
+}
+
+// scanBuild collects the patterns of a scanSet.
+type scanBuild struct {
+	idx  map[string]int
+	pats [][]byte
+	refs [][]gateRef
+	hex  map[string][]gateRef
+}
+
+func (b *scanBuild) add(text string, hex bool, refs []gateRef) {
+	if hex {
+		if b.hex == nil {
+			b.hex = map[string][]gateRef{}
+		}
+		b.hex[text] = mergeRefs(b.hex[text], refs)
+		return
+	}
+	j, ok := b.idx[text]
+	if !ok {
+		j = len(b.pats)
+		b.idx[text] = j
+		b.pats = append(b.pats, []byte(text))
+		b.refs = append(b.refs, nil)
+	}
+	b.refs[j] = mergeRefs(b.refs[j], refs)
+}
+
+// isKeywordSlot reports whether keywords are searched in field slot.
+func (e *Engine) isKeywordSlot(slot int32) bool {
+	return e.kwAll || slices.Contains(e.kwSlots, slot)
 }
 
 // mergeRefs adds to dst the references of src it lacks (a rule accepting

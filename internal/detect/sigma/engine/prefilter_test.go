@@ -265,3 +265,57 @@ func BenchmarkFieldIndex(b *testing.B) {
 		})
 	}
 }
+
+// TestKeywordsInFieldSearchers checks keyword search where the keyword
+// literals join the searchers of fields that have one: in every field
+// (including a second field of the same name), or only in the pipeline's
+// keyword_fields.
+func TestKeywordsInFieldSearchers(t *testing.T) {
+	rules := []string{`  keywords: ['evilkeyword']
+  condition: keywords
+`, `  sel:
+    CommandLine|contains: 'otherliteral'
+  condition: sel
+`}
+	for _, c := range []struct {
+		kwFields string
+		cases    []matchCase
+	}{
+		{"[]", []matchCase{
+			yes(ev("CommandLine=run EvilKeyword now")),
+			yes(ev("Other=evilkeyword")),
+			yes(ev("CommandLine=plain", "CommandLine=evilkeyword")),
+			no(ev("CommandLine=otherliteral")),
+		}},
+		{"[CommandLine, message]", []matchCase{
+			yes(ev("CommandLine=run EvilKeyword now")),
+			yes(ev("message=evilkeyword")),
+			no(ev("Other=evilkeyword")),
+			no(ev("CommandLine=otherliteral")),
+		}},
+	} {
+		pl, err := pipeline.Parse("u.yml", []byte(unitPipeline+"  keyword_fields: "+c.kwFields+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, prefilter := range []bool{true, false} {
+			var rs []*sigma.Rule
+			for _, d := range rules {
+				p := sigma.ParseFile("t.yml", []byte("title: t\nlogsource: {product: unit}\ndetection:\n"+d), sigma.ParseOptions{})
+				rs = append(rs, p.Rules...)
+			}
+			e, err := Compile(&sigma.RuleSet{Rules: rs}, Options{Pipelines: []*pipeline.Pipeline{pl}, DisablePrefilter: !prefilter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := e.NewWorker()
+			for i, mc := range c.cases {
+				got := false
+				w.Match(mc.ev, func(m *Match) { got = got || m.Rule.Index == 0 })
+				if got != mc.want {
+					t.Errorf("keyword_fields %s prefilter=%v case %d %v: got keyword match %v, want %v", c.kwFields, prefilter, i, mc.ev.Fields, got, mc.want)
+				}
+			}
+		}
+	}
+}
