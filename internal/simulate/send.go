@@ -206,33 +206,46 @@ func (n *netSender) syslog(frames []byte) error {
 	return fmt.Errorf("syslog: %w", err)
 }
 
-// sendLate sends EHR rows and Windows events in one NDJSON ingest
-// request, then the FHIR AuditEvents as a batch Bundle.
+// Request sizes of the HTTP lane: the FHIR endpoint takes at most 1,000
+// entries a Bundle; ingest requests are kept to a couple of MB.
+const (
+	maxIngestEvents = 2000
+	maxBundle       = 500
+)
+
+// sendLate sends EHR rows and Windows events in NDJSON ingest requests,
+// then the FHIR AuditEvents as batch Bundles.
 func (n *netSender) sendLate(ctx context.Context, batch []*Intent) (int64, error) {
-	body, fhir, err := n.lateBodies(batch)
-	if err != nil {
-		return 0, err
-	}
-	total := int64(len(body) + len(fhir))
+	var total int64
 	var firstErr error
-	if len(body) > 0 {
-		err := retry(ctx, func() error {
-			res, err := n.c.Ingest(ctx, "", body)
-			if err != nil {
-				return err
-			}
-			if res.RejectedTotal > 0 {
-				return fmt.Errorf("ingest refused %d of the events", res.RejectedTotal)
-			}
-			return nil
-		})
+	for len(batch) > 0 {
+		k := min(len(batch), maxIngestEvents)
+		body, fhir, err := n.lateBodies(batch[:k])
 		if err != nil {
-			firstErr = err
+			return total, err
 		}
-	}
-	if len(fhir) > 0 {
-		if err := retry(ctx, func() error { return n.postFHIR(ctx, fhir) }); err != nil && firstErr == nil {
-			firstErr = err
+		batch = batch[k:]
+		total += int64(len(body))
+		if len(body) > 0 {
+			err := retry(ctx, func() error {
+				res, err := n.c.Ingest(ctx, "", body)
+				if err != nil {
+					return err
+				}
+				if res.RejectedTotal > 0 {
+					return fmt.Errorf("ingest refused %d of the events", res.RejectedTotal)
+				}
+				return nil
+			})
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+		for _, b := range fhir {
+			total += int64(len(b))
+			if err := retry(ctx, func() error { return n.postFHIR(ctx, b) }); err != nil && firstErr == nil {
+				firstErr = err
+			}
 		}
 	}
 	return total, firstErr
@@ -240,8 +253,8 @@ func (n *netSender) sendLate(ctx context.Context, batch []*Intent) (int64, error
 
 // lateBodies renders a late batch: the NDJSON of EHR and Windows events
 // (EHR rows read through the Epic preset, as vigil ehr import reads an
-// export) and a FHIR batch Bundle.
-func (n *netSender) lateBodies(batch []*Intent) (ndjson, bundle []byte, err error) {
+// export) and FHIR batch Bundles of at most maxBundle AuditEvents.
+func (n *netSender) lateBodies(batch []*Intent) (ndjson []byte, bundles [][]byte, err error) {
 	var csv strings.Builder
 	rows := 0
 	for _, in := range batch {
@@ -292,10 +305,12 @@ func (n *netSender) lateBodies(batch []*Intent) (ndjson, bundle []byte, err erro
 			fhir = append(fhir, n.r.fhir(in))
 		}
 	}
-	if len(fhir) > 0 {
+	for len(fhir) > 0 {
+		part := fhir[:min(len(fhir), maxBundle)]
+		fhir = fhir[len(part):]
 		var b bytes.Buffer
 		b.WriteString(`{"resourceType":"Bundle","type":"batch","entry":[`)
-		for i, r := range fhir {
+		for i, r := range part {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -304,9 +319,9 @@ func (n *netSender) lateBodies(batch []*Intent) (ndjson, bundle []byte, err erro
 			b.WriteString(`,"request":{"method":"POST","url":"AuditEvent"}}`)
 		}
 		b.WriteString(`]}`)
-		bundle = b.Bytes()
+		bundles = append(bundles, b.Bytes())
 	}
-	return ndjson, bundle, nil
+	return ndjson, bundles, nil
 }
 
 func (n *netSender) postFHIR(ctx context.Context, bundle []byte) error {
