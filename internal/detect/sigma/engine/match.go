@@ -35,17 +35,20 @@ type Worker struct {
 	ruleEpoch  []uint32
 	// gates accumulates, per rule, the scanned clauses of its gate found
 	// in the event (valid when epoch is the event's).
-	gates        []gateState
-	cands        []int32
-	keyBuf       []byte
-	nameBuf      []byte
-	spaceBuf     []byte
-	scanSlots    []int32 // present slots that have an automaton
-	fieldSlot    []int32 // by event field index: its slot, or -1
-	curRefs      [][]gateRef
-	comboKey     []byte
-	combo        *combo
-	lastComboKey []byte
+	gates     []gateState
+	cands     []int32
+	keyBuf    []byte
+	nameBuf   []byte
+	spaceBuf  []byte
+	scanSlots []int32 // present slots that have an automaton
+	fieldSlot []int32 // by event field index: its slot, or -1
+	curRefs   [][]gateRef
+	combo     *combo // of the last event
+	// routeCache holds the routing of the events seen, by the values of
+	// their route fields (routeKey); routeScratch serves when it is full.
+	routeCache   map[string]*routeResult
+	routeKey     []byte
+	routeScratch routeResult
 
 	hitFn   func(int32)
 	kwHitFn func(int32)
@@ -68,6 +71,7 @@ func (e *Engine) NewWorker() *Worker {
 		ruleEpoch:  make([]uint32, len(e.rules)),
 		gates:      make([]gateState, len(e.rules)),
 		arena:      make([]byte, 0, 4096),
+		routeCache: map[string]*routeResult{},
 	}
 	w.hitFn = w.onHit
 	w.kwHitFn = w.onKwHit
@@ -129,35 +133,26 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 			}
 		}
 	}
-	e.routes.route(w)
+	rr := w.routeEvent()
 	w.cands = w.cands[:0]
 	routed := 0
-	if len(w.entries) > 0 {
+	if len(rr.entries) > 0 {
 		if e.opts.DisablePrefilter {
-			for _, ei := range w.entries {
+			for _, ei := range rr.entries {
 				for _, ri := range e.routes.entries[ei].all {
 					w.addCand(ri)
 				}
 			}
 			routed = len(w.cands)
 		} else {
-			for _, ei := range w.entries {
-				for _, ri := range e.routes.entries[ei].ungated {
-					w.addCand(ri)
-				}
+			// Searchers of this combination of log sources.
+			c := rr.combo
+			if c == nil {
+				c = e.comboFor(rr.comboKey, rr.entries)
+				rr.combo = c
 			}
-			// Prefilter automata of this combination of log sources.
-			key := w.comboKey[:0]
-			for _, ei := range w.entries {
-				key = append(key, byte(ei), byte(ei>>8), byte(ei>>16))
-			}
-			w.comboKey = key
-			c := w.combo
-			if c == nil || string(w.lastComboKey) != string(key) {
-				c = e.comboFor(key, w.entries)
-				w.combo = c
-				w.lastComboKey = append(w.lastComboKey[:0], key...)
-			}
+			w.combo = c
+			w.cands = append(w.cands, c.ungated...)
 			for _, s := range w.scanSlots {
 				if fs := c.field[s]; fs != nil {
 					v := w.foldedSlot(s)

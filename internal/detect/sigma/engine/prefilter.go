@@ -776,6 +776,8 @@ type combo struct {
 	kwCovered []bool
 	// routed is the number of distinct rules routed to such an event.
 	routed int
+	// ungated are the routed rules without a gate, sorted.
+	ungated []int32
 }
 
 // comboFor returns the automata of a set of entries, building them on
@@ -796,9 +798,15 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 	}
 	bySlot := map[int32]*scanBuild{}
 	routed := map[int32]bool{}
+	var ungated []int32
 	for _, ei := range entries {
 		for _, ri := range e.routes.entries[ei].all {
 			routed[ri] = true
+		}
+		for _, ri := range e.routes.entries[ei].ungated {
+			if !slices.Contains(ungated, ri) {
+				ungated = append(ungated, ri)
+			}
 		}
 		for _, p := range e.routes.entries[ei].pats {
 			b := bySlot[p.slot]
@@ -809,7 +817,8 @@ func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 			b.add(p.text, p.hex, p.refs)
 		}
 	}
-	c := &combo{field: make([]*scanSet, len(e.fieldNames)), kwCovered: make([]bool, len(e.fieldNames)), routed: len(routed)}
+	slices.Sort(ungated)
+	c := &combo{field: make([]*scanSet, len(e.fieldNames)), kwCovered: make([]bool, len(e.fieldNames)), routed: len(routed), ungated: ungated}
 	if kw := bySlot[-1]; kw != nil {
 		// The keyword literals join the searchers of the keyword fields
 		// that have one, so that those values are scanned once.

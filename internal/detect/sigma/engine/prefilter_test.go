@@ -319,3 +319,50 @@ func TestKeywordsInFieldSearchers(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteCache routes events with more distinct route field values
+// than a worker caches: events past the cache are routed alike, without
+// allocating.
+func TestRouteCache(t *testing.T) {
+	const pipe = `
+name: unit
+vigil:
+  routes:
+    - logsource: {product: unit}
+      when: {kind: unit}
+    - logsource: {product: unit, service: tagged}
+      when: {kind: unit, tag: '*'}
+`
+	pl, err := pipeline.Parse("u.yml", []byte(pipe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*sigma.Rule
+	for _, src := range []string{
+		"title: any\nlogsource: {product: unit}\ndetection:\n  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel\n",
+		"title: tagged\nlogsource: {product: unit, service: tagged}\ndetection:\n  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel\n",
+	} {
+		rs = append(rs, sigma.ParseFile("t.yml", []byte(src), sigma.ParseOptions{}).Rules...)
+	}
+	e, err := Compile(&sigma.RuleSet{Rules: rs}, Options{Pipelines: []*pipeline.Pipeline{pl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.NewWorker()
+	for i := 0; i < maxRouteCache+200; i++ {
+		x := ev(`Image=C:\x\cmd.exe`, fmt.Sprintf("tag=%d", i))
+		if n := w.Match(x, func(*Match) {}); n != 2 {
+			t.Fatalf("event %d: %d matches, want 2", i, n)
+		}
+		if n := w.Match(ev(`Image=C:\x\cmd.exe`), func(*Match) {}); n != 1 {
+			t.Fatalf("untagged event after %d: %d matches, want 1", i, n)
+		}
+	}
+	if len(w.routeCache) != maxRouteCache {
+		t.Errorf("route cache holds %d, want %d", len(w.routeCache), maxRouteCache)
+	}
+	x := ev(`Image=C:\x\svchost.exe`, "tag=new")
+	if n := testing.AllocsPerRun(100, func() { w.Match(x, func(*Match) {}) }); n != 0 {
+		t.Errorf("got %.1f allocations per event past the route cache, want 0", n)
+	}
+}

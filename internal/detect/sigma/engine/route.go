@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,6 +68,9 @@ type routeTable struct {
 	entries []routeEntry
 	groups  []*routeGroup
 	slots   map[int32]bool
+	// slotList is slots, sorted: the fields whose values decide an
+	// event's routing.
+	slotList []int32
 }
 
 func (t *routeTable) build(e *Engine, routes []pipeline.Route) error {
@@ -132,6 +137,10 @@ func (t *routeTable) build(e *Engine, routes []pipeline.Route) error {
 			}
 		}
 	}
+	for s := range t.slots {
+		t.slotList = append(t.slotList, s)
+	}
+	slices.Sort(t.slotList)
 	return nil
 }
 
@@ -189,4 +198,51 @@ func (t *routeTable) route(w *Worker) {
 			}
 		}
 	}
+}
+
+// routeResult is the routing of an event: its route entries, the key of
+// their combination and, once known, the combination's searchers.
+type routeResult struct {
+	entries  []int32
+	comboKey []byte
+	combo    *combo
+}
+
+// maxRouteCache bounds a worker's route cache (distinct combinations of
+// route field values; a few dozen in practice).
+const maxRouteCache = 1024
+
+// routeEvent routes the event being matched. Events with the same route
+// field values (channel, event id, provider...) are routed alike, so the
+// result is cached by those values, raw: one map lookup instead of a
+// lookup per route shape on folded values.
+func (w *Worker) routeEvent() *routeResult {
+	t := &w.e.routes
+	key := w.routeKey[:0]
+	for _, s := range t.slotList {
+		if w.slotEpoch[s] != w.epoch {
+			key = append(key, 0)
+			continue
+		}
+		v := w.slotVal[s]
+		key = binary.AppendUvarint(key, uint64(len(v))+1)
+		key = append(key, v...)
+	}
+	w.routeKey = key
+	if rr, ok := w.routeCache[string(key)]; ok {
+		return rr
+	}
+	t.route(w)
+	rr := &w.routeScratch
+	if len(w.routeCache) < maxRouteCache {
+		rr = &routeResult{}
+		w.routeCache[string(key)] = rr
+	}
+	rr.entries = append(rr.entries[:0], w.entries...)
+	rr.comboKey = rr.comboKey[:0]
+	for _, ei := range w.entries {
+		rr.comboKey = append(rr.comboKey, byte(ei), byte(ei>>8), byte(ei>>16))
+	}
+	rr.combo = nil
+	return rr
 }
