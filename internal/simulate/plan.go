@@ -326,7 +326,9 @@ func (p *planner) nursesFor(d *Dept) []*Worker {
 
 func (p *planner) newEncounter(pt *Patient, d *Dept, class string, admit time.Time, los time.Duration) *Encounter {
 	p.visit++
-	e := &Encounter{Visit: fmt.Sprintf("V%07d", 5000000+p.visit), P: pt, Dept: d, Class: class, Admit: admit,
+	// Visit numbers carry the period's start date: another run against the
+	// same server makes new stays instead of rewriting these.
+	e := &Encounter{Visit: fmt.Sprintf("V%s%05d", p.opt.Start.In(p.opt.Location).Format("060102"), p.visit), P: pt, Dept: d, Class: class, Admit: admit,
 		Bed: fmt.Sprintf("%s^%d^%c^RGH", d.Unit, 100+p.rng.IntN(60), 'A'+rune(p.rng.IntN(2))), accessedByNurse: map[*Worker]bool{}}
 	if dis := admit.Add(los); dis.Before(p.end) {
 		e.Discharge = dis
