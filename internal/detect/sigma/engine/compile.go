@@ -74,9 +74,10 @@ type alt struct {
 	refSuf bool
 	part   string
 	pat    sigma.Pattern // for the prefilter
-	// reLits are folded literals one of which the regex needs; when none
-	// is in the value the regex is not run.
-	reLits [][]byte
+	// reClauses are sets of folded literals such that the regex needs
+	// one literal of each set; when a set has none in the value the regex
+	// is not run.
+	reClauses [][][]byte
 	// reMin is the fewest bytes a match of the regex needs.
 	reMin int
 	// reRun, when set, is a byte class of which every match contains a
@@ -100,6 +101,10 @@ type leaf struct {
 	multiKind []uint8
 	multiLen  []int
 	multiPats []alt // for the prefilter
+	// multiAny: some multi literal is a contains; else multiPre and
+	// multiSuf are the longest prefix and suffix literals.
+	multiAny           bool
+	multiPre, multiSuf int
 }
 
 // minMulti is the number of literal alternatives from which an OR leaf
@@ -364,6 +369,14 @@ func (c *compiler) leaf(it *sigma.Item) (*leaf, error) {
 					l.multiKind = append(l.multiKind, a.kind)
 					l.multiLen = append(l.multiLen, len(a.lit))
 					l.multiPats = append(l.multiPats, a)
+					switch a.kind {
+					case kContains:
+						l.multiAny = true
+					case kPrefix:
+						l.multiPre = max(l.multiPre, len(a.lit))
+					default:
+						l.multiSuf = max(l.multiSuf, len(a.lit))
+					}
 					continue
 				}
 				kept = append(kept, a)
@@ -440,14 +453,10 @@ func (c *compiler) alt(v sigma.Value) (alt, error) {
 		}
 		a.kind, a.re = kRegex, re
 		a.pat = sigma.Pattern{{Kind: sigma.PartLit, Text: v.Regex}}
-		if s := a.lits(0); !s.top {
-			for _, l := range s.lits {
-				a.reLits = append(a.reLits, []byte(l.text))
-			}
-		}
 		if re, err := syntax.Parse(v.Regex, syntax.Perl); err == nil {
 			a.reMin = minRunes(re.Simplify())
 			a.reRun, a.reRunLen = classRun(re)
+			a.reClauses = foldClauses(regexClauses(re.Simplify()))
 		}
 	case sigma.ValCompare:
 		a.kind, a.num, a.op = kCmp, v.Number, v.Op
@@ -546,18 +555,47 @@ func classRun(re *syntax.Regexp) (*[256]bool, int) {
 	return best, bestN
 }
 
-// hasRun reports whether v has n consecutive bytes in the class.
-func hasRun(v string, class *[256]bool, n int) bool {
-	run := 0
-	for i := 0; i < len(v); i++ {
-		if class[v[i]] {
-			run++
-			if run >= n {
-				return true
+// foldClauses folds the literals of regex clauses, leaving out the
+// clauses with a literal whose folding is not stable (see foldStable).
+func foldClauses(cs [][]string) [][][]byte {
+	var out [][][]byte
+next:
+	for _, c := range cs {
+		var fc [][]byte
+		for _, l := range c {
+			f := fold(l)
+			if f == "" || !foldStable(l) {
+				continue next
 			}
-		} else {
-			run = 0
+			fc = append(fc, []byte(f))
 		}
+		out = append(out, fc)
+	}
+	return out
+}
+
+// hasRun reports whether v has n consecutive bytes in the class. Any n
+// consecutive offsets include one of n-1, 2n-1, 3n-1...: only those are
+// probed, and the run around a probe in the class is measured.
+func hasRun(v string, class *[256]bool, n int) bool {
+	if n <= 0 {
+		return true
+	}
+	for p := n - 1; p < len(v); p += n {
+		if !class[v[p]] {
+			continue
+		}
+		lo, hi := p, p+1
+		for lo > 0 && class[v[lo-1]] {
+			lo--
+		}
+		for hi < len(v) && class[v[hi]] {
+			hi++
+		}
+		if hi-lo >= n {
+			return true
+		}
+		// p+n >= hi: the next probe is past this run.
 	}
 	return false
 }

@@ -437,19 +437,8 @@ func (w *Worker) evalField(l *leaf) bool {
 		}
 	}
 	if !l.all {
-		if l.multi != nil && present {
-			v := w.foldedSlot(s)
-			if l.multi.Find(v, func(id int32, end int) bool {
-				switch l.multiKind[id] {
-				case kContains:
-					return true
-				case kPrefix:
-					return end == l.multiLen[id]
-				}
-				return end == len(v)
-			}) {
-				return true
-			}
+		if l.multi != nil && present && l.multiMatch(w.foldedSlot(s)) {
+			return true
 		}
 		for i := range l.alts {
 			if w.altMatch(&l.alts[i], s, present) {
@@ -473,6 +462,38 @@ func (w *Worker) evalField(l *leaf) bool {
 		}
 	}
 	return ok
+}
+
+// multiMatch reports whether one of the literals of l.multi matches the
+// folded value v as its alternative requires. Without contains literals,
+// only the first multiPre and the last multiSuf bytes of v can hold a
+// match: only they are scanned.
+func (l *leaf) multiMatch(v []byte) bool {
+	n := len(v)
+	hit := func(id int32, off, end int) bool {
+		switch l.multiKind[id] {
+		case kContains:
+			return true
+		case kPrefix:
+			return off+end == l.multiLen[id]
+		}
+		return off+end == n
+	}
+	if l.multiAny {
+		return l.multi.Find(v, func(id int32, end int) bool { return hit(id, 0, end) })
+	}
+	hi := 0
+	if l.multiPre > 0 {
+		hi = min(n, l.multiPre)
+		if l.multi.Find(v[:hi], func(id int32, end int) bool { return hit(id, 0, end) }) {
+			return true
+		}
+	}
+	if l.multiSuf > 0 && hi < n {
+		lo := max(0, n-l.multiSuf)
+		return l.multi.Find(v[lo:], func(id int32, end int) bool { return hit(id, lo, end) })
+	}
+	return false
 }
 
 func (w *Worker) evalKeyword(l *leaf) bool {
@@ -583,17 +604,19 @@ func (w *Worker) altMatch(a *alt, s int32, present bool) bool {
 	if a.kind == kRegex && (len(v) < a.reMin || (a.reRun != nil && !hasRun(v, a.reRun, a.reRunLen))) {
 		return false
 	}
-	if a.kind == kRegex && a.reLits != nil {
+	if a.kind == kRegex && a.reClauses != nil {
 		f := w.foldedSlot(s)
-		found := false
-		for _, l := range a.reLits {
-			if bytes.Contains(f, l) {
-				found = true
-				break
+		for _, clause := range a.reClauses {
+			found := false
+			for _, l := range clause {
+				if bytes.Contains(f, l) {
+					found = true
+					break
+				}
 			}
-		}
-		if !found {
-			return false
+			if !found {
+				return false
+			}
 		}
 	}
 	if a.cased || a.kind == kRegex {

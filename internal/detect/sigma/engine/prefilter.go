@@ -547,6 +547,95 @@ func regexLits(re *syntax.Regexp) ([]string, bool) {
 	return nil, false
 }
 
+// regexClauses returns sets of literals such that every match of re
+// contains one literal of each set (a conjunction, like a gate): each
+// piece of a concatenation is required, alternatives are zipped as in
+// gateBuilder.gate. The sets are cheapest first, at most maxClauses.
+func regexClauses(re *syntax.Regexp) [][]string {
+	var out [][]string
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) > 0 {
+			out = [][]string{{string(re.Rune)}}
+		}
+	case syntax.OpCharClass:
+		if s, ok := classLiteral(re); ok {
+			out = [][]string{{s}}
+		}
+	case syntax.OpCapture, syntax.OpPlus:
+		out = regexClauses(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			out = regexClauses(re.Sub[0])
+		}
+	case syntax.OpAlternate:
+		kids := make([][][]string, len(re.Sub))
+		k := 0
+		for i, s := range re.Sub {
+			kids[i] = regexClauses(s)
+			if len(kids[i]) == 0 {
+				return nil
+			}
+			k = max(k, len(kids[i]))
+		}
+		out = make([][]string, k)
+		for j := range out {
+			for _, c := range kids {
+				out[j] = append(out[j], c[min(j, len(c)-1)]...)
+			}
+			if len(out[j]) > 64 {
+				return nil
+			}
+		}
+	case syntax.OpConcat:
+		// Runs of exact pieces concatenate into longer literals, as in
+		// regexLits; every other piece's clauses are required too.
+		var run []string
+		flush := func() {
+			if len(run) > 0 && run[0] != "" {
+				out = append(out, run)
+			}
+			run = nil
+		}
+		for _, s := range re.Sub {
+			if set, ok := literalSet(s); ok {
+				if run == nil {
+					run = []string{""}
+				}
+				if len(run)*len(set) > 16 {
+					flush()
+					run = []string{""}
+				}
+				var next []string
+				for _, a := range run {
+					for _, b := range set {
+						next = append(next, a+b)
+					}
+				}
+				run = next
+				continue
+			}
+			flush()
+			out = append(out, regexClauses(s)...)
+		}
+		flush()
+	}
+	seen := map[string]bool{}
+	uniq := out[:0]
+	for _, c := range out {
+		if k := strings.Join(c, "\x00"); !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, c)
+		}
+	}
+	out = uniq
+	sort.SliceStable(out, func(i, j int) bool { return litsCost(out[i]) < litsCost(out[j]) })
+	if len(out) > maxClauses {
+		out = out[:maxClauses]
+	}
+	return out
+}
+
 func litsCost(ls []string) float64 {
 	s := litSet{}
 	for _, l := range ls {

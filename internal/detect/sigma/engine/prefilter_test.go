@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"math/rand"
+	"regexp/syntax"
 	"strings"
 	"testing"
 	"unicode"
@@ -364,5 +366,93 @@ vigil:
 	x := ev(`Image=C:\x\svchost.exe`, "tag=new")
 	if n := testing.AllocsPerRun(100, func() { w.Match(x, func(*Match) {}) }); n != 0 {
 		t.Errorf("got %.1f allocations per event past the route cache, want 0", n)
+	}
+}
+
+// TestMultiWindows checks leaves with many prefix or suffix values (one
+// automaton, scanned over the ends of the value only).
+func TestMultiWindows(t *testing.T) {
+	f := func(item string, cases ...matchCase) {
+		t.Helper()
+		checkDetection(t, "  sel:\n"+item+"\n  condition: sel\n", cases...)
+	}
+	f(`    Image|endswith: ['\a.exe', '\bb.exe', '\ccc.exe', '\dddd.exe', '.scr', '.com']`,
+		yes(ev(`Image=C:\x\BB.EXE`)), yes(ev(`Image=x.scr`)), yes(ev(`Image=.com`)),
+		no(ev(`Image=C:\x\bb.exe.txt`)), no(ev(`Image=\a.exe\x`)), no(ev(`Image=.co`)))
+	f(`    CommandLine|startswith: ['cmd ', 'powershell ', 'pwsh ', 'wscript ', 'cscript ', 'mshta ']`,
+		yes(ev(`CommandLine=PowerShell -nop`)), yes(ev(`CommandLine=cmd `)),
+		no(ev(`CommandLine=x cmd /c`)), no(ev(`CommandLine=cmd`)))
+	f(`    Image|startswith: ['C:\Windows\', 'C:\Program Files\', 'D:\']
+    Image|endswith: ['\x.exe', '\yy.exe', '\zzz.exe', '.bat']`,
+		// a map: both items needed
+		yes(ev(`Image=c:\windows\yy.exe`)), yes(ev(`Image=D:\.bat`)), no(ev(`Image=E:\yy.exe`)))
+	f(`    Image:
+      - '*\x.exe'
+      - '*\yy.exe'
+      - 'C:\Windows\\*'
+      - 'C:\Program Files\\*'
+      - 'D:\\*'
+      - '*.bat'`,
+		// prefixes and suffixes in one leaf, values shorter and longer
+		// than both windows
+		yes(ev(`Image=D:\`)), yes(ev(`Image=E:\very\long\path\that\is\longer\than\any\window\yy.exe`)),
+		yes(ev(`Image=C:\windows\something\very\long\that\is\longer\than\windows.txt`)),
+		no(ev(`Image=E:\yy.exe\x`)), no(ev(`Image=x`)))
+}
+
+func TestRegexClauses(t *testing.T) {
+	f := func(re, want string) {
+		t.Helper()
+		p, err := syntax.Parse(re, syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cs []string
+		for _, c := range regexClauses(p.Simplify()) {
+			cs = append(cs, strings.Join(c, "|"))
+		}
+		if got := strings.Join(cs, " & "); got != want {
+			t.Errorf("regexClauses(%q) = %q, want %q", re, got, want)
+		}
+	}
+	f(`"(?:\{\d\})+"\s*-f`, `-f & " & { & }`)
+	f(`\w+`+"`"+`(?:\w+|-|.)`+"`", "`")
+	f(`(evil|bad)\.exe`, `.exe & evil|bad`)
+	f(`(evil\.exe|bad)`, `evil.exe|bad`)
+	f(`a?b*`, ``)
+	f(`(a|b*)x`, `x`)
+	f(`[0-9]{64}`, ``)
+}
+
+// TestHasRun compares the probing run search with a plain count.
+func TestHasRun(t *testing.T) {
+	var class [256]bool
+	for _, c := range "0123456789abcdef" {
+		class[c] = true
+	}
+	slow := func(v string, n int) bool {
+		run := 0
+		for i := 0; i < len(v); i++ {
+			if class[v[i]] {
+				run++
+				if run >= n {
+					return true
+				}
+			} else {
+				run = 0
+			}
+		}
+		return n <= 0
+	}
+	rng := rand.New(rand.NewSource(5))
+	for iter := 0; iter < 20000; iter++ {
+		b := make([]byte, rng.Intn(40))
+		for i := range b {
+			b[i] = "0a9fxZ"[rng.Intn(6)]
+		}
+		n := rng.Intn(12)
+		if got, want := hasRun(string(b), &class, n), slow(string(b), n); got != want {
+			t.Fatalf("hasRun(%q, %d) = %v, want %v", b, n, got, want)
+		}
 	}
 }
