@@ -158,15 +158,16 @@ var cities = []struct{ name, zip string }{
 	{"Riverton", "627"}, {"Lakeside", "628"}, {"Millbrook", "629"}, {"Fairview", "626"}, {"Oakdale", "625"},
 }
 
-// deptSpec lists departments with their staffing at scale 1 (140 staff).
+// deptSpecs lists the departments with their relative staffing (scaled to
+// the workforce size asked for).
 var deptSpecs = []struct {
 	code, name, unit string
 	inpatient        bool
 	beds             int
 	staff            map[Kind]int
 }{
-	{"ED", "Emergency Department", "ED", false, 0, map[Kind]int{Physician: 4, Nurse: 10}},
-	{"MED", "Internal Medicine", "4W", true, 24, map[Kind]int{Physician: 6, Nurse: 14}},
+	{"ED", "Emergency Department", "ED", false, 0, map[Kind]int{Physician: 4, Nurse: 12}},
+	{"MED", "Internal Medicine", "4W", true, 24, map[Kind]int{Physician: 6, Nurse: 16}},
 	{"SURG", "Surgery", "3E", true, 16, map[Kind]int{Physician: 4, Nurse: 10}},
 	{"CARD", "Cardiology", "CCU", true, 10, map[Kind]int{Physician: 3, Nurse: 8}},
 	{"PEDS", "Pediatrics", "PEDS", true, 10, map[Kind]int{Physician: 3, Nurse: 8}},
@@ -185,7 +186,13 @@ var deptSpecs = []struct {
 // patients from the seed.
 func NewHospital(seed uint64, staff, patients int) *Hospital {
 	rng := rand.New(rand.NewPCG(seed, 0x686f7370))
-	scale := float64(staff) / 140
+	base := 0
+	for _, ds := range deptSpecs {
+		for _, n := range ds.staff {
+			base += n
+		}
+	}
+	scale := float64(staff) / float64(base)
 	h := &Hospital{ByLogin: map[string]*Worker{}}
 	pick := func(l []string) string { return l[rng.IntN(len(l))] }
 	address := func() (street, city, state, zip string) {

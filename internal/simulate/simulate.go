@@ -166,14 +166,6 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 		Patients: cfg.Patients, Activity: cfg.Activity, Incidents: !cfg.NoIncidents, Baseline: cfg.Baseline})
 	st := &Stats{SimStart: cfg.Start, SimEnd: cfg.Start.Add(cfg.Span), Events: map[string]int{}, Incidents: len(plan.Incidents),
 		Skipped: plan.Skipped}
-	if cfg.Truth != nil {
-		enc := json.NewEncoder(cfg.Truth)
-		for _, t := range plan.Truth() {
-			if err := enc.Encode(t); err != nil {
-				return st, fmt.Errorf("write ground truth: %w", err)
-			}
-		}
-	}
 	for _, s := range plan.Skipped {
 		cfg.Log.Warn("incident not injected", "why", s)
 	}
@@ -191,6 +183,16 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 			return st, err
 		}
 		snd = n
+	}
+	// The ground truth is written once the server took the roster: what it
+	// lists is about to happen.
+	if cfg.Truth != nil {
+		enc := json.NewEncoder(cfg.Truth)
+		for _, t := range plan.Truth() {
+			if err := enc.Encode(t); err != nil {
+				return st, fmt.Errorf("write ground truth: %w", err)
+			}
+		}
 	}
 	began := time.Now()
 	err := stream(ctx, &cfg, plan, snd, st)
