@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/ehr/ehrcli"
 	"github.com/vigil-siem/vigil/internal/parse/evtx/evtxcli"
 	"github.com/vigil-siem/vigil/internal/parse/parsecli"
+	"github.com/vigil-siem/vigil/internal/simulate/simcli"
 )
 
 func main() {
@@ -27,7 +28,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), benchCmd(),
-		evtxcli.Command(), sigmacli.Command(), parsecli.Command(), ehrcli.Command(), ehrcli.WorkforceCommand())
+		evtxcli.Command(), sigmacli.Command(), parsecli.Command(), ehrcli.Command(), ehrcli.WorkforceCommand(), simcli.Command())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil:", err)
 		os.Exit(exitCode(err))

@@ -78,6 +78,8 @@ type Config struct {
 		Rules            []string
 		Placeholders     string
 		CorrelationState int
+		Timezone         string
+		CareTeamGrace    Duration
 	}
 	Store struct {
 		Retention        Duration
@@ -117,6 +119,8 @@ func Default() *Config {
 	c.Detect.Enabled = true
 	c.Detect.BuiltinRules = true
 	c.Detect.CorrelationState = 100_000
+	c.Detect.Timezone = "Local"
+	c.Detect.CareTeamGrace = Duration(24 * time.Hour)
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
 	c.Bus.MaxBytes = 8 << 30
 	c.Log.Level = "info"
@@ -382,6 +386,8 @@ var keys = []key{
 	boolKey("detect.builtin_rules", "load Vigil's own rules (Linux authentication, healthcare), shipped in the binary", func(c *Config) *bool { return &c.Detect.BuiltinRules }),
 	listKey("detect.rules", "directories of Sigma rules to load besides the built-in ones (e.g. a SigmaHQ checkout); comma-separated in flags and environment", func(c *Config) *[]string { return &c.Detect.Rules }, dirExists),
 	strKey("detect.placeholders", "YAML file of placeholder lists for the expand modifier (name: [values])", func(c *Config) *string { return &c.Detect.Placeholders }, fileExists),
+	strKey("detect.timezone", "time zone of working hours and termination dates in the healthcare enrichment", func(c *Config) *string { return &c.Detect.Timezone }, validTimezone),
+	durationKey("detect.care_team_grace", "a clinician stays on a patient's care team this long after the stay ends (for notes written afterwards)", func(c *Config) *Duration { return &c.Detect.CareTeamGrace }, 0),
 	intKey("detect.correlation_groups", "most correlation groups kept in memory; the least recently active are evicted beyond it", func(c *Config) *int { return &c.Detect.CorrelationState }, 100),
 	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
 	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),

@@ -32,6 +32,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/detect/correlation"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
+	"github.com/vigil-siem/vigil/internal/detect/enrich"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/ehr"
 	"github.com/vigil-siem/vigil/internal/event"
@@ -68,6 +69,8 @@ type Server struct {
 	srcCancel context.CancelFunc
 	srcDone   chan struct{}
 	detector  *detector.Detector
+	enrCancel context.CancelFunc
+	enrDone   chan struct{}
 	detCancel context.CancelFunc
 	detDone   chan error
 	detCons   *bus.Consumer
@@ -278,9 +281,24 @@ func (s *Server) startDetection(ctx context.Context) error {
 	if s.detCons, err = s.bus.Consumer(ctx, "detector", 5*time.Minute); err != nil {
 		return err
 	}
+	// Healthcare context for the rules: workforce status, care team,
+	// patient flags, relationships, usual hours.
+	loc, err := time.LoadLocation(s.cfg.Detect.Timezone)
+	if err != nil {
+		return fmt.Errorf("detect.timezone: %w", err)
+	}
+	en, err := enrich.New(enrich.Config{Directory: s.directory, Location: loc, CareTeamGrace: time.Duration(s.cfg.Detect.CareTeamGrace),
+		StatePath: filepath.Join(s.cfg.DataDir, "enrich-baseline.json"), Log: s.log.With("component", "enrich")})
+	if err != nil {
+		return err
+	}
+	ectx, ecancel := context.WithCancel(context.Background())
+	s.enrCancel, s.enrDone = ecancel, make(chan struct{})
+	go func() { en.Run(ectx); close(s.enrDone) }() // saves the hours baseline every minute and at stop
 	s.detector, err = detector.New(detector.Config{
 		Source: s.detCons, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
 		Observe:     s.sources.Observe,
+		Enrich:      en.Enrich,
 		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState},
 		Log:         s.log.With("component", "detector"), Metrics: detector.NewMetrics(s.registry),
 	}, r)
@@ -650,6 +668,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		if err := <-s.detDone; err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if s.enrCancel != nil {
+		s.enrCancel() // saves the usual-hours baseline
+		<-s.enrDone
 	}
 	if s.srcCancel != nil {
 		s.srcCancel() // flushes the source table to the database

@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/correlation"
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/engine"
+	"github.com/vigil-siem/vigil/rules/healthcare"
 )
 
 // Rules is one compiled rule set: the Sigma engine and the correlation
@@ -45,6 +46,9 @@ func Load(ctx context.Context, opt LoadOptions) (*Rules, error) {
 			return nil, fmt.Errorf("placeholders %s: %w", opt.PlaceholdersFile, err)
 		}
 	}
+	// Vigil's own rules have default values for their placeholders; the
+	// configured file replaces them name by name.
+	ph = healthcare.Merge(ph)
 	rs, rep, err := sigma.Load(ctx, opt.Dirs, sigma.LoadOptions{ParseOptions: sigma.ParseOptions{ValueOptions: sigma.ValueOptions{Placeholders: ph}}})
 	if err != nil {
 		return nil, err

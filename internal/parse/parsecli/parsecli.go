@@ -221,6 +221,11 @@ func parseSyslog(r io.Reader, opt Options, emit Emit) ([]error, error) {
 // @timestamp taken as the event time, and the JSON repairs of the
 // normaliser.
 func parseNDJSON(r io.Reader, opt Options, emit Emit) ([]error, error) {
+	loc := opt.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	payloads := normalize.NewPayloads(loc)
 	var problems []error
 	err := ndjson.Decode(r, maxRecord(opt), func(it ndjson.Item) error {
 		var e event.Event
@@ -250,7 +255,7 @@ func parseNDJSON(r io.Reader, opt Options, emit Emit) ([]error, error) {
 			}
 			e.Time = t
 		}
-		normalize.JSON(&e)
+		normalize.JSONEvent(&e, payloads) // as HTTP ingest does: Windows forms, CEF/LEEF/kv messages
 		if opt.KeepOriginal {
 			e.Set(event.FieldOriginal, string(it.Raw))
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/sigma/regression"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/progress"
+	"github.com/vigil-siem/vigil/rules/healthcare"
 )
 
 // ErrFailed is returned when lint rejected rules or tests failed; the
@@ -95,6 +96,9 @@ func (c *Config) load(ctx context.Context, paths []string) (*sigma.RuleSet, *sig
 	if err != nil {
 		return nil, nil, err
 	}
+	// Vigil's own rules have default values for their placeholders (the
+	// file replaces them name by name), as vigil serve gives them.
+	ph = healthcare.Merge(ph)
 	return sigma.Load(ctx, paths, sigma.LoadOptions{ParseOptions: sigma.ParseOptions{ValueOptions: sigma.ValueOptions{Placeholders: ph}}})
 }
 
