@@ -556,7 +556,8 @@ func classRun(re *syntax.Regexp) (*[256]bool, int) {
 }
 
 // foldClauses folds the literals of regex clauses, leaving out the
-// clauses with a literal whose folding is not stable (see foldStable).
+// clauses with a literal whose folding is not stable (see foldStable) or
+// that is in nearly every value (see weakLit).
 func foldClauses(cs [][]string) [][][]byte {
 	var out [][][]byte
 next:
@@ -564,7 +565,7 @@ next:
 		var fc [][]byte
 		for _, l := range c {
 			f := fold(l)
-			if f == "" || !foldStable(l) {
+			if f == "" || !foldStable(l) || weakLit(flit{full: f}) {
 				continue next
 			}
 			fc = append(fc, []byte(f))

@@ -13,11 +13,9 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/sigma/ahocorasick"
 )
 
-// A rule is gated by a set of (field, folded literal) pairs of which at
-// least one occurs in every event the rule matches; it is evaluated only
-// when the prefilter finds one of them. top means no such set is known.
+// litSet is a set of (field, folded literal) pairs, one of which occurs
+// in every event some condition matches: a clause of a gate.
 type litSet struct {
-	top  bool
 	lits []flit
 }
 
@@ -85,26 +83,22 @@ func anchoredHexRun(f string, startAnchored bool) (string, bool) {
 // window gateBuilder.window picks), which keeps the automata small.
 const maxLit = 10
 
-var topSet = litSet{top: true}
-
-// litFreq counts, over all rules, how often each literal is a candidate:
-// literals many rules use ("c:\users\", ".exe") tend to be common in
-// events too, so the prefilter prefers rarer ones.
-type litFreq map[litKey]int
+// litFreq counts, over all rules and fields, how often each literal (cut
+// to its window) is a candidate: literals many rules use (`c:\users\`,
+// ".exe") tend to be common in events too, in whatever field, so the
+// prefilter prefers rarer ones.
+type litFreq map[string]int
 
 // cost estimates how often a set fires: the sum over its literals of a
 // weight falling with length and rising with how many rules use it.
 func (s litSet) cost(freq litFreq) float64 {
-	if s.top {
-		return 1e9
-	}
 	c := 0.0
 	for _, l := range s.lits {
 		n := len(l.text)
 		if n > 16 {
 			n = 16
 		}
-		x := float64(1+freq[l.key()]) / float64(n*n*n)
+		x := float64(1+freq[l.text]) / float64(n*n*n)
 		if l.slot < 0 {
 			x *= 4 // keyword literals are searched in every field
 		}
@@ -114,26 +108,7 @@ func (s litSet) cost(freq litFreq) float64 {
 }
 
 func union(a, b litSet) litSet {
-	if a.top || b.top {
-		return topSet
-	}
 	return litSet{lits: append(append([]flit(nil), a.lits...), b.lits...)}
-}
-
-func best(sets []litSet, freq litFreq) litSet {
-	bi, bc := -1, 1e9
-	for i, s := range sets {
-		if s.top {
-			continue
-		}
-		if c := s.cost(freq); bi < 0 || c < bc {
-			bi, bc = i, c
-		}
-	}
-	if bi < 0 {
-		return topSet
-	}
-	return sets[bi]
 }
 
 // gateBuilder computes the prefilter gates of the rules of an engine from
@@ -167,23 +142,27 @@ func newGateBuilder(rules []*crule) *gateBuilder {
 	}
 	seen := map[string]bool{}
 	forAlts(func(a *alt, slot int32) {
-		for _, l := range a.lits(slot).lits {
-			if l.hex || seen[l.text] {
-				continue
-			}
-			seen[l.text] = true
-			inLit := map[string]bool{}
-			for i := 0; i+3 <= len(l.text); i++ {
-				if t := l.text[i : i+3]; !inLit[t] {
-					inLit[t] = true
-					b.tri[t]++
+		for _, c := range a.clauses(slot) {
+			for _, l := range c.lits {
+				if l.hex || seen[l.text] {
+					continue
+				}
+				seen[l.text] = true
+				inLit := map[string]bool{}
+				for i := 0; i+3 <= len(l.text); i++ {
+					if t := l.text[i : i+3]; !inLit[t] {
+						inLit[t] = true
+						b.tri[t]++
+					}
 				}
 			}
 		}
 	})
 	forAlts(func(a *alt, slot int32) {
-		for _, l := range b.lits(a, slot).lits {
-			b.freq[l.key()]++
+		for _, c := range b.altGate(a, slot) {
+			for _, l := range c.lits {
+				b.freq[l.text]++
+			}
 		}
 	})
 	return b
@@ -211,18 +190,19 @@ func (b *gateBuilder) window(s string) string {
 	return s[bi : bi+maxLit]
 }
 
-// lits returns the prefilter literals of an alternative, cut to windows.
-func (b *gateBuilder) lits(a *alt, slot int32) litSet {
-	s := a.lits(slot)
-	if s.top {
-		return s
-	}
-	out := litSet{lits: make([]flit, len(s.lits))}
-	for i, l := range s.lits {
-		if !l.hex {
-			l.text = b.window(l.text)
+// altGate returns the clauses of an alternative with their literals cut
+// to windows, unsorted.
+func (b *gateBuilder) altGate(a *alt, slot int32) gate {
+	cs := a.clauses(slot)
+	out := make(gate, len(cs))
+	for i, c := range cs {
+		out[i].lits = make([]flit, len(c.lits))
+		for j, l := range c.lits {
+			if !l.hex {
+				l.text = b.window(l.text)
+			}
+			out[i].lits[j] = l
 		}
-		out.lits[i] = l
 	}
 	return out
 }
@@ -231,7 +211,7 @@ func (b *gateBuilder) cost(s litSet) float64 { return s.cost(b.freq) }
 
 // A gate is what the prefilter requires of an event before a rule is
 // evaluated: a conjunction of clauses, each a disjunction of (field,
-// literal) pairs (a litSet, never top). Every event the rule matches
+// literal) pairs (a litSet). Every event the rule matches
 // contains a literal of every clause. A nil gate means none is known: the
 // rule is evaluated on every event routed to it. Clauses are sorted
 // cheapest (rarest) first; there are at most maxClauses.
@@ -256,29 +236,36 @@ func (b *gateBuilder) gate(cr *crule, n int32) gate {
 		}
 		return b.normalize(out)
 	case opOr:
-		// (a1 and a2) or (b1 and b2) implies (a1 or b1) and (a2 or b2):
-		// clause j is the union of each child's j-th clause (a child with
-		// fewer clauses gives its last one again).
 		kids := make([]gate, len(nd.kids))
-		k := 0
 		for i, c := range nd.kids {
 			kids[i] = b.gate(cr, c)
-			if kids[i] == nil {
-				return nil
-			}
-			k = max(k, len(kids[i]))
 		}
-		out := make(gate, k)
-		for j := range out {
-			for _, g := range kids {
-				out[j] = union(out[j], g[min(j, len(g)-1)])
-			}
-		}
-		return b.normalize(out)
+		return b.or(kids)
 	case opLeaf:
 		return b.leafGate(nd.leaf)
 	}
 	return nil
+}
+
+// or is the gate of an OR of gates: (a1 and a2) or (b1 and b2) implies
+// (a1 or b1) and (a2 or b2), so clause j is the union of each gate's j-th
+// clause (a gate with fewer clauses gives its last one again). A nil gate
+// makes the OR ungated.
+func (b *gateBuilder) or(gates []gate) gate {
+	k := 0
+	for _, g := range gates {
+		if len(g) == 0 {
+			return nil
+		}
+		k = max(k, len(g))
+	}
+	out := make(gate, k)
+	for j := range out {
+		for _, g := range gates {
+			out[j] = union(out[j], g[min(j, len(g)-1)])
+		}
+	}
+	return b.normalize(out)
 }
 
 // normalize removes duplicate literals and clauses, sorts the clauses
@@ -336,120 +323,128 @@ func (s litSet) key() string {
 	return b.String()
 }
 
-// leafGate is the gate of a leaf: one clause (any of its alternatives),
-// or with the all modifier one clause per value group (each is required).
+// leafGate is the gate of a leaf: an OR of its alternatives' gates, or
+// with the all modifier an AND over its value groups of such ORs.
 func (b *gateBuilder) leafGate(l *leaf) gate {
 	if l.negate {
 		return nil
 	}
+	groups := make([][]gate, l.ngroups)
+	for i := range l.alts {
+		a := &l.alts[i]
+		groups[a.group] = append(groups[a.group], b.normalize(b.altGate(a, l.slot)))
+	}
+	for i := range l.multiPats {
+		a := &l.multiPats[i]
+		groups[a.group] = append(groups[a.group], b.normalize(b.altGate(a, l.slot)))
+	}
+	for k := range l.eqSet {
+		// eqSet alts were removed; they belong to OR leaves only.
+		groups[0] = append(groups[0], gate{{lits: []flit{{slot: l.slot, text: b.window(k), full: k, anchor: exactAnchor}}}})
+	}
 	if !l.all {
-		s := b.leafLits(l)
-		if s.top {
-			return nil
+		var alts []gate
+		for _, g := range groups {
+			alts = append(alts, g...)
 		}
-		return gate{s}
+		return b.or(alts)
 	}
 	var out gate
-	for _, g := range b.groups(l) {
-		if !g.top && len(g.lits) > 0 {
-			out = append(out, g)
-		}
+	for _, g := range groups {
+		out = append(out, b.or(g)...)
 	}
 	return b.normalize(out)
 }
 
-// groups returns the literal set of each value group of the leaf.
-func (b *gateBuilder) groups(l *leaf) []litSet {
-	groups := make([]litSet, l.ngroups)
-	for i := range l.alts {
-		a := &l.alts[i]
-		groups[a.group] = union(groups[a.group], b.lits(a, l.slot))
+// clauses returns the literal sets (folded, whole) of an alternative:
+// every value it matches contains one literal of each set. Nil when none
+// is known.
+func (a *alt) clauses(slot int32) []litSet {
+	out := a.allClauses(slot)
+	kept := out[:0]
+	for _, c := range out {
+		if !slices.ContainsFunc(c.lits, weakLit) {
+			kept = append(kept, c)
+		}
 	}
-	for i := range l.multiPats {
-		a := &l.multiPats[i]
-		groups[a.group] = union(groups[a.group], b.lits(a, l.slot))
-	}
-	for k := range l.eqSet {
-		// eqSet alts were removed; they belong to OR leaves only.
-		groups[0] = union(groups[0], litSet{lits: []flit{{slot: l.slot, text: b.window(k), full: k, anchor: exactAnchor}}})
-	}
-	return groups
+	return kept
 }
 
-// leafLits is the single literal set of a leaf (any of its values).
-func (b *gateBuilder) leafLits(l *leaf) litSet {
-	if l.negate {
-		return topSet
+// weakLit reports whether a literal is in nearly every value, so that a
+// clause holding it rules nothing out: one letter, digit or separator
+// anywhere in the value (a regex's required "e", a windash "-").
+func weakLit(l flit) bool {
+	if l.anchor != anyAnchor || len(l.full) != 1 {
+		return false
 	}
-	groups := b.groups(l)
-	if l.all {
-		return best(groups, b.freq)
-	}
-	out := litSet{}
-	for _, g := range groups {
-		if len(g.lits) == 0 && !g.top && (l.eqSet != nil || l.multi != nil) {
-			continue // a group whose equality literals moved to eqSet
-		}
-		out = union(out, g)
-		if out.top {
-			return out
-		}
-	}
-	if len(out.lits) == 0 {
-		return topSet
-	}
-	return out
+	c := l.full[0]
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte(" .,;:-_=\\/\"'()[]", c) >= 0
 }
 
-// lits returns the literals (folded, whole) one of which every value the
-// alternative matches contains, or top.
-func (a *alt) lits(slot int32) litSet {
-	switch a.kind {
-	case kEq, kPrefix, kSuffix, kContains, kGlob:
-		bestLit := ""
-		for _, p := range a.pat {
-			if p.Kind == sigma.PartLit && len(p.Text) > len(bestLit) {
-				bestLit = p.Text
-			}
-		}
-		f := fold(bestLit)
-		if f == "" {
-			return topSet
-		}
-		l := flit{slot: slot, text: f, full: f}
-		if a.kind != kGlob {
-			// a.lit is the whole literal (folded unless cased).
-			l.full = fold(string(a.lit))
-			l.anchor = map[uint8]uint8{kEq: exactAnchor, kPrefix: prefixAnchor, kSuffix: suffixAnchor, kContains: anyAnchor}[a.kind]
-		}
+func (a *alt) allClauses(slot int32) []litSet {
+	one := func(l flit) []litSet {
 		if slot >= 0 {
-			// Literal parts are whole: bestLit starts the value only for
-			// equality and prefix patterns.
-			if h, ok := anchoredHexRun(f, a.kind == kEq || a.kind == kPrefix); ok {
+			// A hash IOC: its hex-run key (see flit.hex).
+			if h, ok := anchoredHexRun(l.text, l.anchor == exactAnchor || l.anchor == prefixAnchor); ok {
 				l.text, l.hex = h, true
 			}
 		}
-		return litSet{lits: []flit{l}}
+		return []litSet{{lits: []flit{l}}}
+	}
+	switch a.kind {
+	case kEq, kPrefix, kSuffix, kContains:
+		// a.lit is the whole literal (folded unless cased).
+		f := fold(string(a.lit))
+		if f == "" {
+			return nil
+		}
+		anchor := map[uint8]uint8{kEq: exactAnchor, kPrefix: prefixAnchor, kSuffix: suffixAnchor, kContains: anyAnchor}[a.kind]
+		return one(flit{slot: slot, text: f, full: f, anchor: anchor})
+	case kGlob:
+		// Every literal part is required; the first is a prefix and the
+		// last a suffix unless a wildcard stands before / after them.
+		var out []litSet
+		for i, p := range a.pat {
+			if p.Kind != sigma.PartLit {
+				continue
+			}
+			f := fold(p.Text)
+			if f == "" {
+				continue
+			}
+			anchor := anyAnchor
+			switch {
+			case i == 0 && len(a.pat) == 1:
+				anchor = exactAnchor
+			case i == 0:
+				anchor = prefixAnchor
+			case i == len(a.pat)-1:
+				anchor = suffixAnchor
+			}
+			out = append(out, one(flit{slot: slot, text: f, full: f, anchor: anchor})...)
+		}
+		return out
 	case kRegex:
 		re, err := syntax.Parse(a.re.String(), syntax.Perl)
 		if err != nil {
-			return topSet
+			return nil
 		}
-		ls, ok := regexLits(re.Simplify())
-		if !ok {
-			return topSet
-		}
-		out := litSet{}
-		for _, s := range ls {
-			f := fold(s)
-			if f == "" || !foldStable(s) {
-				return topSet
+		var out []litSet
+	clauses:
+		for _, c := range regexClauses(re.Simplify()) {
+			var ls litSet
+			for _, s := range c {
+				f := fold(s)
+				if f == "" || !foldStable(s) {
+					continue clauses
+				}
+				ls.lits = append(ls.lits, flit{slot: slot, text: f, full: f})
 			}
-			out.lits = append(out.lits, flit{slot: slot, text: f, full: f})
+			out = append(out, ls)
 		}
 		return out
 	}
-	return topSet
+	return nil
 }
 
 // foldStable reports whether every rune of s folds to the same rune as
@@ -719,6 +714,8 @@ func (e *Engine) buildPrefilter(c *compiler) {
 				r.checks = append(r.checks, cl)
 			}
 		}
+		// The clauses all have to pass: cheapest to test first.
+		slices.SortStableFunc(r.checks, func(a, b []check) int { return checkCost(a) - checkCost(b) })
 		full := uint8(1)<<len(scanned) - 1
 		for j, clause := range scanned {
 			for _, l := range clause.lits {
@@ -835,6 +832,20 @@ func newCheckClause(c litSet) ([]check, bool) {
 		}
 	}
 	return out, len(out) > 0
+}
+
+// checkCost estimates the work of testing a check clause: a search
+// through the value per contains literal, a comparison per anchored one.
+func checkCost(c []check) int {
+	n := 0
+	for _, ch := range c {
+		if ch.anchor == anyAnchor {
+			n += 4
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // entryPat is a prefilter literal of a route entry and the entry's rules

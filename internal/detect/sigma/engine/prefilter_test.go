@@ -100,7 +100,28 @@ func TestGates(t *testing.T) {
 	// Keywords are searched in every field.
 	f(`  keywords: ['sekurlsa::', 'kerberos::']
   condition: keywords
-`, `kw:sekurlsa:: | kw:kerberos::`)
+`, `kw:kerberos:: | kw:sekurlsa::`)
+	// Every literal part of a glob is required: an OR of globs zips
+	// them, rarest first (".exe" is common when other rules use it).
+	dets := []string{`  sel:
+    OriginalFileName: ['7z*.exe', '*rar.exe', '*Command*Line*RAR*']
+  condition: sel
+`}
+	for range 20 {
+		dets = append(dets, "  sel:\n    OriginalFileName|endswith: '.exe'\n  condition: sel\n")
+	}
+	e := compileRules(t, dets...)
+	want := `OriginalFileName:7z | OriginalFileName:command | OriginalFileName:rar.exe & ` +
+		`OriginalFileName:.exe | OriginalFileName:line | OriginalFileName:rar.exe & ` +
+		`OriginalFileName:.exe | OriginalFileName:rar | OriginalFileName:rar.exe`
+	if got := gateString(e, 0); got != want {
+		t.Errorf("got gate %q, want %q", got, want)
+	}
+	// A regex gives its required literals (each piece of a sequence).
+	f(`  sel:
+    CommandLine|re: '"(?:\{\d\})+"\s*-f'
+  condition: sel
+`, `CommandLine:-f & CommandLine:{ & CommandLine:}`) // '"' is everywhere
 	// At most maxClauses clauses, the rarest (here: longest, cut to
 	// maxLit bytes) first.
 	f(`  sel:
