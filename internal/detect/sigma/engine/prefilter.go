@@ -107,10 +107,6 @@ func (s litSet) cost(freq litFreq) float64 {
 	return c
 }
 
-func union(a, b litSet) litSet {
-	return litSet{lits: append(append([]flit(nil), a.lits...), b.lits...)}
-}
-
 // gateBuilder computes the prefilter gates of the rules of an engine from
 // statistics over all their literals.
 type gateBuilder struct {
@@ -262,7 +258,7 @@ func (b *gateBuilder) or(gates []gate) gate {
 	out := make(gate, k)
 	for j := range out {
 		for _, g := range gates {
-			out[j] = union(out[j], g[min(j, len(g)-1)])
+			out[j].lits = append(out[j].lits, g[min(j, len(g)-1)].lits...)
 		}
 	}
 	return b.normalize(out)
