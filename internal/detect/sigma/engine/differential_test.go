@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +46,37 @@ func shout(ev *event.Event) event.Event {
 	return c
 }
 
+// mutations returns variants of events that sit near the rules' edges:
+// a field removed, a value cut short at either end, two values swapped, a
+// value repeated (seeded, so failures reproduce).
+func mutations(events []event.Event) []event.Event {
+	rng := rand.New(rand.NewSource(11))
+	var out []event.Event
+	for i := range events {
+		n := len(events[i].Fields)
+		if n == 0 {
+			continue
+		}
+		for k := 0; k < 4; k++ {
+			c := events[i].Clone()
+			f := &c.Fields[rng.Intn(n)]
+			switch k {
+			case 0:
+				c.Delete(f.Name)
+			case 1:
+				f.Value = f.Value[:rng.Intn(len(f.Value)+1)]
+			case 2:
+				f.Value = f.Value[rng.Intn(len(f.Value)+1):]
+			case 3:
+				g := &c.Fields[rng.Intn(n)]
+				f.Value, g.Value = g.Value, f.Value+" "+f.Value
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // matchedRules returns, per event, the indexes of the rules e matches.
 func matchedRules(e *Engine, events []event.Event) [][]int {
 	w := e.NewWorker()
@@ -58,8 +90,8 @@ func matchedRules(e *Engine, events []event.Event) [][]int {
 // TestDifferential checks that the compiled engine (routing, prefilter,
 // specialised matchers) matches exactly the rules the naive engine
 // (every routed rule evaluated) matches, event by event, over the
-// benchmark stream and the regression events in both layouts, as stored
-// and upper-cased.
+// benchmark stream and the regression events in both layouts, as stored,
+// upper-cased and mutated.
 func TestDifferential(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test evaluates every rule on every event; skipped with -short")
@@ -75,25 +107,30 @@ func TestDifferential(t *testing.T) {
 		}
 		flat = append(flat, ev.Clone(), shout(&ev))
 	}
+	flat = append(flat, mutations(flat)...)
+	evtx = append(evtx, mutations(evtx)...)
 	flat = append(flat, benchStream(t)...)
 	for _, c := range []struct {
 		pipe   string
+		rules  int // 0: all
 		events []event.Event
-	}{{"vigil", flat}, {"evtx_dump", evtx}} {
-		fast := mustCompile(t, rs, c.pipe, Options{})
-		naive := mustCompile(t, rs, c.pipe, Options{DisablePrefilter: true})
+	}{{"vigil", 0, flat}, {"evtx_dump", 0, evtx}, {"vigil", 100, flat}, {"vigil", 1000, flat}} {
+		// Subsets have other literal statistics, hence other gates.
+		set := subset(rs, c.rules)
+		fast := mustCompile(t, set, c.pipe, Options{})
+		naive := mustCompile(t, set, c.pipe, Options{DisablePrefilter: true})
 		got, want := matchedRules(fast, c.events), matchedRules(naive, c.events)
 		total := 0
 		for i := range c.events {
 			total += len(want[i])
 			if !slices.Equal(got[i], want[i]) {
-				t.Errorf("%s event %d %v:\ngot rules %v, naive engine matched %v", c.pipe, i, c.events[i].Fields, titles(fast, got[i]), titles(naive, want[i]))
+				t.Errorf("%s/%d rules, event %d %v:\ngot rules %v, naive engine matched %v", c.pipe, c.rules, i, c.events[i].Fields, titles(fast, got[i]), titles(naive, want[i]))
 			}
 		}
 		if total == 0 {
-			t.Errorf("%s: no event matched any rule; the comparison proves nothing", c.pipe)
+			t.Errorf("%s/%d rules: no event matched any rule; the comparison proves nothing", c.pipe, c.rules)
 		}
-		t.Logf("%s: %d events, %d matches, same as the naive engine", c.pipe, len(c.events), total)
+		t.Logf("%s, %d rules (0: all): %d events, %d matches, same as the naive engine", c.pipe, c.rules, len(c.events), total)
 	}
 }
 
