@@ -188,3 +188,27 @@ func BenchmarkAnchorsScan(b *testing.B) {
 		a.Scan(text, func(int32) { n++ })
 	}
 }
+
+// FuzzAnchors compares Anchors with the naive search: the input's first
+// line is the text, the other lines the patterns.
+func FuzzAnchors(f *testing.F) {
+	f.Add([]byte("c:\\windows\\system32\\cmd.exe /c whoami\ncmd.exe\nwhoami\n /c\nc\n\n"))
+	f.Add([]byte("aaaaaaaaaa\naaaa\naaaaa\na\naa\naaa"))
+	f.Add([]byte("x\x00\xff\nx\x00\n\x00\xff\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		lines := bytes.Split(in, []byte("\n"))
+		text, pats := lines[0], lines[1:]
+		if len(pats) > 200 {
+			pats = pats[:200]
+		}
+		got, want := sorted(scanAnchors(BuildAnchors(pats), text)), sorted(naive(pats, text))
+		if len(got) != len(want) {
+			t.Fatalf("pats %q text %q: got %v want %v", pats, text, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("pats %q text %q: got %v want %v", pats, text, got, want)
+			}
+		}
+	})
+}

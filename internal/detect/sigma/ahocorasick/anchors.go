@@ -21,6 +21,10 @@ import (
 // 4-gram of it that the fewest patterns of the set contain: 4-grams that
 // many patterns share (".exe", "\win") tend to be common in texts too.
 //
+// The work at an offset whose bitmap bit is set is bounded by the number
+// of patterns filed under one anchor: at most 12 in the searchers of the
+// full SigmaHQ rule set, whatever the text.
+//
 // An Anchors is immutable and safe for concurrent use.
 type Anchors struct {
 	pats [][]byte

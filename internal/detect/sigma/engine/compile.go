@@ -35,8 +35,8 @@ type crule struct {
 	entries    []int32
 	everyEvent bool
 	gated      bool // has a prefilter gate (else evaluated on every routed event)
-	// checks are the gate clauses after the first (which the automata
-	// look for): each needs one check to pass before the rule is
+	// checks are the gate clauses the searchers do not look for (short
+	// literals): each needs one check to pass before the rule is
 	// evaluated.
 	checks [][]check
 }

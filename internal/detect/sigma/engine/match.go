@@ -40,7 +40,7 @@ type Worker struct {
 	keyBuf    []byte
 	nameBuf   []byte
 	spaceBuf  []byte
-	scanSlots []int32 // present slots that have an automaton
+	scanSlots []int32 // present slots that have prefilter literals
 	fieldSlot []int32 // by event field index: its slot, or -1
 	curRefs   [][]gateRef
 	combo     *combo // of the last event

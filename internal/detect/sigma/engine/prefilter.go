@@ -24,8 +24,8 @@ type flit struct {
 	text string
 	// hex: text is the first hexTokenLen characters of a run of hex digits
 	// that starts right after a non-hex character (or at the start of the
-	// value), looked up in a hash set instead of the automaton (hash IOCs
-	// would make the automaton walk randomly through thousands of states).
+	// value), looked up in a hash set instead of the searcher (thousands
+	// of hash IOCs would fill its tables with random anchors).
 	hex bool
 	// full is the whole folded literal text is taken from, and anchor
 	// where it sits in every value the alternative matches: what a direct
@@ -42,7 +42,7 @@ const (
 	exactAnchor               // the value is it
 )
 
-// litKey identifies a prefilter literal (the automaton pattern).
+// litKey identifies a prefilter literal (a searcher pattern).
 type litKey struct {
 	slot int32
 	text string
@@ -80,7 +80,7 @@ func anchoredHexRun(f string, startAnchored bool) (string, bool) {
 
 // maxLit bounds a prefilter literal: any substring of a required literal
 // is itself required, so long literals are cut to maxLit bytes (the
-// window gateBuilder.window picks), which keeps the automata small.
+// window gateBuilder.window picks), which keeps the searchers small.
 const maxLit = 10
 
 // litFreq counts, over all rules and fields, how often each literal (cut
@@ -682,9 +682,9 @@ func classLiteral(re *syntax.Regexp) (string, bool) {
 	return "", false
 }
 
-// buildPrefilter computes each rule's gate, puts the literals of its first
-// clause in the route entries' automata and makes the other clauses the
-// rule's checks.
+// buildPrefilter computes each rule's gate, files the literals of its
+// scanned clauses under the route entries (for their searchers) and makes
+// the other clauses the rule's checks.
 func (e *Engine) buildPrefilter(c *compiler) {
 	pats := map[litKey]int32{}
 	var patList []litKey
@@ -732,7 +732,7 @@ func (e *Engine) buildPrefilter(c *compiler) {
 			}
 		}
 	}
-	// The automata are built per combination of route entries (comboFor);
+	// The searchers are built per combination of route entries (comboFor);
 	// here each entry records its rules' literals.
 	e.slotPats = make([]bool, len(e.fieldNames))
 	for _, k := range patList {
@@ -793,7 +793,7 @@ type gateRef struct {
 }
 
 // A check is one literal of a gate clause tested directly on an event
-// field's folded value. A rule whose first clause the automata found is
+// field's folded value. A rule whose scanned clauses the searchers found is
 // evaluated only if, for each of its other clauses, one check passes:
 // these clauses cost nothing on the many events where the first one is
 // absent, and rule out most of the others for a few byte comparisons.
@@ -861,10 +861,10 @@ type scanSet struct {
 	hex  map[string][]gateRef // hex-run keys -> gate references
 }
 
-// combo holds the automata for one combination of route entries, over the
-// literals of those entries' rules only: smaller automata than one over
+// combo holds the searchers for one combination of route entries, over the
+// literals of those entries' rules only: smaller searchers than one over
 // every rule, and an event of several log sources scans each field once.
-// Every rule of the automata is routed to an event of the combination.
+// Every rule of the searchers is routed to an event of the combination.
 type combo struct {
 	field []*scanSet // by slot
 	kw    *scanSet
@@ -876,7 +876,7 @@ type combo struct {
 	ungated []int32
 }
 
-// comboFor returns the automata of a set of entries, building them on
+// comboFor returns the searchers of a set of entries, building them on
 // first use (the only allocation of matching, once per combination).
 func (e *Engine) comboFor(key []byte, entries []int32) *combo {
 	if m := e.comboCache.Load(); m != nil {
