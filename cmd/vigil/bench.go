@@ -39,6 +39,10 @@ func benchCmd() *cobra.Command {
 						t = &bench.Vigil{Bin: self}
 					case "vigil-fsync":
 						t = &bench.Vigil{Bin: self, SyncAlways: true}
+					case "vigil-nodetect":
+						t = &bench.Vigil{Bin: self, NoDetect: true}
+					case "vigil-nooriginal":
+						t = &bench.Vigil{Bin: self, Args: []string{"--ingest-keep-original=false"}}
 					case "rsyslog":
 						if tr != "tcp" {
 							continue
@@ -55,7 +59,7 @@ func benchCmd() *cobra.Command {
 						}
 						t = &bench.VictoriaLogs{Bin: bin}
 					default:
-						return fmt.Errorf("unknown target %q: want vigil, vigil-fsync, rsyslog, victorialogs", name)
+						return fmt.Errorf("unknown target %q: want vigil, vigil-nodetect, vigil-fsync, rsyslog, victorialogs", name)
 					}
 					dir, err := os.MkdirTemp("", "vigil-bench-")
 					if err != nil {
@@ -80,7 +84,7 @@ func benchCmd() *cobra.Command {
 		},
 	}
 	f := ingest.Flags()
-	f.StringSliceVar(&targets, "target", []string{"vigil"}, "receivers: vigil, vigil-fsync, rsyslog, victorialogs")
+	f.StringSliceVar(&targets, "target", []string{"vigil"}, "receivers: vigil, vigil-nodetect, vigil-fsync, rsyslog, victorialogs")
 	f.StringSliceVar(&transports, "transport", []string{"tcp", "http"}, "transports: tcp (octet-counted syslog), http (NDJSON)")
 	f.IntVar(&cfg.Events, "events", 1_000_000, "events per run")
 	f.IntVar(&cfg.Conns, "conns", 4, "TCP connections or concurrent HTTP clients")

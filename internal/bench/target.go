@@ -96,18 +96,26 @@ func (p *proc) stop() {
 type Vigil struct {
 	Bin        string
 	SyncAlways bool
-	p          proc
-	dir        string
-	http, tcp  string
-	token      string
-	client     *http.Client
+	// NoDetect runs without the detector: ingest and storage alone.
+	NoDetect bool
+	// Args are more flags for vigil serve.
+	Args      []string
+	p         proc
+	dir       string
+	http, tcp string
+	token     string
+	client    *http.Client
 }
 
 func (v *Vigil) Name() string {
+	name := "vigil"
 	if v.SyncAlways {
-		return "vigil (fsync every batch)"
+		name += " (fsync every batch)"
 	}
-	return "vigil"
+	if v.NoDetect {
+		name += " (detection off)"
+	}
+	return name
 }
 
 func (v *Vigil) Start(ctx context.Context, dir string) error {
@@ -124,6 +132,10 @@ func (v *Vigil) Start(ctx context.Context, dir string) error {
 	if v.SyncAlways {
 		args = append(args, "--bus-sync-always", "true")
 	}
+	if v.NoDetect {
+		args = append(args, "--detect-enabled", "false")
+	}
+	args = append(args, v.Args...)
 	if err := v.p.start(v.Bin, args...); err != nil {
 		return err
 	}

@@ -206,6 +206,13 @@ func (m *Message) Ack() error {
 	return m.ack()
 }
 
+// Receipt is what acknowledging a message later needs: its sequence and
+// acknowledgement, without the batch data (which a consumer holding many
+// messages until a checkpoint would otherwise keep in memory).
+func (m *Message) Receipt() Message {
+	return Message{Seq: m.Seq, Source: m.Source, Time: m.Time, Deliver: m.Deliver, ack: m.ack}
+}
+
 // NewMessage builds a message, for tests of consumers.
 func NewMessage(seq uint64, source string, data []byte, t time.Time, ack func() error) Message {
 	return Message{Seq: seq, Source: source, Data: data, Time: t, Deliver: 1, ack: ack}

@@ -259,7 +259,9 @@ func (w *Writer) Run(ctx context.Context) error {
 		pendingEvents += w.addAll(msgs, have)
 		// Acknowledged after the next flush (a redelivered batch too: it
 		// may be waiting for that flush).
-		toAck = append(toAck, msgs...)
+		for i := range msgs {
+			toAck = append(toAck, msgs[i].Receipt())
+		}
 		if len(toAck) > 0 && (time.Since(lastFlush) >= w.cfg.FlushEvery || pendingEvents >= w.cfg.FlushEvents) {
 			flush()
 		}

@@ -310,7 +310,7 @@ func (d *Detector) Run(ctx context.Context) error {
 				d.progress.Mark(m.Seq)
 				evaluated = true
 			}
-			toAck = append(toAck, *m)
+			toAck = append(toAck, m.Receipt())
 		}
 		switch {
 		case time.Since(last) >= d.cfg.CheckpointEvery || len(toAck) >= maxUnacked:
