@@ -115,6 +115,9 @@ func (v *Vigil) Name() string {
 	if v.NoDetect {
 		name += " (detection off)"
 	}
+	if len(v.Args) > 0 {
+		name += " (" + strings.Join(v.Args, " ") + ")"
+	}
 	return name
 }
 
