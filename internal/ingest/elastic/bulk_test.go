@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/parse/jsonflat"
 )
@@ -135,7 +136,7 @@ func BenchmarkBulk(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Self()
 	for i := 0; i < b.N; i++ {
 		req := httptest.NewRequest("POST", "/_bulk", bytes.NewReader(data))
 		req.SetBasicAuth("elastic", testToken)
@@ -146,7 +147,7 @@ func BenchmarkBulk(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	used := cpuTime() - cpu
+	used := cputime.Self() - cpu
 	b.ReportMetric(float64(b.N*docs)/b.Elapsed().Seconds(), "events/s")
 	if used > 0 {
 		b.ReportMetric(float64(b.N*docs)/used.Seconds(), "events/cpu-s")

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -381,7 +382,7 @@ func BenchmarkHEC(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Self()
 	for i := 0; i < b.N; i++ {
 		req := httptest.NewRequest("POST", "/services/collector/event", bytes.NewReader(data))
 		req.Header.Set("Authorization", "Splunk "+testToken)
@@ -392,7 +393,7 @@ func BenchmarkHEC(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	used := cpuTime() - cpu
+	used := cputime.Self() - cpu
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 	if used > 0 {
 		b.ReportMetric(float64(b.N*n)/used.Seconds(), "events/cpu-s")

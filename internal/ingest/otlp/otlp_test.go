@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -377,7 +378,7 @@ func BenchmarkOTLP(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Self()
 	for i := 0; i < b.N; i++ {
 		req := httptest.NewRequest("POST", "/v1/logs", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-protobuf")
@@ -389,7 +390,7 @@ func BenchmarkOTLP(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	used := cpuTime() - cpu
+	used := cputime.Self() - cpu
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 	if used > 0 {
 		b.ReportMetric(float64(b.N*n)/used.Seconds(), "events/cpu-s")

@@ -6,10 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/eventfile"
 	"github.com/vigil-siem/vigil/internal/event"
@@ -87,15 +86,6 @@ func benchStream(tb testing.TB) []event.Event {
 	return out
 }
 
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func subset(rs *sigma.RuleSet, n int) *sigma.RuleSet {
 	if n <= 0 || n >= len(rs.Rules) {
 		return rs
@@ -147,13 +137,13 @@ func BenchmarkMatch(b *testing.B) {
 				b.SetBytes(int64(size / len(stream)))
 				b.ReportAllocs()
 				runtime.GC() // collect compile garbage before timing
-				cpu0 := cpuTime()
+				cpu0 := cputime.Self()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					w.Match(&stream[i%len(stream)], fn)
 				}
 				b.StopTimer()
-				cpu := cpuTime() - cpu0
+				cpu := cputime.Self() - cpu0
 				w.Flush()
 				st := e.Stats()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
