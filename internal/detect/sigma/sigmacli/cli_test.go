@@ -130,6 +130,29 @@ func TestScan(t *testing.T) {
 	if res.Events != 7 || !strings.Contains(out.String(), `"rule_id":"efc21479-9e83-41da-8cf1-122e06ba8db3"`) {
 		t.Errorf("scan: %+v\n%s", res, out.String())
 	}
+	// The EVTX file beside the JSON, parsed by the scan itself: the same
+	// records, the same matches.
+	fromJSON := res
+	out.Reset()
+	evtxFiles, _ := filepath.Glob(filepath.Join(dir, "*.evtx"))
+	if len(evtxFiles) != 1 {
+		t.Fatalf("want one .evtx in %s, found %v", dir, evtxFiles)
+	}
+	res, err = Scan(context.Background(), &out, &errOut, evtxFiles, Config{Rules: []string{rules}, JSON: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != fromJSON || !strings.Contains(out.String(), `"rule_id":"efc21479-9e83-41da-8cf1-122e06ba8db3"`) {
+		t.Errorf("scan of the EVTX file: %+v, of its JSON: %+v\n%s", res, fromJSON, out.String())
+	}
+	// A file that is neither JSON nor EVTX is an error naming the file.
+	bad := filepath.Join(t.TempDir(), "broken.evtx")
+	if err := os.WriteFile(bad, []byte("not an event log at all"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Scan(context.Background(), &out, &errOut, []string{bad}, Config{Rules: []string{rules}}); err == nil || !strings.Contains(err.Error(), "broken.evtx") {
+		t.Errorf("scan of a broken EVTX file: err = %v", err)
+	}
 	// The Vigil rules over their own regression events, as a table.
 	out.Reset()
 	root := repoRoot(t)

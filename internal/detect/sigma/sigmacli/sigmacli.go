@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -26,6 +27,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/regression"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/parse/evtx"
+	"github.com/vigil-siem/vigil/internal/parse/evtx/evtxcli"
 	"github.com/vigil-siem/vigil/internal/progress"
 	"github.com/vigil-siem/vigil/rules/healthcare"
 )
@@ -241,7 +244,7 @@ func scanCommand() *cobra.Command {
 	var cfg Config
 	cmd := &cobra.Command{
 		Use:   "scan --rules DIR [--rules DIR...] [--pipeline NAME] FILE...",
-		Short: "Evaluate rules (and correlations) over event files: NDJSON, JSON arrays, evtx_dump JSON",
+		Short: "Evaluate rules (and correlations) over event files: NDJSON, JSON arrays, evtx_dump JSON, EVTX",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SilenceUsage = true
@@ -280,15 +283,40 @@ type jsonMatch struct {
 // Scan evaluates the rules over the files and prints matches and
 // correlation alerts to w (progress to errw when it is a terminal).
 func Scan(ctx context.Context, w, errw io.Writer, files []string, cfg Config) (ScanResult, error) {
-	var res ScanResult
+	s, err := NewScanner(ctx, errw, cfg)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	return s.Scan(ctx, w, errw, files)
+}
+
+// Scanner holds a loaded rule set and the engines compiled from it, so
+// that several scans share one compilation.
+type Scanner struct {
+	cfg  Config
+	rs   *sigma.RuleSet
+	engs *engines
+}
+
+// NewScanner loads the rules of cfg, reporting rejections to errw.
+func NewScanner(ctx context.Context, errw io.Writer, cfg Config) (*Scanner, error) {
 	rs, rep, err := cfg.load(ctx, cfg.Rules)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	if n := len(rep.Rejected); n > 0 {
 		fmt.Fprintf(errw, "sigma scan: %d rules rejected (see vigil sigma lint)\n", n)
 	}
-	engs := &engines{cfg: &cfg, rs: rs}
+	s := &Scanner{cfg: cfg, rs: rs}
+	s.engs = &engines{cfg: &s.cfg, rs: rs}
+	return s, nil
+}
+
+// Scan evaluates the rules over the files: NDJSON, JSON arrays, evtx_dump
+// JSON, or EVTX files (parsed here, damaged chunks reported to errw).
+func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (ScanResult, error) {
+	var res ScanResult
+	cfg, rs, engs := &s.cfg, s.rs, s.engs
 	var tw *tabwriter.Writer
 	enc := json.NewEncoder(w)
 	if !cfg.JSON {
@@ -327,17 +355,15 @@ func Scan(ctx context.Context, w, errw io.Writer, files []string, cfg Config) (S
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		f, err := os.Open(file)
+		in, bar, err := openEvents(ctx, file, errw)
 		if err != nil {
 			return res, err
 		}
-		st, _ := f.Stat()
-		bar := progress.New(errw, file, st.Size())
 		var eng *engine.Engine
 		var worker *engine.Worker
 		var corr *correlation.Engine
 		n := 0
-		err = eventfile.Read(bar.Reader(f), func(ev *event.Event) error {
+		err = eventfile.Read(in, func(ev *event.Event) error {
 			if eng == nil {
 				var err error
 				if eng, err = engs.get(eventfile.Detect(ev)); err != nil {
@@ -365,7 +391,9 @@ func Scan(ctx context.Context, w, errw io.Writer, files []string, cfg Config) (S
 			return nil
 		})
 		bar.Finish()
-		f.Close()
+		if cerr := in.Close(); err == nil {
+			err = cerr
+		}
 		if corr != nil {
 			for _, a := range corr.Flush(time.Now().Add(100 * 365 * 24 * time.Hour)) {
 				if a.Standalone {
@@ -382,6 +410,58 @@ func Scan(ctx context.Context, w, errw io.Writer, files []string, cfg Config) (S
 		fmt.Fprintf(w, "%d events, %d matches, %d correlation alerts\n", res.Events, res.Matches, res.Alerts)
 	}
 	return res, nil
+}
+
+// eventsCloser is the event stream of one file.
+type eventsCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (e eventsCloser) Close() error { return e.close() }
+
+// openEvents opens a file of events. An EVTX file (by its signature, or by
+// its name when the header is damaged) is parsed here into evtx_dump JSON
+// records; any other file is read as JSON.
+func openEvents(ctx context.Context, file string, errw io.Writer) (io.ReadCloser, *progress.Bar, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	var sig [7]byte
+	n, _ := f.ReadAt(sig[:], 0)
+	isEVTX := strings.EqualFold(filepath.Ext(file), ".evtx") || (n == len(sig) && (string(sig[:]) == "ElfFile" || string(sig[:]) == "ElfChnk"))
+	if !isEVTX {
+		bar := progress.New(errw, file, st.Size())
+		return eventsCloser{Reader: bar.Reader(f), close: f.Close}, bar, nil
+	}
+	ef, err := evtx.Open(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := evtxcli.Dump(ctx, ef, pw, errw, evtxcli.DumpOptions{})
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	closeAll := func() error {
+		pr.CloseWithError(io.ErrClosedPipe) // stops the dump if reading ended early
+		err := <-done
+		f.Close()
+		if errors.Is(err, io.ErrClosedPipe) {
+			err = nil
+		}
+		return err
+	}
+	return eventsCloser{Reader: pr, close: closeAll}, progress.New(errw, file, 0), nil
 }
 
 func eventRef(ev *event.Event) string {
