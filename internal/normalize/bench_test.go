@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/parse/syslog"
 )
@@ -26,7 +27,7 @@ func BenchmarkParseNormalize(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(size / len(msgs)))
 		i := 0
-		cpu := cpuTime()
+		cpu := cputime.Self()
 		for b.Loop() {
 			e := event.Event{Fields: make([]event.Field, 0, syslog.FieldsHint)}
 			_ = p.Parse(msgs[i], &e)
@@ -47,7 +48,7 @@ func BenchmarkParseNormalize(b *testing.B) {
 			msg := []byte(bm.msg)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				e := event.Event{Fields: make([]event.Field, 0, syslog.FieldsHint)}
 				_ = p.Parse(msg, &e)
@@ -64,7 +65,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 	if start == 0 || b.N == 0 {
 		return
 	}
-	per := float64(cpuTime()-start) / float64(b.N)
+	per := float64(cputime.Self()-start) / float64(b.N)
 	b.ReportMetric(per, "cpu-ns/op")
 	b.ReportMetric(1e9/per, "msgs/cpu-s")
 }

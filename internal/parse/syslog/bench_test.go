@@ -10,6 +10,8 @@ import (
 	gosyslog "github.com/leodido/go-syslog/v4"
 	"github.com/leodido/go-syslog/v4/rfc3164"
 	"github.com/leodido/go-syslog/v4/rfc5424"
+
+	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
@@ -33,7 +35,7 @@ func BenchmarkParse(b *testing.B) {
 			msg := []byte(bm.msg)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				e := event.Event{Fields: make([]event.Field, 0, FieldsHint)}
 				_ = p.Parse(msg, &e)
@@ -45,7 +47,7 @@ func BenchmarkParse(b *testing.B) {
 			var e event.Event
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				e.Reset()
 				_ = p.Parse(msg, &e)
@@ -72,7 +74,7 @@ func BenchmarkGoSyslog(b *testing.B) {
 			msg := []byte(bm.msg)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				_, _ = m.Parse(msg)
 			}
@@ -124,5 +126,5 @@ func reportCPU(b *testing.B, start time.Duration) {
 	if start == 0 || b.N == 0 {
 		return
 	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Self()-start)/float64(b.N), "cpu-ns/op")
 }
