@@ -299,7 +299,7 @@ func (s *Server) startDetection(ctx context.Context) error {
 		Source: s.detCons, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
 		Observe:     s.sources.Observe,
 		Enrich:      en.Enrich,
-		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState},
+		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState, AllowedLateness: time.Duration(s.cfg.Detect.CorrelationLateness)},
 		Log:         s.log.With("component", "detector"), Metrics: detector.NewMetrics(s.registry),
 	}, r)
 	if err != nil {
