@@ -106,7 +106,7 @@ func TestOTelCollectorFilelog(t *testing.T) {
 
 	var rows []map[string]string
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if rows = in.search(`"` + run + `"`); len(rows) >= len(lines) {
+		if rows = in.search(`message:"` + run + `"`); len(rows) >= len(lines) {
 			break
 		}
 		select {

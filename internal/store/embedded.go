@@ -298,7 +298,7 @@ func (e *Embedded) parse(req Request) (*logstorage.Query, error) {
 	if qs == "" {
 		qs = "*"
 	}
-	q, err := logstorage.ParseQueryAtTimestamp(qs, req.End.UnixNano())
+	q, err := logstorage.ParseQueryAtTimestamp(storedNames(qs), req.End.UnixNano())
 	if err != nil {
 		return nil, &QueryError{Err: err}
 	}

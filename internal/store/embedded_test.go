@@ -74,6 +74,11 @@ func TestAddSearch(t *testing.T) {
 	if _, ok := rows[0]["_msg"]; ok {
 		t.Fatalf("_msg leaked into results: %v", rows[0])
 	}
+	// The message filtered by its public name, as results show it.
+	req.Query = `message:"Failed password" -message:carol`
+	if rows = search(t, s, req); len(rows) != 1 || rows[0]["user.name"] != "alice" {
+		t.Fatalf("message filter: got %v", rows)
+	}
 	// Limit returns the newest first.
 	req.Query = "*"
 	req.Limit = 2
