@@ -84,6 +84,8 @@ func TestOTelCollectorFilelog(t *testing.T) {
 	lines := []string{
 		"2026-11-28T10:00:00Z INFO scheduler: job " + run + " started",
 		"2026-11-28T10:00:01Z WARN scheduler: job " + run + " slow, 12 s",
+		// An auth.log line as the file holds it: parsed by Vigil.
+		"Nov 28 10:00:02 ehr-db-01 sshd[4242]: Failed password for invalid user " + run + " from 192.0.2.7 port 50022 ssh2",
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
 		t.Fatal(err)
@@ -124,6 +126,14 @@ func TestOTelCollectorFilelog(t *testing.T) {
 		got[r["message"]] = true
 		if r["log.file.name"] != "app.log" || !strings.Contains(r["otel.scope.name"], "filelogreceiver") {
 			t.Errorf("mapped fields: %v", r)
+		}
+		if strings.Contains(r["message"], "sshd[") {
+			for k, v := range map[string]string{"process.name": "sshd", "process.pid": "4242", "event.category": "authentication",
+				"event.outcome": "failure", "user.name": run, "source.ip": "192.0.2.7"} {
+				if r[k] != v {
+					t.Errorf("auth.log line: %s = %q, want %q", k, r[k], v)
+				}
+			}
 		}
 	}
 	for _, l := range lines {

@@ -45,7 +45,10 @@ func Syslog(e *event.Event) bool {
 //   - log.level is lower-cased;
 //   - an event with process.name and message but no event.action gets the
 //     Linux authentication facts of its message (journald and file
-//     shippers send sshd, sudo and PAM lines this way).
+//     shippers send sshd, sudo and PAM lines this way);
+//   - an event without process.name whose message is a whole syslog line
+//     (a file shipper reading /var/log/auth.log as it is) gets the line's
+//     process.name and process.pid, and its authentication facts.
 //
 // @timestamp is the caller's business.
 func JSON(e *event.Event) {
@@ -77,7 +80,20 @@ func JSON(e *event.Event) {
 			e.Fields[levelAt].Value = strings.ToLower(v)
 		}
 	}
-	if !action && message && (process || strings.HasPrefix(messageV, "pam_")) {
+	if action || !message {
+		return
+	}
+	if !process {
+		if prog, pid, text, ok := syslogLine(messageV); ok {
+			e.Add("process.name", prog)
+			if pid != "" {
+				e.Add("process.pid", pid)
+			}
+			linuxauth.ExtractInto(e, prog, text, nil)
+			return
+		}
+	}
+	if process || strings.HasPrefix(messageV, "pam_") {
 		linuxauth.ExtractInto(e, processV, messageV, nil)
 	}
 }

@@ -143,4 +143,55 @@ func TestJSON(t *testing.T) {
 	f("message=pam_unix(cron:session): session closed for user root",
 		"message=pam_unix(cron:session): session closed for user root|event.category=authentication|event.action=session_close|"+
 			"event.outcome=success|event.type=end|service.name=cron|system.auth.pam.module=pam_unix|user.name=root")
+	// A file shipper sending auth.log lines as they are (Filebeat without
+	// ingest pipelines, the collector's filelog, Fluent Bit's tail).
+	f("message=Nov 28 10:00:01 web01 sshd[1234]: Failed password for root from 203.0.113.5 port 22 ssh2|log.file.path=/var/log/auth.log",
+		"message=Nov 28 10:00:01 web01 sshd[1234]: Failed password for root from 203.0.113.5 port 22 ssh2|log.file.path=/var/log/auth.log|"+
+			"process.name=sshd|process.pid=1234|"+
+			"event.category=authentication|event.action=ssh_login|event.outcome=failure|event.type=info|"+
+			"system.auth.ssh.method=password|user.name=root|source.ip=203.0.113.5|source.port=22")
+	f("message=2026-11-28T10:00:01.123456+01:00 db01 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id",
+		"message=2026-11-28T10:00:01.123456+01:00 db01 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id|"+
+			"process.name=sudo|event.category=authentication|event.action=sudo|event.outcome=success|event.type=start|"+
+			"user.name=alice|user.effective.name=root|process.command_line=/usr/bin/id|system.auth.sudo.tty=pts/0|system.auth.sudo.pwd=/home/alice")
+	// A syslog line of a program with nothing to extract gets its process.
+	f("message=Nov  8 10:00:01 web01 CRON[77]: (root) CMD (run-parts /etc/cron.hourly)",
+		"message=Nov  8 10:00:01 web01 CRON[77]: (root) CMD (run-parts /etc/cron.hourly)|process.name=CRON|process.pid=77")
+	// Not syslog lines: left alone.
+	f("message=Nov 28 was a good day: really", "message=Nov 28 was a good day: really")
+	f("message=2026-11-28 backup finished: ok", "message=2026-11-28 backup finished: ok")
+}
+
+func TestSyslogLine(t *testing.T) {
+	for _, c := range []struct{ in, prog, pid, msg string }{
+		{"Nov 28 10:00:01 web01 sshd[1234]: Accepted publickey for bob", "sshd", "1234", "Accepted publickey for bob"},
+		{"<38>Nov  8 10:00:01 web01 su: pam_unix(su:session): session opened", "su", "", "pam_unix(su:session): session opened"},
+		{"2026-11-28T10:00:01Z h systemd-logind[5]: New session 3 of user alice.", "systemd-logind", "5", "New session 3 of user alice."},
+		{"Nov 28 10:00:01 web01 sshd[12a]: x", "", "", ""},
+		{"Nov 28 10:00:01 web01 [12]: x", "", "", ""},
+		{"Nov 28 10:00:01 web01", "", "", ""},
+		{"Foo 28 10:00:01 web01 sshd: x", "", "", ""},
+		{"<999999>Nov 28 10:00:01 web01 sshd: x", "", "", ""},
+		{"", "", "", ""},
+	} {
+		prog, pid, msg, ok := syslogLine(c.in)
+		if ok != (c.prog != "") || prog != c.prog || pid != c.pid || msg != c.msg {
+			t.Errorf("syslogLine(%q) = %q, %q, %q, %v; want %q, %q, %q", c.in, prog, pid, msg, ok, c.prog, c.pid, c.msg)
+		}
+	}
+}
+
+func FuzzSyslogLine(f *testing.F) {
+	for _, s := range []string{"Nov 28 10:00:01 web01 sshd[1234]: x", "<13>2026-11-28T10:00:01Z h p: m", "Nov  8 10:00:01 a b[]: c", "<1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		prog, pid, msg, ok := syslogLine(s)
+		if !ok {
+			return
+		}
+		if prog == "" || !strings.Contains(s, prog) || !strings.HasSuffix(s, msg) || (pid != "" && !strings.Contains(s, "["+pid+"]")) {
+			t.Fatalf("syslogLine(%q) = %q, %q, %q", s, prog, pid, msg)
+		}
+	})
 }
