@@ -122,7 +122,7 @@ func Default() *Config {
 	c.Detect.Enabled = true
 	c.Detect.BuiltinRules = true
 	c.Detect.CorrelationState = 100_000
-	c.Detect.CorrelationLateness = Duration(time.Minute)
+	c.Detect.CorrelationLateness = Duration(5 * time.Minute)
 	c.Detect.Timezone = "Local"
 	c.Detect.CareTeamGrace = Duration(24 * time.Hour)
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
