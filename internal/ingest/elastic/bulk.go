@@ -136,11 +136,11 @@ func (l *lineReader) next() (line []byte, n int, tooLong bool, err error) {
 
 // parseAction reads {"<action>": {<metadata>}}.
 func parseAction(line []byte, op *Op, scratch *event.Event) error {
-	i := skipWS(line, 0)
+	i := jsonflat.SkipSpace(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return fmt.Errorf("expected START_OBJECT, found %s", describe(line, i))
 	}
-	i = skipWS(line, i+1)
+	i = jsonflat.SkipSpace(line, i+1)
 	if i >= len(line) || line[i] != '"' {
 		return fmt.Errorf("expected FIELD_NAME, found %s", describe(line, i))
 	}
@@ -161,21 +161,21 @@ func parseAction(line []byte, op *Op, scratch *event.Event) error {
 	default:
 		return fmt.Errorf("expected one of [create, delete, index, update] but found [%s]", truncate(string(name), 64))
 	}
-	i = skipWS(line, i+2+end)
+	i = jsonflat.SkipSpace(line, i+2+end)
 	if i >= len(line) || line[i] != ':' {
 		return fmt.Errorf("expected ':' after the action name, found %s", describe(line, i))
 	}
-	i = skipWS(line, i+1)
+	i = jsonflat.SkipSpace(line, i+1)
 	if i >= len(line) || line[i] != '{' {
 		return fmt.Errorf("expected START_OBJECT for the %s metadata, found %s", op.Action, describe(line, i))
 	}
-	end = objectEnd(line, i)
+	end = jsonflat.ObjectEnd(line, i)
 	if end < 0 {
 		return fmt.Errorf("unterminated %s metadata object", op.Action)
 	}
-	if j := skipWS(line, end); j >= len(line) || line[j] != '}' {
+	if j := jsonflat.SkipSpace(line, end); j >= len(line) || line[j] != '}' {
 		return fmt.Errorf("expected END_OBJECT after the %s metadata, found %s", op.Action, describe(line, j))
-	} else if k := skipWS(line, j+1); k != len(line) {
+	} else if k := jsonflat.SkipSpace(line, j+1); k != len(line) {
 		return fmt.Errorf("unexpected %s after the action object", describe(line, k))
 	}
 	scratch.Reset()
@@ -195,38 +195,6 @@ func parseAction(line []byte, op *Op, scratch *event.Event) error {
 		}
 	}
 	return nil
-}
-
-// objectEnd returns the index after the object starting at b[i] ('{'),
-// found by counting braces outside strings, or -1. The object's syntax is
-// checked by the caller.
-func objectEnd(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return -1
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
 }
 
 func describe(b []byte, i int) string {

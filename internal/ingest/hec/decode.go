@@ -66,11 +66,11 @@ type Meta struct {
 // that is not a sequence of objects or an object over maxEvent bytes.
 func Split(data []byte, maxEvent int, fn func(n int, obj []byte) error) error {
 	n := 0
-	for i := skipWS(data, 0); i < len(data); i = skipWS(data, i) {
+	for i := jsonflat.SkipSpace(data, 0); i < len(data); i = jsonflat.SkipSpace(data, i) {
 		if data[i] != '{' {
 			return &EventError{N: n, Status: StatusInvalidFormat, Detail: fmt.Sprintf("want a JSON object at byte %d, found %s", i, describe(data, i))}
 		}
-		end := objectEnd(data, i)
+		end := jsonflat.ObjectEnd(data, i)
 		if end < 0 {
 			return &EventError{N: n, Status: StatusInvalidFormat, Detail: fmt.Sprintf("unterminated JSON object starting at byte %d", i)}
 		}
@@ -241,38 +241,6 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// objectEnd returns the index after the object starting at b[i] ('{'),
-// found by counting brackets outside strings, or -1. The object's syntax is
-// checked when it is parsed.
-func objectEnd(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return -1
 }
 
 func describe(b []byte, i int) string {
