@@ -498,37 +498,11 @@ func regexLits(re *syntax.Regexp) ([]string, bool) {
 		// taken as alternatives) concatenate into sets of longer literals;
 		// any other child's literals are also required. Keep the best.
 		var cands [][]string
-		var run []string
-		flush := func() {
-			if len(run) > 0 && run[0] != "" {
-				cands = append(cands, run)
-			}
-			run = nil
-		}
-		for _, s := range re.Sub {
-			if set, ok := literalSet(s); ok {
-				if run == nil {
-					run = []string{""}
-				}
-				if len(run)*len(set) > 16 {
-					flush()
-					run = []string{""}
-				}
-				var next []string
-				for _, a := range run {
-					for _, b := range set {
-						next = append(next, a+b)
-					}
-				}
-				run = next
-				continue
-			}
-			flush()
+		concatRuns(re.Sub, func(run []string) { cands = append(cands, run) }, func(s *syntax.Regexp) {
 			if ls, ok := regexLits(s); ok {
 				cands = append(cands, ls)
 			}
-		}
-		flush()
+		})
 		if len(cands) == 0 {
 			return nil, false
 		}
@@ -536,6 +510,44 @@ func regexLits(re *syntax.Regexp) ([]string, bool) {
 		return cands[0], true
 	}
 	return nil, false
+}
+
+// concatRuns walks the pieces of a concatenation in order: each run of
+// exact pieces (literalSet: literals, or small classes taken as
+// alternatives) is multiplied out into a set of longer literals (at most 16;
+// a longer run is cut) and given to run; every other piece is given to
+// other.
+func concatRuns(subs []*syntax.Regexp, run func([]string), other func(*syntax.Regexp)) {
+	var cur []string
+	flush := func() {
+		if len(cur) > 0 && cur[0] != "" {
+			run(cur)
+		}
+		cur = nil
+	}
+	for _, s := range subs {
+		set, ok := literalSet(s)
+		if !ok {
+			flush()
+			other(s)
+			continue
+		}
+		if cur == nil {
+			cur = []string{""}
+		}
+		if len(cur)*len(set) > 16 {
+			flush()
+			cur = []string{""}
+		}
+		var next []string
+		for _, a := range cur {
+			for _, b := range set {
+				next = append(next, a+b)
+			}
+		}
+		cur = next
+	}
+	flush()
 }
 
 // regexClauses returns sets of literals such that every match of re
@@ -581,35 +593,9 @@ func regexClauses(re *syntax.Regexp) [][]string {
 	case syntax.OpConcat:
 		// Runs of exact pieces concatenate into longer literals, as in
 		// regexLits; every other piece's clauses are required too.
-		var run []string
-		flush := func() {
-			if len(run) > 0 && run[0] != "" {
-				out = append(out, run)
-			}
-			run = nil
-		}
-		for _, s := range re.Sub {
-			if set, ok := literalSet(s); ok {
-				if run == nil {
-					run = []string{""}
-				}
-				if len(run)*len(set) > 16 {
-					flush()
-					run = []string{""}
-				}
-				var next []string
-				for _, a := range run {
-					for _, b := range set {
-						next = append(next, a+b)
-					}
-				}
-				run = next
-				continue
-			}
-			flush()
+		concatRuns(re.Sub, func(run []string) { out = append(out, run) }, func(s *syntax.Regexp) {
 			out = append(out, regexClauses(s)...)
-		}
-		flush()
+		})
 	}
 	seen := map[string]bool{}
 	uniq := out[:0]
