@@ -24,12 +24,12 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/ingest/conns"
 	"github.com/vigil-siem/vigil/internal/parse/hl7"
 	"github.com/vigil-siem/vigil/internal/parse/mllp"
 )
@@ -104,13 +104,9 @@ func (c *Config) defaults() {
 
 // Server is a running listener.
 type Server struct {
-	cfg     Config
-	ln      net.Listener
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	closing bool
-	slots   chan struct{}
+	cfg   Config
+	ln    net.Listener
+	conns *conns.Set
 }
 
 // Start binds the listener and serves it until Stop.
@@ -129,9 +125,8 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HL7 MLLP listener on %s: %w", cfg.Addr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, slots: make(chan struct{}, cfg.MaxConns)}
-	s.wg.Add(1)
-	go s.accept()
+	s := &Server{cfg: cfg, ln: ln, conns: conns.New("mllp", cfg.MaxConns, cfg.Log)}
+	s.conns.Accept(ln, s.serve)
 	return s, nil
 }
 
@@ -142,53 +137,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // receiving or processing (its acknowledgement is still sent), closes the
 // connections and waits for them.
 func (s *Server) Stop() {
-	s.mu.Lock()
-	s.closing = true
-	for c := range s.conns {
-		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	}
-	s.mu.Unlock()
-	_ = s.ln.Close()
-	s.wg.Wait()
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-func (s *Server) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.cfg.Log.Warn("mllp accept", "err", err)
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			s.cfg.Log.Warn("mllp connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", s.cfg.MaxConns)
-			c.Close()
-			continue
-		}
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			c.Close()
-			<-s.slots
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.serve(c)
-	}
+	s.conns.Stop(200*time.Millisecond, s.ln)
 }
 
 // connReader sets the read deadline before each read: the idle timeout
@@ -204,7 +153,7 @@ type connReader struct {
 func (r *connReader) waitNext() { r.inFrame = false }
 
 func (r *connReader) Read(p []byte) (int, error) {
-	if !r.s.isClosing() {
+	if !r.s.conns.Closing() {
 		if r.inFrame {
 			_ = r.c.SetReadDeadline(r.deadline)
 		} else {
@@ -226,14 +175,6 @@ type peer struct {
 }
 
 func (s *Server) serve(c net.Conn) {
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-		<-s.slots
-		s.wg.Done()
-	}()
 	p := peer{remote: c.RemoteAddr().String()}
 	if tc, ok := c.(*tls.Conn); ok {
 		_ = tc.SetDeadline(time.Now().Add(30 * time.Second))

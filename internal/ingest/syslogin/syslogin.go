@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/ingest/conns"
 	"github.com/vigil-siem/vigil/internal/parse/syslog"
 )
 
@@ -61,12 +62,9 @@ type Server struct {
 	cfg       Config
 	udp       net.PacketConn
 	tcp, tlsL net.Listener
-	wg        sync.WaitGroup
-	mu        sync.Mutex
-	conns     map[net.Conn]struct{}
+	udpDone   sync.WaitGroup
+	conns     *conns.Set
 	metrics   map[string]*ingest.SourceMetrics
-	closing   bool
-	connSlots chan struct{}
 }
 
 // Start binds the configured listeners and serves them until Stop.
@@ -80,7 +78,7 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, conns: map[net.Conn]struct{}{}, connSlots: make(chan struct{}, cfg.MaxConns),
+	s := &Server{cfg: cfg, conns: conns.New("syslog", cfg.MaxConns, cfg.Log),
 		metrics: map[string]*ingest.SourceMetrics{}}
 	for _, src := range []string{SourceUDP, SourceTCP, SourceTLS} {
 		s.metrics[src] = cfg.Metrics.For(src)
@@ -111,16 +109,14 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}
 	if s.udp != nil {
-		s.wg.Add(1)
+		s.udpDone.Add(1)
 		go s.serveUDP()
 	}
 	if s.tcp != nil {
-		s.wg.Add(1)
-		go s.accept(s.tcp, SourceTCP)
+		s.conns.Accept(s.tcp, func(c net.Conn) { s.serveConn(c, SourceTCP) }, "source", SourceTCP)
 	}
 	if s.tlsL != nil {
-		s.wg.Add(1)
-		go s.accept(s.tlsL, SourceTLS)
+		s.conns.Accept(s.tlsL, func(c net.Conn) { s.serveConn(c, SourceTLS) }, "source", SourceTLS)
 	}
 	return s, nil
 }
@@ -142,23 +138,12 @@ func (s *Server) Addrs() (udp, tcp, tlsAddr net.Addr) {
 // Stop closes the listeners and connections and waits until every message
 // read has been handed to its sink.
 func (s *Server) Stop() {
-	s.mu.Lock()
-	s.closing = true
-	for c := range s.conns {
-		// Let a connection finish the message it is reading.
-		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	}
-	s.mu.Unlock()
 	if s.udp != nil {
 		_ = s.udp.Close()
 	}
-	if s.tcp != nil {
-		_ = s.tcp.Close()
-	}
-	if s.tlsL != nil {
-		_ = s.tlsL.Close()
-	}
-	s.wg.Wait()
+	// Each connection may finish the message it is reading.
+	s.conns.Stop(200*time.Millisecond, s.tcp, s.tlsL)
+	s.udpDone.Wait()
 }
 
 func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr error, from string, extra []event.Field) {
@@ -186,7 +171,7 @@ func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr
 }
 
 func (s *Server) serveUDP() {
-	defer s.wg.Done()
+	defer s.udpDone.Done()
 	buf := make([]byte, 65536) // the largest datagram
 	for {
 		n, addr, err := s.udp.ReadFrom(buf)
@@ -204,48 +189,7 @@ func (s *Server) serveUDP() {
 	}
 }
 
-func (s *Server) accept(l net.Listener, source string) {
-	defer s.wg.Done()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.cfg.Log.Warn("syslog accept", "source", source, "err", err)
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		select {
-		case s.connSlots <- struct{}{}:
-		default:
-			s.cfg.Log.Warn("syslog connection refused: too many connections", "source", source, "max", s.cfg.MaxConns)
-			c.Close()
-			continue
-		}
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			c.Close()
-			<-s.connSlots
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.serveConn(c, source)
-	}
-}
-
 func (s *Server) serveConn(c net.Conn, source string) {
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-		<-s.connSlots
-		s.wg.Done()
-	}()
 	from := c.RemoteAddr().String()
 	var extra []event.Field
 	if tc, ok := c.(*tls.Conn); ok {
@@ -290,10 +234,7 @@ type deadlineReader struct {
 }
 
 func (r *deadlineReader) Read(p []byte) (int, error) {
-	r.s.mu.Lock()
-	closing := r.s.closing
-	r.s.mu.Unlock()
-	if !closing {
+	if !r.s.conns.Closing() {
 		_ = r.c.SetReadDeadline(time.Now().Add(r.s.cfg.IdleTimeout))
 	}
 	return r.c.Read(p)
