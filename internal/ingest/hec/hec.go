@@ -228,6 +228,33 @@ func (h *Handler) indexAllowed(index string) bool {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+func putBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 8<<20 {
+		bufPool.Put(buf)
+	}
+}
+
+// request checks a request's token, channel and index, and reads its body
+// into a pooled buffer (give it back with putBuf). It answers and returns
+// false when the request is refused.
+func (h *Handler) request(w http.ResponseWriter, r *http.Request, requireChannel bool) (Meta, *bytes.Buffer, bool) {
+	if !h.authorize(w, r) || !h.channel(w, r, requireChannel) {
+		return Meta{}, nil, false
+	}
+	meta, ok := h.meta(r)
+	if !ok {
+		write(w, StatusIncorrectIndex, -1, "index "+strconv.Quote(meta.Index)+" is not accepted")
+		return Meta{}, nil, false
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if !h.readBody(w, r, buf) {
+		putBuf(buf)
+		return Meta{}, nil, false
+	}
+	return meta, buf, true
+}
+
 // readBody reads the decompressed body, bounded; it answers and returns
 // false on failure.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) bool {
@@ -310,24 +337,11 @@ func (h *Handler) finish(e *event.Event, arrived time.Time) error {
 
 // event serves /services/collector[/event[/1.0]].
 func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
-	if !h.authorize(w, r) || !h.channel(w, r, false) {
-		return
-	}
-	meta, ok := h.meta(r)
+	meta, buf, ok := h.request(w, r, false)
 	if !ok {
-		write(w, StatusIncorrectIndex, -1, "index "+strconv.Quote(meta.Index)+" is not accepted")
 		return
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 8<<20 {
-			bufPool.Put(buf)
-		}
-	}()
-	if !h.readBody(w, r, buf) {
-		return
-	}
+	defer putBuf(buf)
 	data := buf.Bytes()
 	if len(bytes.TrimSpace(data)) == 0 {
 		write(w, StatusNoData, -1, "the request body is empty")
@@ -361,24 +375,11 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 
 // raw serves /services/collector/raw[/1.0]: one event per line.
 func (h *Handler) raw(w http.ResponseWriter, r *http.Request) {
-	if !h.authorize(w, r) || !h.channel(w, r, h.RequireRawChannel) {
-		return
-	}
-	meta, ok := h.meta(r)
+	meta, buf, ok := h.request(w, r, h.RequireRawChannel)
 	if !ok {
-		write(w, StatusIncorrectIndex, -1, "index "+strconv.Quote(meta.Index)+" is not accepted")
 		return
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 8<<20 {
-			bufPool.Put(buf)
-		}
-	}()
-	if !h.readBody(w, r, buf) {
-		return
-	}
+	defer putBuf(buf)
 	data := buf.Bytes()
 	h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(data)))
 	arrived := h.now()
