@@ -722,7 +722,7 @@ func (h *Handler) toEvent(e *event.Event, src []byte, index string, arrived time
 	if err := jsonflat.AppendObject(e, src, jsonflat.Options{}); err != nil {
 		return err
 	}
-	setTime(e, arrived)
+	ingest.TakeTimestamp(e, arrived)
 	if h.Normalize != nil {
 		h.Normalize(e)
 	}
@@ -744,25 +744,6 @@ func flatSize(e *event.Event) int {
 		n += len(f.Name) + len(f.Value) + 10
 	}
 	return n
-}
-
-// setTime takes @timestamp out of the fields into the event time; an event
-// without one gets the arrival time, one with a bad one keeps it and says
-// why.
-func setTime(e *event.Event, arrived time.Time) {
-	e.Time = arrived
-	v, ok := e.Get("@timestamp")
-	if !ok {
-		return
-	}
-	e.Delete("@timestamp")
-	t, err := event.ParseTime(v)
-	if err != nil {
-		e.Set("vigil.original_timestamp", v)
-		e.Set(event.FieldParseError, "@timestamp: "+err.Error())
-		return
-	}
-	e.Time = t
 }
 
 // dataStreamTypes are the types of Elastic's data stream naming scheme.

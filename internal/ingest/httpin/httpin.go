@@ -121,7 +121,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				reject(err.Error())
 				return nil
 			}
-			setTime(&e, arrived)
+			ingest.TakeTimestamp(&e, arrived)
 			if h.Normalize != nil {
 				h.Normalize(&e)
 			}
@@ -160,25 +160,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadRequest
 	}
 	writeJSON(w, status, resp)
-}
-
-// setTime takes @timestamp out of the fields into the event time; an
-// event without one gets the arrival time, an event with a bad one keeps it
-// and says why.
-func setTime(e *event.Event, arrived time.Time) {
-	e.Time = arrived
-	v, ok := e.Get("@timestamp")
-	if !ok {
-		return
-	}
-	e.Delete("@timestamp")
-	t, err := event.ParseTime(v)
-	if err != nil {
-		e.Set("vigil.original_timestamp", v)
-		e.Set(event.FieldParseError, "@timestamp: "+err.Error())
-		return
-	}
-	e.Time = t
 }
 
 func formatList(m map[string]LineParser) string {
