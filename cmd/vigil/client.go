@@ -15,40 +15,9 @@ import (
 	"github.com/vigil-siem/vigil/internal/progress"
 )
 
-// clientFlags are the connection flags of commands that talk to a server.
-type clientFlags struct {
-	server, token, dataDir string
-	insecure               bool
-}
-
-func (f *clientFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.server, "server", envOr("VIGIL_SERVER", "http://127.0.0.1:8080"), "server URL (env VIGIL_SERVER)")
-	cmd.Flags().StringVar(&f.token, "token", "", "API token (env VIGIL_TOKEN; default: the token in --data-dir)")
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./vigil-data", "local server's data dir, to read its token")
-	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "accept any TLS certificate (self-signed servers)")
-}
-
-func (f *clientFlags) client() *client.Client {
-	token := f.token
-	if token == "" {
-		token = os.Getenv("VIGIL_TOKEN")
-	}
-	if token == "" {
-		token = client.TokenFromDataDir(f.dataDir)
-	}
-	return client.New(f.server, token, f.insecure)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 func searchCmd() *cobra.Command {
 	var (
-		cf           clientFlags
+		cf           client.Flags
 		since, until string
 		asJSON       bool
 		limit        int
@@ -59,7 +28,7 @@ func searchCmd() *cobra.Command {
 		Short: "Search stored events (LogsQL) and print them, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c := cf.client()
+			c := cf.Client()
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			p := client.SearchParams{Query: args[0], Start: "-" + strings.TrimPrefix(since, "-"), End: until, Limit: limit}
@@ -90,7 +59,7 @@ func searchCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cf.register(cmd)
+	cf.Register(cmd.Flags())
 	cmd.Flags().StringVar(&since, "since", "24h", "how far back to search (e.g. 15m, 1h, 7d)")
 	cmd.Flags().StringVar(&until, "until", "", "end of the range (RFC 3339 or relative like -1h; default now)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print NDJSON, one event per line, all fields")
@@ -101,7 +70,7 @@ func searchCmd() *cobra.Command {
 
 func ingestCmd() *cobra.Command {
 	var (
-		cf     clientFlags
+		cf     client.Flags
 		format string
 		chunk  int
 	)
@@ -111,7 +80,7 @@ func ingestCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format == "evtx" || (!cmd.Flags().Changed("format") && strings.HasSuffix(strings.ToLower(args[0]), ".evtx")) {
-				return ingestEVTX(cmd, cf.client(), args[0], chunk)
+				return ingestEVTX(cmd, cf.Client(), args[0], chunk)
 			}
 			var in io.Reader = os.Stdin
 			var size int64
@@ -128,7 +97,7 @@ func ingestCmd() *cobra.Command {
 				in, name = f, args[0]
 			}
 			bar := progress.New(os.Stderr, "sending "+name, size)
-			st, err := cf.client().Send(cmd.Context(), in, format, chunk, func(b, l int64) { bar.Add(b, l) })
+			st, err := cf.Client().Send(cmd.Context(), in, format, chunk, func(b, l int64) { bar.Add(b, l) })
 			bar.Finish()
 			for _, r := range st.Rejections {
 				fmt.Fprintln(cmd.ErrOrStderr(), "refused", r)
@@ -143,7 +112,7 @@ func ingestCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cf.register(cmd)
+	cf.Register(cmd.Flags())
 	cmd.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson (or a JSON array); syslog, cef, leef or kv (one record per line); or evtx (Windows event log file; the default for *.evtx)")
 	cmd.Flags().IntVar(&chunk, "chunk-bytes", 4<<20, "bytes per request")
 	return cmd

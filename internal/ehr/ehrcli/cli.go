@@ -19,35 +19,6 @@ import (
 	"github.com/vigil-siem/vigil/internal/progress"
 )
 
-// clientFlags are the connection flags of commands that talk to a server
-// (the same as vigil ingest and vigil search).
-type clientFlags struct {
-	server, token, dataDir string
-	insecure               bool
-}
-
-func (f *clientFlags) register(cmd *cobra.Command) {
-	def := os.Getenv("VIGIL_SERVER")
-	if def == "" {
-		def = "http://127.0.0.1:8080"
-	}
-	cmd.Flags().StringVar(&f.server, "server", def, "server URL (env VIGIL_SERVER)")
-	cmd.Flags().StringVar(&f.token, "token", "", "API token (env VIGIL_TOKEN; default: the token in --data-dir)")
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./vigil-data", "local server's data dir, to read its token")
-	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "accept any TLS certificate (self-signed servers)")
-}
-
-func (f *clientFlags) client() *client.Client {
-	token := f.token
-	if token == "" {
-		token = os.Getenv("VIGIL_TOKEN")
-	}
-	if token == "" {
-		token = client.TokenFromDataDir(f.dataDir)
-	}
-	return client.New(f.server, token, f.insecure)
-}
-
 // DefaultStatePath is where vigil ehr import keeps its state unless told.
 func DefaultStatePath() string {
 	dir, err := os.UserConfigDir()
@@ -69,7 +40,7 @@ func Command() *cobra.Command {
 
 func importCommand() *cobra.Command {
 	var (
-		cf                    clientFlags
+		cf                    client.Flags
 		preset, mapping, zone string
 		opt                   ImportOptions
 		strict                bool
@@ -98,7 +69,7 @@ acknowledged: after an interruption, --resume continues there.`,
 				}
 			}
 			opt.Mapping = m
-			c := cf.client()
+			c := cf.Client()
 			problems := 0
 			for _, path := range args {
 				var size int64
@@ -128,7 +99,7 @@ acknowledged: after an interruption, --resume continues there.`,
 			return nil
 		},
 	}
-	cf.register(cmd)
+	cf.Register(cmd.Flags())
 	cmd.Flags().StringVar(&preset, "preset", "", "column mapping preset: "+strings.Join(ehr.PresetNames(), ", "))
 	cmd.Flags().StringVar(&mapping, "mapping", "", "column mapping file (YAML or JSON); wins over --preset")
 	cmd.Flags().StringVar(&zone, "timezone", "", "time zone of times without an offset (IANA name, e.g. America/Chicago; default: the mapping's, else UTC)")
@@ -179,7 +150,7 @@ func WorkforceCommand() *cobra.Command {
 
 func workforceImportCommand() *cobra.Command {
 	var (
-		cf                         clientFlags
+		cf                         client.Flags
 		preset, mapping, delimiter string
 		dayFirst                   bool
 	)
@@ -221,7 +192,7 @@ a mapping file (JSON or YAML: {"employee_id": "Emp No", "ehr_user_id":
 				return err
 			}
 			defer f.Close()
-			res, err := ImportWorkforce(cmd.Context(), cf.client(), f, q)
+			res, err := ImportWorkforce(cmd.Context(), cf.Client(), f, q)
 			if err != nil {
 				return err
 			}
@@ -236,7 +207,7 @@ a mapping file (JSON or YAML: {"employee_id": "Emp No", "ehr_user_id":
 			return nil
 		},
 	}
-	cf.register(cmd)
+	cf.Register(cmd.Flags())
 	cmd.Flags().StringVar(&preset, "preset", "", "header preset: "+strings.Join(directory.WorkforcePresetNames(), ", ")+" (the default)")
 	cmd.Flags().StringVar(&mapping, "mapping", "", "mapping file (JSON or YAML): field → CSV header(s)")
 	cmd.Flags().StringVar(&delimiter, "delimiter", "", "comma, semicolon, tab or pipe (default: detected)")

@@ -21,23 +21,16 @@ import (
 
 // Options are the command's flags.
 type Options struct {
-	Server, Token, DataDir, MLLP, Syslog string
-	Insecure                             bool
-	Seed                                 uint64
-	Duration, Span                       time.Duration
-	Rate, Activity                       float64
-	Start, Timezone, Truth               string
-	Staff, Patients                      int
-	NoIncidents, DryRun                  bool
-	BaselineMinSpan                      time.Duration
-	BaselineMinEvents                    float64
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+	client.Flags
+	MLLP, Syslog           string
+	Seed                   uint64
+	Duration, Span         time.Duration
+	Rate, Activity         float64
+	Start, Timezone, Truth string
+	Staff, Patients        int
+	NoIncidents, DryRun    bool
+	BaselineMinSpan        time.Duration
+	BaselineMinEvents      float64
 }
 
 // Command returns "vigil simulate".
@@ -70,10 +63,7 @@ period starts at 06:00 and ends before now, so the alerts are live. The same --s
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Server, "server", envOr("VIGIL_SERVER", "http://127.0.0.1:8080"), "server URL (env VIGIL_SERVER)")
-	f.StringVar(&o.Token, "token", "", "API token (env VIGIL_TOKEN; default: the token in --data-dir)")
-	f.StringVar(&o.DataDir, "data-dir", "./vigil-data", "local server's data dir, to read its token")
-	f.BoolVar(&o.Insecure, "insecure", false, "accept any TLS certificate (self-signed servers)")
+	o.Flags.Register(f)
 	f.StringVar(&o.MLLP, "mllp", "127.0.0.1:2575", "the server's HL7 MLLP listener")
 	f.StringVar(&o.Syslog, "syslog", "127.0.0.1:5514", "the server's syslog TCP listener")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed and start give the same hospital and events")
@@ -113,13 +103,7 @@ func Run(ctx context.Context, o Options, w, errw io.Writer) error {
 		}
 		start = t
 	}
-	token := o.Token
-	if token == "" {
-		token = os.Getenv("VIGIL_TOKEN")
-	}
-	if token == "" {
-		token = client.TokenFromDataDir(o.DataDir)
-	}
+	token := o.ResolvedToken()
 	cfg := simulate.Config{
 		Server: o.Server, Token: token, MLLP: o.MLLP, Syslog: o.Syslog, Insecure: o.Insecure, Seed: o.Seed, Start: start,
 		Duration: o.Duration, Rate: o.Rate, Span: o.Span, Staff: o.Staff, Patients: o.Patients, Activity: o.Activity, Location: loc,

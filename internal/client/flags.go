@@ -1,0 +1,42 @@
+package client
+
+import (
+	"os"
+
+	"github.com/spf13/pflag"
+)
+
+// Flags are the connection flags of the commands that talk to a server:
+// --server (default $VIGIL_SERVER, else the local default), --token
+// (default $VIGIL_TOKEN, else the token a local server keeps in
+// --data-dir) and --insecure.
+type Flags struct {
+	Server, Token, DataDir string
+	Insecure               bool
+}
+
+// Register adds the flags to fs.
+func (f *Flags) Register(fs *pflag.FlagSet) {
+	server := os.Getenv("VIGIL_SERVER")
+	if server == "" {
+		server = "http://127.0.0.1:8080"
+	}
+	fs.StringVar(&f.Server, "server", server, "server URL (env VIGIL_SERVER)")
+	fs.StringVar(&f.Token, "token", "", "API token (env VIGIL_TOKEN; default: the token in --data-dir)")
+	fs.StringVar(&f.DataDir, "data-dir", "./vigil-data", "local server's data dir, to read its token")
+	fs.BoolVar(&f.Insecure, "insecure", false, "accept any TLS certificate (self-signed servers)")
+}
+
+// ResolvedToken is --token, else $VIGIL_TOKEN, else the local server's.
+func (f *Flags) ResolvedToken() string {
+	if f.Token != "" {
+		return f.Token
+	}
+	if t := os.Getenv("VIGIL_TOKEN"); t != "" {
+		return t
+	}
+	return TokenFromDataDir(f.DataDir)
+}
+
+// Client returns a client for the flags' server and token.
+func (f *Flags) Client() *Client { return New(f.Server, f.ResolvedToken(), f.Insecure) }
