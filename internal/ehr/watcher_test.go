@@ -1,7 +1,6 @@
 package ehr
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +17,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/logbuf"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type watchEnv struct {
 	dir     string
@@ -45,7 +27,7 @@ type watchEnv struct {
 	st      *State
 	cons    *bus.Consumer
 	metrics *ingest.Metrics
-	logs    *lockedBuffer
+	logs    *logbuf.Buffer
 }
 
 func newWatchEnv(t *testing.T, busCfg bus.Config) *watchEnv {
@@ -61,7 +43,7 @@ func newWatchEnv(t *testing.T, busCfg bus.Config) *watchEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &watchEnv{dir: t.TempDir(), cons: cons, metrics: ingest.NewMetrics(prometheus.NewRegistry()), logs: &lockedBuffer{}}
+	e := &watchEnv{dir: t.TempDir(), cons: cons, metrics: ingest.NewMetrics(prometheus.NewRegistry()), logs: &logbuf.Buffer{}}
 	e.m, _ = Preset("epic")
 	e.w = &Watcher{Dir: e.dir, Mapping: e.m, Pub: b, Metrics: e.metrics, StatePath: filepath.Join(t.TempDir(), "state.json"),
 		Log: slog.New(slog.NewTextHandler(e.logs, nil)), Now: func() time.Time { return testNow }, BatchEvents: 3, Patterns: []string{"*.csv"}}

@@ -2,32 +2,15 @@ package conns
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-siem/vigil/internal/logbuf"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestLimitAndStop: a connection beyond the limit is refused and logged;
 // Stop lets an open connection finish the line it is reading, then waits
@@ -37,7 +20,7 @@ func TestLimitAndStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	s := New("test", 1, slog.New(slog.NewTextHandler(&logs, nil)))
 	lines := make(chan string, 4)
 	served := make(chan struct{})

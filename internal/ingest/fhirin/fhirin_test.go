@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,32 +21,16 @@ import (
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/logbuf"
 	"github.com/vigil-siem/vigil/internal/parse/fhir"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type env struct {
 	h       *Handler
 	mux     http.Handler
 	cons    *bus.Consumer
 	metrics *ingest.Metrics
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 }
 
 func setup(t testing.TB, busCfg bus.Config) *env {
@@ -63,7 +46,7 @@ func setup(t testing.TB, busCfg bus.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{cons: cons, metrics: ingest.NewMetrics(prometheus.NewRegistry()), logs: &syncBuffer{}}
+	e := &env{cons: cons, metrics: ingest.NewMetrics(prometheus.NewRegistry()), logs: &logbuf.Buffer{}}
 	e.h = &Handler{Pub: b, Metrics: e.metrics, BaseURL: "https://vigil.example.org/fhir",
 		Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	mux := http.NewServeMux()

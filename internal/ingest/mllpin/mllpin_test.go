@@ -1,7 +1,6 @@
 package mllpin
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,34 +21,17 @@ import (
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/logbuf"
 	"github.com/vigil-siem/vigil/internal/parse/hl7"
 	"github.com/vigil-siem/vigil/internal/parse/mllp"
 )
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type env struct {
 	bus     *bus.Bus
 	cons    *bus.Consumer
 	dir     *directory.Store
 	metrics *ingest.Metrics
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	srv     *Server
 }
 
@@ -81,7 +62,7 @@ func setup(t testing.TB, busCfg bus.Config, mod func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{bus: b, cons: cons, dir: dir, metrics: ingest.NewMetrics(prometheus.NewRegistry()), logs: &syncBuffer{}}
+	e := &env{bus: b, cons: cons, dir: dir, metrics: ingest.NewMetrics(prometheus.NewRegistry()), logs: &logbuf.Buffer{}}
 	cfg := Config{
 		Addr: "127.0.0.1:0", Pub: b, Directory: dir, Metrics: e.metrics,
 		Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
