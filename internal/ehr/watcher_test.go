@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/logbuf"
@@ -32,17 +33,7 @@ type watchEnv struct {
 
 func newWatchEnv(t *testing.T, busCfg bus.Config) *watchEnv {
 	t.Helper()
-	ctx := context.Background()
-	busCfg.Dir = filepath.Join(t.TempDir(), "bus")
-	b, err := bus.Open(ctx, busCfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	cons, err := b.Consumer(ctx, "test", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, cons := bustest.Open(t, busCfg)
 	e := &watchEnv{dir: t.TempDir(), cons: cons, metrics: ingest.NewMetrics(prometheus.NewRegistry()), logs: &logbuf.Buffer{}}
 	e.m, _ = Preset("epic")
 	e.w = &Watcher{Dir: e.dir, Mapping: e.m, Pub: b, Metrics: e.metrics, StatePath: filepath.Join(t.TempDir(), "state.json"),

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
@@ -20,17 +21,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func openBus(t *testing.T, cfg bus.Config) (*bus.Bus, *bus.Consumer) {
 	t.Helper()
-	cfg.Dir = t.TempDir()
-	b, err := bus.Open(context.Background(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	c, err := b.Consumer(context.Background(), "test", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b, c
+	return bustest.Open(t, cfg)
 }
 
 // drain returns the events of every batch on the bus and the batch count.

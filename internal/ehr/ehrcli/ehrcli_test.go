@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/client"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/directory"
@@ -41,16 +42,7 @@ type server struct {
 func newServer(t *testing.T, busCfg bus.Config) *server {
 	t.Helper()
 	ctx := context.Background()
-	busCfg.Dir = filepath.Join(t.TempDir(), "bus")
-	b, err := bus.Open(ctx, busCfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	cons, err := b.Consumer(ctx, "test", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, cons := bustest.Open(t, busCfg)
 	d, err := db.Open(filepath.Join(t.TempDir(), "vigil.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package elastic
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -33,20 +33,8 @@ type env struct {
 
 func setup(tb testing.TB, cfg bus.Config) *env {
 	tb.Helper()
-	ctx := context.Background()
-	cfg.Dir = tb.TempDir()
+	b, c := bustest.Open(tb, cfg)
 	log := slog.New(slog.DiscardHandler)
-	b, err := bus.Open(ctx, cfg, log)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(b.Close)
-	// The consumer exists before anything is published: the stream keeps
-	// batches only for consumers that exist when they arrive.
-	c, err := b.Consumer(ctx, "test", time.Minute)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	h := &Handler{
 		Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()), Log: log,
 		CheckToken: func(s string) bool { return s == testToken },
@@ -59,30 +47,7 @@ func setup(tb testing.TB, cfg bus.Config) *env {
 // events fetches what reached the bus, waiting for want events.
 func (e *env) events(tb testing.TB, want int) []event.Event {
 	tb.Helper()
-	ctx := context.Background()
-	var out []event.Event
-	deadline := time.Now().Add(10 * time.Second)
-	for len(out) < want && time.Now().Before(deadline) {
-		msgs, err := e.c.Fetch(ctx, 100, 200*time.Millisecond)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, m := range msgs {
-			if m.Source != Source {
-				tb.Fatalf("batch on subject %q, want %q", m.Source, Source)
-			}
-			if out, err = event.DecodeBatch(out, m.Data); err != nil {
-				tb.Fatal(err)
-			}
-			if err := m.Ack(); err != nil {
-				tb.Fatal(err)
-			}
-		}
-	}
-	if len(out) != want {
-		tb.Fatalf("got %d events on the bus, want %d", len(out), want)
-	}
-	return out
+	return bustest.Events(tb, e.c, Source, want)
 }
 
 func (e *env) do(tb testing.TB, method, path, body string, hdr ...string) (*http.Response, string) {

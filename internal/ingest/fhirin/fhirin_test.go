@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/logbuf"
@@ -35,17 +35,7 @@ type env struct {
 
 func setup(t testing.TB, busCfg bus.Config) *env {
 	t.Helper()
-	ctx := context.Background()
-	busCfg.Dir = filepath.Join(t.TempDir(), "bus")
-	b, err := bus.Open(ctx, busCfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	cons, err := b.Consumer(ctx, "test", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, cons := bustest.Open(t, busCfg)
 	e := &env{cons: cons, metrics: ingest.NewMetrics(prometheus.NewRegistry()), logs: &logbuf.Buffer{}}
 	e.h = &Handler{Pub: b, Metrics: e.metrics, BaseURL: "https://vigil.example.org/fhir",
 		Log: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
@@ -59,26 +49,10 @@ func setup(t testing.TB, busCfg bus.Config) *env {
 
 func (e *env) events(t testing.TB, want int) []event.Event {
 	t.Helper()
-	var out []event.Event
-	deadline := time.Now().Add(5 * time.Second)
-	for len(out) < want && time.Now().Before(deadline) {
-		msgs, err := e.cons.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			if out, err = event.DecodeBatch(out, m.Data); err != nil {
-				t.Fatal(err)
-			}
-			_ = m.Ack()
-		}
-	}
+	out := bustest.Events(t, e.cons, "", want)
 	// Nothing more may arrive.
 	if msgs, _ := e.cons.Fetch(context.Background(), 100, 100*time.Millisecond); len(msgs) > 0 {
 		t.Fatalf("more batches on the bus than expected (%d events wanted)", want)
-	}
-	if len(out) != want {
-		t.Fatalf("%d events on the bus, want %d", len(out), want)
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package hec
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -122,17 +122,7 @@ type env struct {
 
 func setup(tb testing.TB, cfg bus.Config) *env {
 	tb.Helper()
-	ctx := context.Background()
-	cfg.Dir = tb.TempDir()
-	b, err := bus.Open(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(b.Close)
-	c, err := b.Consumer(ctx, "test", time.Minute) // before publishing
-	if err != nil {
-		tb.Fatal(err)
-	}
+	b, c := bustest.Open(tb, cfg)
 	h := &Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()), CheckToken: func(s string) bool { return s == testToken }}
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
@@ -141,27 +131,7 @@ func setup(tb testing.TB, cfg bus.Config) *env {
 
 func (e *env) events(tb testing.TB, want int) []event.Event {
 	tb.Helper()
-	var out []event.Event
-	deadline := time.Now().Add(10 * time.Second)
-	for len(out) < want && time.Now().Before(deadline) {
-		msgs, err := e.c.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, m := range msgs {
-			if m.Source != Source {
-				tb.Fatalf("subject %q", m.Source)
-			}
-			if out, err = event.DecodeBatch(out, m.Data); err != nil {
-				tb.Fatal(err)
-			}
-			m.Ack()
-		}
-	}
-	if len(out) != want {
-		tb.Fatalf("got %d events on the bus, want %d", len(out), want)
-	}
-	return out
+	return bustest.Events(tb, e.c, Source, want)
 }
 
 func (e *env) post(tb testing.TB, path, body string, hdr ...string) (int, response, http.Header) {

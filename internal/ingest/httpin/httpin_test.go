@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 )
@@ -29,17 +30,8 @@ type rig struct {
 
 func newRig(t *testing.T, busCfg bus.Config) *rig {
 	t.Helper()
-	busCfg.Dir = t.TempDir()
+	b, c := bustest.Open(t, busCfg)
 	quiet := slog.New(slog.DiscardHandler)
-	b, err := bus.Open(context.Background(), busCfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	c, err := b.Consumer(context.Background(), "test", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := ingest.NewMetrics(prometheus.NewRegistry())
 	h := &Handler{Pub: b, Metrics: m, Log: quiet, MaxBodyBytes: 1 << 20, MaxEventBytes: 4096,
 		Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) },

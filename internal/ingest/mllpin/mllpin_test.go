@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/directory"
@@ -42,23 +43,13 @@ func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // into env.logs.
 func setup(t testing.TB, busCfg bus.Config, mod func(*Config)) *env {
 	t.Helper()
-	ctx := context.Background()
-	busCfg.Dir = filepath.Join(t.TempDir(), "bus")
-	b, err := bus.Open(ctx, busCfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	cons, err := b.Consumer(ctx, "test", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, cons := bustest.Open(t, busCfg)
 	d, err := db.Open(filepath.Join(t.TempDir(), "vigil.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	dir, err := directory.New(ctx, d)
+	dir, err := directory.New(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,27 +72,7 @@ func setup(t testing.TB, busCfg bus.Config, mod func(*Config)) *env {
 // events fetches every event published so far.
 func (e *env) events(t testing.TB, want int) []event.Event {
 	t.Helper()
-	var out []event.Event
-	deadline := time.Now().Add(5 * time.Second)
-	for len(out) < want && time.Now().Before(deadline) {
-		msgs, err := e.cons.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			if m.Source != Source {
-				t.Fatalf("batch from source %q", m.Source)
-			}
-			if out, err = event.DecodeBatch(out, m.Data); err != nil {
-				t.Fatal(err)
-			}
-			_ = m.Ack()
-		}
-	}
-	if len(out) != want {
-		t.Fatalf("%d events on the bus, want %d", len(out), want)
-	}
-	return out
+	return bustest.Events(t, e.cons, Source, want)
 }
 
 // client is an MLLP sender.

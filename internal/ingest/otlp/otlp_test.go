@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -42,17 +43,7 @@ type env struct {
 
 func setup(tb testing.TB, cfg bus.Config) *env {
 	tb.Helper()
-	ctx := context.Background()
-	cfg.Dir = tb.TempDir()
-	b, err := bus.Open(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(b.Close)
-	c, err := b.Consumer(ctx, "test", time.Minute) // before publishing
-	if err != nil {
-		tb.Fatal(err)
-	}
+	b, c := bustest.Open(tb, cfg)
 	h := &Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()), CheckToken: func(s string) bool { return s == testToken }}
 	mux := http.NewServeMux()
 	for p, hh := range h.Routes() {
@@ -65,27 +56,7 @@ func setup(tb testing.TB, cfg bus.Config) *env {
 
 func (e *env) events(tb testing.TB, want int) []event.Event {
 	tb.Helper()
-	var out []event.Event
-	deadline := time.Now().Add(10 * time.Second)
-	for len(out) < want && time.Now().Before(deadline) {
-		msgs, err := e.c.Fetch(context.Background(), 100, 200*time.Millisecond)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, m := range msgs {
-			if m.Source != Source {
-				tb.Fatalf("subject %q", m.Source)
-			}
-			if out, err = event.DecodeBatch(out, m.Data); err != nil {
-				tb.Fatal(err)
-			}
-			m.Ack()
-		}
-	}
-	if len(out) != want {
-		tb.Fatalf("got %d events on the bus, want %d", len(out), want)
-	}
-	return out
+	return bustest.Events(tb, e.c, Source, want)
 }
 
 func checkFields(t *testing.T, e event.Event, want map[string]string) {
