@@ -55,7 +55,14 @@ type APIError struct {
 
 func (e *APIError) Error() string { return fmt.Sprintf("server answered %d: %s", e.Status, e.Msg) }
 
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader, hdr http.Header) (*http.Response, error) {
+// Post sends a request to path with the client's token and returns the
+// server's answer whatever its status, for the calls whose refusals carry
+// a result (ingest, imports). The caller closes the body.
+func (c *Client) Post(ctx context.Context, path string, q url.Values, body io.Reader, hdr http.Header) (*http.Response, error) {
+	return c.send(ctx, http.MethodPost, path, q, body, hdr)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body io.Reader, hdr http.Header) (*http.Response, error) {
 	u := c.BaseURL + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -70,23 +77,34 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
-	resp, err := c.HTTP.Do(req)
+	return c.HTTP.Do(req)
+}
+
+// do is send, with any answer but 2xx turned into an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader, hdr http.Header) (*http.Response, error) {
+	resp, err := c.send(ctx, method, path, q, body, hdr)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		var e struct {
-			Error string `json:"error"`
-		}
-		msg := strings.TrimSpace(string(data))
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			msg = e.Error
-		}
-		return nil, &APIError{Status: resp.StatusCode, Msg: msg}
+		return nil, ResponseError(resp.StatusCode, data)
 	}
 	return resp, nil
+}
+
+// ResponseError is the *APIError of a refused request: the "error" of its
+// JSON body, or the body's text.
+func ResponseError(status int, body []byte) *APIError {
+	var e struct {
+		Error string `json:"error"`
+	}
+	msg := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		msg = e.Error
+	}
+	return &APIError{Status: status, Msg: msg}
 }
 
 // IngestResult is the server's answer to an ingest request.
@@ -113,19 +131,7 @@ func (c *Client) Ingest(ctx context.Context, format string, body []byte) (*Inges
 		q.Set("format", format)
 	}
 	hdr := http.Header{"Content-Encoding": {"gzip"}, "Content-Type": {"application/x-ndjson"}}
-	u := c.BaseURL + "/api/v1/ingest"
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, &zb)
-	if err != nil {
-		return nil, err
-	}
-	req.Header = hdr
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.Post(ctx, "/api/v1/ingest", q, &zb, hdr)
 	if err != nil {
 		return nil, err
 	}

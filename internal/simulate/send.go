@@ -325,15 +325,7 @@ func (n *netSender) lateBodies(batch []*Intent) (ndjson []byte, bundles [][]byte
 }
 
 func (n *netSender) postFHIR(ctx context.Context, bundle []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.c.BaseURL+"/fhir", bytes.NewReader(bundle))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/fhir+json")
-	if n.c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+n.c.Token)
-	}
-	resp, err := n.c.HTTP.Do(req)
+	resp, err := n.c.Post(ctx, "/fhir", nil, bytes.NewReader(bundle), http.Header{"Content-Type": {"application/fhir+json"}})
 	if err != nil {
 		return err
 	}

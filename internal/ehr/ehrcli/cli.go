@@ -219,19 +219,7 @@ a mapping file (JSON or YAML: {"employee_id": "Emp No", "ehr_user_id":
 // query (preset, mapping, delimiter, date_order) and returns the server's
 // account.
 func ImportWorkforce(ctx context.Context, c *client.Client, roster io.Reader, q url.Values) (*directory.ImportResult, error) {
-	u := c.BaseURL + "/api/v1/workforce/import"
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, roster)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "text/csv")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.Post(ctx, "/api/v1/workforce/import", q, roster, http.Header{"Content-Type": {"text/csv"}})
 	if err != nil {
 		return nil, err
 	}
@@ -241,12 +229,5 @@ func ImportWorkforce(ctx context.Context, c *client.Client, roster io.Reader, q 
 	if json.Unmarshal(data, &res) == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusBadRequest && res.Rows > 0) {
 		return &res, nil
 	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	msg := strings.TrimSpace(string(data))
-	if json.Unmarshal(data, &e) == nil && e.Error != "" {
-		msg = e.Error
-	}
-	return nil, &client.APIError{Status: resp.StatusCode, Msg: msg}
+	return nil, client.ResponseError(resp.StatusCode, data)
 }
