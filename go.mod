@@ -3,6 +3,7 @@ module github.com/vigil-siem/vigil
 go 1.26.8
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/VictoriaMetrics/VictoriaLogs v1.52.1
 	github.com/VictoriaMetrics/VictoriaMetrics v1.146.1-0.20260630165203-c82127b6d4d1
 	github.com/elastic/go-elasticsearch/v8 v8.19.7
