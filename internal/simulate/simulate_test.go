@@ -91,27 +91,6 @@ func TestDefaultStart(t *testing.T) {
 	f("2026-11-28T06:00:00Z", 24*time.Hour, "2026-11-27T06:00:00Z")
 }
 
-func TestCompare(t *testing.T) {
-	t0 := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
-	truth := []TruthRecord{
-		{Incident: IncSnoopVIP, Rules: []string{"r-vip"}, User: "ann", Start: t0, End: t0.Add(2 * time.Minute)},
-		{Incident: IncPasswordSpray, Rules: []string{"r-spray"}, Also: []string{"r-burst"}, SourceIP: "203.0.113.66", Start: t0, End: t0.Add(20 * time.Minute)},
-	}
-	alerts := []AlertRef{
-		{RuleID: "r-vip", Time: t0.Add(time.Minute), Fields: map[string]string{"user.name": "ANN"}},
-		{RuleID: "r-vip", Time: t0.Add(time.Minute), Fields: map[string]string{"user.name": "bob"}},                  // another user
-		{RuleID: "r-burst", Time: t0.Add(10 * time.Minute), GroupBy: map[string]string{"source.ip": "203.0.113.66"}}, // also
-		{RuleID: "r-spray", Time: t0.Add(3 * time.Hour), GroupBy: map[string]string{"source.ip": "203.0.113.66"}},    // too late
-	}
-	s := Compare(truth, alerts)
-	if len(s.Detected) != 1 || len(s.Missed) != 1 || s.Missed[0] != IncPasswordSpray+": r-spray" || s.Related != 2 || len(s.FalsePositives) != 2 {
-		t.Fatalf("%+v", s)
-	}
-	if !strings.Contains(s.Summary(), "1 missed") {
-		t.Fatal(s.Summary())
-	}
-}
-
 // A dry run renders the whole period without a server.
 func TestDryRun(t *testing.T) {
 	var truth strings.Builder
