@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/detect/correlation"
+	"github.com/vigil-siem/vigil/internal/detect/detector"
+	"github.com/vigil-siem/vigil/internal/detect/enrich"
+	"github.com/vigil-siem/vigil/internal/lifecycle"
+	"github.com/vigil-siem/vigil/rules"
+)
+
+// startDetection evaluates the Sigma rules on the live stream, with the
+// healthcare context of each event.
+func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error) {
+	if !s.cfg.Detect.Enabled {
+		// Without a detector the stream must not keep batches for one.
+		return nil, s.bus.DeleteConsumer(ctx, "detector")
+	}
+	r, err := s.loadRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Healthcare context for the rules: workforce status, care team,
+	// patient flags, relationships, usual hours.
+	loc, err := time.LoadLocation(s.cfg.Detect.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("detect.timezone: %w", err)
+	}
+	en, err := enrich.New(enrich.Config{Directory: s.directory, Location: loc, CareTeamGrace: time.Duration(s.cfg.Detect.CareTeamGrace),
+		StatePath: filepath.Join(s.cfg.DataDir, "enrich-baseline.json"), Log: s.log.With("component", "enrich")})
+	if err != nil {
+		return nil, err
+	}
+	// The detector acknowledges at its checkpoints (every 30s): the ack
+	// wait must be longer, or batches would come again meanwhile.
+	cons, err := s.bus.Consumer(ctx, "detector", 5*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	d, err := detector.New(detector.Config{
+		Source: cons, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
+		Observe:     s.sources.Observe,
+		Enrich:      en.Enrich,
+		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState, AllowedLateness: time.Duration(s.cfg.Detect.CorrelationLateness)},
+		Log:         s.log.With("component", "detector"), Metrics: detector.NewMetrics(s.registry),
+	}, r)
+	if err != nil {
+		return nil, err
+	}
+	d.RegisterGauges(s.registry)
+	s.registry.MustRegister(lagGauge("detector", cons))
+	s.detector = d
+	s.detCons.Store(cons)
+	// The enrichment saves its usual-hours baseline every minute and when
+	// stopped, after the detector.
+	stopEnrich := lifecycle.Go(func(ctx context.Context) error { en.Run(ctx); return nil })
+	stopDetector := lifecycle.Go(d.Run)
+	return lifecycle.Chain(func(ctx context.Context) error {
+		waitCaughtUp(ctx, cons, 30*time.Second)
+		return stopDetector(ctx)
+	}, stopEnrich), nil
+}
+
+// ruleDirs are the rule directories: the built-in rules, extracted from
+// the binary into the data dir, then the configured ones.
+func (s *Server) ruleDirs() ([]string, error) {
+	var dirs []string
+	if s.cfg.Detect.BuiltinRules {
+		d, err := rules.Extract(filepath.Join(s.cfg.DataDir, "rules", "builtin"))
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, d)
+	}
+	return append(dirs, s.cfg.Detect.Rules...), nil
+}
+
+func (s *Server) loadRules(ctx context.Context) (*detector.Rules, error) {
+	dirs, err := s.ruleDirs()
+	if err != nil {
+		return nil, err
+	}
+	r, err := detector.Load(ctx, detector.LoadOptions{Dirs: dirs, PlaceholdersFile: s.cfg.Detect.Placeholders})
+	if err != nil {
+		return nil, err
+	}
+	st := r.Engine.Stats()
+	s.log.Info("rules loaded", "dirs", dirs, "rules", st.RulesLoaded, "correlations", len(r.Correlations),
+		"rejected", len(r.Rejected), "unrouted", st.RulesUnrouted)
+	for i, rej := range r.Rejected {
+		if i == 20 {
+			s.log.Warn("more rules rejected; see GET /api/v1/rules", "count", len(r.Rejected)-i)
+			break
+		}
+		s.log.Warn("rule rejected", "file", rej.File, "line", rej.Line, "id", rej.ID, "reason", rej.Reason)
+	}
+	return r, nil
+}
+
+// ReloadRules reads and compiles the rules again and hands them to the
+// running detector; the stream does not stop. It returns the new set.
+func (s *Server) ReloadRules(ctx context.Context) (*detector.Rules, error) {
+	if s.detector == nil {
+		return nil, errors.New("detection is disabled (detect.enabled)")
+	}
+	r, err := s.loadRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.detector.Reload(r)
+	return r, nil
+}

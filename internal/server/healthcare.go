@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/certs"
+	"github.com/vigil-siem/vigil/internal/ehr"
+	"github.com/vigil-siem/vigil/internal/ingest/mllpin"
+	"github.com/vigil-siem/vigil/internal/lifecycle"
+)
+
+// startMLLP runs the HL7 v2 over MLLP listener.
+func (s *Server) startMLLP(context.Context) (lifecycle.StopFunc, error) {
+	c := s.cfg.MLLP
+	if c.Addr == "" {
+		return nil, nil
+	}
+	var tlsCfg *tls.Config
+	if c.TLSCert != "" {
+		cert, err := certs.Load(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, err
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert.Cert}, MinVersion: tls.VersionTLS12}
+	}
+	loc, err := time.LoadLocation(s.cfg.Syslog.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	s.mllp, err = mllpin.Start(mllpin.Config{
+		Addr: c.Addr, TLS: tlsCfg, Pub: s.bus, Directory: s.directory, Metrics: s.metrics,
+		Log: s.log.With("component", "mllp"), KeepOriginal: s.cfg.Ingest.KeepOriginal, Location: loc,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("HL7 MLLP listening", "addr", s.mllp.Addr().String(), "tls", tlsCfg != nil)
+	return lifecycle.Closer(s.mllp.Stop), nil
+}
+
+// startEHRWatch imports EHR access-log exports dropped into a directory.
+func (s *Server) startEHRWatch(context.Context) (lifecycle.StopFunc, error) {
+	c := s.cfg.EHR
+	if c.WatchDir == "" {
+		return nil, nil
+	}
+	w := &ehr.Watcher{Dir: c.WatchDir, Preset: c.WatchPreset, MappingFile: c.WatchMapping,
+		Pub: s.bus, Metrics: s.metrics, StatePath: filepath.Join(s.cfg.DataDir, "ehr-watch.json"),
+		Log: s.log.With("component", "ehr-watch"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
+	if err := w.Init(); err != nil {
+		return nil, fmt.Errorf("ehr.watch_dir: %w", err)
+	}
+	s.log.Info("watching EHR access-log exports", "dir", c.WatchDir)
+	return lifecycle.Go(func(ctx context.Context) error {
+		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("EHR watcher stopped", "err", err)
+		}
+		return nil
+	}), nil
+}

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/certs"
+	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest/elastic"
+	"github.com/vigil-siem/vigil/internal/ingest/fhirin"
+	"github.com/vigil-siem/vigil/internal/ingest/hec"
+	"github.com/vigil-siem/vigil/internal/ingest/httpin"
+	"github.com/vigil-siem/vigil/internal/ingest/otlp"
+	"github.com/vigil-siem/vigil/internal/lifecycle"
+	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/sources"
+	"github.com/vigil-siem/vigil/internal/web"
+)
+
+// startHTTP serves the HTTP API. Stopping lets requests in flight finish
+// (their events reach the bus) for up to 30 seconds.
+func (s *Server) startHTTP(context.Context) (lifecycle.StopFunc, error) {
+	if s.cfg.HTTP.Addr == "" {
+		return nil, nil
+	}
+	api := &web.Server{
+		Token:    s.Token,
+		Store:    s.store,
+		Gatherer: s.registry,
+		Log:      s.log.With("component", "http"),
+		Ready:    s.ready,
+		Handlers: s.routes(),
+	}
+	api.Public = s.shipperRoutes(api.CheckToken)
+	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP listener on %s: %w", s.cfg.HTTP.Addr, err)
+	}
+	s.httpLn = ln
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.http = srv
+	scheme := "http"
+	if s.cfg.HTTP.TLSCert != "" {
+		scheme = "https"
+		cert, err := certs.Load(s.cfg.HTTP.TLSCert, s.cfg.HTTP.TLSKey)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Cert}, MinVersion: tls.VersionTLS12}
+	}
+	serve := lifecycle.Go(func(context.Context) error {
+		var err error
+		if srv.TLSConfig != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	s.log.Info("HTTP API listening", "url", scheme+"://"+ln.Addr().String())
+	return func(ctx context.Context) error {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		var errs []error
+		if err := srv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
+		}
+		if err := serve(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}, nil
+}
+
+// routes are the API's handlers behind the bearer token, by pattern.
+func (s *Server) routes() map[string]http.Handler {
+	routes := map[string]http.Handler{
+		"POST /api/v1/ingest": &httpin.Handler{
+			Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "http-ingest"),
+			MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes),
+			Normalize: s.normalizeJSON,
+			LineFormats: map[string]httpin.LineParser{
+				"syslog": func(line []byte, e *event.Event) {
+					_ = s.syslogParser.Parse(line, e) // failures are kept in the event
+					s.normalizeSyslog(e)
+				},
+				// CEF, LEEF or key=value records one per line, with or
+				// without a syslog header: parsed as syslog, then the record.
+				"cef":  s.recordLine,
+				"leef": s.recordLine,
+				"kv":   s.recordLine,
+			},
+		},
+	}
+	fh := &fhirin.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
+	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
+	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime}
+	ru := &rulesAPI{s: s}
+	sh := &sources.Handler{Tracker: s.sources}
+	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes(), ru.routes(), sh.Routes()} {
+		for p, h := range rs {
+			routes[p] = h
+		}
+	}
+	return routes
+}
+
+// shipperRoutes are the endpoints of the Elasticsearch, Splunk HEC and
+// OTLP protocols, which authenticate as their clients expect (Basic,
+// ApiKey, Splunk) with checkToken.
+func (s *Server) shipperRoutes(checkToken func(string) bool) map[string]http.Handler {
+	maxBody, maxEvent := int64(s.cfg.Ingest.MaxBodyBytes), int(s.cfg.Ingest.MaxEventBytes)
+	es := &elastic.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "elastic"), CheckToken: checkToken,
+		MaxBodyBytes: maxBody, MaxDocBytes: maxEvent, Normalize: s.normalizeJSON,
+		Version: s.cfg.Elastic.Version, Prefix: s.cfg.Elastic.Prefix, Ready: s.ready}
+	hc := &hec.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "hec"), CheckToken: checkToken,
+		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: s.normalizeJSON,
+		Indexes: s.cfg.HEC.Indexes, Healthy: s.ready}
+	ot := &otlp.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "otlp"), CheckToken: checkToken,
+		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: s.normalizeJSON}
+	routes := map[string]http.Handler{}
+	for _, rs := range []map[string]http.Handler{es.Routes(), hc.Routes(), ot.Routes()} {
+		for p, h := range rs {
+			routes[p] = h
+		}
+	}
+	return routes
+}
+
+// normalizeJSON completes an event received as JSON.
+func (s *Server) normalizeJSON(e *event.Event) { normalize.JSONEvent(e, s.payloads) }

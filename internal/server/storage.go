@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/db"
+	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/lifecycle"
+	"github.com/vigil-siem/vigil/internal/store"
+)
+
+// startDataDir creates the data dir and finds (or generates) the API token.
+func (s *Server) startDataDir(context.Context) (lifecycle.StopFunc, error) {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	var err error
+	s.Token, s.TokenGenerated, err = ensureToken(s.cfg)
+	return nil, err
+}
+
+// startStore opens the log store.
+func (s *Server) startStore(context.Context) (lifecycle.StopFunc, error) {
+	st, err := store.Open(filepath.Join(s.cfg.DataDir, "store"), store.Config{
+		Retention:              time.Duration(s.cfg.Store.Retention),
+		MaxDiskSpaceUsageBytes: int64(s.cfg.Store.MaxDiskBytes),
+		MinFreeDiskSpaceBytes:  int64(s.cfg.Store.MinFreeDiskBytes),
+		Log:                    s.log.With("component", "store"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	return lifecycle.Closer(st.Close), nil
+}
+
+// startBus opens the embedded bus (or connects to an external one).
+func (s *Server) startBus(ctx context.Context) (lifecycle.StopFunc, error) {
+	b, err := bus.Open(ctx, bus.Config{
+		Dir:        filepath.Join(s.cfg.DataDir, "bus"),
+		URL:        s.cfg.Bus.URL,
+		SyncAlways: s.cfg.Bus.SyncAlways,
+		MaxBytes:   int64(s.cfg.Bus.MaxBytes),
+	}, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.bus = b
+	return lifecycle.Closer(b.Close), nil
+}
+
+// startDatabase opens the control-plane database and the stores kept in
+// it (alerts, directories).
+func (s *Server) startDatabase(ctx context.Context) (lifecycle.StopFunc, error) {
+	d, err := db.Open(filepath.Join(s.cfg.DataDir, "vigil.db"))
+	if err != nil {
+		return nil, err
+	}
+	s.db = d
+	stop := func(context.Context) error { return d.Close() }
+	if s.alerts, err = alerts.Open(ctx, d); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if s.directory, err = directory.New(ctx, d); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return stop, nil
+}
+
+// ensureToken returns the configured token, or the one kept in the data
+// dir, generating it on first run.
+func ensureToken(cfg *config.Config) (string, bool, error) {
+	if cfg.Ingest.Token != "" {
+		return cfg.Ingest.Token, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, "ingest.token")
+	if data, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(data)); t != "" {
+			return t, false, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read token: %w", err)
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", false, err
+	}
+	t := "vgl_" + base64.RawURLEncoding.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("write token: %w", err)
+	}
+	return t, true, nil
+}
