@@ -68,9 +68,16 @@ func Extract(e *event.Event, process, message string) bool {
 		}
 	}
 	var ok bool
+	prog, module, old := oldPAM(process)
 	switch {
 	case strings.HasPrefix(message, "pam_"):
 		ok = pam(e, message)
+	case old:
+		// Linux-PAM before 0.99 (RHEL/CentOS 4 and 5, many appliances) named
+		// the module in the program: "sshd(pam_unix)[4242]: authentication
+		// failure; …", "crond(pam_unix)[1]: session opened for user root by
+		// (uid=0)"; the message has no "pam_unix(service:type): " prefix.
+		ok = pamText(e, module, prog, message)
 	case strings.HasPrefix(process, "sshd"): // sshd, sshd-session, sshd-auth (OpenSSH >= 9.8)
 		ok = sshd(e, message)
 	case process == "sudo":
@@ -233,6 +240,18 @@ func lastAddrPort(s string) (before, host, port, after string, ok bool) {
 
 // sshd handles the messages of OpenSSH's server.
 func sshd(e *event.Event, m string) bool {
+	// OpenSSH logs some of these at error level through error(), which
+	// prefixes "error: " ("error: Received disconnect from … [preauth]").
+	if r, ok := strings.CutPrefix(m, "error: "); ok {
+		if strings.HasPrefix(r, "maximum authentication attempts exceeded") || strings.HasPrefix(r, "PAM: ") {
+			// Summaries of failures logged one by one (see docs/schema.md).
+			return false
+		}
+		m = r
+	}
+	if m == "" {
+		return false
+	}
 	switch m[0] {
 	case 'A':
 		if rest, ok := strings.CutPrefix(m, "Accepted "); ok {
@@ -519,6 +538,22 @@ func su(e *event.Event, m string) bool {
 		return true
 	}
 	return false
+}
+
+// oldPAM splits a program name of the form "PROGRAM(pam_MODULE)".
+func oldPAM(process string) (prog, module string, ok bool) {
+	open := strings.Index(process, "(pam_")
+	if open <= 0 || !strings.HasSuffix(process, ")") {
+		return "", "", false
+	}
+	return process[:open], process[open+1 : len(process)-1], true
+}
+
+// pamText handles the text of a PAM message whose management group is
+// not stated (the old "PROGRAM(pam_MODULE)" form): authentication,
+// account and session messages are told apart by their wording.
+func pamText(e *event.Event, module, service, text string) bool {
+	return pamAuth(e, module, service, text) || pamAccount(e, module, service, text) || pamSession(e, module, service, text)
 }
 
 // pam handles "pam_MODULE(SERVICE:TYPE): TEXT".

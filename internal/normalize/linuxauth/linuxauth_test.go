@@ -322,3 +322,49 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+// TestOldPAM: Linux-PAM before 0.99 logged through the program's own
+// syslog ident with the module in parentheses, "sshd(pam_unix)[PID]: TEXT",
+// with the texts of pam_unix's support.c and pam_unix_sess.c.
+func TestOldPAM(t *testing.T) {
+	f := check
+	f(t, "sshd(pam_unix)", "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=198.51.100.23  user=root",
+		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=info", "service.name=sshd", "system.auth.pam.module=pam_unix",
+		"system.auth.pam.tty=NODEVssh", "source.ip=198.51.100.23", "user.name=root")
+	// Unknown user: no user= part.
+	f(t, "sshd(pam_unix)", "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=host-7.example.net ",
+		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=info", "service.name=sshd", "system.auth.pam.module=pam_unix",
+		"system.auth.pam.tty=NODEVssh", "source.domain=host-7.example.net")
+	f(t, "sshd(pam_unix)", "check pass; user unknown",
+		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=info", "event.reason=user_unknown", "service.name=sshd", "system.auth.pam.module=pam_unix")
+	f(t, "sshd(pam_unix)", "session opened for user alice by (uid=0)",
+		auth, "event.action=session_open", "event.outcome=success", "event.type=start", "service.name=sshd", "system.auth.pam.module=pam_unix", "user.name=alice")
+	f(t, "crond(pam_unix)", "session closed for user root",
+		auth, "event.action=session_close", "event.outcome=success", "event.type=end", "service.name=crond", "system.auth.pam.module=pam_unix", "user.name=root")
+	f(t, "su(pam_unix)", "session opened for user root by alice(uid=500)",
+		auth, "event.action=su", "event.outcome=success", "event.type=start", "service.name=su", "system.auth.pam.module=pam_unix", "user.name=alice", "user.effective.name=root")
+	f(t, "login(pam_unix)", "account bob has expired (account expired)",
+		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=denied", "event.reason=account_expired", "service.name=login", "system.auth.pam.module=pam_unix", "user.name=bob")
+	// Summaries of failures already logged one by one are not mapped.
+	f(t, "sshd(pam_unix)", "1 more authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=198.51.100.23  user=root")
+	f(t, "sshd(pam_unix)", "bad username [foo]")
+	f(t, "(pam_unix)", "session closed for user root")
+	// rsyslog repetition of an old-style line.
+	f(t, "sshd(pam_unix)", "message repeated 2 times: [ authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=198.51.100.23  user=root]",
+		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=info", "service.name=sshd", "system.auth.pam.module=pam_unix",
+		"system.auth.pam.tty=NODEVssh", "source.ip=198.51.100.23", "user.name=root", "log.syslog.repeat_count=2")
+}
+
+// TestSSHDErrorPrefix: OpenSSH logs some messages through error(), which
+// prefixes "error: "; they mean the same as without it.
+func TestSSHDErrorPrefix(t *testing.T) {
+	f := func(msg string, want ...string) { t.Helper(); check(t, "sshd", msg, want...) }
+	f("error: Received disconnect from 198.51.100.9 port 40022:3: com.jcraft.jsch.JSchException: Auth fail [preauth]",
+		auth, "event.action=ssh_disconnect", "event.outcome=unknown", "event.type=end", "source.ip=198.51.100.9", "source.port=40022")
+	f("error: Received disconnect from 198.51.100.9: 3: com.jcraft.jsch.JSchException: Auth fail [preauth]",
+		auth, "event.action=ssh_disconnect", "event.outcome=unknown", "event.type=end", "source.ip=198.51.100.9")
+	f("error: maximum authentication attempts exceeded for root from 198.51.100.9 port 40022 ssh2 [preauth]")
+	f("error: PAM: Authentication failure for root from 198.51.100.9")
+	f("error: ")
+	f("error: kex_exchange_identification: Connection closed by remote host")
+}

@@ -51,7 +51,13 @@ func (p *Parser) parse3164(msg []byte, pri, i int, dst *event.Event) error {
 	}
 	if h.host != "" {
 		dst.Add("log.syslog.hostname", h.host)
-		dst.Add("host.name", h.host)
+		// syslog-ng's chain_hostnames writes "sender/relay[/relay…]": the
+		// host is the sender.
+		host, _, _ := strings.Cut(h.host, "/")
+		if host == "" {
+			host = h.host
+		}
+		dst.Add("host.name", host)
 	}
 	if h.tag != "" {
 		if fac, sev, mnem, ok := ciscoTag(h.tag); ok {
@@ -119,6 +125,17 @@ func (p *Parser) scan3164(s string, hasPRI bool, i int, h *header) *ParseError {
 		// "<13>12: text": digits and a colon, but no Cisco header.
 		h.counter, h.sequence, i = "", "", i0
 	}
+	var pre prefix
+	if !found {
+		// "2006.01.04 node17 Jan 4 07:00:01 node17/node17 crond[1]: …":
+		// a few words (a dated prefix, a host) before the timestamp.
+		if pf, at, ok := scanPrefix(s, i); ok {
+			if ts2, end2, found2, err2 := scanTimestamp(s, at); found2 && err2 == nil && pf.fits(&ts2) {
+				pre, ts, end, found = pf, ts2, end2, true
+				pre.apply(&ts)
+			}
+		}
+	}
 	if found {
 		end = skipCiscoZone(s, end)
 		if end < len(s) && s[end] == ':' {
@@ -146,6 +163,16 @@ func (p *Parser) scan3164(s string, hasPRI bool, i int, h *header) *ParseError {
 			i = scanHost(s, i, h)
 		}
 		i = scanTag(s, i, true, h)
+		if pre.weak() && h.tag == "" {
+			// "backup Jan  4 07:00:01 done": text that mentions a time.
+			*h = header{}
+			i = scanTag(s, i0, hasPRI, h)
+			h.text = s[skipSpaces(s, i):]
+			return nil
+		}
+		if pre.words > 0 && h.host == "" {
+			h.host = pre.host
+		}
 	} else {
 		i = scanTag(s, i, hasPRI, h)
 	}
@@ -231,10 +258,11 @@ func scanHost(s string, i int, h *header) int {
 }
 
 // isHostByte reports whether c may appear in a HOSTNAME: letters, digits,
-// '-', '.', '_' and ':' (IPv6).
+// '-', '.', '_', ':' (IPv6) and '/' (syslog-ng's chained host names,
+// "sender/relay").
 func isHostByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == ':'
+		c == '-' || c == '.' || c == '_' || c == ':' || c == '/'
 }
 
 // scanTag reads "TAG: " or "TAG[PID]: " at s[i:]. With plain false only
@@ -250,6 +278,11 @@ func scanTag(s string, i int, plain bool, h *header) int {
 	}
 	if j == i || j >= len(s) || isDigits(s[i:j]) {
 		return i
+	}
+	if s[j] == ' ' && plain {
+		// "Microsoft Word[4242]: …" (macOS): a program name with spaces,
+		// taken only in its "name[pid]:" form.
+		return scanSpacedTag(s, i, h)
 	}
 	switch s[j] {
 	case '[':
@@ -275,6 +308,35 @@ func scanTag(s string, i int, plain bool, h *header) int {
 		return j + 1
 	}
 	return i
+}
+
+// scanSpacedTag reads "NAME WITH SPACES[PID]: " at s[i:]: the name holds
+// no ':', '[' or ']' and does not end with a space; PID is digits.
+func scanSpacedTag(s string, i int, h *header) int {
+	end := min(len(s), i+maxTag)
+	lb := -1
+	for j := i; j < end; j++ {
+		c := s[j]
+		if c == '[' {
+			lb = j
+			break
+		}
+		if c < ' ' || c == ':' || c == ']' || c == 0x7f || (c == ' ' && j+1 < len(s) && s[j+1] == ' ') {
+			return i
+		}
+	}
+	if lb <= i || s[lb-1] == ' ' {
+		return i
+	}
+	k := lb + 1
+	for k < len(s) && k-lb <= 10 && s[k] >= '0' && s[k] <= '9' {
+		k++
+	}
+	if k == lb+1 || k+1 >= len(s) || s[k] != ']' || s[k+1] != ':' {
+		return i
+	}
+	h.tag, h.pid = s[i:lb], s[lb+1:k]
+	return k + 2
 }
 
 // ciscoTag splits a Cisco "%FACILITY[-SUBFACILITY]-SEVERITY-MNEMONIC" tag.

@@ -437,3 +437,52 @@ func TestParserConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestParseVariants covers real-world departures from RFC 3164: program
+// names with spaces (macOS), chained host names (syslog-ng
+// chain_hostnames), words before the time stamp (a host, a date with the
+// year, a Unix time, an alert flag) as archives and relays write them.
+func TestParseVariants(t *testing.T) {
+	p := &Parser{Now: fixedClock(testNow)}
+	tests := []struct {
+		in   string
+		time string
+		want map[string]string
+	}{
+		// macOS: application names with spaces, as the unified log forwards them.
+		{"Jul  1 09:00:55 mbp-42 Microsoft Word[4242]: Saving document", "2024-07-01T09:00:55Z", map[string]string{
+			"host.name": "mbp-42", "process.name": "Microsoft Word", "process.pid": "4242", "message": "Saving document"}},
+		{"<13>Jul  1 09:00:55 mbp-42 Google Chrome Helper (Renderer)[731]: x", "", map[string]string{
+			"process.name": "Google Chrome Helper (Renderer)", "process.pid": "731", "message": "x"}},
+		{"Jul  1 09:00:55 mbp-42 com.apple.xpc.launchd[1] (com.apple.mdworker.shared[512]): Service exited", "", map[string]string{
+			"process.name": "com.apple.xpc.launchd", "process.pid": "1", "message": "(com.apple.mdworker.shared[512]): Service exited"}},
+		// Spaces only in the bracketed form; no tag otherwise.
+		{"Jul  1 09:00:55 mbp-42 hello there: x", "", map[string]string{"host.name": "mbp-42", "process.name": "-", "message": "hello there: x"}},
+		{"Jul  1 09:00:55 mbp-42 a b[x]: y", "", map[string]string{"process.name": "-", "message": "a b[x]: y"}},
+		{"error in module x[3]: y", "2025-01-02T00:30:00Z", map[string]string{"process.name": "-", "message": "error in module x[3]: y"}},
+		// syslog-ng chained host names: sender/relay.
+		{"<86>Jan  4 07:00:01 node17/relay1 crond[1234]: (root) CMD (run-parts /etc/cron.hourly)", "2024-01-04T07:00:01Z", map[string]string{
+			"host.name": "node17", "log.syslog.hostname": "node17/relay1", "process.name": "crond", "process.pid": "1234"}},
+		// A date with the year and the host before the stamp; chained host after it.
+		{"2006.01.04 node17 Jan  4 07:00:01 node17/node17 crond[1234]: (root) CMD (run-parts /etc/cron.hourly)", "2006-01-04T07:00:01Z", map[string]string{
+			"host.name": "node17", "log.syslog.hostname": "node17/node17", "process.name": "crond", "process.pid": "1234",
+			"message": "(root) CMD (run-parts /etc/cron.hourly)", "event.timezone": "UTC"}},
+		// Alert flag and Unix time first; the date gives the year.
+		{"- 1136358001 2006.01.04 node17 Jan  4 07:00:01 node17/node17 sshd(pam_unix)[4242]: session closed for user root", "2006-01-04T07:00:01Z", map[string]string{
+			"host.name": "node17", "process.name": "sshd(pam_unix)", "process.pid": "4242", "message": "session closed for user root"}},
+		{"KERNDTLB 1136358001 2006.01.04 node17 Jan  4 07:00:01 node17/node17 kernel: x", "2006-01-04T07:00:01Z", map[string]string{"host.name": "node17", "process.name": "kernel"}},
+		// A Unix time alone gives the year too.
+		{"1136358001 node17 Jan  4 07:00:01 crond[1]: x", "2006-01-04T07:00:01Z", map[string]string{"host.name": "node17", "process.name": "crond"}},
+		// Host first, then the stamp (no host after it).
+		{"node17 Jan  4 07:00:01 crond[1234]: x", "2024-01-04T07:00:01Z", map[string]string{"host.name": "node17", "process.name": "crond", "message": "x"}},
+		{"<38>web01 2024-11-28T10:00:01Z sshd[1]: x", "2024-11-28T10:00:01Z", map[string]string{"host.name": "web01", "process.name": "sshd", "log.syslog.priority": "38"}},
+		// A date that disagrees with the stamp: not a prefix.
+		{"2006.01.05 node17 Jan  4 07:00:01 crond[1]: x", "2025-01-02T00:30:00Z", map[string]string{"host.name": "-", "message": "2006.01.05 node17 Jan  4 07:00:01 crond[1]: x"}},
+		// Text that mentions a time is not a header.
+		{"backup Jan  4 07:00:01 done", "2025-01-02T00:30:00Z", map[string]string{"host.name": "-", "message": "backup Jan  4 07:00:01 done"}},
+		{"one two three four five six Jan  4 07:00:01 h p: x", "2025-01-02T00:30:00Z", map[string]string{"host.name": "-"}},
+	}
+	for _, tc := range tests {
+		check(t, p, tc.in, tc.time, tc.want)
+	}
+}
