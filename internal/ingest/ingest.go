@@ -36,6 +36,8 @@ type Metrics struct {
 	Rejected *prometheus.CounterVec // refused to the sender (HTTP)
 	Dropped  *prometheus.CounterVec // lost: UDP queue overflow, shutdown failure
 	Bytes    *prometheus.CounterVec
+	// Failures counts the Failed events again per source and format.
+	Failures *Failures
 }
 
 // NewMetrics registers the ingest metrics with reg.
@@ -52,6 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Rejected: vec("vigil_events_rejected_total", "Events refused to the sender with a reason, by source."),
 		Dropped:  vec("vigil_events_dropped_total", "Events lost before the bus (UDP overload, failed shutdown), by source."),
 		Bytes:    vec("vigil_ingest_bytes_total", "Bytes of event data received, by source."),
+		Failures: newFailures(reg),
 	}
 }
 
@@ -64,6 +67,8 @@ func (m *Metrics) Count(source string, e *event.Event) {
 // lookup per event would cost more than the counting).
 type SourceMetrics struct {
 	Received, Parsed, Failed, Rejected, Dropped, Bytes prometheus.Counter
+	source                                             string
+	failures                                           *Failures
 }
 
 // For returns the counters of a source.
@@ -72,6 +77,7 @@ func (m *Metrics) For(source string) *SourceMetrics {
 		Received: m.Received.WithLabelValues(source), Parsed: m.Parsed.WithLabelValues(source),
 		Failed: m.Failed.WithLabelValues(source), Rejected: m.Rejected.WithLabelValues(source),
 		Dropped: m.Dropped.WithLabelValues(source), Bytes: m.Bytes.WithLabelValues(source),
+		source: source, failures: m.Failures,
 	}
 }
 
@@ -80,6 +86,9 @@ func (m *SourceMetrics) Count(e *event.Event) {
 	m.Received.Inc()
 	if e.Has(event.FieldParseError) {
 		m.Failed.Inc()
+		if m.failures != nil {
+			m.failures.Record(m.source, e)
+		}
 	} else {
 		m.Parsed.Inc()
 	}

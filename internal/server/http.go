@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/elastic"
 	"github.com/vigil-siem/vigil/internal/ingest/fhirin"
 	"github.com/vigil-siem/vigil/internal/ingest/hec"
@@ -114,7 +115,8 @@ func (s *Server) routes() map[string]http.Handler {
 	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime}
 	ru := &rulesAPI{s: s}
 	sh := &sources.Handler{Tracker: s.sources}
-	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes(), ru.routes(), sh.Routes()} {
+	pf := &ingest.FailuresHandler{Failures: s.metrics.Failures, Started: time.Now()}
+	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes(), ru.routes(), sh.Routes(), pf.Routes()} {
 		for p, h := range rs {
 			routes[p] = h
 		}

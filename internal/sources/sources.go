@@ -165,6 +165,8 @@ type source struct {
 	firstSeen, lastSeen   int64
 	firstEvent, lastEvent int64
 	count                 int64
+	parseErrors           int64 // events kept with vigil.parse_error
+	lastParseError        int64 // arrival of the last of them
 	buckets               [rateBuckets]bucket
 	window                time.Duration
 	disabled              bool
@@ -200,7 +202,9 @@ CREATE TABLE sources (
 	silent       INTEGER NOT NULL,
 	silent_since INTEGER NOT NULL,
 	PRIMARY KEY (host, dataset)
-);`}
+);`, `
+ALTER TABLE sources ADD COLUMN parse_errors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sources ADD COLUMN last_parse_error INTEGER NOT NULL DEFAULT 0;`}
 
 // New returns a tracker, loading the sources kept in opt.DB.
 func New(ctx context.Context, cfg Config, opt Options) (*Tracker, error) {
@@ -228,8 +232,8 @@ func New(ctx context.Context, cfg Config, opt Options) (*Tracker, error) {
 }
 
 func (t *Tracker) load(ctx context.Context) error {
-	rows, err := t.opt.DB.QueryContext(ctx, `SELECT host, dataset, first_seen, last_seen, first_event, last_event, count, silent, silent_since
-		FROM sources ORDER BY last_seen DESC LIMIT ?`, t.cfg.MaxSources)
+	rows, err := t.opt.DB.QueryContext(ctx, `SELECT host, dataset, first_seen, last_seen, first_event, last_event, count, silent, silent_since,
+		parse_errors, last_parse_error FROM sources ORDER BY last_seen DESC LIMIT ?`, t.cfg.MaxSources)
 	if err != nil {
 		return fmt.Errorf("load sources: %w", err)
 	}
@@ -237,7 +241,7 @@ func (t *Tracker) load(ctx context.Context) error {
 	for rows.Next() {
 		s := &source{}
 		var silent int
-		if err := rows.Scan(&s.host, &s.dataset, &s.firstSeen, &s.lastSeen, &s.firstEvent, &s.lastEvent, &s.count, &silent, &s.silentSince); err != nil {
+		if err := rows.Scan(&s.host, &s.dataset, &s.firstSeen, &s.lastSeen, &s.firstEvent, &s.lastEvent, &s.count, &silent, &s.silentSince, &s.parseErrors, &s.lastParseError); err != nil {
 			return fmt.Errorf("load sources: %w", err)
 		}
 		s.silent = silent != 0
@@ -273,6 +277,7 @@ func globOK(pattern, s string) bool {
 // already tracks.
 func (t *Tracker) Observe(ev *event.Event) {
 	var host, dataset, module, ingested string
+	parseError := false
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
 		switch f.Name {
@@ -284,6 +289,8 @@ func (t *Tracker) Observe(ev *event.Event) {
 			module = f.Value
 		case "event.ingested":
 			ingested = f.Value
+		case event.FieldParseError:
+			parseError = true
 		}
 	}
 	if dataset == "" {
@@ -303,6 +310,10 @@ func (t *Tracker) Observe(ev *event.Event) {
 		s = t.insert(k, arrival)
 	}
 	s.count++
+	if parseError {
+		s.parseErrors++
+		s.lastParseError = max(s.lastParseError, arrival)
+	}
 	if arrival > s.lastSeen {
 		s.lastSeen = arrival
 	}
@@ -429,6 +440,10 @@ type Source struct {
 	LastEvent     time.Time `json:"last_event"`
 	Count         int64     `json:"count"`
 	RatePerMinute float64   `json:"rate_per_min"`
+	// ParseErrors counts the events kept with vigil.parse_error (search
+	// them with vigil.parse_error:* and the source's host and dataset).
+	ParseErrors    int64      `json:"parse_errors"`
+	LastParseError *time.Time `json:"last_parse_error,omitempty"`
 	// Window is the silence window; Watched is false for sources that
 	// never alert (disabled, or fewer than MinEvents events).
 	Window        string     `json:"window"`
@@ -483,12 +498,16 @@ func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 func (t *Tracker) view(s *source, now int64) Source {
 	v := Source{
 		Host: s.host, Dataset: s.dataset, FirstSeen: ts(s.firstSeen), LastSeen: ts(s.lastSeen),
-		FirstEvent: ts(s.firstEvent), LastEvent: ts(s.lastEvent), Count: s.count,
+		FirstEvent: ts(s.firstEvent), LastEvent: ts(s.lastEvent), Count: s.count, ParseErrors: s.parseErrors,
 		Window: s.window.String(), WindowSeconds: int64(s.window / time.Second),
 		Watched: !s.disabled && s.count >= t.cfg.MinEvents, Silent: s.silent,
 	}
 	if s.disabled {
 		v.Window = "disabled"
+	}
+	if s.parseErrors > 0 {
+		last := ts(s.lastParseError)
+		v.LastParseError = &last
 	}
 	if s.silent {
 		since := ts(s.silentSince)
@@ -573,11 +592,13 @@ func (t *Tracker) Flush(ctx context.Context) error {
 			return err
 		}
 		defer tx.Rollback()
-		up, err := tx.PrepareContext(ctx, `INSERT INTO sources (host, dataset, first_seen, last_seen, first_event, last_event, count, silent, silent_since)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		up, err := tx.PrepareContext(ctx, `INSERT INTO sources (host, dataset, first_seen, last_seen, first_event, last_event, count, silent, silent_since,
+			parse_errors, last_parse_error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (host, dataset) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 			first_event = excluded.first_event, last_event = excluded.last_event, count = excluded.count,
-			silent = excluded.silent, silent_since = excluded.silent_since`)
+			silent = excluded.silent, silent_since = excluded.silent_since,
+			parse_errors = excluded.parse_errors, last_parse_error = excluded.last_parse_error`)
 		if err != nil {
 			return err
 		}
@@ -594,7 +615,7 @@ func (t *Tracker) Flush(ctx context.Context) error {
 			if s.silent {
 				silent = 1
 			}
-			if _, err := up.ExecContext(ctx, s.host, s.dataset, s.firstSeen, s.lastSeen, s.firstEvent, s.lastEvent, s.count, silent, s.silentSince); err != nil {
+			if _, err := up.ExecContext(ctx, s.host, s.dataset, s.firstSeen, s.lastSeen, s.firstEvent, s.lastEvent, s.count, silent, s.silentSince, s.parseErrors, s.lastParseError); err != nil {
 				return err
 			}
 		}

@@ -481,3 +481,43 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("metrics %v, want %v", got, want)
 	}
 }
+
+// TestParseErrorsPerSource: events kept with vigil.parse_error are counted
+// per source, shown by the API and kept across a restart.
+func TestParseErrorsPerSource(t *testing.T) {
+	c := &clock{t: t0}
+	dbPath := filepath.Join(t.TempDir(), "v.db")
+	tr, _, done := newTracker(t, Config{}, c, dbPath)
+	for i := range 5 {
+		e := ev("fw01", "syslog", "", c.Now().Add(time.Duration(i)*time.Second))
+		if i%2 == 0 {
+			e.Add(event.FieldParseError, "rfc3164: invalid timestamp")
+		}
+		tr.Observe(e)
+	}
+	tr.Observe(ev("web01", "syslog", "", c.Now()))
+	l, _ := tr.List(Filter{Host: "fw01"})
+	if len(l) != 1 || l[0].ParseErrors != 3 || l[0].LastParseError == nil || !l[0].LastParseError.Equal(t0.Add(4*time.Second)) {
+		t.Fatalf("fw01: %+v", l)
+	}
+	if l, _ := tr.List(Filter{Host: "web01"}); l[0].ParseErrors != 0 || l[0].LastParseError != nil {
+		t.Fatalf("web01: %+v", l[0])
+	}
+	rec := httptest.NewRecorder()
+	(&Handler{Tracker: tr}).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/sources?host=fw01", nil))
+	var resp struct {
+		Sources []map[string]any `json:"sources"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || len(resp.Sources) != 1 || resp.Sources[0]["parse_errors"] != 3.0 {
+		t.Fatalf("API: %v %s", err, rec.Body.String())
+	}
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	tr, _, done = newTracker(t, Config{}, c, dbPath)
+	defer done()
+	if l, _ := tr.List(Filter{Host: "fw01"}); l[0].ParseErrors != 3 || l[0].LastParseError == nil {
+		t.Fatalf("reloaded %+v", l[0])
+	}
+}

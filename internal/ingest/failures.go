@@ -1,0 +1,163 @@
+package ingest
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+// Failure formats: the parser a vigil.parse_error comes from, as a
+// bounded set of metric label values.
+const (
+	FormatSyslog  = "syslog"
+	FormatJSON    = "json"
+	FormatOther   = "other"
+	maxFailureKey = 256 // (source, format) pairs tracked; more are counted under "other"
+)
+
+// failureFormats maps the first word of a vigil.parse_error to its format.
+// Parsers begin their errors with the format's name ("rfc3164: …",
+// "cef: …"); the aliases gather one family under one name.
+var failureFormats = map[string]string{
+	"syslog": FormatSyslog, "rfc3164": FormatSyslog, "rfc5424": FormatSyslog,
+	"cef": "cef", "leef": "leef", "key=value": "kv", "kv": "kv",
+	"@timestamp": FormatJSON, "json": FormatJSON, "windows": "windows",
+	"atna": "atna", "hl7": "hl7", "fhir": "fhir", "ehr": "ehr",
+	"gelf": "gelf", "kafka": "kafka", "apache": "weblog", "nginx": "weblog", "weblog": "weblog",
+	"fortinet": "firewall", "panos": "firewall", "asa": "firewall", "filterlog": "firewall", "firewall": "firewall",
+}
+
+// FailureFormat names the format whose parser failed on e, from its
+// vigil.parse_error ("rfc3164: invalid timestamp …" is syslog), or from
+// its event.dataset when the error does not say. The result is one of a
+// small fixed set (metric label values stay bounded).
+func FailureFormat(e *event.Event) string {
+	msg := e.Value(event.FieldParseError)
+	word := msg
+	if i := strings.IndexAny(word, ": "); i >= 0 {
+		word = word[:i]
+	}
+	if f, ok := failureFormats[strings.ToLower(word)]; ok {
+		return f
+	}
+	ds := e.Value("event.dataset")
+	if ds == "" {
+		ds = e.Value("event.module")
+	}
+	if i := strings.IndexByte(ds, '.'); i >= 0 {
+		ds = ds[:i]
+	}
+	if f, ok := failureFormats[ds]; ok {
+		return f
+	}
+	return FormatOther
+}
+
+// FailureCount is how many events of one source and format were kept
+// with a parse error since Vigil started.
+type FailureCount struct {
+	Source string    `json:"source"` // the listener: syslog-udp, http, gelf-udp, kafka, …
+	Format string    `json:"format"` // the parser that failed: syslog, cef, json, windows, …
+	Count  int64     `json:"count"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+}
+
+type failureKey struct{ source, format string }
+
+// Failures counts events kept with a parse error, per source and format,
+// in memory (the Prometheus counter vigil_parse_failures_total holds the
+// same). Safe for concurrent use.
+type Failures struct {
+	vec *prometheus.CounterVec
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[failureKey]*FailureCount
+}
+
+func newFailures(reg prometheus.Registerer) *Failures {
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_parse_failures_total",
+		Help: "Events kept with vigil.parse_error, by source and by the format whose parser failed."}, []string{"source", "format"})
+	reg.MustRegister(v)
+	return &Failures{vec: v, now: time.Now, m: map[failureKey]*FailureCount{}}
+}
+
+// Record counts one failed event of source.
+func (f *Failures) Record(source string, e *event.Event) {
+	format := FailureFormat(e)
+	now := f.now().UTC()
+	k := failureKey{source, format}
+	f.mu.Lock()
+	c := f.m[k]
+	if c == nil {
+		if len(f.m) >= maxFailureKey {
+			k = failureKey{FormatOther, FormatOther}
+			c = f.m[k]
+		}
+		if c == nil {
+			c = &FailureCount{Source: k.source, Format: k.format, First: now}
+			f.m[k] = c
+		}
+	}
+	c.Count++
+	c.Last = now
+	f.mu.Unlock()
+	f.vec.WithLabelValues(k.source, k.format).Inc()
+}
+
+// List returns the counts ordered by source and format.
+func (f *Failures) List() []FailureCount {
+	f.mu.Lock()
+	out := make([]FailureCount, 0, len(f.m))
+	for _, c := range f.m {
+		out = append(out, *c)
+	}
+	f.mu.Unlock()
+	slices.SortFunc(out, func(a, b FailureCount) int {
+		if c := strings.Compare(a.Source, b.Source); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Format, b.Format)
+	})
+	return out
+}
+
+// FailuresHandler serves GET /api/v1/parse-failures (the caller
+// authenticates):
+//
+//	{"failures":[{"source":"syslog-udp","format":"syslog","count":3,"first":…,"last":…}],
+//	 "total":3, "since":"<start>", "query":"vigil.parse_error:*"}
+//
+// Counts are since the process started; the events themselves are
+// stored and found with the query given.
+type FailuresHandler struct {
+	Failures *Failures
+	Started  time.Time
+}
+
+// Routes returns the handler's pattern.
+func (h *FailuresHandler) Routes() map[string]http.Handler {
+	return map[string]http.Handler{"GET /api/v1/parse-failures": h}
+}
+
+func (h *FailuresHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	list := h.Failures.List()
+	var total int64
+	for _, c := range list {
+		total += c.Count
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(struct {
+		Failures []FailureCount `json:"failures"`
+		Total    int64          `json:"total"`
+		Since    time.Time      `json:"since"`
+		Query    string         `json:"query"`
+	}{list, total, h.Started.UTC(), event.FieldParseError + ":*"})
+}
