@@ -91,7 +91,7 @@ func TestFailuresCountedPerSourceAndFormat(t *testing.T) {
 func TestFailuresBounded(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
 	for i := 0; i < maxFailureKey+50; i++ {
-		m.For("src-"+string(rune('a'+i%26))+string(rune('a'+i/26))).Count(failed("cef: x", ""))
+		m.For("src-" + string(rune('a'+i%26)) + string(rune('a'+i/26))).Count(failed("cef: x", ""))
 	}
 	if n := len(m.Failures.List()); n > maxFailureKey+1 {
 		t.Fatalf("%d keys tracked, want at most %d", n, maxFailureKey+1)
