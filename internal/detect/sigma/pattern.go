@@ -178,7 +178,8 @@ const maxExpansion = 4096
 
 // windash returns every variant of p in which each dash or slash that
 // starts a command-line flag (not preceded by a word character, followed
-// by one) is replaced by each of the windash characters.
+// by one, within one literal part: pySigma's \B[-/]\b on each run of text
+// between wildcards) is replaced by each of the windash characters.
 func windash(p Pattern) ([]Pattern, bool) {
 	type pos struct{ part, off int }
 	var sites []pos
@@ -237,6 +238,9 @@ func windash(p Pattern) ([]Pattern, bool) {
 	return out, true
 }
 
+// isWordRune reports whether r is a word character as Python's regular
+// expressions (and so pySigma) define \w: a letter, any number (², Ⅻ as
+// well as digits), or '_'.
 func isWordRune(r rune) bool {
-	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+	return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r)
 }
