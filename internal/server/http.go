@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/certs"
+	"github.com/vigil-siem/vigil/internal/console"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -41,6 +43,16 @@ func (s *Server) startHTTP(context.Context) (lifecycle.StopFunc, error) {
 		Handlers: s.routes(),
 	}
 	api.Public = s.shipperRoutes(api.CheckToken)
+	// The console answers browsers at / beside the Elasticsearch API.
+	var exclude []string
+	if p := strings.TrimRight(s.cfg.Elastic.Prefix, "/"); p != "" {
+		exclude = append(exclude, p+"/")
+	}
+	ui, err := console.New(console.Options{Exclude: exclude})
+	if err != nil {
+		return nil, err
+	}
+	api.Front = ui.Wrap
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP listener on %s: %w", s.cfg.HTTP.Addr, err)

@@ -34,7 +34,11 @@ type Server struct {
 	// Public mounts handlers that authenticate on their own terms (e.g.
 	// Elasticsearch-compatible or Splunk HEC clients).
 	Public map[string]http.Handler
-	Now    func() time.Time
+	// Front, when set, wraps everything else: the console uses it to
+	// answer browser navigations and serve its files
+	// (console.Handler.Wrap).
+	Front func(http.Handler) http.Handler
+	Now   func() time.Time
 }
 
 // Handler returns the API's HTTP handler.
@@ -73,7 +77,17 @@ func (s *Server) Handler() http.Handler {
 	for pattern, h := range s.Public {
 		mux.Handle(pattern, h)
 	}
-	return s.logged(mux)
+	// An unknown API path is a JSON 404, not a request for whatever
+	// handles the root (the Elasticsearch API, whose Basic challenge would
+	// open a password box in a browser).
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	var h http.Handler = mux
+	if s.Front != nil {
+		h = s.Front(h)
+	}
+	return s.logged(h)
 }
 
 // auth requires the bearer token.

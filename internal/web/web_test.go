@@ -146,3 +146,13 @@ func TestParseTime(t *testing.T) {
 		t.Error("accepted 'soon'")
 	}
 }
+
+// TestUnknownAPIPathIsJSON404: a browser calling an API the server does
+// not have gets a JSON 404, not the root handler's Basic challenge.
+func TestUnknownAPIPathIsJSON404(t *testing.T) {
+	ts, _ := newServer(t)
+	res, body := get(t, ts, "/api/v1/nope", nil, "")
+	if res.StatusCode != http.StatusNotFound || res.Header.Get("WWW-Authenticate") != "" || !strings.Contains(body, `"error"`) {
+		t.Fatalf("got %d %v %s, want a JSON 404", res.StatusCode, res.Header, body)
+	}
+}

@@ -1,0 +1,29 @@
+// The console's pages. A page is a path, a title, where it sits in the
+// navigation, the permissions it needs (the page is hidden from users
+// without them, and the API refuses them anyway), and a module loaded on
+// first visit so the first page stays small. Add a page here.
+import type { ComponentType } from "preact";
+import type { Permission } from "./lib/session";
+
+export interface PageProps {
+  params: Record<string, string>;
+}
+
+export interface PageDef {
+  path: string; // "/entity/:kind/:id"
+  title: string;
+  section?: "Investigate" | "Dashboards" | "Detect" | "Privacy" | "Admin";
+  // nav is false for pages reached only by links (entity pages, details).
+  nav?: boolean;
+  perm?: Permission | Permission[];
+  load: () => Promise<{ default: ComponentType<PageProps> }>;
+}
+
+export const pages: PageDef[] = [
+  { path: "/search", title: "Search", section: "Investigate", perm: "events:search", load: () => import("./pages/search") },
+  { path: "/alerts", title: "Alerts", section: "Investigate", perm: "alerts:read", load: () => import("./pages/alerts") },
+  { path: "/rules", title: "Rules", section: "Detect", perm: "rules:read", load: () => import("./pages/rules") },
+  { path: "/sources", title: "Sources", section: "Detect", perm: "sources:read", load: () => import("./pages/sources") },
+];
+
+export const HOME = "/search";
