@@ -10,21 +10,24 @@ import (
 	"github.com/vigil-siem/vigil/internal/parse/cef"
 	"github.com/vigil-siem/vigil/internal/parse/kv"
 	"github.com/vigil-siem/vigil/internal/parse/leef"
+	"github.com/vigil-siem/vigil/internal/parse/weblog"
 )
 
 // Payloads recognises structured records carried as the message of a
-// syslog line or a JSON event — ArcSight CEF and IBM LEEF — and replaces
-// the generic message with their fields. It is safe for concurrent use.
+// syslog line or a JSON event — ArcSight CEF and IBM LEEF, web server
+// access and error logs, key=value pairs — and replaces the generic
+// message with their fields. It is safe for concurrent use.
 type Payloads struct {
 	cef  sync.Pool
 	leef sync.Pool
 	kv   sync.Pool
+	loc  *time.Location
 }
 
 // NewPayloads returns a recogniser; loc is the time zone of device times
 // that carry none.
 func NewPayloads(loc *time.Location) *Payloads {
-	p := &Payloads{}
+	p := &Payloads{loc: loc}
 	p.cef.New = func() any { return cef.NewParser(cef.Options{Location: loc}) }
 	p.leef.New = func() any { return leef.NewParser(leef.Options{Location: loc}) }
 	p.kv.New = func() any { return kv.NewParser(kv.Options{}) }
@@ -41,6 +44,9 @@ func (p *Payloads) Apply(e *event.Event) bool {
 		return false
 	}
 	if !strings.Contains(msg, "CEF:") && !strings.Contains(msg, "LEEF:") {
+		if k := weblog.Detect(msg); k != weblog.KindNone {
+			return p.applyWeb(e, msg)
+		}
 		if looksLikeKV(msg) {
 			return p.applyKV(e, msg)
 		}
@@ -173,4 +179,41 @@ func (p *Payloads) applyKV(e *event.Event, msg string) bool {
 	}
 	e.Set("event.dataset", "kv")
 	return true
+}
+
+// applyWeb parses a web server access or error log line (Apache, nginx).
+// The server is told by the program that logged it (syslog), the file it
+// was read from or the module a shipper named.
+func (p *Payloads) applyWeb(e *event.Event, msg string) bool {
+	var scratch event.Event
+	_, err := weblog.Parse(&scratch, msg, weblog.Options{Location: p.loc, Module: webModule(e)})
+	if err != nil {
+		e.Set(event.FieldParseError, err.Error())
+		return true
+	}
+	for _, f := range scratch.Fields {
+		e.Set(f.Name, f.Value)
+	}
+	e.Time = scratch.Time
+	return true
+}
+
+func webModule(e *event.Event) string {
+	for _, name := range []string{"process.name", "log.file.path", "event.module", "event.dataset", "service.type"} {
+		v := e.Value(name)
+		if name == "log.file.path" {
+			v = strings.ToLower(v)
+			switch {
+			case strings.Contains(v, "nginx"):
+				return weblog.Nginx
+			case strings.Contains(v, "apache"), strings.Contains(v, "httpd"):
+				return weblog.Apache
+			}
+			continue
+		}
+		if m := weblog.ModuleOf(v); m != "" {
+			return m
+		}
+	}
+	return ""
 }

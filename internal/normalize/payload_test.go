@@ -45,3 +45,50 @@ func TestPayloadsAfterSyslog(t *testing.T) {
 	f(`<38>Nov 28 10:00:00 bastion sshd[4242]: Failed password for root from 10.9.9.9 port 22 ssh2`,
 		map[string]string{"event.action": "ssh_login", "event.outcome": "failure", "source.ip": "10.9.9.9"})
 }
+
+// TestWebLogsRecognised: access and error log lines are recognised in a
+// syslog message (apache2/httpd/nginx through logger or the servers'
+// syslog output), in a bare file line and in a JSON event's message, and
+// get their own time.
+func TestWebLogsRecognised(t *testing.T) {
+	p := NewPayloads(time.UTC)
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	sp := &syslog.Parser{Now: func() time.Time { return now }}
+	f := func(line string, wantTime string, want map[string]string) {
+		t.Helper()
+		var e event.Event
+		_ = sp.Parse([]byte(line), &e)
+		SyslogEvent(&e, p)
+		if got := e.Time.UTC().Format(time.RFC3339); got != wantTime {
+			t.Errorf("%q: time %s, want %s", line, got, wantTime)
+		}
+		for k, v := range want {
+			if got := e.Value(k); got != v {
+				t.Errorf("%q: %s = %q, want %q (fields %v)", line, k, got, v, e.Fields)
+			}
+		}
+	}
+	f(`<150>Nov 28 10:00:05 web01 nginx: 192.0.2.10 - - [28/Nov/2026:10:00:04 +0000] "GET /index.html HTTP/1.1" 200 615 "-" "Mozilla/5.0"`,
+		"2026-11-28T10:00:04Z", map[string]string{"event.module": "nginx", "event.dataset": "nginx.access", "host.name": "web01", "source.ip": "192.0.2.10", "url.path": "/index.html"})
+	f(`<150>Nov 28 10:00:05 web01 apache2[77]: 192.0.2.10 - bob [28/Nov/2026:11:00:04 +0100] "POST /login HTTP/1.1" 401 20 "-" "x"`,
+		"2026-11-28T10:00:04Z", map[string]string{"event.module": "apache", "event.outcome": "failure", "user.name": "bob"})
+	f(`<163>Nov 28 10:00:05 web01 nginx: 2026/11/28 10:00:03 [error] 9#9: *3 access forbidden by rule, client: 192.0.2.11, server: a, request: "GET /x HTTP/1.1", host: "a"`,
+		"2026-11-28T10:00:03Z", map[string]string{"event.dataset": "nginx.error", "log.level": "error", "source.ip": "192.0.2.11", "message": "access forbidden by rule"})
+	// A file line as vigil ingest --format syslog sends it: no syslog header.
+	f(`[Wed Oct 11 14:32:52 2026] [error] [client 127.0.0.1] client denied by server configuration: /srv/www`,
+		"2026-10-11T14:32:52Z", map[string]string{"event.dataset": "apache.error", "source.ip": "127.0.0.1"})
+	f(`192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1`, "2026-11-28T10:00:00Z", map[string]string{"event.module": "weblog"})
+	// Broken after a recognisable start: kept, flagged, receive time.
+	f(`192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 2000 1`, "2026-11-28T12:00:00Z", map[string]string{
+		"event.module": "syslog", "vigil.parse_error": "weblog: want a 3-digit status after the request at byte 60"})
+
+	// JSON: Filebeat's log input sends the line as message with the file path.
+	var e event.Event
+	e.Time = now
+	e.Add("message", `10.1.2.3 - - [28/Nov/2026:09:59:59 +0000] "GET /a HTTP/1.1" 200 5`)
+	e.Add("log.file.path", "/var/log/nginx/access.log")
+	JSONEvent(&e, p)
+	if e.Value("event.dataset") != "nginx.access" || !e.Time.Equal(time.Date(2026, 11, 28, 9, 59, 59, 0, time.UTC)) {
+		t.Errorf("JSON event: %v %v", e.Time, e.Fields)
+	}
+}
