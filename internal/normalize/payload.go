@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/normalize/windows"
 	"github.com/vigil-siem/vigil/internal/parse/cef"
+	"github.com/vigil-siem/vigil/internal/parse/firewall"
 	"github.com/vigil-siem/vigil/internal/parse/kv"
 	"github.com/vigil-siem/vigil/internal/parse/leef"
 	"github.com/vigil-siem/vigil/internal/parse/weblog"
@@ -44,6 +45,9 @@ func (p *Payloads) Apply(e *event.Event) bool {
 		return false
 	}
 	if !strings.Contains(msg, "CEF:") && !strings.Contains(msg, "LEEF:") {
+		if d := firewall.Detect(e.Value("process.name"), e.Value("log.syslog.msgid"), msg); d != firewall.None {
+			return p.applyFirewall(e, d, msg)
+		}
 		if k := weblog.Detect(msg); k != weblog.KindNone {
 			return p.applyWeb(e, msg)
 		}
@@ -216,4 +220,13 @@ func webModule(e *event.Event) string {
 		}
 	}
 	return ""
+}
+
+// applyFirewall maps a firewall record (FortiOS, PAN-OS, Cisco ASA,
+// filterlog) to ECS network fields.
+func (p *Payloads) applyFirewall(e *event.Event, d firewall.Dialect, msg string) bool {
+	if err := firewall.Parse(e, d, e.Value("log.syslog.msgid"), msg, firewall.Options{Location: p.loc}); err != nil {
+		e.Set(event.FieldParseError, err.Error())
+	}
+	return true
 }

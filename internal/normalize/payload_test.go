@@ -92,3 +92,31 @@ func TestWebLogsRecognised(t *testing.T) {
 		t.Errorf("JSON event: %v %v", e.Time, e.Fields)
 	}
 }
+
+// TestFirewallDialects: each firewall dialect is recognised after the
+// syslog parser and gets ECS network fields and its own time.
+func TestFirewallDialects(t *testing.T) {
+	p := NewPayloads(time.UTC)
+	sp := &syslog.Parser{Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }}
+	f := func(line string, want map[string]string) {
+		t.Helper()
+		var e event.Event
+		_ = sp.Parse([]byte(line), &e)
+		SyslogEvent(&e, p)
+		for k, v := range want {
+			if got := e.Value(k); got != v {
+				t.Errorf("%q: %s = %q, want %q (fields %v)", line, k, got, v, e.Fields)
+			}
+		}
+	}
+	f(`<189>date=2026-11-28 time=10:00:00 devname="FGT" devid="FG1" logid="0000000013" type="traffic" subtype="forward" srcip=10.0.0.7 dstip=192.0.2.1 dstport=443 action="deny" proto=6`,
+		map[string]string{"event.module": "fortinet", "source.ip": "10.0.0.7", "event.outcome": "failure", "network.transport": "tcp", "vigil.parse_error": ""})
+	f(`<14>Nov 28 10:22:00 PA 1,2026/11/28 10:22:00,0128,TRAFFIC,deny,1,2026/11/28 10:22:00,203.0.113.50,198.51.100.2,0.0.0.0,0.0.0.0,Block,,,x,vsys1,u,t,e1,,lf,2026/11/28 10:22:00,0,1,40000,3389,0,0,0x0,tcp,deny`,
+		map[string]string{"event.module": "panw", "destination.port": "3389", "event.type": "denied", "host.name": "PA"})
+	f(`<164>Nov 28 2026 10:27:32 asa : %ASA-4-106023: Deny tcp src outside:203.0.113.50/40001 dst inside:10.20.1.80/3389 by access-group "in" [0x0, 0x0]`,
+		map[string]string{"event.module": "cisco", "source.ip": "203.0.113.50", "rule.name": "in", "event.code": "106023"})
+	f(`<134>Nov 28 10:28:00 pfsense filterlog[5411]: 5,,,1000000103,igb1,match,block,in,4,0x0,,64,0,0,DF,6,tcp,60,203.0.113.50,198.51.100.2,40003,22,0,S,1,,65228,,mss`,
+		map[string]string{"event.module": "pfsense", "destination.port": "22", "event.action": "block"})
+	f(`<134>Nov 28 10:28:00 pfsense filterlog[5411]: 5,,,1,igb1,match,maybe,in,4`,
+		map[string]string{"event.module": "syslog", "vigil.parse_error": `filterlog: action: want pass, block or reject, got "maybe"`})
+}
