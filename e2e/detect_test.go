@@ -45,10 +45,14 @@ func (in *instance) waitAlerts(q url.Values, n int, timeout time.Duration) []ale
 // of the rule the case names at /api/v1/alerts.
 func TestWindowsEventOverHTTPRaisesAlert(t *testing.T) {
 	corpus := "../../shared/corpora/sigmahq"
+	if _, err := os.Stat(filepath.Join(corpus, "regression_data")); err != nil {
+		t.Skipf("shared SigmaHQ corpus not found at %s: %v", corpus, err)
+	}
+	// The corpus is there: a case file that cannot be read is a failure.
 	caseDir := filepath.Join(corpus, "regression_data/rules/windows/process_creation/proc_creation_win_wmic_uninstall_application")
 	event, err := os.ReadFile(filepath.Join(caseDir, "b53317a0-8acf-4fd1-8de8-a5401e776b96.json"))
 	if err != nil {
-		t.Skipf("shared SigmaHQ corpus not found at %s: %v", corpus, err)
+		t.Fatalf("regression case of the corpus: %v", err)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, event); err != nil {
