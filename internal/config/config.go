@@ -78,8 +78,9 @@ type Config struct {
 		Rules            []string
 		Placeholders     string
 		CorrelationState int
-		// CorrelationLateness is how far behind the newest event time an
-		// event may arrive and still count in correlation windows.
+		// CorrelationLateness is how far behind the newest event of its
+		// own correlation group an event may arrive and still count as on
+		// time in that group's windows.
 		CorrelationLateness Duration
 		Timezone            string
 		CareTeamGrace       Duration
@@ -392,7 +393,7 @@ var keys = []key{
 	strKey("detect.placeholders", "YAML file of placeholder lists for the expand modifier (name: [values])", func(c *Config) *string { return &c.Detect.Placeholders }, fileExists),
 	strKey("detect.timezone", "time zone of working hours and termination dates in the healthcare enrichment", func(c *Config) *string { return &c.Detect.Timezone }, validTimezone),
 	durationKey("detect.care_team_grace", "a clinician stays on a patient's care team this long after the stay ends (for notes written afterwards)", func(c *Config) *Duration { return &c.Detect.CareTeamGrace }, 0),
-	durationKey("detect.correlation_lateness", "how far behind the newest event time an event may arrive and still count in correlations (sources that batch or buffer need more); later ones are dropped and counted", func(c *Config) *Duration { return &c.Detect.CorrelationLateness }, time.Second),
+	durationKey("detect.correlation_lateness", "how far behind the newest event of its own correlation group an event may arrive and still join that group's windows as on time; later ones are evaluated apart as late (counted), never dropped", func(c *Config) *Duration { return &c.Detect.CorrelationLateness }, time.Second),
 	intKey("detect.correlation_groups", "most correlation groups kept in memory; the least recently active are evicted beyond it", func(c *Config) *int { return &c.Detect.CorrelationState }, 100),
 	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
 	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),

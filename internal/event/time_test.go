@@ -35,3 +35,23 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+func TestClampFuture(t *testing.T) {
+	arrived := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	f := func(at time.Time, want time.Time, skew string) {
+		t.Helper()
+		e := Event{Time: at}
+		changed := ClampFuture(&e, arrived, 2*time.Minute)
+		if !e.Time.Equal(want) || changed != (skew != "") || e.Value(FieldTimeSkew) != skew {
+			t.Fatalf("ClampFuture(%v): time %v changed %v skew %q, want %v and skew %q", at, e.Time, changed, e.Value(FieldTimeSkew), want, skew)
+		}
+		if changed && e.Value(FieldOriginalTime) != at.Format(time.RFC3339Nano) {
+			t.Fatalf("original time %q", e.Value(FieldOriginalTime))
+		}
+	}
+	f(arrived, arrived, "")
+	f(arrived.Add(-30*24*time.Hour), arrived.Add(-30*24*time.Hour), "") // old events are kept
+	f(arrived.Add(2*time.Minute), arrived.Add(2*time.Minute), "")       // within the skew
+	f(arrived.Add(3*time.Hour), arrived, "10800")
+	f(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), arrived, "96811200") // 1,120 days and 12 hours
+}

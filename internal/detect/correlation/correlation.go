@@ -9,16 +9,27 @@
 // entries each. It can be written to an io.Writer and read back so that it
 // survives a restart.
 //
+// Time: event times are the senders' claims, so they are trusted only up
+// to the wall clock plus MaxSkew; a later time is taken as the arrival
+// time (and counted). There is no global clock: each group keeps its own,
+// the newest event time it has seen, running on with the wall clock while
+// the group is quiet. An event more than AllowedLateness behind its own
+// group's clock is late; late events are kept apart for a while and still
+// evaluated, never dropped for their time. So a sender lying about the
+// time moves nothing but its own groups (and those only up to the wall
+// clock), and a historical import (last month's export) or a backlog
+// forms its own windows beside the live ones.
+//
 // Windows: a correlation whose condition can only become true as events
 // arrive (gt/gte on counts, distinct values, rule sets, sums) fires as soon
-// as the events of the last timespan, up to the newest event of the group,
-// satisfy it; the contributing entries are then consumed, so the next alert
-// needs new events. Other conditions (lt, lte, eq, ranges, averages,
-// percentiles, temporal expressions with not) are decided when a window
-// closes: a window starts at the oldest pending event of a group and closes
-// once the watermark (newest event time seen minus AllowedLateness) passes
-// its end. Events may arrive out of order by up to AllowedLateness; older
-// ones are counted as late and dropped.
+// as the events of some timespan holding the new event satisfy it (the
+// last timespan, up to the group's newest event, for an event in order);
+// the contributing entries are then consumed, so the next alert needs new
+// events. Other conditions (lt, lte, eq, ranges, averages, percentiles,
+// temporal expressions with not) are decided when a window closes: a
+// window starts at the oldest pending event of a group and closes once
+// the group's clock passes its end plus AllowedLateness (Tick on a quiet
+// stream; Flush to force every window ending before a time).
 package correlation
 
 import (
@@ -37,11 +48,21 @@ import (
 
 // Options bound and tune the engine.
 type Options struct {
-	MaxGroups          int           // default 100000
-	MaxEntriesPerGroup int           // default 10000
-	AllowedLateness    time.Duration // default 1 minute
-	MaxEventIDs        int           // event ids kept per alert, default 100
-	// Now gives the time of events that carry none (default time.Now).
+	MaxGroups          int // default 100000
+	MaxEntriesPerGroup int // default 10000
+	// AllowedLateness is how far behind the newest event of its own group
+	// an event may arrive and still be placed in that group's windows as
+	// if on time (default 1 minute). Later events are kept apart as late
+	// and still evaluated (see the package doc).
+	AllowedLateness time.Duration
+	// MaxSkew is how far ahead of the wall clock an event time is
+	// believed (default event.DefaultMaxSkew): later times are taken as the arrival
+	// time, so that a sender's clock cannot move any window.
+	MaxSkew     time.Duration
+	MaxEventIDs int // event ids kept per alert, default 100
+	// Now is the wall clock: the arrival time of matches, the clock of
+	// quiet groups, and the time of events that carry none (default
+	// time.Now).
 	Now func() time.Time
 }
 
@@ -54,6 +75,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AllowedLateness <= 0 {
 		o.AllowedLateness = time.Minute
+	}
+	if o.MaxSkew <= 0 {
+		o.MaxSkew = event.DefaultMaxSkew
 	}
 	if o.MaxEventIDs <= 0 {
 		o.MaxEventIDs = 100
@@ -98,15 +122,19 @@ type Alert struct {
 type Stats struct {
 	Groups    int
 	Evictions uint64 // groups evicted because MaxGroups was reached
-	Dropped   uint64 // entries dropped: group full, or events later than AllowedLateness
+	Dropped   uint64 // entries dropped because their group was full
+	Late      uint64 // entries that arrived later than AllowedLateness behind their group (evaluated apart)
+	Clamped   uint64 // event times beyond the wall clock plus MaxSkew, taken as the arrival time
 	Alerts    uint64
 }
 
 type entry struct {
-	T   time.Time
-	Ref int // index in the correlation's Refs
-	Val string
-	IDs []string
+	T    time.Time // event time (clamped)
+	A    time.Time // arrival (wall clock)
+	Late bool      // arrived later than AllowedLateness behind its group
+	Ref  int       // index in the correlation's Refs
+	Val  string
+	IDs  []string
 }
 
 type crule struct {
@@ -115,12 +143,19 @@ type crule struct {
 	monotonic bool
 }
 
+// group is one correlation's state for one group-by key. Its clock is its
+// own: newest is the newest event time it has seen, seen the wall time of
+// its last arrival; between arrivals the clock runs with the wall clock
+// (newest + now - seen).
 type group struct {
 	cr      *crule
 	key     []string
-	entries []entry
+	entries []entry // in event-time order
 	elem    *list.Element
-	closeAt time.Time
+	newest  time.Time
+	seen    time.Time
+	closeAt time.Time // event time the pending window ends (closing conditions)
+	due     time.Time // wall time at which the group's clock passes closeAt + lateness
 	heapIdx int
 	mapKey  string
 }
@@ -135,8 +170,7 @@ type Engine struct {
 	byRef  map[string][]*crule // base rule or correlation key -> correlations referring to it
 	groups map[string]*group
 	lru    *list.List
-	closes closeHeap
-	maxT   time.Time
+	closes closeHeap // groups with a pending window of a closing condition, by due
 	stats  Stats
 	fieldC map[string][]string
 }
@@ -208,8 +242,8 @@ func (e *Engine) Stats() Stats {
 }
 
 // Observe feeds one base-rule match and returns the correlation alerts it
-// completes (including chained ones), plus those of windows its time
-// closes.
+// completes (including chained ones), plus those of windows whose groups'
+// clocks have passed their end.
 func (e *Engine) Observe(m *engine.Match) []Alert {
 	if m == nil || m.Rule == nil {
 		return nil
@@ -220,9 +254,16 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 	if m.Rule.ID == "" {
 		crs = e.byRef[m.Rule.Name]
 	}
+	now := e.opt.Now()
 	t := m.Event.Time
-	if t.IsZero() {
-		t = e.opt.Now()
+	switch {
+	case t.IsZero():
+		t = now
+	case t.After(now.Add(e.opt.MaxSkew)):
+		// A clock ahead (or a lie): the event cannot have happened after
+		// it arrived. Trusting it would move the group's clock.
+		t = now
+		e.stats.Clamped++
 	}
 	var out []Alert
 	id := m.Event.Value(event.FieldID)
@@ -244,21 +285,28 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 		if id != "" {
 			ids = []string{id}
 		}
-		out = append(out, e.add(cr, key, entry{T: t, Ref: ref, Val: val, IDs: ids})...)
+		out = append(out, e.add(cr, key, entry{T: t, A: now, Ref: ref, Val: val, IDs: ids})...)
 	}
-	out = append(out, e.advance(t)...)
+	out = append(out, e.closeWindows(now, time.Time{})...)
 	return out
 }
 
-// Flush closes every window that ends before now (call it periodically on
-// a quiet stream, and with a far-future time at the end of a file).
-func (e *Engine) Flush(now time.Time) []Alert {
+// Tick closes the windows whose groups' clocks have passed their end plus
+// AllowedLateness. Call it periodically on a live stream: a quiet group's
+// clock runs on with the wall clock.
+func (e *Engine) Tick() []Alert {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if now.After(e.maxT) {
-		e.maxT = now.Add(e.opt.AllowedLateness)
-	}
-	return e.closeWindows()
+	return e.closeWindows(e.opt.Now(), time.Time{})
+}
+
+// Flush closes every window that ends before t, whatever its group's
+// clock says (call it with a far-future time at the end of a file), and
+// those Tick would close.
+func (e *Engine) Flush(t time.Time) []Alert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closeWindows(e.opt.Now(), t)
 }
 
 func refIndex(c *sigma.Correlation, id, name string) int {
@@ -309,10 +357,6 @@ func groupKey(cr *crule, key []string) string {
 }
 
 func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
-	if !e.maxT.IsZero() && en.T.Before(e.maxT.Add(-e.opt.AllowedLateness-cr.c.Timespan)) {
-		e.stats.Dropped++
-		return nil
-	}
 	mk := groupKey(cr, key)
 	g := e.groups[mk]
 	if g == nil {
@@ -325,7 +369,18 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 	} else {
 		e.lru.MoveToFront(g.elem)
 	}
-	// Insert in time order (events may arrive slightly out of order).
+	// Lateness is judged against this group's own newest event, never
+	// against other groups: one sender's clock cannot make another's
+	// events late.
+	inOrder := !en.T.Before(g.newest)
+	if !g.newest.IsZero() && en.T.Before(g.newest.Add(-e.opt.AllowedLateness)) {
+		en.Late = true
+		e.stats.Late++
+	}
+	if inOrder {
+		g.newest = en.T
+	}
+	g.seen = en.A
 	i := sort.Search(len(g.entries), func(i int) bool { return g.entries[i].T.After(en.T) })
 	g.entries = append(g.entries, entry{})
 	copy(g.entries[i+1:], g.entries[i:])
@@ -333,33 +388,58 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 	if len(g.entries) > e.opt.MaxEntriesPerGroup {
 		g.entries = g.entries[1:]
 		e.stats.Dropped++
+		if i == 0 {
+			// The new entry was the oldest: it is the one dropped.
+			return nil
+		}
+		i--
 	}
-	if en.T.After(e.maxT) {
-		e.maxT = en.T
+	if !cr.monotonic {
+		e.schedule(g)
+		return nil
 	}
 	var out []Alert
-	if cr.monotonic {
-		if a, ok := e.evalLatest(g); ok {
-			out = append(out, a)
-			out = append(out, e.chain(cr, a)...)
-		}
-		// Entries that can no longer be in a window anchored at a later event.
-		last := g.entries
-		if len(last) > 0 {
-			cut := last[len(last)-1].T.Add(-cr.c.Timespan - e.opt.AllowedLateness)
-			j := 0
-			for j < len(g.entries) && g.entries[j].T.Before(cut) {
-				j++
-			}
-			g.entries = g.entries[j:]
-		}
-		if len(g.entries) == 0 {
-			e.remove(g)
-		}
+	var a Alert
+	var ok bool
+	if inOrder {
+		a, ok = e.evalLatest(g)
 	} else {
-		e.schedule(g)
+		a, ok = e.evalAround(g, i)
+	}
+	if ok {
+		out = append(out, a)
+		out = append(out, e.chain(cr, a)...)
+	}
+	e.prune(g, en.A)
+	if len(g.entries) == 0 {
+		e.remove(g)
 	}
 	return out
+}
+
+// prune drops the entries of a group of a monotonic correlation that can
+// no longer be in a window with an entry still to come: older than the
+// group's newest event minus timespan and lateness, unless they arrived
+// late within the last timespan plus lateness of wall time (late entries
+// wait that long for the rest of their burst).
+func (e *Engine) prune(g *group, now time.Time) {
+	if len(g.entries) == 0 {
+		return
+	}
+	keep := g.cr.c.Timespan + e.opt.AllowedLateness
+	cut := g.newest.Add(-keep)
+	if !g.entries[0].T.Before(cut) {
+		return
+	}
+	held := now.Add(-keep)
+	out := g.entries[:0]
+	for _, en := range g.entries {
+		if !en.T.Before(cut) || (en.Late && en.A.After(held)) {
+			out = append(out, en)
+		}
+	}
+	clear(g.entries[len(out):])
+	g.entries = out
 }
 
 func (e *Engine) evictOldest() {
@@ -383,37 +463,72 @@ func (e *Engine) remove(g *group) {
 }
 
 // evalLatest checks the window of one timespan ending at the group's newest
-// entry; on success the window's entries are consumed.
+// entry; on success the window's entries are consumed. For an entry that
+// arrives in order it is enough: every window holding the new entry is
+// inside this one, and the conditions evaluated here only grow with more
+// entries.
 func (e *Engine) evalLatest(g *group) (Alert, bool) {
 	n := len(g.entries)
 	if n == 0 {
 		return Alert{}, false
 	}
-	end := g.entries[n-1].T
-	start := end.Add(-g.cr.c.Timespan)
-	i := sort.Search(n, func(i int) bool { return !g.entries[i].T.Before(start) })
+	return e.evalFrom(g, g.entries[n-1].T.Add(-g.cr.c.Timespan), n)
+}
+
+// evalFrom evaluates the window of entries [start, start+timespan] ending
+// before index end; on success its entries are consumed.
+func (e *Engine) evalFrom(g *group, start time.Time, end int) (Alert, bool) {
+	i := sort.Search(end, func(i int) bool { return !g.entries[i].T.Before(start) })
 	if g.cr.c.Type == "temporal_ordered" {
 		// The sequence starts at the first entry of the first rule.
-		for i < n && g.entries[i].Ref != 0 {
+		for i < end && g.entries[i].Ref != 0 {
 			i++
 		}
 	}
-	win := g.entries[i:]
+	if i >= end {
+		return Alert{}, false
+	}
+	win := g.entries[i:end]
 	v, ok := e.holds(g.cr, win)
 	if !ok {
 		return Alert{}, false
 	}
 	a := e.alert(g, win, v)
-	g.entries = g.entries[:i]
+	g.entries = append(g.entries[:i], g.entries[end:]...)
 	return a, true
 }
 
+// maxAround bounds the windows tried for one out-of-order entry.
+const maxAround = 64
+
+// evalAround checks the windows holding the out-of-order entry at index i:
+// those starting at each entry within one timespan before it (the windows
+// that matter for conditions that only grow with entries). At most
+// maxAround are tried, evenly spread, the entry's own first.
+func (e *Engine) evalAround(g *group, i int) (Alert, bool) {
+	ts := g.cr.c.Timespan
+	t := g.entries[i].T
+	lo := sort.Search(i, func(j int) bool { return !g.entries[j].T.Before(t.Add(-ts)) })
+	step := max(1, (i-lo+1)/maxAround)
+	for j := i; j >= lo; j -= step {
+		start := g.entries[j].T
+		end := sort.Search(len(g.entries), func(k int) bool { return g.entries[k].T.After(start.Add(ts)) })
+		if a, ok := e.evalFrom(g, start, end); ok {
+			return a, true
+		}
+	}
+	return Alert{}, false
+}
+
+// schedule (re)computes when the pending window of a group of a closing
+// condition ends, on the group's own clock.
 func (e *Engine) schedule(g *group) {
 	if len(g.entries) == 0 {
 		e.remove(g)
 		return
 	}
 	g.closeAt = g.entries[0].T.Add(g.cr.c.Timespan)
+	g.due = g.seen.Add(g.closeAt.Add(e.opt.AllowedLateness).Sub(g.newest))
 	if g.heapIdx >= 0 {
 		heap.Fix(&e.closes, g.heapIdx)
 	} else {
@@ -421,21 +536,20 @@ func (e *Engine) schedule(g *group) {
 	}
 }
 
-func (e *Engine) advance(t time.Time) []Alert {
-	if t.After(e.maxT) {
-		e.maxT = t
-	}
-	return e.closeWindows()
-}
-
-func (e *Engine) closeWindows() []Alert {
+// closeWindows decides the windows whose groups' clocks passed their end
+// plus lateness at wall time now, and when force is set every window
+// ending before force.
+func (e *Engine) closeWindows(now, force time.Time) []Alert {
 	var out []Alert
-	wm := e.maxT.Add(-e.opt.AllowedLateness)
-	for e.closes.Len() > 0 {
-		g := e.closes[0]
-		if !g.closeAt.Before(wm) {
-			break
+	var forced []*group
+	if !force.IsZero() {
+		for _, g := range e.closes {
+			if g.closeAt.Before(force) {
+				forced = append(forced, g)
+			}
 		}
+	}
+	closeOne := func(g *group) {
 		end := g.closeAt
 		j := 0
 		for j < len(g.entries) && !g.entries[j].T.After(end) {
@@ -449,6 +563,18 @@ func (e *Engine) closeWindows() []Alert {
 		}
 		g.entries = g.entries[j:]
 		e.schedule(g)
+	}
+	for _, g := range forced {
+		for g.heapIdx >= 0 && g.closeAt.Before(force) {
+			closeOne(g)
+		}
+	}
+	for e.closes.Len() > 0 {
+		g := e.closes[0]
+		if !g.due.Before(now) {
+			break
+		}
+		closeOne(g)
 	}
 	return out
 }
@@ -599,7 +725,7 @@ func (e *Engine) chain(cr *crule, a Alert) []Alert {
 				}
 			}
 		}
-		en := entry{T: a.Last, Ref: ref, Val: strconv.FormatFloat(a.Value, 'f', -1, 64), IDs: a.EventIDs}
+		en := entry{T: a.Last, A: e.opt.Now(), Ref: ref, Val: strconv.FormatFloat(a.Value, 'f', -1, 64), IDs: a.EventIDs}
 		out = append(out, e.add(outer, key, en)...)
 	}
 	return out
@@ -608,7 +734,7 @@ func (e *Engine) chain(cr *crule, a Alert) []Alert {
 type closeHeap []*group
 
 func (h closeHeap) Len() int           { return len(h) }
-func (h closeHeap) Less(i, j int) bool { return h[i].closeAt.Before(h[j].closeAt) }
+func (h closeHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
 func (h closeHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].heapIdx = i

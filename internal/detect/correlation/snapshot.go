@@ -4,15 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 )
 
-// snapshotVersion is the format version written by Snapshot.
-const snapshotVersion = 1
+// snapshotVersion is the format version written by Snapshot. Version 1
+// (one global max_time) is still read: its max_time is ignored.
+const snapshotVersion = 2
 
 type snapFile struct {
-	Version int         `json:"version"`
-	MaxTime time.Time   `json:"max_time"`
+	Version int `json:"version"`
+	// MaxTime is version 1's global clock, read and ignored.
+	MaxTime time.Time   `json:"max_time,omitzero"`
 	Groups  []snapGroup `json:"groups"`
 }
 
@@ -23,22 +26,23 @@ type snapGroup struct {
 }
 
 type snapEntry struct {
-	T   time.Time `json:"t"`
-	Ref int       `json:"r"`
-	Val string    `json:"v,omitempty"`
-	IDs []string  `json:"ids,omitempty"`
+	T    time.Time `json:"t"`
+	Ref  int       `json:"r"`
+	Val  string    `json:"v,omitempty"`
+	IDs  []string  `json:"ids,omitempty"`
+	Late bool      `json:"late,omitempty"`
 }
 
 // Snapshot writes the state (every group's pending entries) as JSON.
 func (e *Engine) Snapshot(w io.Writer) error {
 	e.mu.Lock()
-	f := snapFile{Version: snapshotVersion, MaxTime: e.maxT}
+	f := snapFile{Version: snapshotVersion}
 	// Oldest first, so that Restore rebuilds the same recency order.
 	for el := e.lru.Back(); el != nil; el = el.Prev() {
 		g := el.Value.(*group)
 		sg := snapGroup{Rule: g.cr.key, Key: g.key}
 		for _, en := range g.entries {
-			sg.Entries = append(sg.Entries, snapEntry{T: en.T, Ref: en.Ref, Val: en.Val, IDs: en.IDs})
+			sg.Entries = append(sg.Entries, snapEntry{T: en.T, Ref: en.Ref, Val: en.Val, IDs: en.IDs, Late: en.Late})
 		}
 		f.Groups = append(f.Groups, sg)
 	}
@@ -50,16 +54,19 @@ func (e *Engine) Snapshot(w io.Writer) error {
 }
 
 // Restore replaces the state with a snapshot. Groups of correlations that
-// no longer exist, or entries referring to rules the correlation no longer
-// has, are skipped and counted in the returned number.
+// no longer exist, entries referring to rules the correlation no longer
+// has, and entries dated beyond the wall clock plus MaxSkew (a clock that
+// was wrong, or a future time saved by a version that trusted it) are
+// skipped and counted in the returned number. Each group's clock restarts
+// from its newest entry, at the time of the restore.
 func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 	var f snapFile
 	dec := json.NewDecoder(io.LimitReader(r, 1<<30))
 	if err := dec.Decode(&f); err != nil {
 		return 0, fmt.Errorf("correlation snapshot: %w", err)
 	}
-	if f.Version != snapshotVersion {
-		return 0, fmt.Errorf("correlation snapshot: version %d, want %d", f.Version, snapshotVersion)
+	if f.Version != 1 && f.Version != snapshotVersion {
+		return 0, fmt.Errorf("correlation snapshot: version %d, want 1 or %d", f.Version, snapshotVersion)
 	}
 	byKey := map[string]*crule{}
 	for _, cr := range e.rules {
@@ -67,10 +74,11 @@ func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	now := e.opt.Now()
+	limit := now.Add(e.opt.MaxSkew)
 	e.groups = map[string]*group{}
 	e.lru.Init()
 	e.closes = e.closes[:0]
-	e.maxT = f.MaxTime
 	for _, sg := range f.Groups {
 		cr := byKey[sg.Rule]
 		if cr == nil || len(sg.Key) != len(cr.c.GroupBy) {
@@ -80,17 +88,21 @@ func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 		if len(e.groups) >= e.opt.MaxGroups {
 			e.evictOldest()
 		}
-		g := &group{cr: cr, key: sg.Key, mapKey: groupKey(cr, sg.Key), heapIdx: -1}
+		g := &group{cr: cr, key: sg.Key, mapKey: groupKey(cr, sg.Key), heapIdx: -1, seen: now}
 		for _, se := range sg.Entries {
-			if se.Ref < 0 || se.Ref >= len(cr.c.Refs) {
+			if se.Ref < 0 || se.Ref >= len(cr.c.Refs) || se.T.IsZero() || se.T.After(limit) {
 				skipped++
 				continue
 			}
-			g.entries = append(g.entries, entry{T: se.T, Ref: se.Ref, Val: se.Val, IDs: se.IDs})
+			g.entries = append(g.entries, entry{T: se.T, A: now, Late: se.Late, Ref: se.Ref, Val: se.Val, IDs: se.IDs})
+			if se.T.After(g.newest) {
+				g.newest = se.T
+			}
 		}
 		if len(g.entries) == 0 {
 			continue
 		}
+		sort.SliceStable(g.entries, func(i, j int) bool { return g.entries[i].T.Before(g.entries[j].T) })
 		if len(g.entries) > e.opt.MaxEntriesPerGroup {
 			g.entries = g.entries[len(g.entries)-e.opt.MaxEntriesPerGroup:]
 		}

@@ -53,6 +53,12 @@ type Config struct {
 	// Observe, when set, sees every event (e.g. source health).
 	Observe     func(e *event.Event)
 	Correlation correlation.Options
+	// MaxSkew is how far ahead of its arrival (event.ingested) an event's
+	// time is believed (default event.DefaultMaxSkew); later times are
+	// clamped to the arrival before anything looks at the event (see
+	// event.ClampFuture). It is also the correlations' MaxSkew unless
+	// that is set.
+	MaxSkew time.Duration
 	// AlertsEvery bounds how long alerts wait before being stored
 	// (default 2s).
 	AlertsEvery time.Duration
@@ -73,6 +79,10 @@ type Metrics struct {
 	Raised   *prometheus.CounterVec
 	Reloads  *prometheus.CounterVec
 	Duration prometheus.Histogram
+	// Clamped counts events whose time the detector found beyond their
+	// arrival plus MaxSkew (sources clamp at ingest already: these come
+	// from an external bus or an older version).
+	Clamped prometheus.Counter
 }
 
 // NewMetrics registers the detector's metrics with reg; d, when given, also
@@ -86,8 +96,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_rules_reloads_total", Help: "Rule reloads, by result."}, []string{"result"}),
 		Duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigil_detect_batch_seconds", Help: "Time to evaluate one bus batch.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		Clamped: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_detect_time_clamped_total",
+			Help: "Events the detector found dated after their arrival plus the allowed skew and evaluated at their arrival (not clamped at ingest)."}),
 	}
-	reg.MustRegister(m.Events, m.Matches, m.Raised, m.Reloads, m.Duration)
+	reg.MustRegister(m.Events, m.Matches, m.Raised, m.Reloads, m.Duration, m.Clamped)
 	return m
 }
 
@@ -108,8 +120,11 @@ func (d *Detector) RegisterGauges(reg prometheus.Registerer) {
 			func() float64 { return float64(d.corrStats.Load().Groups) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_correlation_evictions_total", Help: "Correlation groups evicted because the state was full."},
 			func() float64 { return float64(d.corrStats.Load().Evictions) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_correlation_dropped_total", Help: "Correlation entries dropped (group full or too late)."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_correlation_dropped_total", Help: "Correlation entries dropped because their group was full."},
 			func() float64 { return float64(d.corrStats.Load().Dropped) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_correlation_late_total",
+			Help: "Correlation entries that arrived later than the allowed lateness behind their own group (evaluated apart, not dropped)."},
+			func() float64 { return float64(d.corrStats.Load().Late) }),
 	)
 }
 
@@ -139,6 +154,12 @@ func New(cfg Config, r *Rules) (*Detector, error) {
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = 30 * time.Second
 	}
+	if cfg.MaxSkew <= 0 {
+		cfg.MaxSkew = event.DefaultMaxSkew
+	}
+	if cfg.Correlation.MaxSkew <= 0 {
+		cfg.Correlation.MaxSkew = cfg.MaxSkew
+	}
 	d := &Detector{cfg: cfg, reload: make(chan *Rules, 1)}
 	d.current.Store(r)
 	d.corr = r.newCorrelations(cfg.Correlation)
@@ -164,7 +185,7 @@ func New(cfg Config, r *Rules) (*Detector, error) {
 			return nil, err
 		}
 		if skipped > 0 {
-			cfg.Log.Info("correlation state of removed rules dropped", "entries", skipped)
+			cfg.Log.Info("correlation state skipped at restore: removed rules, or times beyond the clock", "entries", skipped)
 		}
 	}
 	return d, nil
@@ -199,7 +220,7 @@ func (d *Detector) swap(r *Rules) {
 	if skipped, err := corr.Restore(&snap); err != nil {
 		d.cfg.Log.Error("rule reload: correlation state not carried over", "err", err)
 	} else if skipped > 0 {
-		d.cfg.Log.Info("rule reload: correlation state of removed rules dropped", "entries", skipped)
+		d.cfg.Log.Info("rule reload: correlation state of removed rules skipped", "entries", skipped)
 	}
 	d.corr = corr
 	d.current.Store(r)
@@ -281,8 +302,8 @@ func (d *Detector) Run(ctx context.Context) error {
 				prefix := strconv.FormatUint(m.Seq, 10) + "-"
 				for j := range events {
 					ev := &events[j]
-					if ev.Time.After(latest) {
-						latest, latestAt = ev.Time, time.Now()
+					if d.clamp(ev) {
+						d.cfg.Metrics.Clamped.Inc()
 					}
 					ev.Set(event.FieldID, prefix+strconv.Itoa(j))
 					if d.cfg.Enrich != nil {
@@ -312,6 +333,8 @@ func (d *Detector) Run(ctx context.Context) error {
 			}
 			toAck = append(toAck, m.Receipt())
 		}
+		// Windows of quiet groups close on their own clocks.
+		pending = append(pending, d.correlationAlerts(d.corr.Tick())...)
 		switch {
 		case time.Since(last) >= d.cfg.CheckpointEvery || len(toAck) >= maxUnacked:
 			if err := checkpoint(); err != nil {
@@ -331,6 +354,20 @@ func (d *Detector) Run(ctx context.Context) error {
 			lastAlerts = time.Now()
 		}
 	}
+}
+
+// clamp applies event.ClampFuture against the event's arrival
+// (event.ingested, set by the source that received it), or the detector's
+// own clock for an event without one.
+func (d *Detector) clamp(ev *event.Event) bool {
+	now := time.Now()
+	arrival := now
+	if v, ok := ev.Get("event.ingested"); ok {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil && t.Before(now) {
+			arrival = t
+		}
+	}
+	return event.ClampFuture(ev, arrival, d.cfg.MaxSkew)
 }
 
 func (d *Detector) finish(checkpoint func() error) error {
