@@ -79,8 +79,11 @@ func ingestCmd() *cobra.Command {
 		Short: "Send a file of events (NDJSON or syslog lines) to a server over HTTP",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			c := cf.Client()
+			// A file is a historical import; stdin may be a live pipe.
+			c.Import = args[0] != "-"
 			if format == "evtx" || (!cmd.Flags().Changed("format") && strings.HasSuffix(strings.ToLower(args[0]), ".evtx")) {
-				return ingestEVTX(cmd, cf.Client(), args[0], chunk)
+				return ingestEVTX(cmd, c, args[0], chunk)
 			}
 			var in io.Reader = os.Stdin
 			var size int64
@@ -97,7 +100,7 @@ func ingestCmd() *cobra.Command {
 				in, name = f, args[0]
 			}
 			bar := progress.New(os.Stderr, "sending "+name, size)
-			st, err := cf.Client().Send(cmd.Context(), in, format, chunk, func(b, l int64) { bar.Add(b, l) })
+			st, err := c.Send(cmd.Context(), in, format, chunk, func(b, l int64) { bar.Add(b, l) })
 			bar.Finish()
 			for _, r := range st.Rejections {
 				fmt.Fprintln(cmd.ErrOrStderr(), "refused", r)

@@ -25,6 +25,9 @@ type Client struct {
 	BaseURL string
 	Token   string
 	HTTP    *http.Client
+	// Import marks what Ingest sends as a historical import (old events
+	// sent on purpose, not a live source): ?import=true.
+	Import bool
 }
 
 // New returns a client for server (e.g. http://127.0.0.1:8080).
@@ -129,6 +132,9 @@ func (c *Client) Ingest(ctx context.Context, format string, body []byte) (*Inges
 	q := url.Values{}
 	if format != "" && format != "ndjson" {
 		q.Set("format", format)
+	}
+	if c.Import {
+		q.Set("import", "true")
 	}
 	hdr := http.Header{"Content-Encoding": {"gzip"}, "Content-Type": {"application/x-ndjson"}}
 	resp, err := c.Post(ctx, "/api/v1/ingest", q, &zb, hdr)

@@ -36,6 +36,9 @@ const (
 	// "<bus sequence>-<index in batch>". It is the same for the store and the
 	// detector, so an alert can name the stored event.
 	FieldID = "vigil.id"
+	// FieldImport is "true" on the events of a historical import (a file
+	// of old events sent on purpose), as opposed to a live source.
+	FieldImport = "vigil.import"
 )
 
 // Get returns the value of the first field with the given name.

@@ -38,6 +38,7 @@ type Metrics struct {
 	Bytes    *prometheus.CounterVec
 	// Failures counts the Failed events again per source and format.
 	Failures *Failures
+	Skewed   *prometheus.CounterVec // dated after their arrival (see Stamp)
 }
 
 // NewMetrics registers the ingest metrics with reg.
@@ -55,6 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Dropped:  vec("vigil_events_dropped_total", "Events lost before the bus (UDP overload, failed shutdown), by source."),
 		Bytes:    vec("vigil_ingest_bytes_total", "Bytes of event data received, by source."),
 		Failures: newFailures(reg),
+		Skewed:   vec("vigil_events_time_skewed_total", "Events dated more than the allowed skew after their arrival, stored at their arrival time, by source."),
 	}
 }
 
@@ -66,9 +68,9 @@ func (m *Metrics) Count(source string, e *event.Event) {
 // SourceMetrics are the counters of one source, resolved once (a label
 // lookup per event would cost more than the counting).
 type SourceMetrics struct {
-	Received, Parsed, Failed, Rejected, Dropped, Bytes prometheus.Counter
-	source                                             string
-	failures                                           *Failures
+	Received, Parsed, Failed, Rejected, Dropped, Bytes, Skewed prometheus.Counter
+	source                                                     string
+	failures                                                   *Failures
 }
 
 // For returns the counters of a source.
@@ -77,14 +79,23 @@ func (m *Metrics) For(source string) *SourceMetrics {
 		Received: m.Received.WithLabelValues(source), Parsed: m.Parsed.WithLabelValues(source),
 		Failed: m.Failed.WithLabelValues(source), Rejected: m.Rejected.WithLabelValues(source),
 		Dropped: m.Dropped.WithLabelValues(source), Bytes: m.Bytes.WithLabelValues(source),
-		source: source, failures: m.Failures,
+		source: source, failures: m.Failures, Skewed: m.Skewed.WithLabelValues(source),
 	}
 }
 
 // Count records one event's outcome: parsed cleanly, or kept with an error.
 func (m *SourceMetrics) Count(e *event.Event) {
 	m.Received.Inc()
-	if e.Has(event.FieldParseError) {
+	failed, skewed := false, false
+	for i := range e.Fields {
+		switch e.Fields[i].Name {
+		case event.FieldParseError:
+			failed = true
+		case event.FieldTimeSkew:
+			skewed = true
+		}
+	}
+	if failed {
 		m.Failed.Inc()
 		if m.failures != nil {
 			m.failures.Record(m.source, e)
@@ -92,17 +103,25 @@ func (m *SourceMetrics) Count(e *event.Event) {
 	} else {
 		m.Parsed.Inc()
 	}
+	if skewed {
+		m.Skewed.Inc()
+	}
 }
 
-// Stamp sets the arrival time of an event (ECS event.ingested).
+// Stamp sets the arrival time of an event (ECS event.ingested), and takes
+// an event time more than event.DefaultMaxSkew after the arrival as the
+// arrival (event.ClampFuture: the claimed time is kept in
+// vigil.original_time, the difference in vigil.time_skew). A sender's
+// clock, right or wrong, cannot place an event after it arrived. Every
+// source calls it once the event is complete.
 func Stamp(e *event.Event, now time.Time) {
 	e.Set("event.ingested", now.UTC().Format(time.RFC3339Nano))
+	event.ClampFuture(e, now, event.DefaultMaxSkew)
 }
 
 // batchOverhead is an allowance for the batch header when cutting batches.
 const batchOverhead = 64
 
-// eventSize is an upper bound of an event's encoded size.
 // TakeTimestamp moves an event's @timestamp field into its time (JSON
 // senders' events): without one the event gets the arrival time; with one
 // that does not parse it keeps the arrival time, the text in
@@ -123,6 +142,7 @@ func TakeTimestamp(e *event.Event, arrived time.Time) {
 	e.Time = t
 }
 
+// eventSize is an upper bound of an event's encoded size.
 func eventSize(e *event.Event) int {
 	n := 20
 	for _, f := range e.Fields {

@@ -119,3 +119,29 @@ func TestBatcherQueueFullDropsDatagrams(t *testing.T) {
 		t.Fatalf("accepted %d, dropped %v", accepted, testutil.ToFloat64(m.Dropped.WithLabelValues("syslog-udp")))
 	}
 }
+
+// TestStampClampsFutureTimes: every source stamps its events through
+// Stamp, which keeps a sender's clock from dating an event after its
+// arrival (a 2030 time, or a clock three hours ahead), keeping the claim.
+func TestStampClampsFutureTimes(t *testing.T) {
+	arrived := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		at   time.Time
+		want time.Time
+		skew string
+	}{
+		{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), arrived, "96811200"},
+		{arrived.Add(3 * time.Hour), arrived, "10800"},
+		{arrived.Add(time.Minute), arrived.Add(time.Minute), ""},
+		{arrived.AddDate(0, -1, 0), arrived.AddDate(0, -1, 0), ""},
+	} {
+		e := event.Event{Time: c.at}
+		Stamp(&e, arrived)
+		if !e.Time.Equal(c.want) || e.Value(event.FieldTimeSkew) != c.skew || e.Value("event.ingested") != "2026-12-07T12:00:00Z" {
+			t.Errorf("Stamp of %v: time %v, skew %q, ingested %q; want %v, skew %q", c.at, e.Time, e.Value(event.FieldTimeSkew), e.Value("event.ingested"), c.want, c.skew)
+		}
+		if c.skew != "" && e.Value(event.FieldOriginalTime) != c.at.Format(time.RFC3339Nano) {
+			t.Errorf("original time %q, want %v", e.Value(event.FieldOriginalTime), c.at)
+		}
+	}
+}

@@ -19,6 +19,15 @@
 // Vigil's start: Vigil being down is not the sources' silence. While the
 // consumer feeding Observe is behind the bus (Options.Behind), no alert is
 // raised either.
+//
+// Clocks: an event whose own time was ahead of its arrival by more than
+// the allowed skew (flagged vigil.time_skew by ingest) counts against its
+// source, and a source sending such events raises a "source_clock_skew"
+// alert (once per source and day), naming the sender's address: a device
+// whose clock is wrong, or someone dating events in the future.
+//
+// Events of historical imports (vigil.import, set by `vigil ingest` of a
+// file and `vigil ehr import`) are not live sources and are not tracked.
 package sources
 
 import (
@@ -174,6 +183,11 @@ type source struct {
 	silentSince           int64 // last arrival before the silence
 	recovered             bool  // sent again since the silence; alert pending
 	dirty                 bool
+	// Events dated ahead of their arrival: how many, the largest skew
+	// (seconds), the last one's arrival, the day (Unix days) of the last
+	// skew alert, and the last one's sender address.
+	skewed, maxSkew, skewLast, skewAlerted int64
+	skewAddr                               string
 }
 
 // Tracker tracks sources. Observe is safe for concurrent use.
@@ -204,7 +218,11 @@ CREATE TABLE sources (
 	PRIMARY KEY (host, dataset)
 );`, `
 ALTER TABLE sources ADD COLUMN parse_errors INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE sources ADD COLUMN last_parse_error INTEGER NOT NULL DEFAULT 0;`}
+ALTER TABLE sources ADD COLUMN last_parse_error INTEGER NOT NULL DEFAULT 0;`, `
+ALTER TABLE sources ADD COLUMN skewed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sources ADD COLUMN max_skew INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sources ADD COLUMN skew_last INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sources ADD COLUMN skew_alerted INTEGER NOT NULL DEFAULT 0;`}
 
 // New returns a tracker, loading the sources kept in opt.DB.
 func New(ctx context.Context, cfg Config, opt Options) (*Tracker, error) {
@@ -233,7 +251,7 @@ func New(ctx context.Context, cfg Config, opt Options) (*Tracker, error) {
 
 func (t *Tracker) load(ctx context.Context) error {
 	rows, err := t.opt.DB.QueryContext(ctx, `SELECT host, dataset, first_seen, last_seen, first_event, last_event, count, silent, silent_since,
-		parse_errors, last_parse_error FROM sources ORDER BY last_seen DESC LIMIT ?`, t.cfg.MaxSources)
+		parse_errors, last_parse_error, skewed, max_skew, skew_last, skew_alerted FROM sources ORDER BY last_seen DESC LIMIT ?`, t.cfg.MaxSources)
 	if err != nil {
 		return fmt.Errorf("load sources: %w", err)
 	}
@@ -241,7 +259,8 @@ func (t *Tracker) load(ctx context.Context) error {
 	for rows.Next() {
 		s := &source{}
 		var silent int
-		if err := rows.Scan(&s.host, &s.dataset, &s.firstSeen, &s.lastSeen, &s.firstEvent, &s.lastEvent, &s.count, &silent, &s.silentSince, &s.parseErrors, &s.lastParseError); err != nil {
+		if err := rows.Scan(&s.host, &s.dataset, &s.firstSeen, &s.lastSeen, &s.firstEvent, &s.lastEvent, &s.count, &silent, &s.silentSince,
+			&s.parseErrors, &s.lastParseError, &s.skewed, &s.maxSkew, &s.skewLast, &s.skewAlerted); err != nil {
 			return fmt.Errorf("load sources: %w", err)
 		}
 		s.silent = silent != 0
@@ -276,7 +295,7 @@ func globOK(pattern, s string) bool {
 // Observe records one stored event. It does not allocate for a source it
 // already tracks.
 func (t *Tracker) Observe(ev *event.Event) {
-	var host, dataset, module, ingested string
+	var host, dataset, module, ingested, skew, addr string
 	parseError := false
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
@@ -291,6 +310,14 @@ func (t *Tracker) Observe(ev *event.Event) {
 			ingested = f.Value
 		case event.FieldParseError:
 			parseError = true
+		case event.FieldTimeSkew:
+			skew = f.Value
+		case "log.source.address":
+			addr = f.Value
+		case event.FieldImport:
+			if f.Value == "true" {
+				return
+			}
 		}
 	}
 	if dataset == "" {
@@ -331,6 +358,16 @@ func (t *Tracker) Observe(ev *event.Event) {
 	b.n++
 	if s.silent {
 		s.silent, s.recovered = false, true
+	}
+	if skew != "" {
+		if n, err := strconv.ParseInt(skew, 10, 64); err == nil {
+			s.skewed++
+			s.maxSkew = max(s.maxSkew, n)
+			s.skewLast = max(s.skewLast, arrival)
+			if addr != s.skewAddr {
+				s.skewAddr = strings.Clone(addr)
+			}
+		}
 	}
 	s.dirty = true
 }
@@ -451,6 +488,10 @@ type Source struct {
 	Watched       bool       `json:"watched"`
 	Silent        bool       `json:"silent"`
 	SilentSince   *time.Time `json:"silent_since,omitempty"`
+	// TimeSkewEvents counts events dated ahead of their arrival by more
+	// than the allowed skew; MaxTimeSkewSeconds is the largest.
+	TimeSkewEvents     int64 `json:"time_skew_events,omitempty"`
+	MaxTimeSkewSeconds int64 `json:"max_time_skew_seconds,omitempty"`
 }
 
 // Filter selects sources; zero fields match everything.
@@ -501,6 +542,7 @@ func (t *Tracker) view(s *source, now int64) Source {
 		FirstEvent: ts(s.firstEvent), LastEvent: ts(s.lastEvent), Count: s.count, ParseErrors: s.parseErrors,
 		Window: s.window.String(), WindowSeconds: int64(s.window / time.Second),
 		Watched: !s.disabled && s.count >= t.cfg.MinEvents, Silent: s.silent,
+		TimeSkewEvents: s.skewed, MaxTimeSkewSeconds: s.maxSkew,
 	}
 	if s.disabled {
 		v.Window = "disabled"
@@ -593,12 +635,13 @@ func (t *Tracker) Flush(ctx context.Context) error {
 		}
 		defer tx.Rollback()
 		up, err := tx.PrepareContext(ctx, `INSERT INTO sources (host, dataset, first_seen, last_seen, first_event, last_event, count, silent, silent_since,
-			parse_errors, last_parse_error)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			parse_errors, last_parse_error, skewed, max_skew, skew_last, skew_alerted)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (host, dataset) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 			first_event = excluded.first_event, last_event = excluded.last_event, count = excluded.count,
 			silent = excluded.silent, silent_since = excluded.silent_since,
-			parse_errors = excluded.parse_errors, last_parse_error = excluded.last_parse_error`)
+			parse_errors = excluded.parse_errors, last_parse_error = excluded.last_parse_error,
+			skewed = excluded.skewed, max_skew = excluded.max_skew, skew_last = excluded.skew_last, skew_alerted = excluded.skew_alerted`)
 		if err != nil {
 			return err
 		}
@@ -615,7 +658,8 @@ func (t *Tracker) Flush(ctx context.Context) error {
 			if s.silent {
 				silent = 1
 			}
-			if _, err := up.ExecContext(ctx, s.host, s.dataset, s.firstSeen, s.lastSeen, s.firstEvent, s.lastEvent, s.count, silent, s.silentSince, s.parseErrors, s.lastParseError); err != nil {
+			if _, err := up.ExecContext(ctx, s.host, s.dataset, s.firstSeen, s.lastSeen, s.firstEvent, s.lastEvent, s.count, silent, s.silentSince,
+				s.parseErrors, s.lastParseError, s.skewed, s.maxSkew, s.skewLast, s.skewAlerted); err != nil {
 				return err
 			}
 		}
@@ -646,7 +690,10 @@ func (t *Tracker) Check(ctx context.Context) error {
 		k        key
 		lastSeen int64
 		recovery bool
+		skewDay  int64 // a clock-skew alert for this day
 	}
+	const day = int64(24 * time.Hour)
+	skewAlerts := 0
 	var (
 		as   []alerts.Alert
 		todo []pending
@@ -657,6 +704,18 @@ func (t *Tracker) Check(ctx context.Context) error {
 			delete(t.sources, k)
 			t.deleted = append(t.deleted, k)
 			continue
+		}
+		// One clock-skew alert per source and day with skewed events.
+		if skewDay := s.skewLast / day; s.skewed > 0 && skewDay > s.skewAlerted && skewAlerts < maxSkewAlertsPerCheck && t.opt.Alerts != nil {
+			skewAlerts++
+			a := t.alert(s, "source_clock_skew", "Log source dates events in the future", t.cfg.Level, skewDay*day, ts(s.skewLast))
+			a.Fields["time_skew_events"] = strconv.FormatInt(s.skewed, 10)
+			a.Fields["max_time_skew_seconds"] = strconv.FormatInt(s.maxSkew, 10)
+			if s.skewAddr != "" {
+				a.Fields["log.source.address"] = s.skewAddr
+			}
+			as = append(as, a)
+			todo = append(todo, pending{k: k, lastSeen: -1, skewDay: skewDay})
 		}
 		if s.recovered {
 			if t.cfg.RecoveryAlerts && t.opt.Alerts != nil {
@@ -696,6 +755,10 @@ func (t *Tracker) Check(ctx context.Context) error {
 	defer t.mu.Unlock()
 	for _, p := range todo {
 		s := t.sources[p.k]
+		if s != nil && p.skewDay > 0 {
+			s.skewAlerted, s.dirty = p.skewDay, true
+			continue
+		}
 		if s == nil || s.lastSeen != p.lastSeen {
 			continue // changed meanwhile: judged again next time
 		}
@@ -708,6 +771,10 @@ func (t *Tracker) Check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// maxSkewAlertsPerCheck bounds the clock-skew alerts raised at once (a
+// flood of spoofed senders waits for the next checks).
+const maxSkewAlertsPerCheck = 20
 
 // alert builds a source alert; episode (the last arrival before the
 // silence) makes its key unique per source and silence.

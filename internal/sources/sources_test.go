@@ -521,3 +521,75 @@ func TestParseErrorsPerSource(t *testing.T) {
 		t.Fatalf("reloaded %+v", l[0])
 	}
 }
+
+// TestClockSkewAlert: a source whose events are dated hours after they
+// arrive (a wrong clock, or someone blinding the correlations) raises one
+// clock-skew alert per day naming its address; a restart does not raise
+// it again; historical imports are not tracked as sources.
+func TestClockSkewAlert(t *testing.T) {
+	c := &clock{t: t0}
+	dbPath := filepath.Join(t.TempDir(), "v.db")
+	tr, st, done := newTracker(t, Config{}, c, dbPath)
+	ctx := context.Background()
+	for i := range 3 {
+		e := &event.Event{Time: c.Now().Add(3 * time.Hour)}
+		e.Add("host.name", "pump-3")
+		e.Add("event.dataset", "syslog")
+		e.Add("log.source.address", "10.1.2.3:514")
+		ingest.Stamp(e, c.Now().Add(time.Duration(i)*time.Second))
+		tr.Observe(e)
+		tr.Observe(ev("ehr-1", "ehr.audit", "", c.Now())) // on time
+	}
+	old := ev("dc-old", "windows.security", "", c.Now().AddDate(0, -1, 0))
+	old.Add(event.FieldImport, "true")
+	tr.Observe(old)
+	if err := tr.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	as, err := st.List(ctx, alerts.Filter{Kind: "source_clock_skew"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 || as[0].Fields["host.name"] != "pump-3" || as[0].Fields["max_time_skew_seconds"] != "10800" ||
+		as[0].Fields["log.source.address"] != "10.1.2.3:514" || as[0].Fields["time_skew_events"] != "3" {
+		t.Fatalf("clock-skew alerts %+v, want one for pump-3, 3 events, 10800s, from 10.1.2.3:514", as)
+	}
+	if l, n := tr.List(Filter{}); n != 2 || l[1].Host != "pump-3" || l[1].TimeSkewEvents != 3 || l[0].TimeSkewEvents != 0 {
+		t.Fatalf("sources %+v: want ehr-1 and pump-3 (3 skewed events), not the import", l)
+	}
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	// Restarted the same day: nothing new; the next day, nothing until
+	// the source sends skewed events again.
+	tr, st, done = newTracker(t, Config{}, c, dbPath)
+	defer done()
+	if err := tr.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if as, _ := st.List(ctx, alerts.Filter{Kind: "source_clock_skew"}); len(as) != 1 {
+		t.Fatalf("after a restart: %d clock-skew alerts, want still 1", len(as))
+	}
+	c.Add(24 * time.Hour)
+	if err := tr.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if as, _ := st.List(ctx, alerts.Filter{Kind: "source_clock_skew"}); len(as) != 1 {
+		t.Fatalf("next day, no skewed event: %d clock-skew alerts, want still 1", len(as))
+	}
+	e := &event.Event{Time: c.Now().Add(time.Hour)}
+	e.Add("host.name", "pump-3")
+	e.Add("event.dataset", "syslog")
+	ingest.Stamp(e, c.Now())
+	tr.Observe(e)
+	if err := tr.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if as, _ := st.List(ctx, alerts.Filter{Kind: "source_clock_skew"}); len(as) != 2 {
+		t.Fatalf("next day, skewed again: %d clock-skew alerts, want 2", len(as))
+	}
+}

@@ -70,6 +70,7 @@ acknowledged: after an interruption, --resume continues there.`,
 			}
 			opt.Mapping = m
 			c := cf.Client()
+			c.Import = true // an export of past accesses, not a live source
 			problems := 0
 			for _, path := range args {
 				var size int64

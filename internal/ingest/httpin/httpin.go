@@ -1,6 +1,7 @@
 // Package httpin is the HTTP source: POST /api/v1/ingest with NDJSON or a
 // JSON array of events (gzip accepted), or with ?format=<name> text lines
-// of a line format such as syslog. It answers only after the bus stored the
+// of a line format such as syslog; ?import=true marks a historical import
+// (event.FieldImport). It answers only after the bus stored the
 // accepted events, and lists each refused event with its line or element
 // number and the reason.
 package httpin
@@ -87,6 +88,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lines  []int // line of each event, for partial failures
 	)
 	arrived := now()
+	// ?import=true: a historical import (old files sent on purpose), not
+	// a live source; its events say so.
+	imported := r.URL.Query().Get("import") == "true"
 	format := r.URL.Query().Get("format")
 	var lineParser LineParser
 	if format != "" && format != "ndjson" && format != "json" {
@@ -126,6 +130,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				h.Normalize(&e)
 			}
 			e.SetIfAbsent("event.module", "http")
+		}
+		if imported {
+			e.Set(event.FieldImport, "true")
 		}
 		ingest.Stamp(&e, arrived)
 		h.Metrics.Count(Source, &e)

@@ -174,3 +174,24 @@ func TestIngestBusFullIs503(t *testing.T) {
 		t.Fatalf("got %d %+v, want 503 naming the first line not stored", last, resp)
 	}
 }
+
+// TestImportAndFutureTimes: ?import=true marks a historical import (old
+// times kept, flagged), and a time after the arrival is taken as the
+// arrival, the claim kept.
+func TestImportAndFutureTimes(t *testing.T) {
+	r := newRig(t, bus.Config{})
+	body := `{"@timestamp":"2026-10-01T08:00:00Z","message":"last month"}
+{"@timestamp":"2030-01-01T00:00:00Z","message":"the future"}
+`
+	if code, resp := r.post(t, "?import=true", []byte(body), nil); code != 200 || resp.Accepted != 2 {
+		t.Fatalf("got %d %+v", code, resp)
+	}
+	evs := r.events(t)
+	arrived := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	if len(evs) != 2 || !evs[0].Time.Equal(time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)) || evs[0].Value(event.FieldImport) != "true" || evs[0].Has(event.FieldTimeSkew) {
+		t.Fatalf("imported event %+v", evs)
+	}
+	if !evs[1].Time.Equal(arrived) || evs[1].Value(event.FieldOriginalTime) != "2030-01-01T00:00:00Z" || evs[1].Value(event.FieldTimeSkew) == "" {
+		t.Fatalf("future event %v %v, want the arrival time with the claim kept", evs[1].Time, evs[1].Fields)
+	}
+}

@@ -327,6 +327,12 @@ func (s *Server) handle(frame []byte, p *peer) []byte {
 			e.Set("error.message", aerr.Error())
 			logParseProblem(log, "hl7 ADT content refused by the directory", p.remote, m, aerr)
 		default:
+			// The sender's clock must not date a discharge or the end of
+			// a care-team role years ahead (keeping the membership open).
+			if changed := adt.ClampFuture(now, event.DefaultMaxSkew); len(changed) > 0 {
+				e.Set("healthcare.hl7.clamped_times", strings.Join(changed, ","))
+				log.Info("hl7 ADT times ahead of the clock taken as the arrival time", "remote", p.remote, "control_id", m.ControlID, "fields", changed)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
 			res, derr := s.cfg.Directory.ApplyADT(ctx, adt)
 			cancel()

@@ -430,3 +430,31 @@ func pl(s *Segment, f string) Location {
 		Facility: s.Sub(r, 4, 1), Building: s.Sub(r, 7, 1), Floor: s.Sub(r, 8, 1),
 	}
 }
+
+// ClampFuture takes every time of a that can only be in the past — when
+// the event happened or was recorded, a discharge, a death, the end of a
+// care-team role — and is more than skew after now as now: a sender's
+// clock must not, say, keep a care-team membership open for years. Times
+// that may be planned (admission, the start of a role) are left, since a
+// future start grants nothing. It returns the names of the fields it
+// changed (no values).
+func (a *ADT) ClampFuture(now time.Time, skew time.Duration) []string {
+	var changed []string
+	limit := now.Add(skew)
+	clamp := func(name string, t *time.Time) {
+		if t.After(limit) {
+			*t = now
+			changed = append(changed, name)
+		}
+	}
+	clamp("EVN-2/MSH-7", &a.RecordedTime)
+	clamp("EVN-6", &a.EventTime)
+	clamp("PID-29", &a.Patient.DeceasedTime)
+	if e := a.Encounter; e != nil {
+		clamp("PV1-45", &e.DischargeTime)
+		for i := range e.CareTeam {
+			clamp("ROL-6", &e.CareTeam[i].End)
+		}
+	}
+	return changed
+}

@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/parse/hl7"
+	"github.com/vigil-siem/vigil/internal/parse/mllp"
+)
+
+// Attacks of issue 10 against the real binary, from the same network
+// (loopback), bounded in count and time.
+
+// sshFailures sends n failed SSH logins from ip over syslog UDP, dated
+// the last n seconds.
+func sshFailures(t *testing.T, addr, ip string, n int) {
+	t.Helper()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	now := time.Now().UTC()
+	for i := range n {
+		ts := now.Add(time.Duration(i-n) * time.Second).Format("2006-01-02T15:04:05.000000Z07:00")
+		fmt.Fprintf(conn, "<38>1 %s ehr-db-01 sshd %d - - Failed password for root from %s port %d ssh2", ts, 4000+i, ip, 50000+i)
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFutureDatedSyslogDoesNotBlindCorrelations is issue 10's first
+// finding: one unauthenticated UDP syslog line stamped 2030 switched off
+// every correlation (the brute force that followed raised nothing), and
+// the 2030 time, saved in detector.json, kept it so after a restart.
+func TestFutureDatedSyslogDoesNotBlindCorrelations(t *testing.T) {
+	dir := t.TempDir()
+	in := startVigil(t, dir)
+	poison := func(in *instance) {
+		conn, err := net.Dial("udp", in.udp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(conn, "<38>1 2030-01-01T00:00:00Z ehr-db-01 sshd 1 - - Failed password for root from 203.0.113.66 port 1 ssh2")
+		conn.Close()
+		in.waitFor(`source.ip:"203.0.113.66"`, 1, 15*time.Second)
+	}
+	poison(in)
+	sshFailures(t, in.udp, "198.51.100.9", 12)
+	as := in.waitAlerts(url.Values{"kind": {"correlation"}}, 1, 30*time.Second)
+	if len(as) != 1 || as[0].GroupBy["source.ip"] != "198.51.100.9" {
+		t.Fatalf("after a 2030-dated line: correlation alerts %+v, want the brute force from 198.51.100.9", as)
+	}
+	// The line is stored at its arrival, the claim kept and flagged.
+	rows := in.search(`source.ip:"203.0.113.66"`)
+	if len(rows) != 1 || rows[0]["vigil.original_time"] != "2030-01-01T00:00:00Z" || rows[0]["vigil.time_skew"] == "" {
+		t.Fatalf("2030 line stored as %v", rows)
+	}
+	if v, _ := in.metric("vigil_correlation_dropped_total"); v != 0 {
+		t.Errorf("vigil_correlation_dropped_total = %v, want 0", v)
+	}
+	if v, _ := in.metric(`vigil_events_time_skewed_total{source="syslog-udp"}`); v != 1 {
+		t.Errorf("vigil_events_time_skewed_total = %v, want 1", v)
+	}
+	// After a restart (the state saved), the same again from another address.
+	in.stop()
+	in = startVigil(t, dir)
+	poison(in)
+	sshFailures(t, in.udp, "198.51.100.10", 12)
+	as = in.waitAlerts(url.Values{"kind": {"correlation"}}, 2, 30*time.Second)
+	if len(as) != 2 {
+		t.Fatalf("after a restart: %d correlation alerts %+v, want 2", len(as), as)
+	}
+	// The source that dated its line in the future is reported.
+	sk := in.waitAlerts(url.Values{"kind": {"source_clock_skew"}}, 1, 45*time.Second)
+	if len(sk) != 1 || sk[0].Fields["host.name"] != "ehr-db-01" {
+		t.Fatalf("clock-skew alerts %+v, want one for ehr-db-01", sk)
+	}
+}
+
+// TestEverySourceClampsFutureTimes: whichever way an event comes in —
+// syslog TCP, JSON, Elasticsearch _bulk, Splunk HEC, OTLP, FHIR
+// AuditEvent (recorded), HL7 (MSH-7/EVN) — a time in 2030 is stored as
+// the arrival time with the claim kept and flagged.
+func TestEverySourceClampsFutureTimes(t *testing.T) {
+	in := startVigil(t, t.TempDir())
+	start := time.Now().Add(-time.Second)
+	post := func(path, ctype, auth, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, in.httpURL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, data)
+		}
+	}
+	bearer := "Bearer " + in.token
+	post("/api/v1/ingest", "application/x-ndjson", bearer, `{"@timestamp":"2030-01-01T00:00:00Z","message":"future-json"}`+"\n")
+	post("/_bulk", "application/x-ndjson", "Basic "+base64.StdEncoding.EncodeToString([]byte("elastic:"+in.token)),
+		`{"create":{"_index":"logs"}}`+"\n"+`{"@timestamp":"2030-01-01T00:00:00Z","message":"future-bulk"}`+"\n")
+	post("/services/collector/event", "application/json", "Splunk "+in.token, `{"time":1893456000,"event":"future-hec"}`)
+	post("/v1/logs", "application/json", bearer,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1893456000000000000","body":{"stringValue":"future-otlp"}}]}]}]}`)
+	post("/fhir/AuditEvent", "application/fhir+json", bearer, `{"resourceType":"AuditEvent",
+		"type":{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest"},"action":"R","recorded":"2030-01-01T00:00:00Z","outcome":"0",
+		"agent":[{"who":{"identifier":{"value":"future-fhir"}},"requestor":true}],"source":{"observer":{"display":"EHR"}},
+		"entity":[{"what":{"reference":"Patient/P-FUTURE"}}]}`)
+	conn, err := net.Dial("tcp", in.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(conn, "<38>1 2030-01-01T00:00:00Z host-f app 1 - - future-tcp\n")
+	conn.Close()
+	mc := dialMLLP(t, in.mllp)
+	mc.send("MSH|^~\\&|EPIC|GENHOSP|VIGIL|SEC|20300101000000||ADT^A08^ADT_A01|FUTURE1|P|2.5.1\rEVN|A08|20300101000000\r" +
+		"PID|1||MRN-FUTURE^^^GENHOSP^MR||DOE^JOHN\rPV1|1|I|4WEST\r")
+	if code := mc.ackCode(); code != "AA" {
+		t.Fatalf("MLLP answered %s", code)
+	}
+	for _, q := range []string{`"future-json"`, `"future-bulk"`, `"future-hec"`, `"future-otlp"`, `healthcare.patient.id:"P-FUTURE"`, `"future-tcp"`, `healthcare.hl7.control_id:"FUTURE1"`} {
+		rows := in.waitFor(q, 1, 15*time.Second)
+		if len(rows) != 1 {
+			t.Errorf("%s: %d events stored", q, len(rows))
+			continue
+		}
+		ts, _ := time.Parse(time.RFC3339Nano, rows[0]["@timestamp"])
+		if ts.Before(start) || ts.After(time.Now()) || !strings.HasPrefix(rows[0]["vigil.original_time"], "2030-01-01T00:00:00") || rows[0]["vigil.time_skew"] == "" {
+			t.Errorf("%s stored at %s (original %q, skew %q), want its arrival, the claim kept", q, rows[0]["@timestamp"], rows[0]["vigil.original_time"], rows[0]["vigil.time_skew"])
+		}
+	}
+}
+
+// mllpClient is a minimal HL7 sender.
+type mllpClient struct {
+	t *testing.T
+	c net.Conn
+	r *mllp.Reader
+}
+
+func dialMLLP(t *testing.T, addr string) *mllpClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &mllpClient{t: t, c: c, r: mllp.NewReader(c, 0)}
+}
+
+func (m *mllpClient) send(msg string) {
+	m.t.Helper()
+	_ = m.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := m.c.Write(mllp.AppendFrame(nil, []byte(msg))); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// ack reads the acknowledgement: MSA-1 and the ERR/MSA-3 text.
+func (m *mllpClient) ack() (code, text string) {
+	m.t.Helper()
+	_ = m.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	frame, err := m.r.ReadFrame()
+	if err != nil {
+		m.t.Fatalf("reading ACK: %v", err)
+	}
+	msg, _ := hl7.Parse(frame, hl7.Limits{})
+	if msg == nil || msg.Segment("MSA") == nil {
+		m.t.Fatalf("ACK %q", frame)
+	}
+	return msg.Segment("MSA").Get(1, 1, 1, 1), string(frame)
+}
+
+func (m *mllpClient) ackCode() string {
+	code, _ := m.ack()
+	return code
+}
