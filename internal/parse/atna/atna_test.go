@@ -3,6 +3,7 @@ package atna
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -223,4 +224,64 @@ func BenchmarkParseMap(b *testing.B) {
 		MapEvent(&e, m, data, Options{})
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// TestEveryParticipantKept: all ActiveParticipants and ParticipantObjects
+// are kept, whatever their roles; a destination that is also the
+// requestor still gives destination.*; a URL user id (DICOMweb) is not a
+// user name; the patient id's assigning authority is kept; placeholders
+// are not patient ids; a login coded as the EventID is authentication.
+func TestEveryParticipantKept(t *testing.T) {
+	read := func(name string) event.Event {
+		t.Helper()
+		data, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Parse(data, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e event.Event
+		MapEvent(&e, m, data, Options{})
+		return e
+	}
+	e := read("dicomweb_retrieve_requestor_destination.xml")
+	want := map[string]string{
+		"user.name": "drjones", "destination.user.name": "drjones", "destination.ip": "10.1.9.44",
+		"source.user.name": "DCM4CHEE", "source.domain": "pacs.example.org",
+		"url.original":                    "http://pacs.example.org:8080/dcm4chee-arc/aets/DCM4CHEE/rs/studies/1.2.3.4",
+		"healthcare.patient.id":           "4785133",
+		"healthcare.patient.id_authority": "UKL",
+	}
+	for k, v := range want {
+		if got := e.Value(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	var ps []map[string]any
+	if err := json.Unmarshal([]byte(e.Value("healthcare.audit.participants")), &ps); err != nil || len(ps) != 2 {
+		t.Fatalf("participants %v: %s", err, e.Value("healthcare.audit.participants"))
+	}
+	if ps[1]["user_id"] != "drjones" || ps[1]["requestor"] != true || ps[1]["user_name"] != "Dr Jones" || ps[1]["network_access_point"] != "10.1.9.44" {
+		t.Errorf("participant 2: %v", ps[1])
+	}
+	var os2 []map[string]any
+	if err := json.Unmarshal([]byte(e.Value("healthcare.audit.objects")), &os2); err != nil || len(os2) != 2 {
+		t.Fatalf("objects %v: %s", err, e.Value("healthcare.audit.objects"))
+	}
+	if os2[1]["authority"] != "UKL" || os2[1]["name"] != nil {
+		t.Errorf("patient object %v: want the authority and no name", os2[1])
+	}
+	if strings.Contains(e.Value("healthcare.audit.objects"), "MUSTERMANN") {
+		t.Error("patient name in healthcare.audit.objects")
+	}
+
+	e = read("login_as_event_id.xml")
+	if e.Value("event.category") != "authentication" || e.Value("event.type") != "start" {
+		t.Errorf("login: category %q type %q", e.Value("event.category"), e.Value("event.type"))
+	}
+	if e.Has("healthcare.patient.id") {
+		t.Errorf("placeholder stored as patient id %q", e.Value("healthcare.patient.id"))
+	}
 }

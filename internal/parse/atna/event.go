@@ -119,7 +119,7 @@ func MapEvent(e *event.Event, m *Message, raw []byte, opt Options) {
 	e.Set("event.module", "atna")
 	e.Set("event.dataset", "atna.audit")
 	set("event.code", m.EventID.Code)
-	set("event.category", eventCategory[m.EventID.Code])
+	set("event.category", category(m))
 	set("event.outcome", outcomeECS(m.Outcome))
 	var typ Code
 	if len(m.EventTypes) > 0 {
@@ -134,7 +134,11 @@ func MapEvent(e *event.Event, m *Message, raw []byte, opt Options) {
 	}
 	set("event.action", action)
 	et := actionType[m.Action]
-	switch typ.Code {
+	tcode := typ.Code
+	if tcode == "" {
+		tcode = m.EventID.Code // an event type sent as the EventID
+	}
+	switch tcode {
 	case "110122", "110120", "110124", "110127", "110139", "110141":
 		et = "start"
 	case "110123", "110121", "110125", "110138", "110140", "110142":
@@ -179,6 +183,9 @@ func MapEvent(e *event.Event, m *Message, raw []byte, opt Options) {
 	var user, src, dst, media *Participant
 	for i := range m.Participants {
 		p := &m.Participants[i]
+		if p.UserIsRequestor && (user == nil || isProcess(user) && !isProcess(p) || isURL(user.UserID) && !isURL(p.UserID)) {
+			user = p
+		}
 		switch {
 		case p.HasRole("110153") && src == nil:
 			src = p
@@ -187,12 +194,16 @@ func MapEvent(e *event.Event, m *Message, raw []byte, opt Options) {
 		case p.HasRole("110152") && dst == nil:
 			dst = p
 		}
-		if p.UserIsRequestor && (user == nil || isProcess(user) && !isProcess(p)) {
-			user = p
-		}
 	}
 	if user != nil {
-		set("user.name", user.UserID)
+		if isURL(user.UserID) {
+			// A DICOMweb request logged with the request URL as its
+			// user id: the URL is what was asked, not who asked.
+			set("url.original", user.UserID)
+			set("user.name", user.AlternativeUserID)
+		} else {
+			set("user.name", user.UserID)
+		}
 		set("user.full_name", user.UserName)
 		set("healthcare.audit.user.alt_id", user.AlternativeUserID)
 		var roles []string
@@ -221,7 +232,12 @@ func MapEvent(e *event.Event, m *Message, raw []byte, opt Options) {
 		if p == nil {
 			return
 		}
-		set(prefix+".user.name", p.UserID)
+		if isURL(p.UserID) {
+			set("url.original", p.UserID)
+			set(prefix+".user.name", p.AlternativeUserID)
+		} else {
+			set(prefix+".user.name", p.UserID)
+		}
 		switch p.NetworkAccessType {
 		case "2":
 			set(prefix+".ip", p.NetworkAccessPoint)
@@ -231,8 +247,13 @@ func MapEvent(e *event.Event, m *Message, raw []byte, opt Options) {
 		set(prefix+".address", p.NetworkAccessPoint)
 	}
 	address("source", src)
-	if dst != user && dst != src {
+	if dst != src {
+		// Also when the destination is the requestor (a workstation
+		// retrieving studies): it is still where the data went.
 		address("destination", dst)
+	}
+	if len(m.Participants) > 0 {
+		e.Set("healthcare.audit.participants", participantsJSON(m.Participants))
 	}
 	if media != nil {
 		set("healthcare.audit.media.id", media.UserID)
@@ -256,12 +277,16 @@ func MapEvent(e *event.Event, m *Message, raw []byte, opt Options) {
 
 	var patients, studies, lifecycles, objectIDs []string
 	var queries []string
+	authority := ""
 	for _, o := range m.Objects {
 		switch {
 		case o.TypeCode == "1" && o.Role == "1", o.IDType.Code == "2" && o.Role != "" && o.Role != "3", o.Role == "1":
-			id, _, _ := strings.Cut(o.ID, "^")
+			id, auth := patientID(o.ID)
 			if id != "" && !contains(patients, id) {
 				patients = append(patients, id)
+				if len(patients) == 1 {
+					authority = auth
+				}
 			}
 		case o.IDType.Code == "110180":
 			studies = append(studies, o.ID)
@@ -279,6 +304,10 @@ func MapEvent(e *event.Event, m *Message, raw []byte, opt Options) {
 	if len(patients) > 0 {
 		e.Set("healthcare.patient.id", patients[0])
 		e.Set("healthcare.patient.ids", jsonArray(patients))
+		set("healthcare.patient.id_authority", authority)
+	}
+	if len(m.Objects) > 0 {
+		e.Set("healthcare.audit.objects", objectsJSON(m.Objects))
 	}
 	if len(studies) > 0 {
 		e.Set("healthcare.study.uid", studies[0])
@@ -381,4 +410,132 @@ func AppendEvent(e *event.Event, msg []byte, lim Limits, opt Options) error {
 		MapEvent(e, m, msg, opt)
 	}
 	return err
+}
+
+// category is the ECS event.category: by EventID, and authentication for
+// a login or logout whether it is coded as the event type (DICOM: EventID
+// 110114 User Authentication, EventTypeCode 110122 Login) or, as some
+// senders do, as the EventID itself.
+func category(m *Message) string {
+	if isLogin(m.EventID.Code) {
+		return "authentication"
+	}
+	for _, t := range m.EventTypes {
+		if isLogin(t.Code) {
+			return "authentication"
+		}
+	}
+	return eventCategory[m.EventID.Code]
+}
+
+func isLogin(code string) bool { return code == "110122" || code == "110123" }
+
+func isURL(s string) bool {
+	i := strings.Index(s, "://")
+	return i > 0 && i < 10
+}
+
+// patientID splits an HL7 CX identifier "ID^check^scheme^AUTHORITY^type"
+// (the form IHE profiles give ParticipantObjectID) into the id and the
+// assigning authority's namespace (its first subcomponent, before '&').
+// Placeholders for "no patient" ("<none>", as dcm4chee writes) give "".
+func patientID(cx string) (id, authority string) {
+	parts := strings.Split(cx, "^")
+	id = strings.TrimSpace(parts[0])
+	if len(parts) >= 4 {
+		authority, _, _ = strings.Cut(parts[3], "&")
+		if authority == "" {
+			// "^^^&1.2.3&ISO": a universal id without a namespace.
+			sub := strings.Split(parts[3], "&")
+			if len(sub) > 1 {
+				authority = sub[1]
+			}
+		}
+	}
+	if isPlaceholder(id) {
+		return "", ""
+	}
+	return id, authority
+}
+
+func isPlaceholder(id string) bool {
+	switch strings.ToLower(id) {
+	case "", "<none>", "none", "<unknown>", "unknown", "-", "n/a", "null":
+		return true
+	}
+	return false
+}
+
+type codeJSON struct {
+	Code    string `json:"code,omitempty"`
+	System  string `json:"system,omitempty"`
+	Display string `json:"display,omitempty"`
+}
+
+func codeOf(c Code) *codeJSON {
+	if c.IsZero() {
+		return nil
+	}
+	return &codeJSON{c.Code, c.System, c.Display}
+}
+
+type participantJSON struct {
+	UserID             string     `json:"user_id,omitempty"`
+	AlternativeUserID  string     `json:"alt_user_id,omitempty"`
+	UserName           string     `json:"user_name,omitempty"`
+	Requestor          bool       `json:"requestor"`
+	Roles              []codeJSON `json:"roles,omitempty"`
+	NetworkAccessPoint string     `json:"network_access_point,omitempty"`
+	NetworkAccessType  string     `json:"network_access_type,omitempty"`
+	MediaType          *codeJSON  `json:"media_type,omitempty"`
+}
+
+// participantsJSON is every ActiveParticipant, in document order, as a
+// JSON array: user id, alternative user id, name, requestor flag, roles,
+// network access point and its type, media type.
+func participantsJSON(ps []Participant) string {
+	out := make([]participantJSON, 0, len(ps))
+	for _, p := range ps {
+		j := participantJSON{UserID: p.UserID, AlternativeUserID: p.AlternativeUserID, UserName: p.UserName,
+			Requestor: p.UserIsRequestor, NetworkAccessPoint: p.NetworkAccessPoint, NetworkAccessType: p.NetworkAccessType,
+			MediaType: codeOf(p.MediaType)}
+		for _, r := range p.Roles {
+			j.Roles = append(j.Roles, codeJSON{r.Code, r.System, r.Display})
+		}
+		out = append(out, j)
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+type objectJSON struct {
+	ID          string    `json:"id,omitempty"`
+	Authority   string    `json:"authority,omitempty"`
+	TypeCode    string    `json:"type_code,omitempty"`
+	Role        string    `json:"role,omitempty"`
+	IDType      *codeJSON `json:"id_type,omitempty"`
+	LifeCycle   string    `json:"lifecycle,omitempty"`
+	Sensitivity string    `json:"sensitivity,omitempty"`
+	Name        string    `json:"name,omitempty"`
+}
+
+// objectsJSON is every ParticipantObject with its type, role, id type and
+// issuer (the assigning authority of a patient id). Names of patient
+// objects are left out (PHI beyond the identifier).
+func objectsJSON(os []Object) string {
+	out := make([]objectJSON, 0, len(os))
+	for _, o := range os {
+		j := objectJSON{ID: o.ID, TypeCode: o.TypeCode, Role: o.Role, IDType: codeOf(o.IDType),
+			LifeCycle: o.LifeCycle, Sensitivity: o.Sensitivity}
+		patient := o.Role == "1" || (o.TypeCode == "1" && o.Role == "")
+		if patient {
+			id, auth := patientID(o.ID)
+			j.ID, j.Authority = id, auth
+		} else {
+			j.Name = o.Name
+		}
+		out = append(out, j)
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
 }
