@@ -8,10 +8,14 @@ import (
 )
 
 // Write replaces path with data durably: a temporary file is written and
-// fsynced, renamed over path, and the directory fsynced.
-func Write(path string, data []byte) error {
+// fsynced, renamed over path, and the directory fsynced. The file is
+// readable by its owner only.
+func Write(path string, data []byte) error { return WriteMode(path, data, 0o600) }
+
+// WriteMode is Write with the file's permissions.
+func WriteMode(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
@@ -20,6 +24,10 @@ func Write(path string, data []byte) error {
 		return err
 	}
 	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
 		f.Close()
 		return err
 	}

@@ -72,6 +72,8 @@ type Embedded struct {
 	s   *logstorage.Storage
 	cfg Config
 
+	closeOnce sync.Once
+
 	mu sync.Mutex
 	// touched are the day partitions (YYYYMMDD) written to since the last
 	// Flush.
@@ -138,8 +140,8 @@ func checkLock(dir string) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }
 
-// Close flushes and closes the store.
-func (e *Embedded) Close() { e.s.MustClose() }
+// Close flushes and closes the store; closing again does nothing.
+func (e *Embedded) Close() { e.closeOnce.Do(e.s.MustClose) }
 
 // Flush makes every added event durable. The library has no such call:
 // its DebugFlush only moves buffered rows into in-memory parts, and its own
@@ -205,8 +207,11 @@ func (e *Embedded) Add(events []event.Event) {
 	)
 	for i := range events {
 		ev := &events[i]
-		fields = appendRow(fields[:0], ev, now, minT, maxT)
 		t := rowTime(ev.Time, now, minT, maxT)
+		fields = appendRow(fields[:0], ev)
+		if !t.Equal(ev.Time) {
+			fields = append(fields, logstorage.Field{Name: FieldOriginalTime, Value: ev.Time.UTC().Format(time.RFC3339Nano)})
+		}
 		if d := t.UTC().Format("20060102"); d != lastDay {
 			lastDay = d
 			days = append(days, d)
@@ -234,15 +239,29 @@ func rowTime(t, now, minT, maxT time.Time) time.Time {
 	return t
 }
 
+// FieldOriginalTime keeps the time of an event the store files under its
+// arrival time (its own was beyond retention or too far in the future).
+const FieldOriginalTime = "vigil.original_time"
+
 // appendRow converts an event to library fields, never breaking the
-// library's limits (which would make it drop the row).
-func appendRow(dst []logstorage.Field, ev *event.Event, now, minT, maxT time.Time) []logstorage.Field {
-	if ev.Time.Before(minT) || ev.Time.After(maxT) {
-		dst = append(dst, logstorage.Field{Name: "vigil.original_time", Value: ev.Time.UTC().Format(time.RFC3339Nano)})
-	}
+// library's limits (which would make it drop the row). The result does not
+// depend on the clock: Add appends FieldOriginalTime when it files the row
+// under its arrival time, and digests hash the same fields.
+//
+// A name given twice keeps its first value (the one Event.Get returns):
+// the library would keep both in some blocks and the last in others, so a
+// stored event would read differently after a merge.
+func appendRow(dst []logstorage.Field, ev *event.Event) []logstorage.Field {
 	size := 0
-	var overflow []byte
+	start := len(dst)
+	var (
+		overflow []byte
+		seen     map[string]struct{}
+	)
 	for _, f := range ev.Fields {
+		if f.Value == "" {
+			continue // the library keeps no empty values
+		}
 		name := f.Name
 		switch name {
 		case event.FieldMessage:
@@ -252,11 +271,29 @@ func appendRow(dst []logstorage.Field, ev *event.Event, now, minT, maxT time.Tim
 			if f.Name == "" {
 				name = "vigil.renamed.empty"
 			}
+		case FieldOriginalTime, fieldOverflow, fieldTruncated:
+			// The store's own fields; a sender's field of such a name is
+			// kept under another.
+			name = "vigil.renamed." + strings.TrimPrefix(name, "vigil.")
 		}
 		if len(name) > maxFieldNameLen {
 			name = name[:maxFieldNameLen-9] + "~" + strconv.FormatUint(uint64(hash32(name)), 16)
 		}
-		if len(dst) >= maxFields-3 || size+len(name)+len(f.Value)+fieldOverhead > maxRowBytes {
+		if seen == nil && len(dst)-start >= 32 {
+			seen = make(map[string]struct{}, 64)
+			for _, g := range dst[start:] {
+				seen[g.Name] = struct{}{}
+			}
+		}
+		if seen != nil {
+			if _, dup := seen[name]; dup {
+				continue
+			}
+			seen[name] = struct{}{}
+		} else if hasField(dst[start:], name) {
+			continue
+		}
+		if len(dst) >= maxFields-4 || size+len(name)+len(f.Value)+fieldOverhead > maxRowBytes {
 			// Too many or too big: keep the rest as one JSON text field,
 			// itself truncated to stay within the row limit.
 			if overflow == nil {
@@ -277,11 +314,25 @@ func appendRow(dst []logstorage.Field, ev *event.Event, now, minT, maxT time.Tim
 		room := max(libraryMaxRowBytes-size-256, 0)
 		if len(overflow) > room {
 			overflow = overflow[:room]
-			dst = append(dst, logstorage.Field{Name: "vigil.truncated", Value: "true"})
+			dst = append(dst, logstorage.Field{Name: fieldTruncated, Value: "true"})
 		}
-		dst = append(dst, logstorage.Field{Name: "vigil.overflow", Value: string(overflow)})
+		dst = append(dst, logstorage.Field{Name: fieldOverflow, Value: string(overflow)})
 	}
 	return dst
+}
+
+const (
+	fieldOverflow  = "vigil.overflow"
+	fieldTruncated = "vigil.truncated"
+)
+
+func hasField(fs []logstorage.Field, name string) bool {
+	for i := range fs {
+		if fs[i].Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func hash32(s string) uint32 {
@@ -554,4 +605,44 @@ func publicName(n string) string {
 		return "@timestamp"
 	}
 	return n
+}
+
+// Delete removes the events matching the LogsQL filter that are filed in
+// [start, end), and returns once they are gone from every part on disk.
+// The library rewrites each part holding a matching row without it (a
+// merge), so the deletion is physical, not a mark.
+func (e *Embedded) Delete(ctx context.Context, filter string, start, end time.Time) (err error) {
+	fs := strings.TrimSpace(filter)
+	if fs == "" {
+		fs = "*"
+	}
+	full := fmt.Sprintf("_time:[%s, %s) (%s)", start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano), storedNames(fs))
+	f, err := logstorage.ParseFilter(full)
+	if err != nil {
+		return &QueryError{Err: err}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("delete %s: %v", full, r)
+		}
+	}()
+	id := fmt.Sprintf("vigil-%d", time.Now().UnixNano())
+	if err := e.s.DeleteRunTask(ctx, id, time.Now().UnixNano(), []logstorage.TenantID{{}}, f); err != nil {
+		return fmt.Errorf("delete %s: %w", full, err)
+	}
+	for {
+		tasks, err := e.s.DeleteActiveTasks(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(tasks, func(t *logstorage.DeleteTask) bool { return t.TaskID == id }) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			_ = e.s.DeleteStopTask(context.Background(), id)
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -63,8 +63,23 @@ type Config struct {
 	// Workers decode and add batches in parallel (default GOMAXPROCS): the
 	// store's cost of adding rows is CPU work that scales with cores.
 	Workers int
+	// Sealer, when set, seals every batch for tamper evidence
+	// (integrity.Ledger).
+	Sealer  Sealer
 	Log     *slog.Logger
 	Metrics *Metrics
+}
+
+// Sealer records every batch the writer stores. Seal and SealCorrupt are
+// called from the workers, before the batch's events are added (with all
+// of them, ids set, including those a previous run stored); Commit is
+// called after the store made batches up to seq durable and before the
+// checkpoint moves past them, so a crash leaves each batch sealed or
+// delivered again.
+type Sealer interface {
+	Seal(seq uint64, source string, events []event.Event)
+	SealCorrupt(seq uint64, source string, data []byte)
+	Commit(ctx context.Context, seq uint64) error
 }
 
 // Metrics are the writer's Prometheus metrics.
@@ -128,6 +143,14 @@ type Writer struct {
 	// added tracks the batches handed to the store (by this run, and up
 	// to Stored by earlier ones).
 	added *bus.Progress
+	// quiesce asks Run to make everything durable and run a function
+	// while nothing is added (a consistent snapshot).
+	quiesce chan quiesceReq
+}
+
+type quiesceReq struct {
+	fn   func(stored uint64) error
+	done chan error
 }
 
 // New loads the checkpoint and returns a writer.
@@ -145,7 +168,7 @@ func New(cfg Config) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{cfg: cfg, state: st, added: bus.NewProgress(st.Stored)}
+	w := &Writer{cfg: cfg, state: st, added: bus.NewProgress(st.Stored), quiesce: make(chan quiesceReq)}
 	if st.Reserved > st.Stored {
 		w.recoverFrom, w.recoverTo = st.Stored+1, st.Reserved
 	}
@@ -199,6 +222,18 @@ func (w *Writer) Run(ctx context.Context) error {
 			w.cfg.Store.Flush()
 			w.cfg.Metrics.FlushTime.Observe(time.Since(start).Seconds())
 		}
+		if w.cfg.Sealer != nil {
+			for {
+				err := w.cfg.Sealer.Commit(context.Background(), w.added.Done())
+				if err == nil {
+					break
+				}
+				// Unsealed batches must not be acknowledged: a restart
+				// would never deliver them again to be sealed.
+				w.cfg.Log.Error("seal stored batches", "err", err)
+				time.Sleep(time.Second)
+			}
+		}
 		if w.added.Done() != w.state.Stored {
 			w.state.Stored = w.added.Done()
 			for {
@@ -227,6 +262,12 @@ func (w *Writer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			flush()
 			return nil
+		}
+		select {
+		case q := <-w.quiesce:
+			flush()
+			q.done <- q.fn(w.state.Stored)
+		default:
 		}
 		wait := min(200*time.Millisecond, max(w.cfg.FlushEvery-time.Since(lastFlush), 10*time.Millisecond))
 		msgs, err := w.cfg.Source.Fetch(ctx, 512, wait)
@@ -296,6 +337,9 @@ func (w *Writer) addAll(msgs []bus.Message, have map[string]bool) int {
 				if err != nil {
 					// Unreadable batch: storing is impossible, retrying
 					// will not help; count it and move on.
+					if w.cfg.Sealer != nil {
+						w.cfg.Sealer.SealCorrupt(m.Seq, m.Source, m.Data)
+					}
 					w.cfg.Metrics.Corrupt.Inc()
 					w.cfg.Log.Error("undecodable bus batch skipped", "seq", m.Seq, "source", m.Source, "err", err)
 				} else if len(events) > 0 {
@@ -344,17 +388,44 @@ func (w *Writer) prepare(m *bus.Message, have map[string]bool, dst []event.Event
 		return dst, err
 	}
 	prefix := strconv.FormatUint(m.Seq, 10) + "-"
+	for i := range evs {
+		evs[i].Set(event.FieldID, prefix+strconv.Itoa(i))
+	}
+	if w.cfg.Sealer != nil {
+		w.cfg.Sealer.Seal(m.Seq, m.Source, evs)
+	}
+	if len(have) == 0 {
+		return evs, nil
+	}
 	kept := evs[:0]
 	for i := range evs {
-		id := prefix + strconv.Itoa(i)
-		if have[id] {
+		if have[evs[i].Value(event.FieldID)] {
 			w.cfg.Metrics.Duplicates.Inc()
 			continue
 		}
-		evs[i].Set(event.FieldID, id)
 		kept = append(kept, evs[i])
 	}
 	return kept, nil
+}
+
+// Quiesce makes everything the writer stored durable (and sealed), then
+// runs fn while nothing more is added, passing the bus sequence up to
+// which every batch is stored. A store snapshot taken in fn is consistent
+// with the seals. It waits for Run to take the request.
+func (w *Writer) Quiesce(ctx context.Context, fn func(stored uint64) error) error {
+	q := quiesceReq{fn: fn, done: make(chan error, 1)}
+	select {
+	case w.quiesce <- q:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-q.done:
+		return err
+	case <-ctx.Done():
+		// fn still runs; its result is dropped.
+		return ctx.Err()
+	}
 }
 
 // storedIDs returns the ids of events already in the store among the

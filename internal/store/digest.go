@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
+
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+// Digest is the SHA-256 of an event's canonical stored form.
+type Digest = [sha256.Size]byte
+
+// digestVersion starts every event digest's input: a change of the
+// canonical form is a new version, never a silent change.
+const digestVersion = "vigil-event-v1\n"
+
+// EventDigest is the digest of the row the store keeps for ev: its time
+// and its fields as Add stores them (names mapped, limits applied), empty
+// values left out (the store drops them), values in canonical form, sorted
+// by name and value. ScanDigests computes the same digest from a stored
+// row, so the two agree exactly when the row is what was added.
+func EventDigest(ev *event.Event) Digest {
+	d := digesterPool.Get().(*digester)
+	defer digesterPool.Put(d)
+	d.fields = appendRow(d.fields[:0], ev)
+	return d.digest(ev.Time.UTC().Format(time.RFC3339Nano))
+}
+
+type digester struct {
+	fields []logstorage.Field
+	pairs  []pair
+	buf    []byte
+}
+
+type pair struct{ name, value string }
+
+var digesterPool = sync.Pool{New: func() any { return new(digester) }}
+
+func (d *digester) digest(timeToken string) Digest {
+	d.pairs = d.pairs[:0]
+	for _, f := range d.fields {
+		if f.Value == "" {
+			continue
+		}
+		d.pairs = append(d.pairs, pair{f.Name, canonValue(f.Value)})
+	}
+	slices.SortFunc(d.pairs, func(a, b pair) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	b := append(d.buf[:0], digestVersion...)
+	b = binary.AppendUvarint(b, uint64(len(timeToken)))
+	b = append(b, timeToken...)
+	for _, p := range d.pairs {
+		b = binary.AppendUvarint(b, uint64(len(p.name)))
+		b = append(b, p.name...)
+		b = binary.AppendUvarint(b, uint64(len(p.value)))
+		b = append(b, p.value...)
+	}
+	d.buf = b
+	return sha256.Sum256(b)
+}
+
+// StoredEvent is what ScanDigests reports of one stored row.
+type StoredEvent struct {
+	// ID is the row's vigil.id ("" when it has none).
+	ID string
+	// Time is the time the row is filed under.
+	Time time.Time
+	// Digest is the digest of the row's canonical form (see EventDigest).
+	Digest Digest
+	// Duplicates counts other vigil.id values on the same row (an altered
+	// row may carry two).
+	Duplicates int
+}
+
+// ScanDigests calls fn for every row filed in [start, end), in no
+// particular order and one call at a time. It reads every column of every
+// row, so it costs a full read of the range.
+func (e *Embedded) ScanDigests(ctx context.Context, start, end time.Time, fn func(StoredEvent) error) error {
+	q, err := e.parse(Request{Start: start, End: end})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		fnErr error
+	)
+	err = e.run(ctx, q, func(_ uint, db *logstorage.DataBlock) {
+		cols := db.GetColumns(false)
+		n := db.RowsCount()
+		d := digesterPool.Get().(*digester)
+		defer digesterPool.Put(d)
+		out := make([]StoredEvent, 0, n)
+		for r := 0; r < n; r++ {
+			d.fields = d.fields[:0]
+			var se StoredEvent
+			var stored, original string
+			for ci := range cols {
+				c := &cols[ci]
+				v := c.Values[r]
+				switch c.Name {
+				case "_time":
+					stored = v
+					continue
+				case "_stream", "_stream_id":
+					continue
+				case FieldOriginalTime:
+					if v != "" {
+						original = v
+					}
+					continue
+				case event.FieldID:
+					if v != "" {
+						if se.ID == "" {
+							se.ID = strings.Clone(v)
+						} else {
+							se.Duplicates++
+						}
+					}
+				}
+				if v != "" {
+					d.fields = append(d.fields, logstorage.Field{Name: c.Name, Value: v})
+				}
+			}
+			t, err := time.Parse(time.RFC3339Nano, stored)
+			if err != nil {
+				mu.Lock()
+				fnErr = fmt.Errorf("stored row with unreadable time %q: %w", stored, err)
+				mu.Unlock()
+				cancel()
+				return
+			}
+			se.Time = t
+			token := t.UTC().Format(time.RFC3339Nano)
+			if original != "" {
+				token = original
+			}
+			se.Digest = d.digest(token)
+			out = append(out, se)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if fnErr != nil {
+			return
+		}
+		for _, se := range out {
+			if err := fn(se); err != nil {
+				fnErr = err
+				cancel()
+				return
+			}
+		}
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
+// RowTime is the time Add files an event under when it adds it at now:
+// the event's own time, or now when the store would refuse it.
+func (e *Embedded) RowTime(t, now time.Time) time.Time {
+	return rowTime(t, now, now.Add(-e.cfg.Retention).Add(24*time.Hour), now.Add(e.cfg.FutureRetention).Add(-time.Hour))
+}
