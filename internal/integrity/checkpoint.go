@@ -199,7 +199,10 @@ type Checkpointer struct {
 	// TSA, when set, timestamps each checkpoint; a failure is logged and
 	// the checkpoint kept without a token.
 	TSA Timestamper
-	Log *slog.Logger
+	// StoreDir, when set, is the running store's directory: its new parts
+	// are sealed (SealParts) before each checkpoint.
+	StoreDir string
+	Log      *slog.Logger
 	Now func() time.Time
 }
 
@@ -210,6 +213,11 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) (*Signed, error) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
+	}
+	if c.StoreDir != "" {
+		if _, _, err := l.SealParts(ctx, c.StoreDir); err != nil {
+			c.logger().Warn("seal store parts", "err", err)
+		}
 	}
 	head := l.Head()
 	var audit *AuditHead

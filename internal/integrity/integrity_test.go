@@ -273,7 +273,7 @@ func childScanner(dir string) *ChildScanner {
 // A byte changed in a stored part: whether the library then reads other
 // bytes or cannot read the part at all, verify fails and names the batch.
 func TestVerifyNamesBatchInDamagedPart(t *testing.T) {
-	for _, file := range []string{"message_values.bin", "timestamps.bin", "values.bin0"} {
+	for _, file := range []string{"message_values.bin", "columns_header.bin", "timestamps.bin", "values.bin0", "bloom.bin0", "metaindex.bin"} {
 		t.Run(file, func(t *testing.T) {
 			r := newRig(t)
 			r.startWriter(t)
@@ -281,6 +281,9 @@ func TestVerifyNamesBatchInDamagedPart(t *testing.T) {
 			r.checkpoint(t)
 			r.stop()
 			r.store.Close()
+			if added, _, err := r.ledger.SealParts(context.Background(), filepath.Join(r.dir, "store")); err != nil || added == 0 {
+				t.Fatalf("sealed %d parts: %v", added, err)
+			}
 			parts, _ := filepath.Glob(filepath.Join(r.dir, "store", "partitions", "*", "datadb", "*", file))
 			if len(parts) != 1 {
 				t.Fatalf("found %v, want one part file %s", parts, file)
@@ -299,7 +302,10 @@ func TestVerifyNamesBatchInDamagedPart(t *testing.T) {
 			}
 			cs := childScanner(view)
 			defer cs.Close()
-			rep := r.verify(t, VerifyOptions{Store: cs})
+			rep := r.verify(t, VerifyOptions{Store: cs, StoreDir: view, ScannerFor: func(dir string) (Scanner, func()) {
+				c := childScanner(dir)
+				return c, func() { c.Close() }
+			}})
 			if rep.OK() {
 				t.Fatal("verify found nothing wrong")
 			}

@@ -47,7 +47,7 @@ CREATE TABLE checkpoints (
 CREATE TABLE meta (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
-);`}
+);`, partsMigration}
 
 // LedgerOptions configure a ledger.
 type LedgerOptions struct {

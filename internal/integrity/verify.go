@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -143,6 +144,12 @@ type VerifyOptions struct {
 	UnsealedLimit uint64
 	// VerifyTimestamp, when set, checks a checkpoint's RFC 3161 token.
 	VerifyTimestamp func(token []byte, digest Hash) error
+	// StoreDir is the directory of the store being verified (stopped, or
+	// a view): every sealed part in it is compared with its seal.
+	StoreDir string
+	// ScannerFor opens a scanner of another store directory (one changed
+	// part on its own, to name the batches it holds); optional.
+	ScannerFor func(dir string) (Scanner, func())
 	// Window is the store scan's time step (default 1h).
 	Window time.Duration
 	Now    func() time.Time
@@ -165,6 +172,11 @@ func Verify(ctx context.Context, l *Ledger, opts VerifyOptions) (*Report, error)
 	if err != nil {
 		return nil, err
 	}
+	if opts.StoreDir != "" {
+		if err := verifyParts(ctx, l, opts, r); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Store != nil {
 		r.StoreScanned = true
 		if err := verifyStore(ctx, l, scope, opts, r, now()); err != nil {
@@ -173,6 +185,59 @@ func Verify(ctx context.Context, l *Ledger, opts VerifyOptions) (*Report, error)
 	}
 	r.trim()
 	return r, nil
+}
+
+// verifyParts compares the store's parts with their seals and names the
+// batches whose events a changed part holds.
+func verifyParts(ctx context.Context, l *Ledger, opts VerifyOptions, r *Report) error {
+	changed, unsealed, err := l.checkParts(ctx, opts.StoreDir)
+	if err != nil {
+		return err
+	}
+	if unsealed > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d store parts were written after the last part seal; their events are checked against the event seals only", unsealed))
+	}
+	for _, c := range changed {
+		r.add(Problem{Kind: ProblemAltered, Detail: fmt.Sprintf("store part %s changed since it was sealed at %s: %s", c.path, c.sealed.Format(time.RFC3339), c.detail)})
+		if opts.ScannerFor == nil || !strings.Contains(c.path, "/datadb/") {
+			continue
+		}
+		dir, err := os.MkdirTemp("", "vigil-part-")
+		if err != nil {
+			return err
+		}
+		seqs, scanErr := batchesInPart(ctx, opts, c.path, dir)
+		os.RemoveAll(dir)
+		if scanErr != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("the events of changed part %s could not be read on their own: %v", c.path, scanErr))
+			continue
+		}
+		for _, seq := range seqs {
+			r.add(Problem{Kind: ProblemAltered, Seq: seq, Detail: fmt.Sprintf("events of batch %d are in store part %s, whose files changed since it was sealed", seq, c.path)})
+		}
+	}
+	return nil
+}
+
+func batchesInPart(ctx context.Context, opts VerifyOptions, part, dir string) ([]uint64, error) {
+	if err := partView(opts.StoreDir, part, dir); err != nil {
+		return nil, err
+	}
+	sc, done := opts.ScannerFor(dir)
+	defer done()
+	found := map[uint64]bool{}
+	err := sc.ScanDigests(ctx, time.Unix(0, 0), time.Now().AddDate(10, 0, 0), func(se store.StoredEvent) error {
+		if seq, _, ok := parseID(se.ID); ok {
+			found[seq] = true
+		}
+		return nil
+	})
+	seqs := make([]uint64, 0, len(found))
+	for s := range found {
+		seqs = append(seqs, s)
+	}
+	slices.Sort(seqs)
+	return seqs, err
 }
 
 // verifyChain re-walks the chain and checkpoints; it returns the first
