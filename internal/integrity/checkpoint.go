@@ -203,7 +203,7 @@ type Checkpointer struct {
 	// are sealed (SealParts) before each checkpoint.
 	StoreDir string
 	Log      *slog.Logger
-	Now func() time.Time
+	Now      func() time.Time
 }
 
 // Checkpoint signs the current head unless the last checkpoint already
