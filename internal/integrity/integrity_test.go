@@ -18,6 +18,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/storewriter"
+	"github.com/vigil-siem/vigil/internal/tsa"
+	"github.com/vigil-siem/vigil/internal/tsa/tsatest"
 )
 
 // rig is a bus, a store, a ledger and a store writer sealing into it.
@@ -412,4 +414,39 @@ func testLog() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func TestCheckpointTimestamped(t *testing.T) {
+	a := tsatest.Start(t)
+	r := newRig(t)
+	r.startWriter(t)
+	r.publish(t, 2, "a")
+	cp := &Checkpointer{Ledger: r.ledger, Key: r.key, TSA: &tsa.Client{URL: a.URL, Roots: a.Roots}}
+	s, err := cp.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Timestamp) == 0 {
+		t.Fatal("checkpoint has no timestamp token")
+	}
+	check := func(token []byte, digest Hash) error {
+		_, err := tsa.Verify(token, digest, a.Roots)
+		return err
+	}
+	wantOK(t, r.verify(t, VerifyOptions{VerifyTimestamp: check}))
+	// A token stamping something else is reported.
+	other, err := (&tsa.Client{URL: a.URL, Roots: a.Roots}).Timestamp(context.Background(), Hash{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ledger.DB().Exec(`UPDATE checkpoints SET timestamp_token = ?`, other); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, r.verify(t, VerifyOptions{VerifyTimestamp: check}), ProblemTimestamp, "stamps another digest")
+	// An unreachable authority: the checkpoint is kept without a token.
+	r.publish(t, 1, "b")
+	cp.TSA = &tsa.Client{URL: "http://127.0.0.1:1/", Roots: a.Roots}
+	if s, err = cp.Checkpoint(context.Background()); err != nil || s == nil || len(s.Timestamp) != 0 {
+		t.Fatalf("checkpoint with the authority down: %v, %v", s, err)
+	}
 }
