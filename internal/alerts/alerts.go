@@ -1,7 +1,15 @@
 // Package alerts keeps the alerts Vigil raises (Sigma matches, correlations,
-// silent sources) in the control-plane database and serves them over the
-// API. Adding an alert is idempotent on its key, so a detector that sees an
-// event again after a restart does not raise the same alert twice.
+// silent sources, risk thresholds) in the control-plane database, runs
+// their triage (status, assignee, disposition, notes, tags, history) and
+// serves them over the API.
+//
+// Raising is idempotent on each raise's key, so a detector that sees an
+// event again after a restart does not raise the same alert twice. Raises
+// that carry a group key (one rule on one entity) roll into the open alert
+// of that group while it was last seen within the grouping window: one
+// alert with a count, first and last seen and the event ids, instead of
+// one per match. A raise marked Update (a correlation burst that grew)
+// replaces the size it reported before.
 package alerts
 
 import (
@@ -10,35 +18,85 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/db"
 )
 
-// Alert is one raised alert.
+// Alert is one alert: a raise, or several raises of one rule on one entity
+// rolled into one.
 type Alert struct {
 	ID int64 `json:"id"`
-	// Key identifies the alert for deduplication, e.g. "<rule id>/<event id>".
-	Key       string    `json:"key"`
-	Kind      string    `json:"kind"` // sigma, correlation, source_silent, …
-	RuleID    string    `json:"rule_id"`
-	RuleTitle string    `json:"rule_title"`
-	Level     string    `json:"level"` // informational, low, medium, high, critical
-	Tags      []string  `json:"tags"`
-	Time      time.Time `json:"time"` // when the detected activity happened
+	// Key identifies the first raise, e.g. "sigma/<rule id>/<event id>".
+	Key       string `json:"key"`
+	Kind      string `json:"kind"` // sigma, correlation, source_silent, risk, …
+	RuleID    string `json:"rule_id"`
+	RuleTitle string `json:"rule_title"`
+	Level     string `json:"level"` // informational, low, medium, high, critical
+	// Tags are the rule's tags and the analysts' (AnalystTags).
+	Tags        []string `json:"tags"`
+	AnalystTags []string `json:"analyst_tags"`
+	// Time is when the detected activity was last seen; FirstSeen when it
+	// began.
+	Time      time.Time `json:"time"`
+	FirstSeen time.Time `json:"first_seen"`
 	Created   time.Time `json:"created"`
-	// EventIDs are the vigil.id of the events that raised the alert.
+	Updated   time.Time `json:"updated"`
+	// Count is how many matching events the alert stands for (all of
+	// them, also beyond the EventIDs kept).
+	Count int `json:"count"`
+	// Value is what a correlation measured over its whole burst: the
+	// number of events, distinct values (e.g. patients) or the sum.
+	Value float64 `json:"value,omitempty"`
+	// EventIDs are the vigil.id of the events that raised the alert (the
+	// first MaxEventIDs).
 	EventIDs []string `json:"event_ids"`
 	// GroupBy holds a correlation's group-by values.
 	GroupBy map[string]string `json:"group_by,omitempty"`
 	// Fields are key fields of the (last) matching event.
 	Fields map[string]string `json:"fields,omitempty"`
-	Status string            `json:"status"` // open, acknowledged, closed
+	// GroupKey is the rule and entity raises are grouped by ("" for
+	// alerts that are never grouped).
+	GroupKey string `json:"group_key,omitempty"`
+
+	Status         string     `json:"status"` // new, in_progress, closed
+	Assignee       string     `json:"assignee"`
+	Disposition    string     `json:"disposition,omitempty"`
+	Reason         string     `json:"reason,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+	// SLA is filled in by the API from the configured targets.
+	SLA *SLAState `json:"sla,omitempty"`
+	// Notes are filled in by Get.
+	Notes []Note `json:"notes,omitempty"`
+	// Update marks a raise that replaces the size and events an earlier
+	// raise with the same key reported (a correlation burst that grew);
+	// a plain raise with a known key is ignored.
+	Update bool `json:"-"`
+}
+
+// Note is an analyst's note on an alert.
+type Note struct {
+	ID     int64     `json:"id"`
+	Time   time.Time `json:"time"`
+	Author string    `json:"author"`
+	Text   string    `json:"text"`
 }
 
 // Statuses an alert may have.
-var Statuses = []string{"open", "acknowledged", "closed"}
+var Statuses = []string{"new", "in_progress", "closed"}
+
+// Dispositions an alert may be closed with.
+var Dispositions = []string{"true_positive", "benign_true_positive", "false_positive", "duplicate", "not_evaluable"}
+
+// Levels from the least to the most severe.
+var Levels = []string{"informational", "low", "medium", "high", "critical"}
+
+// MaxEventIDs is how many event ids one alert keeps.
+const MaxEventIDs = 1000
 
 var migrations = []string{`
 CREATE TABLE alerts (
@@ -62,65 +120,325 @@ CREATE TABLE alert_tags (
 	alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
 	tag      TEXT NOT NULL,
 	PRIMARY KEY (tag, alert_id)
-);`}
+);`, `
+ALTER TABLE alerts ADD COLUMN analyst_tags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE alerts ADD COLUMN first_seen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE alerts ADD COLUMN value REAL NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN group_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN disposition TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN acknowledged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
+UPDATE alerts SET first_seen = time, updated = created;
+UPDATE alerts SET status = 'new' WHERE status = 'open';
+UPDATE alerts SET status = 'in_progress', acknowledged = created WHERE status = 'acknowledged';
+UPDATE alerts SET closed = created, acknowledged = created WHERE status = 'closed';
+CREATE INDEX alerts_group ON alerts (group_key, time) WHERE group_key != '';
+CREATE INDEX alerts_status ON alerts (status, time);
+CREATE INDEX alerts_created ON alerts (created);
+CREATE TABLE alert_keys (
+	key      TEXT PRIMARY KEY,
+	alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+	count    INTEGER NOT NULL DEFAULT 1,
+	ids      INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO alert_keys (key, alert_id, count) SELECT key, id, 1 FROM alerts;
+CREATE TABLE alert_history (
+	id       INTEGER PRIMARY KEY,
+	alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+	time     INTEGER NOT NULL,
+	actor    TEXT NOT NULL,
+	field    TEXT NOT NULL,
+	old      TEXT NOT NULL,
+	new      TEXT NOT NULL
+);
+CREATE INDEX alert_history_alert ON alert_history (alert_id, id);
+CREATE TABLE alert_notes (
+	id       INTEGER PRIMARY KEY,
+	alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+	time     INTEGER NOT NULL,
+	author   TEXT NOT NULL,
+	text     TEXT NOT NULL
+);
+CREATE INDEX alert_notes_alert ON alert_notes (alert_id, id);`}
+
+// Change is what one Add did to one alert, for the components that follow
+// alerts (notifications, risk).
+type Change struct {
+	Alert Alert
+	// What: "new" (a new alert), "grouped" (raises rolled into an open
+	// alert of the same rule and entity) or "updated" (a correlation
+	// burst grew).
+	What string
+	// Raises is how many raises this Add rolled in (1 for a new alert).
+	Raises int
+}
+
+// Options tune a store.
+type Options struct {
+	// GroupWindow: a raise rolls into the open alert of its group when
+	// that alert was last seen at most this long before it (default 1h;
+	// negative: never group).
+	GroupWindow time.Duration
+	Now         func() time.Time
+}
 
 // Store is the alert store.
 type Store struct {
 	db  *sql.DB
-	now func() time.Time
+	opt Options
+
+	mu          sync.Mutex // guards hooks
+	hooks       []func(context.Context, []Change)
+	triageHooks []func(ctx context.Context, before, after Alert)
+	// write serialises raises and triage changes: both read an alert
+	// and write it back.
+	write sync.Mutex
 }
 
 // Open prepares the alert tables in d.
 func Open(ctx context.Context, d *sql.DB) (*Store, error) {
+	return OpenWith(ctx, d, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, d *sql.DB, opt Options) (*Store, error) {
 	if err := db.Migrate(ctx, d, "alerts", migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: d, now: time.Now}, nil
+	if opt.GroupWindow == 0 {
+		opt.GroupWindow = time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Store{db: d, opt: opt}, nil
 }
 
-// Add stores alerts, skipping those whose key is already stored. It returns
-// the alerts it inserted, with their IDs.
+// DB is the database the store keeps its tables in (for the features
+// built on alerts: exceptions, cases, notifications).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// OnChange registers f to see every alert Add creates, groups or updates,
+// after the change is committed. f runs on the caller's goroutine (the
+// detector's): it must be quick and must not block (queue work).
+func (s *Store) OnChange(f func(context.Context, []Change)) {
+	s.mu.Lock()
+	s.hooks = append(s.hooks, f)
+	s.mu.Unlock()
+}
+
+// GroupKey is the group of a raise of rule on one entity: the values of
+// the given fields, in order.
+func GroupKey(ruleID string, fields ...[2]string) string {
+	var b strings.Builder
+	b.WriteString(ruleID)
+	for _, f := range fields {
+		b.WriteString("\x00")
+		b.WriteString(f[0])
+		b.WriteString("=")
+		b.WriteString(f[1])
+	}
+	return b.String()
+}
+
+// EntityFields are the fields whose value names the entity of a Sigma
+// match, in order of preference, when its rule has no group-by: the user,
+// else the host, else the patient, else the source address.
+var EntityFields = []string{"user.name", "host.name", "healthcare.patient.id", "source.ip"}
+
+// Add stores raises: a raise whose key is known is skipped (or, marked
+// Update, replaces what that key reported); one with a group key rolls
+// into the open alert of its group seen within the grouping window;
+// anything else is a new alert. It returns the new alerts, with their IDs.
 func (s *Store) Add(ctx context.Context, as []Alert) ([]Alert, error) {
+	changes, err := s.raise(ctx, as)
+	if err != nil {
+		return nil, err
+	}
+	var added []Alert
+	for _, c := range changes {
+		if c.What == "new" {
+			added = append(added, c.Alert)
+		}
+	}
+	if len(changes) > 0 {
+		s.mu.Lock()
+		hooks := s.hooks
+		s.mu.Unlock()
+		for _, h := range hooks {
+			h(ctx, changes)
+		}
+	}
+	return added, nil
+}
+
+func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
+	s.write.Lock()
+	defer s.write.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO alerts (key, kind, rule_id, rule_title, level, tags, time, created, event_ids, group_by, fields, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open') ON CONFLICT (key) DO NOTHING`)
-	if err != nil {
-		return nil, err
+	now := s.opt.Now().UTC()
+	byID := map[int64]int{} // alert id -> index in changes
+	var changes []Change
+	note := func(a Alert, what string) {
+		if i, ok := byID[a.ID]; ok {
+			changes[i].Alert = a
+			changes[i].Raises++
+			if changes[i].What != "new" && what == "grouped" {
+				changes[i].What = what
+			}
+			return
+		}
+		byID[a.ID] = len(changes)
+		changes = append(changes, Change{Alert: a, What: what, Raises: 1})
 	}
-	defer ins.Close()
-	tagIns, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO alert_tags (alert_id, tag) VALUES (?, ?)`)
-	if err != nil {
-		return nil, err
-	}
-	defer tagIns.Close()
-	var added []Alert
-	now := s.now().UTC()
-	for _, a := range as {
-		if a.Key == "" {
+	for _, in := range as {
+		if in.Key == "" {
 			return nil, errors.New("alert without key")
 		}
-		a.Created, a.Status = now, "open"
-		res, err := ins.ExecContext(ctx, a.Key, a.Kind, a.RuleID, a.RuleTitle, a.Level, mustJSON(nonNil(a.Tags)), a.Time.UTC().UnixNano(),
-			now.UnixNano(), mustJSON(nonNil(a.EventIDs)), mustJSON(nonNilMap(a.GroupBy)), mustJSON(nonNilMap(a.Fields)))
+		if in.Count <= 0 {
+			in.Count = max(1, len(in.EventIDs))
+		}
+		if in.FirstSeen.IsZero() || in.FirstSeen.After(in.Time) {
+			in.FirstSeen = in.Time
+		}
+		var known int64
+		var knownCount, knownIDs int
+		err := tx.QueryRowContext(ctx, `SELECT alert_id, count, ids FROM alert_keys WHERE key = ?`, in.Key).Scan(&known, &knownCount, &knownIDs)
+		switch {
+		case err == nil && !in.Update:
+			continue // raised before
+		case err == nil:
+			a, err := getTx(ctx, tx, known)
+			if err != nil {
+				return nil, err
+			}
+			// The burst's ids come oldest first: those reported before are
+			// a prefix of the new list.
+			newIDs := in.EventIDs
+			if knownIDs <= len(newIDs) {
+				newIDs = newIDs[knownIDs:]
+			}
+			merge(&a, in, in.Count-knownCount, newIDs)
+			if err := saveRaise(ctx, tx, &a, now); err != nil {
+				return nil, err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE alert_keys SET count = ?, ids = ? WHERE key = ?`, in.Count, len(in.EventIDs), in.Key); err != nil {
+				return nil, err
+			}
+			note(a, "updated")
+			continue
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("look up alert key: %w", err)
+		}
+		if in.GroupKey != "" && s.opt.GroupWindow > 0 {
+			var gid int64
+			// The raise falls within the window around the alert's
+			// activity (raises may come out of order).
+			err := tx.QueryRowContext(ctx, `SELECT id FROM alerts WHERE group_key = ? AND status != 'closed' AND time >= ? AND first_seen <= ? ORDER BY time DESC LIMIT 1`,
+				in.GroupKey, in.FirstSeen.Add(-s.opt.GroupWindow).UnixNano(), in.Time.Add(s.opt.GroupWindow).UnixNano()).Scan(&gid)
+			if err == nil {
+				a, err := getTx(ctx, tx, gid)
+				if err != nil {
+					return nil, err
+				}
+				merge(&a, in, in.Count, in.EventIDs)
+				if err := saveRaise(ctx, tx, &a, now); err != nil {
+					return nil, err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO alert_keys (key, alert_id, count, ids) VALUES (?, ?, ?, ?)`, in.Key, a.ID, in.Count, len(in.EventIDs)); err != nil {
+					return nil, err
+				}
+				note(a, "grouped")
+				continue
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("look up alert group: %w", err)
+			}
+		}
+		a := in
+		a.Created, a.Updated, a.Status = now, now, "new"
+		a.AnalystTags = nil
+		if len(a.EventIDs) > MaxEventIDs {
+			a.EventIDs = a.EventIDs[:MaxEventIDs]
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (key, kind, rule_id, rule_title, level, tags, time, created, event_ids, group_by, fields, status,
+			analyst_tags, first_seen, updated, count, value, group_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', '[]', ?, ?, ?, ?, ?)`,
+			a.Key, a.Kind, a.RuleID, a.RuleTitle, a.Level, mustJSON(nonNil(a.Tags)), a.Time.UTC().UnixNano(), now.UnixNano(),
+			mustJSON(nonNil(a.EventIDs)), mustJSON(nonNilMap(a.GroupBy)), mustJSON(nonNilMap(a.Fields)),
+			a.FirstSeen.UTC().UnixNano(), now.UnixNano(), a.Count, a.Value, a.GroupKey)
 		if err != nil {
 			return nil, fmt.Errorf("insert alert %s: %w", a.Key, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // already raised
-		}
 		a.ID, _ = res.LastInsertId()
-		for _, t := range a.Tags {
-			if _, err := tagIns.ExecContext(ctx, a.ID, strings.ToLower(t)); err != nil {
-				return nil, err
-			}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_keys (key, alert_id, count, ids) VALUES (?, ?, ?, ?)`, a.Key, a.ID, a.Count, len(in.EventIDs)); err != nil {
+			return nil, err
 		}
-		added = append(added, a)
+		if err := setTags(ctx, tx, a.ID, a.Tags); err != nil {
+			return nil, err
+		}
+		a.Tags, a.EventIDs = nonNil(a.Tags), nonNil(a.EventIDs)
+		a.AnalystTags = []string{}
+		note(a, "new")
 	}
-	return added, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return changes, nil
+}
+
+// merge rolls a raise into an alert: count and events grow, first and
+// last seen widen, the latest fields win, the largest measured value is
+// kept, and the level is raised to the most severe.
+func merge(a *Alert, in Alert, addCount int, newIDs []string) {
+	a.Count += max(0, addCount)
+	for _, id := range newIDs {
+		if len(a.EventIDs) >= MaxEventIDs {
+			break
+		}
+		a.EventIDs = append(a.EventIDs, id)
+	}
+	if in.FirstSeen.Before(a.FirstSeen) {
+		a.FirstSeen = in.FirstSeen
+	}
+	if in.Time.After(a.Time) {
+		a.Time = in.Time
+		if len(in.Fields) > 0 {
+			a.Fields = in.Fields
+		}
+	}
+	if in.Value > a.Value {
+		a.Value = in.Value
+	}
+	if LevelRank(in.Level) > LevelRank(a.Level) {
+		a.Level = in.Level
+	}
+}
+
+func saveRaise(ctx context.Context, tx *sql.Tx, a *Alert, now time.Time) error {
+	a.Updated = now
+	_, err := tx.ExecContext(ctx, `UPDATE alerts SET time = ?, first_seen = ?, count = ?, value = ?, event_ids = ?, fields = ?, level = ?, updated = ? WHERE id = ?`,
+		a.Time.UTC().UnixNano(), a.FirstSeen.UTC().UnixNano(), a.Count, a.Value, mustJSON(nonNil(a.EventIDs)), mustJSON(nonNilMap(a.Fields)),
+		a.Level, now.UnixNano(), a.ID)
+	return err
+}
+
+func setTags(ctx context.Context, tx *sql.Tx, id int64, tags []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_tags WHERE alert_id = ?`, id); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alert_tags (alert_id, tag) VALUES (?, ?)`, id, strings.ToLower(t)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {
@@ -145,148 +463,350 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// Filter selects alerts. Zero fields match everything.
-type Filter struct {
-	Since, Until time.Time
-	RuleID       string
-	Levels       []string // any of these levels
-	MinLevel     string   // this level or more severe
-	Status       string
-	Kind         string
-	Tag          string // exact tag or prefix ending in "*" (e.g. "attack.t1110*")
-	Limit        int
+// LevelRank orders levels: 0 for informational up to 4 for critical, -1
+// for an unknown level.
+func LevelRank(l string) int {
+	for i, x := range Levels {
+		if x == l {
+			return i
+		}
+	}
+	return -1
 }
 
-var levelRank = map[string]int{"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+// Filter selects alerts. Zero fields match everything.
+type Filter struct {
+	IDs []int64
+	// Since and Until bound the time the activity was last seen.
+	Since, Until time.Time
+	// CreatedSince and CreatedUntil bound the time the alert was raised
+	// (a historical import raises today alerts about last month).
+	CreatedSince, CreatedUntil time.Time
+	RuleID                     string
+	Levels                     []string // any of these levels
+	MinLevel                   string   // this level or more severe
+	Statuses                   []string // any of these statuses ("open": new or in_progress)
+	Kind                       string
+	Tag                        string // exact tag or prefix ending in "*" (e.g. "attack.t1110*")
+	// Assignee: a user name, or "none" for unassigned alerts.
+	Assignee    string
+	Disposition string
+	// Entity matches alerts whose group-by or key fields hold this value.
+	Entity string
+	// Text matches the rule title (case-insensitive substring).
+	Text string
+	// Order: "time" (last seen, newest first; default), "created" (newest
+	// raised first) or "level" (most severe first, then newest).
+	Order string
+	// After continues a listing after the cursor of its last page.
+	After string
+	Limit int
+}
 
-// List returns matching alerts, newest first.
-func (s *Store) List(ctx context.Context, f Filter) ([]Alert, error) {
+var (
+	errLevel = errors.New("want informational, low, medium, high or critical")
+)
+
+func checkLevel(l string) error {
+	if LevelRank(l) < 0 {
+		return fmt.Errorf("unknown level %q: %w", l, errLevel)
+	}
+	return nil
+}
+
+// where builds the WHERE clause of a filter (without the cursor).
+func (f Filter) where() ([]string, []any, error) {
 	var where []string
 	var args []any
-	if !f.Since.IsZero() {
-		where, args = append(where, "a.time >= ?"), append(args, f.Since.UnixNano())
+	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
+	if len(f.IDs) > 0 {
+		ph := strings.Repeat(",?", len(f.IDs))[1:]
+		var a []any
+		for _, id := range f.IDs {
+			a = append(a, id)
+		}
+		add("a.id IN ("+ph+")", a...)
 	}
-	if !f.Until.IsZero() {
-		where, args = append(where, "a.time < ?"), append(args, f.Until.UnixNano())
+	for _, p := range []struct {
+		t    time.Time
+		cond string
+	}{{f.Since, "a.time >= ?"}, {f.Until, "a.time < ?"}, {f.CreatedSince, "a.created >= ?"}, {f.CreatedUntil, "a.created < ?"}} {
+		if !p.t.IsZero() {
+			add(p.cond, p.t.UnixNano())
+		}
 	}
 	if f.RuleID != "" {
-		where, args = append(where, "a.rule_id = ?"), append(args, f.RuleID)
+		add("a.rule_id = ?", f.RuleID)
 	}
-	if f.Status != "" {
-		where, args = append(where, "a.status = ?"), append(args, f.Status)
+	if len(f.Statuses) > 0 {
+		var st []any
+		for _, s := range f.Statuses {
+			switch s {
+			case "open":
+				st = append(st, "new", "in_progress")
+			case "acknowledged": // the name before triage had statuses
+				st = append(st, "in_progress")
+			default:
+				if !contains(Statuses, s) {
+					return nil, nil, fmt.Errorf("unknown status %q: want new, in_progress, closed or open", s)
+				}
+				st = append(st, s)
+			}
+		}
+		add("a.status IN ("+strings.Repeat(",?", len(st))[1:]+")", st...)
 	}
 	if f.Kind != "" {
-		where, args = append(where, "a.kind = ?"), append(args, f.Kind)
+		add("a.kind = ?", f.Kind)
 	}
-	var levels []string
+	if f.Assignee == "none" {
+		add("a.assignee = ''")
+	} else if f.Assignee != "" {
+		add("a.assignee = ?", f.Assignee)
+	}
+	if f.Disposition != "" {
+		if !contains(Dispositions, f.Disposition) {
+			return nil, nil, fmt.Errorf("unknown disposition %q: want %s", f.Disposition, strings.Join(Dispositions, ", "))
+		}
+		add("a.disposition = ?", f.Disposition)
+	}
+	var levels []any
 	for _, l := range f.Levels {
-		if _, ok := levelRank[l]; !ok {
-			return nil, fmt.Errorf("unknown level %q: want informational, low, medium, high or critical", l)
+		if err := checkLevel(l); err != nil {
+			return nil, nil, err
 		}
 		levels = append(levels, l)
 	}
 	if f.MinLevel != "" {
-		r, ok := levelRank[f.MinLevel]
-		if !ok {
-			return nil, fmt.Errorf("unknown level %q: want informational, low, medium, high or critical", f.MinLevel)
+		if err := checkLevel(f.MinLevel); err != nil {
+			return nil, nil, err
 		}
-		var lv []string
-		for l, lr := range levelRank {
-			if lr >= r {
-				lv = append(lv, "?")
-				args = append(args, l)
-			}
+		var lv []any
+		for _, l := range Levels[LevelRank(f.MinLevel):] {
+			lv = append(lv, l)
 		}
-		where = append(where, "a.level IN ("+strings.Join(lv, ",")+")")
+		add("a.level IN ("+strings.Repeat(",?", len(lv))[1:]+")", lv...)
 	}
 	if len(levels) > 0 {
-		where = append(where, "a.level IN (?"+strings.Repeat(",?", len(levels)-1)+")")
-		for _, l := range levels {
-			args = append(args, l)
-		}
+		add("a.level IN ("+strings.Repeat(",?", len(levels))[1:]+")", levels...)
 	}
 	if f.Tag != "" {
 		t := strings.ToLower(f.Tag)
 		if p, ok := strings.CutSuffix(t, "*"); ok {
-			where, args = append(where, "EXISTS (SELECT 1 FROM alert_tags t WHERE t.alert_id = a.id AND t.tag >= ? AND t.tag < ?)"), append(args, p, p+"\uffff")
+			add("EXISTS (SELECT 1 FROM alert_tags t WHERE t.alert_id = a.id AND t.tag >= ? AND t.tag < ?)", p, p+"\uffff")
 		} else {
-			where, args = append(where, "EXISTS (SELECT 1 FROM alert_tags t WHERE t.alert_id = a.id AND t.tag = ?)"), append(args, t)
+			add("EXISTS (SELECT 1 FROM alert_tags t WHERE t.alert_id = a.id AND t.tag = ?)", t)
 		}
 	}
-	q := `SELECT a.id, a.key, a.kind, a.rule_id, a.rule_title, a.level, a.tags, a.time, a.created, a.event_ids, a.group_by, a.fields, a.status FROM alerts a`
+	if f.Entity != "" {
+		add("(EXISTS (SELECT 1 FROM json_each(a.group_by) j WHERE j.value = ?) OR EXISTS (SELECT 1 FROM json_each(a.fields) j WHERE j.value = ?))", f.Entity, f.Entity)
+	}
+	if f.Text != "" {
+		add("instr(lower(a.rule_title), ?) > 0", strings.ToLower(f.Text))
+	}
+	return where, args, nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+const alertColumns = `a.id, a.key, a.kind, a.rule_id, a.rule_title, a.level, a.tags, a.time, a.created, a.event_ids, a.group_by, a.fields, a.status,
+	a.analyst_tags, a.first_seen, a.updated, a.count, a.value, a.group_key, a.assignee, a.disposition, a.reason, a.acknowledged, a.closed`
+
+// MaxLimit is the largest page List returns; page further with Next.
+const MaxLimit = 10000
+
+// List returns matching alerts in the filter's order, and the cursor of
+// the next page ("" when this page is the last).
+func (s *Store) List(ctx context.Context, f Filter) ([]Alert, error) {
+	as, _, err := s.Page(ctx, f)
+	return as, err
+}
+
+// Page is List with the cursor of the next page.
+func (s *Store) Page(ctx context.Context, f Filter) ([]Alert, string, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return nil, "", err
+	}
+	order, col := "a.time DESC, a.id DESC", "a.time"
+	switch f.Order {
+	case "", "time":
+	case "created":
+		order, col = "a.created DESC, a.id DESC", "a.created"
+	case "level":
+		order, col = "CASE a.level WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END DESC, a.time DESC, a.id DESC", ""
+	default:
+		return nil, "", fmt.Errorf("unknown order %q: want time, created or level", f.Order)
+	}
+	offset := 0
+	if f.After != "" {
+		var t, id int64
+		if col != "" {
+			if _, err := fmt.Sscanf(f.After, "%d.%d", &t, &id); err != nil {
+				return nil, "", fmt.Errorf("invalid cursor %q", f.After)
+			}
+			where, args = append(where, "("+col+" < ? OR ("+col+" = ? AND a.id < ?))"), append(args, t, t, id)
+		} else if _, err := fmt.Sscanf(f.After, "o%d", &offset); err != nil || offset < 0 {
+			return nil, "", fmt.Errorf("invalid cursor %q", f.After)
+		}
+	}
+	q := `SELECT ` + alertColumns + ` FROM alerts a`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 10000 {
+	if limit <= 0 {
 		limit = 1000
 	}
-	q += fmt.Sprintf(" ORDER BY a.time DESC, a.id DESC LIMIT %d", limit)
+	limit = min(limit, MaxLimit)
+	q += fmt.Sprintf(" ORDER BY %s LIMIT %d OFFSET %d", order, limit+1, offset)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer rows.Close()
 	var out []Alert
 	for rows.Next() {
 		a, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[len(out)-1]
+		switch col {
+		case "a.time":
+			next = fmt.Sprintf("%d.%d", last.Time.UnixNano(), last.ID)
+		case "a.created":
+			next = fmt.Sprintf("%d.%d", last.Created.UnixNano(), last.ID)
+		default:
+			next = fmt.Sprintf("o%d", offset+limit)
+		}
+	}
+	return out, next, nil
+}
+
+// Count returns how many alerts match a filter.
+func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return 0, err
+	}
+	q := `SELECT COUNT(*) FROM alerts a`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	var n int
+	err = s.db.QueryRowContext(ctx, q, args...).Scan(&n)
+	return n, err
 }
 
 type scanner interface{ Scan(...any) error }
 
 func scan(r scanner) (Alert, error) {
 	var a Alert
-	var tags, ids, gb, fields string
-	var t, c int64
-	if err := r.Scan(&a.ID, &a.Key, &a.Kind, &a.RuleID, &a.RuleTitle, &a.Level, &tags, &t, &c, &ids, &gb, &fields, &a.Status); err != nil {
+	var tags, ids, gb, fields, atags string
+	var t, c, first, upd, ack, closed int64
+	if err := r.Scan(&a.ID, &a.Key, &a.Kind, &a.RuleID, &a.RuleTitle, &a.Level, &tags, &t, &c, &ids, &gb, &fields, &a.Status,
+		&atags, &first, &upd, &a.Count, &a.Value, &a.GroupKey, &a.Assignee, &a.Disposition, &a.Reason, &ack, &closed); err != nil {
 		return a, err
 	}
-	a.Time, a.Created = time.Unix(0, t).UTC(), time.Unix(0, c).UTC()
+	a.Time, a.Created, a.FirstSeen, a.Updated = time.Unix(0, t).UTC(), time.Unix(0, c).UTC(), time.Unix(0, first).UTC(), time.Unix(0, upd).UTC()
+	if ack != 0 {
+		at := time.Unix(0, ack).UTC()
+		a.AcknowledgedAt = &at
+	}
+	if closed != 0 {
+		ct := time.Unix(0, closed).UTC()
+		a.ClosedAt = &ct
+	}
 	for _, p := range []struct {
 		s string
 		v any
-	}{{tags, &a.Tags}, {ids, &a.EventIDs}, {gb, &a.GroupBy}, {fields, &a.Fields}} {
+	}{{tags, &a.Tags}, {ids, &a.EventIDs}, {gb, &a.GroupBy}, {fields, &a.Fields}, {atags, &a.AnalystTags}} {
 		if err := json.Unmarshal([]byte(p.s), p.v); err != nil {
 			return a, fmt.Errorf("alert %d: %w", a.ID, err)
 		}
 	}
+	a.Tags = union(a.Tags, a.AnalystTags)
 	return a, nil
+}
+
+// union is a followed by the elements of b not in a.
+func union(a, b []string) []string {
+	out := append([]string{}, a...)
+	for _, x := range b {
+		if !contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // ErrNotFound is returned for an unknown alert id.
 var ErrNotFound = errors.New("alert not found")
 
-// Get returns one alert.
+// Get returns one alert with its notes.
 func (s *Store) Get(ctx context.Context, id int64) (Alert, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT id, key, kind, rule_id, rule_title, level, tags, time, created, event_ids, group_by, fields, status FROM alerts WHERE id = ?`, id)
-	a, err := scan(row)
+	a, err := get(ctx, s.db, id)
+	if err != nil {
+		return a, err
+	}
+	a.Notes, err = s.notes(ctx, id)
+	return a, err
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func get(ctx context.Context, q querier, id int64) (Alert, error) {
+	a, err := scan(q.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts a WHERE a.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
+		return a, fmt.Errorf("alert %d: %w", id, ErrNotFound)
 	}
 	return a, err
 }
 
-// SetStatus changes an alert's status.
-func (s *Store) SetStatus(ctx context.Context, id int64, status string) error {
-	ok := false
-	for _, st := range Statuses {
-		ok = ok || st == status
-	}
-	if !ok {
-		return fmt.Errorf("unknown status %q: want open, acknowledged or closed", status)
-	}
-	res, err := s.db.ExecContext(ctx, `UPDATE alerts SET status = ? WHERE id = ?`, status, id)
+func getTx(ctx context.Context, tx *sql.Tx, id int64) (Alert, error) { return get(ctx, tx, id) }
+
+func (s *Store) notes(ctx context.Context, id int64) ([]Note, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, time, author, text FROM alert_notes WHERE alert_id = ? ORDER BY id`, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+	defer rows.Close()
+	var out []Note
+	for rows.Next() {
+		var n Note
+		var t int64
+		if err := rows.Scan(&n.ID, &t, &n.Author, &n.Text); err != nil {
+			return nil, err
+		}
+		n.Time = time.Unix(0, t).UTC()
+		out = append(out, n)
 	}
-	return nil
+	return out, rows.Err()
+}
+
+// Sorted returns the keys of m in order (for deterministic output).
+func Sorted(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }

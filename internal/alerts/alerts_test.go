@@ -67,11 +67,11 @@ func TestAddIsIdempotentAndListFilters(t *testing.T) {
 	f(Filter{Kind: "correlation"}, "r3")
 	f(Filter{Since: base.Add(30 * time.Second), Until: base.Add(90 * time.Second)}, "r2")
 	f(Filter{Limit: 1}, "r3")
-	if err := s.SetStatus(ctx, added[0].ID, "closed"); err != nil {
+	if _, err := s.SetStatus(ctx, added[0].ID, "closed", "tester"); err != nil {
 		t.Fatal(err)
 	}
-	f(Filter{Status: "open"}, "r3", "r2")
-	if err := s.SetStatus(ctx, added[0].ID, "done"); err == nil {
+	f(Filter{Statuses: []string{"open"}}, "r3", "r2")
+	if _, err := s.SetStatus(ctx, added[0].ID, "done", "tester"); err == nil {
 		t.Error("unknown status accepted")
 	}
 	a, err := s.Get(ctx, added[0].ID)
@@ -88,8 +88,8 @@ func TestHTTP(t *testing.T) {
 		return now.Add(-d), err
 	}}
 	mux := http.NewServeMux()
-	for p, hh := range h.Routes() {
-		mux.Handle(p, hh)
+	for _, r := range h.Routes() {
+		mux.Handle(r.Pattern, r.Handler)
 	}
 	get := func(url string) (int, map[string]any) {
 		rec := httptest.NewRecorder()
@@ -112,7 +112,7 @@ func TestHTTP(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/alerts/1/status", strings.NewReader(`{"status":"acknowledged"}`)))
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"acknowledged"`) {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"in_progress"`) {
 		t.Fatalf("status: %d %s", rec.Code, rec.Body)
 	}
 }

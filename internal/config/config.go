@@ -85,6 +85,11 @@ type Config struct {
 		Timezone            string
 		CareTeamGrace       Duration
 	}
+	Alerts struct {
+		GroupWindow    Duration
+		SLAAcknowledge []string
+		SLAClose       []string
+	}
 	Store struct {
 		Retention        Duration
 		MaxDiskBytes     ByteSize
@@ -126,6 +131,9 @@ func Default() *Config {
 	c.Detect.CorrelationLateness = Duration(5 * time.Minute)
 	c.Detect.Timezone = "Local"
 	c.Detect.CareTeamGrace = Duration(24 * time.Hour)
+	c.Alerts.GroupWindow = Duration(time.Hour)
+	c.Alerts.SLAAcknowledge = []string{"critical=15m", "high=1h", "medium=4h", "low=24h"}
+	c.Alerts.SLAClose = []string{"critical=4h", "high=24h", "medium=72h", "low=7d"}
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
 	c.Bus.MaxBytes = 8 << 30
 	c.Log.Level = "info"
@@ -271,6 +279,20 @@ func ParseSourceWindow(v string) (SourceWindow, error) {
 	return w, nil
 }
 
+// validSLA checks one LEVEL=DURATION target (alerts.ParseSLATargets reads
+// them; the level names are repeated here to keep config free of
+// feature packages).
+func validSLA(v string) error {
+	l, d, ok := strings.Cut(v, "=")
+	if !ok || !slices.Contains([]string{"informational", "low", "medium", "high", "critical"}, strings.TrimSpace(l)) {
+		return fmt.Errorf("invalid SLA target %q: want LEVEL=DURATION, e.g. critical=15m", v)
+	}
+	if n, err := ParseDuration(strings.TrimSpace(d)); err != nil || n <= 0 {
+		return fmt.Errorf("invalid SLA target %q: want a positive duration such as 15m, 4h or 7d", v)
+	}
+	return nil
+}
+
 func validSourceWindow(v string) error {
 	_, err := ParseSourceWindow(v)
 	return err
@@ -395,6 +417,9 @@ var keys = []key{
 	durationKey("detect.care_team_grace", "a clinician stays on a patient's care team this long after the stay ends (for notes written afterwards)", func(c *Config) *Duration { return &c.Detect.CareTeamGrace }, 0),
 	durationKey("detect.correlation_lateness", "how far behind the newest event of its own correlation group an event may arrive and still join that group's windows as on time; later ones are evaluated apart as late (counted), never dropped", func(c *Config) *Duration { return &c.Detect.CorrelationLateness }, time.Second),
 	intKey("detect.correlation_groups", "most correlation groups kept in memory; the least recently active are evicted beyond it", func(c *Config) *int { return &c.Detect.CorrelationState }, 100),
+	durationKey("alerts.group_window", "repeated matches of one rule on one entity within this window roll into one open alert (0s: never group)", func(c *Config) *Duration { return &c.Alerts.GroupWindow }, 0),
+	listKey("alerts.sla_acknowledge", "time to acknowledge (take or assign) an alert, per level: LEVEL=DURATION, e.g. critical=15m", func(c *Config) *[]string { return &c.Alerts.SLAAcknowledge }, validSLA),
+	listKey("alerts.sla_close", "time to close an alert, per level: LEVEL=DURATION, e.g. critical=4h,low=7d", func(c *Config) *[]string { return &c.Alerts.SLAClose }, validSLA),
 	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
 	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),
 	sizeKey("store.min_free_disk_bytes", "stop storing below this much free disk (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MinFreeDiskBytes }, 0),

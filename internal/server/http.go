@@ -124,11 +124,14 @@ func (s *Server) routes() map[string]http.Handler {
 	}
 	fh := &fhirin.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
 	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
-	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime}
+	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla}
+	for _, r := range al.Routes() {
+		routes[r.Pattern] = r.Handler
+	}
 	ru := &rulesAPI{s: s}
 	sh := &sources.Handler{Tracker: s.sources}
 	pf := &ingest.FailuresHandler{Failures: s.metrics.Failures, Started: time.Now()}
-	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), al.Routes(), ru.routes(), sh.Routes(), pf.Routes()} {
+	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), ru.routes(), sh.Routes(), pf.Routes()} {
 		for p, h := range rs {
 			routes[p] = h
 		}

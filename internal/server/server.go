@@ -60,6 +60,7 @@ type Server struct {
 	bus       *bus.Bus
 	db        *sql.DB
 	alerts    *alerts.Store
+	sla       alerts.SLA
 	directory *directory.Store
 	sources   *sources.Tracker
 	detector  *detector.Detector           // nil with detection off

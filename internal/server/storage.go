@@ -69,9 +69,21 @@ func (s *Server) startDatabase(ctx context.Context) (lifecycle.StopFunc, error) 
 	}
 	s.db = d
 	stop := func(context.Context) error { return d.Close() }
-	if s.alerts, err = alerts.Open(ctx, d); err != nil {
+	gw := time.Duration(s.cfg.Alerts.GroupWindow)
+	if gw == 0 {
+		gw = -1 // never group
+	}
+	if s.alerts, err = alerts.OpenWith(ctx, d, alerts.Options{GroupWindow: gw}); err != nil {
 		d.Close()
 		return nil, err
+	}
+	if s.sla.Acknowledge, err = alerts.ParseSLATargets(s.cfg.Alerts.SLAAcknowledge); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("alerts.sla_acknowledge: %w", err)
+	}
+	if s.sla.Close, err = alerts.ParseSLATargets(s.cfg.Alerts.SLAClose); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("alerts.sla_close: %w", err)
 	}
 	if s.directory, err = directory.New(ctx, d); err != nil {
 		d.Close()

@@ -443,8 +443,19 @@ func sigmaAlert(r *engine.RuleInfo, ev *event.Event) alerts.Alert {
 	}
 	return alerts.Alert{
 		Key: "sigma/" + rk + "/" + id, Kind: "sigma", RuleID: rk, RuleTitle: r.Title, Level: r.Level,
-		Tags: r.Tags, Time: ev.Time, EventIDs: []string{id}, Fields: fields,
+		Tags: r.Tags, Time: ev.Time, EventIDs: []string{id}, Fields: fields, GroupKey: entityGroup(rk, ev),
 	}
+}
+
+// entityGroup groups the matches of a rule by the entity of the event:
+// its user, else host, else patient, else source address.
+func entityGroup(rule string, ev *event.Event) string {
+	for _, f := range alerts.EntityFields {
+		if v, ok := ev.Get(f); ok && v != "" {
+			return alerts.GroupKey(rule, [2]string{f, v})
+		}
+	}
+	return alerts.GroupKey(rule)
 }
 
 func (d *Detector) correlationAlerts(cas []correlation.Alert) []alerts.Alert {
@@ -459,15 +470,17 @@ func (d *Detector) correlationAlerts(cas []correlation.Alert) []alerts.Alert {
 		}
 		gb := map[string]string{}
 		var parts []string
+		var group [][2]string
 		for _, f := range a.GroupBy {
 			gb[f.Name] = f.Value
 			parts = append(parts, f.Name+"="+f.Value)
+			group = append(group, [2]string{f.Name, f.Value})
 		}
 		sort.Strings(parts)
 		out = append(out, alerts.Alert{
 			Key:  "correlation/" + rk + "/" + strings.Join(parts, ",") + "/" + strconv.FormatInt(a.First.UnixNano(), 10),
 			Kind: "correlation", RuleID: rk, RuleTitle: a.Title, Level: a.Level, Tags: a.Tags, Time: a.Last,
-			EventIDs: a.EventIDs, GroupBy: gb,
+			EventIDs: a.EventIDs, GroupBy: gb, GroupKey: alerts.GroupKey(rk, group...), FirstSeen: a.First, Value: a.Value,
 			Fields: map[string]string{"correlation.type": a.Type, "correlation.value": strconv.FormatFloat(a.Value, 'f', -1, 64),
 				"correlation.first": a.First.UTC().Format(time.RFC3339Nano)},
 		})
