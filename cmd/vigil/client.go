@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigil-siem/vigil/internal/client"
-	"github.com/vigil-siem/vigil/internal/parse/evtx/evtxcli"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/progress"
 )
 
@@ -76,31 +77,49 @@ func ingestCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest [flags] FILE|-",
-		Short: "Send a file of events (NDJSON or syslog lines) to a server over HTTP",
-		Args:  cobra.ExactArgs(1),
+		Short: "Send a file of events to a server over HTTP",
+		Long: `Send a file of events to a server over HTTP. JSON events are sent as they
+are; records of a text format (syslog, CEF, …) are sent as lines that the
+server parses with the same parser as its listeners; binary formats (EVTX)
+are read here and sent as JSON events. The server answers only when the
+events are stored; refused records are listed with their line.
+
+Formats:
+` + formats.Help(),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := cf.Client()
 			// A file is a historical import; stdin may be a live pipe.
 			c.Import = args[0] != "-"
-			if format == "evtx" || (!cmd.Flags().Changed("format") && strings.HasSuffix(strings.ToLower(args[0]), ".evtx")) {
-				return ingestEVTX(cmd, c, args[0], chunk)
+			f, err := uploadFormat(format, args[0])
+			if err != nil {
+				return err
+			}
+			switch f.Upload {
+			case formats.UploadNone:
+				return fmt.Errorf("vigil ingest does not send format %s: %s", f.Name, f.UploadHint)
+			case formats.UploadConverted:
+				if args[0] == "-" {
+					return fmt.Errorf("format %s is read from a file, not standard input", f.Name)
+				}
+				return ingestConverted(cmd, c, f, args[0], chunk)
 			}
 			var in io.Reader = os.Stdin
 			var size int64
 			name := "stdin"
 			if args[0] != "-" {
-				f, err := os.Open(args[0])
+				file, err := os.Open(args[0])
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				if st, err := f.Stat(); err == nil {
+				defer file.Close()
+				if st, err := file.Stat(); err == nil {
 					size = st.Size()
 				}
-				in, name = f, args[0]
+				in, name = file, args[0]
 			}
 			bar := progress.New(os.Stderr, "sending "+name, size)
-			st, err := c.Send(cmd.Context(), in, format, chunk, func(b, l int64) { bar.Add(b, l) })
+			st, err := c.Send(cmd.Context(), in, f.Name, chunk, func(b, l int64) { bar.Add(b, l) })
 			bar.Finish()
 			for _, r := range st.Rejections {
 				fmt.Fprintln(cmd.ErrOrStderr(), "refused", r)
@@ -116,24 +135,34 @@ func ingestCmd() *cobra.Command {
 		},
 	}
 	cf.Register(cmd.Flags())
-	cmd.Flags().StringVar(&format, "format", "ndjson", "input format: ndjson (or a JSON array); syslog, cef, leef or kv (one record per line); or evtx (Windows event log file; the default for *.evtx)")
+	cmd.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats.Names(), ", ")+" (default: from the file name, e.g. .evtx, else ndjson)")
 	cmd.Flags().IntVar(&chunk, "chunk-bytes", 4<<20, "bytes per request")
 	return cmd
 }
 
-// ingestEVTX parses a Windows EVTX file locally and sends its records as
-// evtx_dump-shaped JSON, which the server normalizes like Winlogbeat's.
-func ingestEVTX(cmd *cobra.Command, c *client.Client, path string, chunk int) error {
+// uploadFormat is the format of a file to send: the one given, else the
+// one its name selects, else ndjson.
+func uploadFormat(name, path string) (*formats.Format, error) {
+	if name != "" {
+		return formats.Lookup(name)
+	}
+	if f, ok := formats.ByExtension(path); ok {
+		return f, nil
+	}
+	return formats.Lookup("ndjson")
+}
+
+// ingestConverted converts a file locally (an EVTX file to evtx_dump JSON)
+// and sends the result as JSON events, which the server normalizes.
+func ingestConverted(cmd *cobra.Command, c *client.Client, f *formats.Format, path string, chunk int) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
 	pr, pw := io.Pipe()
-	var dump evtxcli.DumpStats
+	var damaged counter
 	go func() {
-		var err error
-		dump, err = evtxcli.DumpFile(cmd.Context(), path, pw, cmd.ErrOrStderr(), evtxcli.DumpOptions{})
-		pw.CloseWithError(err)
+		pw.CloseWithError(f.Convert(path, pw, io.MultiWriter(cmd.ErrOrStderr(), &damaged)))
 	}()
 	bar := progress.New(os.Stderr, "sending "+path, 0)
 	sent, err := c.Send(cmd.Context(), pr, "ndjson", chunk, func(b, l int64) { bar.Add(b, l) })
@@ -143,7 +172,7 @@ func ingestEVTX(cmd *cobra.Command, c *client.Client, path string, chunk int) er
 		fmt.Fprintln(cmd.ErrOrStderr(), "refused record", r)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s (%d bytes): %d records read, %d damaged structures skipped, %d events stored, %d refused\n",
-		path, st.Size(), sent.Lines, dump.Corrupt, sent.Accepted, sent.Rejected)
+		path, st.Size(), sent.Lines, damaged.lines, sent.Accepted, sent.Rejected)
 	if err != nil {
 		return err
 	}
@@ -151,4 +180,12 @@ func ingestEVTX(cmd *cobra.Command, c *client.Client, path string, chunk int) er
 		return &exitError{code: 3, err: fmt.Errorf("%d records refused", sent.Rejected)}
 	}
 	return nil
+}
+
+// counter counts the lines written to it.
+type counter struct{ lines int }
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.lines += bytes.Count(p, []byte{'\n'})
+	return len(p), nil
 }

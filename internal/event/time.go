@@ -96,3 +96,23 @@ func ClampFuture(e *Event, arrival time.Time, skew time.Duration) bool {
 	e.Time = arrival
 	return true
 }
+
+// TakeTimestamp moves an event's @timestamp field into its time (JSON
+// senders' events): without one the event gets the arrival time; with one
+// that does not parse it keeps the arrival time, the text in
+// vigil.original_timestamp and the reason in vigil.parse_error.
+func TakeTimestamp(e *Event, arrived time.Time) {
+	e.Time = arrived
+	v, ok := e.Get("@timestamp")
+	if !ok {
+		return
+	}
+	e.Delete("@timestamp")
+	t, err := ParseTime(v)
+	if err != nil {
+		e.Set("vigil.original_timestamp", v)
+		e.Set(FieldParseError, "@timestamp: "+err.Error())
+		return
+	}
+	e.Time = t
+}

@@ -122,26 +122,6 @@ func Stamp(e *event.Event, now time.Time) {
 // batchOverhead is an allowance for the batch header when cutting batches.
 const batchOverhead = 64
 
-// TakeTimestamp moves an event's @timestamp field into its time (JSON
-// senders' events): without one the event gets the arrival time; with one
-// that does not parse it keeps the arrival time, the text in
-// vigil.original_timestamp and the reason in vigil.parse_error.
-func TakeTimestamp(e *event.Event, arrived time.Time) {
-	e.Time = arrived
-	v, ok := e.Get("@timestamp")
-	if !ok {
-		return
-	}
-	e.Delete("@timestamp")
-	t, err := event.ParseTime(v)
-	if err != nil {
-		e.Set("vigil.original_timestamp", v)
-		e.Set(event.FieldParseError, "@timestamp: "+err.Error())
-		return
-	}
-	e.Time = t
-}
-
 // eventSize is an upper bound of an event's encoded size.
 func eventSize(e *event.Event) int {
 	n := 20

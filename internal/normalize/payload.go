@@ -76,7 +76,7 @@ func (p *Payloads) Apply(e *event.Event) bool {
 		return false
 	}
 	if err != nil {
-		e.Set(event.FieldParseError, kind+": "+err.Error())
+		e.Set(event.FieldParseError, err.Error()) // names its format
 		return true
 	}
 	// The record's fields win over the syslog header's (event.module, the
@@ -172,7 +172,7 @@ func (p *Payloads) applyKV(e *event.Event, msg string) bool {
 	err := pr.Append(&scratch, []byte(msg))
 	p.kv.Put(pr)
 	if err != nil {
-		e.Set(event.FieldParseError, "key=value: "+err.Error())
+		e.Set(event.FieldParseError, err.Error()) // names its format
 		return true
 	}
 	for _, f := range scratch.Fields {

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/console"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/elastic"
 	"github.com/vigil-siem/vigil/internal/ingest/fhirin"
@@ -23,7 +24,6 @@ import (
 	"github.com/vigil-siem/vigil/internal/ingest/httpin"
 	"github.com/vigil-siem/vigil/internal/ingest/otlp"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
-	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/web"
 )
@@ -34,15 +34,23 @@ func (s *Server) startHTTP(context.Context) (lifecycle.StopFunc, error) {
 	if s.cfg.HTTP.Addr == "" {
 		return nil, nil
 	}
+	opt, err := s.formatOptions("")
+	if err != nil {
+		return nil, err
+	}
+	routes, err := s.routes(opt)
+	if err != nil {
+		return nil, err
+	}
 	api := &web.Server{
 		Token:    s.Token,
 		Store:    s.store,
 		Gatherer: s.registry,
 		Log:      s.log.With("component", "http"),
 		Ready:    s.ready,
-		Handlers: s.routes(),
+		Handlers: routes,
 	}
-	api.Public = s.shipperRoutes(api.CheckToken)
+	api.Public = s.shipperRoutes(api.CheckToken, formats.JSONNormalizer(opt))
 	// The console answers browsers at / beside the Elasticsearch API.
 	var exclude []string
 	if p := strings.TrimRight(s.cfg.Elastic.Prefix, "/"); p != "" {
@@ -103,23 +111,18 @@ func (s *Server) startHTTP(context.Context) (lifecycle.StopFunc, error) {
 }
 
 // routes are the API's handlers behind the bearer token, by pattern.
-func (s *Server) routes() map[string]http.Handler {
+func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
+	// HTTP ingest reads JSON events and, with ?format=NAME, every record
+	// format.
+	parsers, err := formats.Records(opt)
+	if err != nil {
+		return nil, err
+	}
 	routes := map[string]http.Handler{
 		"POST /api/v1/ingest": &httpin.Handler{
 			Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "http-ingest"),
 			MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes),
-			Normalize: s.normalizeJSON,
-			LineFormats: map[string]httpin.LineParser{
-				"syslog": func(line []byte, e *event.Event) {
-					_ = s.syslogParser.Parse(line, e) // failures are kept in the event
-					s.normalizeSyslog(e)
-				},
-				// CEF, LEEF or key=value records one per line, with or
-				// without a syslog header: parsed as syslog, then the record.
-				"cef":  s.recordLine,
-				"leef": s.recordLine,
-				"kv":   s.recordLine,
-			},
+			Formats: parsers,
 		},
 	}
 	fh := &fhirin.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
@@ -136,22 +139,23 @@ func (s *Server) routes() map[string]http.Handler {
 			routes[p] = h
 		}
 	}
-	return routes
+	return routes, nil
 }
 
 // shipperRoutes are the endpoints of the Elasticsearch, Splunk HEC and
 // OTLP protocols, which authenticate as their clients expect (Basic,
-// ApiKey, Splunk) with checkToken.
-func (s *Server) shipperRoutes(checkToken func(string) bool) map[string]http.Handler {
+// ApiKey, Splunk) with checkToken, and normalize their events as format
+// ndjson does.
+func (s *Server) shipperRoutes(checkToken func(string) bool, normalize func(*event.Event)) map[string]http.Handler {
 	maxBody, maxEvent := int64(s.cfg.Ingest.MaxBodyBytes), int(s.cfg.Ingest.MaxEventBytes)
 	es := &elastic.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "elastic"), CheckToken: checkToken,
-		MaxBodyBytes: maxBody, MaxDocBytes: maxEvent, Normalize: s.normalizeJSON,
+		MaxBodyBytes: maxBody, MaxDocBytes: maxEvent, Normalize: normalize,
 		Version: s.cfg.Elastic.Version, Prefix: s.cfg.Elastic.Prefix, Ready: s.ready}
 	hc := &hec.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "hec"), CheckToken: checkToken,
-		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: s.normalizeJSON,
+		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize,
 		Indexes: s.cfg.HEC.Indexes, Healthy: s.ready}
 	ot := &otlp.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "otlp"), CheckToken: checkToken,
-		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: s.normalizeJSON}
+		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize}
 	routes := map[string]http.Handler{}
 	for _, rs := range []map[string]http.Handler{es.Routes(), hc.Routes(), ot.Routes()} {
 		for p, h := range rs {
@@ -160,6 +164,3 @@ func (s *Server) shipperRoutes(checkToken func(string) bool) map[string]http.Han
 	}
 	return routes
 }
-
-// normalizeJSON completes an event received as JSON.
-func (s *Server) normalizeJSON(e *event.Event) { normalize.JSONEvent(e, s.payloads) }

@@ -37,12 +37,9 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/detector"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/ingest"
-	"github.com/vigil-siem/vigil/internal/ingest/atnasyslog"
 	"github.com/vigil-siem/vigil/internal/ingest/mllpin"
 	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
-	"github.com/vigil-siem/vigil/internal/normalize"
-	"github.com/vigil-siem/vigil/internal/parse/syslog"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/store"
 )
@@ -66,15 +63,11 @@ type Server struct {
 	detector  *detector.Detector           // nil with detection off
 	detCons   atomic.Pointer[bus.Consumer] // nil with detection off
 
-	syslog *syslogin.Server
-	// syslog parsing shared by the listeners and HTTP ingest
-	syslogParser *syslog.Parser
-	payloads     *normalize.Payloads
-	atna         *atnasyslog.Recognizer
-	mllp         *mllpin.Server
-	httpLn       net.Listener
-	http         *http.Server
-	writerAlive  atomic.Bool
+	syslog      *syslogin.Server
+	mllp        *mllpin.Server
+	httpLn      net.Listener
+	http        *http.Server
+	writerAlive atomic.Bool
 
 	// Token is the API token in use.
 	Token string

@@ -10,14 +10,10 @@ import (
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/certs"
-	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
-	"github.com/vigil-siem/vigil/internal/ingest/atnasyslog"
 	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
-	"github.com/vigil-siem/vigil/internal/normalize"
-	"github.com/vigil-siem/vigil/internal/parse/atna"
-	"github.com/vigil-siem/vigil/internal/parse/syslog"
 )
 
 // startSyslog runs the syslog listeners, each feeding a batcher that
@@ -25,34 +21,19 @@ import (
 // publish what they hold.
 func (s *Server) startSyslog(context.Context) (lifecycle.StopFunc, error) {
 	c := s.cfg.Syslog
-	parser := func(tz string) (*syslog.Parser, error) {
-		if tz == "" {
-			tz = c.Timezone
-		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			return nil, fmt.Errorf("syslog time zone %q: %w", tz, err)
-		}
-		return &syslog.Parser{Location: loc, MaxSize: int(c.MaxMessageBytes), KeepOriginal: s.cfg.Ingest.KeepOriginal}, nil
-	}
-	loc, err := time.LoadLocation(c.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("syslog.timezone: %w", err)
-	}
-	s.payloads = normalize.NewPayloads(loc)
-	s.atna = &atnasyslog.Recognizer{Options: atna.Options{KeepOriginal: s.cfg.Ingest.KeepOriginal}}
-	// The default parser also serves ?format=syslog over HTTP.
-	if s.syslogParser, err = parser(""); err != nil {
-		return nil, err
-	}
-	parsers := map[string]*syslog.Parser{}
-	for src, tz := range map[string]string{syslogin.SourceUDP: c.UDPTimezone, syslogin.SourceTCP: c.TCPTimezone, syslogin.SourceTLS: c.TLSTimezone} {
-		if parsers[src], err = parser(tz); err != nil {
-			return nil, err
-		}
-	}
 	if c.UDPAddr == "" && c.TCPAddr == "" && c.TLSAddr == "" {
 		return nil, nil
+	}
+	// Each listener may have its own time zone for stamps without one.
+	parsers := map[string]formats.RecordParser{}
+	for src, tz := range map[string]string{syslogin.SourceUDP: c.UDPTimezone, syslogin.SourceTCP: c.TCPTimezone, syslogin.SourceTLS: c.TLSTimezone} {
+		opt, err := s.formatOptions(tz)
+		if err != nil {
+			return nil, err
+		}
+		if parsers[src], err = formats.SyslogRecord(opt); err != nil {
+			return nil, err
+		}
 	}
 	var batchers []*ingest.Batcher
 	sinks := map[string]syslogin.Sink{}
@@ -70,8 +51,8 @@ func (s *Server) startSyslog(context.Context) (lifecycle.StopFunc, error) {
 	}
 	s.syslog, err = syslogin.Start(syslogin.Config{
 		UDPAddr: c.UDPAddr, TCPAddr: c.TCPAddr, TLSAddr: c.TLSAddr, TLS: tlsCfg,
-		Parsers: parsers, Sinks: sinks,
-		Normalize: s.normalizeSyslog, Metrics: s.metrics, Log: s.log.With("component", "syslog"),
+		Parse: parsers, MaxMessageBytes: int(c.MaxMessageBytes), Sinks: sinks,
+		Metrics: s.metrics, Log: s.log.With("component", "syslog"),
 	})
 	if err != nil {
 		return nil, err
@@ -127,23 +108,17 @@ func (s *Server) syslogTLS() (*tls.Config, error) {
 	return tlsCfg, nil
 }
 
-// normalizeSyslog completes an event parsed from syslog: DICOM/ATNA audit
-// XML, CEF or LEEF payloads, or Linux authentication facts.
-func (s *Server) normalizeSyslog(e *event.Event) {
-	if s.atna.Apply(e) {
-		return
+// formatOptions are the options of the input formats for a listener whose
+// time zone is tz (empty: syslog.timezone).
+func (s *Server) formatOptions(tz string) (formats.Options, error) {
+	if tz == "" {
+		tz = s.cfg.Syslog.Timezone
 	}
-	normalize.SyslogEvent(e, s.payloads)
-}
-
-// recordLine parses a CEF, LEEF or key=value line (optionally behind a
-// syslog header).
-func (s *Server) recordLine(line []byte, e *event.Event) {
-	_ = s.syslogParser.Parse(line, e) // a bare record is kept as the message
-	e.Delete(event.FieldParseError)
-	if !s.payloads.Apply(e) {
-		e.Set(event.FieldParseError, "no CEF, LEEF or key=value record in the line")
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return formats.Options{}, fmt.Errorf("syslog time zone %q: %w", tz, err)
 	}
+	return formats.Options{Location: loc, KeepOriginal: s.cfg.Ingest.KeepOriginal, MaxRecordBytes: int(s.cfg.Syslog.MaxMessageBytes)}, nil
 }
 
 func addrString(a net.Addr) string {

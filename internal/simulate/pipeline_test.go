@@ -20,9 +20,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/ehr"
 	"github.com/vigil-siem/vigil/internal/event"
-	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/parse/hl7"
-	"github.com/vigil-siem/vigil/internal/parse/parsecli"
 	"github.com/vigil-siem/vigil/rules/healthcare"
 )
 
@@ -132,15 +131,14 @@ func (p *pipeline) eventsOf(in *Intent) []event.Event {
 		format, data = "ndjson", p.r.winlogon(in)
 	}
 	var out []event.Event
-	problems, err := parsecli.Formats[format].Parse(bytes.NewReader(data), parsecli.Options{Location: p.r.loc, Now: in.T},
+	f, err := formats.Lookup(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := f.File(bytes.NewReader(data), formats.Options{Location: p.r.loc, Now: func() time.Time { return in.T }},
 		func(e *event.Event) error { out = append(out, e.Clone()); return nil })
 	if err != nil || len(problems) > 0 || len(out) != 1 {
 		t.Fatalf("%s seq %d: %v %v, %d events\n%s", format, in.Seq, err, problems, len(out), data)
-	}
-	if in.Kind == KindWinLogon {
-		// As HTTP ingest does (parsecli's ndjson format applies only the
-		// generic JSON repairs).
-		normalize.JSONEvent(&out[0], nil)
 	}
 	if pe := out[0].Value(event.FieldParseError); pe != "" {
 		t.Fatalf("%s seq %d: %s\n%s", format, in.Seq, pe, data)

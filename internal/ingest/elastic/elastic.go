@@ -722,7 +722,7 @@ func (h *Handler) toEvent(e *event.Event, src []byte, index string, arrived time
 	if err := jsonflat.AppendObject(e, src, jsonflat.Options{}); err != nil {
 		return err
 	}
-	ingest.TakeTimestamp(e, arrived)
+	event.TakeTimestamp(e, arrived)
 	if h.Normalize != nil {
 		h.Normalize(e)
 	}

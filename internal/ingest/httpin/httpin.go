@@ -1,7 +1,8 @@
 // Package httpin is the HTTP source: POST /api/v1/ingest with NDJSON or a
-// JSON array of events (gzip accepted), or with ?format=<name> text lines
-// of a line format such as syslog; ?import=true marks a historical import
-// (event.FieldImport). It answers only after the bus stored the
+// JSON array of events (gzip accepted), or with ?format=<name> records of
+// one of the record formats of package formats (syslog, cef, …), one per
+// line; ?import=true marks a historical import (event.FieldImport). It
+// answers only after the bus stored the
 // accepted events, and lists each refused event with its line or element
 // number and the reason.
 package httpin
@@ -18,8 +19,8 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
-	"github.com/vigil-siem/vigil/internal/parse/jsonflat"
 	"github.com/vigil-siem/vigil/internal/parse/ndjson"
 )
 
@@ -33,17 +34,12 @@ type Handler struct {
 	Log           *slog.Logger
 	MaxBodyBytes  int64
 	MaxEventBytes int
-	// Normalize, when set, is applied to each event after flattening
-	// (e.g. recognising Windows events).
-	Normalize func(*event.Event)
-	// LineFormats parse text lines for ?format=<name>; the parser fills
-	// the event (recording its own parse failures in it).
-	LineFormats map[string]LineParser
-	Now         func() time.Time
+	// Formats parse the events of a request, by name: "ndjson" (the
+	// default, JSON objects or an array) and the record formats asked for
+	// with ?format=<name>, one record per line (formats.Records).
+	Formats map[string]formats.RecordParser
+	Now     func() time.Time
 }
-
-// LineParser turns one line into an event.
-type LineParser func(line []byte, e *event.Event)
 
 // Rejection is one refused event.
 type Rejection struct {
@@ -92,17 +88,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a live source; its events say so.
 	imported := r.URL.Query().Get("import") == "true"
 	format := r.URL.Query().Get("format")
-	var lineParser LineParser
-	if format != "" && format != "ndjson" && format != "json" {
-		lineParser = h.LineFormats[format]
-		if lineParser == nil {
-			writeJSON(w, http.StatusBadRequest, Response{Error: fmt.Sprintf("unknown format %q: want ndjson (default)%s", format, formatList(h.LineFormats))})
-			return
-		}
+	if format == "" || format == "json" {
+		format = "ndjson"
 	}
-	decode := ndjson.Decode
-	if lineParser != nil {
-		decode = ndjson.Lines
+	parse := h.Formats[format]
+	if parse == nil {
+		writeJSON(w, http.StatusBadRequest, Response{Error: fmt.Sprintf("unknown format %q: want %s", format, formatList(h.Formats))})
+		return
+	}
+	isJSON := format == "ndjson"
+	decode := ndjson.Lines
+	if isJSON {
+		decode = ndjson.Decode
 	}
 	err = decode(body, h.MaxEventBytes, func(it ndjson.Item) error {
 		reject := func(reason string) {
@@ -118,17 +115,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(it.Raw)))
 		var e event.Event
-		if lineParser != nil {
-			lineParser(it.Raw, &e)
-		} else {
-			if err := jsonflat.AppendObject(&e, it.Raw, jsonflat.Options{}); err != nil {
-				reject(err.Error())
-				return nil
-			}
-			ingest.TakeTimestamp(&e, arrived)
-			if h.Normalize != nil {
-				h.Normalize(&e)
-			}
+		if err := parse(it.Raw, &e); err != nil {
+			reject(err.Error())
+			return nil
+		}
+		if isJSON {
 			e.SetIfAbsent("event.module", "http")
 		}
 		if imported {
@@ -169,16 +160,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, resp)
 }
 
-func formatList(m map[string]LineParser) string {
+func formatList(m map[string]formats.RecordParser) string {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
-		return ""
-	}
-	return " or " + strings.Join(names, ", ")
+	return strings.Join(names, ", ") + " (default ndjson)"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

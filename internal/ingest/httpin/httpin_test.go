@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
 )
 
@@ -33,12 +34,17 @@ func newRig(t *testing.T, busCfg bus.Config) *rig {
 	b, c := bustest.Open(t, busCfg)
 	quiet := slog.New(slog.DiscardHandler)
 	m := ingest.NewMetrics(prometheus.NewRegistry())
-	h := &Handler{Pub: b, Metrics: m, Log: quiet, MaxBodyBytes: 1 << 20, MaxEventBytes: 4096,
-		Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) },
-		LineFormats: map[string]LineParser{"upper": func(line []byte, e *event.Event) {
-			e.Time = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			e.Set("message", strings.ToUpper(string(line)))
-		}}}
+	now := func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }
+	fs, err := formats.Records(formats.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs["upper"] = func(line []byte, e *event.Event) error {
+		e.Time = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		e.Set("message", strings.ToUpper(string(line)))
+		return nil
+	}
+	h := &Handler{Pub: b, Metrics: m, Log: quiet, MaxBodyBytes: 1 << 20, MaxEventBytes: 4096, Now: now, Formats: fs}
 	return &rig{h: h, c: c, m: m}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/conns"
 	"github.com/vigil-siem/vigil/internal/parse/syslog"
@@ -40,16 +41,17 @@ type Config struct {
 	// TLS is the server configuration for TLSAddr (certificate, and
 	// ClientCAs with RequireAndVerifyClientCert for client authentication).
 	TLS *tls.Config
-	// Parsers parse each source's messages (their time zones may differ);
-	// MaxSize bounds every message.
-	Parsers map[string]*syslog.Parser
+	// Parse parses each source's messages with the syslog format of
+	// package formats (their time zones may differ).
+	Parse map[string]formats.RecordParser
+	// MaxMessageBytes bounds every message of a stream (default
+	// syslog.DefaultMaxSize); the parsers truncate longer ones.
+	MaxMessageBytes int
 	// MaxConns bounds concurrent TCP+TLS connections (default 4096).
 	MaxConns int
 	// IdleTimeout closes stream connections silent for this long
 	// (default 30 minutes).
 	IdleTimeout time.Duration
-	// Normalize completes a parsed event (ECS mapping of its payload).
-	Normalize func(*event.Event)
 	// Sinks per source.
 	Sinks   map[string]Sink
 	Metrics *ingest.Metrics
@@ -151,11 +153,8 @@ func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr
 	e.Fields = make([]event.Field, 0, syslog.FieldsHint)
 	e.Add("log.source.address", from)
 	e.Fields = append(e.Fields, extra...)
-	_ = s.cfg.Parsers[source].Parse(msg, &e) // a failure is recorded in the event
+	_ = s.cfg.Parse[source](msg, &e) // a failure is recorded in the event
 	syslog.MarkFrameError(&e, frameErr)
-	if s.cfg.Normalize != nil {
-		s.cfg.Normalize(&e)
-	}
 	ingest.Stamp(&e, s.cfg.Now())
 	m := s.metrics[source]
 	m.Count(&e)
@@ -206,7 +205,7 @@ func (s *Server) serveConn(c net.Conn, source string) {
 		}
 	}
 	ctx := context.Background()
-	fr := syslog.NewFramer(&deadlineReader{c: c, s: s}, s.cfg.Parsers[source].MaxSize)
+	fr := syslog.NewFramer(&deadlineReader{c: c, s: s}, s.cfg.MaxMessageBytes)
 	for {
 		msg, err := fr.Next()
 		if msg != nil {

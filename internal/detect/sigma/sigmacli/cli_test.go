@@ -172,3 +172,47 @@ func TestScan(t *testing.T) {
 		t.Errorf("scan: %+v\n%s", res, out.String())
 	}
 }
+
+// A file in any input format is read with that format's parser: raw sshd
+// syslog lines get their authentication facts, so the brute-force
+// correlation fires; an EVTX file is normalized as a server stores it, and
+// the Windows rules still match under the default pipeline.
+func TestScanFormat(t *testing.T) {
+	root := repoRoot(t)
+	var lines bytes.Buffer
+	for i := range 12 {
+		fmt.Fprintf(&lines, "<38>1 2026-11-28T10:00:%02dZ web01 sshd 4242 - - Failed password for root from 198.51.100.23 port %d ssh2\n", i, 40000+i)
+	}
+	path := filepath.Join(t.TempDir(), "auth.log")
+	if err := os.WriteFile(path, lines.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	cfg := Config{Rules: []string{filepath.Join(root, "rules")}, Format: "syslog"}
+	res, err := Scan(context.Background(), &out, &errOut, []string{path}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != 12 || res.Alerts != 1 || !strings.Contains(out.String(), "SSH/PAM Brute Force Against a Linux Host [event_count]") {
+		t.Errorf("syslog scan: %+v\n%s%s", res, out.String(), errOut.String())
+	}
+	// Without the format the same file is not JSON: an error naming it.
+	if _, err := Scan(context.Background(), &out, &errOut, []string{path}, Config{Rules: cfg.Rules}); err == nil || !strings.Contains(err.Error(), "auth.log") {
+		t.Errorf("scan of syslog as JSON: err = %v", err)
+	}
+	if _, err := Scan(context.Background(), &out, &errOut, []string{path}, Config{Rules: cfg.Rules, Format: "nope"}); err == nil || !strings.Contains(err.Error(), "syslog") {
+		t.Errorf("unknown format: err = %v", err)
+	}
+
+	c := corpus(t)
+	dir := filepath.Join(c, "regression_data", "rules", "windows", "file", "file_event", "file_event_win_hktl_netexec_file_indicators")
+	evtxFiles, _ := filepath.Glob(filepath.Join(dir, "*.evtx"))
+	out.Reset()
+	res, err = Scan(context.Background(), &out, &errOut, evtxFiles, Config{Rules: []string{filepath.Join(c, "rules", "windows", "file", "file_event")}, JSON: true, Format: "evtx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != 7 || !strings.Contains(out.String(), `"rule_id":"efc21479-9e83-41da-8cf1-122e06ba8db3"`) || !strings.Contains(out.String(), `"winlog.channel"`) {
+		t.Errorf("evtx scan as stored: %+v\n%s", res, out.String())
+	}
+}

@@ -27,8 +27,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/sigma/pipeline"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/regression"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/parse/evtx"
-	"github.com/vigil-siem/vigil/internal/parse/evtx/evtxcli"
 	"github.com/vigil-siem/vigil/internal/progress"
 	"github.com/vigil-siem/vigil/rules/healthcare"
 )
@@ -53,6 +53,10 @@ type Config struct {
 	Pipelines    []string // shipped pipeline names or files; empty: by event layout
 	Placeholders string   // YAML file: placeholder name -> list of values
 	JSON         bool
+	// Format, when set, reads the files with that input format's parser
+	// (package formats), as a server would store them; otherwise files
+	// are JSON events or EVTX, in the layout they have.
+	Format string
 }
 
 func (c *Config) flags(cmd *cobra.Command, rules bool) {
@@ -244,7 +248,7 @@ func scanCommand() *cobra.Command {
 	var cfg Config
 	cmd := &cobra.Command{
 		Use:   "scan --rules DIR [--rules DIR...] [--pipeline NAME] FILE...",
-		Short: "Evaluate rules (and correlations) over event files: NDJSON, JSON arrays, evtx_dump JSON, EVTX",
+		Short: "Evaluate rules (and correlations) over event files: NDJSON, JSON arrays, evtx_dump JSON, EVTX, or any input format with --format",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SilenceUsage = true
@@ -257,6 +261,7 @@ func scanCommand() *cobra.Command {
 	}
 	cfg.flags(cmd, true)
 	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print matches as JSON lines")
+	cmd.Flags().StringVar(&cfg.Format, "format", "", "read the files in this input format, as a server stores them: "+strings.Join(formats.Names(), ", ")+" (default: JSON events or EVTX in their own layout)")
 	return cmd
 }
 
@@ -355,7 +360,28 @@ func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		in, bar, err := openEvents(ctx, file, errw)
+		var (
+			in   io.ReadCloser
+			bar  *progress.Bar
+			read = eventfile.Read
+			err  error
+		)
+		if cfg.Format != "" {
+			f, lerr := formats.Lookup(cfg.Format)
+			if lerr != nil {
+				return res, lerr
+			}
+			read = func(r io.Reader, fn func(*event.Event) error) error {
+				problems, err := f.File(r, formats.Options{}, fn)
+				for _, p := range problems {
+					fmt.Fprintf(errw, "%s: %v\n", file, p)
+				}
+				return err
+			}
+			in, bar, err = openPlain(file, errw)
+		} else {
+			in, bar, err = openEvents(ctx, file, errw)
+		}
 		if err != nil {
 			return res, err
 		}
@@ -363,7 +389,7 @@ func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (
 		var worker *engine.Worker
 		var corr *correlation.Engine
 		n := 0
-		err = eventfile.Read(in, func(ev *event.Event) error {
+		err = read(in, func(ev *event.Event) error {
 			if eng == nil {
 				var err error
 				if eng, err = engs.get(eventfile.Detect(ev)); err != nil {
@@ -420,6 +446,20 @@ type eventsCloser struct {
 
 func (e eventsCloser) Close() error { return e.close() }
 
+// openPlain opens a file to be read as it is.
+func openPlain(file string, errw io.Writer) (io.ReadCloser, *progress.Bar, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	bar := progress.New(errw, file, size)
+	return eventsCloser{Reader: bar.Reader(f), close: f.Close}, bar, nil
+}
+
 // openEvents opens a file of events. An EVTX file (by its signature, or by
 // its name when the header is damaged) is parsed here into evtx_dump JSON
 // records; any other file is read as JSON.
@@ -448,7 +488,7 @@ func openEvents(ctx context.Context, file string, errw io.Writer) (io.ReadCloser
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := evtxcli.Dump(ctx, ef, pw, errw, evtxcli.DumpOptions{})
+		_, err := evtx.Dump(ctx, ef, pw, errw, evtx.DumpOptions{})
 		pw.CloseWithError(err)
 		done <- err
 	}()

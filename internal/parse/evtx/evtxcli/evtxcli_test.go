@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-siem/vigil/internal/parse/evtx"
 )
 
 // corpusFile returns a five-record file of the shared SigmaHQ regression
@@ -173,7 +175,7 @@ func TestDumpCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out bytes.Buffer
-	if _, err := DumpFile(ctx, path, &out, &out, DumpOptions{}); err == nil {
+	if _, err := evtx.DumpFile(ctx, path, &out, &out, evtx.DumpOptions{}); err == nil {
 		t.Error("cancelled context: want an error")
 	}
 }
