@@ -7,7 +7,7 @@ import { Link } from "./components/link";
 import { can, logout, restore, SessionContext, type Principal, type SignInMode, type SSOInfo } from "./lib/session";
 import { HOME, pages, type PageDef, type PageProps } from "./pages";
 import { ErrorBox, Loading } from "./components/status";
-import { SignIn } from "./signin";
+import { Restricted, SignIn } from "./signin";
 import { IdleWatch } from "./components/idle";
 import { ThemeToggle } from "./components/theme";
 
@@ -60,6 +60,11 @@ export function App() {
         await logout();
         setState({ phase: "signin", mode: state.mode, sso: state.sso });
       };
+      if (state.principal.restriction) {
+        return (
+          <Restricted principal={state.principal} onSignOut={signOut} onDone={(principal) => setState({ ...state, principal })} />
+        );
+      }
       return (
         <SessionContext.Provider value={{ principal: state.principal, signOut }}>
           <Shell principal={state.principal} signOut={signOut} />

@@ -8,11 +8,14 @@ export class ApiError extends Error {
   // knows it.
   position?: number;
   detail: string;
-  constructor(status: number, message: string, detail: string, position?: number) {
+  // body is the server's JSON error object, when it sent one.
+  body?: Record<string, unknown>;
+  constructor(status: number, message: string, detail: string, position?: number, body?: Record<string, unknown>) {
     super(message);
     this.status = status;
     this.detail = detail;
     this.position = position;
+    this.body = body;
   }
 }
 
@@ -104,10 +107,12 @@ async function send(path: string, opts: RequestOptions): Promise<Response> {
 async function toError(res: Response, opts: RequestOptions): Promise<ApiError> {
   let detail = "";
   let position: number | undefined;
+  let body: Record<string, unknown> | undefined;
   try {
     const text = await res.text();
     try {
       const j = JSON.parse(text);
+      body = j;
       detail = j.error ?? text;
       if (typeof j.position === "number") position = j.position;
     } catch {
@@ -118,7 +123,7 @@ async function toError(res: Response, opts: RequestOptions): Promise<ApiError> {
   }
   detail = detail.trim();
   if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
-  return new ApiError(res.status, plainWords(res.status, detail), detail, position);
+  return new ApiError(res.status, plainWords(res.status, detail), detail, position, body);
 }
 
 // plainWords turns a status and the server's message into a sentence for
@@ -130,7 +135,7 @@ export function plainWords(status: number, detail: string): string {
     case status === 401:
       return "You are not signed in, or your session has ended. Sign in again.";
     case status === 403:
-      return "Your role does not allow this." + (detail ? " (" + detail + ")" : "");
+      return detail ? capitalise(detail) : "Your role does not allow this.";
     case status === 404:
       return detail ? capitalise(detail) : "Not found.";
     case status === 409:

@@ -27,6 +27,8 @@ export type Permission =
   | "response:run"
   | "response:approve"
   | "users:admin"
+  | "phi:reveal"
+  | "directory:write"
   | "config:read"
   | "config:write"
   | "metrics:read"
@@ -36,7 +38,7 @@ export const ALL_PERMISSIONS: Permission[] = [
   "ingest", "events:search", "events:export", "alerts:read", "alerts:write", "cases:read", "cases:write",
   "directory:read", "privacy:read", "privacy:write", "phi", "reports:read", "reports:write", "audit:read",
   "rules:read", "rules:write", "sources:read", "notify:admin", "response:run", "response:approve",
-  "users:admin", "config:read", "config:write", "metrics:read", "system:read",
+  "users:admin", "phi:reveal", "directory:write", "config:read", "config:write", "metrics:read", "system:read",
 ];
 
 export interface Principal {
@@ -46,70 +48,45 @@ export interface Principal {
   permissions: Set<string>;
   // idleTimeout is the session's idle limit in seconds (0: none).
   idleTimeout: number;
-  mustChangePassword: boolean;
+  // restriction confines a new session until the user has changed a
+  // one-time password or enrolled a second factor.
+  restriction: "" | "password_change_required" | "mfa_enrollment_required";
+  method: string;
 }
 
+// Me is the answer of GET /api/v1/auth/me and POST /api/v1/auth/login.
 export interface Me {
-  name?: string;
-  user?: string;
-  username?: string;
   kind?: string;
+  name?: string;
   roles?: string[];
   permissions?: string[];
-  csrf_token?: string;
-  idle_timeout_seconds?: number;
-  must_change_password?: boolean;
+  method?: string;
+  restriction?: string;
+  session?: { csrf_token?: string; idle_timeout_seconds?: number };
+  user?: { name: string; roles: string[]; display_name?: string };
 }
 
 export function principalFrom(me: Me): Principal {
+  if (me.session?.csrf_token) useSession(me.session.csrf_token);
   return {
-    name: me.name ?? me.username ?? me.user ?? "",
+    name: me.name ?? me.user?.name ?? "",
     kind: me.kind === "token" ? "token" : "user",
-    roles: me.roles ?? [],
+    roles: me.roles ?? me.user?.roles ?? [],
     permissions: new Set(me.permissions ?? []),
-    idleTimeout: me.idle_timeout_seconds ?? 0,
-    mustChangePassword: !!me.must_change_password,
+    idleTimeout: me.session?.idle_timeout_seconds ?? 0,
+    restriction: (me.restriction ?? "") as Principal["restriction"],
+    method: me.method ?? "",
   };
 }
 
 export function can(p: Principal | null, perm?: Permission | Permission[]): boolean {
   if (!perm) return true;
-  if (!p) return false;
+  if (!p || p.restriction) return false;
   const list = Array.isArray(perm) ? perm : [perm];
   return list.every((x) => p.permissions.has(x));
 }
 
 export type SignInMode = "password" | "token";
-
-// restore finds out whether this browser is already signed in: a session
-// cookie (GET /api/v1/auth/me) or a token kept for this tab. It also says
-// which sign-in form the server supports.
-export async function restore(): Promise<{ principal: Principal | null; mode: SignInMode; sso: SSOInfo | null }> {
-  const sso = await ssoInfo();
-  try {
-    const me = await apiJSON<Me>("/api/v1/auth/me", { quiet401: true });
-    if (me.csrf_token) useSession(me.csrf_token);
-    return { principal: principalFrom(me), mode: "password", sso };
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    if (e.status === 401) {
-      const t = storedToken();
-      if (t) {
-        const p = await tokenPrincipal(t).catch(() => null);
-        if (p) return { principal: p, mode: "password", sso };
-      }
-      return { principal: null, mode: "password", sso };
-    }
-    if (e.status !== 404) throw e;
-  }
-  // A server without accounts: the API token is the only credential.
-  const t = storedToken();
-  if (t) {
-    const p = await tokenPrincipal(t).catch(() => null);
-    if (p) return { principal: p, mode: "token", sso: null };
-  }
-  return { principal: null, mode: "token", sso: null };
-}
 
 export interface SSOInfo {
   enabled: boolean;
@@ -117,12 +94,37 @@ export interface SSOInfo {
   login_url?: string;
 }
 
-async function ssoInfo(): Promise<SSOInfo | null> {
+interface Methods {
+  password: boolean;
+  oidc?: SSOInfo;
+}
+
+// restore finds out which sign-in the server offers (accounts, or only the
+// API token on a server without them) and whether this browser is signed
+// in already: a session cookie, or a token kept for this tab.
+export async function restore(): Promise<{ principal: Principal | null; mode: SignInMode; sso: SSOInfo | null }> {
+  let methods: Methods | null = null;
   try {
-    return await apiJSON<SSOInfo>("/api/v1/auth/sso", { quiet401: true });
-  } catch {
-    return null;
+    methods = await apiJSON<Methods>("/api/v1/auth/methods", { quiet401: true });
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404) throw e;
   }
+  const mode: SignInMode = methods ? "password" : "token";
+  const sso = methods?.oidc?.enabled ? methods.oidc : null;
+  const t = storedToken();
+  if (t) {
+    const p = await tokenPrincipal(t).catch(() => null);
+    if (p) return { principal: p, mode, sso };
+  }
+  if (methods) {
+    try {
+      const me = await apiJSON<Me>("/api/v1/auth/me", { quiet401: true });
+      return { principal: principalFrom(me), mode, sso };
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401) throw e;
+    }
+  }
+  return { principal: null, mode, sso };
 }
 
 // tokenPrincipal checks an API token and describes what it may do.
@@ -134,8 +136,13 @@ export async function tokenPrincipal(token: string): Promise<Principal> {
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       // No accounts on this server: the one token may do everything.
-      await apiJSON("/api/v1/sources", { query: { limit: 1 }, quiet401: true });
-      return { name: "API token", kind: "token", roles: [], permissions: new Set(ALL_PERMISSIONS), idleTimeout: 0, mustChangePassword: false };
+      try {
+        await apiJSON("/api/v1/sources", { query: { limit: 1 }, quiet401: true });
+        return { name: "API token", kind: "token", roles: [], permissions: new Set(ALL_PERMISSIONS), idleTimeout: 0, restriction: "", method: "token" };
+      } catch (e2) {
+        clearCredentials();
+        throw e2;
+      }
     }
     clearCredentials();
     throw e;
@@ -144,23 +151,21 @@ export async function tokenPrincipal(token: string): Promise<Principal> {
 
 export interface LoginResult {
   principal?: Principal;
-  totpRequired?: boolean;
+  mfaRequired?: boolean;
 }
 
-export async function login(username: string, password: string, totp: string): Promise<LoginResult> {
+// login signs in with a password and, when the account has a second
+// factor, its 6-digit code or a recovery code.
+export async function login(username: string, password: string, code: string): Promise<LoginResult> {
+  code = code.trim();
+  const body: Record<string, string> = { username, password };
+  if (/^\d{6}$/.test(code)) body.totp_code = code;
+  else if (code) body.recovery_code = code;
   try {
-    const me = await apiJSON<Me>("/api/v1/auth/login", {
-      method: "POST",
-      body: { username, password, totp: totp || undefined },
-      quiet401: true,
-    });
-    if (me.csrf_token) useSession(me.csrf_token);
-    let full = me;
-    if (!me.permissions) full = await apiJSON<Me>("/api/v1/auth/me", { quiet401: true });
-    if (full.csrf_token) useSession(full.csrf_token);
-    return { principal: principalFrom(full) };
+    const me = await apiJSON<Me>("/api/v1/auth/login", { method: "POST", body, quiet401: true });
+    return { principal: principalFrom(me) };
   } catch (e) {
-    if (e instanceof ApiError && /totp|one-time code|mfa/i.test(e.detail) && !totp) return { totpRequired: true };
+    if (e instanceof ApiError && e.body?.mfa_required && !code) return { mfaRequired: true };
     throw e;
   }
 }
