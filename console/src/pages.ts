@@ -22,6 +22,9 @@ export interface PageDef {
 export const pages: PageDef[] = [
   { path: "/search", title: "Search", section: "Investigate", perm: "events:search", load: () => import("./pages/search") },
   { path: "/alerts", title: "Alerts", section: "Investigate", perm: "alerts:read", load: () => import("./pages/alerts") },
+  { path: "/entity/:kind/:id", title: "Entity", nav: false, perm: "events:search", load: () => import("./pages/entity") },
+  { path: "/dashboards", title: "Dashboards", section: "Dashboards", perm: "events:search", load: () => import("./pages/dashboards") },
+  { path: "/dashboards/:id", title: "Dashboard", nav: false, perm: "events:search", load: () => import("./pages/dashboard") },
   { path: "/rules", title: "Rules", section: "Detect", perm: "rules:read", load: () => import("./pages/rules") },
   { path: "/sources", title: "Sources", section: "Detect", perm: "sources:read", load: () => import("./pages/sources") },
 ];

@@ -80,6 +80,12 @@ func New(t testing.TB) *Browser {
 		}
 		t.Skip(msg)
 	}
+	// The profile is removed after the browser is gone (t.TempDir would
+	// race with Chromium's last writes).
+	profile, err := os.MkdirTemp("", "vigil-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The flags that work on an isolated machine: no sandbox (tests run as
 	// root), no GPU, and no background connections to the outside.
 	opts := []chromedp.ExecAllocatorOption{
@@ -89,7 +95,7 @@ func New(t testing.TB) *Browser {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(Width, Height),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
@@ -108,7 +114,12 @@ func New(t testing.TB) *Browser {
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	b := &Browser{t: t, ctx: ctx, Artifacts: artifactsDir(t), Prefix: safeName(t.Name())}
-	b.cancel = func() { cancel(); acancel() }
+	b.cancel = func() {
+		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
+		cancel()
+		acancel()
+		os.RemoveAll(profile)
+	}
 	chromedp.ListenTarget(ctx, b.listen)
 	if err := chromedp.Run(ctx, log.Enable(), runtime.Enable(), chromedp.EmulateViewport(Width, Height)); err != nil {
 		b.cancel()
@@ -213,14 +224,20 @@ func (b *Browser) Screenshot(name string) string {
 	return p
 }
 
-// FullScreenshot saves the whole page, beyond the viewport.
+// FullScreenshot saves the whole page, beyond the viewport: the viewport
+// is made as tall as the page's scrolled main area for the shot.
 func (b *Browser) FullScreenshot(name string) string {
 	b.t.Helper()
+	var h int64
+	b.Run("measure the page", chromedp.Evaluate(`Math.ceil(Math.max(document.documentElement.scrollHeight,
+		...Array.from(document.querySelectorAll("main")).map(m => m.scrollHeight + m.getBoundingClientRect().top)))`, &h))
+	h = max(Height, min(h, 6000))
 	var buf []byte
-	if err := chromedp.Run(b.ctx, chromedp.FullScreenshot(&buf, 100)); err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	return b.write(name, buf)
+	b.Run("full screenshot "+name, chromedp.EmulateViewport(Width, h), chromedp.Sleep(300*time.Millisecond),
+		chromedp.CaptureScreenshot(&buf), chromedp.EmulateViewport(Width, Height))
+	p := b.write(name, buf)
+	b.t.Logf("screenshot %s", p)
+	return p
 }
 
 func (b *Browser) save(name string) string {

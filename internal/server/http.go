@@ -8,12 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/certs"
-	"github.com/vigil-siem/vigil/internal/console"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/formats"
@@ -30,7 +28,7 @@ import (
 
 // startHTTP serves the HTTP API. Stopping lets requests in flight finish
 // (their events reach the bus) for up to 30 seconds.
-func (s *Server) startHTTP(context.Context) (lifecycle.StopFunc, error) {
+func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	if s.cfg.HTTP.Addr == "" {
 		return nil, nil
 	}
@@ -51,16 +49,18 @@ func (s *Server) startHTTP(context.Context) (lifecycle.StopFunc, error) {
 		Handlers: routes,
 	}
 	api.Public = s.shipperRoutes(api.CheckToken, formats.JSONNormalizer(opt))
-	// The console answers browsers at / beside the Elasticsearch API.
-	var exclude []string
-	if p := strings.TrimRight(s.cfg.Elastic.Prefix, "/"); p != "" {
-		exclude = append(exclude, p+"/")
-	}
-	ui, err := console.New(console.Options{Exclude: exclude})
+	front, err := s.consoleFront()
 	if err != nil {
 		return nil, err
 	}
-	api.Front = ui.Wrap
+	api.Front = front
+	cr, err := s.consoleRoutes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for p, h := range cr {
+		api.Handlers[p] = h
+	}
 	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP listener on %s: %w", s.cfg.HTTP.Addr, err)

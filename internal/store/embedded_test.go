@@ -213,3 +213,24 @@ func TestNothingSilentlyDropped(t *testing.T) {
 		t.Errorf("reserved names not kept: %v", r)
 	}
 }
+
+// TestQueryErrorPosition: the parser's error names where the query went
+// wrong, so the console can point at it.
+func TestQueryErrorPosition(t *testing.T) {
+	s := openTest(t, time.Now())
+	f := func(q string, want int) {
+		t.Helper()
+		err := s.Search(context.Background(), Request{Query: q, End: time.Now()}, func([]event.Field) error { return nil })
+		var qe *QueryError
+		if !errors.As(err, &qe) {
+			t.Fatalf("%q: got %v, want a QueryError", q, err)
+		}
+		if got := qe.Position(q); got != want {
+			t.Fatalf("%q: position %d, want %d (%v)", q, got, want, err)
+		}
+	}
+	f(`foo:(`, 5)
+	f(`host.name:a | stats by (x count()`, 31) // just after the offending token
+	f(`* | stats count() c | sort by (c desc`, 37)
+	f(`é:( `, 3)
+}

@@ -14,7 +14,9 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-siem/vigil/internal/event"
 )
@@ -78,6 +80,24 @@ type QueryError struct{ Err error }
 
 func (e *QueryError) Error() string { return "invalid query: " + e.Err.Error() }
 func (e *QueryError) Unwrap() error { return e.Err }
+
+// Position is where in query the parser stopped, in characters (Unicode
+// code points) from the start, or -1 when the message does not say. The
+// LogsQL parser ends its messages with "; context: [<query up to the
+// error>]".
+func (e *QueryError) Position(query string) int {
+	msg := e.Err.Error()
+	i := strings.LastIndex(msg, "; context: [")
+	if i < 0 || !strings.HasSuffix(msg, "]") {
+		return -1
+	}
+	ctx := msg[i+len("; context: [") : len(msg)-1]
+	j := strings.LastIndex(query, ctx)
+	if ctx == "" || j < 0 {
+		return -1
+	}
+	return utf8.RuneCountInString(query[:j+len(ctx)])
+}
 
 // ErrLocked is returned by Open when another process holds the data dir.
 var ErrLocked = errors.New("data directory is locked by another process")

@@ -70,10 +70,17 @@ func (s *Server) request(r *http.Request) (store.Request, error) {
 	return req, nil
 }
 
-func (s *Server) queryFailed(w http.ResponseWriter, err error) {
+// queryFailed answers a failed query: 400 with the parser's message and
+// the position in the query where it stopped ("position", in characters)
+// for a malformed query, 500 otherwise.
+func (s *Server) queryFailed(w http.ResponseWriter, err error, query string) {
 	var qe *store.QueryError
 	if errors.As(err, &qe) {
-		WriteError(w, http.StatusBadRequest, qe.Error())
+		body := map[string]any{"error": qe.Error()}
+		if p := qe.Position(query); p >= 0 {
+			body["position"] = p
+		}
+		WriteJSON(w, http.StatusBadRequest, body)
 		return
 	}
 	s.Log.Error("query failed", "err", err)
@@ -126,7 +133,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil && !started {
-		s.queryFailed(w, err)
+		s.queryFailed(w, err, req.Query)
 		return
 	}
 	if !started {
@@ -166,7 +173,7 @@ func (s *Server) hits(w http.ResponseWriter, r *http.Request) {
 	req.GroupBy = r.Form["field"]
 	series, err := s.Store.Hits(r.Context(), req)
 	if err != nil {
-		s.queryFailed(w, err)
+		s.queryFailed(w, err, req.Query)
 		return
 	}
 	if series == nil {
@@ -202,7 +209,7 @@ func (s *Server) fields(w http.ResponseWriter, r *http.Request) {
 	}
 	fs, err := s.Store.Fields(r.Context(), req)
 	if err != nil {
-		s.queryFailed(w, err)
+		s.queryFailed(w, err, req.Query)
 		return
 	}
 	if fs == nil {

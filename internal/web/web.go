@@ -38,7 +38,9 @@ type Server struct {
 	// answer browser navigations and serve its files
 	// (console.Handler.Wrap).
 	Front func(http.Handler) http.Handler
-	Now   func() time.Time
+	// ExportDone is told about every export (GET /api/v1/export).
+	ExportDone ExportDone
+	Now        func() time.Time
 }
 
 // Handler returns the API's HTTP handler.
@@ -71,6 +73,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/search", s.auth(http.HandlerFunc(s.search)))
 	mux.Handle("GET /api/v1/hits", s.auth(http.HandlerFunc(s.hits)))
 	mux.Handle("GET /api/v1/fields", s.auth(http.HandlerFunc(s.fields)))
+	mux.Handle("GET /api/v1/export", s.auth(http.HandlerFunc(s.export)))
 	for pattern, h := range s.Handlers {
 		mux.Handle(pattern, s.auth(h))
 	}

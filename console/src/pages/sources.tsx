@@ -17,12 +17,21 @@ export interface Source {
   watched: boolean;
   silent: boolean;
   silent_since?: string;
+  parse_errors?: number;
+  last_parse_error?: string;
+  time_skew_events?: number;
+  max_time_skew_seconds?: number;
 }
 
-export function sourceHealth(s: Source): { label: string; cls: string } {
+// sourceHealth: silent (stopped sending), failing (events that did not
+// parse within its window), clock skewed (events dated ahead of their
+// arrival), sending.
+export function sourceHealth(s: Source, now = Date.now()): { label: string; cls: string } {
   if (s.silent) return { label: "silent", cls: "bad" };
-  const skew = Math.abs(Date.parse(s.last_seen) - Date.parse(s.last_event));
-  if (isFinite(skew) && skew > 10 * 60e3) return { label: "clock skewed", cls: "warn" };
+  const lastErr = s.last_parse_error ? Date.parse(s.last_parse_error) : NaN;
+  const window = (s as { window_seconds?: number }).window_seconds ?? 3600;
+  if ((s.parse_errors ?? 0) > 0 && now - lastErr < Math.max(window, 3600) * 1000) return { label: "failing", cls: "bad" };
+  if ((s.time_skew_events ?? 0) > 0) return { label: "clock skewed", cls: "warn" };
   if (!s.watched) return { label: "not watched", cls: "medium" };
   return { label: "sending", cls: "ok" };
 }
@@ -63,6 +72,8 @@ export default function Sources() {
               },
             },
             { key: "last_seen", label: "Last event received", render: (s) => <span title={fmtTime(Date.parse(s.last_seen))}>{ago(s.last_seen)}</span> },
+            { key: "parse_errors", label: "Parse failures", num: true, render: (s) => (s.parse_errors ?? 0).toLocaleString() },
+            { key: "time_skew_events", label: "Skewed events", num: true, render: (s) => (s.time_skew_events ? s.time_skew_events.toLocaleString() + " (max " + s.max_time_skew_seconds + " s)" : "0") },
             { key: "rate_per_min", label: "Events/min", num: true, render: (s) => s.rate_per_min.toFixed(1) },
             { key: "count", label: "Events", num: true, render: (s) => s.count.toLocaleString() },
             { key: "window", label: "Silence window" },
