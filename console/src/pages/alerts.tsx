@@ -19,6 +19,8 @@ export interface Alert {
   group_by?: Record<string, string>;
   fields?: Record<string, string>;
   status: string;
+  count?: number;
+  assignee?: string;
 }
 
 export const LEVELS = ["critical", "high", "medium", "low", "informational"];
@@ -61,7 +63,9 @@ export default function Alerts() {
             { key: "level", label: "Level", value: (a) => LEVELS.indexOf(a.level), render: (a) => <span class={"badge " + a.level}>{a.level}</span> },
             { key: "rule_title", label: "Rule" },
             { key: "entities", label: "Entities", render: (a) => <AlertEntities a={a} /> },
-            { key: "status", label: "Status" },
+            { key: "count", label: "Events", num: true, render: (a) => (a.count ?? 1).toLocaleString() },
+            { key: "status", label: "Status", render: (a) => a.status.replace("_", " ") },
+            { key: "assignee", label: "Assignee" },
           ]}
         />
       )}

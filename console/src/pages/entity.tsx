@@ -217,7 +217,10 @@ function Activity({ filter, start, end }: { filter: string; start: string; end: 
 }
 
 function EntityAlerts({ kind, id, start, end }: { kind: EntityKind; id: string; start: string; end: string }) {
-  const f = useFetch((signal) => apiJSON<{ alerts: Alert[] }>("/api/v1/alerts", { signal, query: { since: start, until: end, limit: 10000 } }), [start, end]);
+  const f = useFetch(
+    (signal) => apiJSON<{ alerts: Alert[] }>("/api/v1/alerts", { signal, query: { since: start, until: end, entity: id, limit: 10000 } }),
+    [start, end, id],
+  );
   if (f.error) return <ErrorBox error={f.error} onRetry={f.reload} />;
   if (!f.data) return <Loading />;
   const fields = FILTER_FIELDS[kind];
