@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-siem/vigil/internal/buildinfo"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/sigmacli"
 	"github.com/vigil-siem/vigil/internal/ehr/ehrcli"
 	"github.com/vigil-siem/vigil/internal/parse/evtx/evtxcli"
@@ -26,7 +27,9 @@ func main() {
 		Short:         "Vigil: a SIEM for healthcare in one binary",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Read().String(),
 	}
+	root.SetVersionTemplate("vigil {{.Version}}\n")
 	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), benchCmd(),
 		evtxcli.Command(), sigmacli.Command(), parsecli.Command(), ehrcli.Command(), ehrcli.WorkforceCommand(), simcli.Command())
 	if err := root.ExecuteContext(ctx); err != nil {

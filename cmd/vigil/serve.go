@@ -60,8 +60,13 @@ func serveCmd() *cobra.Command {
 		},
 	}
 	config.RegisterFlags(cmd.Flags())
+	cmd.SetFlagErrorFunc(configFlagError)
 	return cmd
 }
+
+// configFlagError makes a bad setting on the command line exit with 2, as
+// one from the file or the environment does.
+func configFlagError(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} }
 
 func newLogger(cfg *config.Config) *slog.Logger {
 	var level slog.Level
@@ -96,6 +101,7 @@ func configCmd() *cobra.Command {
 		},
 	}
 	config.RegisterFlags(check.Flags())
+	check.SetFlagErrorFunc(configFlagError)
 	cmd.AddCommand(check)
 	return cmd
 }

@@ -133,10 +133,10 @@ func (v *Vigil) Start(ctx context.Context, dir string) error {
 	args := []string{"serve", "--data-dir", dir, "--http-addr", v.http, "--syslog-tcp-addr", v.tcp,
 		"--syslog-udp-addr", "", "--syslog-tls-addr", "", "--mllp-addr", "", "--ingest-token", v.token, "--log-level", "warn"}
 	if v.SyncAlways {
-		args = append(args, "--bus-sync-always", "true")
+		args = append(args, "--bus-sync-always")
 	}
 	if v.NoDetect {
-		args = append(args, "--detect-enabled", "false")
+		args = append(args, "--detect-enabled=false")
 	}
 	args = append(args, v.Args...)
 	if err := v.p.start(v.Bin, args...); err != nil {

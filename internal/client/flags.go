@@ -15,9 +15,16 @@ type Flags struct {
 	Insecure               bool
 }
 
+// The client's environment variables. The server's configuration knows
+// them (config.ClientEnv) and ignores them.
+const (
+	EnvServer = "VIGIL_SERVER"
+	EnvToken  = "VIGIL_TOKEN"
+)
+
 // Register adds the flags to fs.
 func (f *Flags) Register(fs *pflag.FlagSet) {
-	server := os.Getenv("VIGIL_SERVER")
+	server := os.Getenv(EnvServer)
 	if server == "" {
 		server = "http://127.0.0.1:8080"
 	}
@@ -32,7 +39,7 @@ func (f *Flags) ResolvedToken() string {
 	if f.Token != "" {
 		return f.Token
 	}
-	if t := os.Getenv("VIGIL_TOKEN"); t != "" {
+	if t := os.Getenv(EnvToken); t != "" {
 		return t
 	}
 	return TokenFromDataDir(f.DataDir)

@@ -3,9 +3,12 @@ package client
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"github.com/vigil-siem/vigil/internal/config"
 )
 
 func TestFlagsToken(t *testing.T) {
@@ -36,5 +39,15 @@ func TestFlagsToken(t *testing.T) {
 	}
 	if c := f.Client(); c.Token != "from-flag" || c.BaseURL != "https://vigil.example.org:8443" {
 		t.Errorf("client %q %q, want the flag's token", c.BaseURL, c.Token)
+	}
+}
+
+// Every variable the client reads is one the server's configuration
+// ignores, so exporting it for the client never stops vigil serve.
+func TestClientEnvKnownToServer(t *testing.T) {
+	for _, name := range []string{EnvServer, EnvToken} {
+		if !slices.Contains(config.ClientEnv, name) {
+			t.Errorf("%s is read by the client but missing from config.ClientEnv: vigil serve would refuse it", name)
+		}
 	}
 }

@@ -143,8 +143,11 @@ func Default() *Config {
 
 // key is one configuration setting.
 type key struct {
-	path     string
-	help     string
+	path string
+	help string
+	// kind is the flag's type as help shows it: string, bool, duration,
+	// size, int or strings.
+	kind     string
 	list     bool
 	setList  func(c *Config, v []string)
 	set      func(c *Config, v string) error
@@ -153,7 +156,7 @@ type key struct {
 }
 
 func strKey(path, help string, f func(*Config) *string, validate func(string) error) key {
-	k := key{path: path, help: help,
+	k := key{path: path, help: help, kind: "string",
 		set: func(c *Config, v string) error { *f(c) = v; return nil },
 		get: func(c *Config) string { return *f(c) }}
 	if validate != nil {
@@ -163,7 +166,7 @@ func strKey(path, help string, f func(*Config) *string, validate func(string) er
 }
 
 func boolKey(path, help string, f func(*Config) *bool) key {
-	return key{path: path, help: help,
+	return key{path: path, help: help, kind: "bool",
 		set: func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -176,7 +179,7 @@ func boolKey(path, help string, f func(*Config) *bool) key {
 }
 
 func sizeKey(path, help string, f func(*Config) *ByteSize, minimum int64) key {
-	return key{path: path, help: help,
+	return key{path: path, help: help, kind: "size",
 		set: func(c *Config, v string) error {
 			n, err := ParseByteSize(v)
 			*f(c) = ByteSize(n)
@@ -192,7 +195,7 @@ func sizeKey(path, help string, f func(*Config) *ByteSize, minimum int64) key {
 }
 
 func durationKey(path, help string, f func(*Config) *Duration, minimum time.Duration) key {
-	return key{path: path, help: help,
+	return key{path: path, help: help, kind: "duration",
 		set: func(c *Config, v string) error {
 			d, err := ParseDuration(v)
 			*f(c) = Duration(d)
@@ -208,7 +211,7 @@ func durationKey(path, help string, f func(*Config) *Duration, minimum time.Dura
 }
 
 func intKey(path, help string, f func(*Config) *int, minimum int) key {
-	return key{path: path, help: help,
+	return key{path: path, help: help, kind: "int",
 		set: func(c *Config, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
@@ -229,7 +232,7 @@ func intKey(path, help string, f func(*Config) *int, minimum int) key {
 // listKey is a list: a YAML sequence in the file, comma-separated in flags
 // and the environment.
 func listKey(path, help string, f func(*Config) *[]string, validate func(string) error) key {
-	return key{path: path, help: help, list: true,
+	return key{path: path, help: help, kind: "strings", list: true,
 		set: func(c *Config, v string) error {
 			var l []string
 			for _, p := range strings.Split(v, ",") {
@@ -430,6 +433,13 @@ var keys = []key{
 	strKey("log.format", "operational log format", func(c *Config) *string { return &c.Log.Format }, oneOf("json", "text")),
 }
 
+// ClientEnv are the VIGIL_* variables of the command-line tools that talk
+// to a server (package client: its URL and the API token). They are not
+// settings of the server, which ignores them rather than refusing them as
+// unknown: an operator who exported VIGIL_TOKEN for vigil search must still
+// be able to run vigil serve in the same shell.
+var ClientEnv = []string{"VIGIL_SERVER", "VIGIL_TOKEN"}
+
 // EnvName is the environment variable of a key.
 func EnvName(path string) string {
 	return "VIGIL_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(path))
@@ -440,13 +450,38 @@ func FlagName(path string) string {
 	return strings.NewReplacer(".", "-", "_", "-").Replace(path)
 }
 
-// RegisterFlags adds a flag for every key to fs, plus --config.
+// RegisterFlags adds a flag for every key to fs, plus --config. Flags are
+// typed: a value that is not of the key's type (a duration, a size, a
+// boolean, a number) is refused as the flag is parsed, and a boolean flag
+// given bare (--bus-sync-always) means true; --detect-enabled=false turns
+// one off.
 func RegisterFlags(fs *pflag.FlagSet) {
 	def := Default()
 	fs.String("config", "", "YAML configuration file")
 	for _, k := range keys {
-		fs.String(FlagName(k.path), k.get(def), k.help)
+		f := fs.VarPF(&flagValue{k: k, value: k.get(def)}, FlagName(k.path), "", k.help)
+		if k.kind == "bool" {
+			f.NoOptDefVal = "true"
+		}
 	}
+}
+
+// flagValue is the pflag.Value of a key: it checks a value has the key's
+// type when the flag is parsed; Load applies it with the other sources.
+type flagValue struct {
+	k     key
+	value string
+}
+
+func (v *flagValue) String() string { return v.value }
+func (v *flagValue) Type() string   { return v.k.kind }
+
+func (v *flagValue) Set(s string) error {
+	if err := v.k.set(Default(), s); err != nil {
+		return err
+	}
+	v.value = s
+	return nil
 }
 
 // Error is a configuration error.
@@ -486,6 +521,9 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 		}
 	}
 	known := map[string]bool{"VIGIL_CONFIG": true}
+	for _, name := range ClientEnv {
+		known[name] = true
+	}
 	for _, k := range keys {
 		name := EnvName(k.path)
 		known[name] = true

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,55 @@ func TestReadmeHasReference(t *testing.T) {
 	}
 	if !strings.Contains(string(data), Reference()) {
 		t.Fatal("README.md's configuration table differs from `vigil config reference`: paste its output into the README")
+	}
+}
+
+// Flags are typed: booleans work bare and with =false, durations and sizes
+// are checked as the flag is parsed, with the flag's name in the error.
+func TestTypedFlags(t *testing.T) {
+	parse := func(args ...string) (*Config, error) {
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		RegisterFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		return Load(fs, nil)
+	}
+	c, err := parse("--bus-sync-always", "--detect-enabled=false", "--ingest-keep-original=false", "--sources-window", "2h", "--bus-max-bytes", "1GiB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Bus.SyncAlways || c.Detect.Enabled || c.Ingest.KeepOriginal || time.Duration(c.Sources.Window) != 2*time.Hour || c.Bus.MaxBytes != 1<<30 {
+		t.Fatalf("sync_always %v, detect %v, keep_original %v, window %v, max_bytes %v", c.Bus.SyncAlways, c.Detect.Enabled, c.Ingest.KeepOriginal, c.Sources.Window, c.Bus.MaxBytes)
+	}
+	c, err = parse("--detect-enabled", "--bus-sync-always=true")
+	if err != nil || !c.Detect.Enabled || !c.Bus.SyncAlways {
+		t.Fatalf("bare true: %v %+v", err, c)
+	}
+	for _, bad := range [][]string{
+		{"--sources-window", "soon"}, {"--bus-max-bytes", "lots"}, {"--detect-enabled=maybe"}, {"--detect-correlation-groups", "many"},
+	} {
+		if _, err := parse(bad...); err == nil || !strings.Contains(err.Error(), strings.SplitN(strings.TrimPrefix(bad[0], "--"), "=", 2)[0]) {
+			t.Errorf("%v: error %v, want one naming the flag", bad, err)
+		}
+	}
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	for name, typ := range map[string]string{"bus-sync-always": "bool", "sources-window": "duration", "bus-max-bytes": "size", "detect-correlation-groups": "int", "detect-rules": "strings", "http-addr": "string"} {
+		if f := fs.Lookup(name); f == nil || f.Value.Type() != typ {
+			t.Errorf("--%s: want type %s", name, typ)
+		}
+	}
+}
+
+// The client's variables (documented for vigil search and friends) do not
+// stop the server; a misspelt setting still does.
+func TestClientEnvironmentIgnored(t *testing.T) {
+	if _, err := load(t, "", []string{"VIGIL_TOKEN=abc", "VIGIL_SERVER=https://vigil:8080"}); err != nil {
+		t.Fatalf("client variables refused: %v", err)
+	}
+	if _, err := load(t, "", []string{"VIGIL_TOKEN=abc", "VIGIL_DATADIR=/x"}); err == nil || !strings.Contains(err.Error(), "VIGIL_DATADIR") {
+		t.Fatalf("misspelt variable: %v", err)
 	}
 }

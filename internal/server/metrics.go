@@ -7,12 +7,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-siem/vigil/internal/buildinfo"
 	"github.com/vigil-siem/vigil/internal/bus"
 )
 
-// registerProcessMetrics registers the Go runtime and process metrics.
+// registerProcessMetrics registers the Go runtime and process metrics, and
+// vigil_build_info: which build is running.
 func (s *Server) registerProcessMetrics() {
-	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bi := buildinfo.Read()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "vigil_build_info",
+			Help:        "Always 1; the labels say which build of Vigil is running.",
+			ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+		}, func() float64 { return 1 }))
 }
 
 func lagGauge(name string, c *bus.Consumer) prometheus.Collector {
