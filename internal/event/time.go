@@ -98,11 +98,14 @@ func ClampFuture(e *Event, arrival time.Time, skew time.Duration) bool {
 }
 
 // TakeTimestamp moves an event's @timestamp field into its time (JSON
-// senders' events): without one the event gets the arrival time; with one
-// that does not parse it keeps the arrival time, the text in
-// vigil.original_timestamp and the reason in vigil.parse_error.
-func TakeTimestamp(e *Event, arrived time.Time) {
-	e.Time = arrived
+// senders' events). Without one, or with one that does not parse (the
+// text then goes to vigil.original_timestamp and the reason to
+// vigil.parse_error), the time is left zero: the normaliser may still find
+// the event's time in its fields (NXLog's zoneless EventTime, read in the
+// configured zone), and the caller gives the arrival time to an event
+// that still has none (ingest.Stamp does).
+func TakeTimestamp(e *Event) {
+	e.Time = time.Time{}
 	v, ok := e.Get("@timestamp")
 	if !ok {
 		return

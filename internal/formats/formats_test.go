@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-siem/vigil/internal/event"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -67,5 +70,36 @@ func TestFormatsGolden(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestTimezoneAppliesToNXLogEventTime: the format's zone (vigil parse
+// --timezone, the server's syslog.timezone) is the zone of NXLog's
+// zoneless EventTime; a zoned @timestamp wins over it.
+func TestTimezoneAppliesToNXLogEventTime(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	f, err := Lookup("ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := `{"EventTime":"2024-03-05 14:22:01","Hostname":"WS5","EventID":4625,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security"}
+{"@timestamp":"2020-05-02T02:55:56.157Z","EventTime":"2020-05-01 22:55:56","Hostname":"WS5","EventID":4625,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security"}
+{"message":"no time at all"}
+`
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var got []string
+	_, err = f.File(strings.NewReader(in), Options{Location: ny, Now: func() time.Time { return now }}, func(e *event.Event) error {
+		got = append(got, e.Time.UTC().Format(time.RFC3339Nano))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2024-03-05T19:22:01Z", "2020-05-02T02:55:56.157Z", "2026-01-01T00:00:00Z"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("times %v, want %v", got, want)
 	}
 }

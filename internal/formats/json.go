@@ -28,8 +28,11 @@ func jsonRecord(opt Options) (RecordParser, error) {
 		if err := jsonflat.AppendObject(e, rec, jsonflat.Options{}); err != nil {
 			return err
 		}
-		event.TakeTimestamp(e, opt.now())
+		event.TakeTimestamp(e)
 		norm(e)
+		if e.Time.IsZero() {
+			e.Time = opt.now() // the record stated no time: the receive time
+		}
 		return nil
 	}, nil
 }

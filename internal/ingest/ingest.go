@@ -115,6 +115,9 @@ func (m *SourceMetrics) Count(e *event.Event) {
 // clock, right or wrong, cannot place an event after it arrived. Every
 // source calls it once the event is complete.
 func Stamp(e *event.Event, now time.Time) {
+	if e.Time.IsZero() {
+		e.Time = now // the event said nothing about its time
+	}
 	e.Set("event.ingested", now.UTC().Format(time.RFC3339Nano))
 	event.ClampFuture(e, now, event.DefaultMaxSkew)
 }

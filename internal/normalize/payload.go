@@ -19,16 +19,18 @@ import (
 // access and error logs, key=value pairs — and replaces the generic
 // message with their fields. It is safe for concurrent use.
 type Payloads struct {
-	cef  sync.Pool
-	leef sync.Pool
-	kv   sync.Pool
-	loc  *time.Location
+	cef     sync.Pool
+	leef    sync.Pool
+	kv      sync.Pool
+	windows sync.Pool
+	loc     *time.Location
 }
 
 // NewPayloads returns a recogniser; loc is the time zone of device times
 // that carry none.
 func NewPayloads(loc *time.Location) *Payloads {
 	p := &Payloads{loc: loc}
+	p.windows.New = func() any { n := windows.NewNormalizer(); n.Location = loc; return n }
 	p.cef.New = func() any { return cef.NewParser(cef.Options{Location: loc}) }
 	p.leef.New = func() any { return leef.NewParser(leef.Options{Location: loc}) }
 	p.kv.New = func() any { return kv.NewParser(kv.Options{}) }
@@ -98,11 +100,19 @@ var windowsPool = sync.Pool{New: func() any { return windows.NewNormalizer() }}
 // their JSON forms (Winlogbeat, evtx_dump, NXLog) are brought to the
 // Winlogbeat layout; other events get the cheap repairs of JSON, and a
 // CEF or LEEF record in their message is parsed when payloads is set.
+//
+// e.Time is the time the document stated (@timestamp), or zero when it
+// stated none: a Windows record's zoneless time (NXLog's EventTime) is
+// then read in the payloads' zone (UTC without payloads).
 func JSONEvent(e *event.Event, payloads *Payloads) {
 	if f := windows.Detect(e); f != windows.FormUnknown {
-		n := windowsPool.Get().(*windows.Normalizer)
+		pool := &windowsPool
+		if payloads != nil {
+			pool = &payloads.windows
+		}
+		n := pool.Get().(*windows.Normalizer)
 		err := n.NormalizeForm(e, f)
-		windowsPool.Put(n)
+		pool.Put(n)
 		if err != nil {
 			e.Set(event.FieldParseError, "windows event: "+err.Error())
 		}

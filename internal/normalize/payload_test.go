@@ -1,10 +1,12 @@
 package normalize
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/parse/jsonflat"
 	"github.com/vigil-siem/vigil/internal/parse/syslog"
 )
 
@@ -119,4 +121,48 @@ func TestFirewallDialects(t *testing.T) {
 		map[string]string{"event.module": "pfsense", "destination.port": "22", "event.action": "block"})
 	f(`<134>Nov 28 10:28:00 pfsense filterlog[5411]: 5,,,1,igb1,match,maybe,in,4`,
 		map[string]string{"event.module": "syslog", "vigil.parse_error": `filterlog: action: want pass, block or reject, got "maybe"`})
+}
+
+// TestNXLogEventTime: NXLog's EventTime is the Windows host's local time
+// without a zone. A zoned @timestamp (Security-Datasets, Logstash) is the
+// event time; without one, EventTime is read in the configured zone; a
+// zoned EventTime is used as it is.
+func TestNXLogEventTime(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	p := NewPayloads(ny)
+	flat := `{"EventTime":"%s","Hostname":"WS5","EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","TargetUserName":"alice"%s}`
+	f := func(eventTime, extra, want string) {
+		t.Helper()
+		var e event.Event
+		doc := fmt.Sprintf(flat, eventTime, extra)
+		if err := jsonflat.AppendObject(&e, []byte(doc), jsonflat.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		event.TakeTimestamp(&e)
+		JSONEvent(&e, p)
+		if got := e.Time.UTC().Format(time.RFC3339); got != want {
+			t.Errorf("%s: time %s, want %s", doc, got, want)
+		}
+		if e.Value("winlog.event_id") != "4624" {
+			t.Errorf("%s: not normalised: %v", doc, e.Fields)
+		}
+	}
+	// Security-Datasets: @timestamp in UTC, EventTime four hours behind (EDT).
+	f("2020-05-01 22:55:56", `,"@timestamp":"2020-05-02T02:55:56.157Z"`, "2020-05-02T02:55:56Z")
+	// NXLog alone: EventTime in the configured zone (EST in March).
+	f("2024-03-05 14:22:01", ``, "2024-03-05T19:22:01Z")
+	// A zoned EventTime (NXLog's $EventTime formatted with its offset).
+	f("2024-03-05T14:22:01+01:00", ``, "2024-03-05T13:22:01Z")
+	f("2024-03-05 14:22:01+01:00", `,"@timestamp":"2024-03-05T00:00:00Z"`, "2024-03-05T13:22:01Z")
+	// Without payloads (no zone configured): UTC.
+	var e event.Event
+	_ = jsonflat.AppendObject(&e, []byte(fmt.Sprintf(flat, "2024-03-05 14:22:01", "")), jsonflat.Options{})
+	event.TakeTimestamp(&e)
+	JSONEvent(&e, nil)
+	if got := e.Time.UTC().Format(time.RFC3339); got != "2024-03-05T14:22:01Z" {
+		t.Errorf("without zone: %s", got)
+	}
 }

@@ -722,7 +722,7 @@ func (h *Handler) toEvent(e *event.Event, src []byte, index string, arrived time
 	if err := jsonflat.AppendObject(e, src, jsonflat.Options{}); err != nil {
 		return err
 	}
-	event.TakeTimestamp(e, arrived)
+	event.TakeTimestamp(e) // zero without one: Stamp gives the arrival time after Normalize
 	if h.Normalize != nil {
 		h.Normalize(e)
 	}

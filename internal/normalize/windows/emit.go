@@ -68,10 +68,16 @@ func (n *Normalizer) emit(e *event.Event) {
 		add("host.name", r.computer)
 	}
 	add("message", r.message)
-	if t, ok := parseSystemTime(r.systemTime); ok {
-		e.Time = t
-	} else {
+	switch t, zoned, ok := parseSystemTime(r.systemTime, n.location()); {
+	case !ok:
 		add("winlog.time_created", r.systemTime) // kept when unreadable
+	case zoned || e.Time.IsZero():
+		e.Time = t
+	default:
+		// A zoneless time (NXLog's EventTime, local to the Windows host)
+		// does not replace a zoned one the document already gave
+		// (@timestamp, set by the caller): it is read in the source's
+		// configured zone only when there is none.
 	}
 	if sp != nil {
 		out = sp.enrich(r, kw, out)
@@ -307,16 +313,20 @@ func parseMask(s string) (uint64, bool) {
 	return v, err == nil
 }
 
-// parseSystemTime reads SystemTime (RFC 3339 with up to 9 fraction digits)
-// and NXLog's EventTime ("2006-01-02 15:04:05", read as UTC).
-func parseSystemTime(s string) (time.Time, bool) {
+// parseSystemTime reads SystemTime (RFC 3339 with up to 9 fraction
+// digits; zoned) and NXLog's EventTime ("2006-01-02 15:04:05", local time
+// without a zone, read in loc); zoned reports which it was.
+func parseSystemTime(s string, loc *time.Location) (t time.Time, zoned, ok bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), true
+		return t.UTC(), true, true
 	}
-	for _, l := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"} {
-		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC(), true
+	if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", s); err == nil {
+		return t.UTC(), true, true
+	}
+	for _, l := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			return t.UTC(), false, true
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, false, false
 }

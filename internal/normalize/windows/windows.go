@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vigil-siem/vigil/internal/event"
 )
@@ -98,10 +99,21 @@ func Detect(e *event.Event) Form {
 // ("winlog.event_data.Image", …) so that steady-state normalisation does not
 // allocate them. It is not safe for concurrent use: use one per goroutine.
 type Normalizer struct {
-	names map[string]map[string]string
-	r     rec
-	out   []event.Field
-	xml   xmlScanner
+	// Location is the zone of times that carry none (NXLog's EventTime);
+	// UTC when nil. A zoneless time is used only when the event has no
+	// time yet (e.Time zero): a zoned @timestamp wins.
+	Location *time.Location
+	names    map[string]map[string]string
+	r        rec
+	out      []event.Field
+	xml      xmlScanner
+}
+
+func (n *Normalizer) location() *time.Location {
+	if n.Location != nil {
+		return n.Location
+	}
+	return time.UTC
 }
 
 // NewNormalizer returns a Normalizer.
