@@ -89,6 +89,7 @@ type Config struct {
 		GroupWindow    Duration
 		SLAAcknowledge []string
 		SLAClose       []string
+		ExceptionsDir  string
 	}
 	Store struct {
 		Retention        Duration
@@ -423,6 +424,7 @@ var keys = []key{
 	durationKey("alerts.group_window", "repeated matches of one rule on one entity within this window roll into one open alert (0s: never group)", func(c *Config) *Duration { return &c.Alerts.GroupWindow }, 0),
 	listKey("alerts.sla_acknowledge", "time to acknowledge (take or assign) an alert, per level: LEVEL=DURATION, e.g. critical=15m", func(c *Config) *[]string { return &c.Alerts.SLAAcknowledge }, validSLA),
 	listKey("alerts.sla_close", "time to close an alert, per level: LEVEL=DURATION, e.g. critical=4h,low=7d", func(c *Config) *[]string { return &c.Alerts.SLAClose }, validSLA),
+	strKey("alerts.exceptions_dir", "directory of YAML detection exceptions (tuning as code, reviewed in git); read at start and on reload", func(c *Config) *string { return &c.Alerts.ExceptionsDir }, optional(dirExists)),
 	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
 	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),
 	sizeKey("store.min_free_disk_bytes", "stop storing below this much free disk (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MinFreeDiskBytes }, 0),

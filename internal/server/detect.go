@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/correlation"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
+	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/rules"
 )
@@ -44,8 +45,11 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 	}
 	d, err := detector.New(detector.Config{
 		Source: cons, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
-		Observe:     s.sources.Observe,
-		Enrich:      en.Enrich,
+		Observe: s.sources.Observe,
+		Enrich:  en.Enrich,
+		Suppress: func(id, name string, tags []string, ev *event.Event) bool {
+			return s.triage.exceptions.Suppress(id, name, tags, ev)
+		},
 		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState, AllowedLateness: time.Duration(s.cfg.Detect.CorrelationLateness)},
 		Log:         s.log.With("component", "detector"), Metrics: detector.NewMetrics(s.registry),
 	}, r)

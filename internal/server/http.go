@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/exceptions"
 	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/elastic"
@@ -128,7 +129,8 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	fh := &fhirin.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
 	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
 	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla}
-	for _, r := range al.Routes() {
+	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts}
+	for _, r := range append(al.Routes(), ex.Routes()...) {
 		routes[r.Pattern] = r.Handler
 	}
 	ru := &rulesAPI{s: s}

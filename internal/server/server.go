@@ -58,6 +58,7 @@ type Server struct {
 	db        *sql.DB
 	alerts    *alerts.Store
 	sla       alerts.SLA
+	triage    triage
 	directory *directory.Store
 	sources   *sources.Tracker
 	detector  *detector.Detector           // nil with detection off
@@ -83,6 +84,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "store", Start: s.startStore},
 		{Name: "bus", Start: s.startBus},
 		{Name: "database", Start: s.startDatabase},
+		{Name: "triage", Start: s.startTriage},
 		{Name: "source health", Start: s.startSourceHealth},
 		{Name: "store writer", Start: s.startWriter},
 		{Name: "detection", Start: s.startDetection},

@@ -64,6 +64,9 @@ type Options struct {
 	// quiet groups, and the time of events that carry none (default
 	// time.Now).
 	Now func() time.Time
+	// Skip, when set, keeps a base-rule match out of one correlation
+	// (a tuning exception for that correlation matches the event).
+	Skip func(c *sigma.Correlation, ev *event.Event) bool
 }
 
 func (o Options) withDefaults() Options {
@@ -269,7 +272,7 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 	id := m.Event.Value(event.FieldID)
 	for _, cr := range crs {
 		ref := refIndex(cr.c, m.Rule.ID, m.Rule.Name)
-		if ref < 0 {
+		if ref < 0 || (e.opt.Skip != nil && e.opt.Skip(cr.c, m.Event)) {
 			continue
 		}
 		refName := cr.c.Refs[ref].Name

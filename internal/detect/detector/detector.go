@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/atomicfile"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/detect/correlation"
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/engine"
 	"github.com/vigil-siem/vigil/internal/event"
 )
@@ -53,6 +54,10 @@ type Config struct {
 	// Observe, when set, sees every event (e.g. source health).
 	Observe     func(e *event.Event)
 	Correlation correlation.Options
+	// Suppress, when set, keeps a rule's match on an event out of the
+	// alerts (a tuning exception applies): a Sigma rule raises nothing,
+	// and a correlation does not count the event.
+	Suppress func(ruleID, ruleName string, tags []string, ev *event.Event) bool
 	// MaxSkew is how far ahead of its arrival (event.ingested) an event's
 	// time is believed (default event.DefaultMaxSkew); later times are
 	// clamped to the arrival before anything looks at the event (see
@@ -79,6 +84,9 @@ type Metrics struct {
 	Raised   *prometheus.CounterVec
 	Reloads  *prometheus.CounterVec
 	Duration prometheus.Histogram
+	// Suppressed counts rule matches a tuning exception kept out of the
+	// alerts.
+	Suppressed prometheus.Counter
 	// Clamped counts events whose time the detector found beyond their
 	// arrival plus MaxSkew (sources clamp at ingest already: these come
 	// from an external bus or an older version).
@@ -99,7 +107,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Clamped: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_detect_time_clamped_total",
 			Help: "Events the detector found dated after their arrival plus the allowed skew and evaluated at their arrival (not clamped at ingest)."}),
 	}
-	reg.MustRegister(m.Events, m.Matches, m.Raised, m.Reloads, m.Duration, m.Clamped)
+	m.Suppressed = prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_detect_suppressed_total", Help: "Rule matches kept out of the alerts by a tuning exception."})
+	reg.MustRegister(m.Events, m.Matches, m.Raised, m.Reloads, m.Duration, m.Clamped, m.Suppressed)
 	return m
 }
 
@@ -159,6 +168,10 @@ func New(cfg Config, r *Rules) (*Detector, error) {
 	}
 	if cfg.Correlation.MaxSkew <= 0 {
 		cfg.Correlation.MaxSkew = cfg.MaxSkew
+	}
+	if cfg.Suppress != nil && cfg.Correlation.Skip == nil {
+		sup := cfg.Suppress
+		cfg.Correlation.Skip = func(c *sigma.Correlation, ev *event.Event) bool { return sup(c.ID, c.Name, c.Tags, ev) }
 	}
 	d := &Detector{cfg: cfg, reload: make(chan *Rules, 1)}
 	d.current.Store(r)
@@ -314,6 +327,10 @@ func (d *Detector) Run(ctx context.Context) error {
 					}
 					worker.Match(ev, func(mt *engine.Match) {
 						d.cfg.Metrics.Matches.Inc()
+						if d.cfg.Suppress != nil && d.cfg.Suppress(mt.Rule.ID, mt.Rule.Name, mt.Rule.Tags, mt.Event) {
+							d.cfg.Metrics.Suppressed.Inc()
+							return
+						}
 						if mt.Rule.Alert {
 							pending = append(pending, sigmaAlert(mt.Rule, mt.Event))
 						}

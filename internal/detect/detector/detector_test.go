@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/exceptions"
 	"github.com/vigil-siem/vigil/rules"
 )
 
@@ -231,4 +232,48 @@ func TestReloadKeepsStreaming(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = fmt.Sprint()
+}
+
+// A tuning exception on the brute-force correlation for one source keeps
+// that source's failures out of it: no alert, and the hits counted; another
+// source still raises one.
+func TestExceptionsKeepMatchesOut(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	ex, err := exceptions.Open(ctx, r.alerts.DB(), exceptions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ex.Create(ctx, exceptions.Exception{Rule: "a3f75c2e-91d4-4b68-bc0e-7d2a4e6f8b53", Reason: "our scanner",
+		Conditions: []exceptions.Condition{{Field: "source.ip", Op: "cidr", Value: "10.7.0.0/16"}}}, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	src := &scripted{fetchs: [][]bus.Message{{failures(1, "10.7.7.7", t0, 12), failures(2, "10.8.8.8", t0, 12)}}}
+	d, err := New(Config{Source: src, Alerts: r.alerts, StatePath: filepath.Join(r.dir, "detector.json"),
+		CheckpointEvery: 20 * time.Millisecond, AlertsEvery: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics:  NewMetrics(prometheus.NewRegistry()),
+		Suppress: func(id, name string, tags []string, ev *event.Event) bool { return ex.Suppress(id, name, tags, ev) }}, r.rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- d.Run(runCtx) }()
+	for !src.empty() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	corr := r.list(t, alerts.Filter{Kind: "correlation"})
+	if len(corr) != 1 || corr[0].GroupBy["source.ip"] != "10.8.8.8" {
+		t.Fatalf("correlations %+v", corr)
+	}
+	xs, _ := ex.List(ctx)
+	if len(xs) != 1 || xs[0].Hits != 12 {
+		t.Fatalf("exception hits %+v", xs)
+	}
 }
