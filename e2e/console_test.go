@@ -1,12 +1,19 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-siem/vigil/internal/browsertest"
@@ -40,7 +47,6 @@ func TestConsoleAndElasticShareTheRoot(t *testing.T) {
 	res = get("application/json", true)
 	var banner struct {
 		Version struct{ Number string } `json:"version"`
-		Tagline string                  `json:"tagline"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&banner); err != nil || res.StatusCode != 200 || banner.Version.Number == "" {
 		t.Fatalf("Elasticsearch GET /: %d %v %+v", res.StatusCode, err, banner)
@@ -51,18 +57,287 @@ func TestConsoleAndElasticShareTheRoot(t *testing.T) {
 	}
 }
 
-// TestConsoleSignInWithToken: on a server without user accounts the
-// console asks for the API token and opens the search page.
-func TestConsoleSignInWithToken(t *testing.T) {
-	in := startVigil(t, t.TempDir())
-	b := browsertest.New(t)
-	b.Run("open the console", chromedp.Navigate(in.httpURL+"/"), chromedp.WaitVisible(`input[name=token]`, chromedp.ByQuery))
-	b.Screenshot("signin")
-	b.Run("sign in", chromedp.SendKeys(`input[name=token]`, in.token, chromedp.ByQuery), chromedp.Click(`form.signin button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`nav.sidenav a[href="/search"]`, chromedp.ByQuery))
-	b.Run("search page", chromedp.WaitVisible(`h1`, chromedp.ByQuery))
-	if got := b.Text("h1"); got != "Search" {
-		t.Fatalf("after sign-in the page is %q, want Search", got)
+// consoleSignIn opens the console and signs in with the instance's token.
+func consoleSignIn(t *testing.T, b *browsertest.Browser, in *instance) {
+	t.Helper()
+	b.Run("open the console", chromedp.Navigate(in.httpURL+"/"), chromedp.WaitVisible(`form.signin`, chromedp.ByQuery))
+	b.Run("sign in", chromedp.SendKeys(`input[name=token]`, in.token, chromedp.ByQuery),
+		chromedp.Click(`form.signin button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`nav.sidenav`, chromedp.ByQuery))
+}
+
+// ingestEvents sends n events over the last span through the HTTP ingest
+// API and waits until they are searchable: hosts ehr-1..3, users
+// alice/bob/carol, every 7th a failure.
+func ingestEvents(t *testing.T, in *instance, n int, span time.Duration) {
+	t.Helper()
+	now := time.Now().UTC()
+	var body bytes.Buffer
+	for i := range n {
+		ts := now.Add(-span + time.Duration(i)*span/time.Duration(n))
+		outcome := "success"
+		if i%7 == 0 {
+			outcome = "failure"
+		}
+		fmt.Fprintf(&body, `{"@timestamp":%q,"message":"login %d for %s","host":{"name":"ehr-%d"},"user":{"name":%q},"event":{"category":"authentication","outcome":%q,"dataset":"test.console"},"source":{"ip":"10.0.0.%d"}}`+"\n",
+			ts.Format(time.RFC3339Nano), i, []string{"alice", "bob", "carol"}[i%3], i%3+1, []string{"alice", "bob", "carol"}[i%3], outcome, i%5+1)
 	}
-	b.Screenshot("search")
+	req, _ := http.NewRequest("POST", in.httpURL+"/api/v1/ingest", &body)
+	req.Header.Set("Authorization", "Bearer "+in.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("ingest: %d %s", res.StatusCode, out)
+	}
+	if got := len(in.waitFor("event.dataset:test.console", n, 30*time.Second)); got < n {
+		t.Fatalf("%d of %d events searchable", got, n)
+	}
+}
+
+func waitSearchDone(t *testing.T, b *browsertest.Browser) {
+	t.Helper()
+	b.Run("wait for the search", chromedp.WaitVisible(`.search-status .muted`, chromedp.ByQuery))
+}
+
+func location(t *testing.T, b *browsertest.Browser) *url.URL {
+	t.Helper()
+	var href string
+	b.Run("read location", chromedp.Evaluate(`location.href`, &href))
+	u, _ := url.Parse(href)
+	return u
+}
+
+// drag presses the mouse at (x1,y) in a selector's box fractions and
+// releases it at (x2,y), as a user dragging across a chart.
+func drag(sel string, x1, x2, y float64) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var box struct{ X, Y, W, H float64 }
+		if err := chromedp.Evaluate(fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return {X: r.x, Y: r.y, W: r.width, H: r.height}; })()`, sel), &box).Do(ctx); err != nil {
+			return err
+		}
+		px := func(f float64) float64 { return box.X + f*box.W }
+		py := box.Y + y*box.H
+		if err := input.DispatchMouseEvent(input.MouseMoved, px(x1), py).Do(ctx); err != nil {
+			return err
+		}
+		if err := input.DispatchMouseEvent(input.MousePressed, px(x1), py).WithButton(input.Left).WithClickCount(1).Do(ctx); err != nil {
+			return err
+		}
+		for i := 1; i <= 10; i++ {
+			if err := input.DispatchMouseEvent(input.MouseMoved, px(x1+(x2-x1)*float64(i)/10), py).WithButton(input.Left).WithButtons(1).Do(ctx); err != nil {
+				return err
+			}
+		}
+		return input.DispatchMouseEvent(input.MouseReleased, px(x2), py).WithButton(input.Left).WithClickCount(1).Do(ctx)
+	})
+}
+
+// TestConsoleSearch: run a search, zoom the histogram, filter from the
+// fields sidebar, expand an event, run a stats query, see a syntax error
+// where it is — each step checked in the page and the URL, and
+// screenshotted.
+func TestConsoleSearch(t *testing.T) {
+	in := startVigil(t, t.TempDir())
+	ingestEvents(t, in, 600, 2*time.Hour)
+	b := browsertest.New(t)
+	consoleSignIn(t, b, in)
+
+	b.Run("search", chromedp.Navigate(in.httpURL+"/search?q="+url.QueryEscape("event.dataset:test.console")+"&start=-3h"),
+		chromedp.WaitVisible(`.vt-row`, chromedp.ByQuery), chromedp.WaitVisible(`.histogram .u-over`, chromedp.ByQuery))
+	waitSearchDone(t, b)
+	if s := b.Text(".search-status"); !strings.Contains(s, "600 events match") {
+		t.Fatalf("status %q, want 600 events", s)
+	}
+	b.CheckA11y()
+	b.Screenshot("1-results")
+
+	// Zoom: drag across the middle of the histogram.
+	b.Run("zoom the histogram", drag(".histogram .u-over", 0.35, 0.65, 0.5))
+	b.Run("zoomed", chromedp.Poll(`new URLSearchParams(location.search).get("start")?.startsWith("20")`, nil))
+	waitSearchDone(t, b)
+	u := location(t, b)
+	zs, _ := time.Parse(time.RFC3339, u.Query().Get("start"))
+	ze, _ := time.Parse(time.RFC3339, u.Query().Get("end"))
+	if zs.IsZero() || ze.IsZero() || ze.Sub(zs) > 2*time.Hour || ze.Sub(zs) < 10*time.Minute {
+		t.Fatalf("after zooming the range is %s..%s (%s)", u.Query().Get("start"), u.Query().Get("end"), ze.Sub(zs))
+	}
+	var status string
+	b.Run("read status", chromedp.Text(".search-status", &status, chromedp.ByQuery))
+	if strings.Contains(status, "600 events") {
+		t.Fatalf("zoomed status %q still counts all events", status)
+	}
+	b.Screenshot("2-zoomed")
+
+	// Filter from the sidebar: open host.name, add its first top value.
+	b.Run("open a field", chromedp.Click(`//button[contains(@class,"field-name-btn")][.//span[text()="host.name"]]`, chromedp.BySearch),
+		chromedp.WaitVisible(`.top-values li button`, chromedp.ByQuery))
+	var host string
+	b.Run("read the value", chromedp.Text(`.top-values li .tv-value`, &host, chromedp.ByQuery))
+	b.Run("filter for it", chromedp.Click(`.top-values li button[aria-label^="Filter for"]`, chromedp.ByQuery),
+		chromedp.Poll(`new URLSearchParams(location.search).get("q").includes('host.name:=')`, nil))
+	waitSearchDone(t, b)
+	if q := location(t, b).Query().Get("q"); !strings.Contains(q, `host.name:="`+host+`"`) {
+		t.Fatalf("after filtering the query is %q, want host.name:=%q", q, host)
+	}
+	var hosts []string
+	b.Run("read hosts", chromedp.Evaluate(`[...document.querySelectorAll('.vt-row .col-host_name')].map(e => e.textContent)`, &hosts))
+	for _, h := range hosts {
+		if h != host {
+			t.Fatalf("filtered on %s, a row shows %s", host, h)
+		}
+	}
+	b.Screenshot("3-filtered")
+
+	// Expand the first event: its fields as a table, then as JSON.
+	b.Run("expand", chromedp.Click(`.vt-row .vt-toggle button`, chromedp.ByQuery), chromedp.WaitVisible(`.event-detail .fields-table`, chromedp.ByQuery))
+	if n := b.Count(".event-detail .fields-table tbody tr"); n < 6 {
+		t.Fatalf("expanded event shows %d fields", n)
+	}
+	b.Run("surrounding link", chromedp.WaitVisible(`//a[contains(., "surrounding events")]`, chromedp.BySearch))
+	b.Screenshot("4-expanded")
+	b.Run("JSON tab", chromedp.Click(`//button[@role="tab"][text()="JSON"]`, chromedp.BySearch), chromedp.WaitVisible(`.event-detail pre.json`, chromedp.ByQuery))
+	var js string
+	b.Run("read JSON", chromedp.Text(`.event-detail pre.json`, &js, chromedp.ByQuery))
+	var ev map[string]string
+	if err := json.Unmarshal([]byte(js), &ev); err != nil || ev["host.name"] != host {
+		t.Fatalf("JSON view %q: %v", js, err)
+	}
+
+	// A stats query: a table and a bar chart.
+	b.Run("stats", chromedp.Navigate(in.httpURL+"/search?q="+url.QueryEscape("event.dataset:test.console | stats by (user.name) count() logins")+"&start=-3h"),
+		chromedp.WaitVisible(`.stats-view table.grid`, chromedp.ByQuery), chromedp.WaitVisible(`.stats-view .barlist`, chromedp.ByQuery))
+	if n := b.Count(".stats-view table.grid tbody tr"); n != 3 {
+		t.Fatalf("stats by user shows %d rows, want 3", n)
+	}
+	b.Screenshot("5-stats")
+
+	// A syntax error is shown where it is.
+	b.Run("bad query", chromedp.Navigate(in.httpURL+"/search?q="+url.QueryEscape("user.name:(alice")+"&start=-3h"),
+		chromedp.WaitVisible(`#query-error`, chromedp.ByQuery), chromedp.WaitVisible(`.qe-highlight .tk-error`, chromedp.ByQuery))
+	if s := b.Text("#query-error"); !strings.Contains(s, "Syntax error at character") {
+		t.Fatalf("error %q", s)
+	}
+	b.Screenshot("6-syntax-error")
+}
+
+// simulateHospital loads a simulated day of a hospital (about 7,000
+// events: EHR, FHIR, HL7, DICOM, Windows and Linux logons, with incidents)
+// as fast as the server takes it.
+func simulateHospital(t *testing.T, in *instance) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, vigilBin, "simulate", "--server", in.httpURL, "--token", in.token, "--mllp", in.mllp,
+		"--syslog", in.tcp, "--seed", "3", "--rate", "0", "--span", "24h", "--timezone", "UTC").CombinedOutput()
+	if err != nil {
+		t.Fatalf("vigil simulate: %v\n%s", err, out)
+	}
+	in.waitFor("event.module:ehr", 1000, 30*time.Second)
+}
+
+// TestConsoleDashboards opens each built-in dashboard on a simulated
+// hospital: every panel loads without an error and the EHR panels have
+// data.
+func TestConsoleDashboards(t *testing.T) {
+	in := startVigil(t, t.TempDir())
+	simulateHospital(t, in)
+	b := browsertest.New(t)
+	consoleSignIn(t, b, in)
+	b.Run("dashboards", chromedp.Navigate(in.httpURL+"/dashboards"), chromedp.WaitVisible(`.dash-list li`, chromedp.ByQuery))
+	if n := b.Count(".dash-list li"); n != 3 {
+		t.Fatalf("%d dashboards listed, want 3", n)
+	}
+	b.Screenshot("list")
+	for _, id := range []string{"overview", "security", "healthcare"} {
+		b.Run("open "+id, chromedp.Navigate(in.httpURL+"/dashboards/"+id+"?start=-2d"), chromedp.WaitVisible(`.panels .panel`, chromedp.ByQuery),
+			chromedp.Poll(`document.querySelectorAll('.panel .spinner').length === 0 && document.querySelectorAll('.panel .loading').length === 0`, nil, chromedp.WithPollingTimeout(25*time.Second)))
+		if n := b.Count(".panel .error-box"); n > 0 {
+			t.Fatalf("%s: %d panels failed: %s", id, n, b.Text(".panel .error-box"))
+		}
+		var empty []string
+		b.Run("empty panels", chromedp.Evaluate(`[...document.querySelectorAll('.panel')].filter(p => p.querySelector('.empty')).map(p => p.querySelector('h2').textContent)`, &empty))
+		t.Logf("%s: %d panels, without data: %q", id, b.Count(".panel"), empty)
+		if id == "healthcare" && len(empty) > 2 {
+			t.Fatalf("healthcare dashboard on a simulated hospital: %d panels without data: %q", len(empty), empty)
+		}
+		b.Run("show a query", chromedp.Click(`.panel .panel-query summary`, chromedp.ByQuery), chromedp.WaitVisible(`.panel .panel-query code`, chromedp.ByQuery))
+		b.CheckA11y()
+		b.FullScreenshot(id)
+	}
+}
+
+// activeElement describes the focused element.
+func activeElement(t *testing.T, b *browsertest.Browser) string {
+	t.Helper()
+	var s string
+	b.Run("read focus", chromedp.Evaluate(`(() => { const e = document.activeElement; return e.tagName.toLowerCase() + "|" + (e.getAttribute("aria-label") || e.textContent.trim().slice(0, 40) || e.name || ""); })()`, &s))
+	return s
+}
+
+// TestConsoleKeyboardAndThemes: sign in and work a search with the
+// keyboard alone; the dark theme meets the contrast the light one does;
+// an API error reads in plain words.
+func TestConsoleKeyboardAndThemes(t *testing.T) {
+	in := startVigil(t, t.TempDir())
+	ingestEvents(t, in, 60, time.Hour)
+	b := browsertest.New(t)
+	b.Run("open the console", chromedp.Navigate(in.httpURL+"/search?q="+url.QueryEscape("event.dataset:test.console")), chromedp.WaitVisible(`form.signin`, chromedp.ByQuery))
+	b.CheckA11y()
+	// Keyboard only: Tab to the token field, type, Enter.
+	b.Run("tab to the token", chromedp.KeyEvent("\t"))
+	if f := activeElement(t, b); !strings.HasPrefix(f, "input|") {
+		t.Fatalf("first Tab focuses %q, want the token field", f)
+	}
+	b.Run("type and submit", chromedp.KeyEvent(in.token), chromedp.KeyEvent("\r"), chromedp.WaitVisible(`.vt-row`, chromedp.ByQuery))
+	// The first Tab stop is the skip link, which moves focus to the page.
+	b.Run("skip link", chromedp.Evaluate(`document.activeElement.blur(); window.scrollTo(0,0)`, nil), chromedp.KeyEvent("\t"))
+	if f := activeElement(t, b); !strings.Contains(f, "Skip to content") {
+		t.Fatalf("first Tab stop is %q, want the skip link", f)
+	}
+	b.Screenshot("1-skip-link")
+	// Tab on until an event's expand button; Enter opens it.
+	seen := map[string]bool{}
+	found := false
+	for range 80 {
+		b.Run("tab", chromedp.KeyEvent("\t"))
+		f := activeElement(t, b)
+		seen[f] = true
+		if strings.HasPrefix(f, "button|Expand event") {
+			found = true
+			break
+		}
+	}
+	for _, want := range []string{"textarea|LogsQL query", "button|Search"} {
+		if !seen[want] {
+			t.Errorf("Tab never reached %q (reached %d stops)", want, len(seen))
+		}
+	}
+	if !found {
+		t.Fatalf("Tab never reached an event's expand button; stops: %v", seen)
+	}
+	b.Run("expand with Enter", chromedp.KeyEvent("\r"), chromedp.WaitVisible(`.event-detail`, chromedp.ByQuery))
+	b.Screenshot("2-expanded-by-keyboard")
+
+	// Dark theme: the same contrast checks.
+	b.Run("dark theme", chromedp.SetValue(`.theme-toggle select`, "dark", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('.theme-toggle select').dispatchEvent(new Event('change', {bubbles: true}))`, nil),
+		chromedp.Poll(`document.documentElement.dataset.theme === "dark"`, nil))
+	b.CheckA11y()
+	b.Screenshot("3-dark")
+	b.Run("dark dashboard", chromedp.Navigate(in.httpURL+"/dashboards/overview"), chromedp.WaitVisible(`.panels .panel`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelectorAll('.panel .spinner').length === 0`, nil, chromedp.WithPollingTimeout(20*time.Second)))
+	b.CheckA11y()
+	b.FullScreenshot("4-dark-dashboard")
+
+	// An API error in plain words.
+	b.Run("missing dashboard", chromedp.Navigate(in.httpURL+"/dashboards/no-such-one"), chromedp.WaitVisible(`.error-box`, chromedp.ByQuery))
+	if s := b.Text(".error-box"); !strings.Contains(s, "No such dashboard") {
+		t.Fatalf("error reads %q", s)
+	}
+	// A page that does not exist.
+	b.Run("missing page", chromedp.Navigate(in.httpURL+"/nowhere"), chromedp.WaitVisible(`//h1[text()="Page not found"]`, chromedp.BySearch))
 }

@@ -190,15 +190,20 @@ func (b *Browser) listen(ev any) {
 	b.errs = append(b.errs, msg)
 }
 
+// Errors returns the errors the page logged so far and forgets them.
+func (b *Browser) Errors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	errs := b.errs
+	b.errs = nil
+	return errs
+}
+
 // CheckConsole fails the test if the page logged errors so far, and
 // forgets them.
 func (b *Browser) CheckConsole() {
 	b.t.Helper()
-	b.mu.Lock()
-	errs := b.errs
-	b.errs = nil
-	b.mu.Unlock()
-	if len(errs) > 0 {
+	if errs := b.Errors(); len(errs) > 0 {
 		b.t.Errorf("the page logged %d error(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
 	}
 }

@@ -21,6 +21,8 @@ interface Props {
   onZoom?: (fromMs: number, toMs: number) => void;
   // stepSeconds widens bars to their bucket.
   stepSeconds?: number;
+  // xRange fixes the time axis (epoch seconds), e.g. to the queried range.
+  xRange?: [number, number];
   // colors, by series label, override the palette (severity levels).
   colors?: Record<string, string>;
 }
@@ -45,7 +47,7 @@ function stack(series: Series[]): (number | null)[][] {
   );
 }
 
-export function TimeChart({ times, series, kind = "bars", stacked = true, height = 160, label, onZoom, stepSeconds, colors: fixed }: Props) {
+export function TimeChart({ times, series, kind = "bars", stacked = true, height = 160, label, onZoom, stepSeconds, colors: fixed, xRange }: Props) {
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const zoomRef = useRef(onZoom);
@@ -72,7 +74,12 @@ export function TimeChart({ times, series, kind = "bars", stacked = true, height
         legend: { show: series.length > 1, live: false },
         cursor: { drag: { x: !!zoomRef.current, y: false, setScale: false }, points: { show: kind === "lines" } },
         select: { show: true, left: 0, top: 0, width: 0, height: 0 },
-        scales: { x: { time: true, range: stepSeconds && times.length ? [times[0], times[times.length - 1] + stepSeconds] : undefined } },
+        scales: {
+          x: {
+            time: true,
+            range: xRange ? [xRange[0], xRange[1]] : stepSeconds && times.length ? [times[0], times[times.length - 1] + stepSeconds] : undefined,
+          },
+        },
         axes: [
           { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
           { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50 },
@@ -120,7 +127,7 @@ export function TimeChart({ times, series, kind = "bars", stacked = true, height
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [times, series, kind, stacked, height, stepSeconds, fixed]);
+  }, [times, series, kind, stacked, height, stepSeconds, fixed, xRange?.[0], xRange?.[1]]);
 
   return <div class="chart" ref={el} role="img" aria-label={label} />;
 }

@@ -82,7 +82,7 @@ export function EventDetail({ row: initial, onFilter, onToggleColumn, columns }:
                   <td class="mono value">{kind && v !== MASKED ? <Link href={entityHref(kind, v)}>{v}</Link> : v === MASKED ? <span class="masked">{v}</span> : v}</td>
                   <td class="actions">
                     <button type="button" class="icon-btn" title={"Filter for " + f + " = this value"} aria-label={`Filter for ${f} = ${v}`} onClick={() => onFilter(f, v, false)}>
-                      ＋
+                      +
                     </button>
                     <button type="button" class="icon-btn" title={"Filter out " + f + " = this value"} aria-label={`Filter out ${f} = ${v}`} onClick={() => onFilter(f, v, true)}>
                       −

@@ -1,5 +1,5 @@
 // FieldsSidebar: the fields of the matching events with how many have
-// them and their top values; a click on a value filters for it (＋) or out
+// them and their top values; a click on a value filters for it (+) or out
 // of the results (−); a field can be shown as a column.
 import { useMemo, useState } from "preact/hooks";
 import { entityHref, entityOf } from "../lib/entities";
@@ -64,7 +64,7 @@ export function FieldsSidebar({ fields, total, columns, onFilter, onToggleColumn
                       </span>
                       <span class="tv-count">{v.hits.toLocaleString()}</span>
                       <button type="button" class="icon-btn" aria-label={`Filter for ${f.name} = ${v.value}`} title="Filter for this value" onClick={() => onFilter(f.name, v.value, false)}>
-                        ＋
+                        +
                       </button>
                       <button type="button" class="icon-btn" aria-label={`Filter out ${f.name} = ${v.value}`} title="Filter out this value" onClick={() => onFilter(f.name, v.value, true)}>
                         −

@@ -79,7 +79,7 @@ export function Panel({ def, start, end, tick }: Props) {
       <div class="panel-body">
         {data.error ? <ErrorBox error={data.error} onRetry={data.reload} /> : null}
         {data.data === undefined && data.loading && <Loading />}
-        {data.data !== undefined && <PanelBody def={def} data={data.data} step={step.seconds} />}
+        {data.data !== undefined && <PanelBody def={def} data={data.data} step={step.seconds} xRange={[Date.parse(start) / 1000, Date.parse(end) / 1000]} />}
       </div>
       <details class="panel-query">
         <summary>Query</summary>
@@ -103,22 +103,24 @@ interface HitsResp {
   hits: { fields: Record<string, string>; timestamps: string[]; values: number[]; total: number }[];
 }
 
-function PanelBody({ def, data, step }: { def: PanelDef; data: unknown; step: number }) {
+type XRange = [number, number];
+
+function PanelBody({ def, data, step, xRange }: { def: PanelDef; data: unknown; step: number; xRange: XRange }) {
   switch (def.type) {
     case "hits":
-      return <HitsBody def={def} resp={data as HitsResp} />;
+      return <HitsBody def={def} resp={data as HitsResp} xRange={xRange} />;
     case "alerts":
-      return <AlertsBody def={def} alerts={(data as { alerts: Alert[] }).alerts} step={step} />;
+      return <AlertsBody def={def} alerts={(data as { alerts: Alert[] }).alerts} step={step} xRange={xRange} />;
     case "sources":
       return <SourcesBody sources={(data as { sources: Source[] }).sources} />;
     default:
-      return <RowsBody def={def} rows={data as Row[]} />;
+      return <RowsBody def={def} rows={data as Row[]} xRange={xRange} />;
   }
 }
 
 const noData = <p class="empty">No data in this time range.</p>;
 
-function HitsBody({ def, resp }: { def: PanelDef; resp: HitsResp }) {
+function HitsBody({ def, resp, xRange }: { def: PanelDef; resp: HitsResp; xRange: XRange }) {
   const per = def.unit === "per_second" ? parseStep(resp.step) : 1;
   const { times, series } = useMemo(() => {
     const all = new Set<number>();
@@ -136,10 +138,12 @@ function HitsBody({ def, resp }: { def: PanelDef; resp: HitsResp }) {
     return { times, series };
   }, [resp, per]);
   if (!times.length) return noData;
-  return <TimeChart times={times} series={series} kind="bars" height={200} stepSeconds={parseStep(resp.step)} label={def.title + (per > 1 ? " (per second)" : "")} />;
+  return (
+    <TimeChart times={times} series={series} kind="bars" height={200} stepSeconds={parseStep(resp.step)} xRange={xRange} label={def.title + (per > 1 ? " (per second)" : "")} />
+  );
 }
 
-function RowsBody({ def, rows }: { def: PanelDef; rows: Row[] }) {
+function RowsBody({ def, rows, xRange }: { def: PanelDef; rows: Row[]; xRange: XRange }) {
   const shape = useMemo(() => shapeOf(rows), [rows]);
   if (!rows.length) return noData;
   if (def.type === "stat") {
@@ -165,7 +169,7 @@ function RowsBody({ def, rows }: { def: PanelDef; rows: Row[] }) {
       .map(([label, values]) => ({ label, values, sum: values.reduce<number>((a, v) => a + (v ?? 0), 0) }))
       .sort((a, b) => b.sum - a.sum)
       .slice(0, 8);
-    return <TimeChart times={times} series={series} kind="bars" height={200} label={def.title} />;
+    return <TimeChart times={times} series={series} kind="bars" height={200} xRange={xRange} label={def.title} />;
   }
   if (def.type === "bars" && shape.numeric.length && shape.labels.length) {
     const metric = shape.numeric[0];
@@ -214,7 +218,7 @@ function alertKeys(a: Alert, group: string): string[] {
   return [];
 }
 
-function AlertsBody({ def, alerts, step }: { def: PanelDef; alerts: Alert[]; step: number }) {
+function AlertsBody({ def, alerts, step, xRange }: { def: PanelDef; alerts: Alert[]; step: number; xRange: XRange }) {
   const group = def.alerts!.group;
   const view = useMemo(() => {
     if (def.alerts?.over_time) {
@@ -239,7 +243,16 @@ function AlertsBody({ def, alerts, step }: { def: PanelDef; alerts: Alert[]; ste
   if ("times" in view && view.times) {
     if (!view.times.length) return noData;
     return (
-      <TimeChart times={view.times} series={view.series!} kind="bars" height={200} stepSeconds={step} label={def.title} colors={group === "level" ? LEVEL_COLORS : undefined} />
+      <TimeChart
+        times={view.times}
+        series={view.series!}
+        kind="bars"
+        height={200}
+        stepSeconds={step}
+        xRange={xRange}
+        label={def.title}
+        colors={group === "level" ? LEVEL_COLORS : undefined}
+      />
     );
   }
   const bars = (view as { bars: [string, number][] }).bars;

@@ -209,6 +209,7 @@ function Activity({ filter, start, end }: { filter: string; start: string; end: 
         kind="bars"
         height={140}
         stepSeconds={step.seconds}
+        xRange={[Date.parse(start) / 1000, Date.parse(end) / 1000]}
         onZoom={(a, b) => navigate(withQuery(location.pathname, { start: iso(a), end: iso(b) }))}
         label={`${h.total} events over time; drag to zoom`}
       />

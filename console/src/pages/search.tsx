@@ -41,6 +41,7 @@ interface Result {
   fields?: FieldSummary[];
   tookMs: number;
   transforming: boolean;
+  xRange: [number, number];
 }
 
 export default function Search() {
@@ -95,7 +96,7 @@ export default function Search() {
       ([, hits, fields]) => {
         if (ac.signal.aborted) return;
         const tookMs = Math.round(performance.now() - started.current);
-        setResult({ rows, hits, fields, tookMs, transforming });
+        setResult({ rows, hits, fields, tookMs, transforming, xRange: [Date.parse(start) / 1000, Date.parse(end) / 1000] });
         setLoading(false);
         // For the page-timing measurements of the browser tests.
         performance.mark("vigil-search-done", { detail: { rows: rows.length, tookMs } });
@@ -192,8 +193,7 @@ export default function Search() {
       {error ? (
         <div class="error-box" role="alert" id="query-error">
           <span>
-            {error instanceof ApiError && error.status === 400 && errorPos !== undefined ? `Syntax error at character ${errorPos}: ` : ""}
-            {errorMessage(error)}
+            {errorPos !== undefined ? `Syntax error at character ${errorPos}: ` + errorMessage(error).replace(/^Invalid query: /, "").replace(/; context: \[.*\]$/s, "") : errorMessage(error)}
           </span>
         </div>
       ) : null}
@@ -211,7 +211,7 @@ export default function Search() {
         ) : null}
       </div>
       {result && result.hits && result.hits.hits.length > 0 && !result.transforming && (
-        <Histogram hits={result.hits} onZoom={zoom} />
+        <Histogram hits={result.hits} onZoom={zoom} xRange={result.xRange} />
       )}
       {result &&
         (result.transforming ? (
@@ -249,7 +249,7 @@ function Cell({ field, value }: { field: string; value?: string }) {
   return <span title={value.length > 80 ? value.slice(0, 2000) : undefined}>{value}</span>;
 }
 
-function Histogram({ hits, onZoom }: { hits: Hits; onZoom: (a: number, b: number) => void }) {
+function Histogram({ hits, onZoom, xRange }: { hits: Hits; onZoom: (a: number, b: number) => void; xRange: [number, number] }) {
   const { times, series, step } = useMemo(() => {
     const all = new Set<number>();
     hits.hits.forEach((h) => h.timestamps.forEach((t) => all.add(Date.parse(t) / 1000)));
@@ -271,6 +271,7 @@ function Histogram({ hits, onZoom }: { hits: Hits; onZoom: (a: number, b: number
         kind="bars"
         height={120}
         stepSeconds={step}
+        xRange={xRange}
         onZoom={onZoom}
         label={`Histogram of ${total.toLocaleString()} matching events in ${times.length} buckets of ${fmtStep(hits.step)}. Drag across it to zoom into a time range.`}
       />
