@@ -14,9 +14,10 @@ import (
 // Worker holds the per-goroutine scratch state of matching. A Worker must
 // not be used by two goroutines at once.
 type Worker struct {
-	e     *Engine
-	epoch uint32
-	ev    *event.Event
+	e          *Engine
+	epoch      uint32
+	ev         *event.Event
+	lastRouted int
 
 	slotEpoch []uint32
 	slotVal   []string
@@ -102,6 +103,11 @@ func (w *Worker) Flush() {
 	w.nEvents, w.nEval, w.nSkip, w.nMatch, w.pending = 0, 0, 0, 0, 0
 }
 
+// Routed is the number of rules the event of the last Match was routed
+// to (its log source is theirs), whether they matched or not: 0 means no
+// rule could see it.
+func (w *Worker) Routed() int { return w.lastRouted }
+
 // Match evaluates ev and calls fn for every matching rule, in rule order.
 // The *Match passed to fn is reused: copy what you keep. It returns the
 // number of matches. When nothing matches it allocates nothing.
@@ -186,6 +192,7 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 			fn(&w.match)
 		}
 	}
+	w.lastRouted = routed
 	w.nEvents++
 	w.nMatch += uint64(n)
 	w.nEval += uint64(evals)

@@ -8,7 +8,6 @@ package eventfile
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,83 +40,214 @@ func Detect(ev *event.Event) Format {
 	return FormatFlat
 }
 
-// Read calls fn for every object in r. The event passed to fn is reused
-// for the next object; fn must copy what it keeps. Errors name the object's
-// ordinal and byte offset.
+// Options configure ReadWith.
+type Options struct {
+	// Location is the zone of event times written without one (NXLog's
+	// EventTime); UTC when nil.
+	Location *time.Location
+	// OnError is told about every record that cannot be read (not JSON,
+	// not an object, unterminated, too large) and decides: nil goes on
+	// with the next record, an error stops reading with it. When OnError
+	// is nil the first bad record stops reading.
+	OnError func(*RecordError) error
+}
+
+// RecordError is a record that could not be read: where it starts
+// (line, 1-based; byte offset) and its ordinal among the records.
+type RecordError struct {
+	Line   int
+	Object int
+	Offset int64
+	Err    error
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("line %d: object %d at byte %d: %v", e.Line, e.Object, e.Offset, e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// Read calls fn for every object in r; the first record that cannot be
+// read stops it with a *RecordError. The event passed to fn is reused for
+// the next object; fn must copy what it keeps.
 func Read(r io.Reader, fn func(ev *event.Event) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	dec := json.NewDecoder(br)
-	dec.UseNumber()
+	return ReadWith(r, Options{}, fn)
+}
+
+// ReadWith calls fn for every object in r: newline-delimited JSON, JSON
+// arrays, or objects one after another over several lines (evtx_dump).
+// A bad record is reported to opt.OnError with its line, and reading
+// goes on at the next record: the next line, or — inside an unterminated
+// object — the next line that starts with '{'.
+func ReadWith(r io.Reader, opt Options, fn func(ev *event.Event) error) error {
+	loc := opt.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	sp := &splitter{br: bufio.NewReaderSize(r, 64<<10), line: 1}
 	var ev event.Event
 	n := 0
-	emit := func(raw json.RawMessage, off int64) error {
-		n++
-		if len(raw) > MaxObject {
-			return fmt.Errorf("object %d at byte %d: larger than %d bytes", n, off, MaxObject)
+	report := func(line int, off int64, err error) error {
+		re := &RecordError{Line: line, Object: n, Offset: off, Err: err}
+		if opt.OnError == nil {
+			return re
 		}
-		ev.Reset()
-		if err := jsonflat.AppendObject(&ev, raw, jsonflat.Options{}); err != nil {
-			return fmt.Errorf("object %d at byte %d: %w", n, off, err)
-		}
-		SetTime(&ev)
-		return fn(&ev)
+		return opt.OnError(re)
 	}
-	// Look at the first non-space byte: '[' for an array, '{' for objects.
 	for {
-		b, err := br.Peek(1)
-		if errors.Is(err, io.EOF) {
+		rec, err := sp.next()
+		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r' {
-			br.ReadByte()
-			continue
-		}
-		if b[0] == 0xEF { // UTF-8 byte order mark
-			if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
-				br.Discard(3)
-				continue
-			}
-		}
-		break
-	}
-	first, _ := br.Peek(1)
-	if first[0] == '[' {
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("byte 0: %w", err)
-		}
-		for dec.More() {
-			off := dec.InputOffset()
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return fmt.Errorf("byte %d: %w", off, err)
-			}
-			if err := emit(raw, off); err != nil {
+		n++
+		if rec.err != nil {
+			if err := report(rec.line, rec.off, rec.err); err != nil {
 				return err
 			}
+			continue
 		}
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("byte %d: %w", dec.InputOffset(), err)
+		ev.Reset()
+		if err := jsonflat.AppendObject(&ev, rec.data, jsonflat.Options{}); err != nil {
+			if err := report(rec.line, rec.off, err); err != nil {
+				return err
+			}
+			continue
 		}
-		return nil
+		SetTimeIn(&ev, loc)
+		if err := fn(&ev); err != nil {
+			return err
+		}
+	}
+}
+
+// record is one object's bytes, or why there is none.
+type record struct {
+	data []byte
+	line int
+	off  int64
+	err  error
+}
+
+// splitter cuts a stream into top-level JSON objects without decoding
+// them, so that a broken one can be skipped.
+type splitter struct {
+	br    *bufio.Reader
+	off   int64 // bytes consumed
+	line  int   // line of the next byte
+	buf   []byte
+	array bool
+	start bool // past the start (BOM checked)
+}
+
+func (s *splitter) readByte() (byte, error) {
+	b, err := s.br.ReadByte()
+	if err == nil {
+		s.off++
+		if b == '\n' {
+			s.line++
+		}
+	}
+	return b, err
+}
+
+// skipLine drops the rest of the current line.
+func (s *splitter) skipLine() {
+	for {
+		b, err := s.readByte()
+		if err != nil || b == '\n' {
+			return
+		}
+	}
+}
+
+func (s *splitter) next() (record, error) {
+	if !s.start {
+		s.start = true
+		if bom, _ := s.br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+			s.br.Discard(3)
+			s.off += 3
+		}
 	}
 	for {
-		off := dec.InputOffset()
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if errors.Is(err, io.EOF) {
-			return nil
+		b, err := s.readByte()
+		if err != nil {
+			return record{}, err
+		}
+		switch {
+		case b == ' ' || b == '\t' || b == '\r' || b == '\n':
+		case b == '[' && !s.array:
+			s.array = true
+		case s.array && (b == ',' || b == ']'):
+			if b == ']' {
+				s.array = false
+			}
+		case b == '{':
+			return s.object()
+		default:
+			line, off := s.line, s.off-1
+			s.skipLine()
+			return record{line: line, off: off, err: fmt.Errorf("want a JSON object, found %q", rune(b))}, nil
+		}
+	}
+}
+
+// object reads an object whose '{' was just read.
+func (s *splitter) object() (record, error) {
+	line, off := s.line, s.off-1
+	s.buf = append(s.buf[:0], '{')
+	depth, inStr, esc, broken, big := 1, false, false, false, false
+	for {
+		b, err := s.readByte()
+		if err == io.EOF {
+			return record{line: line, off: off, err: errors.New("unexpected end of input inside the object")}, nil
 		}
 		if err != nil {
-			return fmt.Errorf("byte %d: %w", off, err)
+			return record{}, err
 		}
-		if len(raw) == 0 || raw[0] != '{' {
-			return fmt.Errorf("object %d at byte %d: want a JSON object", n+1, off)
+		if !big {
+			if len(s.buf) >= MaxObject {
+				big = true
+			} else {
+				s.buf = append(s.buf, b)
+			}
 		}
-		if err := emit(raw, off); err != nil {
-			return err
+		switch {
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case b == '\\':
+				esc = true
+			case b == '"':
+				inStr = false
+			case b == '\n':
+				inStr, broken = false, true // no raw newline in a JSON string
+			}
+		case b == '"':
+			inStr = true
+		case b == '{' || b == '[':
+			depth++
+		case b == '}' || b == ']':
+			depth--
+			if depth == 0 {
+				switch {
+				case big:
+					return record{line: line, off: off, err: fmt.Errorf("larger than %d bytes", MaxObject)}, nil
+				case broken:
+					return record{line: line, off: off, err: errors.New("a string runs past the end of its line")}, nil
+				}
+				return record{data: s.buf, line: line, off: off}, nil
+			}
+		}
+		if b == '\n' && !inStr {
+			// A line starting with '{' inside an object: the object was
+			// cut short and a new record begins (NDJSON, evtx_dump).
+			if nb, _ := s.br.Peek(1); len(nb) == 1 && nb[0] == '{' {
+				return record{line: line, off: off, err: errors.New("unterminated object (the next line starts a new one)")}, nil
+			}
 		}
 	}
 }
@@ -125,17 +255,25 @@ func Read(r io.Reader, fn func(ev *event.Event) error) error {
 var timeFields = []string{"@timestamp", "Event.System.TimeCreated.#attributes.SystemTime", "EventTime", "TimeCreated", "timestamp"}
 
 // SetTime sets ev.Time from its timestamp field ("@timestamp", removed from
-// the fields as the event type requires, or the evtx SystemTime).
-func SetTime(ev *event.Event) {
+// the fields as the event type requires, or the evtx SystemTime); times
+// without a zone are read as UTC.
+func SetTime(ev *event.Event) { SetTimeIn(ev, time.UTC) }
+
+// SetTimeIn is SetTime with times without a zone read in loc.
+func SetTimeIn(ev *event.Event, loc *time.Location) {
 	for _, name := range timeFields {
 		v, ok := ev.Get(name)
 		if !ok {
 			continue
 		}
-		for _, l := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
-			if t, err := time.Parse(l, v); err == nil {
-				ev.Time = t.UTC()
-				break
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			ev.Time = t.UTC()
+		} else {
+			for _, l := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+				if t, err := time.ParseInLocation(l, v, loc); err == nil {
+					ev.Time = t.UTC()
+					break
+				}
 			}
 		}
 		if name == "@timestamp" {

@@ -3,6 +3,7 @@ package eventfile
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-siem/vigil/internal/event"
 )
@@ -38,7 +39,7 @@ func TestRead(t *testing.T) {
 			t.Errorf("%q: got error %v, want %q", in, err, wantErr)
 		}
 	}
-	g(`{"a":1} 5`, "object 2 at byte 7")
+	g(`{"a":1} 5`, "line 1: object 2 at byte 8: want a JSON object")
 	g(`[{"a":1}, 5]`, "want a JSON object")
 	g(`{"a":`, "byte 0")
 }
@@ -86,4 +87,54 @@ func FuzzRead(f *testing.F) {
 			return nil
 		})
 	})
+}
+
+// TestReadGoesOn: with OnError set, every bad record is reported with its
+// line and the records after it are still read — in NDJSON, in arrays and
+// in evtx_dump's multi-line objects.
+func TestReadGoesOn(t *testing.T) {
+	f := func(in string, wantEvents int, wantErrs ...string) {
+		t.Helper()
+		var errs []string
+		n := 0
+		err := ReadWith(strings.NewReader(in), Options{OnError: func(e *RecordError) error {
+			errs = append(errs, e.Error())
+			return nil
+		}}, func(*event.Event) error { n++; return nil })
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if n != wantEvents || len(errs) != len(wantErrs) {
+			t.Fatalf("%q: %d events, errors %q; want %d events, %d errors", in, n, errs, wantEvents, len(wantErrs))
+		}
+		for i, w := range wantErrs {
+			if !strings.HasPrefix(errs[i], w) {
+				t.Errorf("%q: error %d %q, want prefix %q", in, i, errs[i], w)
+			}
+		}
+	}
+	// NDJSON: a bad line, a truncated object, invalid JSON inside braces.
+	f("{\"a\":1}\nnot json\n{\"a\":2}\n{\"a\":\n{\"a\":3}\n{\"a\":tru}\n{\"a\":4}\n", 4,
+		"line 2: object 2", "line 4: object 4", "line 6: object 6")
+	// evtx_dump style: an object cut short by the next record.
+	f("{\n  \"a\": {\n    \"b\": 1\n{\n  \"a\": 2\n}\n", 1, "line 1: object 1")
+	// An unterminated string swallows no later records.
+	f("{\"a\":\"x\n{\"a\":2}\n", 1, "line 1: object 1")
+	// Arrays: a bad element.
+	f(`[{"a":1}, 5, {"a":2}]`, 1, "line 1: object 2")
+	// The end of the input inside an object.
+	f("{\"a\":1}\n{\"a\":", 1, "line 2: object 2 at byte 8: unexpected end of input")
+}
+
+// TestReadWithZone: EventTime without a zone is read in the given zone.
+func TestReadWithZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no time zone database: %v", err)
+	}
+	var got time.Time
+	ReadWith(strings.NewReader(`{"EventTime":"2024-03-05 14:22:01","EventID":1}`), Options{Location: ny}, func(ev *event.Event) error { got = ev.Time; return nil })
+	if !got.Equal(time.Date(2024, 3, 5, 19, 22, 1, 0, time.UTC)) {
+		t.Fatalf("time %v", got)
+	}
 }

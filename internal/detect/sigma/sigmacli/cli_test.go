@@ -216,3 +216,84 @@ func TestScanFormat(t *testing.T) {
 		t.Errorf("evtx scan as stored: %+v\n%s", res, out.String())
 	}
 }
+
+// TestScanFlatWindowsAndBadLines: flat Windows JSON (NXLog,
+// Security-Datasets) is recognised by its shape and matched as ingest
+// stores it, with no --pipeline; bad lines are reported with their line
+// numbers and the lines after them are still scanned.
+func TestScanFlatWindowsAndBadLines(t *testing.T) {
+	dir := t.TempDir()
+	rule := `title: Failed logon for alice
+id: 3f0c7a52-6d0e-4f4e-9f9e-7d1f0a2b3c4d
+status: test
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4625
+        TargetUserName: alice
+    condition: selection
+level: high
+`
+	os.WriteFile(filepath.Join(dir, "rule.yml"), []byte(rule), 0o644)
+	ev := `{"@timestamp":"2020-05-02T02:55:%02d.000Z","EventTime":"2020-05-01 22:55:%02d","Hostname":"WS5","EventID":4625,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","TargetUserName":"alice","IpAddress":"10.0.0.9"}`
+	data := fmt.Sprintf(ev, 1, 1) + "\nthis line is not JSON\n" + fmt.Sprintf(ev, 2, 2) + "\n{\"EventID\": 4625, \"Channel\":\n" + fmt.Sprintf(ev, 3, 3) + "\n"
+	path := filepath.Join(dir, "security.ndjson")
+	os.WriteFile(path, []byte(data), 0o644)
+	var out, errOut bytes.Buffer
+	res, err := Scan(context.Background(), &out, &errOut, []string{path}, Config{Rules: []string{filepath.Join(dir, "rule.yml")}, JSON: true})
+	if err == nil || !strings.Contains(err.Error(), "2 records could not be read in "+path) {
+		t.Errorf("err = %v", err)
+	}
+	if res.Events != 3 || res.Matches != 3 || res.Problems != 2 {
+		t.Fatalf("%+v\nout:\n%s\nerr:\n%s", res, out.String(), errOut.String())
+	}
+	for _, want := range []string{path + ":2: object 2", path + ":4: object 4", "flat Windows JSON"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+		}
+	}
+	// The zoned @timestamp is the event time, not EventTime read as UTC.
+	if !strings.Contains(out.String(), `"time":"2020-05-02T02:55:01Z"`) {
+		t.Errorf("times:\n%s", out.String())
+	}
+
+	// With the flat pipeline the events are matched as they are.
+	out.Reset()
+	res, _ = Scan(context.Background(), &out, &errOut, []string{path}, Config{Rules: []string{filepath.Join(dir, "rule.yml")}, Pipelines: []string{"windows_flat"}})
+	if res.Matches != 3 {
+		t.Errorf("windows_flat: %+v", res)
+	}
+
+	// Events no rule can see are reported loudly.
+	other := filepath.Join(dir, "other.ndjson")
+	os.WriteFile(other, []byte(`{"some":"thing"}`+"\n"+`{"some":"other"}`+"\n"), 0o644)
+	errOut.Reset()
+	if _, err := Scan(context.Background(), &out, &errOut, []string{other}, Config{Rules: []string{filepath.Join(dir, "rule.yml")}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "WARNING: none of its 2 events reached a rule") {
+		t.Errorf("no warning:\n%s", errOut.String())
+	}
+}
+
+// TestScanOldPAMBruteForce: Linux-PAM's old "sshd(pam_unix)[pid]:" lines,
+// read with --format syslog, raise the brute-force correlation.
+func TestScanOldPAMBruteForce(t *testing.T) {
+	root := repoRoot(t)
+	var lines bytes.Buffer
+	for i := range 12 {
+		fmt.Fprintf(&lines, "Jun 14 15:16:%02d combo sshd(pam_unix)[%d]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=198.51.100.23  user=root\n", i, 4000+i)
+	}
+	path := filepath.Join(t.TempDir(), "secure")
+	os.WriteFile(path, lines.Bytes(), 0o600)
+	var out, errOut bytes.Buffer
+	res, err := Scan(context.Background(), &out, &errOut, []string{path}, Config{Rules: []string{filepath.Join(root, "rules")}, Format: "syslog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Alerts != 1 || !strings.Contains(out.String(), "SSH/PAM Brute Force Against a Linux Host [event_count]") {
+		t.Errorf("%+v\n%s%s", res, out.String(), errOut.String())
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/sigma/regression"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/formats"
+	"github.com/vigil-siem/vigil/internal/normalize/windows"
 	"github.com/vigil-siem/vigil/internal/parse/evtx"
 	"github.com/vigil-siem/vigil/internal/progress"
 	"github.com/vigil-siem/vigil/rules/healthcare"
@@ -57,6 +58,9 @@ type Config struct {
 	// (package formats), as a server would store them; otherwise files
 	// are JSON events or EVTX, in the layout they have.
 	Format string
+	// Location is the zone of times written without one (NXLog's
+	// EventTime, syslog stamps); UTC when nil.
+	Location *time.Location
 }
 
 func (c *Config) flags(cmd *cobra.Command, rules bool) {
@@ -261,6 +265,19 @@ func scanCommand() *cobra.Command {
 	}
 	cfg.flags(cmd, true)
 	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print matches as JSON lines")
+	var zone string
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if zone == "" {
+			return nil
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			return fmt.Errorf("--timezone: %w", err)
+		}
+		cfg.Location = loc
+		return nil
+	}
+	cmd.Flags().StringVar(&zone, "timezone", "", "time zone of times written without one (NXLog's EventTime, syslog stamps; IANA name, default UTC)")
 	cmd.Flags().StringVar(&cfg.Format, "format", "", "read the files in this input format, as a server stores them: "+strings.Join(formats.Names(), ", ")+" (default: JSON events or EVTX in their own layout)")
 	return cmd
 }
@@ -270,6 +287,8 @@ type ScanResult struct {
 	Events  int
 	Matches int
 	Alerts  int
+	// Problems are records that could not be read (reported and skipped).
+	Problems int
 }
 
 type jsonMatch struct {
@@ -301,6 +320,7 @@ type Scanner struct {
 	cfg  Config
 	rs   *sigma.RuleSet
 	engs *engines
+	win  *windows.Normalizer
 }
 
 // NewScanner loads the rules of cfg, reporting rejections to errw.
@@ -356,15 +376,23 @@ func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Last.Format(time.RFC3339), a.Level, a.RuleID, a.Title+" ["+a.Type+"]", file, strings.Join(gb, " "))
 	}
+	var badFiles []string
 	for _, file := range files {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		var (
-			in   io.ReadCloser
-			bar  *progress.Bar
-			read = eventfile.Read
-			err  error
+			in       io.ReadCloser
+			bar      *progress.Bar
+			problems int
+			read     = func(r io.Reader, fn func(*event.Event) error) error {
+				return eventfile.ReadWith(r, eventfile.Options{Location: cfg.Location, OnError: func(e *eventfile.RecordError) error {
+					problems++
+					fmt.Fprintf(errw, "%s:%d: object %d at byte %d: %v\n", file, e.Line, e.Object, e.Offset, e.Err)
+					return nil
+				}}, fn)
+			}
+			err error
 		)
 		if cfg.Format != "" {
 			f, lerr := formats.Lookup(cfg.Format)
@@ -372,10 +400,11 @@ func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (
 				return res, lerr
 			}
 			read = func(r io.Reader, fn func(*event.Event) error) error {
-				problems, err := f.File(r, formats.Options{}, fn)
-				for _, p := range problems {
+				ps, err := f.File(r, formats.Options{Location: cfg.Location}, fn)
+				for _, p := range ps {
 					fmt.Fprintf(errw, "%s: %v\n", file, p)
 				}
+				problems += len(ps)
 				return err
 			}
 			in, bar, err = openPlain(file, errw)
@@ -388,8 +417,21 @@ func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (
 		var eng *engine.Engine
 		var worker *engine.Worker
 		var corr *correlation.Engine
-		n := 0
+		n, unrouted, reshaped := 0, 0, 0
 		err = read(in, func(ev *event.Event) error {
+			// Flat Windows JSON (NXLog, Security-Datasets) is brought to
+			// the layout Vigil stores, as ingest does, unless the user
+			// chose pipelines for it.
+			if len(cfg.Pipelines) == 0 && cfg.Format == "" && windows.Detect(ev) == windows.FormFlat {
+				if s.win == nil {
+					s.win = windows.NewNormalizer()
+					s.win.Location = cfg.Location
+				}
+				// ev.Time is @timestamp, else EventTime read in cfg.Location.
+				if s.win.NormalizeForm(ev, windows.FormFlat) == nil {
+					reshaped++
+				}
+			}
 			if eng == nil {
 				var err error
 				if eng, err = engs.get(eventfile.Detect(ev)); err != nil {
@@ -414,9 +456,28 @@ func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (
 					}
 				}
 			})
+			if worker.Routed() == 0 {
+				unrouted++
+			}
 			return nil
 		})
 		bar.Finish()
+		if reshaped > 0 {
+			fmt.Fprintf(errw, "%s: %d events of flat Windows JSON (NXLog, Security-Datasets) read as Vigil stores them (winlog.*); give --pipeline windows_flat to match them as they are\n", file, reshaped)
+		}
+		if n > 0 && unrouted == n {
+			fmt.Fprintf(errw, "%s: WARNING: none of its %d events reached a rule: their fields match no log source of pipeline %s (Windows events need winlog.channel or EventID/Channel, Linux ones event.module syslog). Give --format for raw logs or --pipeline for another layout\n",
+				file, n, pipelineNames(eng.Pipelines()))
+		} else if unrouted > 0 && unrouted*10 >= n {
+			fmt.Fprintf(errw, "%s: warning: %d of %d events reached no rule (their fields match no log source)\n", file, unrouted, n)
+		}
+		res.Problems += problems
+		if problems > 0 {
+			badFiles = append(badFiles, file)
+			if n == 0 && cfg.Format == "" {
+				fmt.Fprintf(errw, "%s: no record of it is a JSON object: for raw logs give --format (%s)\n", file, strings.Join(formats.Names(), ", "))
+			}
+		}
 		if cerr := in.Close(); err == nil {
 			err = cerr
 		}
@@ -434,6 +495,9 @@ func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (
 	if tw != nil {
 		tw.Flush()
 		fmt.Fprintf(w, "%d events, %d matches, %d correlation alerts\n", res.Events, res.Matches, res.Alerts)
+	}
+	if res.Problems > 0 {
+		return res, fmt.Errorf("%d records could not be read in %s (listed above with their line); the others were scanned", res.Problems, strings.Join(badFiles, ", "))
 	}
 	return res, nil
 }
