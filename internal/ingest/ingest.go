@@ -39,10 +39,18 @@ type Metrics struct {
 	// Failures counts the Failed events again per source and format.
 	Failures *Failures
 	Skewed   *prometheus.CounterVec // dated after their arrival (see Stamp)
+	// Refused counts connections and messages refused before anything
+	// of them was kept, by listener and reason (connection limits,
+	// senders not allowed, memory budget).
+	Refused *prometheus.CounterVec
 }
 
 // NewMetrics registers the ingest metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_ingest_refused_total",
+		Help: "Connections and requests refused before reading them, by listener and reason (connection limits, senders not allowed, memory budget)."},
+		[]string{"source", "reason"})
+	reg.MustRegister(refused)
 	vec := func(name, help string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"source"})
 		reg.MustRegister(v)
@@ -57,7 +65,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Bytes:    vec("vigil_ingest_bytes_total", "Bytes of event data received, by source."),
 		Failures: newFailures(reg),
 		Skewed:   vec("vigil_events_time_skewed_total", "Events dated more than the allowed skew after their arrival, stored at their arrival time, by source."),
+		Refused:  refused,
 	}
+}
+
+// RefusedFunc returns a function counting refusals of source by reason
+// (for conns.Config.Refused).
+func (m *Metrics) RefusedFunc(source string) func(reason string) {
+	return func(reason string) { m.Refused.WithLabelValues(source, reason).Inc() }
 }
 
 // Count records one event's outcome: parsed cleanly, or kept with an error.

@@ -1,6 +1,7 @@
 // Package conns runs the accept loops of stream listeners (TCP, TLS) for
 // Vigil's receivers: each connection is served on its own goroutine, at
-// most Max at once (more are refused and logged), and Stop lets every open
+// most Max at once and PerAddr from one IP address (more are refused,
+// counted and logged at most once per LogEvery), and Stop lets every open
 // connection finish the message it is reading before it returns.
 package conns
 
@@ -8,28 +9,72 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
 
+// Refusal reasons, as passed to Config.Refused.
+const (
+	ReasonLimit   = "connection_limit"  // Max connections open
+	ReasonPerAddr = "per_address_limit" // PerAddr connections open from that address
+)
+
+// Config configures a Set.
+type Config struct {
+	// Name is the receiver, in log messages ("syslog", "mllp").
+	Name string
+	// Max bounds the connections open at once (default 256).
+	Max int
+	// PerAddr bounds the connections open at once from one IP address
+	// (default: Max), so that one host cannot take every slot.
+	PerAddr int
+	Log     *slog.Logger
+	// Refused, when set, is called for every refused connection with
+	// its reason (for metrics).
+	Refused func(reason string)
+	// LogEvery is the least time between two warnings of the same kind
+	// (default 10 seconds); the ones in between are counted and the
+	// count is logged with the next.
+	LogEvery time.Duration
+}
+
 // Set is the connections of one receiver's listeners.
 type Set struct {
-	name string // the receiver, in log messages ("syslog", "mllp")
-	log  *slog.Logger
+	cfg Config
+	log *Throttle
 
 	wg      sync.WaitGroup // accept loops and connections
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
+	perAddr map[netip.Addr]int
 	closing bool
 	slots   chan struct{}
 }
 
-// New returns a Set for the receiver name with room for max connections.
-func New(name string, max int, log *slog.Logger) *Set {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// New returns a Set.
+func New(cfg Config) *Set {
+	if cfg.Max <= 0 {
+		cfg.Max = 256
 	}
-	return &Set{name: name, log: log, conns: map[net.Conn]struct{}{}, slots: make(chan struct{}, max)}
+	if cfg.PerAddr <= 0 || cfg.PerAddr > cfg.Max {
+		cfg.PerAddr = cfg.Max
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Set{cfg: cfg, log: NewThrottle(cfg.Log, cfg.LogEvery), conns: map[net.Conn]struct{}{},
+		perAddr: map[netip.Addr]int{}, slots: make(chan struct{}, cfg.Max)}
+}
+
+// Limits returns the effective limits (total, per address).
+func (s *Set) Limits() (max, perAddr int) { return s.cfg.Max, s.cfg.PerAddr }
+
+// Open returns the number of connections being served.
+func (s *Set) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // Accept serves l on its own goroutine until l is closed: serve runs for
@@ -45,7 +90,9 @@ func (s *Set) Accept(l net.Listener, serve func(net.Conn), attrs ...any) {
 				if errors.Is(err, net.ErrClosed) {
 					return
 				}
-				s.log.Warn(s.name+" accept", append(attrs[:len(attrs):len(attrs)], "err", err)...)
+				// Out of descriptors, or a transient network error:
+				// wait, so as not to spin, and say so once in a while.
+				s.log.Warn(s.cfg.Name+" accept failed", append(attrs[:len(attrs):len(attrs)], "err", err)...)
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
@@ -56,33 +103,64 @@ func (s *Set) Accept(l net.Listener, serve func(net.Conn), attrs ...any) {
 	}()
 }
 
-// add takes a slot for c, or closes it when all are taken or the Set is
-// stopping.
+// addrOf is the IP address of a connection's peer (zero when unknown).
+func addrOf(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		a, _ := netip.AddrFromSlice(ta.IP)
+		return a.Unmap()
+	}
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// add takes a slot for c, or closes it when all are taken, its address
+// has all of its own, or the Set is stopping.
 func (s *Set) add(c net.Conn, attrs []any) bool {
+	refuse := func(reason string, limit int) bool {
+		c.Close()
+		if s.cfg.Refused != nil {
+			s.cfg.Refused(reason)
+		}
+		s.log.Warn(s.cfg.Name+" connection refused: "+reason,
+			append(attrs[:len(attrs):len(attrs)], "remote", c.RemoteAddr().String(), "limit", limit)...)
+		return false
+	}
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		s.log.Warn(s.name+" connection refused: too many connections",
-			append(attrs[:len(attrs):len(attrs)], "remote", c.RemoteAddr().String(), "max", cap(s.slots))...)
-		c.Close()
-		return false
+		return refuse(ReasonLimit, s.cfg.Max)
 	}
+	addr := addrOf(c)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closing {
+		s.mu.Unlock()
 		c.Close()
 		<-s.slots
 		return false
 	}
+	if s.perAddr[addr] >= s.cfg.PerAddr {
+		s.mu.Unlock()
+		<-s.slots
+		return refuse(ReasonPerAddr, s.cfg.PerAddr)
+	}
+	s.perAddr[addr]++
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
+	s.mu.Unlock()
 	return true
 }
 
 func (s *Set) serve(c net.Conn, serve func(net.Conn)) {
 	defer func() {
+		addr := addrOf(c)
 		s.mu.Lock()
 		delete(s.conns, c)
+		if s.perAddr[addr]--; s.perAddr[addr] <= 0 {
+			delete(s.perAddr, addr)
+		}
 		s.mu.Unlock()
 		c.Close()
 		<-s.slots
@@ -115,4 +193,63 @@ func (s *Set) Stop(grace time.Duration, listeners ...net.Listener) {
 		}
 	}
 	s.wg.Wait()
+}
+
+// Throttle logs warnings at most once per interval for each message, with
+// the number of the same message suppressed since the last one. Messages
+// are the keys: use fixed texts (the attributes vary freely).
+type Throttle struct {
+	log   *slog.Logger
+	every time.Duration
+	now   func() time.Time
+
+	mu    sync.Mutex
+	state map[string]*throttled
+}
+
+type throttled struct {
+	last       time.Time
+	suppressed int
+}
+
+// maxThrottled bounds the messages a Throttle tracks (it is meant for a
+// handful of fixed texts; beyond it, messages are not throttled).
+const maxThrottled = 1024
+
+// NewThrottle returns a Throttle logging to log at most once per every
+// (default 10 seconds) for each message.
+func NewThrottle(log *slog.Logger, every time.Duration) *Throttle {
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	return &Throttle{log: log, every: every, now: time.Now, state: map[string]*throttled{}}
+}
+
+// Warn logs msg at warning level unless it was logged less than the
+// interval ago.
+func (t *Throttle) Warn(msg string, attrs ...any) {
+	now := t.now()
+	t.mu.Lock()
+	st := t.state[msg]
+	if st == nil {
+		if len(t.state) >= maxThrottled {
+			t.mu.Unlock()
+			t.log.Warn(msg, attrs...)
+			return
+		}
+		st = &throttled{}
+		t.state[msg] = st
+	}
+	if !st.last.IsZero() && now.Sub(st.last) < t.every {
+		st.suppressed++
+		t.mu.Unlock()
+		return
+	}
+	n := st.suppressed
+	st.last, st.suppressed = now, 0
+	t.mu.Unlock()
+	if n > 0 {
+		attrs = append(attrs[:len(attrs):len(attrs)], "suppressed_since_last", n)
+	}
+	t.log.Warn(msg, attrs...)
 }

@@ -47,11 +47,15 @@ type Config struct {
 	// MaxMessageBytes bounds every message of a stream (default
 	// syslog.DefaultMaxSize); the parsers truncate longer ones.
 	MaxMessageBytes int
-	// MaxConns bounds concurrent TCP+TLS connections (default 4096).
-	MaxConns int
+	// MaxConns bounds concurrent TCP+TLS connections (default 4096);
+	// MaxConnsPerAddr those from one IP address (default 256).
+	MaxConns, MaxConnsPerAddr int
 	// IdleTimeout closes stream connections silent for this long
+	// (default 5 minutes; senders reconnect when they have something to
+	// send). AuthIdleTimeout applies instead to TLS connections whose
+	// client presented a certificate the configured CA verified
 	// (default 30 minutes).
-	IdleTimeout time.Duration
+	IdleTimeout, AuthIdleTimeout time.Duration
 	// Sinks per source.
 	Sinks   map[string]Sink
 	Metrics *ingest.Metrics
@@ -67,6 +71,7 @@ type Server struct {
 	udpDone   sync.WaitGroup
 	conns     *conns.Set
 	metrics   map[string]*ingest.SourceMetrics
+	warn      *conns.Throttle
 }
 
 // Start binds the configured listeners and serves them until Stop.
@@ -74,14 +79,21 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 4096
 	}
+	if cfg.MaxConnsPerAddr <= 0 {
+		cfg.MaxConnsPerAddr = 256
+	}
 	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 30 * time.Minute
+		cfg.IdleTimeout = 5 * time.Minute
+	}
+	if cfg.AuthIdleTimeout <= 0 {
+		cfg.AuthIdleTimeout = 30 * time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, conns: conns.New("syslog", cfg.MaxConns, cfg.Log),
-		metrics: map[string]*ingest.SourceMetrics{}}
+	s := &Server{cfg: cfg, conns: conns.New(conns.Config{Name: "syslog", Max: cfg.MaxConns, PerAddr: cfg.MaxConnsPerAddr,
+		Log: cfg.Log, Refused: cfg.Metrics.RefusedFunc("syslog")}),
+		metrics: map[string]*ingest.SourceMetrics{}, warn: conns.NewThrottle(cfg.Log, 0)}
 	for _, src := range []string{SourceUDP, SourceTCP, SourceTLS} {
 		s.metrics[src] = cfg.Metrics.For(src)
 	}
@@ -178,7 +190,7 @@ func (s *Server) serveUDP() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.cfg.Log.Warn("syslog UDP read", "err", err)
+			s.warn.Warn("syslog UDP read", "err", err)
 			continue
 		}
 		if n == 0 {
@@ -191,21 +203,25 @@ func (s *Server) serveUDP() {
 func (s *Server) serveConn(c net.Conn, source string) {
 	from := c.RemoteAddr().String()
 	var extra []event.Field
+	idle := s.cfg.IdleTimeout
 	if tc, ok := c.(*tls.Conn); ok {
-		_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
+		_ = tc.SetDeadline(time.Now().Add(handshakeTimeout))
 		if err := tc.Handshake(); err != nil {
-			s.cfg.Log.Warn("syslog TLS handshake failed", "remote", from, "err", err)
+			s.warn.Warn("syslog TLS handshake failed", "remote", from, "err", err)
 			return
 		}
 		_ = tc.SetDeadline(time.Time{})
 		if st := tc.ConnectionState(); len(st.PeerCertificates) > 0 {
+			if len(st.VerifiedChains) > 0 {
+				idle = s.cfg.AuthIdleTimeout // an authenticated sender
+			}
 			cert := st.PeerCertificates[0]
 			extra = append(extra, event.Field{Name: "tls.client.subject", Value: cert.Subject.String()},
 				event.Field{Name: "tls.client.x509.subject.common_name", Value: cert.Subject.CommonName})
 		}
 	}
 	ctx := context.Background()
-	fr := syslog.NewFramer(&deadlineReader{c: c, s: s}, s.cfg.MaxMessageBytes)
+	fr := syslog.NewFramer(&deadlineReader{c: c, s: s, idle: idle}, s.cfg.MaxMessageBytes)
 	for {
 		msg, err := fr.Next()
 		if msg != nil {
@@ -225,16 +241,20 @@ func (s *Server) serveConn(c net.Conn, source string) {
 	}
 }
 
+// handshakeTimeout bounds a TLS handshake (an unauthenticated peer).
+const handshakeTimeout = 10 * time.Second
+
 // deadlineReader refreshes the idle deadline before each read, unless the
 // server is stopping.
 type deadlineReader struct {
-	c net.Conn
-	s *Server
+	c    net.Conn
+	s    *Server
+	idle time.Duration
 }
 
 func (r *deadlineReader) Read(p []byte) (int, error) {
 	if !r.s.conns.Closing() {
-		_ = r.c.SetReadDeadline(time.Now().Add(r.s.cfg.IdleTimeout))
+		_ = r.c.SetReadDeadline(time.Now().Add(r.idle))
 	}
 	return r.c.Read(p)
 }
