@@ -48,6 +48,14 @@ var encounterEvents = map[string]bool{"A01": true, "A02": true, "A03": true, "A0
 // LedgerRetention) changes nothing and gives Result.Duplicate, and
 // applying the same facts twice leaves the same state.
 func (s *Store) ApplyADT(ctx context.Context, a *hl7.ADT) (Result, error) {
+	return s.ApplyADTFrom(ctx, a, Provenance{})
+}
+
+// ApplyADTFrom is ApplyADT recording where the message came from with
+// every care-team change, merge and patient update it makes (the message's
+// control id, event, sending application and facility fill the fields
+// prov leaves empty).
+func (s *Store) ApplyADTFrom(ctx context.Context, a *hl7.ADT, prov Provenance) (Result, error) {
 	res := Result{}
 	if a == nil {
 		return res, errors.New("directory: nil ADT")
@@ -62,6 +70,19 @@ func (s *Store) ApplyADT(ctx context.Context, a *hl7.ADT) (Result, error) {
 	}
 	sum := sha256.Sum256(raw)
 	digest := hex.EncodeToString(sum[:])
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&prov.ControlID, a.ControlID}, {&prov.Event, a.Event},
+		{&prov.Application, a.SendingApp}, {&prov.Facility, a.SendingFac}} {
+		if *f.dst == "" {
+			*f.dst = f.v
+		}
+	}
+	by, err := json.Marshal(prov)
+	if err != nil {
+		return res, fmt.Errorf("directory: %w", err)
+	}
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		q := txq{s: s, tx: tx, ctx: ctx}
@@ -74,7 +95,7 @@ func (s *Store) ApplyADT(ctx context.Context, a *hl7.ADT) (Result, error) {
 			return fmt.Errorf("directory: ledger: %w", err)
 		}
 		now := s.now()
-		ap := &applier{ctx: ctx, q: q, now: fmtTime(now), res: &res}
+		ap := &applier{ctx: ctx, q: q, now: fmtTime(now), by: string(by), res: &res}
 		when := a.EventTime
 		if when.IsZero() {
 			when = now
@@ -100,11 +121,15 @@ func (s *Store) ApplyADT(ctx context.Context, a *hl7.ADT) (Result, error) {
 }
 
 type applier struct {
-	ctx  context.Context
-	q    txq
-	now  string // stamp for created/updated
-	when string // the event's time
-	res  *Result
+	ctx context.Context
+	q   txq
+	now string // stamp for created/updated
+	by  string // Provenance of the message, JSON
+	// opens is true while applying the care team of a message that
+	// opened its encounter (an admission, or the first message of it).
+	opens bool
+	when  string // the event's time
+	res   *Result
 }
 
 func (ap *applier) warn(format string, args ...any) {
@@ -296,10 +321,10 @@ func (ap *applier) upsertPatient(p *hl7.Patient) (int64, error) {
 	if chosen == 0 {
 		r := emptyPatientRow().merged(p)
 		res, err := ap.exec(`INSERT INTO dir_patients (family, given, names, birth_date, sex, addresses, phones, next_of_kin,
-			account_number, deceased, deceased_time, vip, protection, restrictions, search, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			account_number, deceased, deceased_time, vip, protection, restrictions, search, created_at, updated_at, updated_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.family, r.given, r.names, r.birthDate, r.sex, r.addresses, r.phones, r.nextOfKin,
-			r.account, r.deceased, r.deceasedTime, r.vip, r.protection, r.restrictions, r.search, ap.now, ap.now)
+			r.account, r.deceased, r.deceasedTime, r.vip, r.protection, r.restrictions, r.search, ap.now, ap.now, ap.by)
 		if err != nil {
 			return 0, err
 		}
@@ -319,9 +344,9 @@ func (ap *applier) upsertPatient(p *hl7.Patient) (int64, error) {
 		if r := old.merged(p); r != old {
 			if _, err := ap.exec(`UPDATE dir_patients SET family = ?, given = ?, names = ?, birth_date = ?, sex = ?, addresses = ?,
 				phones = ?, next_of_kin = ?, account_number = ?, deceased = ?, deceased_time = ?, vip = ?, protection = ?,
-				restrictions = ?, search = ?, updated_at = ? WHERE id = ?`,
+				restrictions = ?, search = ?, updated_at = ?, updated_by = ? WHERE id = ?`,
 				r.family, r.given, r.names, r.birthDate, r.sex, r.addresses, r.phones, r.nextOfKin, r.account, r.deceased,
-				r.deceasedTime, r.vip, r.protection, r.restrictions, r.search, ap.now, chosen); err != nil {
+				r.deceasedTime, r.vip, r.protection, r.restrictions, r.search, ap.now, ap.by, chosen); err != nil {
 				return 0, err
 			}
 			ap.res.Changed = true
@@ -414,8 +439,8 @@ func (ap *applier) merge(i int, mg *hl7.Merge, firstSurvivor int64, a *hl7.ADT) 
 			{`UPDATE dir_encounters SET patient_id = ?, merged_from = ?, updated_at = ? WHERE patient_id = ?`, []any{survivor, prior, ap.now, prior}},
 			{`UPDATE dir_patients SET merged_into = ?, updated_at = ? WHERE id = ?`, []any{survivor, ap.now, prior}},
 			{`UPDATE dir_patients SET merged_into = ? WHERE merged_into = ?`, []any{survivor, prior}},
-			{`INSERT INTO dir_merges (survivor_id, prior_id, prior_identifiers, control_id, event_time, applied_at) VALUES (?, ?, ?, ?, ?, ?)`,
-				[]any{survivor, prior, jsonList(ids), a.ControlID, ap.when, ap.now}},
+			{`INSERT INTO dir_merges (survivor_id, prior_id, prior_identifiers, control_id, event_time, applied_at, applied_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				[]any{survivor, prior, jsonList(ids), a.ControlID, ap.when, ap.now, ap.by}},
 		}
 		for _, st := range steps {
 			if _, err := ap.exec(st.q, st.args...); err != nil {
@@ -434,8 +459,8 @@ func (ap *applier) merge(i int, mg *hl7.Merge, firstSurvivor int64, a *hl7.ADT) 
 				return err
 			}
 		}
-		if _, err := ap.exec(`INSERT INTO dir_merges (survivor_id, prior_id, prior_identifiers, control_id, event_time, applied_at) VALUES (?, NULL, ?, ?, ?, ?)`,
-			survivor, jsonList(unknown), a.ControlID, ap.when, ap.now); err != nil {
+		if _, err := ap.exec(`INSERT INTO dir_merges (survivor_id, prior_id, prior_identifiers, control_id, event_time, applied_at, applied_by) VALUES (?, NULL, ?, ?, ?, ?, ?)`,
+			survivor, jsonList(unknown), a.ControlID, ap.when, ap.now, ap.by); err != nil {
 			return err
 		}
 		ap.res.Changed = true
@@ -569,8 +594,10 @@ func (ap *applier) encounter(pid int64, a *hl7.ADT) error {
 	ap.res.EncounterID = encID
 
 	// The care team from the start of the stay when the message opens it.
+	opens := !found || a.Event == "A01" || a.Event == "A04" || a.Event == "A05"
+	ap.opens = opens
 	begin := ap.when
-	if r.admitTime != "" && r.admitTime < begin && (!found || a.Event == "A01" || a.Event == "A04" || a.Event == "A05") {
+	if r.admitTime != "" && r.admitTime < begin && opens {
 		begin = r.admitTime
 	}
 	for _, role := range []struct {
@@ -633,7 +660,7 @@ func (ap *applier) pv1Role(encID int64, role string, list []hl7.Provider, begin 
 			continue
 		}
 		end := max(ap.when, o.at)
-		if _, err := ap.exec(`UPDATE dir_care_team SET end_time = ? WHERE id = ?`, end, o.id); err != nil {
+		if _, err := ap.exec(`UPDATE dir_care_team SET end_time = ?, ended_at = ?, ended_by = ? WHERE id = ?`, end, ap.now, ap.by, o.id); err != nil {
 			return err
 		}
 		ap.res.Changed = true
@@ -645,8 +672,10 @@ func (ap *applier) pv1Role(encID int64, role string, list []hl7.Provider, begin 
 	slices.Sort(ids)
 	for _, id := range ids {
 		p := want[id]
-		if _, err := ap.exec(`INSERT INTO dir_care_team (encounter_id, provider_id, role, source, family, given, prefix, degree, authority, begin_time)
-			VALUES (?, ?, ?, 'pv1', ?, ?, ?, ?, ?, ?)`, encID, p.ID, role, p.Family, p.Given, p.Prefix, p.Degree, p.AssigningAuthority, begin); err != nil {
+		if _, err := ap.exec(`INSERT INTO dir_care_team (encounter_id, provider_id, role, source, family, given, prefix, degree, authority, begin_time,
+			added_at, added_by, added_on_open)
+			VALUES (?, ?, ?, 'pv1', ?, ?, ?, ?, ?, ?, ?, ?, ?)`, encID, p.ID, role, p.Family, p.Given, p.Prefix, p.Degree, p.AssigningAuthority, begin,
+			ap.now, ap.by, ap.opens); err != nil {
 			return err
 		}
 		ap.res.Changed = true
@@ -687,7 +716,7 @@ func (ap *applier) rolMember(encID int64, p *hl7.Provider) error {
 		if end == "" {
 			end = ap.when
 		}
-		if _, err := ap.exec(`UPDATE dir_care_team SET end_time = ? WHERE id = ?`, end, id); err != nil {
+		if _, err := ap.exec(`UPDATE dir_care_team SET end_time = ?, ended_at = ?, ended_by = ? WHERE id = ?`, end, ap.now, ap.by, id); err != nil {
 			return err
 		}
 		ap.res.Changed = true
@@ -695,7 +724,7 @@ func (ap *applier) rolMember(encID int64, p *hl7.Provider) error {
 	}
 	if found {
 		if end != "" && end != curEnd {
-			if _, err := ap.exec(`UPDATE dir_care_team SET end_time = ? WHERE id = ?`, end, id); err != nil {
+			if _, err := ap.exec(`UPDATE dir_care_team SET end_time = ?, ended_at = ?, ended_by = ? WHERE id = ?`, end, ap.now, ap.by, id); err != nil {
 				return err
 			}
 			ap.res.Changed = true
@@ -705,8 +734,10 @@ func (ap *applier) rolMember(encID int64, p *hl7.Provider) error {
 	if begin == "" {
 		begin = ap.when
 	}
-	if _, err := ap.exec(`INSERT INTO dir_care_team (encounter_id, provider_id, role, source, family, given, prefix, degree, authority, begin_time, end_time)
-		VALUES (?, ?, ?, 'rol', ?, ?, ?, ?, ?, ?, ?)`, encID, p.ID, role, p.Family, p.Given, p.Prefix, p.Degree, p.AssigningAuthority, begin, end); err != nil {
+	if _, err := ap.exec(`INSERT INTO dir_care_team (encounter_id, provider_id, role, source, family, given, prefix, degree, authority, begin_time, end_time,
+		added_at, added_by, added_on_open)
+		VALUES (?, ?, ?, 'rol', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, encID, p.ID, role, p.Family, p.Given, p.Prefix, p.Degree, p.AssigningAuthority, begin, end,
+		ap.now, ap.by, ap.opens); err != nil {
 		return err
 	}
 	ap.res.Changed = true

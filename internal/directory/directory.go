@@ -267,6 +267,19 @@ CREATE INDEX dir_workforce_department ON dir_workforce(department);
 `,
 	// 2: encounters are looked up by visit number under any authority.
 	`CREATE INDEX dir_encounters_number ON dir_encounters(visit_number);`,
+	// 3: provenance of directory changes made by HL7 messages: who (the
+	// sending application and facility, the connection's address and
+	// client certificate), by which message (control id, event) and when
+	// Vigil recorded it (its own clock, not the message's).
+	`
+ALTER TABLE dir_care_team ADD COLUMN added_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE dir_care_team ADD COLUMN added_by TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE dir_care_team ADD COLUMN added_on_open INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE dir_care_team ADD COLUMN ended_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE dir_care_team ADD COLUMN ended_by TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE dir_merges ADD COLUMN applied_by TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE dir_patients ADD COLUMN updated_by TEXT NOT NULL DEFAULT '{}';
+`,
 }
 
 // withTx runs fn in a write transaction, serialised with other writers.

@@ -71,17 +71,18 @@ func (s *Store) Patient(ctx context.Context, id int64) (*Patient, error) {
 }
 
 const patientCols = `id, COALESCE(merged_into, 0), names, birth_date, sex, addresses, phones, next_of_kin, account_number,
-	deceased, deceased_time, vip, protection, restrictions, created_at, updated_at`
+	deceased, deceased_time, vip, protection, restrictions, created_at, updated_at, updated_by`
 
 type scanner interface{ Scan(...any) error }
 
 func scanPatient(row scanner) (*Patient, error) {
 	var p Patient
-	var names, addresses, phones, nok, restrictions, deceasedTime, created, updated string
+	var names, addresses, phones, nok, restrictions, deceasedTime, created, updated, updatedBy string
 	if err := row.Scan(&p.ID, &p.MergedInto, &names, &p.BirthDate, &p.Sex, &addresses, &phones, &nok, &p.AccountNumber,
-		&p.Deceased, &deceasedTime, &p.VIP, &p.Protection, &restrictions, &created, &updated); err != nil {
+		&p.Deceased, &deceasedTime, &p.VIP, &p.Protection, &restrictions, &created, &updated, &updatedBy); err != nil {
 		return nil, err
 	}
+	p.UpdatedBy = provenance(updatedBy)
 	for _, f := range []struct {
 		src string
 		dst any
@@ -113,7 +114,7 @@ func (s *Store) patient(ctx context.Context, id int64, full bool) (*Patient, err
 	if p.Encounters, err = s.Encounters(ctx, EncounterQuery{PatientID: p.ID, Limit: 1000}); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT survivor_id, COALESCE(prior_id, 0), prior_identifiers, control_id, event_time, applied_at
+	rows, err := s.db.QueryContext(ctx, `SELECT survivor_id, COALESCE(prior_id, 0), prior_identifiers, control_id, event_time, applied_at, applied_by
 		FROM dir_merges WHERE survivor_id = ? OR prior_id = ? ORDER BY id`, p.ID, p.ID)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
@@ -121,10 +122,11 @@ func (s *Store) patient(ctx context.Context, id int64, full bool) (*Patient, err
 	defer rows.Close()
 	for rows.Next() {
 		var m Merge
-		var ids, ev, at string
-		if err := rows.Scan(&m.SurvivorID, &m.PriorID, &ids, &m.ControlID, &ev, &at); err != nil {
+		var ids, ev, at, by string
+		if err := rows.Scan(&m.SurvivorID, &m.PriorID, &ids, &m.ControlID, &ev, &at, &by); err != nil {
 			return nil, fmt.Errorf("directory: %w", err)
 		}
+		m.AppliedBy = provenance(by)
 		_ = json.Unmarshal([]byte(ids), &m.PriorIdentifiers)
 		m.EventTime, m.AppliedAt = parseTime(ev), parseTime(at)
 		p.Merges = append(p.Merges, m)
@@ -319,7 +321,8 @@ func (s *Store) Encounters(ctx context.Context, q EncounterQuery) ([]Encounter, 
 	for _, e := range out {
 		cargs = append(cargs, e.ID)
 	}
-	crow, err := s.db.QueryContext(ctx, `SELECT encounter_id, provider_id, role, source, family, given, prefix, degree, authority, begin_time, end_time
+	crow, err := s.db.QueryContext(ctx, `SELECT encounter_id, provider_id, role, source, family, given, prefix, degree, authority, begin_time, end_time,
+		added_at, added_by, added_on_open, ended_at, ended_by
 		FROM dir_care_team WHERE encounter_id IN (`+placeholders(len(cargs))+`) ORDER BY id`, cargs...)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
@@ -328,15 +331,39 @@ func (s *Store) Encounters(ctx context.Context, q EncounterQuery) ([]Encounter, 
 	for crow.Next() {
 		var encID int64
 		var m CareTeamMember
-		var begin, end string
-		if err := crow.Scan(&encID, &m.ProviderID, &m.Role, &m.Source, &m.Family, &m.Given, &m.Prefix, &m.Degree, &m.Authority, &begin, &end); err != nil {
+		var begin, end, addedAt, addedBy, endedAt, endedBy string
+		if err := crow.Scan(&encID, &m.ProviderID, &m.Role, &m.Source, &m.Family, &m.Given, &m.Prefix, &m.Degree, &m.Authority, &begin, &end,
+			&addedAt, &addedBy, &m.AddedWithEncounter, &endedAt, &endedBy); err != nil {
 			return nil, fmt.Errorf("directory: %w", err)
 		}
 		m.Begin, m.End = parseTime(begin), parseTime(end)
+		m.Added, m.Ended = change(addedAt, addedBy), change(endedAt, endedBy)
 		e := &out[index[encID]]
 		e.CareTeam = append(e.CareTeam, m)
 	}
 	return out, crow.Err()
+}
+
+// provenance reads a stored Provenance; nil when none was recorded.
+func provenance(js string) *Provenance {
+	var p Provenance
+	if js == "" || json.Unmarshal([]byte(js), &p) != nil || p == (Provenance{}) {
+		return nil
+	}
+	return &p
+}
+
+// change reads a stored change; nil when none was recorded.
+func change(at, by string) *Change {
+	t := parseTime(at)
+	if t.IsZero() {
+		return nil
+	}
+	c := &Change{At: t}
+	if p := provenance(by); p != nil {
+		c.Provenance = *p
+	}
+	return c
 }
 
 func placeholders(n int) string {

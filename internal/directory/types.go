@@ -45,6 +45,9 @@ type Patient struct {
 	Merges       []Merge      `json:"merges,omitempty"`
 	CreatedAt    time.Time    `json:"created_at"`
 	UpdatedAt    time.Time    `json:"updated_at"`
+	// UpdatedBy is the message that last changed the record's
+	// demographics or flags.
+	UpdatedBy *Provenance `json:"updated_by,omitempty"`
 }
 
 // Confidential reports whether the record carries a VIP, protection or
@@ -96,6 +99,35 @@ type CareTeamMember struct {
 	Authority string    `json:"authority,omitempty"`
 	Begin     time.Time `json:"begin,omitzero"`
 	End       time.Time `json:"end,omitzero"`
+	// Added says which message put the member on the team, from whom,
+	// and when Vigil recorded it (its own clock); AddedWithEncounter is
+	// true when that message opened the encounter (an admission), false
+	// when it added the member to an encounter already open. Ended is
+	// the same for the end of the membership. Both are nil for
+	// memberships recorded before provenance was kept.
+	Added              *Change `json:"added,omitempty"`
+	AddedWithEncounter bool    `json:"added_with_encounter"`
+	Ended              *Change `json:"ended,omitempty"`
+}
+
+// Provenance says where a directory change came from: the HL7 message
+// (control id MSH-10, trigger event, sending application MSH-3 and
+// facility MSH-4) and the connection it came on (address, client
+// certificate subject under mutual TLS).
+type Provenance struct {
+	ControlID   string `json:"control_id,omitempty"`
+	Event       string `json:"event,omitempty"`
+	Application string `json:"sending_application,omitempty"`
+	Facility    string `json:"sending_facility,omitempty"`
+	Remote      string `json:"remote,omitempty"`
+	TLSSubject  string `json:"tls_subject,omitempty"`
+}
+
+// Change is one recorded change: when Vigil recorded it, and where it
+// came from.
+type Change struct {
+	At time.Time `json:"at"`
+	Provenance
 }
 
 // Merge is one A40 merge of a prior patient record into a survivor.
@@ -106,6 +138,7 @@ type Merge struct {
 	ControlID        string       `json:"control_id,omitempty"`
 	EventTime        time.Time    `json:"event_time,omitzero"`
 	AppliedAt        time.Time    `json:"applied_at"`
+	AppliedBy        *Provenance  `json:"applied_by,omitempty"`
 }
 
 // Worker is one member of the workforce.

@@ -10,6 +10,16 @@
 // the bus; answer. A message the bus or the directory could not take is
 // answered AR and not stored, so the sender's retry does not duplicate it.
 //
+// Senders: the listener binds loopback unless configured otherwise, and
+// can be restricted to sender addresses (AllowNets) and to sending
+// applications and facilities (MSH-3/MSH-4, AllowSenders), and to clients
+// presenting a certificate of a given CA (mutual TLS). Anything else is
+// answered AR with the reason, counted (vigil_ingest_refused_total) and
+// recorded as a small event without the message's content
+// (event.action hl7-refused). Every directory change an ADT makes is
+// recorded with its provenance (directory.Provenance: control id, event,
+// MSH-3/MSH-4, the connection's address and client certificate).
+//
 // Nothing from message bodies (names, identifiers, values quoted by parse
 // errors) reaches Vigil's logs: they name the sender, offsets, segment,
 // field and error codes only.
@@ -23,6 +33,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -56,8 +67,18 @@ type Config struct {
 	Location *time.Location
 	// MaxFrameBytes bounds a message (default 1 MiB).
 	MaxFrameBytes int
-	// MaxConns bounds concurrent connections (default 256).
-	MaxConns int
+	// MaxConns bounds concurrent connections (default 256);
+	// MaxConnsPerAddr those from one IP address (default 32).
+	MaxConns, MaxConnsPerAddr int
+	// AllowNets, when set, are the only sender addresses served: every
+	// message on a connection from elsewhere is answered AR and the
+	// connection closed; nothing of it reaches the directory or the bus.
+	AllowNets []netip.Prefix
+	// AllowSenders, when set, are the only sending application and
+	// facility pairs (MSH-3, MSH-4) accepted, as SenderPattern text
+	// ("EPIC^GENHOSP", "EPIC^*", "*^GENHOSP"); other messages are
+	// answered AR.
+	AllowSenders []string
 	// IdleTimeout closes a connection silent between messages for this
 	// long (default 10 minutes).
 	IdleTimeout time.Duration
@@ -78,6 +99,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 256
+	}
+	if c.MaxConnsPerAddr <= 0 {
+		c.MaxConnsPerAddr = 32
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Minute
@@ -104,9 +128,93 @@ func (c *Config) defaults() {
 
 // Server is a running listener.
 type Server struct {
-	cfg   Config
-	ln    net.Listener
-	conns *conns.Set
+	cfg     Config
+	ln      net.Listener
+	conns   *conns.Set
+	senders []senderPattern
+	warn    *conns.Throttle
+}
+
+// Refusal reasons (vigil_ingest_refused_total{source="hl7-mllp"}).
+const (
+	ReasonAddress = "sender_address"      // not in AllowNets
+	ReasonSender  = "sending_application" // MSH-3/MSH-4 not in AllowSenders
+)
+
+// senderPattern is one AllowSenders entry: application and facility,
+// "" or "*" for any.
+type senderPattern struct{ app, fac string }
+
+// ParseSenders reads AllowSenders entries: "APP^FACILITY", "APP" (any
+// facility), "^FACILITY" or "*^FACILITY" (any application). Matching is
+// case-insensitive.
+func ParseSenders(list []string) ([]senderPattern, error) {
+	var out []senderPattern
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		app, fac, _ := strings.Cut(s, "^")
+		if s == "" || strings.Contains(fac, "^") {
+			return nil, fmt.Errorf("sender %q: want APPLICATION^FACILITY (MSH-3^MSH-4; * for any)", s)
+		}
+		if app == "*" {
+			app = ""
+		}
+		if fac == "*" {
+			fac = ""
+		}
+		if app == "" && fac == "" {
+			return nil, fmt.Errorf("sender %q allows everyone: leave the list empty instead", s)
+		}
+		out = append(out, senderPattern{app: app, fac: fac})
+	}
+	return out, nil
+}
+
+// ParseNets reads AllowNets entries: CIDR prefixes or single addresses.
+func ParseNets(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("sender address %q: want a CIDR prefix (10.20.0.0/16) or an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+func (s *Server) senderAllowed(app, fac string) bool {
+	if len(s.senders) == 0 {
+		return true
+	}
+	for _, p := range s.senders {
+		if (p.app == "" || strings.EqualFold(p.app, app)) && (p.fac == "" || strings.EqualFold(p.fac, fac)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) addrAllowed(c net.Conn) bool {
+	if len(s.cfg.AllowNets) == 0 {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return false
+	}
+	a := ap.Addr().Unmap()
+	for _, p := range s.cfg.AllowNets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Start binds the listener and serves it until Stop.
@@ -115,8 +223,11 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Pub == nil || cfg.Metrics == nil {
 		return nil, errors.New("mllp listener: Pub and Metrics are required")
 	}
+	senders, err := ParseSenders(cfg.AllowSenders)
+	if err != nil {
+		return nil, fmt.Errorf("mllp: %w", err)
+	}
 	var ln net.Listener
-	var err error
 	if cfg.TLS != nil {
 		ln, err = tls.Listen("tcp", cfg.Addr, cfg.TLS)
 	} else {
@@ -125,7 +236,9 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HL7 MLLP listener on %s: %w", cfg.Addr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, conns: conns.New("mllp", cfg.MaxConns, cfg.Log)}
+	s := &Server{cfg: cfg, ln: ln, senders: senders, warn: conns.NewThrottle(cfg.Log, 0),
+		conns: conns.New(conns.Config{Name: "mllp", Max: cfg.MaxConns, PerAddr: cfg.MaxConnsPerAddr, Log: cfg.Log,
+			Refused: cfg.Metrics.RefusedFunc(Source)})}
 	s.conns.Accept(ln, s.serve)
 	return s, nil
 }
@@ -170,22 +283,30 @@ func (r *connReader) Read(p []byte) (int, error) {
 
 // peer is what the events of one connection say about it.
 type peer struct {
-	remote string
-	extra  []event.Field
+	remote     string
+	tlsSubject string
+	extra      []event.Field
+	// refused is why every message of the connection is refused ("":
+	// served).
+	refused, reason string
 }
 
 func (s *Server) serve(c net.Conn) {
 	p := peer{remote: c.RemoteAddr().String()}
+	if !s.addrAllowed(c) {
+		p.refused, p.reason = ReasonAddress, "sender address "+p.remote+" is not allowed to send HL7 to this listener"
+	}
 	if tc, ok := c.(*tls.Conn); ok {
-		_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
+		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
 		if err := tc.Handshake(); err != nil {
-			s.cfg.Log.Warn("mllp TLS handshake failed", "remote", p.remote, "err", err)
+			s.warn.Warn("mllp TLS handshake failed", "remote", p.remote, "err", err)
 			return
 		}
 		_ = tc.SetDeadline(time.Time{})
 		if st := tc.ConnectionState(); len(st.PeerCertificates) > 0 {
 			cert := st.PeerCertificates[0]
-			p.extra = append(p.extra, event.Field{Name: "tls.client.subject", Value: cert.Subject.String()},
+			p.tlsSubject = cert.Subject.String()
+			p.extra = append(p.extra, event.Field{Name: "tls.client.subject", Value: p.tlsSubject},
 				event.Field{Name: "tls.client.x509.subject.common_name", Value: cert.Subject.CommonName})
 		}
 	}
@@ -231,7 +352,55 @@ func (s *Server) serve(c net.Conn) {
 			s.cfg.Log.Debug("mllp acknowledgement not sent", "remote", p.remote, "err", err)
 			return
 		}
+		if p.refused == ReasonAddress {
+			return // told why; nothing more is read from it
+		}
 	}
+}
+
+// refuse answers a message from a sender not allowed: AR with the reason,
+// counted, logged (at most every few seconds) and recorded as an event
+// holding nothing of the message but its header's routing fields.
+func (s *Server) refuse(m *hl7.Message, frame []byte, p *peer, reason, text string, now time.Time) []byte {
+	s.cfg.Metrics.Refused.WithLabelValues(Source, reason).Inc()
+	s.cfg.Metrics.Rejected.WithLabelValues(Source).Inc()
+	var e event.Event
+	e.Time = now
+	for _, kv := range [][2]string{{"event.kind", "event"}, {"event.module", "hl7"}, {"event.dataset", "hl7.refused"},
+		{"event.category", "network"}, {"event.type", "denied"}, {"event.action", "hl7-refused"}, {"event.outcome", "failure"},
+		{"event.reason", reason}, {event.FieldMessage, text}, {"log.source.address", p.remote}, {"healthcare.hl7.ack_code", string(hl7.AR)}} {
+		e.Add(kv[0], kv[1])
+	}
+	e.Fields = append(e.Fields, p.extra...)
+	attrs := []any{"remote", p.remote, "reason", reason}
+	if m != nil {
+		msh := m.Segment("MSH")
+		for _, f := range []struct {
+			name string
+			n    int
+		}{{"healthcare.hl7.sending_application", 3}, {"healthcare.hl7.sending_facility", 4}} {
+			if v := msh.Get(f.n, 1, 1, 1); v != "" {
+				e.Add(f.name, v)
+				attrs = append(attrs, f.name[len("healthcare.hl7."):], v)
+			}
+		}
+		e.Add("healthcare.hl7.control_id", m.ControlID)
+		e.Add("healthcare.hl7.message_type", m.Type)
+		e.Add("healthcare.hl7.trigger_event", m.Trigger)
+	}
+	ingest.Stamp(&e, now)
+	s.warn.Warn("hl7 message refused: sender not allowed; answered AR", attrs...)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
+	if _, err := ingest.PublishAll(ctx, s.cfg.Pub, Source, []event.Event{e}); err != nil {
+		s.warn.Warn("hl7 refusal not recorded: bus refused it", "err", err)
+	}
+	cancel()
+	if m == nil {
+		return hl7.BuildRejectForUnparsable(frame, errors.New(text), now)
+	}
+	plan := planFor(m)
+	plan.opt = hl7.AckOptions{Code: hl7.AR, ErrorCode: hl7.ErrInternal, Text: text}
+	return plan.build(m, frame, nil, now)
 }
 
 // ackPlan is how the message will be answered.
@@ -289,6 +458,14 @@ func (s *Server) handle(frame []byte, p *peer) []byte {
 	log := s.cfg.Log
 	s.cfg.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(frame)))
 	m, perr := hl7.Parse(frame, hl7.Limits{MaxBytes: s.cfg.MaxFrameBytes})
+	if p.refused != "" {
+		return s.refuse(m, frame, p, p.refused, p.reason, now)
+	}
+	if m != nil {
+		if app, fac := m.Segment("MSH").Get(3, 1, 1, 1), m.Segment("MSH").Get(4, 1, 1, 1); !s.senderAllowed(app, fac) {
+			return s.refuse(m, frame, p, ReasonSender, fmt.Sprintf("sending application %q and facility %q (MSH-3, MSH-4) are not allowed to send HL7 to this listener", app, fac), now)
+		}
+	}
 	plan := planFor(m)
 	var e event.Event
 	e.Fields = make([]event.Field, 0, 32)
@@ -334,7 +511,7 @@ func (s *Server) handle(frame []byte, p *peer) []byte {
 				log.Info("hl7 ADT times ahead of the clock taken as the arrival time", "remote", p.remote, "control_id", m.ControlID, "fields", changed)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
-			res, derr := s.cfg.Directory.ApplyADT(ctx, adt)
+			res, derr := s.cfg.Directory.ApplyADTFrom(ctx, adt, directory.Provenance{Remote: p.remote, TLSSubject: p.tlsSubject})
 			cancel()
 			if derr != nil {
 				// Not stored: the sender retries, the directory's ledger
