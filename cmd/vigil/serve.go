@@ -94,7 +94,11 @@ func configCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := config.Load(cmd.Flags(), os.Environ()); err != nil {
-				return &exitError{code: 2, err: err}
+				ps := config.Problems(err)
+				for _, p := range ps {
+					fmt.Fprintln(cmd.ErrOrStderr(), p)
+				}
+				return &exitError{code: 2, err: fmt.Errorf("%d problems in the configuration (listed above)", len(ps))}
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "configuration is valid")
 			return nil

@@ -498,12 +498,22 @@ func (e *Error) Error() string {
 }
 
 // Load builds the configuration from defaults, the file named by --config
-// (or VIGIL_CONFIG), the environment and the flags that were set.
+// (or VIGIL_CONFIG), the environment and the flags that were set. It
+// reports every problem it finds, not only the first: the error joins one
+// *Error per problem (errors.As finds the first; Problems lists them all),
+// each naming the key, where the value came from (file:line, variable,
+// flag) and what is wrong.
 func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 	c := Default()
 	source := map[string]string{}
 	for _, k := range keys {
 		source[k.path] = "default"
+	}
+	var errs []error
+	bad := map[string]bool{} // keys whose value could not be set: not validated again
+	fail := func(e *Error) {
+		errs = append(errs, e)
+		bad[e.Key] = true
 	}
 	env := map[string]string{}
 	for _, kv := range environ {
@@ -518,9 +528,7 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 		}
 	}
 	if file != "" {
-		if err := loadFile(c, file, source); err != nil {
-			return nil, err
-		}
+		loadFile(c, file, source, fail)
 	}
 	known := map[string]bool{"VIGIL_CONFIG": true}
 	for _, name := range ClientEnv {
@@ -530,16 +538,21 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 		name := EnvName(k.path)
 		known[name] = true
 		if v, ok := env[name]; ok {
-			if err := k.set(c, v); err != nil {
-				return nil, &Error{Key: k.path, Source: "environment " + name, Err: err}
-			}
 			source[k.path] = "environment " + name
+			if err := k.set(c, v); err != nil {
+				fail(&Error{Key: k.path, Source: "environment " + name, Err: err})
+			}
 		}
 	}
+	var unknown []string
 	for name := range env {
 		if !known[name] && !strings.HasPrefix(name, "VIGIL_TEST_") {
-			return nil, &Error{Key: name, Source: "environment", Err: errors.New("unknown setting")}
+			unknown = append(unknown, name)
 		}
+	}
+	slices.Sort(unknown)
+	for _, name := range unknown {
+		fail(&Error{Key: name, Source: "environment", Err: errors.New("unknown setting")})
 	}
 	if fs != nil {
 		for _, k := range keys {
@@ -547,94 +560,125 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 			if f == nil || !f.Changed {
 				continue
 			}
-			if err := k.set(c, f.Value.String()); err != nil {
-				return nil, &Error{Key: k.path, Source: "flag --" + f.Name, Err: err}
-			}
 			source[k.path] = "flag --" + f.Name
+			delete(bad, k.path) // the flag wins over a bad file or environment value
+			if err := k.set(c, f.Value.String()); err != nil {
+				fail(&Error{Key: k.path, Source: "flag --" + f.Name, Err: err})
+			}
 		}
 	}
 	for _, k := range keys {
-		if k.validate == nil {
+		if k.validate == nil || bad[k.path] {
 			continue
 		}
 		if err := k.validate(c); err != nil {
-			return nil, &Error{Key: k.path, Source: source[k.path], Err: err}
+			fail(&Error{Key: k.path, Source: source[k.path], Err: err})
 		}
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
-		return nil, &Error{Key: "http.tls_cert", Source: source["http.tls_cert"], Err: errors.New("http.tls_cert and http.tls_key must be set together")}
+		fail(&Error{Key: "http.tls_cert", Source: source["http.tls_cert"], Err: errors.New("http.tls_cert and http.tls_key must be set together")})
 	}
 	if (c.MLLP.TLSCert == "") != (c.MLLP.TLSKey == "") {
-		return nil, &Error{Key: "mllp.tls_cert", Source: source["mllp.tls_cert"], Err: errors.New("mllp.tls_cert and mllp.tls_key must be set together")}
+		fail(&Error{Key: "mllp.tls_cert", Source: source["mllp.tls_cert"], Err: errors.New("mllp.tls_cert and mllp.tls_key must be set together")})
 	}
 	if (c.Syslog.TLSCert == "") != (c.Syslog.TLSKey == "") {
-		return nil, &Error{Key: "syslog.tls_cert", Source: source["syslog.tls_cert"], Err: errors.New("syslog.tls_cert and syslog.tls_key must be set together")}
+		fail(&Error{Key: "syslog.tls_cert", Source: source["syslog.tls_cert"], Err: errors.New("syslog.tls_cert and syslog.tls_key must be set together")})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return c, nil
 }
 
+// Problems lists the configuration errors an error from Load holds, one
+// per problem, in the order they were found.
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 // loadFile applies a YAML file: nested mappings whose leaves are keys.
-func loadFile(c *Config, path string, source map[string]string) error {
+// Every problem is reported to fail, with its file and line; the rest of
+// the file is still read.
+func loadFile(c *Config, path string, source map[string]string, fail func(*Error)) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return &Error{Key: "config", Source: "flag --config", Err: err}
+		fail(&Error{Key: "config", Source: "flag --config", Err: err})
+		return
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return &Error{Key: "config", Source: path, Err: err}
+		fail(&Error{Key: "config", Source: path, Err: err})
+		return
 	}
 	if len(root.Content) == 0 {
-		return nil // empty file
+		return // empty file
 	}
 	byPath := map[string]key{}
 	for _, k := range keys {
 		byPath[k.path] = k
 	}
-	var walk func(prefix string, n *yaml.Node) error
-	walk = func(prefix string, n *yaml.Node) error {
+	var walk func(prefix string, n *yaml.Node)
+	walk = func(prefix string, n *yaml.Node) {
 		if n.Kind != yaml.MappingNode {
-			return &Error{Key: "config", Source: fmt.Sprintf("%s:%d", path, n.Line), Err: errors.New("want a mapping of settings")}
+			fail(&Error{Key: strings.TrimSuffix(prefix, ".") + orRoot(prefix), Source: fmt.Sprintf("%s:%d", path, n.Line), Err: errors.New("want a mapping of settings")})
+			return
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			kn, vn := n.Content[i], n.Content[i+1]
 			name := prefix + kn.Value
 			where := fmt.Sprintf("%s:%d", path, kn.Line)
 			if k, ok := byPath[name]; ok {
+				source[name] = where
 				if k.list && vn.Kind == yaml.SequenceNode {
 					var l []string
+					okList := true
 					for _, item := range vn.Content {
 						if item.Kind != yaml.ScalarNode {
-							return &Error{Key: name, Source: fmt.Sprintf("%s:%d", path, item.Line), Err: errors.New("want a list of values")}
+							fail(&Error{Key: name, Source: fmt.Sprintf("%s:%d", path, item.Line), Err: errors.New("want a list of values")})
+							okList = false
+							break
 						}
 						l = append(l, item.Value)
 					}
-					k.setList(c, l)
-					source[name] = where
+					if okList {
+						k.setList(c, l)
+					}
 					continue
 				}
 				if vn.Kind != yaml.ScalarNode {
-					return &Error{Key: name, Source: where, Err: errors.New("want a single value")}
+					fail(&Error{Key: name, Source: where, Err: errors.New("want a single value")})
+					continue
 				}
 				if err := k.set(c, vn.Value); err != nil {
-					return &Error{Key: name, Source: where, Err: err}
+					fail(&Error{Key: name, Source: where, Err: err})
 				}
-				source[name] = where
 				continue
 			}
 			if hasPrefix(byPath, name+".") {
 				if vn.Kind != yaml.MappingNode {
-					return &Error{Key: name, Source: where, Err: errors.New("want a mapping of settings")}
+					fail(&Error{Key: name, Source: where, Err: errors.New("want a mapping of settings")})
+					continue
 				}
-				if err := walk(name+".", vn); err != nil {
-					return err
-				}
+				walk(name+".", vn)
 				continue
 			}
-			return &Error{Key: name, Source: where, Err: errors.New("unknown setting")}
+			fail(&Error{Key: name, Source: where, Err: errors.New("unknown setting")})
 		}
-		return nil
 	}
-	return walk("", root.Content[0])
+	walk("", root.Content[0])
+}
+
+func orRoot(prefix string) string {
+	if prefix == "" {
+		return "config"
+	}
+	return ""
 }
 
 func hasPrefix(m map[string]key, prefix string) bool {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -187,5 +188,47 @@ func TestClientEnvironmentIgnored(t *testing.T) {
 	}
 	if _, err := load(t, "", []string{"VIGIL_TOKEN=abc", "VIGIL_DATADIR=/x"}); err == nil || !strings.Contains(err.Error(), "VIGIL_DATADIR") {
 		t.Fatalf("misspelt variable: %v", err)
+	}
+}
+
+// TestLoadReportsEveryProblem: every bad setting is reported, each with
+// its key and where it came from (file:line, variable, flag), not only the
+// first; the rest of the file is still read.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	file := "http:\n  adr: x\nsyslog:\n  max_message_bytes: lots\n  timezone: Mars/Base\nstore:\n  retention: 1h\nlog:\n  level: chatty\n"
+	_, err := load(t, file, []string{"VIGIL_SYSLOG_UDP_ADDR=nope", "VIGIL_HTTP_ADRESS=x"}, "--detect-timezone", "Pluto/Base")
+	ps := Problems(err)
+	want := []string{
+		"config: http.adr (" /* file */, "vigil.yaml:2): unknown setting",
+		"config: syslog.max_message_bytes (", "vigil.yaml:4): invalid size",
+		"config: syslog.timezone (", "vigil.yaml:5): ",
+		"config: store.retention (", "vigil.yaml:7): must be at least 1d",
+		"config: log.level (", "vigil.yaml:9): invalid value",
+		"config: syslog.udp_addr (environment VIGIL_SYSLOG_UDP_ADDR)", "",
+		"config: VIGIL_HTTP_ADRESS (environment): unknown setting", "",
+		"config: detect.timezone (flag --detect-timezone)", "",
+	}
+	if len(ps) != len(want)/2 {
+		t.Fatalf("%d problems, want %d:\n%v", len(ps), len(want)/2, err)
+	}
+	text := err.Error()
+	for i := 0; i < len(want); i += 2 {
+		found := false
+		for _, p := range ps {
+			if strings.Contains(p.Error(), want[i]) && strings.Contains(p.Error(), want[i+1]) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no problem with %q and %q in:\n%s", want[i], want[i+1], text)
+		}
+	}
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "http.adr" {
+		t.Errorf("errors.As: %+v", ce)
+	}
+	// A flag corrects a bad file value: no problem for it.
+	if _, err := load(t, "log:\n  level: chatty\n", nil, "--log-level", "info"); err != nil {
+		t.Errorf("flag over a bad file value: %v", err)
 	}
 }
