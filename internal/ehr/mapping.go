@@ -248,24 +248,23 @@ func normHeader(s string) string {
 
 func snakeHeader(s string) string {
 	var b strings.Builder
-	prevUnderscore := true
+	prevUnderscore, prevLower := true, false
 	for _, r := range strings.TrimPrefix(s, "\ufeff") {
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if unicode.IsUpper(r) && b.Len() > 0 && !prevUnderscore {
-				// camelCase → camel_case, but keep runs of capitals.
-				last := []rune(b.String())
-				if unicode.IsLower(last[len(last)-1]) {
-					b.WriteByte('_')
-				}
+			// camelCase → camel_case, but keep runs of capitals
+			// (TERMINAL → terminal, HostName → host_name).
+			if unicode.IsUpper(r) && prevLower && !prevUnderscore {
+				b.WriteByte('_')
 			}
 			b.WriteRune(unicode.ToLower(r))
-			prevUnderscore = false
+			prevUnderscore, prevLower = false, unicode.IsLower(r)
 		default:
 			if !prevUnderscore {
 				b.WriteByte('_')
 				prevUnderscore = true
 			}
+			prevLower = false
 		}
 	}
 	return strings.Trim(b.String(), "_")
@@ -280,7 +279,10 @@ var presets = map[string]*Mapping{
 	"epic": {
 		Name: "epic", Vendor: "Epic Systems", Product: "Epic",
 		Columns: map[string]Headers{
-			FieldTimestamp:                    {"ACCESS_INSTANT", "ACCESS_TIME", "Access Instant", "Access Time", "Access Date/Time", "Date/Time", "Timestamp"},
+			FieldTimestamp: {"ACCESS_INSTANT", "ACCESS_TIME", "Access Instant", "Access Time", "Access Date/Time", "Date/Time", "Timestamp"},
+			// The export's own id of the access (the access log line), which
+			// privacy alerts and reports name.
+			"event.id":                        {"ACCESS_LOG_ID", "ACCESS_ID", "ACCESS_EVENT_ID", "AUDIT_ID", "AUDIT_LOG_ID", "LOG_ID", "EVENT_ID", "Access ID", "Audit ID"},
 			"user.name":                       {"USER_ID", "User ID", "EMP_ID", "User Login", "User"},
 			"user.full_name":                  {"USER_NAME", "User Name", "EMP_NAME"},
 			"healthcare.patient.id":           {"PAT_MRN_ID", "MRN", "Patient MRN", "PAT_ID", "Patient ID"},
@@ -291,8 +293,13 @@ var presets = map[string]*Mapping{
 			"source.ip":                       {"IP_ADDRESS", "IP Address", "Client IP"},
 			"healthcare.workforce.department": {"DEPARTMENT_NAME", "LOGIN_DEP_NAME", "Login Department", "DEPARTMENT", "Department"},
 			"healthcare.workforce.role":       {"USER_ROLE", "Role", "User Role"},
-			FieldBreakGlass:                   {"BTG_FLAG", "BREAK_THE_GLASS_YN", "Break the Glass", "Break-the-Glass", "BTG"},
-			FieldBreakGlassJustification:      {"BTG_REASON", "BREAK_THE_GLASS_REASON", "BTG Reason", "Break the Glass Reason", "BTG_COMMENT"},
+			// Break-the-glass columns under the names Epic reports and
+			// site-built extracts give them (compared without case, spaces
+			// or punctuation: break_glass = BREAK GLASS = BreakGlass).
+			FieldBreakGlass: {"BTG_FLAG", "BREAK_THE_GLASS_YN", "Break the Glass", "BTG", "BREAK_GLASS", "BREAK_GLASS_YN",
+				"BREAK_GLASS_FLAG", "BTG_YN", "IS_BREAK_GLASS", "EMERGENCY_ACCESS", "EMERGENCY_ACCESS_YN"},
+			FieldBreakGlassJustification: {"BTG_REASON", "BREAK_THE_GLASS_REASON", "BTG Reason", "Break the Glass Reason", "BTG_COMMENT",
+				"BREAK_GLASS_REASON", "BREAK_GLASS_JUSTIFICATION", "BREAK_GLASS_COMMENT", "BTG_JUSTIFICATION", "EMERGENCY_ACCESS_REASON"},
 		},
 		Required: []string{FieldTimestamp, "user.name", "healthcare.patient.id"},
 	},

@@ -72,6 +72,7 @@ type Reader struct {
 	cols    []column // mapped columns
 	other   []int    // unmapped column indexes (KeepUnmapped)
 	otherNm []string
+	unread  []string // headers of the columns no field is read from
 	nulls   map[string]bool
 	unit    time.Duration
 	fields  []string
@@ -230,15 +231,38 @@ func (r *Reader) resolve() error {
 				f, r.m.Name, strings.Join(want, ", "), strings.Join(q, ", "))}
 		}
 	}
-	if r.m.KeepUnmapped {
-		for i, h := range r.header {
-			if !used[i] && snakeHeader(h) != "" {
-				r.other = append(r.other, i)
-				r.otherNm = append(r.otherNm, "healthcare.ehr."+snakeHeader(h))
-			}
+	for i, h := range r.header {
+		if used[i] || snakeHeader(h) == "" {
+			continue
+		}
+		if r.m.KeepUnmapped {
+			r.other = append(r.other, i)
+			r.otherNm = append(r.otherNm, "healthcare.ehr."+snakeHeader(h))
+		} else {
+			r.unread = append(r.unread, h)
 		}
 	}
 	return nil
+}
+
+// Unmapped returns the headers of the columns the mapping reads nothing
+// from (and does not keep as healthcare.ehr.*): what an import leaves
+// behind, to be reported so that a column the mapping misses (a
+// break-glass flag under an unexpected name) does not go unnoticed.
+func (r *Reader) Unmapped() []string { return r.unread }
+
+// UnmappedNotice says which columns a mapping leaves unread, in one line
+// naming the mapping ("" when every column is read).
+func UnmappedNotice(m *Mapping, cols []string) string {
+	if len(cols) == 0 {
+		return ""
+	}
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = strconv.Quote(c)
+	}
+	return fmt.Sprintf("%d column(s) not read by mapping %s: %s (map them in a mapping file, e.g. from `vigil ehr presets %s`, or set keep_unmapped)",
+		len(cols), m.Name, strings.Join(q, ", "), m.Name)
 }
 
 // sortFields orders fields so that @timestamp comes first and the rest

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -296,4 +297,59 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEpicBreakGlassAndAccessID: the Epic preset reads break-glass columns
+// and the export's access id under the names site-built extracts give them,
+// and says which columns it leaves unread.
+func TestEpicBreakGlassAndAccessID(t *testing.T) {
+	m, err := Preset("epic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ header, row string }{
+		{"access_id,timestamp,user_id,patient_id,department,role,action,break_glass,break_glass_reason,patient_name,terminal",
+			"A-1001,2024-03-12 09:00:00,jdoe,MRN1,Emergency Department,RN,Chart Review,Y,Patient unconscious,DOE^JANE,T7"},
+		{"ACCESS_LOG_ID,ACCESS_INSTANT,USER_ID,PAT_MRN_ID,DEPARTMENT_NAME,USER_ROLE,METRIC_NAME,BREAK_GLASS_YN,BREAK_GLASS_JUSTIFICATION,PATIENT_NAME,TERMINAL",
+			"A-1001,2024-03-12 09:00:00,jdoe,MRN1,Emergency Department,RN,Chart Review,1,Patient unconscious,DOE^JANE,T7"},
+		{"Access ID,Access Time,User ID,MRN,Department,Role,Action,Break Glass Flag,Break Glass Reason,Patient Name,Terminal",
+			"A-1001,2024-03-12 09:00:00,jdoe,MRN1,Emergency Department,RN,Chart Review,true,Patient unconscious,DOE^JANE,T7"},
+	} {
+		r, err := NewReader(strings.NewReader(c.header+"\n"+c.row+"\n"), m, Options{Path: "x.csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, err := r.Next()
+		if err != nil || row.Err != nil {
+			t.Fatalf("%s: %v %v", c.header, err, row.Err)
+		}
+		e := row.Event
+		for f, want := range map[string]string{"event.id": "A-1001", FieldBreakGlass: "true", FieldBreakGlassJustification: "Patient unconscious",
+			"healthcare.break_glass_reason": "ehr_flag", "healthcare.workforce.department": "Emergency Department", "healthcare.workforce.role": "RN"} {
+			if got := e.Value(f); got != want {
+				t.Errorf("%s: %s = %q, want %q", c.header, f, got, want)
+			}
+		}
+		un := r.Unmapped()
+		if len(un) != 2 || !strings.EqualFold(strings.ReplaceAll(un[0], "_", " "), "patient name") || !strings.EqualFold(un[1], "terminal") {
+			t.Errorf("%s: unmapped %q", c.header, un)
+		}
+		if n := UnmappedNotice(m, un); !strings.Contains(n, "2 column(s) not read by mapping epic") || !strings.Contains(n, strconv.Quote(un[0])) {
+			t.Errorf("notice %q", n)
+		}
+	}
+	// Kept columns are not reported; a file whose every column is read has
+	// nothing to say.
+	keep := *m
+	keep.KeepUnmapped = true
+	r, err := NewReader(strings.NewReader("ACCESS_INSTANT,USER_ID,PAT_MRN_ID,TERMINAL\n2024-03-12 09:00:00,jdoe,MRN1,T7\n"), &keep, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Unmapped()) != 0 || UnmappedNotice(m, nil) != "" {
+		t.Fatalf("keep_unmapped: %q", r.Unmapped())
+	}
+	if row, _ := r.Next(); row.Event.Value("healthcare.ehr.terminal") != "T7" {
+		t.Fatalf("kept column: %v", row.Event.Fields)
+	}
 }

@@ -208,6 +208,10 @@ func (w *Watcher) file(ctx context.Context, m *Mapping, st *State, path, key str
 	delete(w.reported, key)
 	if fs.Offset < r.HeaderEnd {
 		fs.Offset, fs.Line = r.HeaderEnd, 2
+		// Said once, when the file is first read: column names only.
+		if n := UnmappedNotice(m, r.Unmapped()); n != "" {
+			w.Log.Warn("ehr watcher: "+n, "file", path)
+		}
 	}
 	var (
 		events []event.Event

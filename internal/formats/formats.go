@@ -40,6 +40,10 @@ type Options struct {
 	MaxRecordBytes int
 	// Preset and MappingFile select the column mapping of format ehr.
 	Preset, MappingFile string
+	// Notice, when set, is told what a parser has to say about the input
+	// as a whole (e.g. the columns of an EHR export its mapping does not
+	// read).
+	Notice func(msg string)
 }
 
 func (o Options) now() time.Time {

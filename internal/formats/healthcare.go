@@ -88,6 +88,9 @@ func parseEHR(r io.Reader, opt Options, emit Emit) ([]error, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := ehr.UnmappedNotice(m, rd.Unmapped()); n != "" && opt.Notice != nil {
+		opt.Notice(n)
+	}
 	var problems []error
 	for {
 		row, err := rd.Next()

@@ -82,6 +82,9 @@ acknowledged: after an interruption, --resume continues there.`,
 				o.Progress = bar.Add
 				st, err := Import(cmd.Context(), c, path, o)
 				bar.Finish()
+				if n := ehr.UnmappedNotice(m, st.Unmapped); n != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), path+": "+n)
+				}
 				for _, p := range st.Problems {
 					fmt.Fprintln(cmd.ErrOrStderr(), path+": "+p)
 				}

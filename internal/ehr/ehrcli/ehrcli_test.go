@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/ehr"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/httpin"
 )
@@ -52,9 +53,13 @@ func newServer(t *testing.T, busCfg bus.Config) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fs, err := formats.Records(formats.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/ingest", &httpin.Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()),
-		Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 20, MaxEventBytes: 1 << 20})
+		Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 20, MaxEventBytes: 1 << 20, Formats: fs})
 	for p, h := range (&directory.API{Store: dir}).Routes() {
 		mux.Handle(p, h)
 	}
@@ -211,6 +216,15 @@ func TestCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "3 rows read, 3 events stored, 1 rows with problems") || !strings.Contains(errOut, "line 4") {
 		t.Fatalf("ehr import: %v\n%s\n%s", err, out, errOut)
 	}
+	// Columns the mapping does not read are named on standard error.
+	extra := filepath.Join(t.TempDir(), "extra.csv")
+	os.WriteFile(extra, []byte("ACCESS_INSTANT,USER_ID,PAT_MRN_ID,PATIENT_NAME,Terminal\n2024-03-12 10:00:00,jdoe,MRN1,\"DOE, JANE\",T7\n"), 0o644)
+	out, errOut, err = run("ehr", "import", "--preset", "epic", "--server", s.url, "--token", token, "--state", state, extra)
+	if err != nil || !strings.Contains(out, "1 events stored") ||
+		!strings.Contains(errOut, `2 column(s) not read by mapping epic: "PATIENT_NAME", "Terminal"`) {
+		t.Fatalf("ehr import with unmapped columns: %v\n%s\n%s", err, out, errOut)
+	}
+	s.events(t)
 	if _, _, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "--strict", "../testdata/touchworks_access.csv"); err == nil {
 		t.Fatal("--strict ignored the row problem")
 	}

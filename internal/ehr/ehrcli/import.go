@@ -48,6 +48,9 @@ type ImportStats struct {
 	AlreadyDone bool
 	// Problems lists the first problems as "line N: …".
 	Problems []string
+	// Unmapped are the headers of the columns the mapping reads nothing
+	// from.
+	Unmapped []string
 }
 
 func (s *ImportStats) problem(format string, args ...any) {
@@ -116,6 +119,7 @@ func Import(ctx context.Context, c *client.Client, path string, opt ImportOption
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", path, err)
 	}
+	st.Unmapped = r.Unmapped()
 	if fs.Offset < r.HeaderEnd {
 		fs.Offset, fs.Line = r.HeaderEnd, 2
 		if opt.Progress != nil {

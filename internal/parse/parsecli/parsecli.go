@@ -61,6 +61,7 @@ Formats:
 				}
 			}
 			opt.Now = func() time.Time { return at }
+			opt.Notice = func(msg string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", args[0], msg) }
 			problems, err := formats.ParseFile(args[0], f, opt, sorted, cmd.OutOrStdout())
 			for _, p := range problems {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", args[0], p)

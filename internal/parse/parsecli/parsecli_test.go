@@ -2,6 +2,7 @@ package parsecli
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -35,6 +36,21 @@ func TestCommand(t *testing.T) {
 	out, _, err = run("--format", "ehr", "--preset", "epic", "--timezone", "America/Chicago", "--keep-original", "../../formats/testdata/sample.epic.csv")
 	if err != nil || !strings.HasPrefix(out, `{"@timestamp":"2024-03-12T13:49:00Z"`) || !strings.Contains(out, `"event.original":"2024-03-12 08:49:00,GHOUSE`) {
 		t.Fatalf("ehr with zone: %v\n%s", err, out)
+	}
+	// Columns the mapping does not read are named on standard error.
+	_, errOut, err = run("--format", "ehr", "--preset", "touchworks", "../../ehr/testdata/epic_access.csv")
+	if err == nil || !strings.Contains(err.Error(), "no column for") {
+		t.Fatalf("epic file with the touchworks preset: %v", err)
+	}
+	_, errOut, err = run("--format", "ehr", "--preset", "epic", "../../ehr/testdata/touchworks_access.csv")
+	if err == nil {
+		t.Fatal("touchworks file with the epic preset accepted")
+	}
+	csv := t.TempDir() + "/x.csv"
+	os.WriteFile(csv, []byte("ACCESS_INSTANT,USER_ID,PAT_MRN_ID,Room\n2024-03-12 10:00:00,jdoe,MRN1,12\n"), 0o600)
+	out, errOut, err = run("--format", "ehr", "--preset", "epic", csv)
+	if err != nil || strings.Count(out, "\n") != 1 || !strings.Contains(errOut, `1 column(s) not read by mapping epic: "Room"`) {
+		t.Fatalf("ehr with an unmapped column: %v\n%s\n%s", err, out, errOut)
 	}
 	if _, _, err := run("--format", "cef", "../../formats/testdata/missing"); err == nil {
 		t.Fatal("missing file accepted")
