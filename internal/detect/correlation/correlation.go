@@ -64,6 +64,9 @@ type Options struct {
 	// quiet groups, and the time of events that carry none (default
 	// time.Now).
 	Now func() time.Time
+	// MaxBurst bounds how long one burst of a growing correlation is
+	// reported as one alert (default 24h).
+	MaxBurst time.Duration
 	// Skip, when set, keeps a base-rule match out of one correlation
 	// (a tuning exception for that correlation matches the event).
 	Skip func(c *sigma.Correlation, ev *event.Event) bool
@@ -81,6 +84,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxSkew <= 0 {
 		o.MaxSkew = event.DefaultMaxSkew
+	}
+	if o.MaxBurst <= 0 {
+		o.MaxBurst = 24 * time.Hour
 	}
 	if o.MaxEventIDs <= 0 {
 		o.MaxEventIDs = 100
@@ -116,6 +122,11 @@ type Alert struct {
 	// Value is what the condition compared: the event count, the number
 	// of distinct values or rules, or the sum, average or percentile.
 	Value float64
+	// Count is the number of contributing events.
+	Count int
+	// Update marks the alert of a burst that grew: it replaces the alert
+	// with the same First (and group) reported before.
+	Update bool
 	// Standalone is false when the correlation only feeds another
 	// correlation (which does not generate its referenced rules).
 	Standalone bool
@@ -161,6 +172,7 @@ type group struct {
 	due     time.Time // wall time at which the group's clock passes closeAt + lateness
 	heapIdx int
 	mapKey  string
+	burst   *openBurst // a growing correlation that fired and goes on
 }
 
 // Engine is the correlation state. It is safe for concurrent use (one
@@ -384,6 +396,11 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 		g.newest = en.T
 	}
 	g.seen = en.A
+	if cr.monotonic {
+		if a, ok := e.joinBurst(g, en); ok {
+			return []Alert{a}
+		}
+	}
 	i := sort.Search(len(g.entries), func(i int) bool { return g.entries[i].T.After(en.T) })
 	g.entries = append(g.entries, entry{})
 	copy(g.entries[i+1:], g.entries[i:])
@@ -414,7 +431,7 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 		out = append(out, e.chain(cr, a)...)
 	}
 	e.prune(g, en.A)
-	if len(g.entries) == 0 {
+	if len(g.entries) == 0 && g.burst == nil {
 		e.remove(g)
 	}
 	return out
@@ -497,6 +514,7 @@ func (e *Engine) evalFrom(g *group, start time.Time, end int) (Alert, bool) {
 		return Alert{}, false
 	}
 	a := e.alert(g, win, v)
+	g.burst = newBurst(g, win, e.opt.MaxEventIDs)
 	g.entries = append(g.entries[:i], g.entries[end:]...)
 	return a, true
 }
@@ -695,7 +713,7 @@ func evalExpr(c *sigma.Correlation, x *sigma.Cond, seen []bool) bool {
 func (e *Engine) alert(g *group, win []entry, v float64) Alert {
 	c := g.cr.c
 	a := Alert{RuleID: c.ID, Name: c.Name, Title: c.Title, Level: c.Level, Status: c.Status, Description: c.Description,
-		Tags: c.Tags, Type: c.Type, Value: v, Standalone: c.Alert, First: win[0].T, Last: win[len(win)-1].T}
+		Tags: c.Tags, Type: c.Type, Value: v, Standalone: c.Alert, First: win[0].T, Last: win[len(win)-1].T, Count: len(win)}
 	for i, f := range c.GroupBy {
 		a.GroupBy = append(a.GroupBy, Field{Name: f, Value: g.key[i]})
 	}

@@ -79,9 +79,21 @@ func feed(eng *engine.Engine, c *Engine, evs []ev) []Alert {
 		e.Add("user", x.user)
 		e.Add("bytes", x.extra)
 		e.Add(event.FieldID, fmt.Sprintf("1-%d", i))
-		eng.Match(&e, func(m *engine.Match) { out = append(out, c.Observe(m)...) })
+		eng.Match(&e, func(m *engine.Match) { out = append(out, firings(c.Observe(m))...) })
 	}
 	return append(out, c.Flush(t0.Add(24*time.Hour))...)
+}
+
+// firings drops the updates of bursts that grow (burst_test.go tests
+// them): what is left is one alert per firing.
+func firings(as []Alert) []Alert {
+	var out []Alert
+	for _, a := range as {
+		if !a.Update {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func TestEventCountWindows(t *testing.T) {

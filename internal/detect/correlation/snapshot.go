@@ -23,6 +23,18 @@ type snapGroup struct {
 	Rule    string      `json:"rule"`
 	Key     []string    `json:"key"`
 	Entries []snapEntry `json:"entries"`
+	Burst   *snapBurst  `json:"burst,omitempty"`
+}
+
+// snapBurst is a burst going on (see burst).
+type snapBurst struct {
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	Count int       `json:"count"`
+	Vals  []string  `json:"vals,omitempty"`
+	Sum   float64   `json:"sum,omitempty"`
+	Refs  []bool    `json:"refs,omitempty"`
+	IDs   []string  `json:"ids,omitempty"`
 }
 
 type snapEntry struct {
@@ -37,10 +49,19 @@ type snapEntry struct {
 func (e *Engine) Snapshot(w io.Writer) error {
 	e.mu.Lock()
 	f := snapFile{Version: snapshotVersion}
+	e.dropEndedBursts(e.opt.Now())
 	// Oldest first, so that Restore rebuilds the same recency order.
 	for el := e.lru.Back(); el != nil; el = el.Prev() {
 		g := el.Value.(*group)
 		sg := snapGroup{Rule: g.cr.key, Key: g.key}
+		if b := g.burst; b != nil {
+			sb := &snapBurst{First: b.first, Last: b.last, Count: b.count, Sum: b.sum, Refs: b.refs, IDs: b.ids}
+			for v := range b.vals {
+				sb.Vals = append(sb.Vals, v)
+			}
+			sort.Strings(sb.Vals)
+			sg.Burst = sb
+		}
 		for _, en := range g.entries {
 			sg.Entries = append(sg.Entries, snapEntry{T: en.T, Ref: en.Ref, Val: en.Val, IDs: en.IDs, Late: en.Late})
 		}
@@ -99,7 +120,23 @@ func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 				g.newest = se.T
 			}
 		}
-		if len(g.entries) == 0 {
+		if sb := sg.Burst; sb != nil && !sb.First.IsZero() && !sb.Last.After(limit) && (sb.Refs == nil || len(sb.Refs) == len(cr.c.Refs)) {
+			b := &openBurst{first: sb.First, last: sb.Last, count: sb.Count, sum: sb.Sum, refs: sb.Refs, ids: sb.IDs}
+			if b.refs == nil {
+				b.refs = make([]bool, len(cr.c.Refs))
+			}
+			if cr.c.Type == "value_count" {
+				b.vals = map[string]struct{}{}
+				for _, v := range sb.Vals {
+					b.vals[v] = struct{}{}
+				}
+			}
+			g.burst = b
+			if sb.Last.After(g.newest) {
+				g.newest = sb.Last
+			}
+		}
+		if len(g.entries) == 0 && g.burst == nil {
 			continue
 		}
 		sort.SliceStable(g.entries, func(i, j int) bool { return g.entries[i].T.Before(g.entries[j].T) })

@@ -403,6 +403,7 @@ func (d *Detector) store(ctx context.Context, as []alerts.Alert) error {
 	if len(as) == 0 {
 		return nil
 	}
+	as = coalesce(as)
 	added, err := d.cfg.Alerts.Add(context.WithoutCancel(ctx), as)
 	if err != nil {
 		return fmt.Errorf("store alerts: %w", err)
@@ -498,9 +499,32 @@ func (d *Detector) correlationAlerts(cas []correlation.Alert) []alerts.Alert {
 			Key:  "correlation/" + rk + "/" + strings.Join(parts, ",") + "/" + strconv.FormatInt(a.First.UnixNano(), 10),
 			Kind: "correlation", RuleID: rk, RuleTitle: a.Title, Level: a.Level, Tags: a.Tags, Time: a.Last,
 			EventIDs: a.EventIDs, GroupBy: gb, GroupKey: alerts.GroupKey(rk, group...), FirstSeen: a.First, Value: a.Value,
+			Count: a.Count, Update: a.Update,
 			Fields: map[string]string{"correlation.type": a.Type, "correlation.value": strconv.FormatFloat(a.Value, 'f', -1, 64),
 				"correlation.first": a.First.UTC().Format(time.RFC3339Nano)},
 		})
+	}
+	return out
+}
+
+// coalesce keeps, of the updates of one growing burst (same key), the
+// last: it states the burst's size at the end of the batch.
+func coalesce(as []alerts.Alert) []alerts.Alert {
+	last := map[string]int{}
+	for i, a := range as {
+		if a.Update {
+			last[a.Key] = i
+		}
+	}
+	if len(last) == 0 {
+		return as
+	}
+	out := make([]alerts.Alert, 0, len(as))
+	for i, a := range as {
+		if j, ok := last[a.Key]; ok && j != i && a.Update {
+			continue
+		}
+		out = append(out, a)
 	}
 	return out
 }

@@ -277,3 +277,16 @@ func TestExceptionsKeepMatchesOut(t *testing.T) {
 		t.Fatalf("exception hits %+v", xs)
 	}
 }
+
+// A brute force that goes on is one alert stating its true size, updated
+// as it grows, across batches and a restart.
+func TestGrowingBurstIsOneAlert(t *testing.T) {
+	r := newRig(t)
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	r.run(t, &scripted{fetchs: [][]bus.Message{{failures(1, "10.5.5.5", t0, 25)}}})
+	r.run(t, &scripted{fetchs: [][]bus.Message{{failures(2, "10.5.5.5", t0.Add(30*time.Second), 15)}}})
+	corr := r.list(t, alerts.Filter{Kind: "correlation"})
+	if len(corr) != 1 || corr[0].Count != 40 || corr[0].Value != 40 || len(corr[0].EventIDs) != 40 {
+		t.Fatalf("growing brute force: %d alerts %+v", len(corr), corr)
+	}
+}

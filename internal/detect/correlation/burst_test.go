@@ -1,0 +1,126 @@
+package correlation
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/detect/sigma/engine"
+	"github.com/vigil-siem/vigil/internal/event"
+)
+
+const bulkAccess = `
+title: bulk access
+id: 00000000-0000-0000-0000-0000000000a1
+correlation:
+  type: value_count
+  rules: [failed]
+  group-by: [user]
+  timespan: 1h
+  condition: {field: patient, gt: 30}
+`
+
+// access feeds one record access of patient by user at t; it returns
+// every alert, updates included.
+func access(eng *engine.Engine, c *Engine, user, patient string, t time.Time, id string) []Alert {
+	e := event.Event{Time: t}
+	e.Add("event.module", "test")
+	e.Add("outcome", "failure")
+	e.Add("user", user)
+	e.Add("patient", patient)
+	e.Add(event.FieldID, id)
+	var out []Alert
+	eng.Match(&e, func(m *engine.Match) { out = append(out, c.Observe(m)...) })
+	return out
+}
+
+// A bulk access of 150 charts is one burst: one firing at 31 distinct
+// patients, then updates of the same alert up to the true size, 150
+// (issue: 4–5 alerts of 31 each before). A patient opened twice counts
+// once; a quiet hour ends the burst.
+func TestBurstStatesTrueSize(t *testing.T) {
+	start := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	clk := &clock{now: start}
+	eng, c := setup(t, bulkAccess, Options{Now: clk.Now})
+	var all []Alert
+	for i := range 150 {
+		at := start.Add(time.Duration(i) * 10 * time.Second)
+		clk.now = at
+		all = append(all, access(eng, c, "jdoe", fmt.Sprintf("P%03d", i), at, fmt.Sprintf("1-%d", i))...)
+		if i%10 == 0 { // a chart opened twice
+			all = append(all, access(eng, c, "jdoe", fmt.Sprintf("P%03d", i), at.Add(time.Second), fmt.Sprintf("2-%d", i))...)
+		}
+	}
+	fired := firings(all)
+	if len(fired) != 1 || fired[0].Value != 31 {
+		t.Fatalf("firings %+v, want one at 31 patients", fired)
+	}
+	last := all[len(all)-1]
+	if !last.Update || last.Value != 150 || last.Count != 165 || !last.First.Equal(fired[0].First) || len(last.EventIDs) != 100 {
+		t.Fatalf("last update: value %v count %d first %v (firing %v) ids %d update %v", last.Value, last.Count, last.First, fired[0].First, len(last.EventIDs), last.Update)
+	}
+	for _, a := range all[1:] {
+		if !a.Update || !a.First.Equal(fired[0].First) {
+			t.Fatalf("an alert after the firing is not an update of it: %+v", a)
+		}
+	}
+	// The burst survives a restart: the next access updates the same alert.
+	var buf bytes.Buffer
+	if err := c.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	eng2, c2 := setup(t, bulkAccess, Options{Now: clk.Now})
+	if _, err := c2.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	at := start.Add(1500 * time.Second)
+	clk.now = at
+	got := access(eng2, c2, "jdoe", "P999", at, "3-0")
+	if len(got) != 1 || !got[0].Update || got[0].Value != 151 || !got[0].First.Equal(fired[0].First) {
+		t.Fatalf("after restore: %+v", got)
+	}
+	// Two hours later the burst is over: 31 new patients fire again.
+	var again []Alert
+	for i := range 31 {
+		at := start.Add(3*time.Hour + time.Duration(i)*time.Second)
+		clk.now = at
+		again = append(again, access(eng2, c2, "jdoe", fmt.Sprintf("Q%03d", i), at, fmt.Sprintf("4-%d", i))...)
+	}
+	if len(again) != 1 || again[0].Update || again[0].Value != 31 {
+		t.Fatalf("second burst %+v", again)
+	}
+	// Another user is another group.
+	if got := access(eng2, c2, "asmith", "P001", at, "5-0"); len(got) != 0 {
+		t.Fatalf("another user: %+v", got)
+	}
+}
+
+// A brute force that goes on is one alert whose count grows; an ended
+// burst is forgotten at the next snapshot.
+func TestBurstEndsAndIsForgotten(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	clk := &clock{now: now}
+	eng, c := setup(t, bruteForce, Options{Now: clk.Now})
+	var all []Alert
+	for i := range 40 {
+		clk.now = clk.now.Add(time.Second)
+		e := event.Event{Time: clk.now}
+		e.Add("event.module", "test")
+		e.Add("outcome", "failure")
+		e.Add("user", "bob")
+		e.Add(event.FieldID, fmt.Sprint(i))
+		eng.Match(&e, func(m *engine.Match) { all = append(all, c.Observe(m)...) })
+	}
+	if n := len(firings(all)); n != 1 || all[len(all)-1].Count != 40 || all[len(all)-1].Value != 40 {
+		t.Fatalf("%d firings, last %+v", n, all[len(all)-1])
+	}
+	clk.now = clk.now.Add(time.Hour)
+	var buf bytes.Buffer
+	if err := c.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Groups != 0 {
+		t.Fatalf("an ended burst kept its group: %+v (%s)", st, buf.String())
+	}
+}
