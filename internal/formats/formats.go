@@ -140,6 +140,8 @@ var List = []Format{
 	hl7Format,
 	ehrFormat,
 	evtxFormat,
+	gelfFormat,
+	webFormats[0], webFormats[1], webFormats[2], webFormats[3],
 }
 
 // Lookup returns the format called name.
@@ -208,7 +210,7 @@ func Help() string {
 	var b strings.Builder
 	for _, n := range Names() {
 		f, _ := Lookup(n)
-		fmt.Fprintf(&b, "  %-7s %s\n", f.Name, f.Doc)
+		fmt.Fprintf(&b, "  %-13s %s\n", f.Name, f.Doc)
 	}
 	return b.String()
 }

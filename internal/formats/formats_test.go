@@ -42,6 +42,10 @@ func TestFormatsGolden(t *testing.T) {
 		{"kv", "sample.kv", 1, Options{}},
 		{"ndjson", "sample.ndjson", 2, Options{}},
 		{"ehr", "sample.epic.csv", 1, Options{Preset: "epic"}},
+		{"gelf", "sample.gelf", 2, Options{}},
+		{"apache-access", "sample.apache-access", 1, Options{}},
+		{"apache-error", "sample.apache-error", 0, Options{}},
+		{"nginx-error", "sample.nginx-error", 0, Options{}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			var out bytes.Buffer
