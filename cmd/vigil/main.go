@@ -11,12 +11,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-siem/vigil/cmd/vigil/internal/ehrcli"
+	"github.com/vigil-siem/vigil/cmd/vigil/internal/evtxcli"
+	"github.com/vigil-siem/vigil/cmd/vigil/internal/parsecli"
+	"github.com/vigil-siem/vigil/cmd/vigil/internal/sigmacli"
+	"github.com/vigil-siem/vigil/cmd/vigil/internal/simcli"
 	"github.com/vigil-siem/vigil/internal/buildinfo"
-	"github.com/vigil-siem/vigil/internal/detect/sigma/sigmacli"
-	"github.com/vigil-siem/vigil/internal/ehr/ehrcli"
-	"github.com/vigil-siem/vigil/internal/parse/evtx/evtxcli"
-	"github.com/vigil-siem/vigil/internal/parse/parsecli"
-	"github.com/vigil-siem/vigil/internal/simulate/simcli"
 )
 
 func main() {

@@ -6,7 +6,7 @@
 // log, OpenEMR's log table or Altera TouchWorks' PatientAccessLog) says
 // which column holds which field. Reader streams a file row by row with
 // bounded memory, reporting problems by line number and never stopping at
-// a bad row. The CLI (package ehrcli) sends files to a server, resumably;
+// a bad row. The CLI (`vigil ehr import`, cmd/vigil/internal/ehrcli) sends files to a server, resumably;
 // Watcher imports new files and appended lines of a directory
 // continuously.
 package ehr

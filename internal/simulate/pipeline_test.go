@@ -93,7 +93,7 @@ func newPipeline(t testing.TB, plan *Plan) *pipeline {
 }
 
 // events turns an intent into the events Vigil would store, through the
-// parsers the listeners use (parsecli's table), and applies ADT messages
+// parsers the listeners use (package formats), and applies ADT messages
 // to the directory as the MLLP listener does.
 func (p *pipeline) eventsOf(in *Intent) []event.Event {
 	t := p.t

@@ -14,7 +14,6 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/client"
 	"github.com/vigil-siem/vigil/internal/ehr"
-	"github.com/vigil-siem/vigil/internal/ehr/ehrcli"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/parse/mllp"
 )
@@ -88,7 +87,7 @@ func (n *netSender) close() {
 
 // roster sends the workforce roster (CSV) to the workforce import API.
 func (n *netSender) roster(ctx context.Context, h *Hospital) error {
-	res, err := ehrcli.ImportWorkforce(ctx, n.c, strings.NewReader(RosterCSV(h)), nil)
+	res, err := n.c.ImportWorkforce(ctx, strings.NewReader(RosterCSV(h)), nil)
 	if err != nil {
 		return fmt.Errorf("workforce import: %w", err)
 	}

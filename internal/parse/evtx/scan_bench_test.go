@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/vigil-siem/vigil/internal/cputime"
-	"github.com/vigil-siem/vigil/internal/detect/sigma/sigmacli"
+	"github.com/vigil-siem/vigil/internal/detect/sigma/offline"
 	"github.com/vigil-siem/vigil/internal/parse/evtx"
 )
 
@@ -32,7 +32,7 @@ func BenchmarkScanFullRuleSet(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	s, err := sigmacli.NewScanner(ctx, io.Discard, sigmacli.Config{Rules: dirs, JSON: true})
+	s, err := offline.NewScanner(ctx, io.Discard, offline.Config{Rules: dirs, JSON: true})
 	if err != nil {
 		b.Fatal(err)
 	}

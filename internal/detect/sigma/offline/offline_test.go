@@ -1,4 +1,4 @@
-package sigmacli
+package offline
 
 import (
 	"bytes"
@@ -112,7 +112,7 @@ func TestLintCorpus(t *testing.T) {
 	if ok || strings.Count(out.String(), "REJECTED ") != 2 || strings.Count(out.String(), "placeholder %known_cdcs% has no configured values") != 2 {
 		t.Errorf("lint without placeholders:\n%s", out.String())
 	}
-	ph := filepath.Join(repoRoot(t), "internal", "detect", "sigma", "sigmacli", "testdata", "placeholders.yml")
+	ph := filepath.Join("testdata", "placeholders.yml")
 	out.Reset()
 	ok, err = Lint(context.Background(), &out, append(dirs, filepath.Join(c, "rules-placeholder")), Config{Placeholders: ph})
 	if err != nil {

@@ -1,11 +1,8 @@
 package ehrcli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -196,7 +193,7 @@ a mapping file (JSON or YAML: {"employee_id": "Emp No", "ehr_user_id":
 				return err
 			}
 			defer f.Close()
-			res, err := ImportWorkforce(cmd.Context(), cf.Client(), f, q)
+			res, err := cf.Client().ImportWorkforce(cmd.Context(), f, q)
 			if err != nil {
 				return err
 			}
@@ -217,21 +214,4 @@ a mapping file (JSON or YAML: {"employee_id": "Emp No", "ehr_user_id":
 	cmd.Flags().StringVar(&delimiter, "delimiter", "", "comma, semicolon, tab or pipe (default: detected)")
 	cmd.Flags().BoolVar(&dayFirst, "day-first", false, "read slash dates as day/month/year (default month/day/year)")
 	return cmd
-}
-
-// ImportWorkforce posts a roster to POST /api/v1/workforce/import with the
-// query (preset, mapping, delimiter, date_order) and returns the server's
-// account.
-func ImportWorkforce(ctx context.Context, c *client.Client, roster io.Reader, q url.Values) (*directory.ImportResult, error) {
-	resp, err := c.Post(ctx, "/api/v1/workforce/import", q, roster, http.Header{"Content-Type": {"text/csv"}})
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	var res directory.ImportResult
-	if json.Unmarshal(data, &res) == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusBadRequest && res.Rows > 0) {
-		return &res, nil
-	}
-	return nil, client.ResponseError(resp.StatusCode, data)
 }

@@ -110,13 +110,13 @@ func TestImportEpic(t *testing.T) {
 	m, _ := ehr.Preset("epic")
 	state := filepath.Join(t.TempDir(), "state.json")
 	var progBytes, progRows int64
-	st, err := Import(context.Background(), c, "../testdata/epic_access.csv", ImportOptions{
+	st, err := Import(context.Background(), c, "../../../../internal/ehr/testdata/epic_access.csv", ImportOptions{
 		Mapping: m, StatePath: state, ChunkEvents: 2, Progress: func(b, r int64) { progBytes += b; progRows += r },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, _ := os.Stat("../testdata/epic_access.csv")
+	fi, _ := os.Stat("../../../../internal/ehr/testdata/epic_access.csv")
 	if st.Rows != 5 || st.Stored != 5 || st.RowProblems != 2 || st.Requests != 3 || progRows != 5 || progBytes > fi.Size() || progBytes < fi.Size()-2 {
 		t.Fatalf("stats %+v, progress %d bytes %d rows (file %d)", st, progBytes, progRows, fi.Size())
 	}
@@ -136,7 +136,7 @@ func TestImportEpic(t *testing.T) {
 		t.Fatalf("second event %v %v", evs[1].Time, evs[1].Fields)
 	}
 	// The state says done: resuming sends nothing.
-	st, err = Import(context.Background(), c, "../testdata/epic_access.csv", ImportOptions{Mapping: m, StatePath: state, Resume: true})
+	st, err = Import(context.Background(), c, "../../../../internal/ehr/testdata/epic_access.csv", ImportOptions{Mapping: m, StatePath: state, Resume: true})
 	if err != nil || !st.AlreadyDone {
 		t.Fatalf("resume of a finished file: %+v %v", st, err)
 	}
@@ -212,7 +212,7 @@ func TestCommands(t *testing.T) {
 		return out.String(), errOut.String(), err
 	}
 	state := filepath.Join(t.TempDir(), "state.json")
-	out, errOut, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "../testdata/touchworks_access.csv")
+	out, errOut, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "../../../../internal/ehr/testdata/touchworks_access.csv")
 	if err != nil || !strings.Contains(out, "3 rows read, 3 events stored, 1 rows with problems") || !strings.Contains(errOut, "line 4") {
 		t.Fatalf("ehr import: %v\n%s\n%s", err, out, errOut)
 	}
@@ -225,10 +225,10 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("ehr import with unmapped columns: %v\n%s\n%s", err, out, errOut)
 	}
 	s.events(t)
-	if _, _, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "--strict", "../testdata/touchworks_access.csv"); err == nil {
+	if _, _, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "--strict", "../../../../internal/ehr/testdata/touchworks_access.csv"); err == nil {
 		t.Fatal("--strict ignored the row problem")
 	}
-	if _, _, err := run("ehr", "import", "--server", s.url, "../testdata/touchworks_access.csv"); err == nil {
+	if _, _, err := run("ehr", "import", "--server", s.url, "../../../../internal/ehr/testdata/touchworks_access.csv"); err == nil {
 		t.Fatal("import without a mapping accepted")
 	}
 	out, _, err = run("ehr", "presets", "openemr")
@@ -256,7 +256,7 @@ func TestCommands(t *testing.T) {
 	if err != nil || w.TerminationDate != "2024-12-31" {
 		t.Fatalf("worker %+v %v", w, err)
 	}
-	if _, err := ImportWorkforce(context.Background(), client.New(s.url, "wrong", false), strings.NewReader("a\n"), url.Values{}); err == nil {
+	if _, err := client.New(s.url, "wrong", false).ImportWorkforce(context.Background(), strings.NewReader("a\n"), url.Values{}); err == nil {
 		t.Fatal("wrong token accepted")
 	}
 }

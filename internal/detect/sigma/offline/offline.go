@@ -1,8 +1,8 @@
-// Package sigmacli holds the `vigil sigma` commands: lint (load rules and
-// report every rejection), scan (evaluate rules over event files) and test
-// (run SigmaHQ-style regression cases). The cobra commands only parse
-// flags; the work is in Lint, Scan and Test.
-package sigmacli
+// Package offline runs the Sigma engine over files, without a server: Lint
+// loads rules and reports every rejection, Scan evaluates rules (and
+// correlations) over event files, Test runs SigmaHQ-style regression
+// cases. The `vigil sigma` commands are thin wrappers around them.
+package offline
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-siem/vigil/internal/detect/correlation"
@@ -35,20 +34,13 @@ import (
 )
 
 // ErrFailed is returned when lint rejected rules or tests failed; the
+
 // command has already printed why.
-var ErrFailed = errors.New("sigma: failures reported above")
 
 // Command returns `vigil sigma` with its subcommands.
-func Command() *cobra.Command {
-	root := &cobra.Command{
-		Use:   "sigma",
-		Short: "Sigma rules: lint, scan event files, run regression tests",
-	}
-	root.AddCommand(lintCommand(), scanCommand(), testCommand())
-	return root
-}
 
 // Config is what the commands share.
+
 type Config struct {
 	Rules        []string // rule directories or files
 	Pipelines    []string // shipped pipeline names or files; empty: by event layout
@@ -63,16 +55,10 @@ type Config struct {
 	Location *time.Location
 }
 
-func (c *Config) flags(cmd *cobra.Command, rules bool) {
-	if rules {
-		cmd.Flags().StringArrayVar(&c.Rules, "rules", nil, "rule directory or file (repeatable)")
-	}
-	cmd.Flags().StringArrayVar(&c.Pipelines, "pipeline", nil, "processing pipeline: "+strings.Join(pipeline.ShippedNames(), ", ")+" or a YAML file (repeatable; default: by event layout)")
-	cmd.Flags().StringVar(&c.Placeholders, "placeholders", "", "YAML file mapping placeholder names to lists of values for the expand modifier")
-}
-
 // LoadPlaceholders reads a YAML mapping of placeholder names (without
+
 // percent signs) to a value or a list of values.
+
 func LoadPlaceholders(path string) (map[string][]string, error) {
 	if path == "" {
 		return nil, nil
@@ -133,6 +119,7 @@ func (c *Config) pipelines(format eventfile.Format) ([]*pipeline.Pipeline, error
 }
 
 // engines compiles one engine per event layout, on demand.
+
 type engines struct {
 	cfg *Config
 	rs  *sigma.RuleSet
@@ -161,30 +148,10 @@ func (e *engines) get(f eventfile.Format) (*engine.Engine, error) {
 	return eng, nil
 }
 
-func lintCommand() *cobra.Command {
-	var cfg Config
-	cmd := &cobra.Command{
-		Use:   "lint DIR...",
-		Short: "Load every rule and report each rejection with file, line and reason",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SilenceUsage = true
-			ok, err := Lint(cmd.Context(), cmd.OutOrStdout(), args, cfg)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return ErrFailed
-			}
-			return nil
-		},
-	}
-	cfg.flags(cmd, false)
-	return cmd
-}
-
 // Lint loads and compiles the rules under dirs, prints every rejection and
+
 // a summary per directory, and reports whether nothing was rejected.
+
 func Lint(ctx context.Context, w io.Writer, dirs []string, cfg Config) (bool, error) {
 	rs, rep, err := cfg.load(ctx, dirs)
 	if err != nil {
@@ -248,41 +215,8 @@ func pipelineNames(ps []*pipeline.Pipeline) string {
 	return strings.Join(n, "+")
 }
 
-func scanCommand() *cobra.Command {
-	var cfg Config
-	cmd := &cobra.Command{
-		Use:   "scan --rules DIR [--rules DIR...] [--pipeline NAME] FILE...",
-		Short: "Evaluate rules (and correlations) over event files: NDJSON, JSON arrays, evtx_dump JSON, EVTX, or any input format with --format",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SilenceUsage = true
-			if len(cfg.Rules) == 0 {
-				return fmt.Errorf("sigma scan: give --rules")
-			}
-			_, err := Scan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, cfg)
-			return err
-		},
-	}
-	cfg.flags(cmd, true)
-	cmd.Flags().BoolVar(&cfg.JSON, "json", false, "print matches as JSON lines")
-	var zone string
-	cmd.PreRunE = func(*cobra.Command, []string) error {
-		if zone == "" {
-			return nil
-		}
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			return fmt.Errorf("--timezone: %w", err)
-		}
-		cfg.Location = loc
-		return nil
-	}
-	cmd.Flags().StringVar(&zone, "timezone", "", "time zone of times written without one (NXLog's EventTime, syslog stamps; IANA name, default UTC)")
-	cmd.Flags().StringVar(&cfg.Format, "format", "", "read the files in this input format, as a server stores them: "+strings.Join(formats.Names(), ", ")+" (default: JSON events or EVTX in their own layout)")
-	return cmd
-}
-
 // ScanResult counts what Scan saw.
+
 type ScanResult struct {
 	Events  int
 	Matches int
@@ -305,7 +239,9 @@ type jsonMatch struct {
 }
 
 // Scan evaluates the rules over the files and prints matches and
+
 // correlation alerts to w (progress to errw when it is a terminal).
+
 func Scan(ctx context.Context, w, errw io.Writer, files []string, cfg Config) (ScanResult, error) {
 	s, err := NewScanner(ctx, errw, cfg)
 	if err != nil {
@@ -315,7 +251,9 @@ func Scan(ctx context.Context, w, errw io.Writer, files []string, cfg Config) (S
 }
 
 // Scanner holds a loaded rule set and the engines compiled from it, so
+
 // that several scans share one compilation.
+
 type Scanner struct {
 	cfg  Config
 	rs   *sigma.RuleSet
@@ -324,6 +262,7 @@ type Scanner struct {
 }
 
 // NewScanner loads the rules of cfg, reporting rejections to errw.
+
 func NewScanner(ctx context.Context, errw io.Writer, cfg Config) (*Scanner, error) {
 	rs, rep, err := cfg.load(ctx, cfg.Rules)
 	if err != nil {
@@ -338,7 +277,9 @@ func NewScanner(ctx context.Context, errw io.Writer, cfg Config) (*Scanner, erro
 }
 
 // Scan evaluates the rules over the files: NDJSON, JSON arrays, evtx_dump
+
 // JSON, or EVTX files (parsed here, damaged chunks reported to errw).
+
 func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (ScanResult, error) {
 	var res ScanResult
 	cfg, rs, engs := &s.cfg, s.rs, s.engs
@@ -503,6 +444,7 @@ func (s *Scanner) Scan(ctx context.Context, w, errw io.Writer, files []string) (
 }
 
 // eventsCloser is the event stream of one file.
+
 type eventsCloser struct {
 	io.Reader
 	close func() error
@@ -511,6 +453,7 @@ type eventsCloser struct {
 func (e eventsCloser) Close() error { return e.close() }
 
 // openPlain opens a file to be read as it is.
+
 func openPlain(file string, errw io.Writer) (io.ReadCloser, *progress.Bar, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -525,8 +468,11 @@ func openPlain(file string, errw io.Writer) (io.ReadCloser, *progress.Bar, error
 }
 
 // openEvents opens a file of events. An EVTX file (by its signature, or by
+
 // its name when the header is damaged) is parsed here into evtx_dump JSON
+
 // records; any other file is read as JSON.
+
 func openEvents(ctx context.Context, file string, errw io.Writer) (io.ReadCloser, *progress.Bar, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -577,35 +523,10 @@ func eventRef(ev *event.Event) string {
 	return ""
 }
 
-func testCommand() *cobra.Command {
-	var cfg Config
-	var atLeast bool
-	cmd := &cobra.Command{
-		Use:   "test --rules DIR [--rules DIR...] REGRESSION_DIR...",
-		Short: "Run regression cases (info.yml + events, found recursively): the named rule must match, match_count times when given",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SilenceUsage = true
-			if len(cfg.Rules) == 0 {
-				return fmt.Errorf("sigma test: give --rules")
-			}
-			failed, err := Test(cmd.Context(), cmd.OutOrStdout(), args, cfg, atLeast)
-			if err != nil {
-				return err
-			}
-			if failed > 0 {
-				return ErrFailed
-			}
-			return nil
-		},
-	}
-	cfg.flags(cmd, true)
-	cmd.Flags().BoolVar(&atLeast, "at-least", false, "treat match_count as a minimum instead of an exact count")
-	return cmd
-}
-
 // Counter counts rule matches and correlation alerts per event file, with
+
 // one compiled engine per event layout. It implements regression.Counter.
+
 type Counter struct {
 	engs *engines
 	rs   *sigma.RuleSet
@@ -613,6 +534,7 @@ type Counter struct {
 }
 
 // NewCounter compiles nothing yet; engines are built per layout on use.
+
 func NewCounter(rs *sigma.RuleSet, cfg Config) *Counter {
 	c := &Counter{engs: &engines{cfg: &cfg, rs: rs}, rs: rs, ids: map[string]bool{}}
 	for _, r := range rs.Rules {
@@ -626,7 +548,9 @@ func NewCounter(rs *sigma.RuleSet, cfg Config) *Counter {
 }
 
 // Known reports whether a rule or correlation with this id or name loaded
+
 // (and compiled).
+
 func (c *Counter) Known(id string) bool {
 	if !c.ids[id] {
 		return false
@@ -644,6 +568,7 @@ func (c *Counter) Known(id string) bool {
 }
 
 // Count returns how often the rule or correlation id fired over events.
+
 func (c *Counter) Count(ctx context.Context, id string, events []event.Event, f eventfile.Format) (int, error) {
 	eng, err := c.engs.get(f)
 	if err != nil {
@@ -678,7 +603,9 @@ func (c *Counter) Count(ctx context.Context, id string, events []event.Event, f 
 }
 
 // Test runs the regression cases under dirs and prints one line per case
+
 // and a summary; it returns the number of failed cases.
+
 func Test(ctx context.Context, w io.Writer, dirs []string, cfg Config, atLeast bool) (int, error) {
 	rs, rep, err := cfg.load(ctx, cfg.Rules)
 	if err != nil {
