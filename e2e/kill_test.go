@@ -130,4 +130,11 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 		}
 		t.Fatalf("%d acknowledged events missing, %d events stored more than once: %s", missing, doubled, strings.Join(examples, "; "))
 	}
+	// Every batch stored across the kills, including those a killed run
+	// stored in part, is sealed, and the stored events match their seals.
+	out, code := runVigil(t, "verify", "--server", in.httpURL, "--token", in.token)
+	if code != 0 {
+		t.Fatalf("vigil verify after the kills: exit %d:\n%s", code, out)
+	}
+	t.Logf("vigil verify: %s", strings.TrimSpace(out))
 }

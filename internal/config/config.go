@@ -101,6 +101,13 @@ type Config struct {
 		SyncAlways bool
 		MaxBytes   ByteSize
 	}
+	Integrity struct {
+		CheckpointInterval Duration
+		VerifyInterval     Duration
+		VerifyWindow       Duration
+		TSAURL             string
+		TSARoots           string
+	}
 	Log struct {
 		Level  string
 		Format string
@@ -137,6 +144,9 @@ func Default() *Config {
 	c.Alerts.SLAClose = []string{"critical=4h", "high=24h", "medium=72h", "low=7d"}
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
 	c.Bus.MaxBytes = 8 << 30
+	c.Integrity.CheckpointInterval = Duration(5 * time.Minute)
+	c.Integrity.VerifyInterval = Duration(24 * time.Hour)
+	c.Integrity.VerifyWindow = Duration(48 * time.Hour)
 	c.Log.Level = "info"
 	c.Log.Format = "json"
 	return c
@@ -431,6 +441,16 @@ var keys = []key{
 	strKey("bus.url", "external NATS server or cluster URL (empty: embedded)", func(c *Config) *string { return &c.Bus.URL }, nil),
 	boolKey("bus.sync_always", "fsync every batch before acknowledging it (survives power loss; slower)", func(c *Config) *bool { return &c.Bus.SyncAlways }),
 	sizeKey("bus.max_bytes", "bus capacity for not yet stored events; senders are refused beyond it", func(c *Config) *ByteSize { return &c.Bus.MaxBytes }, 1<<20),
+	durationKey("integrity.checkpoint_interval", "how often the head of the integrity chain is signed into a checkpoint (and timestamped when integrity.tsa_url is set)", func(c *Config) *Duration { return &c.Integrity.CheckpointInterval }, time.Second),
+	durationKey("integrity.verify_interval", "how often stored events are verified against their seals; a failure raises a critical alert (0: never)", func(c *Config) *Duration { return &c.Integrity.VerifyInterval }, 0),
+	durationKey("integrity.verify_window", "the scheduled verification covers events filed this far back (0: all; vigil verify checks all on demand)", func(c *Config) *Duration { return &c.Integrity.VerifyWindow }, 0),
+	strKey("integrity.tsa_url", "RFC 3161 time-stamping authority that stamps every checkpoint (empty: none)", func(c *Config) *string { return &c.Integrity.TSAURL }, func(v string) error {
+		if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			return errors.New("want an http:// or https:// URL")
+		}
+		return nil
+	}),
+	strKey("integrity.tsa_roots", "PEM file of the time-stamping authority's root certificates (empty: the system's)", func(c *Config) *string { return &c.Integrity.TSARoots }, fileExists),
 	strKey("log.level", "operational log level", func(c *Config) *string { return &c.Log.Level }, oneOf("debug", "info", "warn", "error")),
 	strKey("log.format", "operational log format", func(c *Config) *string { return &c.Log.Format }, oneOf("json", "text")),
 }

@@ -450,3 +450,65 @@ func TestCheckpointTimestamped(t *testing.T) {
 		t.Fatalf("checkpoint with the authority down: %v, %v", s, err)
 	}
 }
+
+func TestExportVerifiesWithPublicKeyOnly(t *testing.T) {
+	r := newRig(t)
+	r.startWriter(t)
+	r.publish(t, 2, "a", "b")
+	r.checkpoint(t)
+	mid := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	r.publish(t, 2, "c")
+	r.checkpoint(t)
+	r.publish(t, 1, "d")
+	r.checkpoint(t)
+	ctx := context.Background()
+	for _, since := range []time.Time{{}, mid} {
+		b, err := Export(ctx, r.ledger, r.key.Public, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "export")
+		if err := WriteExport(dir, b); err != nil {
+			t.Fatal(err)
+		}
+		// The auditor has the public key (from a trusted channel) and the
+		// export, nothing else.
+		pubPEM, err := os.ReadFile(filepath.Join(r.dir, "keys", PublicKeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := ParsePublicKey(pubPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadBundle(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := VerifyBundle(got, pub, nil)
+		if len(res.Problems) != 0 || res.Checkpoints != 3 || res.Last.Number != 3 {
+			t.Fatalf("since %v: %+v", since, res)
+		}
+		if since.IsZero() && res.Entries != 4 || !since.IsZero() && (got.Start != 1 || res.Entries != 2) {
+			t.Fatalf("since %v: start %d, %d entries", since, got.Start, res.Entries)
+		}
+		// Standard tools agree on the latest checkpoint's signature.
+		if openssl, err := exec.LookPath("openssl"); err == nil {
+			out, err := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-inkey", filepath.Join(dir, PublicKeyFile), "-rawin",
+				"-in", filepath.Join(dir, "checkpoint.json"), "-sigfile", filepath.Join(dir, "checkpoint.sig")).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
+				t.Fatalf("openssl pkeyutl -verify: %v: %s", err, out)
+			}
+		}
+		// Tampering with the export is found; so is another key.
+		got.Entries[len(got.Entries)-1].Events++
+		if res := VerifyBundle(got, pub, nil); len(res.Problems) == 0 || res.Problems[0].Kind != ProblemChain {
+			t.Fatalf("altered entry: %+v", res.Problems)
+		}
+		other, _, _ := LoadOrCreateKey(t.TempDir())
+		if res := VerifyBundle(got, other.Public, nil); len(res.Problems) == 0 || !strings.Contains(res.Problems[0].Detail, "signature") {
+			t.Fatalf("other key: %+v", res.Problems)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/ingest/hec"
 	"github.com/vigil-siem/vigil/internal/ingest/httpin"
 	"github.com/vigil-siem/vigil/internal/ingest/otlp"
+	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -136,7 +137,8 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	ru := &rulesAPI{s: s}
 	sh := &sources.Handler{Tracker: s.sources}
 	pf := &ingest.FailuresHandler{Failures: s.metrics.Failures, Started: time.Now()}
-	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), ru.routes(), sh.Routes(), pf.Routes()} {
+	in := &integrity.Handler{Service: s.integrity, ParseTime: web.ParseTime}
+	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), ru.routes(), sh.Routes(), pf.Routes(), in.Routes()} {
 		for p, h := range rs {
 			routes[p] = h
 		}

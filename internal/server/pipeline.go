@@ -57,11 +57,13 @@ func (s *Server) startWriter(ctx context.Context) (lifecycle.StopFunc, error) {
 	}
 	w, err := storewriter.New(storewriter.Config{
 		Source: cons, Store: s.store, StatePath: filepath.Join(s.cfg.DataDir, "store-writer.json"),
-		Log: s.log.With("component", "store-writer"), Metrics: storewriter.NewMetrics(s.registry),
+		Sealer: s.ledger,
+		Log:    s.log.With("component", "store-writer"), Metrics: storewriter.NewMetrics(s.registry),
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.writer = w
 	s.registry.MustRegister(lagGauge("store-writer", cons))
 	s.writerAlive.Store(true)
 	run := lifecycle.Go(func(ctx context.Context) error {

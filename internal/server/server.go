@@ -10,6 +10,7 @@
 //
 //	storage.go   data dir and token, log store, bus, control-plane database
 //	pipeline.go  source health and the store writer (bus → store)
+//	integrity.go seals, signed checkpoints and verification of stored events
 //	detect.go    healthcare enrichment, Sigma detection, rule reloads
 //	syslog.go    syslog listeners (UDP, TCP, TLS) and their batchers
 //	healthcare.go HL7 over MLLP, the EHR export watcher
@@ -23,6 +24,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"log/slog"
 	"net"
@@ -39,9 +41,11 @@ import (
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/mllpin"
 	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
+	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/store"
+	"github.com/vigil-siem/vigil/internal/storewriter"
 )
 
 // Server is a running Vigil. Its fields are set by the components as they
@@ -68,7 +72,14 @@ type Server struct {
 	mllp        *mllpin.Server
 	httpLn      net.Listener
 	http        *http.Server
+	writer      *storewriter.Writer
 	writerAlive atomic.Bool
+
+	// tamper evidence (integrity.go)
+	ledger       *integrity.Ledger
+	integrityKey *integrity.Key
+	tsaRoots     *x509.CertPool
+	integrity    *integrity.Service
 
 	// Token is the API token in use.
 	Token string
@@ -86,7 +97,9 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "database", Start: s.startDatabase},
 		{Name: "triage", Start: s.startTriage},
 		{Name: "source health", Start: s.startSourceHealth},
+		{Name: "integrity", Start: s.startIntegrity},
 		{Name: "store writer", Start: s.startWriter},
+		{Name: "verification", Start: s.startVerification},
 		{Name: "detection", Start: s.startDetection},
 		{Name: "syslog", Start: s.startSyslog},
 		{Name: "mllp", Start: s.startMLLP},

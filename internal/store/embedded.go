@@ -125,6 +125,9 @@ func Open(dir string, cfg Config) (st *Embedded, err error) {
 	return &Embedded{s: s, cfg: cfg, touched: map[string]bool{}}, nil
 }
 
+// CheckUnlocked returns ErrLocked when a process holds the store at dir.
+func CheckUnlocked(dir string) error { return checkLock(dir) }
+
 // checkLock tells whether another process holds the library's lock file,
 // which the library would answer with a panic.
 func checkLock(dir string) error {
