@@ -48,6 +48,10 @@ type Config struct {
 	MaxBatchBytes int
 	// Replicas of the stream in a cluster (default 1).
 	Replicas int
+	// FirstSeq is the sequence the stream starts at when Open creates it
+	// (an instance restored from a backup continues the sequences its
+	// store and seals already hold); ignored for an existing stream.
+	FirstSeq uint64
 }
 
 // DefaultMaxBatchBytes is the largest batch message (NATS advises against
@@ -135,6 +139,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
 		MaxMsgSize:  int32(cfg.MaxBatchBytes + 64<<10),
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,
+	}
+	if cfg.FirstSeq > 1 {
+		if _, err := b.js.Stream(ctx, StreamName); errors.Is(err, jetstream.ErrStreamNotFound) {
+			scfg.FirstSeq = cfg.FirstSeq
+			log.Info("event stream created to continue from a previous instance", "first_seq", cfg.FirstSeq)
+		}
 	}
 	// A fresh cluster may still be electing a leader: retry for a while.
 	deadline := time.Now().Add(30 * time.Second)

@@ -102,3 +102,26 @@ func TestFullStreamRefusesNewBatches(t *testing.T) {
 		t.Fatal("oversized batch accepted")
 	}
 }
+
+func TestFirstSeqContinuesAnotherInstance(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := Open(ctx, Config{Dir: dir, FirstSeq: 1000}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := b.Publish(ctx, "test", []byte("x"))
+	if err != nil || seq != 1000 {
+		t.Fatalf("first batch got sequence %d (%v), want 1000", seq, err)
+	}
+	b.Close()
+	// An existing stream keeps its sequences whatever FirstSeq says.
+	b, err = Open(ctx, Config{Dir: dir, FirstSeq: 5000}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if seq, err = b.Publish(ctx, "test", []byte("y")); err != nil || seq != 1001 {
+		t.Fatalf("after reopening: sequence %d (%v), want 1001", seq, err)
+	}
+}

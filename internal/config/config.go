@@ -101,6 +101,12 @@ type Config struct {
 		SyncAlways bool
 		MaxBytes   ByteSize
 	}
+	Backup struct {
+		To         string
+		Interval   Duration
+		KeyFile    string
+		KeyCommand string
+	}
 	Integrity struct {
 		CheckpointInterval Duration
 		VerifyInterval     Duration
@@ -441,6 +447,10 @@ var keys = []key{
 	strKey("bus.url", "external NATS server or cluster URL (empty: embedded)", func(c *Config) *string { return &c.Bus.URL }, nil),
 	boolKey("bus.sync_always", "fsync every batch before acknowledging it (survives power loss; slower)", func(c *Config) *bool { return &c.Bus.SyncAlways }),
 	sizeKey("bus.max_bytes", "bus capacity for not yet stored events; senders are refused beyond it", func(c *Config) *ByteSize { return &c.Bus.MaxBytes }, 1<<20),
+	strKey("backup.to", "where scheduled backups and vigil backup without --to go: a directory, or s3://BUCKET/PREFIX (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and VIGIL_BACKUP_S3_ENDPOINT in the server's environment)", func(c *Config) *string { return &c.Backup.To }, nil),
+	durationKey("backup.interval", "how often to back up to backup.to, incrementally (0: only on demand)", func(c *Config) *Duration { return &c.Backup.Interval }, 0),
+	strKey("backup.key_file", "file of backup encryption keys, one \"ID BASE64KEY\" per line, the first encrypts (mode 0600; vigil backup keygen makes one); backups are encrypted when set", func(c *Config) *string { return &c.Backup.KeyFile }, fileExists),
+	strKey("backup.key_command", "command printing the backup keys in the key-file format (a KMS or vault client); overrides backup.key_file", func(c *Config) *string { return &c.Backup.KeyCommand }, nil),
 	durationKey("integrity.checkpoint_interval", "how often the head of the integrity chain is signed into a checkpoint (and timestamped when integrity.tsa_url is set)", func(c *Config) *Duration { return &c.Integrity.CheckpointInterval }, time.Second),
 	durationKey("integrity.verify_interval", "how often stored events are verified against their seals; a failure raises a critical alert (0: never)", func(c *Config) *Duration { return &c.Integrity.VerifyInterval }, 0),
 	durationKey("integrity.verify_window", "the scheduled verification covers events filed this far back (0: all; vigil verify checks all on demand)", func(c *Config) *Duration { return &c.Integrity.VerifyWindow }, 0),

@@ -461,3 +461,24 @@ func (l *Ledger) FirstEntryAfter(ctx context.Context, t time.Time) (int64, error
 	err := l.db.QueryRowContext(ctx, `SELECT MIN(n) FROM entries WHERE max_time >= ?`, t.UnixNano()).Scan(&n)
 	return n.Int64, err
 }
+
+// TruncateLedger removes, from the ledger file at path, the entries after
+// the first n and the checkpoints covering them: a restore keeps the chain
+// as it was when the backup's store snapshot was taken.
+func TruncateLedger(ctx context.Context, path string, n int64) error {
+	d, err := db.Open(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := db.Migrate(ctx, d, "integrity", migrations); err != nil {
+		return err
+	}
+	if _, err := d.ExecContext(ctx, `DELETE FROM entries WHERE n > ?`, n); err != nil {
+		return fmt.Errorf("truncate ledger: %w", err)
+	}
+	if _, err := d.ExecContext(ctx, `DELETE FROM checkpoints WHERE n > ?`, n); err != nil {
+		return fmt.Errorf("truncate ledger: %w", err)
+	}
+	return nil
+}

@@ -49,7 +49,8 @@ type Service struct {
 	Alert func(ctx context.Context, r *Report) error
 	Log   *slog.Logger
 
-	mu   sync.Mutex // one verification at a time
+	once sync.Once
+	busy chan struct{} // one verification at a time
 	last lastRun
 }
 
@@ -58,17 +59,29 @@ type lastRun struct {
 	report *Report
 }
 
-// ErrBusy is returned while another verification runs.
+// ErrBusy is returned by a scheduled verification while another runs.
 var ErrBusy = errors.New("a verification is already running")
+
+func (s *Service) sem() chan struct{} {
+	s.once.Do(func() { s.busy = make(chan struct{}, 1) })
+	return s.busy
+}
 
 // Verify checks the chain, the checkpoints, the store's parts and every
 // stored event filed since since (zero: all) against their seals, on a
-// snapshot taken while the writer is quiesced.
+// snapshot taken while the writer is quiesced. It waits for a
+// verification already running to finish first.
 func (s *Service) Verify(ctx context.Context, since time.Time) (*Report, error) {
-	if !s.mu.TryLock() {
-		return nil, ErrBusy
+	select {
+	case s.sem() <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	defer s.mu.Unlock()
+	defer func() { <-s.sem() }()
+	return s.verify(ctx, since)
+}
+
+func (s *Service) verify(ctx context.Context, since time.Time) (*Report, error) {
 	if err := os.MkdirAll(filepath.Join(s.DataDir, viewsDir), 0o750); err != nil {
 		return nil, err
 	}
@@ -121,7 +134,16 @@ func (s *Service) RunSchedule(ctx context.Context, interval, window time.Duratio
 		if window > 0 {
 			since = time.Now().Add(-window)
 		}
-		r, err := s.Verify(ctx, since)
+		var (
+			r   *Report
+			err = ErrBusy
+		)
+		select {
+		case s.sem() <- struct{}{}:
+			r, err = s.verify(ctx, since)
+			<-s.sem()
+		default:
+		}
 		switch {
 		case ctx.Err() != nil:
 			return

@@ -11,6 +11,7 @@
 //	storage.go   data dir and token, log store, bus, control-plane database
 //	pipeline.go  source health and the store writer (bus → store)
 //	integrity.go seals, signed checkpoints and verification of stored events
+//	backup.go    online backups, on demand and scheduled
 //	detect.go    healthcare enrichment, Sigma detection, rule reloads
 //	syslog.go    syslog listeners (UDP, TCP, TLS) and their batchers
 //	healthcare.go HL7 over MLLP, the EHR export watcher
@@ -34,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/backup"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
@@ -80,6 +82,7 @@ type Server struct {
 	integrityKey *integrity.Key
 	tsaRoots     *x509.CertPool
 	integrity    *integrity.Service
+	backups      *backup.Service
 
 	// Token is the API token in use.
 	Token string
@@ -100,6 +103,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "integrity", Start: s.startIntegrity},
 		{Name: "store writer", Start: s.startWriter},
 		{Name: "verification", Start: s.startVerification},
+		{Name: "backups", Start: s.startBackups},
 		{Name: "detection", Start: s.startDetection},
 		{Name: "syslog", Start: s.startSyslog},
 		{Name: "mllp", Start: s.startMLLP},

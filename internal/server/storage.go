@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/store"
+	"github.com/vigil-siem/vigil/internal/storewriter"
 )
 
 // startDataDir creates the data dir and finds (or generates) the API token.
@@ -47,17 +49,51 @@ func (s *Server) startStore(context.Context) (lifecycle.StopFunc, error) {
 
 // startBus opens the embedded bus (or connects to an external one).
 func (s *Server) startBus(ctx context.Context) (lifecycle.StopFunc, error) {
+	first, err := resumeSeq(s.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	b, err := bus.Open(ctx, bus.Config{
 		Dir:        filepath.Join(s.cfg.DataDir, "bus"),
 		URL:        s.cfg.Bus.URL,
 		SyncAlways: s.cfg.Bus.SyncAlways,
 		MaxBytes:   int64(s.cfg.Bus.MaxBytes),
+		FirstSeq:   first,
 	}, s.log)
 	if err != nil {
 		return nil, err
 	}
 	s.bus = b
 	return lifecycle.Closer(b.Close), nil
+}
+
+// resumeSeq is the bus sequence after every batch the consumers' state
+// files record as processed. A new event stream starts there (an instance
+// restored from a backup, whose bus was not in it), so new batches never
+// take the sequences, and event ids, of stored ones.
+func resumeSeq(dataDir string) (uint64, error) {
+	st, err := storewriter.LoadState(filepath.Join(dataDir, "store-writer.json"))
+	if err != nil {
+		return 0, err
+	}
+	last := max(st.Stored, st.Reserved)
+	data, err := os.ReadFile(filepath.Join(dataDir, "detector.json"))
+	if err == nil {
+		var det struct {
+			Done  uint64   `json:"done"`
+			Above []uint64 `json:"above"`
+		}
+		if err := json.Unmarshal(data, &det); err != nil {
+			return 0, fmt.Errorf("detector.json: %w", err)
+		}
+		last = max(last, det.Done)
+		for _, a := range det.Above {
+			last = max(last, a)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, err
+	}
+	return last + 1, nil
 }
 
 // startDatabase opens the control-plane database and the stores kept in
