@@ -82,7 +82,13 @@ export function TimeChart({ times, series, kind = "bars", stacked = true, height
         },
         axes: [
           { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-          { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50 },
+          {
+            stroke: text,
+            grid: { stroke: grid, width: 1 },
+            ticks: { stroke: grid },
+            // Wide enough for the longest tick label ("100,000").
+            size: (_u: uPlot, values: string[]) => 16 + 7.5 * Math.max(2, ...(values ?? []).map((v) => String(v).length)),
+          },
         ],
         series: [
           {},
