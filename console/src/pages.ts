@@ -27,6 +27,12 @@ export const pages: PageDef[] = [
   { path: "/dashboards/:id", title: "Dashboard", nav: false, perm: "events:search", load: () => import("./pages/dashboard") },
   { path: "/rules", title: "Rules", section: "Detect", perm: "rules:read", load: () => import("./pages/rules") },
   { path: "/sources", title: "Sources", section: "Detect", perm: "sources:read", load: () => import("./pages/sources") },
+  { path: "/admin/users", title: "Users", section: "Admin", perm: "users:admin", load: () => import("./pages/admin-users") },
+  { path: "/admin/tokens", title: "API tokens", section: "Admin", perm: "users:admin", load: () => import("./pages/admin-tokens") },
+  { path: "/admin/sso", title: "Single sign-on", section: "Admin", perm: "config:read", load: () => import("./pages/admin-config") },
+  { path: "/admin/audit", title: "Audit trail", section: "Admin", perm: "audit:read", load: () => import("./pages/admin-audit") },
+  { path: "/admin/config", title: "Configuration", section: "Admin", perm: "config:read", load: () => import("./pages/admin-config") },
+  { path: "/admin/system", title: "System status", section: "Admin", perm: "system:read", load: () => import("./pages/admin-system") },
 ];
 
 export const HOME = "/search";

@@ -1,5 +1,6 @@
 import { apiJSON } from "../lib/api";
 import { useFetch, useInterval } from "../lib/hooks";
+import { useLocation } from "../lib/router";
 import { fmtEventTime } from "../lib/time";
 import { SimpleTable } from "../components/table";
 import { ErrorBox, Loading, PageHeader } from "../components/status";
@@ -40,7 +41,9 @@ export function AlertEntities({ a }: { a: Alert }) {
 }
 
 export default function Alerts() {
-  const f = useFetch((signal) => apiJSON<{ alerts: Alert[] }>("/api/v1/alerts", { signal, query: { since: "-7d", limit: 1000 } }), []);
+  const loc = useLocation();
+  const rule = loc.query.get("rule") ?? undefined;
+  const f = useFetch((signal) => apiJSON<{ alerts: Alert[] }>("/api/v1/alerts", { signal, query: { since: "-7d", limit: 1000, rule } }), [rule]);
   useInterval(f.reload, 30_000);
   return (
     <>
@@ -53,7 +56,7 @@ export default function Alerts() {
       {f.loading && !f.data && <Loading />}
       {f.data && (
         <SimpleTable
-          caption="Alerts of the last 7 days"
+          caption={"Alerts of the last 7 days" + (rule ? " of rule " + rule : "")}
           rows={f.data.alerts}
           rowKey={(a) => a.id}
           initialSort={{ key: "time", desc: true }}

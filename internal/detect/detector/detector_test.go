@@ -290,3 +290,34 @@ func TestGrowingBurstIsOneAlert(t *testing.T) {
 		t.Fatalf("growing brute force: %d alerts %+v", len(corr), corr)
 	}
 }
+
+// TestDisabledRulesRaiseNothing: a Sigma rule an operator turned off
+// raises no alert; a disabled correlation is not evaluated.
+func TestDisabledRulesRaiseNothing(t *testing.T) {
+	r := newRig(t)
+	all := map[string]bool{}
+	for _, ri := range r.rules.Engine.Rules() {
+		all[ri.ID] = true
+	}
+	for _, c := range r.rules.Correlations {
+		all[c.ID] = true
+	}
+	rules, err := Load(context.Background(), LoadOptions{Dirs: []string{filepath.Join(r.dir, "rules")}, Disabled: func(id string) bool { return all[id] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules.Correlations) != 0 {
+		t.Fatalf("%d correlations left with every rule disabled", len(rules.Correlations))
+	}
+	for _, ri := range rules.Engine.Rules() {
+		if ri.Alert {
+			t.Fatalf("disabled rule %s still alerts", ri.ID)
+		}
+	}
+	r.rules = rules
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	r.run(t, &scripted{fetchs: [][]bus.Message{{failures(1, "10.9.9.9", t0, 30)}}})
+	if as := r.list(t, alerts.Filter{}); len(as) != 0 {
+		t.Fatalf("%d alerts from disabled rules: %+v", len(as), as[0])
+	}
+}

@@ -31,6 +31,10 @@ type LoadOptions struct {
 	// expand modifier.
 	PlaceholdersFile string
 	Engine           engine.Options
+	// Disabled, when set, names rules an operator turned off: a disabled
+	// Sigma rule raises no alert of its own (a correlation over it still
+	// counts its matches), a disabled correlation is not evaluated.
+	Disabled func(id string) bool
 }
 
 // Load reads and compiles the rules of the given directories. A bad rule is
@@ -52,6 +56,20 @@ func Load(ctx context.Context, opt LoadOptions) (*Rules, error) {
 	rs, rep, err := sigma.Load(ctx, opt.Dirs, sigma.LoadOptions{ParseOptions: sigma.ParseOptions{ValueOptions: sigma.ValueOptions{Placeholders: ph}}})
 	if err != nil {
 		return nil, err
+	}
+	if opt.Disabled != nil {
+		for _, r := range rs.Rules {
+			if opt.Disabled(r.ID) {
+				r.Alert = false
+			}
+		}
+		kept := rs.Correlations[:0]
+		for _, c := range rs.Correlations {
+			if !opt.Disabled(c.ID) {
+				kept = append(kept, c)
+			}
+		}
+		rs.Correlations = kept
 	}
 	eng, err := engine.Compile(rs, opt.Engine)
 	if err != nil {

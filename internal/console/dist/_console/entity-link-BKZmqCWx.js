@@ -1,1 +1,0 @@
-import{c as e,s as t}from"./index-BVJ7mnzm.js";import{n}from"./entities-CQL69Ztl.js";function r({kind:r,value:i}){return i?e(t,{href:n(r,i),title:`Open `+r+` `+i,children:i}):null}export{r as t};
