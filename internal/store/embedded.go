@@ -391,6 +391,14 @@ func (e *Embedded) Search(ctx context.Context, req Request, fn func(row []event.
 	}
 	if req.Limit > 0 {
 		if q.CanReturnLastNResults() {
+			// The newest rows of a long range: count first, then read
+			// only the end of the range that holds them.
+			if cut, ok := e.lastNStart(ctx, req, q); ok {
+				req.Start = cut
+				if q, err = e.parse(req); err != nil {
+					return err
+				}
+			}
 			q.AddPipeSortByTimeDesc()
 		}
 		q.AddPipeOffsetLimit(0, uint64(req.Limit))
@@ -448,6 +456,53 @@ func (e *Embedded) Search(ctx context.Context, req Request, fn func(row []event.
 		return fnErr
 	}
 	return err
+}
+
+// lastNBuckets is how finely lastNStart counts a range.
+const lastNBuckets = 128
+
+// lastNStart finds where in a long range the newest req.Limit rows of a
+// query without pipes begin: it counts the matching rows per bucket (a
+// cheap pass that reads no field values) and walks back from the end
+// until the buckets hold req.Limit rows. Sorting then reads only those
+// buckets instead of every row of the range. ok is false when narrowing
+// would not help (a short range, too few rows, or pipes, which may drop
+// rows the count cannot see).
+func (e *Embedded) lastNStart(ctx context.Context, req Request, q *logstorage.Query) (time.Time, bool) {
+	span := req.End.Sub(req.Start)
+	if req.Start.IsZero() || req.End.IsZero() || span < 10*time.Minute {
+		return time.Time{}, false
+	}
+	bare := q.Clone(q.GetTimestamp())
+	bare.DropAllPipes()
+	if bare.String() != q.String() {
+		return time.Time{}, false
+	}
+	step := (span / lastNBuckets).Truncate(time.Second)
+	if step < time.Second {
+		step = time.Second
+	}
+	hreq := req
+	hreq.Step, hreq.GroupBy = step, nil
+	series, err := e.Hits(ctx, hreq)
+	if err != nil || len(series) != 1 {
+		return time.Time{}, false
+	}
+	hs := series[0]
+	if hs.Total <= uint64(req.Limit) {
+		return time.Time{}, false
+	}
+	var n uint64
+	for i := len(hs.Timestamps) - 1; i >= 0; i-- {
+		n += hs.Values[i]
+		if n >= uint64(req.Limit) {
+			if cut := hs.Timestamps[i]; cut.After(req.Start) {
+				return cut, true
+			}
+			return time.Time{}, false
+		}
+	}
+	return time.Time{}, false
 }
 
 // Hits counts matching events per time bucket.

@@ -234,3 +234,53 @@ func TestQueryErrorPosition(t *testing.T) {
 	f(`* | stats count() c | sort by (c desc`, 37)
 	f(`é:( `, 3)
 }
+
+// TestSearchNewestRowsOfALongRange: the newest N rows of a long range are
+// the same, in the same order, whether the search narrows the range first
+// (plain filters) or sorts everything (with a pipe).
+func TestSearchNewestRowsOfALongRange(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	s := openTest(t, now)
+	var evs []event.Event
+	for i := range 5000 {
+		// Uneven: most events early in the range, few at its end.
+		d := time.Duration(i*i) * time.Second / 1000
+		evs = append(evs, ev(now.Add(-d-time.Second), "message", fmt.Sprintf("m%d", i), "host.name", []string{"a", "b"}[i%2]))
+	}
+	s.Add(evs)
+	s.Flush()
+	read := func(q string, limit int) []string {
+		var out []string
+		err := s.Search(context.Background(), Request{Query: q, Start: now.Add(-10 * time.Hour), End: now, Limit: limit}, func(row []event.Field) error {
+			for _, f := range row {
+				if f.Name == "message" {
+					out = append(out, f.Value)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, limit := range []int{1, 10, 777, 4999, 5000, 6000} {
+		got := read("*", limit)
+		want := read("* | fields _time, _msg", limit) // a pipe: no narrowing
+		if len(got) != min(limit, 5000) || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("limit %d: %d rows %.80q…, want %d %.80q…", limit, len(got), got, len(want), want)
+		}
+		if got[0] != "m0" {
+			t.Fatalf("limit %d: newest row %s, want m0", limit, got[0])
+		}
+	}
+	// The narrowing happens: the newest 10 rows lie in the last minutes.
+	req := Request{Query: "*", Start: now.Add(-10 * time.Hour), End: now, Limit: 10}
+	q, _ := s.parse(req)
+	if cut, ok := s.lastNStart(context.Background(), req, q); !ok || now.Sub(cut) > 10*time.Minute {
+		t.Fatalf("lastNStart: %v %v", cut, ok)
+	}
+	if got := read("host.name:b", 100); len(got) != 100 || got[0] != "m1" || got[99] != "m199" {
+		t.Fatalf("filtered: %d rows %q…%q", len(got), got[0], got[len(got)-1])
+	}
+}
