@@ -49,6 +49,8 @@ type instance struct {
 	tcp     string
 	tls     string
 	mllp    string
+	gelfUDP string
+	gelfTCP string
 	mu      sync.Mutex
 	logs    strings.Builder
 	exited  chan struct{}
@@ -97,6 +99,10 @@ func startVigil(t *testing.T, dataDir string, extra ...string) *instance {
 			case "syslog listening":
 				in.mu.Lock()
 				in.udp, in.tcp, in.tls = str("udp"), str("tcp"), str("tls")
+				in.mu.Unlock()
+			case "GELF listening":
+				in.mu.Lock()
+				in.gelfUDP, in.gelfTCP = str("udp"), str("tcp")
 				in.mu.Unlock()
 			case "HL7 MLLP listening":
 				in.mu.Lock()

@@ -53,6 +53,13 @@ type Config struct {
 		TLSCert string
 		TLSKey  string
 	}
+	GELF struct {
+		UDPAddr         string
+		TCPAddr         string
+		TLSCert         string
+		TLSKey          string
+		MaxMessageBytes ByteSize
+	}
 	EHR struct {
 		WatchDir     string
 		WatchPreset  string
@@ -134,6 +141,7 @@ func Default() *Config {
 	c.Syslog.Timezone = "Local"
 	c.Syslog.MaxMessageBytes = 64 << 10
 	c.MLLP.Addr = ":2575"
+	c.GELF.MaxMessageBytes = 1 << 20
 	c.EHR.WatchPreset = "epic"
 	c.Elastic.Version = "8.19.0"
 	c.Sources.Window = Duration(time.Hour)
@@ -413,6 +421,11 @@ var keys = []key{
 	strKey("mllp.addr", "HL7 v2 over MLLP listener (empty disables)", func(c *Config) *string { return &c.MLLP.Addr }, validAddr),
 	strKey("mllp.tls_cert", "PEM certificate: serve MLLP over TLS (with mllp.tls_key)", func(c *Config) *string { return &c.MLLP.TLSCert }, fileExists),
 	strKey("mllp.tls_key", "PEM private key for MLLP over TLS", func(c *Config) *string { return &c.MLLP.TLSKey }, fileExists),
+	strKey("gelf.udp_addr", "GELF over UDP, whole or chunked messages, plain, gzip or zlib (Graylog's port is 12201; empty disables)", func(c *Config) *string { return &c.GELF.UDPAddr }, validAddr),
+	strKey("gelf.tcp_addr", "GELF over TCP, messages separated by NUL bytes (empty disables)", func(c *Config) *string { return &c.GELF.TCPAddr }, validAddr),
+	strKey("gelf.tls_cert", "PEM certificate: serve GELF TCP over TLS (with gelf.tls_key)", func(c *Config) *string { return &c.GELF.TLSCert }, fileExists),
+	strKey("gelf.tls_key", "PEM private key for GELF over TLS", func(c *Config) *string { return &c.GELF.TLSKey }, fileExists),
+	sizeKey("gelf.max_message_bytes", "largest GELF message once decompressed and reassembled; longer TCP messages are truncated and flagged, longer UDP ones dropped and counted", func(c *Config) *ByteSize { return &c.GELF.MaxMessageBytes }, 1<<10),
 	strKey("ehr.watch_dir", "directory of EHR access-log exports (CSV/TSV) to import continuously (empty disables)", func(c *Config) *string { return &c.EHR.WatchDir }, nil),
 	strKey("ehr.watch_preset", "column preset of the watched exports: epic, openemr or touchworks", func(c *Config) *string { return &c.EHR.WatchPreset }, oneOf("epic", "openemr", "touchworks")),
 	strKey("ehr.watch_mapping", "column-mapping file for the watched exports (overrides ehr.watch_preset)", func(c *Config) *string { return &c.EHR.WatchMapping }, fileExists),
@@ -607,6 +620,9 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		fail(&Error{Key: "http.tls_cert", Source: source["http.tls_cert"], Err: errors.New("http.tls_cert and http.tls_key must be set together")})
+	}
+	if (c.GELF.TLSCert == "") != (c.GELF.TLSKey == "") {
+		fail(&Error{Key: "gelf.tls_cert", Source: source["gelf.tls_cert"], Err: errors.New("gelf.tls_cert and gelf.tls_key must be set together")})
 	}
 	if (c.MLLP.TLSCert == "") != (c.MLLP.TLSKey == "") {
 		fail(&Error{Key: "mllp.tls_cert", Source: source["mllp.tls_cert"], Err: errors.New("mllp.tls_cert and mllp.tls_key must be set together")})

@@ -138,7 +138,11 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	sh := &sources.Handler{Tracker: s.sources}
 	pf := &ingest.FailuresHandler{Failures: s.metrics.Failures, Started: time.Now()}
 	in := &integrity.Handler{Service: s.integrity, ParseTime: web.ParseTime}
-	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), ru.routes(), sh.Routes(), pf.Routes(), in.Routes(), s.backups.Routes(web.ParseTime)} {
+	gh, err := s.gelfRoutes()
+	if err != nil {
+		return nil, err
+	}
+	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), ru.routes(), sh.Routes(), pf.Routes(), in.Routes(), s.backups.Routes(web.ParseTime), gh.Routes()} {
 		for p, h := range rs {
 			routes[p] = h
 		}

@@ -41,6 +41,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/detector"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/ingest/gelfin"
 	"github.com/vigil-siem/vigil/internal/ingest/mllpin"
 	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
 	"github.com/vigil-siem/vigil/internal/integrity"
@@ -72,6 +73,7 @@ type Server struct {
 
 	syslog      *syslogin.Server
 	mllp        *mllpin.Server
+	gelf        *gelfin.Server
 	httpLn      net.Listener
 	http        *http.Server
 	writer      *storewriter.Writer
@@ -106,6 +108,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "backups", Start: s.startBackups},
 		{Name: "detection", Start: s.startDetection},
 		{Name: "syslog", Start: s.startSyslog},
+		{Name: "gelf", Start: s.startGELF},
 		{Name: "mllp", Start: s.startMLLP},
 		{Name: "ehr watch", Start: s.startEHRWatch},
 		{Name: "http", Start: s.startHTTP},
@@ -137,6 +140,14 @@ func (s *Server) HTTPAddr() string {
 		return ""
 	}
 	return s.httpLn.Addr().String()
+}
+
+// GELFAddrs are the bound GELF addresses (nil when disabled).
+func (s *Server) GELFAddrs() (udp, tcp net.Addr) {
+	if s.gelf == nil {
+		return nil, nil
+	}
+	return s.gelf.Addrs()
 }
 
 // SyslogAddrs are the bound syslog addresses.

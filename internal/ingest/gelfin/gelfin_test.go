@@ -104,7 +104,7 @@ func TestListeners(t *testing.T) {
 	tc.Write(append(msg(7, ""), '\n'))
 	tc.Write([]byte("\x00\x00"))
 	tc.Write(append(msg(8, `,"_big":"`+strings.Repeat("y", 5000)+`"`), 0)) // over the limit
-	tc.Write(msg(9, ""))                                                        // last, without terminator
+	tc.Write(msg(9, ""))                                                   // last, without terminator
 	tc.Close()
 
 	evs := bustest.Events(t, cons, "", 10)

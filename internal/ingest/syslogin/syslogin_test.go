@@ -56,7 +56,7 @@ func start(t *testing.T, mod func(*Config)) (*Server, sink, *ingest.Metrics, *lo
 	p := formats.RecordParser(func(rec []byte, e *event.Event) error { return sp.Parse(rec, e) })
 	cfg := Config{TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert.Cert}},
 		Parse: map[string]formats.RecordParser{SourceTCP: p, SourceTLS: p, SourceUDP: p}, MaxMessageBytes: 64 << 10,
-		Sinks:   map[string]Sink{SourceTCP: out, SourceTLS: out}, Metrics: m, Log: slog.New(slog.NewTextHandler(logs, nil))}
+		Sinks: map[string]Sink{SourceTCP: out, SourceTLS: out}, Metrics: m, Log: slog.New(slog.NewTextHandler(logs, nil))}
 	if mod != nil {
 		mod(&cfg)
 	}
