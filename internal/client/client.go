@@ -206,6 +206,20 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values, v any) erro
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
+// Do sends a JSON request (method, path, body) and decodes the JSON
+// answer into v (nil: ignored); any answer but 2xx is an *APIError.
+func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, v any) error {
+	resp, err := c.do(ctx, method, path, nil, body, http.Header{"Content-Type": {"application/json"}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if v == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
 // WaitReady polls /readyz until the server answers ready or timeout passes.
 func (c *Client) WaitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)

@@ -10,7 +10,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -98,6 +100,25 @@ type Config struct {
 		SLAClose       []string
 		ExceptionsDir  string
 	}
+	Notify struct {
+		ConsoleURL      string
+		IncludeEntities bool
+		Timezone        string
+		SMTP            struct {
+			Host     string
+			Port     int
+			Username string
+			Password string
+			From     string
+			StartTLS string
+			CA       string
+		}
+		Webhooks, Slack, Teams, PagerDuty, Email, Syslog []Channel
+	}
+	Response struct {
+		ProtectedNetworks []string
+		Actions           []Action
+	}
 	Store struct {
 		Retention        Duration
 		MaxDiskBytes     ByteSize
@@ -156,6 +177,10 @@ func Default() *Config {
 	c.Alerts.GroupWindow = Duration(time.Hour)
 	c.Alerts.SLAAcknowledge = []string{"critical=15m", "high=1h", "medium=4h", "low=24h"}
 	c.Alerts.SLAClose = []string{"critical=4h", "high=24h", "medium=72h", "low=7d"}
+	c.Notify.Timezone = "Local"
+	c.Notify.SMTP.Port = 587
+	c.Notify.SMTP.From = "vigil@localhost"
+	c.Notify.SMTP.StartTLS = "mandatory"
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
 	c.Bus.MaxBytes = 8 << 30
 	c.Integrity.CheckpointInterval = Duration(5 * time.Minute)
@@ -454,6 +479,27 @@ var keys = []key{
 	listKey("alerts.sla_acknowledge", "time to acknowledge (take or assign) an alert, per level: LEVEL=DURATION, e.g. critical=15m", func(c *Config) *[]string { return &c.Alerts.SLAAcknowledge }, validSLA),
 	listKey("alerts.sla_close", "time to close an alert, per level: LEVEL=DURATION, e.g. critical=4h,low=7d", func(c *Config) *[]string { return &c.Alerts.SLAClose }, validSLA),
 	strKey("alerts.exceptions_dir", "directory of YAML detection exceptions (tuning as code, reviewed in git); read at start and on reload", func(c *Config) *string { return &c.Alerts.ExceptionsDir }, optional(dirExists)),
+	strKey("notify.console_url", "address of the console as people reach it, for the links in notifications (e.g. https://vigil.example.org)", func(c *Config) *string { return &c.Notify.ConsoleURL }, optional(func(v string) error {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("invalid URL %q: want http(s)://host[:port]", v)
+		}
+		return nil
+	})),
+	boolKey("notify.include_entities", "notifications name the alert's user, host and addresses (never patient data); off: title, level, rule and a link only", func(c *Config) *bool { return &c.Notify.IncludeEntities }),
+	strKey("notify.timezone", "time zone of the channels' schedules (IANA name or Local)", func(c *Config) *string { return &c.Notify.Timezone }, validTimezone),
+	strKey("notify.smtp.host", "SMTP server for e-mail channels (empty: no e-mail)", func(c *Config) *string { return &c.Notify.SMTP.Host }, nil),
+	intKey("notify.smtp.port", "SMTP server port", func(c *Config) *int { return &c.Notify.SMTP.Port }, 1),
+	strKey("notify.smtp.username", "SMTP user name (empty: no authentication)", func(c *Config) *string { return &c.Notify.SMTP.Username }, nil),
+	strKey("notify.smtp.password", "SMTP password", func(c *Config) *string { return &c.Notify.SMTP.Password }, nil),
+	strKey("notify.smtp.from", "sender address of notification e-mails", func(c *Config) *string { return &c.Notify.SMTP.From }, nil),
+	strKey("notify.smtp.starttls", "STARTTLS: mandatory, opportunistic, or none (plain SMTP, only for a relay on loopback)", func(c *Config) *string { return &c.Notify.SMTP.StartTLS }, oneOf("mandatory", "opportunistic", "none")),
+	strKey("notify.smtp.ca", "PEM CA bundle that signed the SMTP server's certificate (empty: the system's)", func(c *Config) *string { return &c.Notify.SMTP.CA }, fileExists),
+	listKey("response.protected_networks", "CIDR ranges (e.g. the medical-device network): an action on an alert naming an address there always waits for approval", func(c *Config) *[]string { return &c.Response.ProtectedNetworks }, func(v string) error {
+		if _, _, err := net.ParseCIDR(v); err != nil {
+			return fmt.Errorf("invalid CIDR range %q", v)
+		}
+		return nil
+	}),
 	durationKey("store.retention", "how long events are kept", func(c *Config) *Duration { return &c.Store.Retention }, 24*time.Hour),
 	sizeKey("store.max_disk_bytes", "drop the oldest days beyond this disk use (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MaxDiskBytes }, 0),
 	sizeKey("store.min_free_disk_bytes", "stop storing below this much free disk (0: no limit)", func(c *Config) *ByteSize { return &c.Store.MinFreeDiskBytes }, 0),
@@ -618,6 +664,9 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 			fail(&Error{Key: k.path, Source: source[k.path], Err: err})
 		}
 	}
+	if err := c.checkStructured(); err != nil {
+		return nil, err
+	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		fail(&Error{Key: "http.tls_cert", Source: source["http.tls_cert"], Err: errors.New("http.tls_cert and http.tls_key must be set together")})
 	}
@@ -706,7 +755,13 @@ func loadFile(c *Config, path string, source map[string]string, fail func(*Error
 				}
 				continue
 			}
-			if hasPrefix(byPath, name+".") {
+			if dec, ok := structured[name]; ok {
+				if err := dec(c, vn, path); err != nil {
+					fail(&Error{Key: name, Source: where, Err: err})
+				}
+				continue
+			}
+			if hasPrefix(byPath, name+".") || hasStructured(name+".") {
 				if vn.Kind != yaml.MappingNode {
 					fail(&Error{Key: name, Source: where, Err: errors.New("want a mapping of settings")})
 					continue
@@ -725,6 +780,15 @@ func orRoot(prefix string) string {
 		return "config"
 	}
 	return ""
+}
+
+func hasStructured(prefix string) bool {
+	for p := range structured {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasPrefix(m map[string]key, prefix string) bool {
@@ -747,6 +811,9 @@ func Reference() string {
 			d = `""`
 		}
 		fmt.Fprintf(&b, "| `%s` | `--%s` | `%s` | `%s` | %s |\n", k.path, FlagName(k.path), EnvName(k.path), d, k.help)
+	}
+	for _, p := range slices.Sorted(maps.Keys(structured)) {
+		fmt.Fprintf(&b, "| `%s` | — | — | `[]` | %s |\n", p, structuredHelp[p])
 	}
 	return b.String()
 }

@@ -232,3 +232,55 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		t.Errorf("flag over a bad file value: %v", err)
 	}
 }
+
+func TestStructuredNotifyAndResponse(t *testing.T) {
+	c, err := load(t, (`
+notify:
+  console_url: https://vigil.example.org
+  smtp: {host: mail.example.org, username: vigil, password: s3cret}
+  webhooks:
+    - {name: soc, url: "https://soc.example.org/hook", secret: abc, min_level: medium}
+  email:
+    - name: privacy-office
+      to: [privacy@example.org]
+      digest: 1h
+      tags: ["hipaa.*"]
+  syslog:
+    - {name: splunk, address: "10.1.1.1:514", protocol: tcp, format: cef}
+response:
+  protected_networks: [10.50.0.0/16]
+  actions:
+    - name: block-ip
+      url: "https://fw.example.org/api/block?ip={{index .Fields \"source.ip\"}}"
+      disruptive: true
+      rules: [vigil_lnx_ssh_brute_force]
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chs := c.Channels()
+	if len(chs) != 3 || chs[0].Kind != "webhook" || chs[0].Secret != "abc" || chs[0].MinLevel != "medium" || chs[1].Kind != "email" || chs[1].Digest != "1h" ||
+		chs[2].Protocol != "tcp" || !strings.HasSuffix(chs[0].Where, "vigil.yaml:6") {
+		t.Fatalf("channels %+v", chs)
+	}
+	if len(c.Response.Actions) != 1 || !c.Response.Actions[0].Disruptive || c.Notify.SMTP.Port != 587 || c.Response.ProtectedNetworks[0] != "10.50.0.0/16" {
+		t.Fatalf("response %+v smtp %+v", c.Response, c.Notify.SMTP)
+	}
+	for _, bad := range []struct{ yml, want string }{
+		{"notify:\n  webhooks:\n    - {name: a, url: https://x, colour: red}\n", `vigil.yaml:3: unknown key "colour"`},
+		{"notify:\n  webhooks:\n    - {name: a, url: ftp://x}\n", `vigil.yaml:3: url: "ftp://x": want an http or https URL`},
+		{"notify:\n  webhooks:\n    - {url: https://x}\n", "name: every channel needs a name"},
+		{"notify:\n  webhooks:\n    - {name: a, url: https://x, min_level: loud}\n", `min_level: "loud"`},
+		{"notify:\n  webhooks: {name: a}\n", "want a list of channels"},
+		{"notify:\n  email:\n    - {name: a, to: [x@y]}\n", "notify.smtp.host"},
+		{"notify:\n  slack:\n    - {name: a, url: https://x}\n  teams:\n    - {name: a, url: https://y}\n", `channel name "a" is also used at`},
+		{"notify:\n  syslog:\n    - {name: a, address: nowhere}\n", "want host:port"},
+		{"response:\n  actions:\n    - {name: a}\n", "url: the request's URL"},
+		{"response:\n  actions:\n    - {name: a, url: x, method: YELL}\n", `method: "YELL"`},
+	} {
+		_, err := load(t, bad.yml, nil)
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: got %v, want an error with %q", bad.yml, err, bad.want)
+		}
+	}
+}

@@ -19,6 +19,10 @@ func Open(path string) (*sql.DB, error) {
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
 	}
+	// Transactions take the write lock when they begin: a transaction
+	// that reads and then writes would otherwise fail with SQLITE_BUSY
+	// (not waited for) when another connection wrote in between.
+	q.Set("_txlock", "immediate")
 	d, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)

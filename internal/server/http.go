@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
@@ -24,6 +25,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/ingest/otlp"
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
+	"github.com/vigil-siem/vigil/internal/notify"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/web"
 )
@@ -131,7 +133,8 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
 	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla}
 	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts}
-	for _, r := range append(al.Routes(), ex.Routes()...) {
+	nh := &notify.Handler{Dispatcher: s.triage.notify}
+	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes()) {
 		routes[r.Pattern] = r.Handler
 	}
 	ru := &rulesAPI{s: s}

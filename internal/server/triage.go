@@ -2,15 +2,22 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/certs"
+	"github.com/vigil-siem/vigil/internal/notify"
 
 	"github.com/vigil-siem/vigil/internal/exceptions"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 )
 
-// triage holds what follows the alerts: tuning exceptions (and, as they
-// come, notifications, risk, response actions and cases).
+// triage holds what follows the alerts: tuning exceptions,
+// notifications (and, as they come, risk, response actions and cases).
 type triage struct {
 	exceptions *exceptions.Service
+	notify     *notify.Dispatcher
 }
 
 // startTriage opens the features built on the alert store and starts their
@@ -26,5 +33,31 @@ func (s *Server) startTriage(ctx context.Context) (lifecycle.StopFunc, error) {
 	if errs := ex.Errors(); len(errs) > 0 {
 		s.log.Warn("exception files rejected; the others apply (GET /api/v1/exceptions)", "count", len(errs))
 	}
-	return lifecycle.Go(func(ctx context.Context) error { ex.Run(ctx); return nil }), nil
+	loc, err := time.LoadLocation(s.cfg.Notify.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("notify.timezone: %w", err)
+	}
+	smtp := notify.SMTP{Host: s.cfg.Notify.SMTP.Host, Port: s.cfg.Notify.SMTP.Port, Username: s.cfg.Notify.SMTP.Username,
+		Password: s.cfg.Notify.SMTP.Password, From: s.cfg.Notify.SMTP.From, StartTLS: s.cfg.Notify.SMTP.StartTLS}
+	if s.cfg.Notify.SMTP.CA != "" {
+		pool, err := certs.ClientCAs(s.cfg.Notify.SMTP.CA)
+		if err != nil {
+			return nil, fmt.Errorf("notify.smtp.ca: %w", err)
+		}
+		smtp.TLS = &tls.Config{RootCAs: pool}
+	}
+	nd, err := notify.New(ctx, s.db, s.cfg, notify.Options{Alerts: s.alerts, ConsoleURL: s.cfg.Notify.ConsoleURL, SMTP: smtp, Location: loc,
+		Log: s.log.With("component", "notify"), Registry: s.registry})
+	if err != nil {
+		return nil, err
+	}
+	s.triage.notify = nd
+	s.alerts.OnChange(nd.OnChange)
+	if n := len(nd.Channels()); n > 0 {
+		s.log.Info("notification channels", "count", n)
+	}
+	return lifecycle.Chain(
+		lifecycle.Go(func(ctx context.Context) error { nd.Run(ctx); return nil }),
+		lifecycle.Go(func(ctx context.Context) error { ex.Run(ctx); return nil }),
+	), nil
 }

@@ -1,0 +1,173 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/alerts"
+)
+
+// Handler serves the notification API:
+//
+//	GET  /api/v1/notify/channels                 notify:admin  the channels, their routes and queue counts (no secrets)
+//	POST /api/v1/notify/channels/{name}/test     notify:admin  send a test message now
+//	GET  /api/v1/notify/deliveries?status=&channel=&alert=&limit=   alerts:read   deliveries, newest first (status=dead: the dead-letter list)
+//	POST /api/v1/notify/deliveries/{id}/retry    notify:admin  put a dead delivery back in the queue
+//	GET  /api/v1/alerts/{id}/deliveries          alerts:read   the delivery status of one alert
+type Handler struct {
+	Dispatcher *Dispatcher
+	Audit      func(ctx context.Context, action, target string, details map[string]any, err error)
+}
+
+// Routes returns the API's routes with their permissions.
+func (h *Handler) Routes() []alerts.Route {
+	return []alerts.Route{
+		{Pattern: "GET /api/v1/notify/channels", Perm: "notify:admin", Handler: http.HandlerFunc(h.channels)},
+		{Pattern: "POST /api/v1/notify/channels/{name}/test", Perm: "notify:admin", Handler: http.HandlerFunc(h.test)},
+		{Pattern: "GET /api/v1/notify/deliveries", Perm: "alerts:read", Handler: http.HandlerFunc(h.deliveries)},
+		{Pattern: "POST /api/v1/notify/deliveries/{id}/retry", Perm: "notify:admin", Handler: http.HandlerFunc(h.retry)},
+		{Pattern: "GET /api/v1/alerts/{id}/deliveries", Perm: "alerts:read", Handler: http.HandlerFunc(h.alertDeliveries)},
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (h *Handler) audit(ctx context.Context, action, target string, d map[string]any, err error) {
+	if h.Audit != nil {
+		h.Audit(ctx, action, target, d, err)
+	}
+}
+
+type channelInfo struct {
+	Name     string         `json:"name"`
+	Kind     string         `json:"kind"`
+	Target   string         `json:"target"`
+	Where    string         `json:"defined_at"`
+	MinLevel string         `json:"min_level,omitempty"`
+	Rules    []string       `json:"rules,omitempty"`
+	Tags     []string       `json:"tags,omitempty"`
+	Schedule string         `json:"schedule"`
+	Digest   string         `json:"digest,omitempty"`
+	Entities bool           `json:"include_entities"`
+	Counts   map[string]int `json:"deliveries"`
+}
+
+func (h *Handler) channels(w http.ResponseWriter, r *http.Request) {
+	counts := map[string]map[string]int{}
+	rows, err := h.Dispatcher.db.QueryContext(r.Context(), `SELECT channel, status, COUNT(*) FROM notify_deliveries GROUP BY channel, status`)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	for rows.Next() {
+		var ch, st string
+		var n int
+		if err := rows.Scan(&ch, &st, &n); err == nil {
+			if counts[ch] == nil {
+				counts[ch] = map[string]int{}
+			}
+			counts[ch][st] = n
+		}
+	}
+	rows.Close()
+	out := []channelInfo{}
+	for _, ch := range h.Dispatcher.channels {
+		ci := channelInfo{Name: ch.Name, Kind: ch.Kind, Target: ch.Target, Where: ch.Where, MinLevel: ch.Route.MinLevel, Rules: ch.Route.Rules,
+			Tags: ch.Route.Tags, Schedule: ch.Route.Schedule.String(), Entities: ch.Entities, Counts: map[string]int{"pending": 0, "sent": 0, "dead": 0}}
+		if ch.Digest > 0 {
+			ci.Digest = ch.Digest.String()
+		}
+		for st, n := range counts[ch.Name] {
+			ci.Counts[st] = n
+		}
+		out = append(out, ci)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"channels": out})
+}
+
+func (h *Handler) test(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if h.Dispatcher.byName[name] == nil {
+		fail(w, http.StatusNotFound, "no channel "+strconv.Quote(name))
+		return
+	}
+	start := time.Now()
+	err := h.Dispatcher.Test(r.Context(), name)
+	h.audit(r.Context(), "notify.test", name, nil, err)
+	if err != nil {
+		fail(w, http.StatusBadGateway, "test notification on "+name+" failed: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"channel": name, "sent": true, "took_ms": time.Since(start).Milliseconds()})
+}
+
+func (h *Handler) deliveries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := Filter{Status: q.Get("status"), Channel: q.Get("channel")}
+	if v := q.Get("alert"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			fail(w, http.StatusBadRequest, "alert: want an alert id")
+			return
+		}
+		f.AlertID = id
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			fail(w, http.StatusBadRequest, "limit: want a number from 1 to 10000")
+			return
+		}
+		f.Limit = n
+	}
+	ds, err := h.Dispatcher.Deliveries(r.Context(), f)
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": ds})
+}
+
+func (h *Handler) alertDeliveries(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "alert id must be a number")
+		return
+	}
+	ds, err := h.Dispatcher.Deliveries(r.Context(), Filter{AlertID: id})
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": ds})
+}
+
+func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "delivery id must be a number")
+		return
+	}
+	err = h.Dispatcher.Retry(r.Context(), id)
+	h.audit(r.Context(), "notify.retry", r.PathValue("id"), nil, err)
+	switch {
+	case errors.Is(err, ErrNotDead):
+		fail(w, http.StatusConflict, err.Error())
+	case err != nil:
+		fail(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": "pending"})
+	}
+}
