@@ -42,7 +42,7 @@ func access(eng *engine.Engine, c *Engine, user, patient string, t time.Time, id
 func TestBurstStatesTrueSize(t *testing.T) {
 	start := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	clk := &clock{now: start}
-	eng, c := setup(t, bulkAccess, Options{Now: clk.Now})
+	eng, c := setup(t, bulkAccess, Options{Now: clk.Now, Bursts: true})
 	var all []Alert
 	for i := range 150 {
 		at := start.Add(time.Duration(i) * 10 * time.Second)
@@ -70,7 +70,7 @@ func TestBurstStatesTrueSize(t *testing.T) {
 	if err := c.Snapshot(&buf); err != nil {
 		t.Fatal(err)
 	}
-	eng2, c2 := setup(t, bulkAccess, Options{Now: clk.Now})
+	eng2, c2 := setup(t, bulkAccess, Options{Now: clk.Now, Bursts: true})
 	if _, err := c2.Restore(&buf); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +90,17 @@ func TestBurstStatesTrueSize(t *testing.T) {
 	if len(again) != 1 || again[0].Update || again[0].Value != 31 {
 		t.Fatalf("second burst %+v", again)
 	}
+	// Without bursts, each firing consumes its window: the same 150
+	// accesses fire four times at 31 (what offline scans count).
+	eng3, c3 := setup(t, bulkAccess, Options{Now: clk.Now})
+	var plain []Alert
+	for i := range 150 {
+		at := start.Add(time.Duration(i) * 10 * time.Second)
+		plain = append(plain, access(eng3, c3, "jdoe", fmt.Sprintf("P%03d", i), at, fmt.Sprint(i))...)
+	}
+	if len(plain) != 4 || plain[3].Update || plain[3].Value != 31 {
+		t.Fatalf("without bursts: %d alerts %+v", len(plain), plain)
+	}
 	// Another user is another group.
 	if got := access(eng2, c2, "asmith", "P001", at, "5-0"); len(got) != 0 {
 		t.Fatalf("another user: %+v", got)
@@ -101,7 +112,7 @@ func TestBurstStatesTrueSize(t *testing.T) {
 func TestBurstEndsAndIsForgotten(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	clk := &clock{now: now}
-	eng, c := setup(t, bruteForce, Options{Now: clk.Now})
+	eng, c := setup(t, bruteForce, Options{Now: clk.Now, Bursts: true})
 	var all []Alert
 	for i := range 40 {
 		clk.now = clk.now.Add(time.Second)

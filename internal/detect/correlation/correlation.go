@@ -64,6 +64,12 @@ type Options struct {
 	// quiet groups, and the time of events that carry none (default
 	// time.Now).
 	Now func() time.Time
+	// Bursts: a growing correlation that fired keeps counting the events
+	// of its group and returns its alert again, marked Update, with its
+	// true size (see burst.go). Off, each firing consumes its window and
+	// the count starts again (as offline scans and regression counts
+	// expect).
+	Bursts bool
 	// MaxBurst bounds how long one burst of a growing correlation is
 	// reported as one alert (default 24h).
 	MaxBurst time.Duration
@@ -396,7 +402,7 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 		g.newest = en.T
 	}
 	g.seen = en.A
-	if cr.monotonic {
+	if cr.monotonic && e.opt.Bursts {
 		if a, ok := e.joinBurst(g, en); ok {
 			return []Alert{a}
 		}
@@ -514,7 +520,9 @@ func (e *Engine) evalFrom(g *group, start time.Time, end int) (Alert, bool) {
 		return Alert{}, false
 	}
 	a := e.alert(g, win, v)
-	g.burst = newBurst(g, win, e.opt.MaxEventIDs)
+	if e.opt.Bursts {
+		g.burst = newBurst(g, win, e.opt.MaxEventIDs)
+	}
 	g.entries = append(g.entries[:i], g.entries[end:]...)
 	return a, true
 }

@@ -173,6 +173,8 @@ func New(cfg Config, r *Rules) (*Detector, error) {
 		sup := cfg.Suppress
 		cfg.Correlation.Skip = func(c *sigma.Correlation, ev *event.Event) bool { return sup(c.ID, c.Name, c.Tags, ev) }
 	}
+	// Live detection reports a growing correlation as one alert, updated.
+	cfg.Correlation.Bursts = true
 	d := &Detector{cfg: cfg, reload: make(chan *Rules, 1)}
 	d.current.Store(r)
 	d.corr = r.newCorrelations(cfg.Correlation)
