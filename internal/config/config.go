@@ -129,6 +129,10 @@ type Config struct {
 		SyncAlways bool
 		MaxBytes   ByteSize
 	}
+	Retention struct {
+		Policies []string
+		Interval Duration
+	}
 	Backup struct {
 		To         string
 		Interval   Duration
@@ -183,6 +187,7 @@ func Default() *Config {
 	c.Notify.SMTP.StartTLS = "mandatory"
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
 	c.Bus.MaxBytes = 8 << 30
+	c.Retention.Interval = Duration(time.Hour)
 	c.Integrity.CheckpointInterval = Duration(5 * time.Minute)
 	c.Integrity.VerifyInterval = Duration(24 * time.Hour)
 	c.Integrity.VerifyWindow = Duration(48 * time.Hour)
@@ -303,6 +308,20 @@ func listKey(path, help string, f func(*Config) *[]string, validate func(string)
 			}
 			return nil
 		}}
+}
+
+// validPolicy checks the shape of a retention policy (package retention
+// parses it).
+func validPolicy(v string) error {
+	f := strings.Fields(v)
+	if len(f) < 3 {
+		return fmt.Errorf("retention policy %q: want NAME DURATION FILTER (e.g. firewall 90d event.category:network)", v)
+	}
+	d, err := ParseDuration(f[1])
+	if err != nil || d < 24*time.Hour {
+		return fmt.Errorf("retention policy %q: the duration must be at least 1d", v)
+	}
+	return nil
 }
 
 // SourceWindow is one parsed sources.windows entry.
@@ -506,6 +525,8 @@ var keys = []key{
 	strKey("bus.url", "external NATS server or cluster URL (empty: embedded)", func(c *Config) *string { return &c.Bus.URL }, nil),
 	boolKey("bus.sync_always", "fsync every batch before acknowledging it (survives power loss; slower)", func(c *Config) *bool { return &c.Bus.SyncAlways }),
 	sizeKey("bus.max_bytes", "bus capacity for not yet stored events; senders are refused beyond it", func(c *Config) *ByteSize { return &c.Bus.MaxBytes }, 1<<20),
+	listKey("retention.policies", "per-dataset retention: NAME DURATION LOGSQL-FILTER, e.g. \"firewall 90d event.category:network\"; events matching are deleted when older (legal holds excepted), each deletion recorded; at most store.retention", func(c *Config) *[]string { return &c.Retention.Policies }, validPolicy),
+	durationKey("retention.interval", "how often expired events are disposed of (per-dataset policies, and days beyond store.retention)", func(c *Config) *Duration { return &c.Retention.Interval }, time.Minute),
 	strKey("backup.to", "where scheduled backups and vigil backup without --to go: a directory, or s3://BUCKET/PREFIX (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and VIGIL_BACKUP_S3_ENDPOINT in the server's environment)", func(c *Config) *string { return &c.Backup.To }, nil),
 	durationKey("backup.interval", "how often to back up to backup.to, incrementally (0: only on demand)", func(c *Config) *Duration { return &c.Backup.Interval }, 0),
 	strKey("backup.key_file", "file of backup encryption keys, one \"ID BASE64KEY\" per line, the first encrypts (mode 0600; vigil backup keygen makes one); backups are encrypted when set", func(c *Config) *string { return &c.Backup.KeyFile }, fileExists),

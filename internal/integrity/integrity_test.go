@@ -512,3 +512,37 @@ func TestExportVerifiesWithPublicKeyOnly(t *testing.T) {
 		}
 	}
 }
+
+// The audit trail's head goes into every checkpoint; verification asks the
+// trail whether that signed head is still in its chain.
+func TestCheckpointCoversAuditTrail(t *testing.T) {
+	r := newRig(t)
+	r.startWriter(t)
+	r.publish(t, 1, "a")
+	head := &AuditHead{Records: 41, Hash: "ab12"}
+	cp := &Checkpointer{Ledger: r.ledger, Key: r.key, AuditHead: func(context.Context) (*AuditHead, error) { return head, nil }}
+	if _, err := cp.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A new audit record alone makes a new checkpoint.
+	head = &AuditHead{Records: 42, Hash: "cd34"}
+	if s, err := cp.Checkpoint(context.Background()); err != nil || s == nil {
+		t.Fatalf("audit moved, no checkpoint: %v", err)
+	}
+	var asked string
+	trail := func(ok bool) func(context.Context, int64, string) (bool, string, error) {
+		return func(_ context.Context, seq int64, hash string) (bool, string, error) {
+			asked = fmt.Sprintf("%d %s", seq, hash)
+			if ok {
+				return true, "", nil
+			}
+			return false, "record 40 does not match its hash: it was changed", nil
+		}
+	}
+	rep := r.verify(t, VerifyOptions{AuditVerify: trail(true)})
+	wantOK(t, rep)
+	if asked != "42 cd34" || !rep.AuditChecked {
+		t.Fatalf("trail asked about %q", asked)
+	}
+	wantProblem(t, r.verify(t, VerifyOptions{AuditVerify: trail(false)}), ProblemAudit, "record 40 does not match its hash")
+}

@@ -482,3 +482,10 @@ func TruncateLedger(ctx context.Context, path string, n int64) error {
 	}
 	return nil
 }
+
+// Resealed reports whether batch seq has a reseal entry.
+func (l *Ledger) Resealed(ctx context.Context, seq uint64) (bool, error) {
+	var n int
+	err := l.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM entries WHERE seq = ? AND kind = 3`, int64(seq)).Scan(&n)
+	return n > 0, err
+}

@@ -45,6 +45,8 @@ type Service struct {
 	// Retention is the store's retention (events older are gone).
 	Retention       time.Duration
 	VerifyTimestamp func(token []byte, digest Hash) error
+	// AuditVerify verifies the audit trail (see VerifyOptions).
+	AuditVerify func(ctx context.Context, expectSeq int64, expectHash string) (bool, string, error)
 	// Alert raises an alert for a failed scheduled verification.
 	Alert func(ctx context.Context, r *Report) error
 	Log   *slog.Logger
@@ -94,7 +96,8 @@ func (s *Service) verify(ctx context.Context, since time.Time) (*Report, error) 
 	if err != nil {
 		return nil, fmt.Errorf("snapshot for verification: %w", err)
 	}
-	r, err := verifyView(ctx, s.Ledger, s.Key.Public, view, since, s.Scan, 0, s.retentionCut(), s.VerifyTimestamp)
+	r, err := verifyView(ctx, s.Ledger, VerifyOptions{PublicKey: s.Key.Public, Since: since, RetentionCut: s.retentionCut(),
+		VerifyTimestamp: s.VerifyTimestamp, AuditVerify: s.AuditVerify}, view, s.Scan)
 	if err != nil {
 		return nil, err
 	}
@@ -212,17 +215,18 @@ func VerifyOffline(ctx context.Context, dataDir string, pub ed25519.PublicKey, s
 	if retention > 0 {
 		cut = time.Now().Add(-retention).Truncate(24 * time.Hour)
 	}
-	return verifyView(ctx, l, pub, view, since, scan, st.Reserved, cut, verifyTS)
+	return verifyView(ctx, l, VerifyOptions{PublicKey: pub, Since: since, UnsealedLimit: st.Reserved, RetentionCut: cut, VerifyTimestamp: verifyTS}, view, scan)
 }
 
-func verifyView(ctx context.Context, l *Ledger, pub ed25519.PublicKey, view string, since time.Time, scan ScanCommand,
-	unsealedLimit uint64, cut time.Time, verifyTS func([]byte, Hash) error) (*Report, error) {
+// verifyView verifies the store view at dir, read through child
+// processes, with opts.
+func verifyView(ctx context.Context, l *Ledger, opts VerifyOptions, view string, scan ScanCommand) (*Report, error) {
 	scanner := func(dir string) (Scanner, func()) {
 		c := &ChildScanner{Command: func(ctx context.Context) *exec.Cmd { return scan(ctx, dir) }}
 		return c, func() { c.Close() }
 	}
 	sc, done := scanner(view)
 	defer done()
-	return Verify(ctx, l, VerifyOptions{Since: since, PublicKey: pub, Store: sc, StoreDir: view, ScannerFor: scanner,
-		RetentionCut: cut, UnsealedLimit: unsealedLimit, VerifyTimestamp: verifyTS})
+	opts.Store, opts.StoreDir, opts.ScannerFor = sc, view, scanner
+	return Verify(ctx, l, opts)
 }

@@ -24,6 +24,7 @@ const (
 	ProblemAltered    = "altered"    // stored events differ from their seal
 	ProblemAdded      = "added"      // a stored event no seal accounts for
 	ProblemUnreadable = "unreadable" // the store could not be read
+	ProblemAudit      = "audit"      // the audit trail of Vigil's own use does not verify
 )
 
 // Problem is one finding.
@@ -81,6 +82,8 @@ type Report struct {
 	Unsealed int64 `json:"unsealed"`
 	// StoreScanned is false when only the ledger was verified.
 	StoreScanned bool `json:"store_scanned"`
+	// AuditChecked says the audit trail's chain was verified too.
+	AuditChecked bool `json:"audit_checked"`
 	// Problems, first (lowest batch) first, at most MaxProblems of
 	// ProblemsTotal.
 	Problems      []Problem `json:"problems"`
@@ -150,6 +153,10 @@ type VerifyOptions struct {
 	// ScannerFor opens a scanner of another store directory (one changed
 	// part on its own, to name the batches it holds); optional.
 	ScannerFor func(dir string) (Scanner, func())
+	// AuditVerify, when set, walks the audit trail's own hash chain and
+	// checks that the head the last checkpoint signed is in it
+	// (audit.Trail.Verify).
+	AuditVerify func(ctx context.Context, expectSeq int64, expectHash string) (ok bool, problem string, err error)
 	// Window is the store scan's time step (default 1h).
 	Window time.Duration
 	Now    func() time.Time
@@ -171,6 +178,21 @@ func Verify(ctx context.Context, l *Ledger, opts VerifyOptions) (*Report, error)
 	scope, err := verifyChain(ctx, l, opts, r)
 	if err != nil {
 		return nil, err
+	}
+	if opts.AuditVerify != nil {
+		var seq int64
+		var hash string
+		if c := r.LastCheckpoint; c != nil && c.Audit != nil {
+			seq, hash = c.Audit.Records, c.Audit.Hash
+		}
+		ok, problem, err := opts.AuditVerify(ctx, seq, hash)
+		if err != nil {
+			return nil, fmt.Errorf("verify the audit trail: %w", err)
+		}
+		if !ok {
+			r.add(Problem{Kind: ProblemAudit, Detail: "the audit trail: " + problem})
+		}
+		r.AuditChecked = true
 	}
 	if opts.StoreDir != "" {
 		if err := verifyParts(ctx, l, opts, r); err != nil {
@@ -455,12 +477,13 @@ func verifyStore(ctx context.Context, l *Ledger, scope int64, opts VerifyOptions
 	// Drop batches past retention; find where the scan starts.
 	kept := order[:0]
 	for _, b := range order {
-		if !opts.RetentionCut.IsZero() && b.e.MaxTime.Before(opts.RetentionCut) {
+		// Past retention, unless a disposal resealed what a legal hold kept.
+		if !opts.RetentionCut.IsZero() && b.e.MaxTime.Before(opts.RetentionCut) && (b.e.Kind != KindReseal || b.e.Events == 0) {
 			r.Expired++
 			b.done = true
 			continue
 		}
-		if !opts.RetentionCut.IsZero() && b.e.MinTime.Before(opts.RetentionCut) {
+		if !opts.RetentionCut.IsZero() && b.e.MinTime.Before(opts.RetentionCut) && b.e.Kind != KindReseal {
 			b.expiredPart = true
 		}
 		if scanStart.IsZero() || b.e.MinTime.Before(scanStart) {
@@ -475,7 +498,7 @@ func verifyStore(ctx context.Context, l *Ledger, scope int64, opts VerifyOptions
 	if scanStart.IsZero() {
 		scanStart = now.Add(-time.Hour)
 	}
-	if !opts.RetentionCut.IsZero() && scanStart.Before(opts.RetentionCut) {
+	if !opts.RetentionCut.IsZero() && scanStart.Before(opts.RetentionCut) && !slices.ContainsFunc(order, func(b *sealed) bool { return b.e.Kind == KindReseal }) {
 		scanStart = opts.RetentionCut
 	}
 	scanEnd := now.Add(48 * time.Hour) // the store accepts events up to two days ahead

@@ -12,6 +12,7 @@
 //	pipeline.go  source health and the store writer (bus → store)
 //	integrity.go seals, signed checkpoints and verification of stored events
 //	backup.go    online backups, on demand and scheduled
+//	retention.go per-dataset retention, legal holds, recorded disposal
 //	detect.go    healthcare enrichment, Sigma detection, rule reloads
 //	syslog.go    syslog listeners (UDP, TCP, TLS) and their batchers
 //	healthcare.go HL7 over MLLP, the EHR export watcher
@@ -46,6 +47,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
+	"github.com/vigil-siem/vigil/internal/retention"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/storewriter"
@@ -85,6 +87,7 @@ type Server struct {
 	tsaRoots     *x509.CertPool
 	integrity    *integrity.Service
 	backups      *backup.Service
+	retention    *retention.Manager
 
 	// Token is the API token in use.
 	Token string
@@ -106,6 +109,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "store writer", Start: s.startWriter},
 		{Name: "verification", Start: s.startVerification},
 		{Name: "backups", Start: s.startBackups},
+		{Name: "retention", Start: s.startRetention},
 		{Name: "detection", Start: s.startDetection},
 		{Name: "syslog", Start: s.startSyslog},
 		{Name: "gelf", Start: s.startGELF},

@@ -36,6 +36,7 @@ func (s *Server) startDataDir(context.Context) (lifecycle.StopFunc, error) {
 func (s *Server) startStore(context.Context) (lifecycle.StopFunc, error) {
 	st, err := store.Open(filepath.Join(s.cfg.DataDir, "store"), store.Config{
 		Retention:              time.Duration(s.cfg.Store.Retention),
+		KeepPartitions:         true, // package retention drops the days (legal holds may keep some)
 		MaxDiskSpaceUsageBytes: int64(s.cfg.Store.MaxDiskBytes),
 		MinFreeDiskSpaceBytes:  int64(s.cfg.Store.MinFreeDiskBytes),
 		Log:                    s.log.With("component", "store"),

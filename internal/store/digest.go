@@ -88,7 +88,12 @@ type StoredEvent struct {
 // particular order and one call at a time. It reads every column of every
 // row, so it costs a full read of the range.
 func (e *Embedded) ScanDigests(ctx context.Context, start, end time.Time, fn func(StoredEvent) error) error {
-	q, err := e.parse(Request{Start: start, End: end})
+	return e.ScanDigestsOf(ctx, "*", start, end, fn)
+}
+
+// ScanDigestsOf is ScanDigests of the rows matching a LogsQL filter.
+func (e *Embedded) ScanDigestsOf(ctx context.Context, filter string, start, end time.Time, fn func(StoredEvent) error) error {
+	q, err := e.parse(Request{Query: filter, Start: start, End: end})
 	if err != nil {
 		return err
 	}
@@ -134,6 +139,9 @@ func (e *Embedded) ScanDigests(ctx context.Context, start, end time.Time, fn fun
 				if v != "" {
 					d.fields = append(d.fields, logstorage.Field{Name: c.Name, Value: v})
 				}
+			}
+			if len(d.fields) == 0 && original == "" {
+				continue // a deleted row's placeholder (see emptyRow)
 			}
 			t, err := time.Parse(time.RFC3339Nano, stored)
 			if err != nil {
