@@ -29,6 +29,8 @@ type Route struct {
 //	GET   /api/v1/alerts/{id}/history                                                      alerts:read
 //	POST  /api/v1/alerts/bulk  {"filter": {<list parameters>} | "ids": [..], "patch": {..}} alerts:write
 //	POST  /api/v1/alerts/{id}/status  {"status": "in_progress"}  (older API)               alerts:write
+//	GET   /api/v1/alerts/stats?since=-30d&until=   per rule: dispositions, false-positive rate,
+//	      times to acknowledge and close, SLA breaches; noisiest first              alerts:read
 type Handler struct {
 	Store *Store
 	// ParseTime reads since/until (RFC 3339 or relative like -24h).
@@ -55,6 +57,7 @@ func (h *Handler) Routes() []Route {
 		{"PATCH /api/v1/alerts/{id}", "alerts:write", http.HandlerFunc(h.patch)},
 		{"GET /api/v1/alerts/{id}/history", "alerts:read", http.HandlerFunc(h.history)},
 		{"POST /api/v1/alerts/bulk", "alerts:write", http.HandlerFunc(h.bulk)},
+		{"GET /api/v1/alerts/stats", "alerts:read", http.HandlerFunc(h.stats)},
 		{"POST /api/v1/alerts/{id}/status", "alerts:write", http.HandlerFunc(h.status)},
 	}
 }

@@ -115,6 +115,11 @@ type Config struct {
 		}
 		Webhooks, Slack, Teams, PagerDuty, Email, Syslog []Channel
 	}
+	Risk struct {
+		HalfLife    Duration
+		Threshold   int
+		RuleFactors []string
+	}
 	Response struct {
 		ProtectedNetworks []string
 		Actions           []Action
@@ -181,6 +186,8 @@ func Default() *Config {
 	c.Alerts.GroupWindow = Duration(time.Hour)
 	c.Alerts.SLAAcknowledge = []string{"critical=15m", "high=1h", "medium=4h", "low=24h"}
 	c.Alerts.SLAClose = []string{"critical=4h", "high=24h", "medium=72h", "low=7d"}
+	c.Risk.HalfLife = Duration(24 * time.Hour)
+	c.Risk.Threshold = 100
 	c.Notify.Timezone = "Local"
 	c.Notify.SMTP.Port = 587
 	c.Notify.SMTP.From = "vigil@localhost"
@@ -513,6 +520,15 @@ var keys = []key{
 	strKey("notify.smtp.from", "sender address of notification e-mails", func(c *Config) *string { return &c.Notify.SMTP.From }, nil),
 	strKey("notify.smtp.starttls", "STARTTLS: mandatory, opportunistic, or none (plain SMTP, only for a relay on loopback)", func(c *Config) *string { return &c.Notify.SMTP.StartTLS }, oneOf("mandatory", "opportunistic", "none")),
 	strKey("notify.smtp.ca", "PEM CA bundle that signed the SMTP server's certificate (empty: the system's)", func(c *Config) *string { return &c.Notify.SMTP.CA }, fileExists),
+	durationKey("risk.half_life", "an alert's risk on its user, host, address and patient counts half after this long", func(c *Config) *Duration { return &c.Risk.HalfLife }, time.Minute),
+	intKey("risk.threshold", "an entity whose decayed risk reaches this raises a risk alert (alerts add 1, 5, 15, 40, 80 by level; 0 disables)", func(c *Config) *int { return &c.Risk.Threshold }, 0),
+	listKey("risk.rule_factors", "multiply the risk of matching rules: RULEGLOB=FACTOR, e.g. vigil_hc_*=2,noisy_rule=0", func(c *Config) *[]string { return &c.Risk.RuleFactors }, func(v string) error {
+		g, f, ok := strings.Cut(v, "=")
+		if x, err := strconv.ParseFloat(strings.TrimSpace(f), 64); !ok || err != nil || x < 0 || strings.TrimSpace(g) == "" {
+			return fmt.Errorf("invalid rule factor %q: want RULEGLOB=FACTOR", v)
+		}
+		return nil
+	}),
 	listKey("response.protected_networks", "CIDR ranges (e.g. the medical-device network): an action on an alert naming an address there always waits for approval", func(c *Config) *[]string { return &c.Response.ProtectedNetworks }, func(v string) error {
 		if _, _, err := net.ParseCIDR(v); err != nil {
 			return fmt.Errorf("invalid CIDR range %q", v)

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/notify"
+	"github.com/vigil-siem/vigil/internal/risk"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/web"
 )
@@ -134,7 +135,8 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla}
 	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts}
 	nh := &notify.Handler{Dispatcher: s.triage.notify}
-	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes()) {
+	rh := &risk.Handler{Engine: s.triage.risk}
+	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes()) {
 		routes[r.Pattern] = r.Handler
 	}
 	ru := &rulesAPI{s: s}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/notify"
+	"github.com/vigil-siem/vigil/internal/risk"
 
 	"github.com/vigil-siem/vigil/internal/exceptions"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
@@ -18,6 +19,7 @@ import (
 type triage struct {
 	exceptions *exceptions.Service
 	notify     *notify.Dispatcher
+	risk       *risk.Engine
 }
 
 // startTriage opens the features built on the alert store and starts their
@@ -56,7 +58,33 @@ func (s *Server) startTriage(ctx context.Context) (lifecycle.StopFunc, error) {
 	if n := len(nd.Channels()); n > 0 {
 		s.log.Info("notification channels", "count", n)
 	}
+	factors, err := risk.ParseFactors(s.cfg.Risk.RuleFactors)
+	if err != nil {
+		return nil, fmt.Errorf("risk.rule_factors: %w", err)
+	}
+	rk, err := risk.Open(ctx, s.db, risk.Options{HalfLife: time.Duration(s.cfg.Risk.HalfLife), Threshold: float64(s.cfg.Risk.Threshold),
+		RuleFactors: factors, Alerts: s.alerts, Log: s.log.With("component", "risk")})
+	if err != nil {
+		return nil, err
+	}
+	s.triage.risk = rk
+	s.alerts.OnChange(rk.OnChange)
+	s.alerts.RegisterMetrics(s.registry)
 	return lifecycle.Chain(
+		lifecycle.Go(func(ctx context.Context) error {
+			t := time.NewTicker(time.Hour)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+					if err := rk.Prune(ctx); err != nil {
+						s.log.Warn("risk: prune old scores", "err", err)
+					}
+				}
+			}
+		}),
 		lifecycle.Go(func(ctx context.Context) error { nd.Run(ctx); return nil }),
 		lifecycle.Go(func(ctx context.Context) error { ex.Run(ctx); return nil }),
 	), nil
