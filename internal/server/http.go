@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/notify"
+	"github.com/vigil-siem/vigil/internal/response"
 	"github.com/vigil-siem/vigil/internal/risk"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -136,7 +137,8 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts}
 	nh := &notify.Handler{Dispatcher: s.triage.notify}
 	rh := &risk.Handler{Engine: s.triage.risk}
-	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes()) {
+	rs := &response.Handler{Runner: s.triage.response, Alerts: s.alerts}
+	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes(), rs.Routes()) {
 		routes[r.Pattern] = r.Handler
 	}
 	ru := &rulesAPI{s: s}

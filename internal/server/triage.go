@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/notify"
+	"github.com/vigil-siem/vigil/internal/response"
 	"github.com/vigil-siem/vigil/internal/risk"
 
 	"github.com/vigil-siem/vigil/internal/exceptions"
@@ -20,6 +21,7 @@ type triage struct {
 	exceptions *exceptions.Service
 	notify     *notify.Dispatcher
 	risk       *risk.Engine
+	response   *response.Runner
 }
 
 // startTriage opens the features built on the alert store and starts their
@@ -70,6 +72,13 @@ func (s *Server) startTriage(ctx context.Context) (lifecycle.StopFunc, error) {
 	s.triage.risk = rk
 	s.alerts.OnChange(rk.OnChange)
 	s.alerts.RegisterMetrics(s.registry)
+	rr, err := response.New(ctx, s.db, s.cfg.Response.Actions, s.cfg.Response.ProtectedNetworks, response.Options{Alerts: s.alerts,
+		Log: s.log.With("component", "response")})
+	if err != nil {
+		return nil, err
+	}
+	s.triage.response = rr
+	s.alerts.OnChange(rr.OnChange)
 	return lifecycle.Chain(
 		lifecycle.Go(func(ctx context.Context) error {
 			t := time.NewTicker(time.Hour)
