@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +61,7 @@ func TestFutureDatedSyslogDoesNotBlindCorrelations(t *testing.T) {
 	}
 	// The line is stored at its arrival, the claim kept and flagged.
 	rows := in.search(`source.ip:"203.0.113.66"`)
-	if len(rows) != 1 || rows[0]["vigil.original_time"] != "2030-01-01T00:00:00Z" || rows[0]["vigil.time_skew"] == "" {
+	if len(rows) != 1 || rows[0]["vigil.sender_time"] != "2030-01-01T00:00:00Z" || rows[0]["vigil.time_skew"] == "" {
 		t.Fatalf("2030 line stored as %v", rows)
 	}
 	if v, _ := in.metric("vigil_correlation_dropped_total"); v != 0 {
@@ -136,8 +138,8 @@ func TestEverySourceClampsFutureTimes(t *testing.T) {
 			continue
 		}
 		ts, _ := time.Parse(time.RFC3339Nano, rows[0]["@timestamp"])
-		if ts.Before(start) || ts.After(time.Now()) || !strings.HasPrefix(rows[0]["vigil.original_time"], "2030-01-01T00:00:00") || rows[0]["vigil.time_skew"] == "" {
-			t.Errorf("%s stored at %s (original %q, skew %q), want its arrival, the claim kept", q, rows[0]["@timestamp"], rows[0]["vigil.original_time"], rows[0]["vigil.time_skew"])
+		if ts.Before(start) || ts.After(time.Now()) || !strings.HasPrefix(rows[0]["vigil.sender_time"], "2030-01-01T00:00:00") || rows[0]["vigil.time_skew"] == "" {
+			t.Errorf("%s stored at %s (original %q, skew %q), want its arrival, the claim kept", q, rows[0]["@timestamp"], rows[0]["vigil.sender_time"], rows[0]["vigil.time_skew"])
 		}
 	}
 }
@@ -185,4 +187,120 @@ func (m *mllpClient) ack() (code, text string) {
 func (m *mllpClient) ackCode() string {
 	code, _ := m.ack()
 	return code
+}
+
+// ingestFrom posts one NDJSON event to the HTTP API from a given local
+// address, returning the status.
+func ingestFrom(t *testing.T, in *instance, from, body string) (int, error) {
+	t.Helper()
+	tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}).DialContext}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	req, _ := http.NewRequest(http.MethodPost, in.httpURL+"/api/v1/ingest", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+in.token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// readyz asks /readyz from 127.0.0.2 (not the flooding address).
+func readyz(in *instance) int {
+	tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}).DialContext}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+	resp, err := c.Get(in.httpURL + "/readyz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestConnectionFloodDoesNotStopIngest is issue 10's third finding: idle
+// keep-alive GET /healthz connections used every file descriptor, after
+// which ingest failed until a restart (or the store exited). Here the
+// server has 1,024 descriptors and the attacker opens 1,000 connections:
+// the server keeps descriptors for the store and the bus, refuses what
+// is beyond the limits (503), closes the idle unauthenticated ones after
+// a few seconds, and a shipper on another address keeps ingesting, during
+// the flood and after it.
+func TestConnectionFloodDoesNotStopIngest(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not found: it runs the server with a small descriptor limit")
+	}
+	in := startVigilUnder(t, []string{prlimit, "--nofile=1024:1024", "--"}, t.TempDir(),
+		"--http-max-conns-per-addr", "100", "--http-unauthenticated-idle-timeout", "3s")
+	host, port := hostPort(strings.TrimPrefix(in.httpURL, "http://"))
+	target := net.JoinHostPort(host, port)
+	var flood []net.Conn
+	defer func() {
+		for _, c := range flood {
+			c.Close()
+		}
+	}()
+	served := 0
+	for range 1000 {
+		c, err := net.DialTimeout("tcp", target, 5*time.Second)
+		if err != nil {
+			continue // the backlog may be full: that is the flood too
+		}
+		flood = append(flood, c)
+		fmt.Fprint(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	for _, c := range flood {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 512)
+		n, _ := c.Read(buf)
+		if strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+			served++
+		}
+	}
+	if served > 100 {
+		t.Errorf("%d flood connections served from one address, want at most 100", served)
+	}
+	// During the flood: a shipper on another address ingests, /readyz is ready.
+	code, err := ingestFrom(t, in, "127.0.0.2", `{"message":"during-flood"}`+"\n")
+	if err != nil || code != 200 {
+		t.Fatalf("ingest during the flood: %d %v\n%s", code, err, in.Logs())
+	}
+	if c := readyz(in); c != 200 {
+		t.Errorf("/readyz during the flood: %d", c)
+	}
+	// The idle unauthenticated connections are closed after 3 seconds.
+	time.Sleep(4 * time.Second)
+	closed := 0
+	for _, c := range flood {
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		var ne net.Error
+		if _, err := c.Read(make([]byte, 1)); err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			closed++ // EOF, or reset (the server closed with the request unread)
+		}
+	}
+	if closed < len(flood)-5 {
+		t.Errorf("%d of %d flood connections closed after the idle timeout", closed, len(flood))
+	}
+	if v, _ := in.metric(`vigil_ingest_refused_total{reason="per_address_limit",source="http"}`); v < 800 {
+		t.Errorf("refused per address: %v, want most of the 1,000", v)
+	}
+	// After it: ingest from the attacker's own address works again, and
+	// everything accepted is stored.
+	code, err = ingestFrom(t, in, "127.0.0.1", `{"message":"after-flood"}`+"\n")
+	if err != nil || code != 200 {
+		t.Fatalf("ingest after the flood: %d %v", code, err)
+	}
+	for _, q := range []string{`"during-flood"`, `"after-flood"`} {
+		if rows := in.waitFor(q, 1, 15*time.Second); len(rows) != 1 {
+			t.Errorf("%s: %d events stored", q, len(rows))
+		}
+	}
+	select {
+	case <-in.exited:
+		t.Fatalf("vigil exited:\n%s", in.Logs())
+	default:
+	}
 }

@@ -62,10 +62,20 @@ const testToken = "e2e-test-token-0123456789"
 // loopback port, and waits until it is ready.
 func startVigil(t *testing.T, dataDir string, extra ...string) *instance {
 	t.Helper()
+	return startVigilUnder(t, nil, dataDir, extra...)
+}
+
+// startVigilUnder is startVigil run through a wrapper command (e.g.
+// prlimit --nofile=1024:1024 --).
+func startVigilUnder(t *testing.T, wrapper []string, dataDir string, extra ...string) *instance {
+	t.Helper()
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0",
 		"--syslog-udp-addr", "127.0.0.1:0", "--syslog-tcp-addr", "127.0.0.1:0", "--syslog-tls-addr", "127.0.0.1:0",
 		"--mllp-addr", "127.0.0.1:0", "--ingest-token", testToken, "--log-format", "json"}, extra...)
 	cmd := exec.Command(vigilBin, args...)
+	if len(wrapper) > 0 {
+		cmd = exec.Command(wrapper[0], append(append(wrapper[1:], vigilBin), args...)...)
+	}
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

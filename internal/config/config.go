@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -27,9 +28,13 @@ import (
 type Config struct {
 	DataDir string
 	HTTP    struct {
-		Addr    string
-		TLSCert string
-		TLSKey  string
+		Addr              string
+		TLSCert           string
+		TLSKey            string
+		MaxConns          int
+		MaxConnsPerAddr   int
+		IdleTimeout       Duration
+		UnauthIdleTimeout Duration
 	}
 	Ingest struct {
 		Token         string
@@ -49,11 +54,20 @@ type Config struct {
 		TCPTimezone     string
 		TLSTimezone     string
 		MaxMessageBytes ByteSize
+		MaxConns        int
+		MaxConnsPerAddr int
+		IdleTimeout     Duration
 	}
 	MLLP struct {
-		Addr    string
-		TLSCert string
-		TLSKey  string
+		Addr            string
+		TLSCert         string
+		TLSKey          string
+		TLSClientCA     string
+		AllowAddrs      []string
+		AllowSenders    []string
+		MaxConns        int
+		MaxConnsPerAddr int
+		IdleTimeout     Duration
 	}
 	GELF struct {
 		UDPAddr         string
@@ -162,6 +176,10 @@ type Config struct {
 func Default() *Config {
 	c := &Config{DataDir: "./vigil-data"}
 	c.HTTP.Addr = "127.0.0.1:8080"
+	c.HTTP.MaxConns = 4096
+	c.HTTP.MaxConnsPerAddr = 256
+	c.HTTP.IdleTimeout = Duration(2 * time.Minute)
+	c.HTTP.UnauthIdleTimeout = Duration(5 * time.Second)
 	c.Ingest.MaxBodyBytes = 64 << 20
 	c.Ingest.MaxEventBytes = 1 << 20
 	c.Ingest.KeepOriginal = true
@@ -170,7 +188,15 @@ func Default() *Config {
 	c.Syslog.TLSAddr = ":6514"
 	c.Syslog.Timezone = "Local"
 	c.Syslog.MaxMessageBytes = 64 << 10
-	c.MLLP.Addr = ":2575"
+	c.Syslog.MaxConns = 4096
+	c.Syslog.MaxConnsPerAddr = 256
+	c.Syslog.IdleTimeout = Duration(5 * time.Minute)
+	// HL7 feeds change the directories detection relies on: loopback
+	// until the operator says which senders may reach it.
+	c.MLLP.Addr = "127.0.0.1:2575"
+	c.MLLP.MaxConns = 256
+	c.MLLP.MaxConnsPerAddr = 32
+	c.MLLP.IdleTimeout = Duration(10 * time.Minute)
 	c.GELF.MaxMessageBytes = 1 << 20
 	c.EHR.WatchPreset = "epic"
 	c.Elastic.Version = "8.19.0"
@@ -402,6 +428,24 @@ func validAddr(v string) error {
 	return nil
 }
 
+func validNet(v string) error {
+	if _, err := netip.ParsePrefix(v); err == nil {
+		return nil
+	}
+	if _, err := netip.ParseAddr(v); err == nil {
+		return nil
+	}
+	return fmt.Errorf("invalid sender address %q: want a CIDR prefix (10.20.0.0/16) or an address", v)
+}
+
+func validSender(v string) error {
+	app, fac, _ := strings.Cut(v, "^")
+	if strings.Contains(fac, "^") || (strings.Trim(app, "*") == "" && strings.Trim(fac, "*") == "") {
+		return fmt.Errorf("invalid sender %q: want APPLICATION^FACILITY (MSH-3^MSH-4), * for any part but not both", v)
+	}
+	return nil
+}
+
 func validTimezone(v string) error {
 	if _, err := time.LoadLocation(v); err != nil {
 		return fmt.Errorf("unknown time zone %q: want an IANA name such as Europe/Berlin, UTC or Local", v)
@@ -449,6 +493,10 @@ var keys = []key{
 	strKey("http.addr", "HTTP API address (empty disables)", func(c *Config) *string { return &c.HTTP.Addr }, validAddr),
 	strKey("http.tls_cert", "PEM certificate for HTTPS on http.addr (with http.tls_key)", func(c *Config) *string { return &c.HTTP.TLSCert }, fileExists),
 	strKey("http.tls_key", "PEM private key for HTTPS", func(c *Config) *string { return &c.HTTP.TLSKey }, fileExists),
+	intKey("http.max_conns", "most HTTP connections open at once (lowered to fit the file descriptor budget); more are answered 503", func(c *Config) *int { return &c.HTTP.MaxConns }, 16),
+	intKey("http.max_conns_per_addr", "most HTTP connections open at once from one IP address", func(c *Config) *int { return &c.HTTP.MaxConnsPerAddr }, 1),
+	durationKey("http.idle_timeout", "an authenticated keep-alive connection idle this long is closed", func(c *Config) *Duration { return &c.HTTP.IdleTimeout }, time.Second),
+	durationKey("http.unauthenticated_idle_timeout", "a keep-alive connection that has not authenticated (e.g. health checks) idle this long is closed", func(c *Config) *Duration { return &c.HTTP.UnauthIdleTimeout }, 100*time.Millisecond),
 	strKey("ingest.token", "bearer token for ingest and search (generated into the data dir when empty)", func(c *Config) *string { return &c.Ingest.Token }, func(v string) error {
 		if v != "" && len(v) < 16 {
 			return errors.New("too short: use at least 16 characters")
@@ -469,7 +517,10 @@ var keys = []key{
 	strKey("syslog.tcp_timezone", "syslog.timezone for the TCP listener only (empty: syslog.timezone)", func(c *Config) *string { return &c.Syslog.TCPTimezone }, optional(validTimezone)),
 	strKey("syslog.tls_timezone", "syslog.timezone for the TLS listener only (empty: syslog.timezone)", func(c *Config) *string { return &c.Syslog.TLSTimezone }, optional(validTimezone)),
 	sizeKey("syslog.max_message_bytes", "largest syslog message; longer ones are truncated and flagged", func(c *Config) *ByteSize { return &c.Syslog.MaxMessageBytes }, 480),
-	strKey("mllp.addr", "HL7 v2 over MLLP listener (empty disables)", func(c *Config) *string { return &c.MLLP.Addr }, validAddr),
+	intKey("syslog.max_conns", "most syslog TCP and TLS connections open at once (lowered to fit the file descriptor budget)", func(c *Config) *int { return &c.Syslog.MaxConns }, 16),
+	intKey("syslog.max_conns_per_addr", "most syslog TCP and TLS connections open at once from one IP address", func(c *Config) *int { return &c.Syslog.MaxConnsPerAddr }, 1),
+	durationKey("syslog.idle_timeout", "a syslog TCP or TLS connection silent this long is closed (30m for clients with a verified certificate, at least this)", func(c *Config) *Duration { return &c.Syslog.IdleTimeout }, time.Second),
+	strKey("mllp.addr", "HL7 v2 over MLLP listener (empty disables); loopback by default: HL7 feeds rewrite the directories detection relies on, so open it only to the interface engines (see mllp.allow_addrs)", func(c *Config) *string { return &c.MLLP.Addr }, validAddr),
 	strKey("mllp.tls_cert", "PEM certificate: serve MLLP over TLS (with mllp.tls_key)", func(c *Config) *string { return &c.MLLP.TLSCert }, fileExists),
 	strKey("mllp.tls_key", "PEM private key for MLLP over TLS", func(c *Config) *string { return &c.MLLP.TLSKey }, fileExists),
 	strKey("gelf.udp_addr", "GELF over UDP, whole or chunked messages, plain, gzip or zlib (Graylog's port is 12201; empty disables)", func(c *Config) *string { return &c.GELF.UDPAddr }, validAddr),
@@ -477,6 +528,12 @@ var keys = []key{
 	strKey("gelf.tls_cert", "PEM certificate: serve GELF TCP over TLS (with gelf.tls_key)", func(c *Config) *string { return &c.GELF.TLSCert }, fileExists),
 	strKey("gelf.tls_key", "PEM private key for GELF over TLS", func(c *Config) *string { return &c.GELF.TLSKey }, fileExists),
 	sizeKey("gelf.max_message_bytes", "largest GELF message once decompressed and reassembled; longer TCP messages are truncated and flagged, longer UDP ones dropped and counted", func(c *Config) *ByteSize { return &c.GELF.MaxMessageBytes }, 1<<10),
+	strKey("mllp.tls_client_ca", "PEM CA bundle: when set (with mllp.tls_cert), MLLP clients must present a certificate it signed (mutual TLS)", func(c *Config) *string { return &c.MLLP.TLSClientCA }, fileExists),
+	listKey("mllp.allow_addrs", "sender addresses allowed to send HL7 (CIDR prefixes or addresses; empty: any that can reach mllp.addr); others are answered AR and counted", func(c *Config) *[]string { return &c.MLLP.AllowAddrs }, validNet),
+	listKey("mllp.allow_senders", "sending applications and facilities allowed (MSH-3^MSH-4, * for any part, e.g. EPIC^GENHOSP,LAB^*; empty: any); others are answered AR and counted", func(c *Config) *[]string { return &c.MLLP.AllowSenders }, validSender),
+	intKey("mllp.max_conns", "most MLLP connections open at once (lowered to fit the file descriptor budget)", func(c *Config) *int { return &c.MLLP.MaxConns }, 16),
+	intKey("mllp.max_conns_per_addr", "most MLLP connections open at once from one IP address", func(c *Config) *int { return &c.MLLP.MaxConnsPerAddr }, 1),
+	durationKey("mllp.idle_timeout", "an MLLP connection silent this long between messages is closed", func(c *Config) *Duration { return &c.MLLP.IdleTimeout }, time.Second),
 	strKey("ehr.watch_dir", "directory of EHR access-log exports (CSV/TSV) to import continuously (empty disables)", func(c *Config) *string { return &c.EHR.WatchDir }, nil),
 	strKey("ehr.watch_preset", "column preset of the watched exports: epic, openemr or touchworks", func(c *Config) *string { return &c.EHR.WatchPreset }, oneOf("epic", "openemr", "touchworks")),
 	strKey("ehr.watch_mapping", "column-mapping file for the watched exports (overrides ehr.watch_preset)", func(c *Config) *string { return &c.EHR.WatchMapping }, fileExists),

@@ -66,9 +66,9 @@ func truncate(s string, n int) string {
 
 // Fields of an event whose own time was not believed.
 const (
-	// FieldOriginalTime is the time the sender gave, when the event is
-	// stored under another (RFC 3339).
-	FieldOriginalTime = "vigil.original_time"
+	// FieldSenderTime is the time the sender gave, when the event is
+	// kept under its arrival time instead (RFC 3339).
+	FieldSenderTime = "vigil.sender_time"
 	// FieldTimeSkew is how far, in whole seconds, the sender's time was
 	// ahead of the event's arrival.
 	FieldTimeSkew = "vigil.time_skew"
@@ -81,17 +81,15 @@ const DefaultMaxSkew = 2 * time.Minute
 
 // ClampFuture keeps an event from claiming to have happened after it
 // arrived: when its time is more than skew after arrival, the time becomes
-// the arrival time, the claimed one is kept in vigil.original_time (unless
-// already there) and the difference in vigil.time_skew. It reports whether
+// the arrival time, the claimed one is kept in vigil.sender_time and the
+// difference in vigil.time_skew. It reports whether
 // it changed the event. Earlier times are kept: old events are normal
 // (backlogs, imports) and only ever place themselves in the past.
 func ClampFuture(e *Event, arrival time.Time, skew time.Duration) bool {
 	if arrival.IsZero() || !e.Time.After(arrival.Add(skew)) {
 		return false
 	}
-	if !e.Has(FieldOriginalTime) {
-		e.Add(FieldOriginalTime, e.Time.UTC().Format(time.RFC3339Nano))
-	}
+	e.Set(FieldSenderTime, e.Time.UTC().Format(time.RFC3339Nano))
 	e.Set(FieldTimeSkew, strconv.FormatInt(int64(e.Time.Sub(arrival)/time.Second), 10))
 	e.Time = arrival
 	return true

@@ -45,8 +45,8 @@ func TestClampFuture(t *testing.T) {
 		if !e.Time.Equal(want) || changed != (skew != "") || e.Value(FieldTimeSkew) != skew {
 			t.Fatalf("ClampFuture(%v): time %v changed %v skew %q, want %v and skew %q", at, e.Time, changed, e.Value(FieldTimeSkew), want, skew)
 		}
-		if changed && e.Value(FieldOriginalTime) != at.Format(time.RFC3339Nano) {
-			t.Fatalf("original time %q", e.Value(FieldOriginalTime))
+		if changed && e.Value(FieldSenderTime) != at.Format(time.RFC3339Nano) {
+			t.Fatalf("original time %q", e.Value(FieldSenderTime))
 		}
 	}
 	f(arrived, arrived, "")

@@ -84,3 +84,17 @@ func (l Limits) Fit(shares ...Share) []string {
 	}
 	return changed
 }
+
+// Headroom is how many more descriptors the process may open (soft limit
+// minus those open), or -1 when it cannot tell.
+func Headroom() int {
+	soft, _, err := get()
+	if err != nil {
+		return -1
+	}
+	n, err := openCount()
+	if err != nil {
+		return -1
+	}
+	return int(soft) - n
+}

@@ -2,6 +2,7 @@ package fdlimit
 
 import (
 	"fmt"
+	"os"
 	"testing"
 )
 
@@ -27,5 +28,26 @@ func TestRaiseAndFit(t *testing.T) {
 	f(1024, 4096, 4096, 256, "[http: 4096 → 248 syslog: 4096 → 248 mllp: 256 → 16]")
 	if r := reserveFor(100); r != 50 {
 		t.Errorf("reserve of 100: %d", r)
+	}
+}
+
+func TestHeadroom(t *testing.T) {
+	before := Headroom()
+	if before <= 0 {
+		t.Skipf("headroom unknown here (%d)", before)
+	}
+	var fs []*os.File
+	for range 10 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	if got := Headroom(); got != before-10 {
+		t.Errorf("headroom %d after opening 10 files, want %d", got, before-10)
+	}
+	for _, f := range fs {
+		f.Close()
 	}
 }

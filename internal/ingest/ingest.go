@@ -126,7 +126,7 @@ func (m *SourceMetrics) Count(e *event.Event) {
 // Stamp sets the arrival time of an event (ECS event.ingested), and takes
 // an event time more than event.DefaultMaxSkew after the arrival as the
 // arrival (event.ClampFuture: the claimed time is kept in
-// vigil.original_time, the difference in vigil.time_skew). A sender's
+// vigil.sender_time, the difference in vigil.time_skew). A sender's
 // clock, right or wrong, cannot place an event after it arrived. Every
 // source calls it once the event is complete.
 func Stamp(e *event.Event, now time.Time) {

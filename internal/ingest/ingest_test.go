@@ -140,8 +140,32 @@ func TestStampClampsFutureTimes(t *testing.T) {
 		if !e.Time.Equal(c.want) || e.Value(event.FieldTimeSkew) != c.skew || e.Value("event.ingested") != "2026-12-07T12:00:00Z" {
 			t.Errorf("Stamp of %v: time %v, skew %q, ingested %q; want %v, skew %q", c.at, e.Time, e.Value(event.FieldTimeSkew), e.Value("event.ingested"), c.want, c.skew)
 		}
-		if c.skew != "" && e.Value(event.FieldOriginalTime) != c.at.Format(time.RFC3339Nano) {
-			t.Errorf("original time %q, want %v", e.Value(event.FieldOriginalTime), c.at)
+		if c.skew != "" && e.Value(event.FieldSenderTime) != c.at.Format(time.RFC3339Nano) {
+			t.Errorf("original time %q, want %v", e.Value(event.FieldSenderTime), c.at)
 		}
+	}
+}
+
+func TestHealth(t *testing.T) {
+	h := NewHealth()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	h.now = func() time.Time { return now }
+	if h.Err() != nil {
+		t.Fatal("unhealthy before anything happened")
+	}
+	h.Record(bus.ErrFull)
+	if err := h.Err(); err == nil || !strings.Contains(err.Error(), "full") {
+		t.Fatalf("after a failure: %v", err)
+	}
+	h.Record(context.Canceled)
+	now = now.Add(time.Second)
+	h.Record(nil)
+	if err := h.Err(); err != nil {
+		t.Fatalf("after a success: %v", err)
+	}
+	h.Record(bus.ErrFull)
+	now = now.Add(2 * time.Minute)
+	if err := h.Err(); err != nil {
+		t.Fatalf("a failure long ago with nothing since: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/exceptions"
 	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/ingest/conns"
 	"github.com/vigil-siem/vigil/internal/ingest/elastic"
 	"github.com/vigil-siem/vigil/internal/ingest/fhirin"
 	"github.com/vigil-siem/vigil/internal/ingest/hec"
@@ -67,16 +68,34 @@ func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	for p, h := range cr {
 		api.Handlers[p] = h
 	}
-	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
+	raw, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP listener on %s: %w", s.cfg.HTTP.Addr, err)
 	}
-	s.httpLn = ln
+	s.httpLn = raw
+	// Connections are limited (in total, per address) below the file
+	// descriptor budget; those that never authenticate are let idle only
+	// briefly.
+	limited := conns.New(conns.Config{Name: "http", Max: s.limits.http, PerAddr: s.cfg.HTTP.MaxConnsPerAddr,
+		Log: s.log.With("component", "http"), Refused: s.metrics.RefusedFunc("http"),
+		IdleUnauthenticated: time.Duration(s.cfg.HTTP.UnauthIdleTimeout)})
+	ln := limited.Listener(raw, httpRefused)
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           trackAuth(api.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       time.Duration(s.cfg.HTTP.IdleTimeout),
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if lc := connOf(c); lc != nil {
+				return context.WithValue(ctx, connKey{}, lc)
+			}
+			return ctx
+		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if lc := connOf(c); lc != nil {
+				lc.SetIdle(st == http.StateIdle)
+			}
+		},
 	}
 	s.http = srv
 	scheme := "http"
@@ -126,12 +145,12 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	}
 	routes := map[string]http.Handler{
 		"POST /api/v1/ingest": &httpin.Handler{
-			Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "http-ingest"),
+			Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "http-ingest"),
 			MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes),
 			Formats: parsers,
 		},
 	}
-	fh := &fhirin.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
+	fh := &fhirin.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
 	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
 	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla}
 	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts}
@@ -163,13 +182,13 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 // ndjson does.
 func (s *Server) shipperRoutes(checkToken func(string) bool, normalize func(*event.Event)) map[string]http.Handler {
 	maxBody, maxEvent := int64(s.cfg.Ingest.MaxBodyBytes), int(s.cfg.Ingest.MaxEventBytes)
-	es := &elastic.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "elastic"), CheckToken: checkToken,
+	es := &elastic.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "elastic"), CheckToken: checkToken,
 		MaxBodyBytes: maxBody, MaxDocBytes: maxEvent, Normalize: normalize,
 		Version: s.cfg.Elastic.Version, Prefix: s.cfg.Elastic.Prefix, Ready: s.ready}
-	hc := &hec.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "hec"), CheckToken: checkToken,
+	hc := &hec.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "hec"), CheckToken: checkToken,
 		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize,
 		Indexes: s.cfg.HEC.Indexes, Healthy: s.ready}
-	ot := &otlp.Handler{Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "otlp"), CheckToken: checkToken,
+	ot := &otlp.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "otlp"), CheckToken: checkToken,
 		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize}
 	routes := map[string]http.Handler{}
 	for _, rs := range []map[string]http.Handler{es.Routes(), hc.Routes(), ot.Routes()} {

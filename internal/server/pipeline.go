@@ -56,7 +56,7 @@ func (s *Server) startWriter(ctx context.Context) (lifecycle.StopFunc, error) {
 		return nil, err
 	}
 	w, err := storewriter.New(storewriter.Config{
-		Source: cons, Store: s.store, StatePath: filepath.Join(s.cfg.DataDir, "store-writer.json"),
+		Source: cons, Store: &fdGuard{Store: s.store, s: s}, StatePath: filepath.Join(s.cfg.DataDir, "store-writer.json"),
 		Sealer: s.ledger,
 		Log:    s.log.With("component", "store-writer"), Metrics: storewriter.NewMetrics(s.registry),
 	})
@@ -83,6 +83,14 @@ var errStoreWriterStopped = errors.New("store writer stopped")
 func (s *Server) ready() error {
 	if !s.writerAlive.Load() {
 		return errStoreWriterStopped
+	}
+	if s.limits.lowFDs.Load() {
+		return errLowFDs
+	}
+	if s.health != nil {
+		if err := s.health.Err(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -80,6 +80,11 @@ type Server struct {
 	http        *http.Server
 	writer      *storewriter.Writer
 	writerAlive atomic.Bool
+	limits      limits
+	// pub is the bus as the sources see it: every publish is recorded in
+	// health, which readiness reads.
+	pub    ingest.Publisher
+	health *ingest.Health
 
 	// tamper evidence (integrity.go)
 	ledger       *integrity.Ledger
@@ -99,6 +104,7 @@ type Server struct {
 // in reverse.
 func (s *Server) components() []lifecycle.Component {
 	return []lifecycle.Component{
+		{Name: "descriptors", Start: s.startLimits},
 		{Name: "data dir", Start: s.startDataDir},
 		{Name: "store", Start: s.startStore},
 		{Name: "bus", Start: s.startBus},
@@ -126,6 +132,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, 
 	s.life.Log = log
 	s.registerProcessMetrics()
 	s.metrics = ingest.NewMetrics(s.registry)
+	s.health = ingest.NewHealth()
 	if err := s.life.Start(ctx, s.components()); err != nil {
 		return nil, err
 	}

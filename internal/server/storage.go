@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/storewriter"
@@ -65,6 +66,7 @@ func (s *Server) startBus(ctx context.Context) (lifecycle.StopFunc, error) {
 		return nil, err
 	}
 	s.bus = b
+	s.pub = ingest.Track(b, s.health)
 	return lifecycle.Closer(b.Close), nil
 }
 

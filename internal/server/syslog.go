@@ -41,7 +41,7 @@ func (s *Server) startSyslog(context.Context) (lifecycle.StopFunc, error) {
 		if src.addr == "" {
 			continue
 		}
-		b := ingest.NewBatcher(ingest.BatcherConfig{Source: src.name}, s.bus, s.metrics, s.log)
+		b := ingest.NewBatcher(ingest.BatcherConfig{Source: src.name}, s.pub, s.metrics, s.log)
 		batchers = append(batchers, b)
 		sinks[src.name] = b
 	}
@@ -52,6 +52,7 @@ func (s *Server) startSyslog(context.Context) (lifecycle.StopFunc, error) {
 	s.syslog, err = syslogin.Start(syslogin.Config{
 		UDPAddr: c.UDPAddr, TCPAddr: c.TCPAddr, TLSAddr: c.TLSAddr, TLS: tlsCfg,
 		Parse: parsers, MaxMessageBytes: int(c.MaxMessageBytes), Sinks: sinks,
+		MaxConns: s.limits.syslog, MaxConnsPerAddr: c.MaxConnsPerAddr, IdleTimeout: time.Duration(c.IdleTimeout),
 		Metrics: s.metrics, Log: s.log.With("component", "syslog"),
 	})
 	if err != nil {

@@ -37,6 +37,9 @@ type Config struct {
 	// (default 10 seconds); the ones in between are counted and the
 	// count is logged with the next.
 	LogEvery time.Duration
+	// IdleUnauthenticated, for a Listener, bounds how long a connection
+	// that has not authenticated may wait between requests (see Conn).
+	IdleUnauthenticated time.Duration
 }
 
 // Set is the connections of one receiver's listeners.
@@ -96,7 +99,8 @@ func (s *Set) Accept(l net.Listener, serve func(net.Conn), attrs ...any) {
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
-			if s.add(c, attrs) {
+			if s.add(c, attrs, nil) {
+				s.wg.Add(1)
 				go s.serve(c, serve)
 			}
 		}
@@ -117,9 +121,14 @@ func addrOf(c net.Conn) netip.Addr {
 }
 
 // add takes a slot for c, or closes it when all are taken, its address
-// has all of its own, or the Set is stopping.
-func (s *Set) add(c net.Conn, attrs []any) bool {
+// has all of its own, or the Set is stopping; say, when set, has a last
+// word on a refused connection first.
+func (s *Set) add(c net.Conn, attrs []any, say func(net.Conn)) bool {
 	refuse := func(reason string, limit int) bool {
+		if say != nil {
+			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			say(c)
+		}
 		c.Close()
 		if s.cfg.Refused != nil {
 			s.cfg.Refused(reason)
@@ -148,25 +157,115 @@ func (s *Set) add(c net.Conn, attrs []any) bool {
 	}
 	s.perAddr[addr]++
 	s.conns[c] = struct{}{}
-	s.wg.Add(1)
 	s.mu.Unlock()
 	return true
 }
 
+// release gives back the slot of a connection add admitted.
+func (s *Set) release(c net.Conn) {
+	addr := addrOf(c)
+	s.mu.Lock()
+	delete(s.conns, c)
+	if s.perAddr[addr]--; s.perAddr[addr] <= 0 {
+		delete(s.perAddr, addr)
+	}
+	s.mu.Unlock()
+	<-s.slots
+}
+
 func (s *Set) serve(c net.Conn, serve func(net.Conn)) {
 	defer func() {
-		addr := addrOf(c)
-		s.mu.Lock()
-		delete(s.conns, c)
-		if s.perAddr[addr]--; s.perAddr[addr] <= 0 {
-			delete(s.perAddr, addr)
-		}
-		s.mu.Unlock()
 		c.Close()
-		<-s.slots
+		s.release(c)
 		s.wg.Done()
 	}()
 	serve(c)
+}
+
+// Listener returns l with the Set's limits applied to the connections it
+// accepts, for a server that runs its own accept loop (net/http):
+// connections beyond the limits are refused (after refuse, when set, had
+// its last word on them, e.g. an HTTP 503) and do not reach the server.
+// Each accepted connection is a *Conn; closing it gives its slot back.
+func (s *Set) Listener(l net.Listener, refuse func(net.Conn)) net.Listener {
+	return &listener{Listener: l, s: s, refuse: refuse}
+}
+
+type listener struct {
+	net.Listener
+	s      *Set
+	refuse func(net.Conn)
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				l.s.log.Warn(l.s.cfg.Name+" accept failed", "err", err)
+			}
+			return nil, err
+		}
+		if l.s.add(c, nil, l.refuse) {
+			return &Conn{Conn: c, s: l.s}, nil
+		}
+	}
+}
+
+// Conn is a connection accepted through a Set's Listener. Until
+// MarkAuthenticated, a read deadline set while the connection is idle
+// (between requests) is shortened to IdleUnauthenticated.
+type Conn struct {
+	net.Conn
+	s    *Set
+	once sync.Once
+
+	mu            sync.Mutex
+	idle, authned bool
+}
+
+// Close closes the connection and gives its slot back.
+func (c *Conn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.s.release(c.Conn) })
+	return err
+}
+
+// SetIdle says whether the connection waits between requests.
+func (c *Conn) SetIdle(idle bool) {
+	c.mu.Lock()
+	c.idle = idle
+	c.mu.Unlock()
+}
+
+// MarkAuthenticated says a request on the connection authenticated: its
+// idle deadlines are no longer shortened.
+func (c *Conn) MarkAuthenticated() {
+	c.mu.Lock()
+	c.authned = true
+	c.mu.Unlock()
+}
+
+// SetReadDeadline shortens deadlines of idle unauthenticated connections
+// to the Set's IdleUnauthenticated.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if d := c.s.cfg.IdleUnauthenticated; d > 0 {
+		c.mu.Lock()
+		short := c.idle && !c.authned
+		c.mu.Unlock()
+		if limit := time.Now().Add(d); short && (t.IsZero() || t.After(limit)) {
+			t = limit
+		}
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline applies SetReadDeadline's rule to the read side.
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
 }
 
 // Closing reports whether Stop has begun: connection readers then leave

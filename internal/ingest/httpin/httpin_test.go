@@ -197,7 +197,7 @@ func TestImportAndFutureTimes(t *testing.T) {
 	if len(evs) != 2 || !evs[0].Time.Equal(time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)) || evs[0].Value(event.FieldImport) != "true" || evs[0].Has(event.FieldTimeSkew) {
 		t.Fatalf("imported event %+v", evs)
 	}
-	if !evs[1].Time.Equal(arrived) || evs[1].Value(event.FieldOriginalTime) != "2030-01-01T00:00:00Z" || evs[1].Value(event.FieldTimeSkew) == "" {
+	if !evs[1].Time.Equal(arrived) || evs[1].Value(event.FieldSenderTime) != "2030-01-01T00:00:00Z" || evs[1].Value(event.FieldTimeSkew) == "" {
 		t.Fatalf("future event %v %v, want the arrival time with the claim kept", evs[1].Time, evs[1].Fields)
 	}
 }
