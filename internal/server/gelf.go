@@ -37,12 +37,13 @@ func (s *Server) startGELF(context.Context) (lifecycle.StopFunc, error) {
 		if src.addr == "" {
 			continue
 		}
-		b := ingest.NewBatcher(ingest.BatcherConfig{Source: src.name}, s.bus, s.metrics, s.log)
+		b := ingest.NewBatcher(ingest.BatcherConfig{Source: src.name}, s.pub, s.metrics, s.log)
 		batchers = append(batchers, b)
 		sinks[src.name] = b
 	}
 	s.gelf, err = gelfin.Start(gelfin.Config{UDPAddr: c.UDPAddr, TCPAddr: c.TCPAddr, TLS: tlsCfg, Parse: parse,
-		MaxMessageBytes: int(c.MaxMessageBytes), Sinks: sinks, Metrics: s.metrics, Log: s.log.With("component", "gelf")})
+		MaxMessageBytes: int(c.MaxMessageBytes), Sinks: sinks, Metrics: s.metrics, Log: s.log.With("component", "gelf"),
+		MaxConns: s.limits.gelf})
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +80,6 @@ func (s *Server) gelfRoutes() (*gelfin.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &gelfin.Handler{Pub: s.bus, Parse: parse, Metrics: s.metrics, MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes),
+	return &gelfin.Handler{Pub: s.pub, Parse: parse, Metrics: s.metrics, MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes),
 		Log: s.log.With("component", "gelf-http")}, nil
 }

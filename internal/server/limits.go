@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/fdlimit"
 	"github.com/vigil-siem/vigil/internal/ingest/conns"
+	"github.com/vigil-siem/vigil/internal/ingest/gelfin"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/store"
 )
@@ -19,10 +20,10 @@ import (
 // limits are the connection limits of the listeners, fitted to the file
 // descriptor budget at start.
 type limits struct {
-	fd                 fdlimit.Limits
-	http, syslog, mllp int
-	lowFDs             atomic.Bool // the store writer waits for descriptors
-	minHeadroom        int
+	fd                       fdlimit.Limits
+	http, syslog, mllp, gelf int
+	lowFDs                   atomic.Bool // the store writer waits for descriptors
+	minHeadroom              int
 }
 
 // startLimits raises the soft RLIMIT_NOFILE to the hard limit and fits
@@ -37,13 +38,14 @@ func (s *Server) startLimits(context.Context) (lifecycle.StopFunc, error) {
 	}
 	s.limits.fd = l
 	s.limits.http, s.limits.syslog, s.limits.mllp = s.cfg.HTTP.MaxConns, s.cfg.Syslog.MaxConns, s.cfg.MLLP.MaxConns
+	s.limits.gelf = gelfin.DefaultMaxConns
 	var shares []fdlimit.Share
 	for _, sh := range []struct {
 		name string
 		on   bool
 		max  *int
 	}{{"http.max_conns", s.cfg.HTTP.Addr != "", &s.limits.http}, {"syslog.max_conns", s.cfg.Syslog.TCPAddr != "" || s.cfg.Syslog.TLSAddr != "", &s.limits.syslog},
-		{"mllp.max_conns", s.cfg.MLLP.Addr != "", &s.limits.mllp}} {
+		{"mllp.max_conns", s.cfg.MLLP.Addr != "", &s.limits.mllp}, {"gelf (TCP)", s.cfg.GELF.TCPAddr != "", &s.limits.gelf}} {
 		if sh.on {
 			shares = append(shares, fdlimit.Share{Name: sh.name, Max: sh.max})
 		}
@@ -54,7 +56,7 @@ func (s *Server) startLimits(context.Context) (lifecycle.StopFunc, error) {
 	}
 	s.limits.minHeadroom = 64
 	s.log.Info("file descriptors", "nofile_soft", l.Soft, "nofile_hard", l.Hard, "reserved_for_store_and_bus", l.Reserve,
-		"http_max_conns", s.limits.http, "syslog_max_conns", s.limits.syslog, "mllp_max_conns", s.limits.mllp)
+		"http_max_conns", s.limits.http, "syslog_max_conns", s.limits.syslog, "mllp_max_conns", s.limits.mllp, "gelf_max_conns", s.limits.gelf)
 	return nil, nil
 }
 

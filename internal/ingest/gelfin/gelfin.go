@@ -43,6 +43,9 @@ type Sink interface {
 	TryAdd(e event.Event) bool
 }
 
+// DefaultMaxConns is the default Config.MaxConns.
+const DefaultMaxConns = 1024
+
 // Config configures the listeners; an empty address disables one.
 type Config struct {
 	UDPAddr, TCPAddr string
@@ -53,7 +56,8 @@ type Config struct {
 	// MaxMessageBytes bounds a message: a TCP frame, a reassembled UDP
 	// message, once decompressed (default 1 MiB).
 	MaxMessageBytes int
-	// MaxConns, MaxConnsPerAddr bound TCP connections (defaults 1024, 256).
+	// MaxConns, MaxConnsPerAddr bound TCP connections (defaults
+	// DefaultMaxConns, 256).
 	MaxConns, MaxConnsPerAddr int
 	// IdleTimeout closes TCP connections silent this long (default 5m).
 	IdleTimeout time.Duration
@@ -89,7 +93,7 @@ func Start(cfg Config) (*Server, error) {
 		cfg.MaxMessageBytes = gelf.DefaultMaxMessage
 	}
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 1024
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.MaxConnsPerAddr <= 0 {
 		cfg.MaxConnsPerAddr = 256
