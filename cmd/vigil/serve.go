@@ -26,7 +26,7 @@ func serveCmd() *cobra.Command {
 				return &exitError{code: 2, err: err}
 			}
 			log := newLogger(cfg)
-			s, err := server.Start(cmd.Context(), cfg, log)
+			s, err := server.Start(cmd.Context(), cfg, log, server.WithStoreScanner(scanCommand))
 			if err != nil {
 				return err
 			}

@@ -84,6 +84,9 @@ func (s *Service) Verify(ctx context.Context, since time.Time) (*Report, error) 
 }
 
 func (s *Service) verify(ctx context.Context, since time.Time) (*Report, error) {
+	if s.Scan == nil {
+		return nil, errors.New("verification is not available in this process: it was started without a store scanner (vigil serve has one)")
+	}
 	if err := os.MkdirAll(filepath.Join(s.DataDir, viewsDir), 0o750); err != nil {
 		return nil, err
 	}

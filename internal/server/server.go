@@ -91,8 +91,11 @@ type Server struct {
 	integrityKey *integrity.Key
 	tsaRoots     *x509.CertPool
 	integrity    *integrity.Service
-	backups      *backup.Service
-	retention    *retention.Manager
+	// scanStore starts the child process verification reads a store
+	// snapshot through (WithStoreScanner); nil: no verification.
+	scanStore integrity.ScanCommand
+	backups   *backup.Service
+	retention *retention.Manager
 
 	// Token is the API token in use.
 	Token string
@@ -125,10 +128,24 @@ func (s *Server) components() []lifecycle.Component {
 	}
 }
 
+// Option supplies a dependency that only the wiring point knows.
+type Option func(*Server)
+
+// WithStoreScanner is how verification reads a snapshot of the store: a
+// child process serving scans (vigil's hidden "internal scan-store"
+// command). Only cmd/vigil knows its own executable handles that command;
+// a server started without it (in a test binary, say) does not verify.
+func WithStoreScanner(scan integrity.ScanCommand) Option {
+	return func(s *Server) { s.scanStore = scan }
+}
+
 // Start builds and starts every component. On error, whatever was started
 // is stopped again.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	for _, o := range opts {
+		o(s)
+	}
 	s.life.Log = log
 	s.registerProcessMetrics()
 	s.metrics = ingest.NewMetrics(s.registry)
