@@ -69,6 +69,20 @@ type Config struct {
 		MaxConnsPerAddr int
 		IdleTimeout     Duration
 	}
+	Kafka struct {
+		Brokers       []string
+		Topics        []string
+		Group         string
+		Format        string
+		StartAtLatest bool
+		TLS           bool
+		TLSCA         string
+		TLSCert       string
+		TLSKey        string
+		SASLMechanism string
+		SASLUser      string
+		SASLPassword  string
+	}
 	GELF struct {
 		UDPAddr         string
 		TCPAddr         string
@@ -198,6 +212,8 @@ func Default() *Config {
 	c.MLLP.MaxConnsPerAddr = 32
 	c.MLLP.IdleTimeout = Duration(10 * time.Minute)
 	c.GELF.MaxMessageBytes = 1 << 20
+	c.Kafka.Group = "vigil"
+	c.Kafka.Format = "ndjson"
 	c.EHR.WatchPreset = "epic"
 	c.Elastic.Version = "8.19.0"
 	c.Sources.Window = Duration(time.Hour)
@@ -398,6 +414,31 @@ func validSLA(v string) error {
 	return nil
 }
 
+// validHostPort accepts host:port.
+func validHostPort(v string) error {
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return fmt.Errorf("invalid address %q: want host:port", v)
+	}
+	return nil
+}
+
+func nonEmpty(v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+// validRecordFormat is checked where the formats are known (the server
+// refuses a format without a record parser at start); here the name's
+// shape only.
+func validRecordFormat(v string) error {
+	if v == "" || strings.ContainsAny(v, " /") {
+		return fmt.Errorf("invalid format %q", v)
+	}
+	return nil
+}
+
 func validSourceWindow(v string) error {
 	_, err := ParseSourceWindow(v)
 	return err
@@ -534,6 +575,18 @@ var keys = []key{
 	intKey("mllp.max_conns", "most MLLP connections open at once (lowered to fit the file descriptor budget)", func(c *Config) *int { return &c.MLLP.MaxConns }, 16),
 	intKey("mllp.max_conns_per_addr", "most MLLP connections open at once from one IP address", func(c *Config) *int { return &c.MLLP.MaxConnsPerAddr }, 1),
 	durationKey("mllp.idle_timeout", "an MLLP connection silent this long between messages is closed", func(c *Config) *Duration { return &c.MLLP.IdleTimeout }, time.Second),
+	listKey("kafka.brokers", "Kafka brokers to consume from, host:port (empty disables the Kafka source); comma-separated in flags and environment", func(c *Config) *[]string { return &c.Kafka.Brokers }, validHostPort),
+	listKey("kafka.topics", "Kafka topics to consume", func(c *Config) *[]string { return &c.Kafka.Topics }, func(string) error { return nil }),
+	strKey("kafka.group", "Kafka consumer group; offsets are committed only after the bus stored the records", func(c *Config) *string { return &c.Kafka.Group }, nonEmpty),
+	strKey("kafka.format", "input format of the records' values: ndjson (JSON events), syslog, gelf, cef, leef, kv, …", func(c *Config) *string { return &c.Kafka.Format }, validRecordFormat),
+	boolKey("kafka.start_at_latest", "a group without committed offsets starts at the end of the topics (default: their beginning)", func(c *Config) *bool { return &c.Kafka.StartAtLatest }),
+	boolKey("kafka.tls", "connect to the Kafka brokers over TLS", func(c *Config) *bool { return &c.Kafka.TLS }),
+	strKey("kafka.tls_ca", "PEM CA bundle for the brokers' certificates (empty: the system's)", func(c *Config) *string { return &c.Kafka.TLSCA }, fileExists),
+	strKey("kafka.tls_cert", "PEM client certificate for the brokers (with kafka.tls_key)", func(c *Config) *string { return &c.Kafka.TLSCert }, fileExists),
+	strKey("kafka.tls_key", "PEM private key of the client certificate", func(c *Config) *string { return &c.Kafka.TLSKey }, fileExists),
+	strKey("kafka.sasl_mechanism", "SASL mechanism: plain, scram-sha-256 or scram-sha-512 (empty: none)", func(c *Config) *string { return &c.Kafka.SASLMechanism }, optional(oneOf("plain", "scram-sha-256", "scram-sha-512"))),
+	strKey("kafka.sasl_user", "SASL user name", func(c *Config) *string { return &c.Kafka.SASLUser }, nil),
+	strKey("kafka.sasl_password", "SASL password (prefer the environment variable to the file or a flag)", func(c *Config) *string { return &c.Kafka.SASLPassword }, nil),
 	strKey("ehr.watch_dir", "directory of EHR access-log exports (CSV/TSV) to import continuously (empty disables)", func(c *Config) *string { return &c.EHR.WatchDir }, nil),
 	strKey("ehr.watch_preset", "column preset of the watched exports: epic, openemr or touchworks", func(c *Config) *string { return &c.EHR.WatchPreset }, oneOf("epic", "openemr", "touchworks")),
 	strKey("ehr.watch_mapping", "column-mapping file for the watched exports (overrides ehr.watch_preset)", func(c *Config) *string { return &c.EHR.WatchMapping }, fileExists),
@@ -763,6 +816,12 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		fail(&Error{Key: "http.tls_cert", Source: source["http.tls_cert"], Err: errors.New("http.tls_cert and http.tls_key must be set together")})
+	}
+	if (c.Kafka.TLSCert == "") != (c.Kafka.TLSKey == "") {
+		fail(&Error{Key: "kafka.tls_cert", Source: source["kafka.tls_cert"], Err: errors.New("kafka.tls_cert and kafka.tls_key must be set together")})
+	}
+	if (len(c.Kafka.Brokers) == 0) != (len(c.Kafka.Topics) == 0) {
+		fail(&Error{Key: "kafka.topics", Source: source["kafka.topics"], Err: errors.New("kafka.brokers and kafka.topics must be set together")})
 	}
 	if (c.GELF.TLSCert == "") != (c.GELF.TLSKey == "") {
 		fail(&Error{Key: "gelf.tls_cert", Source: source["gelf.tls_cert"], Err: errors.New("gelf.tls_cert and gelf.tls_key must be set together")})

@@ -122,6 +122,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "detection", Start: s.startDetection},
 		{Name: "syslog", Start: s.startSyslog},
 		{Name: "gelf", Start: s.startGELF},
+		{Name: "kafka", Start: s.startKafka},
 		{Name: "mllp", Start: s.startMLLP},
 		{Name: "ehr watch", Start: s.startEHRWatch},
 		{Name: "http", Start: s.startHTTP},
