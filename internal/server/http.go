@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/cases"
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
@@ -157,7 +158,8 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	nh := &notify.Handler{Dispatcher: s.triage.notify}
 	rh := &risk.Handler{Engine: s.triage.risk}
 	rs := &response.Handler{Runner: s.triage.response, Alerts: s.alerts}
-	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes(), rs.Routes()) {
+	ch := &cases.Handler{Store: s.triage.cases, ParseTime: web.ParseTime}
+	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes(), rs.Routes(), ch.Routes()) {
 		routes[r.Pattern] = r.Handler
 	}
 	ru := &rulesAPI{s: s}

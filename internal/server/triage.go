@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/cases"
 	"github.com/vigil-siem/vigil/internal/certs"
+	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/notify"
 	"github.com/vigil-siem/vigil/internal/response"
 	"github.com/vigil-siem/vigil/internal/risk"
+	"github.com/vigil-siem/vigil/internal/store"
 
 	"github.com/vigil-siem/vigil/internal/exceptions"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
@@ -22,6 +25,7 @@ type triage struct {
 	notify     *notify.Dispatcher
 	risk       *risk.Engine
 	response   *response.Runner
+	cases      *cases.Store
 }
 
 // startTriage opens the features built on the alert store and starts their
@@ -79,11 +83,24 @@ func (s *Server) startTriage(ctx context.Context) (lifecycle.StopFunc, error) {
 	}
 	s.triage.response = rr
 	s.alerts.OnChange(rr.OnChange)
+	cs, err := cases.Open(ctx, s.db, cases.Options{Alerts: s.alerts, Log: s.log.With("component", "cases"),
+		Search: func(ctx context.Context, q string, start, end time.Time, limit int, fn func([]event.Field) error) error {
+			return s.store.Search(ctx, store.Request{Query: q, Start: start, End: end, Limit: limit}, fn)
+		},
+		PatientState: s.patientState})
+	if err != nil {
+		return nil, err
+	}
+	s.triage.cases = cs
 	return lifecycle.Chain(
 		lifecycle.Go(func(ctx context.Context) error {
+			// Hourly: forget old risk, remind of breach deadlines.
 			t := time.NewTicker(time.Hour)
 			defer t.Stop()
 			for {
+				if err := cs.Remind(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("cases: breach deadline reminders", "err", err)
+				}
 				select {
 				case <-ctx.Done():
 					return nil
@@ -97,4 +114,19 @@ func (s *Server) startTriage(ctx context.Context) (lifecycle.StopFunc, error) {
 		lifecycle.Go(func(ctx context.Context) error { nd.Run(ctx); return nil }),
 		lifecycle.Go(func(ctx context.Context) error { ex.Run(ctx); return nil }),
 	), nil
+}
+
+// patientState is the state a patient lives in, from the directory
+// (the first address that has one); "" when unknown.
+func (s *Server) patientState(ctx context.Context, patientID string) (string, error) {
+	p, err := s.directory.PatientByIdentifier(ctx, patientID, "", true)
+	if err != nil {
+		return "", nil
+	}
+	for _, a := range p.Addresses {
+		if a.State != "" {
+			return a.State, nil
+		}
+	}
+	return "", nil
 }
