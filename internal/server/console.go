@@ -8,6 +8,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/console"
 	"github.com/vigil-siem/vigil/internal/dashboards"
 	"github.com/vigil-siem/vigil/internal/searches"
+	"github.com/vigil-siem/vigil/internal/sysinfo"
 )
 
 // consoleFront is the web console, answering browsers at / beside the
@@ -48,5 +49,8 @@ func (s *Server) consoleRoutes(ctx context.Context) (map[string]http.Handler, er
 			routes[p] = h
 		}
 	}
+	sys := &sysinfo.Handler{Source: &sysinfo.Source{Config: s.cfg, Gatherer: s.registry}}
+	routes["GET /api/v1/system"] = http.HandlerFunc(sys.System)
+	routes["GET /api/v1/config"] = http.HandlerFunc(sys.Config)
 	return routes, nil
 }

@@ -89,7 +89,11 @@ func (s *Server) loadRules(ctx context.Context) (*detector.Rules, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := detector.Load(ctx, detector.LoadOptions{Dirs: dirs, PlaceholdersFile: s.cfg.Detect.Placeholders})
+	states, err := s.ruleStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := detector.Load(ctx, detector.LoadOptions{Dirs: dirs, PlaceholdersFile: s.cfg.Detect.Placeholders, Disabled: states.Disabled})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/retention"
+	"github.com/vigil-siem/vigil/internal/rulestate"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/storewriter"
@@ -72,6 +74,9 @@ type Server struct {
 	sources   *sources.Tracker
 	detector  *detector.Detector           // nil with detection off
 	detCons   atomic.Pointer[bus.Consumer] // nil with detection off
+	// ruleState is the store of rules turned off (ruleStates opens it).
+	ruleState   *rulestate.Store
+	ruleStateMu sync.Mutex
 
 	syslog      *syslogin.Server
 	mllp        *mllpin.Server

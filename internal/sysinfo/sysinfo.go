@@ -65,7 +65,7 @@ func (s *Source) Collect() Status {
 		now = s.Now
 	}
 	st := Status{GoVersion: runtime.Version(), Version: "(devel)", DataDir: s.Config.DataDir, Now: now().UTC(),
-		Retention: time.Duration(s.Config.Store.Retention).String(), MaxDiskBytes: s.Config.Store.MaxDiskBytes.String(),
+		Retention: s.Config.Store.Retention.String(), MaxDiskBytes: s.Config.Store.MaxDiskBytes.String(),
 		BusLag: map[string]float64{}, Counters: map[string]float64{}, Goroutines: runtime.NumGoroutine(), Detection: s.Config.Detect.Enabled}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Version != "" {

@@ -35,7 +35,7 @@ func TestCollect(t *testing.T) {
 	src := &Source{Config: c, Gatherer: reg}
 	st := src.Collect()
 	if st.StoreBytes != 1234 || st.DatabaseBytes != 100 || st.BusLag["writer"] != 3 || st.BusLag["detector"] != 7 ||
-		st.Counters["vigil_ingest_events_total"] != 15 || st.Retention != "9600h0m0s" || st.GoVersion == "" {
+		st.Counters["vigil_ingest_events_total"] != 15 || st.Retention != "400d" || st.GoVersion == "" {
 		t.Fatalf("status %+v", st)
 	}
 	if st.Started.IsZero() || st.Uptime < 0 || time.Since(st.Started) > 24*time.Hour {

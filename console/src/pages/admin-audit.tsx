@@ -114,7 +114,7 @@ export default function Audit() {
           empty="No record matches."
           columns={[
             { key: "seq", label: "#", num: true },
-            { key: "time", label: "Time", render: (r) => fmtTime(Date.parse(r.time)) },
+            { key: "time", label: "Time", render: (r) => <span class="nowrap">{fmtTime(Date.parse(r.time))}</span> },
             { key: "actor", label: "Actor", render: (r) => <span title={r.roles.join(", ")}>{r.actor || r.actor_kind}</span> },
             { key: "client_addr", label: "From" },
             { key: "action", label: "Action", render: (r) => <code>{r.action}</code> },

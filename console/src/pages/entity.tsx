@@ -61,6 +61,7 @@ export default function Entity({ params }: PageProps) {
         {kind === "user" && <WorkerCard id={id} />}
         {kind === "patient" && <PatientCard mrn={id} />}
         {kind === "host" && <HostCard host={id} />}
+        <RiskCard kind={kind} id={id} />
         <Section title="Activity over time" wide={kind !== "patient"}>
           <Activity filter={filter} start={abs.start} end={abs.end} />
         </Section>
@@ -326,6 +327,47 @@ function HostCard({ host }: { host: string }) {
   );
 }
 
+interface Risk {
+  entity: { score: number; alerts: number; last: string };
+  contributions: { alert_id: number; rule_id: string; score: number; now: number; time: string }[];
+  threshold: number;
+}
+
+// RiskCard: the entity's risk score, decaying over time, from the alerts
+// that name it (risk-based alerting).
+function RiskCard({ kind, id }: { kind: EntityKind; id: string }) {
+  const can = useCan("alerts:read");
+  const f = useFetch((signal) => (can ? apiJSON<Risk>("/api/v1/risk/" + kind + "/" + encodeURIComponent(id), { signal }) : Promise.resolve(null)), [kind, id, can]);
+  if (!can) return null;
+  if (f.error instanceof ApiError && f.error.status === 404) return null;
+  const r = f.data;
+  const pct = r && r.threshold > 0 ? Math.min(100, (100 * r.entity.score) / r.threshold) : 0;
+  return (
+    <Section title="Risk">
+      {f.error ? (
+        <ErrorBox error={f.error} onRetry={f.reload} />
+      ) : !r ? (
+        <Loading />
+      ) : r.entity.alerts === 0 ? (
+        <p class="muted">No alert added risk to this {ENTITY_LABEL[kind].toLowerCase()} lately.</p>
+      ) : (
+        <>
+          <p>
+            <span class={"risk-score" + (r.entity.score >= r.threshold ? " over" : "")}>{r.entity.score.toFixed(1)}</span>
+            <span class="muted">
+              {" "}
+              of {r.threshold} (the alerting threshold), from {r.entity.alerts} alert{r.entity.alerts === 1 ? "" : "s"}, the last {fmtTime(Date.parse(r.entity.last))}
+            </span>
+          </p>
+          <div class="risk-bar" role="img" aria-label={`Risk ${r.entity.score.toFixed(1)} of a threshold of ${r.threshold}`}>
+            <span style={{ width: pct + "%" }} class={r.entity.score >= r.threshold ? "over" : undefined} />
+          </div>
+        </>
+      )}
+    </Section>
+  );
+}
+
 function KV({ k, v, warn }: { k: string; v?: string; warn?: boolean }) {
   if (!v) return null;
   return (
@@ -484,11 +526,11 @@ function RevealPatient({ id, onRevealed }: { id: number; onRevealed: (p: Patient
 // ask for.
 function AccessReport({ mrn, start, end }: { mrn: string; start: string; end: string }) {
   const q = `${exactFilter("healthcare.patient.id", mrn)} (event.module:ehr or event.module:fhir) | fields _time, user.name, healthcare.workforce.role, healthcare.workforce.department, event.action, healthcare.break_glass | sort by (_time desc) | limit 500`;
-  const who = `${exactFilter("healthcare.patient.id", mrn)} (event.module:ehr or event.module:fhir) | stats by (user.name, healthcare.workforce.department) count() accesses | sort by (accesses desc) | limit 20`;
+  const who = `${exactFilter("healthcare.patient.id", mrn)} (event.module:ehr or event.module:fhir) | stats by (user.name) count() events | sort by (events desc) | limit 20`;
   return (
     <>
       <Section title="Who opened this record">
-        <Bars q={who.replace("count() accesses", "count() events").replace("accesses desc", "events desc")} start={start} end={end} link="user" />
+        <Bars q={who} start={start} end={end} link="user" />
       </Section>
       <Section title="Access report" wide>
         <p class="hint">Every EHR and FHIR access to this patient in the range, newest first (at most 500). Export it from the search page.</p>

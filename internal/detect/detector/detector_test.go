@@ -306,8 +306,8 @@ func TestDisabledRulesRaiseNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rules.Correlations) != 0 {
-		t.Fatalf("%d correlations left with every rule disabled", len(rules.Correlations))
+	if len(rules.Correlations) != 0 || len(rules.Off) != len(r.rules.Correlations) {
+		t.Fatalf("%d correlations left with every rule disabled, %d listed off", len(rules.Correlations), len(rules.Off))
 	}
 	for _, ri := range rules.Engine.Rules() {
 		if ri.Alert {

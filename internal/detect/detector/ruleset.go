@@ -22,6 +22,9 @@ type Rules struct {
 	Correlations []*sigma.Correlation
 	Report       *sigma.Report
 	Rejected     []sigma.Rejection // load and compile rejections
+	// Off are the correlation rules an operator turned off (not
+	// evaluated; kept to be listed).
+	Off []*sigma.Correlation
 }
 
 // LoadOptions say where rules come from.
@@ -57,6 +60,7 @@ func Load(ctx context.Context, opt LoadOptions) (*Rules, error) {
 	if err != nil {
 		return nil, err
 	}
+	var off []*sigma.Correlation
 	if opt.Disabled != nil {
 		for _, r := range rs.Rules {
 			if opt.Disabled(r.ID) {
@@ -67,6 +71,8 @@ func Load(ctx context.Context, opt LoadOptions) (*Rules, error) {
 		for _, c := range rs.Correlations {
 			if !opt.Disabled(c.ID) {
 				kept = append(kept, c)
+			} else {
+				off = append(off, c)
 			}
 		}
 		rs.Correlations = kept
@@ -75,7 +81,7 @@ func Load(ctx context.Context, opt LoadOptions) (*Rules, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Rules{Engine: eng, Correlations: rs.Correlations, Report: rep}
+	r := &Rules{Engine: eng, Correlations: rs.Correlations, Report: rep, Off: off}
 	r.Rejected = append(r.Rejected, rep.Rejected...)
 	r.Rejected = append(r.Rejected, eng.Rejected()...)
 	return r, nil
