@@ -106,6 +106,8 @@ func TestSimulateDetectsIncidents(t *testing.T) {
 	if len(score.Detected) < len(truth) {
 		t.Errorf("%d detections for %d incidents", len(score.Detected), len(truth))
 	}
+	// The HIPAA evidence report of the simulated hospital.
+	checkHIPAAReport(t, in)
 }
 
 func refs(as []alerts.Alert) []simulate.AlertRef {

@@ -162,6 +162,11 @@ type Config struct {
 		SyncAlways bool
 		MaxBytes   ByteSize
 	}
+	Reports struct {
+		Organization string
+		Interval     Duration
+		EmailTo      []string
+	}
 	Retention struct {
 		Policies []string
 		Interval Duration
@@ -651,6 +656,14 @@ var keys = []key{
 	strKey("bus.url", "external NATS server or cluster URL (empty: embedded)", func(c *Config) *string { return &c.Bus.URL }, nil),
 	boolKey("bus.sync_always", "fsync every batch before acknowledging it (survives power loss; slower)", func(c *Config) *bool { return &c.Bus.SyncAlways }),
 	sizeKey("bus.max_bytes", "bus capacity for not yet stored events; senders are refused beyond it", func(c *Config) *ByteSize { return &c.Bus.MaxBytes }, 1<<20),
+	strKey("reports.organization", "the organisation named on compliance reports", func(c *Config) *string { return &c.Reports.Organization }, nil),
+	durationKey("reports.interval", "generate the HIPAA evidence report every this long, covering the interval before, keep it and e-mail it to reports.email_to (0: on demand only)", func(c *Config) *Duration { return &c.Reports.Interval }, 0),
+	listKey("reports.email_to", "addresses the scheduled reports are e-mailed to (through notify.smtp.*)", func(c *Config) *[]string { return &c.Reports.EmailTo }, func(v string) error {
+		if !strings.Contains(v, "@") {
+			return fmt.Errorf("%q is not an e-mail address", v)
+		}
+		return nil
+	}),
 	listKey("retention.policies", "per-dataset retention: NAME DURATION LOGSQL-FILTER, e.g. \"firewall 90d event.category:network\"; events matching are deleted when older (legal holds excepted), each deletion recorded; at most store.retention", func(c *Config) *[]string { return &c.Retention.Policies }, validPolicy),
 	durationKey("retention.interval", "how often expired events are disposed of (per-dataset policies, and days beyond store.retention)", func(c *Config) *Duration { return &c.Retention.Interval }, time.Minute),
 	strKey("backup.to", "where scheduled backups and vigil backup without --to go: a directory, or s3://BUCKET/PREFIX (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and VIGIL_BACKUP_S3_ENDPOINT in the server's environment)", func(c *Config) *string { return &c.Backup.To }, nil),

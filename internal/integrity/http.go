@@ -1,6 +1,7 @@
 package integrity
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -59,7 +60,7 @@ type Status struct {
 }
 
 // Status reads the state of the chain.
-func (s *Service) Status(r *http.Request) (*Status, error) {
+func (s *Service) Status(ctx context.Context) (*Status, error) {
 	head := s.Ledger.Head()
 	pub, err := MarshalPublicKey(s.Key.Public)
 	if err != nil {
@@ -67,7 +68,7 @@ func (s *Service) Status(r *http.Request) (*Status, error) {
 	}
 	st := &Status{Entries: head.N, Seq: head.Seq, Batches: head.Batches, Events: head.Events, Chain: Hex(head.Chain),
 		KeyID: s.Key.ID, PublicKey: string(pub), LastVerify: s.Last()}
-	last, err := s.Ledger.LastCheckpoint(r.Context())
+	last, err := s.Ledger.LastCheckpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func (s *Service) Status(r *http.Request) (*Status, error) {
 }
 
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	st, err := h.Service.Status(r)
+	st, err := h.Service.Status(r.Context())
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return

@@ -22,6 +22,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"svg":    chartSVG,
 	"note":   tableNote,
 	"empty":  emptyText,
+	"short":  shortRef,
 	"kind": func(b Block) string {
 		switch b.(type) {
 		case *Paragraph:
@@ -75,7 +76,7 @@ footer{color:#6c757d;font-size:12px;border-top:1px solid #dee2e6;margin-top:32px
 <h1>{{.Title}}</h1>{{if .Subtitle}}<p class="sub">{{.Subtitle}}</p>{{end}}
 <dl class="meta">{{range .Facts}}<dt>{{.Label}}</dt><dd>{{.Value}}</dd>{{end}}</dl>
 </header><hr>
-{{if gt (len .Sections) 1}}<nav><strong>Contents</strong><ol>{{range $i, $s := .Sections}}<li><a href="#s{{inc $i}}">{{$s.Title}}</a>{{if $s.Ref}} — {{$s.Ref}}{{end}}</li>{{end}}</ol></nav>{{end}}
+{{if gt (len .Sections) 1}}<nav><strong>Contents</strong><ol>{{range $i, $s := .Sections}}<li><a href="#s{{inc $i}}">{{$s.Title}}</a>{{if $s.Ref}} — {{short $s.Ref}}{{end}}</li>{{end}}</ol></nav>{{end}}
 {{range $i, $s := .Sections}}<section id="s{{inc $i}}" data-section="{{$s.ID}}">
 <h2>{{inc $i}}. {{$s.Title}}</h2>{{if $s.Ref}}<p class="ref">{{$s.Ref}}</p>{{end}}
 {{range $b := $s.Blocks}}{{$k := kind $b}}

@@ -144,7 +144,7 @@ func (p *pdfWriter) cover() {
 			p.need(lineH)
 			line := fmt.Sprintf("%d. %s", i+1, s.Title)
 			if s.Ref != "" {
-				line += " — " + s.Ref
+				line += " — " + shortRef(s.Ref)
 			}
 			pdf.MultiCell(p.w, lineH, line, "", "L", false)
 		}
@@ -463,4 +463,12 @@ func (c *pdfCanvas) text(x, y float64, s string, size float64, anchor byte, col 
 func (c *pdfCanvas) textWidth(s string, size float64) float64 {
 	c.pdf.SetFont("dejavu", "", size)
 	return c.pdf.GetStringWidth(s)
+}
+
+// shortRef is a citation without its explanation ("45 CFR 164.312(b)").
+func shortRef(ref string) string {
+	if i := strings.Index(ref, ":"); i > 0 {
+		return ref[:i]
+	}
+	return ref
 }

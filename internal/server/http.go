@@ -170,7 +170,7 @@ func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), ru.routes(), sh.Routes(), pf.Routes(), in.Routes(), s.backups.Routes(web.ParseTime), gh.Routes(), s.retentionRoutes()} {
+	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), ru.routes(), sh.Routes(), pf.Routes(), in.Routes(), s.backups.Routes(web.ParseTime), gh.Routes(), s.retentionRoutes(), s.reportRoutes()} {
 		for p, h := range rs {
 			routes[p] = h
 		}

@@ -13,6 +13,7 @@
 //	integrity.go seals, signed checkpoints and verification of stored events
 //	backup.go    online backups, on demand and scheduled
 //	retention.go per-dataset retention, legal holds, recorded disposal
+//	reports.go   compliance reports, kept with their sign-offs, scheduled and mailed
 //	detect.go    healthcare enrichment, Sigma detection, rule reloads
 //	syslog.go    syslog listeners (UDP, TCP, TLS) and their batchers
 //	healthcare.go HL7 over MLLP, the EHR export watcher
@@ -39,6 +40,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/backup"
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/compliance"
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
 	"github.com/vigil-siem/vigil/internal/directory"
@@ -101,6 +103,7 @@ type Server struct {
 	scanStore integrity.ScanCommand
 	backups   *backup.Service
 	retention *retention.Manager
+	reports   *compliance.Service
 
 	// Token is the API token in use.
 	Token string
@@ -124,6 +127,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "verification", Start: s.startVerification},
 		{Name: "backups", Start: s.startBackups},
 		{Name: "retention", Start: s.startRetention},
+		{Name: "reports", Start: s.startReports},
 		{Name: "detection", Start: s.startDetection},
 		{Name: "syslog", Start: s.startSyslog},
 		{Name: "gelf", Start: s.startGELF},
