@@ -42,6 +42,7 @@ export function StatsView({ rows, query }: { rows: Row[]; query: string }) {
           caption="Query results"
           rows={rows.slice(0, MAX_TABLE)}
           rowKey={(r) => rows.indexOf(r)}
+          initialSort={shape.time ? { key: shape.time } : shape.numeric[0] ? { key: shape.numeric[0], desc: true } : undefined}
           columns={shape.columns.map((c) => ({
             key: c,
             label: c,
