@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -302,5 +303,142 @@ func TestConnectionFloodDoesNotStopIngest(t *testing.T) {
 	case <-in.exited:
 		t.Fatalf("vigil exited:\n%s", in.Logs())
 	default:
+	}
+}
+
+// dialMLLPFrom connects from a local address.
+func dialMLLPFrom(t *testing.T, from, addr string) *mllpClient {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot dial from %s: %v", from, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &mllpClient{t: t, c: c, r: mllp.NewReader(c, 0)}
+}
+
+func hl7Msg(control, trigger string, segs ...string) string {
+	now := time.Now().UTC().Format("20060102150405")
+	return strings.Join(append([]string{"MSH|^~\\&|EPIC|GENHOSP|VIGIL|SEC|" + now + "||ADT^" + trigger + "^ADT_A01|" + control + "|P|2.5.1",
+		"EVN|" + trigger + "|" + now}, segs...), "\r") + "\r"
+}
+
+// fhirRead posts a FHIR AuditEvent of user reading patient's record.
+func fhirRead(t *testing.T, in *instance, user, patient string) {
+	t.Helper()
+	body := `{"resourceType":"AuditEvent","type":{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest"},
+		"subtype":[{"system":"http://hl7.org/fhir/restful-interaction","code":"read"}],"action":"R","recorded":"` + time.Now().UTC().Format(time.RFC3339) + `","outcome":"0",
+		"agent":[{"who":{"identifier":{"value":"` + user + `"}},"requestor":true}],"source":{"observer":{"display":"EHR"}},
+		"entity":[{"what":{"reference":"Patient/` + patient + `"},"role":{"system":"http://terminology.hl7.org/CodeSystem/object-role","code":"1"}}]}`
+	req, _ := http.NewRequest(http.MethodPost, in.httpURL+"/fhir/AuditEvent", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Authorization", "Bearer "+in.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("FHIR AuditEvent: %d %s", resp.StatusCode, data)
+	}
+}
+
+// TestMLLPCareTeamInsertion is issue 10's second finding: one
+// unauthenticated ADT^A08 naming an arbitrary user as attending was
+// acknowledged AA, and that user's next look at a VIP record raised no
+// alert. Now a sender outside the allow-lists is answered AR and changes
+// nothing; and a membership slipped in through an allowed sender, or
+// naming someone the roster does not know, is caught when the record is
+// opened.
+func TestMLLPCareTeamInsertion(t *testing.T) {
+	in := startVigil(t, t.TempDir(), "--mllp-allow-addrs", "127.0.0.2", "--mllp-allow-senders", "EPIC^GENHOSP")
+	roster := "employee_id,ehr_user_id,provider_id,family_name,given_name,department,role\n" +
+		"E1,dr.bob,P200,Novak,Bob,Cardiology,Physician\nE2,mallory,P666,Mallory,Eve,Billing,Billing Clerk\n"
+	req, _ := http.NewRequest(http.MethodPost, in.httpURL+"/api/v1/workforce/import", strings.NewReader(roster))
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+in.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("roster import: %d", resp.StatusCode)
+	}
+	pid := "PID|1||MRN-VIP^^^GENHOSP^MR||FAMOUS^FRED||19700505|M"
+	pv1 := func(attending string) string {
+		return "PV1|1|I|VIP^1^A^GENHOSP|E|||" + attending + "|||||||||VIP|||V-VIP^^^GENHOSP^VN"
+	}
+	// The interface engine (127.0.0.2) admits a VIP, Dr Novak attending.
+	engine := dialMLLPFrom(t, "127.0.0.2", in.mllp)
+	engine.send(hl7Msg("ADM1", "A01", pid, pv1("P200^NOVAK^BOB")))
+	if code, text := engine.ack(); code != "AA" {
+		t.Fatalf("admission: %s %q", code, text)
+	}
+	// The attack, from anywhere else: refused with the reason.
+	attacker := dialMLLP(t, in.mllp)
+	attacker.send(hl7Msg("EVIL1", "A08", pid, pv1("mallory^MALLORY^EVE")))
+	if code, text := attacker.ack(); code != "AR" || !strings.Contains(text, "not allowed") {
+		t.Fatalf("A08 from an address not allowed: %s %q, want AR with the reason", code, text)
+	}
+	// Through the engine, a consultant is added to the open stay, and an
+	// unknown name too; both open the record at once.
+	engine.send(hl7Msg("UPD1", "A08", pid, pv1("P200^NOVAK^BOB"),
+		"ROL|1|AD|CP^Consultant^HL70443|mallory^MALLORY^EVE", "ROL|2|AD|CP^Consultant^HL70443|ghost^NOBODY^NEMO"))
+	if code, text := engine.ack(); code != "AA" {
+		t.Fatalf("update: %s %q", code, text)
+	}
+	time.Sleep(500 * time.Millisecond) // the update reaches the directory before the accesses
+	fhirRead(t, in, "mallory", "MRN-VIP")
+	fhirRead(t, in, "ghost", "MRN-VIP")
+	fhirRead(t, in, "dr.bob", "MRN-VIP")
+	start := time.Now()
+	added := in.waitAlerts(url.Values{"rule": {"0ad644c5-2fbc-44a5-88e8-867520154ab9"}, "since": {"-1h"}}, 2, 30*time.Second)
+	t.Logf("alerts after %v: %d", time.Since(start), len(added))
+	users := map[string]bool{}
+	for _, a := range added {
+		users[a.Fields["user.name"]] = true
+	}
+	if len(added) < 1 || !users["mallory"] || users["dr.bob"] {
+		t.Fatalf("added-before-access alerts %+v, want mallory's (not the attending's)", added)
+	}
+	unknown := in.waitAlerts(url.Values{"rule": {"02a486f7-d2e1-4bc8-a8c1-ba814d6d843c"}, "since": {"-1h"}}, 1, 30*time.Second)
+	if len(unknown) != 1 || unknown[0].Fields["user.name"] != "ghost" {
+		t.Fatalf("not-in-roster alerts %+v, want ghost's", unknown)
+	}
+	if v, _ := in.metric(`vigil_ingest_refused_total{reason="sender_address",source="hl7-mllp"}`); v != 1 {
+		t.Errorf("MLLP refusals for the address: %v, want 1", v)
+	}
+	// The membership is auditable: which message, from whom.
+	var res struct {
+		Encounters []struct {
+			CareTeam []struct {
+				ProviderID string `json:"provider_id"`
+				Added      *struct {
+					ControlID string `json:"control_id"`
+					Remote    string `json:"remote"`
+				} `json:"added"`
+			} `json:"care_team"`
+		} `json:"encounters"`
+	}
+	if err := in.client().Get(context.Background(), "/api/v1/encounters", url.Values{"identifier": {"MRN-VIP"}}, &res); err != nil {
+		t.Fatal(err)
+	}
+	encs := res.Encounters
+	found := false
+	for _, e := range encs {
+		for _, m := range e.CareTeam {
+			if m.ProviderID == "mallory" && m.Added != nil && m.Added.ControlID == "UPD1" && strings.HasPrefix(m.Added.Remote, "127.0.0.2:") {
+				found = true
+			}
+			if m.ProviderID == "mallory" && m.Added != nil && m.Added.ControlID == "EVIL1" {
+				t.Errorf("the refused message's membership was recorded: %+v", m)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("mallory's membership without its provenance: %+v", encs)
 	}
 }

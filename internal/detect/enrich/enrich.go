@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,7 +60,17 @@ const (
 
 	FieldOnCareTeam  = "healthcare.access.on_care_team"
 	FieldOutsideHour = "healthcare.access.outside_usual_hours"
+	// FieldCareTeamAdded is how many seconds before the access Vigil
+	// recorded the care-team membership that puts the user on the team,
+	// set only when every such membership was added to a stay already
+	// open (not with its admission): a user added to a care team, then
+	// opening the record, is how an HL7 feed is abused to hide snooping.
+	FieldCareTeamAdded = "healthcare.access.care_team_added_seconds"
 )
+
+// StatusNotInRoster is healthcare.workforce.status for a user the workforce
+// roster (which has members) does not know.
+const StatusNotInRoster = "not_in_roster"
 
 // Directory is what the enricher reads; *directory.Store provides it.
 type Directory interface {
@@ -122,6 +133,10 @@ type Enricher struct {
 	patients *lru[*patientInfo]
 	searches *lru[[]*workerInfo] // roster searches by name
 	hours    *baseline
+
+	rosterMu      sync.Mutex
+	rosterKnown   bool // the roster has members
+	rosterChecked time.Time
 
 	events, workerLookups, patientLookups, rosterSearches, lookupErrors atomic.Uint64
 
@@ -295,6 +310,8 @@ func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
 		w = e.worker(ctx, v.user)
 		if w != nil {
 			w.annotate(ev, at)
+		} else if access && e.haveRoster(ctx) {
+			ev.Set(FieldWorkforceStatus, StatusNotInRoster)
 		}
 	}
 	if v.patient == "" || (!access && !hl7) {
@@ -319,14 +336,21 @@ func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
 	}
 	if p != nil && p.found {
 		ids := userIDs(v.user, w)
-		on := p.onCareTeam(ids, at, e.cfg.CareTeamGrace)
-		if !on && e.cfg.Now().Sub(p.fetched) > e.cfg.RefreshAfter {
+		m := p.careTeam(ids, at, e.cfg.CareTeamGrace)
+		if !m.on && e.cfg.Now().Sub(p.fetched) > e.cfg.RefreshAfter {
 			if q := e.patient(ctx, v.patient, authority, true); q != nil && q.found {
 				p = q
-				on = p.onCareTeam(ids, at, e.cfg.CareTeamGrace)
+				m = p.careTeam(ids, at, e.cfg.CareTeamGrace)
 			}
 		}
-		ev.Set(FieldOnCareTeam, boolText(on))
+		ev.Set(FieldOnCareTeam, boolText(m.on))
+		// Clocks differ (the EHR's, Vigil's) and event times may be
+		// whole seconds: an access stamped a little before Vigil recorded
+		// the membership counts as right after it; much earlier ones (an
+		// import of older accesses) say nothing.
+		if age := at.Sub(m.recorded); m.on && m.lateAdded && age > -event.DefaultMaxSkew {
+			ev.Set(FieldCareTeamAdded, strconv.FormatInt(int64(max(age, 0)/time.Second), 10))
+		}
 		if w != nil {
 			relate(ev, w, p)
 		}
@@ -531,6 +555,11 @@ type encInfo struct {
 type member struct {
 	id         string
 	begin, end time.Time
+	// recorded is when Vigil recorded the membership (zero: before it
+	// kept provenance); withEnc is true when it came with the stay's
+	// admission.
+	recorded time.Time
+	withEnc  bool
 }
 
 func (e *Enricher) patient(ctx context.Context, id, authority string, refresh bool) *patientInfo {
@@ -604,7 +633,11 @@ func (e *Enricher) fetchPatient(ctx context.Context, id, authority string) (*pat
 		}
 		ei := encInfo{admit: enc.AdmitTime, discharge: enc.DischargeTime}
 		for _, m := range enc.CareTeam {
-			ei.members = append(ei.members, member{id: m.ProviderID, begin: m.Begin, end: m.End})
+			mi := member{id: m.ProviderID, begin: m.Begin, end: m.End, withEnc: m.AddedWithEncounter}
+			if m.Added != nil {
+				mi.recorded = m.Added.At
+			}
+			ei.members = append(ei.members, mi)
 		}
 		p.encs = append(p.encs, ei)
 	}
@@ -721,34 +754,83 @@ func (p *patientInfo) annotate(ev *event.Event) {
 	}
 }
 
+// careTeamMatch is what careTeam found.
+type careTeamMatch struct {
+	on bool
+	// lateAdded: every membership that puts the user on the team was
+	// added to a stay already open; recorded is when the earliest of
+	// them was recorded.
+	lateAdded bool
+	recorded  time.Time
+}
+
+// careTeam is onCareTeam, also telling whether the user got on the team
+// only by memberships added to open stays, and since when.
+func (p *patientInfo) careTeam(ids []string, at time.Time, grace time.Duration) careTeamMatch {
+	var m careTeamMatch
+	for _, enc := range p.encs {
+		for _, mb := range enc.members {
+			if !containsFold(ids, mb.id) || !mb.covers(enc, at, grace) {
+				continue
+			}
+			if !m.on {
+				m.on, m.lateAdded, m.recorded = true, true, mb.recorded
+			}
+			if mb.withEnc || mb.recorded.IsZero() {
+				m.lateAdded = false // an established membership
+			} else if mb.recorded.Before(m.recorded) {
+				m.recorded = mb.recorded
+			}
+		}
+	}
+	if !m.on {
+		m.lateAdded = false
+	}
+	return m
+}
+
+// covers reports whether the membership is in force at at: from its begin
+// (else the admission) to its end (else the discharge, else open) plus
+// grace.
+func (mb *member) covers(enc encInfo, at time.Time, grace time.Duration) bool {
+	b := mb.begin
+	if b.IsZero() {
+		b = enc.admit
+	}
+	if !b.IsZero() && at.Before(b) {
+		return false
+	}
+	end := mb.end
+	if end.IsZero() {
+		end = enc.discharge
+	}
+	return end.IsZero() || !at.After(end.Add(grace))
+}
+
+// haveRoster reports whether the workforce roster has members (checked
+// once per CacheTTL): without one, no user is "not in the roster".
+func (e *Enricher) haveRoster(ctx context.Context) bool {
+	now := e.cfg.Now()
+	e.rosterMu.Lock()
+	defer e.rosterMu.Unlock()
+	if !e.rosterChecked.IsZero() && now.Sub(e.rosterChecked) < e.cfg.CacheTTL {
+		return e.rosterKnown
+	}
+	ws, err := e.cfg.Directory.Workers(ctx, directory.WorkerQuery{Limit: 1})
+	if err != nil {
+		e.lookupFailed("roster", err)
+		return e.rosterKnown
+	}
+	e.rosterKnown, e.rosterChecked = len(ws) > 0, now
+	return e.rosterKnown
+}
+
 // onCareTeam replicates directory.OnCareTeam over the cached record: a
 // membership runs from its begin (else the admission) to its end (else
 // the discharge, else open) plus grace; cancelled encounters were left
 // out when the record was read.
 func (p *patientInfo) onCareTeam(ids []string, at time.Time, grace time.Duration) bool {
-	for _, enc := range p.encs {
-		for _, m := range enc.members {
-			if !containsFold(ids, m.id) {
-				continue
-			}
-			b := m.begin
-			if b.IsZero() {
-				b = enc.admit
-			}
-			if !b.IsZero() && at.Before(b) {
-				continue
-			}
-			end := m.end
-			if end.IsZero() {
-				end = enc.discharge
-			}
-			if !end.IsZero() && at.After(end.Add(grace)) {
-				continue
-			}
-			return true
-		}
-	}
-	return false
+	return p.careTeam(ids, at, grace).on
 }
 
 func containsFold(l []string, s string) bool {

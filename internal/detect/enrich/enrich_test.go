@@ -406,3 +406,54 @@ func TestEnrichDirectoryErrorNoPHIInLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestCareTeamInsiderSignals: the enrichment behind the rules for issue
+// 10's insider pattern. A member added by an update to a stay already
+// open, who opens the record minutes later, gets the age of that
+// membership; one admitted with the stay does not; a care-team member the
+// roster does not know is marked not_in_roster.
+func TestCareTeamInsiderSignals(t *testing.T) {
+	f := newFixture(t)
+	added := ts("2024-03-12T10:00:00Z")
+	f.dir.SetClock(func() time.Time { return added })
+	stay := pv1("VIP^1^A^GH", "P200^NOVAK^BOB", "VIP", "V5", "20240312093000", "")
+	f.adt("A08", "20240312100000", "PID|1||MRN5^^^GH^MR||FAMOUS^FRED", stay,
+		"ROL|1|AD|CP^Consultant^HL70443|P400^MULLER-LANG^DORTE|20240312100000",
+		"ROL|2|AD|CP^Consultant^HL70443|ghost^NOBODY^NEMO|20240312100000")
+	e := newEnricher(t, f.dir, nil)
+	ctx := context.Background()
+
+	dee := access("ehr", "tech.dee", "MRN5", "2024-03-12T10:04:00Z")
+	e.Enrich(ctx, dee)
+	want(t, "added to the open stay, 4 minutes later", dee, FieldOnCareTeam, "true", FieldCareTeamAdded, "240", FieldWorkforceStatus, "active")
+
+	bob := access("ehr", "dr.bob", "MRN5", "2024-03-12T10:04:00Z")
+	e.Enrich(ctx, bob)
+	want(t, "attending since the admission", bob, FieldOnCareTeam, "true", FieldCareTeamAdded, "-")
+
+	ghost := access("fhir", "ghost", "MRN5", "2024-03-12T10:05:00Z")
+	e.Enrich(ctx, ghost)
+	want(t, "not in the roster", ghost, FieldOnCareTeam, "true", FieldWorkforceStatus, StatusNotInRoster, FieldCareTeamAdded, "300")
+
+	// Stamped a second before Vigil recorded the membership (clocks
+	// differ): right after it. Long before (an import of older
+	// accesses, the membership dated earlier by ROL-5): no age.
+	f.dir.SetClock(func() time.Time { return added.Add(time.Second) })
+	f.adt("A08", "20240312100001", "PID|1||MRN5^^^GH^MR||FAMOUS^FRED", stay,
+		"ROL|3|AD|CP^Consultant^HL70443|P100^KELLER^ANN|20240312080000")
+	e = newEnricher(t, f.dir, nil)
+	ann := access("ehr", "nurse.ann", "MRN5", "2024-03-12T10:00:00Z")
+	e.Enrich(ctx, ann)
+	want(t, "stamped a second before the membership was recorded", ann, FieldOnCareTeam, "true", FieldCareTeamAdded, "0")
+	early := access("ehr", "nurse.ann", "MRN5", "2024-03-12T09:00:00Z")
+	e.Enrich(ctx, early)
+	want(t, "an hour before the membership was recorded", early, FieldOnCareTeam, "true", FieldCareTeamAdded, "-")
+
+	// Without a roster nobody is "not in the roster".
+	g := newFixture(t)
+	g.db.Exec(`DELETE FROM dir_workforce`)
+	e2 := newEnricher(t, g.dir, nil)
+	nobody := access("ehr", "ghost", "MRN1", "2024-03-12T10:05:00Z")
+	e2.Enrich(ctx, nobody)
+	want(t, "empty roster", nobody, FieldWorkforceStatus, "-")
+}
