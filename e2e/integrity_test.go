@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -59,6 +60,25 @@ func TestIntegrityVerifyExportAndAlert(t *testing.T) {
 	out, code = runVigil(t, "verify", "bundle", exp, "--key", filepath.Join(dataDir, "keys", "integrity.pub"))
 	if code != 0 || !strings.Contains(out, "OK: every signature and link verifies") || !strings.Contains(out, "6 events sealed") {
 		t.Fatalf("vigil verify bundle: exit %d:\n%s", code, out)
+	}
+
+	// Evidence (events exported as a case keeps them) is proven sealed,
+	// and the proof checks with the public key alone.
+	evidence, code := runVigil(t, append([]string{"search", "--json", "--limit", "0", `"integrity e2e 1"`}, server...)...)
+	if code != 0 || strings.Count(evidence, "\n") != 2 {
+		t.Fatalf("evidence export: exit %d\n%s", code, evidence)
+	}
+	evFile, proof := filepath.Join(t.TempDir(), "evidence.ndjson"), filepath.Join(t.TempDir(), "proof.json")
+	os.WriteFile(evFile, []byte(evidence), 0o600)
+	if out, code := runVigil(t, append([]string{"verify", "evidence", evFile, "--out", proof}, server...)...); code != 0 || !strings.Contains(out, "OK: 2 events") {
+		t.Fatalf("vigil verify evidence: exit %d\n%s", code, out)
+	}
+	if out, code := runVigil(t, "verify", "proof", proof, "--key", filepath.Join(dataDir, "keys", "integrity.pub"), "--evidence", evFile); code != 0 {
+		t.Fatalf("vigil verify proof: exit %d\n%s", code, out)
+	}
+	os.WriteFile(evFile, []byte(strings.Replace(evidence, "integrity e2e 1", "integrity e2e 9", 1)), 0o600)
+	if out, code := runVigil(t, "verify", "proof", proof, "--key", filepath.Join(dataDir, "keys", "integrity.pub"), "--evidence", evFile); code != 3 {
+		t.Fatalf("vigil verify proof of changed evidence: exit %d\n%s", code, out)
 	}
 
 	// Someone with write access to the data dir lowers a batch's event

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/client"
 	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/tsa"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -111,7 +113,7 @@ Offline, on the data dir of a stopped server: vigil verify --data-dir DIR
 	cmd.Flags().StringVar(&tsaRoots, "tsa-roots", "", "offline: PEM roots of the time-stamping authority (default: the system's)")
 	cmd.Flags().StringVar(&retention, "retention", "0", "offline: the server's store.retention; events older are not looked for (0: look for all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
-	cmd.AddCommand(verifyExportCmd(), verifyBundleCmd())
+	cmd.AddCommand(verifyExportCmd(), verifyBundleCmd(), verifyEvidenceCmd(), verifyProofCmd())
 	return cmd
 }
 
@@ -322,5 +324,112 @@ func internalCmd() *cobra.Command {
 	}
 	scan.Flags().StringVar(&dir, "store", "", "store directory")
 	cmd.AddCommand(scan)
+	return cmd
+}
+
+func verifyEvidenceCmd() *cobra.Command {
+	var (
+		cf  client.Flags
+		out string
+	)
+	cmd := &cobra.Command{
+		Use:   "evidence FILE [--out PROOF]",
+		Short: "Prove that exported events (case evidence, NDJSON) are exactly events Vigil stored and sealed; write the proof",
+		Long: `The server checks each event of FILE against the store and the integrity
+chain, and returns a proof: each event's digest, the sealed digests of its
+batch, and the chain entries between the signed checkpoints around it. An
+auditor checks the proof with the public key alone:
+
+  vigil verify proof PROOF --key integrity.pub --evidence FILE`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			resp, err := cf.Client().Post(cmd.Context(), "/api/v1/integrity/prove", nil, bytes.NewReader(data), http.Header{"Content-Type": {"application/x-ndjson"}})
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512<<20))
+			if resp.StatusCode != http.StatusOK {
+				err := client.ResponseError(resp.StatusCode, body)
+				if resp.StatusCode == http.StatusUnprocessableEntity {
+					return &exitError{code: verifyFailed, err: fmt.Errorf("the evidence does not verify: %s", err.Msg)}
+				}
+				return err
+			}
+			var p integrity.Proof
+			if err := json.Unmarshal(body, &p); err != nil {
+				return err
+			}
+			if out != "" {
+				if err := os.WriteFile(out, body, 0o640); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "OK: %d events are stored and sealed exactly as in %s (%d batches, %d checkpoint segments)\n", len(p.Events), args[0], len(p.Batches), len(p.Segments))
+			if out != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "proof written to %s\n", out)
+			}
+			return nil
+		},
+	}
+	cf.Register(cmd.Flags())
+	cmd.Flags().StringVar(&out, "out", "", "file to write the proof to")
+	return cmd
+}
+
+func verifyProofCmd() *cobra.Command {
+	var keyFile, evidence string
+	cmd := &cobra.Command{
+		Use:   "proof PROOF --key integrity.pub [--evidence FILE]",
+		Short: "Check an evidence proof with the public key alone (and the evidence file against it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if keyFile == "" {
+				return &exitError{code: 2, err: errors.New("--key is required: the public key you obtained from the operator")}
+			}
+			pub, err := readPublicKey(keyFile)
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var p integrity.Proof
+			if err := json.Unmarshal(data, &p); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			var rows [][]event.Field
+			if evidence != "" {
+				ev, err := os.ReadFile(evidence)
+				if err != nil {
+					return err
+				}
+				if rows, err = integrity.ReadRows(ev); err != nil {
+					return fmt.Errorf("%s: %w", evidence, err)
+				}
+			}
+			res := integrity.VerifyProof(&p, pub, rows)
+			w := cmd.OutOrStdout()
+			if len(res.Problems) == 0 {
+				what := "their digests"
+				if rows != nil {
+					what = "the evidence file's events"
+				}
+				fmt.Fprintf(w, "OK: %d events proven sealed (%s) under key %s\n", res.Events, what, integrity.KeyID(pub))
+				return nil
+			}
+			for _, p := range res.Problems {
+				fmt.Fprintln(w, " ", p)
+			}
+			return &exitError{code: verifyFailed, err: fmt.Errorf("the proof does not verify: %d problems", len(res.Problems))}
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "key", "", "the operator's public key (PEM)")
+	cmd.Flags().StringVar(&evidence, "evidence", "", "the evidence file (NDJSON) the proof is about")
 	return cmd
 }

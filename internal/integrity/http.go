@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
+
+	"github.com/vigil-siem/vigil/internal/event"
 )
 
 // Handler serves the integrity API:
@@ -13,6 +16,7 @@ import (
 //	GET  /api/v1/integrity          the chain's head, the last checkpoint, the public key, the last verification
 //	POST /api/v1/integrity/verify   verify now (?since=-7d); the report, 200 either way (ok says which)
 //	GET  /api/v1/integrity/export   the bundle an auditor verifies offline (?since=)
+//	POST /api/v1/integrity/prove    body: stored events as NDJSON (case evidence); the proof that they are sealed
 type Handler struct {
 	Service   *Service
 	ParseTime func(s string, now time.Time) (time.Time, error)
@@ -24,6 +28,7 @@ func (h *Handler) Routes() map[string]http.Handler {
 		"GET /api/v1/integrity":         http.HandlerFunc(h.status),
 		"POST /api/v1/integrity/verify": http.HandlerFunc(h.verify),
 		"GET /api/v1/integrity/export":  http.HandlerFunc(h.export),
+		"POST /api/v1/integrity/prove":  http.HandlerFunc(h.prove),
 	}
 }
 
@@ -123,4 +128,38 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, b)
+}
+
+func (h *Handler) prove(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 128<<20))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "evidence larger than 128 MiB")
+		return
+	}
+	rows, err := ReadRows(data)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if len(rows) == 0 {
+		writeError(w, http.StatusBadRequest, "no event in the body: send the evidence file (NDJSON)")
+		return
+	}
+	p, err := h.Service.Prove(r.Context(), rows)
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// Prove proves stored events sealed, signing a checkpoint first when the
+// last one does not cover them yet.
+func (s *Service) Prove(ctx context.Context, rows [][]event.Field) (*Proof, error) {
+	if s.Checkpoint != nil {
+		if err := s.Checkpoint(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return Prove(ctx, s.Ledger, s.Store, rows)
 }

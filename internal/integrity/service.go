@@ -45,6 +45,9 @@ type Service struct {
 	// Retention is the store's retention (events older are gone).
 	Retention       time.Duration
 	VerifyTimestamp func(token []byte, digest Hash) error
+	// Checkpoint signs a checkpoint of the current head (proofs need the
+	// evidence covered by one).
+	Checkpoint func(ctx context.Context) error
 	// AuditVerify verifies the audit trail (see VerifyOptions).
 	AuditVerify func(ctx context.Context, expectSeq int64, expectHash string) (bool, string, error)
 	// Alert raises an alert for a failed scheduled verification.

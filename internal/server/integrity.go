@@ -48,6 +48,7 @@ func (s *Server) startIntegrity(ctx context.Context) (lifecycle.StopFunc, error)
 		cp.TSA = client
 		s.tsaRoots = client.Roots
 	}
+	s.checkpointer = cp
 	run := lifecycle.Go(func(ctx context.Context) error {
 		cp.Run(ctx, time.Duration(s.cfg.Integrity.CheckpointInterval))
 		return nil
@@ -84,6 +85,10 @@ func (s *Server) startVerification(context.Context) (lifecycle.StopFunc, error) 
 		},
 		Alert: s.integrityAlert,
 		Log:   s.log.With("component", "integrity"),
+		Checkpoint: func(ctx context.Context) error {
+			_, err := s.checkpointer.Checkpoint(ctx)
+			return err
+		},
 	}
 	every := time.Duration(s.cfg.Integrity.VerifyInterval)
 	if s.scanStore == nil {

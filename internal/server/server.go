@@ -98,6 +98,7 @@ type Server struct {
 	integrityKey *integrity.Key
 	tsaRoots     *x509.CertPool
 	integrity    *integrity.Service
+	checkpointer *integrity.Checkpointer
 	// scanStore starts the child process verification reads a store
 	// snapshot through (WithStoreScanner); nil: no verification.
 	scanStore integrity.ScanCommand
