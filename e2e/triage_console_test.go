@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-siem/vigil/internal/browsertest"
+)
+
+// TestTriageConsole walks the triage pages in Chromium: the alert queue
+// (select, take with the keyboard), an alert (close as false positive with
+// a reason, exception dialog), cases, exceptions, notifications and the
+// rule review, with a screenshot of each.
+func TestTriageConsole(t *testing.T) {
+	b := browsertest.New(t)
+	in := startVigil(t, t.TempDir())
+	conn, err := net.Dial("tcp", in.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for _, ip := range []string{"198.51.100.9", "203.0.113.50"} {
+		for i := range 12 {
+			ts := now.Add(time.Duration(i-12) * time.Second).Format("2006-01-02T15:04:05.000000Z07:00")
+			fmt.Fprintf(conn, "<38>1 %s ehr-db-01 sshd %d - - Failed password for root from %s port %d ssh2\n", ts, 4000+i, ip, 50000+i)
+		}
+	}
+	conn.Close()
+	as := in.waitAlerts(url.Values{"kind": {"correlation"}}, 2, 30*time.Second)
+	if len(as) != 2 {
+		t.Fatalf("alerts %+v", as)
+	}
+	var c struct{ ID int64 }
+	if err := in.client().Do(context.Background(), "POST", "/api/v1/cases", strings.NewReader(fmt.Sprintf(`{"title":"SSH brute force on ehr-db-01","kind":"privacy","alerts":[%d]}`, as[1].ID)), &c); err != nil {
+		t.Fatal(err)
+	}
+	consoleSignIn(t, b, in)
+	b.Run("alert queue", chromedp.Navigate(in.httpURL+"/alerts"), chromedp.WaitVisible(`table.alert-queue tbody tr`, chromedp.ByQuery))
+	if n := b.Count(`table.alert-queue tbody tr`); n != 2 {
+		t.Fatalf("queue shows %d alerts, want 2", n)
+	}
+	b.Screenshot("triage-alert-queue")
+	// Keyboard: select the first alert (x) and take it (t).
+	b.Run("select and take with the keyboard", chromedp.KeyEvent("x"), chromedp.WaitVisible(`.bulk-bar`, chromedp.ByQuery), chromedp.KeyEvent("t"),
+		chromedp.WaitNotPresent(`.bulk-bar`, chromedp.ByQuery))
+	deadline := time.Now().Add(10 * time.Second)
+	for len(in.alerts(url.Values{"status": {"in_progress"}})) != 1 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := in.alerts(url.Values{"status": {"in_progress"}}); len(got) != 1 {
+		t.Fatalf("taken with the keyboard: %+v", got)
+	}
+	id := as[0].ID
+	b.Run("alert detail", chromedp.Navigate(fmt.Sprintf("%s/alerts/%d", in.httpURL, id)), chromedp.WaitVisible(`.triage-grid`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//h2[text()="History"]`, chromedp.BySearch))
+	b.Screenshot("triage-alert-detail")
+	b.Run("close as false positive", chromedp.Click(`//button[text()="Close…"]`, chromedp.BySearch), chromedp.WaitVisible(`.modal textarea`, chromedp.ByQuery),
+		chromedp.SendKeys(`.modal textarea`, "vulnerability scanner", chromedp.ByQuery), chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`.modal`, chromedp.ByQuery), chromedp.WaitVisible(`//button[text()="Reopen"]`, chromedp.BySearch))
+	if got := in.alerts(url.Values{"status": {"closed"}, "disposition": {"false_positive"}}); len(got) != 1 || got[0].Reason != "vulnerability scanner" {
+		t.Fatalf("closed from the console: %+v", got)
+	}
+	b.Run("exception dialog", chromedp.Click(`//button[text()="Exception…"]`, chromedp.BySearch), chromedp.WaitVisible(`.modal fieldset`, chromedp.ByQuery))
+	b.Screenshot("triage-exception-dialog")
+	b.Run("create the exception", chromedp.SendKeys(`.modal textarea`, "our scanner", chromedp.ByQuery), chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`.modal`, chromedp.ByQuery))
+	b.Run("exceptions", chromedp.Navigate(in.httpURL+"/exceptions"), chromedp.WaitVisible(`table.grid tbody tr`, chromedp.ByQuery))
+	if !strings.Contains(b.Text(`table.grid`), "our scanner") {
+		t.Fatalf("exceptions page: %s", b.Text(`table.grid`))
+	}
+	b.Screenshot("triage-exceptions")
+	b.Run("case", chromedp.Navigate(fmt.Sprintf("%s/cases/%d", in.httpURL, c.ID)), chromedp.WaitVisible(`//h2[contains(text(), "164.402")]`, chromedp.BySearch))
+	b.Screenshot("triage-case")
+	b.Run("cases", chromedp.Navigate(in.httpURL+"/cases"), chromedp.WaitVisible(`table.grid tbody tr`, chromedp.ByQuery))
+	b.Screenshot("triage-cases")
+	b.Run("notifications", chromedp.Navigate(in.httpURL+"/notifications"), chromedp.WaitVisible(`//h2[text()="Deliveries"]`, chromedp.BySearch))
+	b.Screenshot("triage-notifications")
+	b.Run("rule review", chromedp.Navigate(in.httpURL+"/review"), chromedp.WaitVisible(`table.grid tbody tr`, chromedp.ByQuery))
+	if !strings.Contains(b.Text(`table.grid`), "100%") {
+		t.Fatalf("review: %s", b.Text(`table.grid`))
+	}
+	b.Screenshot("triage-review")
+	b.CheckConsole()
+}

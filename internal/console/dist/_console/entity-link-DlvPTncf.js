@@ -1,1 +1,0 @@
-import{c as e,l as t}from"./index-BciLvkN7.js";import{n}from"./entities-CMo6EoEM.js";function r({kind:r,value:i}){return i?t(e,{href:n(r,i),title:`Open `+r+` `+i,children:i}):null}export{r as t};
