@@ -31,26 +31,32 @@ func EventDigest(ev *event.Event) Digest {
 	d := digesterPool.Get().(*digester)
 	defer digesterPool.Put(d)
 	d.fields = appendRow(d.fields[:0], ev)
-	return d.digest(ev.Time.UTC().Format(time.RFC3339Nano))
+	d.ts = ev.Time.UTC().AppendFormat(d.ts[:0], time.RFC3339Nano)
+	return d.digest(d.ts)
 }
 
 type digester struct {
-	fields []logstorage.Field
-	pairs  []pair
-	buf    []byte
+	fields  []logstorage.Field
+	pairs   []pair
+	buf     []byte
+	ts      []byte
+	scratch []byte
 }
 
 type pair struct{ name, value string }
 
 var digesterPool = sync.Pool{New: func() any { return new(digester) }}
 
-func (d *digester) digest(timeToken string) Digest {
+func (d *digester) digest(timeToken []byte) Digest {
 	d.pairs = d.pairs[:0]
+	if d.scratch == nil {
+		d.scratch = make([]byte, 0, 64)
+	}
 	for _, f := range d.fields {
 		if f.Value == "" {
 			continue
 		}
-		d.pairs = append(d.pairs, pair{f.Name, canonValue(f.Value)})
+		d.pairs = append(d.pairs, pair{f.Name, canonValueBuf(f.Value, d.scratch)})
 	}
 	slices.SortFunc(d.pairs, func(a, b pair) int {
 		if c := strings.Compare(a.name, b.name); c != 0 {
@@ -152,11 +158,11 @@ func (e *Embedded) ScanDigestsOf(ctx context.Context, filter string, start, end 
 				return
 			}
 			se.Time = t
-			token := t.UTC().Format(time.RFC3339Nano)
+			d.ts = t.UTC().AppendFormat(d.ts[:0], time.RFC3339Nano)
 			if original != "" {
-				token = original
+				d.ts = append(d.ts[:0], original...)
 			}
-			se.Digest = d.digest(token)
+			se.Digest = d.digest(d.ts)
 			out = append(out, se)
 		}
 		mu.Lock()

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,7 +122,10 @@ func TestCanonValue(t *testing.T) {
 	f("-0", "0")
 	f("-0.0", "0")
 	f("1.0", "1")
-	f("12.30", "12.3")
+	f("12.30", "~f12.3")
+	f("12.3", "~f12.3")
+	f("-0.0", "0")
+	f("0.000000711", "~f7.11e-07")
 	f("010.000.000.001", "10.0.0.1")
 	f("2026-12-07 12:03:23.500Z", "2026-12-07T12:03:23.500Z")
 	f("1e3", "1e3")
@@ -136,6 +140,30 @@ func FuzzCanonValue(f *testing.F) {
 		c := canonValue(s)
 		if canonValue(c) != c {
 			t.Fatalf("canonValue(%q) = %q is not a fixed point", s, c)
+		}
+	})
+}
+
+// FuzzCanonConversion: a value stored in a float column comes back as the
+// library prints its float; both must have one canonical form.
+func FuzzCanonConversion(f *testing.F) {
+	for _, s := range []string{"1.0", "0.000000711", "123456789012345678.5", "-0.0", "12.30", "3.14159265358979323", "1_0.5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := parseFloat64Exact(s)
+		if !ok {
+			return
+		}
+		if _, isUint := parseUint64(s); isUint {
+			return // an integer column, exact
+		}
+		if _, isInt := parseInt64(s); isInt {
+			return
+		}
+		back := strconv.FormatFloat(v, 'f', -1, 64) // what the library prints
+		if got, want := canonValue(back), canonValue(s); got != want {
+			t.Fatalf("%q stored in a float column reads back %q: canonical %q, written %q", s, back, got, want)
 		}
 	})
 }
