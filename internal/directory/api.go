@@ -10,39 +10,74 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/audit"
 )
 
 // API serves the directory over HTTP: reads of patients, encounters and
-// the workforce, and the workforce import. It does no authentication:
-// mount it behind the API's bearer token. Requests and answers hold PHI;
-// nothing of them is logged.
+// the workforce, and the workforce import. The server's access middleware
+// authenticates; every read is recorded in the audit trail (who looked
+// up which patient or worker), and patients' PHI is masked for callers
+// without the phi permission, who may reveal one patient at a time with a
+// stated reason. Requests and answers hold PHI; nothing of them is logged.
 type API struct {
 	Store *Store
 	Log   *slog.Logger
 	// MaxImportBytes bounds a roster upload (default 64 MiB).
 	MaxImportBytes int64
+	// Audit records reads, imports and reveals.
+	Audit audit.Recorder
+	// Mask hides PHI (nil: access.DefaultPHIFields).
+	Mask *access.Masker
 }
 
-// Routes returns the API's handlers by ServeMux pattern, for mounting
-// under the authenticated /api/ prefix (web.Server.Handlers).
-func (a *API) Routes() map[string]http.Handler {
-	return map[string]http.Handler{
-		"GET /api/v1/patients":          http.HandlerFunc(a.patients),
-		"GET /api/v1/patients/{id}":     http.HandlerFunc(a.patient),
-		"GET /api/v1/encounters":        http.HandlerFunc(a.encounters),
-		"GET /api/v1/workforce":         http.HandlerFunc(a.workforce),
-		"GET /api/v1/workforce/{id}":    http.HandlerFunc(a.worker),
-		"POST /api/v1/workforce/import": http.HandlerFunc(a.importWorkforce),
+// Routes returns the API's routes with their permissions.
+func (a *API) Routes() []access.Route {
+	if a.Mask == nil {
+		a.Mask, _ = access.NewMasker(nil)
+	}
+	return []access.Route{
+		access.Handle("GET /api/v1/patients", access.DirectoryRead, a.patients),
+		access.Handle("GET /api/v1/patients/{id}", access.DirectoryRead, a.patient),
+		access.Handle("POST /api/v1/patients/{id}/reveal", access.PHIReveal, a.reveal),
+		access.Handle("GET /api/v1/encounters", access.DirectoryRead, a.encounters),
+		access.Handle("GET /api/v1/workforce", access.DirectoryRead, a.workforce),
+		access.Handle("GET /api/v1/workforce/{id}", access.DirectoryRead, a.worker),
+		access.Handle("POST /api/v1/workforce/import", access.DirectoryWrite, a.importWorkforce),
 	}
 }
 
-// Handler returns one handler serving every route.
-func (a *API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	for p, h := range a.Routes() {
-		mux.Handle(p, h)
+// record writes an audit record; a read that cannot be recorded is not
+// answered.
+func (a *API) record(w http.ResponseWriter, r *http.Request, e audit.Entry) bool {
+	if a.Audit == nil {
+		return true
 	}
-	return mux
+	if err := a.Audit.Record(r.Context(), e); err != nil {
+		writeError(w, http.StatusInternalServerError, "the read could not be recorded in the audit trail, so it is refused: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// masked returns v as JSON with PHI masked for the caller (prefix names
+// its fields: "patient", "encounter").
+func (a *API) masked(r *http.Request, prefix string, v any) (any, error) {
+	p := access.PrincipalFrom(r.Context())
+	if access.Sees(p) {
+		return v, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	m, _ = a.Mask.JSON(p, prefix, m)
+	return m, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -90,7 +125,20 @@ func (a *API) patients(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"patients": ps, "count": len(ps)})
+	ids := make([]int64, 0, len(ps))
+	for _, p := range ps {
+		ids = append(ids, p.ID)
+	}
+	if !a.record(w, r, audit.Entry{Action: "patient.search", Details: map[string]any{"q": q.Get("q"), "identifier": q.Get("identifier"),
+		"result_count": len(ps), "patient_ids": ids}}) {
+		return
+	}
+	out, err := a.masked(r, "patient", ps)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"patients": out, "count": len(ps)})
 }
 
 func (a *API) patient(w http.ResponseWriter, r *http.Request) {
@@ -100,6 +148,59 @@ func (a *API) patient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := a.Store.Patient(r.Context(), id)
+	outcome := audit.Success
+	if err != nil {
+		outcome = audit.Failure
+	}
+	if !a.record(w, r, audit.Entry{Action: "patient.read", Target: strconv.FormatInt(id, 10), Outcome: outcome}) {
+		return
+	}
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no patient %d", id))
+		return
+	}
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	out, err := a.masked(r, "patient", p)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// reveal answers one patient unmasked to a caller with phi:reveal who
+// states a reason: POST /api/v1/patients/{id}/reveal {"reason": "..."}.
+func (a *API) reveal(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "patient id must be the number the patient list gives")
+		return
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, `body: want {"reason": "why this patient's PHI is needed"}: `+err.Error())
+		return
+	}
+	body.Reason = strings.TrimSpace(body.Reason)
+	if len(body.Reason) < 8 || len(body.Reason) > 500 {
+		writeError(w, http.StatusBadRequest, "reason: say in 8 to 500 characters why this patient's PHI is needed")
+		return
+	}
+	p, err := a.Store.Patient(r.Context(), id)
+	e := audit.Entry{Action: "phi.reveal", Target: "patient:" + strconv.FormatInt(id, 10), Details: map[string]any{"reason": body.Reason}}
+	if err != nil {
+		e.Outcome = audit.Failure
+	}
+	if !a.record(w, r, e) {
+		return
+	}
 	if errors.Is(err, ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no patient %d", id))
 		return
@@ -134,7 +235,16 @@ func (a *API) encounters(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"encounters": es, "count": len(es)})
+	if !a.record(w, r, audit.Entry{Action: "encounter.read", Details: map[string]any{"patient": eq.PatientID, "identifier": eq.Identifier,
+		"provider": eq.Provider, "status": eq.Status, "result_count": len(es)}}) {
+		return
+	}
+	out, err := a.masked(r, "encounter", es)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"encounters": out, "count": len(es)})
 }
 
 func (a *API) workforce(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +259,10 @@ func (a *API) workforce(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, err)
 		return
 	}
+	if !a.record(w, r, audit.Entry{Action: "workforce.search", Details: map[string]any{"q": q.Get("q"), "department": q.Get("department"),
+		"result_count": len(ws)}}) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"workforce": ws, "count": len(ws)})
 }
 
@@ -157,6 +271,13 @@ func (a *API) worker(w http.ResponseWriter, r *http.Request) {
 	wk, err := a.Store.Worker(r.Context(), id)
 	if errors.Is(err, ErrNotFound) {
 		wk, err = a.Store.WorkerByEHRUser(r.Context(), id)
+	}
+	e := audit.Entry{Action: "worker.read", Target: id}
+	if err != nil {
+		e.Outcome = audit.Failure
+	}
+	if !a.record(w, r, e) {
+		return
 	}
 	if errors.Is(err, ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no worker with this employee id or EHR user id")
@@ -261,6 +382,15 @@ func (a *API) importWorkforce(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	res, err := a.Store.ImportWorkforce(r.Context(), csvBody, opt)
+	e := audit.Entry{Action: "workforce.import"}
+	if err != nil {
+		e.Outcome, e.Details = audit.Failure, map[string]any{"error": err.Error()}
+	} else {
+		e.Details = map[string]any{"rows": res.Rows, "created": res.Created, "updated": res.Updated, "errors": res.ErrorTotal}
+	}
+	if !a.record(w, r, e) {
+		return
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

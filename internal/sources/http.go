@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+
+	"github.com/vigil-siem/vigil/internal/access"
 )
 
 // Handler serves the sources API (the caller authenticates):
@@ -17,10 +19,9 @@ type Handler struct {
 	Tracker *Tracker
 }
 
-// Routes returns the handler's patterns, for mounting behind the API
-// token (web.Server.Handlers).
-func (h *Handler) Routes() map[string]http.Handler {
-	return map[string]http.Handler{"GET /api/v1/sources": h}
+// Routes returns the handler's route (permission sources:read).
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{{Pattern: "GET /api/v1/sources", Perm: access.SourcesRead, Handler: h}}
 }
 
 type listResponse struct {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -19,7 +18,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
-	"github.com/vigil-siem/vigil/internal/web"
+	"github.com/vigil-siem/vigil/internal/web/webtest"
 )
 
 var t0 = time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
@@ -382,12 +381,10 @@ func TestHandler(t *testing.T) {
 	tr.Observe(ev("pacs", "dicom.audit", "", c.Now()))
 	tr.Observe(ev("ehr", "ehr.audit", "", c.Now()))
 	h := &Handler{Tracker: tr}
-	api := &web.Server{Token: "tok", Log: slog.New(slog.DiscardHandler), Handlers: h.Routes()}
-	srv := httptest.NewServer(api.Handler())
-	defer srv.Close()
+	w := webtest.New(t, webtest.Options{}, h.Routes()...)
 	get := func(q string) (int, listResponse) {
-		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/sources"+q, nil)
-		req.Header.Set("Authorization", "Bearer tok")
+		req, _ := http.NewRequest("GET", w.URL+"/api/v1/sources"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+w.Tokens["analyst"])
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -411,7 +408,7 @@ func TestHandler(t *testing.T) {
 			t.Errorf("%s: %d, want 400", q, code)
 		}
 	}
-	resp, err := http.Get(srv.URL + "/api/v1/sources")
+	resp, err := http.Get(w.URL + "/api/v1/sources")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,18 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/store"
 )
@@ -106,7 +111,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	started := false
 	var buf []byte
 	flusher, _ := w.(http.Flusher)
+	p := access.PrincipalFrom(r.Context())
+	count, masked := 0, false
+	defer func() { s.recordQuery(r.Context(), "events.search", req, count, masked, err) }()
 	err = s.Store.Search(r.Context(), req, func(row []event.Field) error {
+		count++
+		if s.Mask.Fields(p, row) {
+			masked = true
+		}
 		if !started {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)
@@ -172,6 +184,15 @@ func (s *Server) hits(w http.ResponseWriter, r *http.Request) {
 	}
 	req.GroupBy = r.Form["field"]
 	series, err := s.Store.Hits(r.Context(), req)
+	var total uint64
+	masked := false
+	for i := range series {
+		total += series[i].Total
+		if s.Mask.Map(access.PrincipalFrom(r.Context()), series[i].Fields) {
+			masked = true
+		}
+	}
+	s.recordQuery(r.Context(), "events.hits", req, int(total), masked, err)
 	if err != nil {
 		s.queryFailed(w, err, req.Query)
 		return
@@ -208,6 +229,19 @@ func (s *Server) fields(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fs, err := s.Store.Fields(r.Context(), req)
+	var hits uint64
+	masked := false
+	p := access.PrincipalFrom(r.Context())
+	for i := range fs {
+		hits = max(hits, fs[i].Hits)
+		if !access.Sees(p) && s.Mask.IsPHI(fs[i].Name) {
+			for j := range fs[i].TopValues {
+				fs[i].TopValues[j].Value = access.Masked
+				masked = true
+			}
+		}
+	}
+	s.recordQuery(r.Context(), "events.fields", req, int(hits), masked, err)
 	if err != nil {
 		s.queryFailed(w, err, req.Query)
 		return
@@ -216,4 +250,104 @@ func (s *Server) fields(w http.ResponseWriter, r *http.Request) {
 		fs = []store.FieldSummary{}
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"fields": fs})
+}
+
+// recordQuery writes the audit record of a query: its text, time range,
+// how many results it gave, and whether PHI was masked in them.
+func (s *Server) recordQuery(ctx context.Context, action string, req store.Request, count int, masked bool, err error) {
+	if s.Audit == nil {
+		return
+	}
+	d := map[string]any{"query": req.Query, "start": req.Start.UTC().Format(time.RFC3339Nano),
+		"end": req.End.UTC().Format(time.RFC3339Nano), "result_count": count}
+	if req.Limit > 0 {
+		d["limit"] = req.Limit
+	}
+	if masked {
+		d["phi_masked"] = true
+	}
+	outcome := audit.Success
+	if err != nil {
+		outcome = audit.Failure
+		d["error"] = err.Error()
+	}
+	if rerr := s.Audit.Record(ctx, audit.Entry{Action: action, Outcome: outcome, Details: d}); rerr != nil {
+		s.Log.Error("audit record failed", "action", action, "err", rerr)
+	}
+}
+
+var eventIDRe = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// revealRequest is the body of POST /api/v1/events/reveal.
+type revealRequest struct {
+	// ID is the event's vigil.id.
+	ID string `json:"id"`
+	// Reason says why PHI is needed; it is recorded.
+	Reason string `json:"reason"`
+	// Time is the event's @timestamp (RFC 3339), to find it quickly;
+	// without it the last 30 days are searched.
+	Time string `json:"time"`
+}
+
+// reveal answers one event with its PHI unmasked, for a principal with
+// phi:reveal who states a reason; the reveal is recorded.
+func (s *Server) reveal(w http.ResponseWriter, r *http.Request) {
+	var body revealRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		WriteError(w, http.StatusBadRequest, `body: want {"id": "<vigil.id>", "reason": "why PHI is needed", "time": "<@timestamp>"}: `+err.Error())
+		return
+	}
+	body.Reason = strings.TrimSpace(body.Reason)
+	switch {
+	case !eventIDRe.MatchString(body.ID):
+		WriteError(w, http.StatusBadRequest, "id: want the event's vigil.id")
+		return
+	case len(body.Reason) < 8 || len(body.Reason) > 500:
+		WriteError(w, http.StatusBadRequest, "reason: say in 8 to 500 characters why this event's PHI is needed")
+		return
+	}
+	now := s.Now()
+	req := store.Request{Query: event.FieldID + `:="` + body.ID + `"`, Start: now.Add(-30 * 24 * time.Hour), End: now.Add(time.Minute), Limit: 2}
+	if body.Time != "" {
+		t, err := time.Parse(time.RFC3339Nano, body.Time)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "time: want the event's @timestamp in RFC 3339")
+			return
+		}
+		req.Start, req.End = t.Add(-time.Second), t.Add(time.Second)
+	}
+	var found []map[string]string
+	err := s.Store.Search(r.Context(), req, func(row []event.Field) error {
+		m := make(map[string]string, len(row))
+		for _, f := range row {
+			m[f.Name] = f.Value
+		}
+		found = append(found, m)
+		return nil
+	})
+	d := map[string]any{"reason": body.Reason}
+	outcome := audit.Success
+	switch {
+	case err != nil:
+		outcome, d["error"] = audit.Failure, err.Error()
+	case len(found) != 1:
+		outcome, d["error"] = audit.Failure, fmt.Sprintf("%d events with this id", len(found))
+	}
+	if rerr := s.Audit.Record(r.Context(), audit.Entry{Action: "phi.reveal", Target: "event:" + body.ID, Outcome: outcome, Details: d}); rerr != nil {
+		WriteError(w, http.StatusInternalServerError, "the reveal could not be recorded, so it is refused: "+rerr.Error())
+		return
+	}
+	switch {
+	case err != nil:
+		s.queryFailed(w, err, req.Query)
+	case len(found) == 0:
+		WriteError(w, http.StatusNotFound, "no event with this id in the range searched (give the event's time)")
+	case len(found) > 1:
+		WriteError(w, http.StatusConflict, "more than one event has this id")
+	default:
+		w.Header().Set("Cache-Control", "no-store")
+		WriteJSON(w, http.StatusOK, map[string]any{"event": found[0]})
+	}
 }

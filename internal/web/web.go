@@ -1,11 +1,11 @@
 // Package web is Vigil's HTTP API on the standard library's ServeMux:
-// ingest, search, health and metrics. Every /api/ endpoint and /metrics
-// require the bearer token; /healthz and /readyz answer anyone and reveal
-// nothing but liveness.
+// search, health and metrics, plus the routes of every feature package,
+// all mounted through one middleware (Guard) that authenticates the
+// caller, authorises by the permission each route declares, and audits.
+// /healthz and /readyz answer anyone and reveal nothing but liveness.
 package web
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -16,24 +16,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/store"
 )
 
 // Server holds the API's dependencies.
 type Server struct {
-	// Token authenticates API callers: "Authorization: Bearer <token>".
-	Token    string
 	Store    store.Store
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
 	// Ready reports whether the pipeline can take and serve events.
 	Ready func() error
-	// Handlers mounts further handlers, e.g. "POST /api/v1/ingest", all
-	// behind the bearer token.
-	Handlers map[string]http.Handler
-	// Public mounts handlers that authenticate on their own terms (e.g.
-	// Elasticsearch-compatible or Splunk HEC clients).
-	Public map[string]http.Handler
+	// Routes are the feature packages' routes, mounted beside the API's
+	// own (OwnRoutes) through Guard.
+	Routes []access.Route
+	Guard  *Guard
+	// Audit records searches (query text, time range, result count).
+	Audit audit.Recorder
+	// Mask hides PHI fields of search results from principals without
+	// the phi permission (nil: access.DefaultPHIFields).
+	Mask *access.Masker
 	// Front, when set, wraps everything else: the console uses it to
 	// answer browser navigations and serve its files
 	// (console.Handler.Wrap).
@@ -43,17 +46,13 @@ type Server struct {
 	Now        func() time.Time
 }
 
-// Handler returns the API's HTTP handler.
-func (s *Server) Handler() http.Handler {
-	if s.Now == nil {
-		s.Now = time.Now
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+// OwnRoutes are the routes this package serves itself.
+func (s *Server) OwnRoutes() []access.Route {
+	health := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	}
+	ready := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		if s.Ready != nil {
 			if err := s.Ready(); err != nil {
@@ -63,22 +62,41 @@ func (s *Server) Handler() http.Handler {
 			}
 		}
 		w.Write([]byte("ready\n"))
-	})
-	mux.Handle("GET /metrics", s.auth(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})))
-	// Profiles for diagnosing performance, behind the token like the API.
-	mux.Handle("GET /debug/pprof/", s.auth(http.HandlerFunc(pprof.Index)))
-	mux.Handle("GET /debug/pprof/profile", s.auth(http.HandlerFunc(pprof.Profile)))
-	mux.Handle("GET /debug/pprof/trace", s.auth(http.HandlerFunc(pprof.Trace)))
-	mux.Handle("GET /api/v1/search", s.auth(http.HandlerFunc(s.search)))
-	mux.Handle("POST /api/v1/search", s.auth(http.HandlerFunc(s.search)))
-	mux.Handle("GET /api/v1/hits", s.auth(http.HandlerFunc(s.hits)))
-	mux.Handle("GET /api/v1/fields", s.auth(http.HandlerFunc(s.fields)))
-	mux.Handle("GET /api/v1/export", s.auth(http.HandlerFunc(s.export)))
-	for pattern, h := range s.Handlers {
-		mux.Handle(pattern, s.auth(h))
 	}
-	for pattern, h := range s.Public {
-		mux.Handle(pattern, h)
+	return []access.Route{
+		access.Handle("GET /healthz", access.Public, health),
+		access.Handle("GET /readyz", access.Public, ready),
+		{Pattern: "GET /metrics", Perm: access.MetricsRead, Handler: promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})},
+		// Profiles for diagnosing performance.
+		access.Handle("GET /debug/pprof/", access.SystemRead, pprof.Index),
+		access.Handle("GET /debug/pprof/profile", access.SystemRead, pprof.Profile),
+		access.Handle("GET /debug/pprof/trace", access.SystemRead, pprof.Trace),
+		access.Handle("GET /api/v1/search", access.EventsSearch, s.search),
+		access.Handle("POST /api/v1/search", access.EventsSearch, s.search),
+		access.Handle("GET /api/v1/hits", access.EventsSearch, s.hits),
+		access.Handle("GET /api/v1/fields", access.EventsSearch, s.fields),
+		access.Handle("GET /api/v1/export", access.EventsExport, s.export),
+		access.Handle("POST /api/v1/events/reveal", access.PHIReveal, s.reveal),
+	}
+}
+
+// AllRoutes is the whole route table: OwnRoutes and Routes.
+func (s *Server) AllRoutes() []access.Route {
+	return append(s.OwnRoutes(), s.Routes...)
+}
+
+// Handler returns the API's HTTP handler. A route without a valid
+// permission is a programming error: it panics.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Mask == nil {
+		s.Mask, _ = access.NewMasker(nil)
+	}
+	mux := http.NewServeMux()
+	if err := s.Guard.Mount(mux, s.AllRoutes()); err != nil {
+		panic("BUG: " + err.Error())
 	}
 	// An unknown API path is a JSON 404, not a request for whatever
 	// handles the root (the Elasticsearch API, whose Basic challenge would
@@ -91,24 +109,6 @@ func (s *Server) Handler() http.Handler {
 		h = s.Front(h)
 	}
 	return s.logged(h)
-}
-
-// auth requires the bearer token.
-func (s *Server) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.CheckToken(BearerToken(r)) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
-			WriteError(w, http.StatusUnauthorized, "missing or wrong bearer token: send Authorization: Bearer <token>")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// CheckToken compares a presented token with the configured one in
-// constant time.
-func (s *Server) CheckToken(got string) bool {
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) == 1
 }
 
 // BearerToken returns the token of an "Authorization: Bearer" header.

@@ -15,9 +15,11 @@
 // errors, per-item _index, _id, _version, result, status, _shards,
 // _seq_no, _primary_term) and honour filter_path.
 //
-// Every request authenticates: HTTP Basic with any user name and the Vigil
-// ingest token as password, "ApiKey base64(id:token)" (or the raw token),
-// or "Bearer <token>". Others get 401 with WWW-Authenticate.
+// Every request authenticates, through the server's access middleware,
+// with a token holding the ingest permission: HTTP Basic with any user
+// name and the token as password, "ApiKey base64(id:token)" (or the raw
+// token), or "Bearer <token>". Others get 401 with WWW-Authenticate, or
+// 403 for a token without the ingest permission, in Elasticsearch's form.
 //
 // Documents are flattened (internal/parse/jsonflat); @timestamp becomes the
 // event time; the index name becomes data_stream.type/dataset/namespace
@@ -44,6 +46,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -64,9 +67,6 @@ type Handler struct {
 	Pub     ingest.Publisher
 	Metrics *ingest.Metrics
 	Log     *slog.Logger
-	// CheckToken reports whether a presented secret is a valid Vigil
-	// ingest token (constant-time; web.Server.CheckToken).
-	CheckToken func(string) bool
 	// MaxBodyBytes bounds a request body after decompression (default
 	// 64 MiB); MaxDocBytes one document line (default 1 MiB).
 	MaxBodyBytes int64
@@ -106,15 +106,16 @@ const maxResources = 4096
 // maxResourceBytes bounds one remembered PUT body.
 const maxResourceBytes = 256 << 10
 
-// Routes returns the endpoint's handler by ServeMux pattern, for mounting
-// in web.Server.Public (it authenticates itself). Elasticsearch clients
-// address the API at the root of their URL, so it is mounted as the
-// catch-all "/" (more specific API patterns still win), or under Prefix.
-func (h *Handler) Routes() map[string]http.Handler {
+// Routes returns the endpoint's route (permission ingest). Elasticsearch
+// clients address the API at the root of their URL, so it is mounted as
+// the catch-all "/" (more specific API patterns still win), or under
+// Prefix.
+func (h *Handler) Routes() []access.Route {
+	pattern := "/"
 	if p := strings.TrimRight(h.Prefix, "/"); p != "" {
-		return map[string]http.Handler{p + "/": h}
+		pattern = p + "/"
 	}
-	return map[string]http.Handler{"/": h}
+	return []access.Route{{Pattern: pattern, Perm: access.Ingest, Handler: h, Credentials: Secret, Refuse: Refuse}}
 }
 
 // resourceKinds are the stored-configuration APIs: GET/HEAD answer what was
@@ -153,14 +154,10 @@ func (h *Handler) init() {
 	})
 }
 
-// ServeHTTP authenticates the request and serves it.
+// ServeHTTP serves an authenticated request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.init()
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
-	if !h.authorized(r) {
-		h.unauthorized(w, r)
-		return
-	}
 	h.route(w, r)
 }
 
@@ -197,19 +194,23 @@ func Secret(r *http.Request) string {
 	return ""
 }
 
-func (h *Handler) authorized(r *http.Request) bool {
-	s := Secret(r)
-	return s != "" && h.CheckToken != nil && h.CheckToken(s)
-}
-
-func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request) {
-	reason := "missing authentication credentials for REST request [" + truncate(r.URL.Path, 128) + "]"
+// Refuse answers a request the access middleware refused, as
+// Elasticsearch would: 401 with WWW-Authenticate, or 403 for a credential
+// without the ingest permission.
+func Refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	if status == http.StatusForbidden {
+		writeError(w, status, "security_exception", "action [indices:data/write/bulk] is unauthorized: "+reason)
+		return
+	}
+	msg := "missing authentication credentials for REST request [" + truncate(r.URL.Path, 128) + "]"
 	if r.Header.Get("Authorization") != "" {
-		reason = "unable to authenticate with provided credentials: send the Vigil ingest token as the password (HTTP Basic) or as an ApiKey"
+		msg = "unable to authenticate with provided credentials: " + reason +
+			" (send a Vigil ingest token as the password of HTTP Basic, or as an ApiKey)"
 	}
 	w.Header().Add("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
 	w.Header().Add("WWW-Authenticate", "ApiKey")
-	writeError(w, http.StatusUnauthorized, "security_exception", reason)
+	writeError(w, http.StatusUnauthorized, "security_exception", msg)
 }
 
 // esError is Elasticsearch's error body.
@@ -346,13 +347,16 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
-	user := "vigil"
+	user, roles := "vigil", []string{"ingest"}
+	if p := access.PrincipalFrom(r.Context()); p != nil {
+		user, roles = p.Name, p.Roles
+	}
 	if u, _, ok := r.BasicAuth(); ok && u != "" {
-		user = u
+		user = u // the name the shipper is configured with
 	}
 	realm := map[string]string{"name": "vigil", "type": "native"}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"username": user, "roles": []string{"ingest"}, "full_name": nil, "email": nil, "metadata": map[string]any{},
+		"username": user, "roles": roles, "full_name": nil, "email": nil, "metadata": map[string]any{},
 		"enabled": true, "authentication_realm": realm, "lookup_realm": realm, "authentication_type": "realm",
 	})
 }

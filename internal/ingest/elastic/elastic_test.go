@@ -15,11 +15,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/web"
+	"github.com/vigil-siem/vigil/internal/web/webtest"
 )
 
 const testToken = "vgl_test-token"
@@ -29,19 +31,16 @@ type env struct {
 	bus *bus.Bus
 	c   *bus.Consumer
 	srv *httptest.Server
+	web *webtest.Env
 }
 
 func setup(tb testing.TB, cfg bus.Config) *env {
 	tb.Helper()
 	b, c := bustest.Open(tb, cfg)
 	log := slog.New(slog.DiscardHandler)
-	h := &Handler{
-		Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()), Log: log,
-		CheckToken: func(s string) bool { return s == testToken },
-	}
-	srv := httptest.NewServer(h)
-	tb.Cleanup(srv.Close)
-	return &env{h: h, bus: b, c: c, srv: srv}
+	h := &Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()), Log: log}
+	w := webtest.New(tb, webtest.Options{IngestToken: testToken}, h.Routes()...)
+	return &env{h: h, bus: b, c: c, srv: w.Server, web: w}
 }
 
 // events fetches what reached the bus, waiting for want events.
@@ -89,6 +88,9 @@ func TestAuthentication(t *testing.T) {
 		{"wrong apikey", "ApiKey " + b64("id:nope"), 401},
 		{"none", "", 401},
 		{"garbage", "Basic !!!", 401},
+		// A valid token without the ingest permission.
+		{"metrics token", "Basic " + b64("elastic:"+e.web.Tokens["metrics"]), 403},
+		{"auditor token", "Bearer " + e.web.Tokens["auditor"], 403},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp, body := e.do(t, "GET", "/", "", "Authorization", c.auth)
@@ -97,6 +99,9 @@ func TestAuthentication(t *testing.T) {
 			}
 			if got := resp.Header.Get("X-Elastic-Product"); got != "Elasticsearch" {
 				t.Errorf("X-Elastic-Product %q", got)
+			}
+			if c.want == 403 && !strings.Contains(body, "security_exception") {
+				t.Errorf("403 body %s", body)
 			}
 			if c.want == 401 {
 				if !strings.Contains(strings.Join(resp.Header.Values("WWW-Authenticate"), ","), "Basic") {
@@ -468,8 +473,9 @@ func TestGlob(t *testing.T) {
 // (ServeMux panics on conflicts).
 func TestRoutesMountInWebServer(t *testing.T) {
 	h := &Handler{}
-	api := &web.Server{Token: testToken, Log: slog.New(slog.DiscardHandler), Public: h.Routes(),
-		Handlers: map[string]http.Handler{"POST /api/v1/ingest": http.NotFoundHandler()}}
+	w := webtest.New(t, webtest.Options{})
+	api := &web.Server{Log: slog.New(slog.DiscardHandler), Guard: &web.Guard{Auth: w.Accounts, Log: slog.New(slog.DiscardHandler)},
+		Routes: append(h.Routes(), access.Route{Pattern: "POST /api/v1/ingest", Perm: access.Ingest, Handler: http.NotFoundHandler()})}
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/healthz")
@@ -495,14 +501,9 @@ func TestRoutesMountInWebServer(t *testing.T) {
 func TestPrefix(t *testing.T) {
 	e := setup(t, bus.Config{})
 	e.h.Prefix = "/es"
-	mux := http.NewServeMux()
-	for p, h := range e.h.Routes() {
-		mux.Handle(p, h)
-	}
-	mux.HandleFunc("GET /other", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(418) })
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	e.srv = srv
+	w := webtest.New(t, webtest.Options{IngestToken: testToken}, append(e.h.Routes(),
+		access.Handle("GET /other", access.Public, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(418) }))...)
+	e.srv = w.Server
 	if resp, body := e.do(t, "GET", "/es/", ""); resp.StatusCode != 200 || !strings.Contains(body, "You Know, for Search") {
 		t.Fatalf("GET /es/ = %d %s", resp.StatusCode, body)
 	}

@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -63,22 +64,14 @@ type Handler struct {
 	capability []byte
 }
 
-// Routes returns the endpoint's handlers by ServeMux pattern.
-func (h *Handler) Routes() map[string]http.Handler {
-	return map[string]http.Handler{
-		"POST /fhir/AuditEvent": http.HandlerFunc(h.create),
-		"POST /fhir":            http.HandlerFunc(h.bundle),
-		"GET /fhir/metadata":    http.HandlerFunc(h.metadata),
+// Routes returns the endpoint's routes; senders need the ingest
+// permission (Authorization: Bearer <token>).
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{
+		access.Handle("POST /fhir/AuditEvent", access.Ingest, h.create),
+		access.Handle("POST /fhir", access.Ingest, h.bundle),
+		access.Handle("GET /fhir/metadata", access.Ingest, h.metadata),
 	}
-}
-
-// ServeHTTP serves all routes (when mounted as one handler).
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	mux := http.NewServeMux()
-	for p, hh := range h.Routes() {
-		mux.Handle(p, hh)
-	}
-	mux.ServeHTTP(w, r)
 }
 
 func (h *Handler) now() time.Time {

@@ -11,8 +11,9 @@
 //	GET  /services/collector/health[/1.0]   (no token needed)
 //	POST /services/collector/ack            ACK is disabled (code 14)
 //
-// Authentication is "Authorization: Splunk <token>" (or HTTP Basic with
-// the token as password) with the Vigil ingest token; ?token= is refused
+// Authentication, by the server's access middleware, is "Authorization:
+// Splunk <token>" (or HTTP Basic with the token as password) with a token
+// holding the ingest permission; ?token= is refused
 // as Splunk does by default (code 16). Answers are Splunk's: {"text":
 // "Success","code":0}, or the error text and code with Splunk's HTTP
 // status (2/3 → 401, 4 → 403, 5/6/7/12/13 → 400 with
@@ -40,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -54,9 +56,6 @@ type Handler struct {
 	Pub     ingest.Publisher
 	Metrics *ingest.Metrics
 	Log     *slog.Logger
-	// CheckToken reports whether a presented token is a valid Vigil ingest
-	// token (constant-time; web.Server.CheckToken).
-	CheckToken func(string) bool
 	// MaxBodyBytes bounds a request body after decompression (default
 	// 64 MiB); MaxEventBytes one event object or raw line (default 1 MiB).
 	MaxBodyBytes  int64
@@ -78,32 +77,26 @@ type Handler struct {
 	Now     func() time.Time
 }
 
-// Routes returns the endpoint's handlers by ServeMux pattern, for mounting
-// in web.Server.Public (they authenticate themselves).
-func (h *Handler) Routes() map[string]http.Handler {
-	ev, raw, health := http.HandlerFunc(h.event), http.HandlerFunc(h.raw), http.HandlerFunc(h.health)
-	return map[string]http.Handler{
-		"POST /services/collector":           ev,
-		"POST /services/collector/event":     ev,
-		"POST /services/collector/event/1.0": ev,
-		"POST /services/collector/raw":       raw,
-		"POST /services/collector/raw/1.0":   raw,
-		"GET /services/collector/health":     health,
-		"GET /services/collector/health/1.0": health,
-		"POST /services/collector/ack":       http.HandlerFunc(h.ack),
-		"POST /services/collector/mint":      http.HandlerFunc(h.notSupported),
-		"POST /services/collector/mint/1.0":  http.HandlerFunc(h.notSupported),
-		"POST /services/collector/s2s":       http.HandlerFunc(h.notSupported),
+// Routes returns the endpoint's routes: the health check is public (as in
+// Splunk), the others need the ingest permission.
+func (h *Handler) Routes() []access.Route {
+	ev, raw := http.HandlerFunc(h.event), http.HandlerFunc(h.raw)
+	in := func(pattern string, hh http.Handler) access.Route {
+		return access.Route{Pattern: pattern, Perm: access.Ingest, Handler: hh, Credentials: Credential, Refuse: Refuse}
 	}
-}
-
-// ServeHTTP serves all routes (when mounted as one handler).
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	mux := http.NewServeMux()
-	for p, hh := range h.Routes() {
-		mux.Handle(p, hh)
+	return []access.Route{
+		in("POST /services/collector", ev),
+		in("POST /services/collector/event", ev),
+		in("POST /services/collector/event/1.0", ev),
+		in("POST /services/collector/raw", raw),
+		in("POST /services/collector/raw/1.0", raw),
+		access.Handle("GET /services/collector/health", access.Public, h.health),
+		access.Handle("GET /services/collector/health/1.0", access.Public, h.health),
+		in("POST /services/collector/ack", http.HandlerFunc(h.ack)),
+		in("POST /services/collector/mint", http.HandlerFunc(h.notSupported)),
+		in("POST /services/collector/mint/1.0", http.HandlerFunc(h.notSupported)),
+		in("POST /services/collector/s2s", http.HandlerFunc(h.notSupported)),
 	}
-	mux.ServeHTTP(w, r)
 }
 
 func (h *Handler) now() time.Time {
@@ -178,22 +171,30 @@ func Token(r *http.Request) (token string, present bool) {
 	return "", true
 }
 
-// authorize answers and returns false for a request without a valid token.
-func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) bool {
+// Credential is the token of a request, for the access middleware.
+func Credential(r *http.Request) string {
+	tok, _ := Token(r)
+	return tok
+}
+
+// Refuse answers a request the access middleware refused, as Splunk
+// would: token required (code 2), invalid authorization (3), invalid
+// token (4, also for a token without the ingest permission), or a token
+// in the query string (16).
+func Refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
 	tok, present := Token(r)
 	switch {
+	case status == http.StatusForbidden:
+		write(w, StatusInvalidToken, -1, reason)
 	case !present && r.URL.Query().Has("token"):
 		write(w, StatusQueryStringAuth, -1, `send the token in the header "Authorization: Splunk <token>"`)
 	case !present:
-		write(w, StatusTokenRequired, -1, `send "Authorization: Splunk <token>" with the Vigil ingest token`)
+		write(w, StatusTokenRequired, -1, `send "Authorization: Splunk <token>" with a Vigil ingest token`)
 	case tok == "":
 		write(w, StatusInvalidAuth, -1, `want "Authorization: Splunk <token>"`)
-	case h.CheckToken == nil || !h.CheckToken(tok):
-		write(w, StatusInvalidToken, -1, "the token is not a Vigil ingest token")
 	default:
-		return true
+		write(w, StatusInvalidToken, -1, reason)
 	}
-	return false
 }
 
 var guid = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
@@ -238,7 +239,7 @@ func putBuf(buf *bytes.Buffer) {
 // into a pooled buffer (give it back with putBuf). It answers and returns
 // false when the request is refused.
 func (h *Handler) request(w http.ResponseWriter, r *http.Request, requireChannel bool) (Meta, *bytes.Buffer, bool) {
-	if !h.authorize(w, r) || !h.channel(w, r, requireChannel) {
+	if !h.channel(w, r, requireChannel) {
 		return Meta{}, nil, false
 	}
 	meta, ok := h.meta(r)
@@ -430,15 +431,9 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) ack(w http.ResponseWriter, r *http.Request) {
-	if !h.authorize(w, r) {
-		return
-	}
 	write(w, StatusACKDisabled, -1, "Vigil answers only after events are stored; indexer acknowledgement is not needed")
 }
 
 func (h *Handler) notSupported(w http.ResponseWriter, r *http.Request) {
-	if !h.authorize(w, r) {
-		return
-	}
 	write(w, StatusInvalidFormat, -1, "this HEC endpoint is not supported by Vigil: use /services/collector/event or /services/collector/raw")
 }

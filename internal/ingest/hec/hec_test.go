@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/web"
+	"github.com/vigil-siem/vigil/internal/web/webtest"
 )
 
 const testToken = "vgl_hec-token"
@@ -118,15 +119,15 @@ type env struct {
 	h   *Handler
 	c   *bus.Consumer
 	srv *httptest.Server
+	web *webtest.Env
 }
 
 func setup(tb testing.TB, cfg bus.Config) *env {
 	tb.Helper()
 	b, c := bustest.Open(tb, cfg)
-	h := &Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()), CheckToken: func(s string) bool { return s == testToken }}
-	srv := httptest.NewServer(h)
-	tb.Cleanup(srv.Close)
-	return &env{h: h, c: c, srv: srv}
+	h := &Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry())}
+	w := webtest.New(tb, webtest.Options{IngestToken: testToken}, h.Routes()...)
+	return &env{h: h, c: c, srv: w.Server, web: w}
 }
 
 func (e *env) events(tb testing.TB, want int) []event.Event {
@@ -176,6 +177,7 @@ func TestAuthAndStatuses(t *testing.T) {
 		{"query token", "/services/collector/event?token=" + testToken, `{"event":"a"}`, []string{"Authorization", ""}, 400, 16, -1},
 		{"bad scheme", "/services/collector/event", `{"event":"a"}`, []string{"Authorization", "Bearer " + testToken}, 401, 3, -1},
 		{"wrong token", "/services/collector/event", `{"event":"a"}`, []string{"Authorization", "Splunk nope"}, 403, 4, -1},
+		{"token without ingest", "/services/collector/event", `{"event":"a"}`, []string{"Authorization", "Splunk " + e.web.Tokens["analyst"]}, 403, 4, -1},
 		{"no data", "/services/collector/event", " \n", nil, 400, 5, -1},
 		{"invalid format", "/services/collector/event", `{"event":"a"}{"event":"b"`, nil, 400, 6, 1},
 		{"not an object", "/services/collector/event", `"event"`, nil, 400, 6, 0},
@@ -303,7 +305,8 @@ func TestBusFull(t *testing.T) {
 
 func TestRoutesMountInWebServer(t *testing.T) {
 	h := &Handler{}
-	api := &web.Server{Token: testToken, Log: slog.New(slog.DiscardHandler), Public: h.Routes()}
+	w := webtest.New(t, webtest.Options{})
+	api := &web.Server{Log: slog.New(slog.DiscardHandler), Routes: h.Routes(), Guard: &web.Guard{Auth: w.Accounts, Log: slog.New(slog.DiscardHandler)}}
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/services/collector/health")
@@ -357,7 +360,7 @@ func BenchmarkHEC(b *testing.B) {
 		req := httptest.NewRequest("POST", "/services/collector/event", bytes.NewReader(data))
 		req.Header.Set("Authorization", "Splunk "+testToken)
 		rec := httptest.NewRecorder()
-		e.h.ServeHTTP(rec, req)
+		e.srv.Config.Handler.ServeHTTP(rec, req) // through the access middleware
 		if rec.Code != 200 {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}

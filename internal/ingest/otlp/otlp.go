@@ -14,8 +14,10 @@
 // Retry-After when the bus is full (the exporter retries; records already
 // stored from the same request may then arrive twice, never none).
 //
-// Authentication: "Authorization: Bearer <token>" (or HTTP Basic with the
-// token as password) with the Vigil ingest token.
+// Authentication, by the server's access middleware: "Authorization:
+// Bearer <token>" (or HTTP Basic with the token as password) with a token
+// holding the ingest permission; 401 (code 16) without a valid token, 403
+// (code 7) for a token without the permission.
 package otlp
 
 import (
@@ -36,6 +38,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -50,9 +53,6 @@ type Handler struct {
 	Pub     ingest.Publisher
 	Metrics *ingest.Metrics
 	Log     *slog.Logger
-	// CheckToken reports whether a presented token is a valid Vigil ingest
-	// token (constant-time; web.Server.CheckToken).
-	CheckToken func(string) bool
 	// MaxBodyBytes bounds a request body after decompression (default
 	// 64 MiB); MaxEventBytes one log record's event (default 1 MiB): larger
 	// records are refused in partial_success.
@@ -64,15 +64,30 @@ type Handler struct {
 	Now       func() time.Time
 }
 
-// Routes returns the endpoint's handler by ServeMux pattern, for mounting
-// in web.Server.Public (it authenticates itself).
-func (h *Handler) Routes() map[string]http.Handler {
-	return map[string]http.Handler{"POST /v1/logs": h}
+// Routes returns the endpoint's route (permission ingest).
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{{Pattern: "POST /v1/logs", Perm: access.Ingest, Handler: h, Credentials: Token, Refuse: Refuse}}
+}
+
+// Refuse answers a request the access middleware refused with a
+// google.rpc.Status in the request's encoding.
+func Refuse(w http.ResponseWriter, r *http.Request, httpStatus int, reason string) {
+	enc := encProto
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		enc = encJSON
+	}
+	if httpStatus == http.StatusForbidden {
+		writeStatus(w, enc, httpStatus, codePermissionDenied, reason)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+	writeStatus(w, enc, http.StatusUnauthorized, codeUnauthenticated, reason+": send Authorization: Bearer <Vigil ingest token>")
 }
 
 // gRPC status codes used in answers.
 const (
 	codeInvalidArgument   = 3
+	codePermissionDenied  = 7
 	codeResourceExhausted = 8
 	codeUnavailable       = 14
 	codeUnauthenticated   = 16
@@ -123,11 +138,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeStatus(w, encJSON, http.StatusUnsupportedMediaType, codeInvalidArgument,
 			fmt.Sprintf("unsupported Content-Type %q: send application/x-protobuf or application/json", mt))
-		return
-	}
-	if tok := Token(r); tok == "" || h.CheckToken == nil || !h.CheckToken(tok) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
-		writeStatus(w, enc, http.StatusUnauthorized, codeUnauthenticated, "missing or wrong token: send Authorization: Bearer <Vigil ingest token>")
 		return
 	}
 	max := h.MaxBodyBytes

@@ -31,6 +31,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/web"
+	"github.com/vigil-siem/vigil/internal/web/webtest"
 )
 
 const testToken = "vgl_otlp-token"
@@ -39,19 +40,15 @@ type env struct {
 	h   *Handler
 	c   *bus.Consumer
 	srv *httptest.Server
+	web *webtest.Env
 }
 
 func setup(tb testing.TB, cfg bus.Config) *env {
 	tb.Helper()
 	b, c := bustest.Open(tb, cfg)
-	h := &Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()), CheckToken: func(s string) bool { return s == testToken }}
-	mux := http.NewServeMux()
-	for p, hh := range h.Routes() {
-		mux.Handle(p, hh)
-	}
-	srv := httptest.NewServer(mux)
-	tb.Cleanup(srv.Close)
-	return &env{h: h, c: c, srv: srv}
+	h := &Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry())}
+	w := webtest.New(tb, webtest.Options{IngestToken: testToken}, h.Routes()...)
+	return &env{h: h, c: c, srv: w.Server, web: w}
 }
 
 func (e *env) events(tb testing.TB, want int) []event.Event {
@@ -247,6 +244,7 @@ func TestStatuses(t *testing.T) {
 		{"bad json", "application/json", []byte(`{"resourceLogs":[{`), nil, 400, 3},
 		{"no token", "application/x-protobuf", proto1, []string{"Authorization", ""}, 401, 16},
 		{"wrong token", "application/json", []byte(`{}`), []string{"Authorization", "Bearer nope"}, 401, 16},
+		{"token without ingest", "application/json", []byte(`{}`), []string{"Authorization", "Bearer " + e.web.Tokens["metrics"]}, 403, 7},
 		{"content type", "text/plain", proto1, nil, 415, 3},
 		{"encoding", "application/x-protobuf", proto1, []string{"Content-Encoding", "zstd"}, 415, 3},
 	} {
@@ -294,7 +292,8 @@ func TestBusFull(t *testing.T) {
 
 func TestRoutesMountInWebServer(t *testing.T) {
 	h := &Handler{}
-	api := &web.Server{Token: testToken, Log: slog.New(slog.DiscardHandler), Public: h.Routes()}
+	w := webtest.New(t, webtest.Options{})
+	api := &web.Server{Log: slog.New(slog.DiscardHandler), Routes: h.Routes(), Guard: &web.Guard{Auth: w.Accounts, Log: slog.New(slog.DiscardHandler)}}
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
 	resp, err := http.Post(srv.URL+"/v1/logs", "application/json", strings.NewReader("{}"))
