@@ -43,7 +43,9 @@ type instance struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	dataDir string
-	token   string
+	token   string // the ingest token (--ingest-token): sends only
+	admin   string // the admin token the server wrote to admin.token
+
 	httpURL string
 	udp     string
 	tcp     string
@@ -132,6 +134,11 @@ func startVigilUnder(t *testing.T, wrapper []string, dataDir string, extra ...st
 	case <-time.After(60 * time.Second):
 		t.Fatalf("vigil not ready after 60s:\n%s", in.Logs())
 	}
+	admin, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		t.Fatalf("the server wrote no admin token: %v", err)
+	}
+	in.admin = strings.TrimSpace(string(admin))
 	return in
 }
 
@@ -141,7 +148,8 @@ func (in *instance) Logs() string {
 	return in.logs.String()
 }
 
-func (in *instance) client() *client.Client { return client.New(in.httpURL, in.token, false) }
+// client reads with the admin token (the ingest token cannot).
+func (in *instance) client() *client.Client { return client.New(in.httpURL, in.admin, false) }
 
 // kill sends SIGKILL and waits for the process to be gone.
 func (in *instance) kill() {
@@ -202,7 +210,7 @@ func (in *instance) waitFor(q string, n int, timeout time.Duration) []map[string
 // metric reads one sample of /metrics ("name{labels}" as printed).
 func (in *instance) metric(series string) (float64, bool) {
 	in.t.Helper()
-	r, err := newAuthedGet(in.httpURL+"/metrics", in.token)
+	r, err := newAuthedGet(in.httpURL+"/metrics", in.admin)
 	if err != nil {
 		return 0, false
 	}

@@ -47,7 +47,7 @@ func TestSimulateDetectsIncidents(t *testing.T) {
 	start := simulate.DefaultStart(time.Now(), span, time.UTC)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, vigilBin, "simulate", "--server", in.httpURL, "--token", in.token, "--mllp", in.mllp,
+	cmd := exec.CommandContext(ctx, vigilBin, "simulate", "--server", in.httpURL, "--token", in.admin, "--mllp", in.mllp,
 		"--syslog", in.tcp, "--seed", "11", "--rate", "2880", "--span", span.String(), "--start", start.Format(time.RFC3339),
 		"--timezone", "UTC", "--truth", truthPath)
 	var out, errOut bytes.Buffer

@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/server"
 )
@@ -30,10 +33,7 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if s.TokenGenerated {
-				// Printed once, on the terminal of the first run; never logged.
-				fmt.Fprintf(os.Stdout, "\nGenerated API token (kept in %s/ingest.token):\n\n    %s\n\n", cfg.DataDir, s.Token)
-			}
+			printFirstStart(os.Stdout, cfg, s)
 			log.Info("vigil ready", "data_dir", cfg.DataDir)
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
@@ -42,7 +42,7 @@ func serveCmd() *cobra.Command {
 			for {
 				select {
 				case <-hup: // reload the rules; the stream keeps flowing
-					if _, err := s.ReloadRules(cmd.Context()); err != nil {
+					if _, err := s.ReloadRules(audit.System(cmd.Context())); err != nil {
 						log.Error("rule reload failed; the previous rules stay in use", "err", err)
 					}
 				case <-cmd.Context().Done():
@@ -67,6 +67,28 @@ func serveCmd() *cobra.Command {
 // configFlagError makes a bad setting on the command line exit with 2, as
 // one from the file or the environment does.
 func configFlagError(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} }
+// printFirstStart tells the operator, on the terminal only (never in the
+// operational log), the secrets this start created: the user admin's
+// one-time password, and where the tokens are.
+func printFirstStart(w io.Writer, cfg *config.Config, s *server.Server) {
+	if s.AdminPassword != "" {
+		fmt.Fprintf(w, "\nCreated the user admin. Its one-time password, shown only now (you choose a new one at first sign-in):\n\n    %s\n", s.AdminPassword)
+		fmt.Fprintf(w, "\nLost it? vigil users reset-password admin\n")
+	}
+	if s.TokenGenerated {
+		fmt.Fprintf(w, "\nIngest token for log senders (ingest only; kept in %s):\n\n    %s\n",
+			filepath.Join(cfg.DataDir, "ingest.token"), s.Token)
+	}
+	if s.CLITokenGenerated {
+		fmt.Fprintf(w, "\nAdmin API token for the vigil command line on this machine: %s (mode 0600)\n", s.CLITokenPath)
+	}
+	if s.HTTPCertFingerprint != "" && (s.AdminPassword != "" || s.TokenGenerated) {
+		fmt.Fprintf(w, "\nHTTPS certificate %s, SHA-256 fingerprint %s\n", s.HTTPCertFile, s.HTTPCertFingerprint)
+	}
+	if s.AdminPassword != "" || s.TokenGenerated || s.CLITokenGenerated {
+		fmt.Fprintln(w)
+	}
+}
 
 func newLogger(cfg *config.Config) *slog.Logger {
 	var level slog.Level

@@ -368,3 +368,19 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, current, next 
 }
 
 var errWrongPassword = errors.New("the current password is wrong")
+
+// CheckAssignee reports whether name is a user alerts may be assigned to:
+// one that exists, is enabled, and may change alerts.
+func (s *Store) CheckAssignee(ctx context.Context, name string) error {
+	u, err := s.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	if u.Disabled {
+		return fmt.Errorf("user %q is disabled", name)
+	}
+	if !access.NewPrincipal(access.KindUser, u.ID, u.Name, u.Roles).Can(access.AlertsWrite) {
+		return fmt.Errorf("user %q has no role that may work on alerts", name)
+	}
+	return nil
+}

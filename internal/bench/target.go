@@ -158,8 +158,13 @@ func (v *Vigil) PostNDJSON(ctx context.Context, body []byte) error {
 }
 
 func (v *Vigil) Stored(ctx context.Context) (int64, error) {
+	// The ingest token cannot read /metrics: the admin token can.
+	admin, err := os.ReadFile(filepath.Join(v.dir, "admin.token"))
+	if err != nil {
+		return 0, fmt.Errorf("vigil's admin token: %w", err)
+	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+v.http+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+v.token)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(admin)))
 	resp, err := v.client.Do(req)
 	if err != nil {
 		return 0, err

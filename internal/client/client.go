@@ -40,14 +40,20 @@ func New(server, token string, insecure bool) *Client {
 	return &Client{BaseURL: strings.TrimRight(server, "/"), Token: token, HTTP: &http.Client{Transport: tr}}
 }
 
-// TokenFromDataDir reads the token a local server generated, for CLI use on
-// the server's own machine.
+// TokenFromDataDir reads the token a local server keeps for the command
+// line on its own machine: admin.token (an admin-role token written on
+// first start, mode 0600), else ingest.token (which can only send).
 func TokenFromDataDir(dataDir string) string {
-	data, err := os.ReadFile(filepath.Join(dataDir, "ingest.token"))
-	if err != nil {
-		return ""
+	for _, name := range []string{"admin.token", "ingest.token"} {
+		data, err := os.ReadFile(filepath.Join(dataDir, name))
+		if err != nil {
+			continue
+		}
+		if t := strings.TrimSpace(string(data)); t != "" {
+			return t
+		}
 	}
-	return strings.TrimSpace(string(data))
+	return ""
 }
 
 // APIError is an error answer of the server.

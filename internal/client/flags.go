@@ -8,8 +8,8 @@ import (
 
 // Flags are the connection flags of the commands that talk to a server:
 // --server (default $VIGIL_SERVER, else the local default), --token
-// (default $VIGIL_TOKEN, else the token a local server keeps in
-// --data-dir) and --insecure.
+// (default $VIGIL_TOKEN, else the admin token a local server keeps in
+// --data-dir/admin.token, else its ingest.token) and --insecure.
 type Flags struct {
 	Server, Token, DataDir string
 	Insecure               bool
@@ -29,12 +29,13 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 		server = "http://127.0.0.1:8080"
 	}
 	fs.StringVar(&f.Server, "server", server, "server URL (env VIGIL_SERVER)")
-	fs.StringVar(&f.Token, "token", "", "API token (env VIGIL_TOKEN; default: the token in --data-dir)")
-	fs.StringVar(&f.DataDir, "data-dir", "./vigil-data", "local server's data dir, to read its token")
+	fs.StringVar(&f.Token, "token", "", "API token (env VIGIL_TOKEN; default: the local server's admin token, --data-dir/admin.token)")
+	fs.StringVar(&f.DataDir, "data-dir", "./vigil-data", "local server's data dir, to read its admin.token (or ingest.token)")
 	fs.BoolVar(&f.Insecure, "insecure", false, "accept any TLS certificate (self-signed servers)")
 }
 
-// ResolvedToken is --token, else $VIGIL_TOKEN, else the local server's.
+// ResolvedToken is --token, else $VIGIL_TOKEN, else the local server's
+// admin token, else its ingest token.
 func (f *Flags) ResolvedToken() string {
 	if f.Token != "" {
 		return f.Token

@@ -29,12 +29,22 @@ type Config struct {
 	DataDir string
 	HTTP    struct {
 		Addr              string
+		TLS               string
 		TLSCert           string
 		TLSKey            string
+		TrustedProxies    []string
 		MaxConns          int
 		MaxConnsPerAddr   int
 		IdleTimeout       Duration
 		UnauthIdleTimeout Duration
+	}
+	Auth  Auth
+	Audit struct {
+		Retention Duration
+	}
+	PHI struct {
+		Fields  []string
+		Builtin bool
 	}
 	Ingest struct {
 		Token         string
@@ -199,6 +209,14 @@ func Default() *Config {
 	c.HTTP.MaxConnsPerAddr = 256
 	c.HTTP.IdleTimeout = Duration(2 * time.Minute)
 	c.HTTP.UnauthIdleTimeout = Duration(5 * time.Second)
+	c.HTTP.TLS = "auto"
+	c.Auth.IdleTimeout = Duration(15 * time.Minute)
+	c.Auth.SessionLifetime = Duration(12 * time.Hour)
+	c.Auth.MFARoles = []string{"admin", "privacy-officer"}
+	c.Auth.OIDC.RolesClaim = "groups"
+	c.Auth.OIDC.Scopes = []string{"profile", "email"}
+	c.Audit.Retention = Duration(6 * 365 * 24 * time.Hour)
+	c.PHI.Builtin = true
 	c.Ingest.MaxBodyBytes = 64 << 20
 	c.Ingest.MaxEventBytes = 1 << 20
 	c.Ingest.KeepOriginal = true
@@ -537,13 +555,32 @@ var keys = []key{
 		return nil
 	}),
 	strKey("http.addr", "HTTP API address (empty disables)", func(c *Config) *string { return &c.HTTP.Addr }, validAddr),
+	strKey("http.tls", "HTTPS on http.addr: auto (HTTPS unless the address is loopback) or always; without http.tls_cert a self-signed certificate is generated into the data dir", func(c *Config) *string { return &c.HTTP.TLS }, oneOf("auto", "always")),
 	strKey("http.tls_cert", "PEM certificate for HTTPS on http.addr (with http.tls_key)", func(c *Config) *string { return &c.HTTP.TLSCert }, fileExists),
 	strKey("http.tls_key", "PEM private key for HTTPS", func(c *Config) *string { return &c.HTTP.TLSKey }, fileExists),
 	intKey("http.max_conns", "most HTTP connections open at once (lowered to fit the file descriptor budget); more are answered 503", func(c *Config) *int { return &c.HTTP.MaxConns }, 16),
 	intKey("http.max_conns_per_addr", "most HTTP connections open at once from one IP address", func(c *Config) *int { return &c.HTTP.MaxConnsPerAddr }, 1),
 	durationKey("http.idle_timeout", "an authenticated keep-alive connection idle this long is closed", func(c *Config) *Duration { return &c.HTTP.IdleTimeout }, time.Second),
 	durationKey("http.unauthenticated_idle_timeout", "a keep-alive connection that has not authenticated (e.g. health checks) idle this long is closed", func(c *Config) *Duration { return &c.HTTP.UnauthIdleTimeout }, 100*time.Millisecond),
-	strKey("ingest.token", "bearer token for ingest and search (generated into the data dir when empty)", func(c *Config) *string { return &c.Ingest.Token }, func(v string) error {
+	listKey("http.trusted_proxies", "reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the client address", func(c *Config) *[]string { return &c.HTTP.TrustedProxies }, validCIDR),
+	durationKey("auth.idle_timeout", "a browser session unused this long ends (HIPAA automatic logoff)", func(c *Config) *Duration { return &c.Auth.IdleTimeout }, time.Minute),
+	durationKey("auth.session_lifetime", "a browser session ends this long after sign-in, used or not", func(c *Config) *Duration { return &c.Auth.SessionLifetime }, 5*time.Minute),
+	listKey("auth.mfa_roles", "roles whose local users must enrol a TOTP second factor before anything else (empty: none)", func(c *Config) *[]string { return &c.Auth.MFARoles }, validRole),
+	strKey("auth.oidc.issuer", "OpenID Connect provider for single sign-on, e.g. https://login.microsoftonline.com/TENANT/v2.0 (empty disables)", func(c *Config) *string { return &c.Auth.OIDC.Issuer }, nil),
+	strKey("auth.oidc.client_id", "client id of Vigil at the OpenID provider", func(c *Config) *string { return &c.Auth.OIDC.ClientID }, nil),
+	strKey("auth.oidc.client_secret", "client secret of Vigil at the OpenID provider (prefer the environment variable)", func(c *Config) *string { return &c.Auth.OIDC.ClientSecret }, nil),
+	strKey("auth.oidc.redirect_url", "Vigil's callback as registered at the provider: https://HOST/api/v1/auth/oidc/callback", func(c *Config) *string { return &c.Auth.OIDC.RedirectURL }, nil),
+	listKey("auth.oidc.scopes", "scopes requested besides openid (add groups where the provider needs it)", func(c *Config) *[]string { return &c.Auth.OIDC.Scopes }, func(string) error { return nil }),
+	strKey("auth.oidc.roles_claim", "ID-token claim holding groups or roles; a dotted path reaches into objects (realm_access.roles)", func(c *Config) *string { return &c.Auth.OIDC.RolesClaim }, nil),
+	listKey("auth.oidc.role_mapping", "claim value to Vigil role: VALUE=ROLE, one entry per pair (e.g. vigil-admins=admin); in flags and environment comma-separated", func(c *Config) *[]string { return &c.Auth.OIDC.RoleMapping }, validRoleMapping),
+	listKey("auth.oidc.default_roles", "roles of SSO users none of whose claim values is mapped (empty: they are refused)", func(c *Config) *[]string { return &c.Auth.OIDC.DefaultRoles }, validRole),
+	strKey("auth.oidc.username_claim", "claim used as the Vigil user name (empty: preferred_username, then email)", func(c *Config) *string { return &c.Auth.OIDC.UsernameClaim }, nil),
+	strKey("auth.oidc.display_name", "label of the single sign-on button", func(c *Config) *string { return &c.Auth.OIDC.DisplayName }, nil),
+	strKey("auth.oidc.ca_file", "PEM CA bundle to trust for the OpenID provider besides the system's (internal PKI)", func(c *Config) *string { return &c.Auth.OIDC.CAFile }, fileExists),
+	durationKey("audit.retention", "how long the audit trail of Vigil's own use is kept; at least store.retention (HIPAA asks six years)", func(c *Config) *Duration { return &c.Audit.Retention }, 24*time.Hour),
+	listKey("phi.fields", "fields masked for roles without the phi permission, besides the built-in healthcare list; a trailing * matches any suffix", func(c *Config) *[]string { return &c.PHI.Fields }, validPHIField),
+	boolKey("phi.builtin", "mask the built-in healthcare list of PHI fields (docs/access.md) as well as phi.fields", func(c *Config) *bool { return &c.PHI.Builtin }),
+	strKey("ingest.token", "token of the ingest role, for senders (generated into the data dir when empty); it cannot search", func(c *Config) *string { return &c.Ingest.Token }, func(v string) error {
 		if v != "" && len(v) < 16 {
 			return errors.New("too short: use at least 16 characters")
 		}
@@ -838,6 +875,15 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 	}
 	if (c.GELF.TLSCert == "") != (c.GELF.TLSKey == "") {
 		fail(&Error{Key: "gelf.tls_cert", Source: source["gelf.tls_cert"], Err: errors.New("gelf.tls_cert and gelf.tls_key must be set together")})
+	}
+	if c.Audit.Retention < c.Store.Retention && source["audit.retention"] == "default" {
+		c.Audit.Retention = c.Store.Retention // the default follows a longer event retention
+	}
+	if c.Audit.Retention < c.Store.Retention {
+		fail(&Error{Key: "audit.retention", Source: source["audit.retention"], Err: fmt.Errorf("%s is shorter than store.retention (%s): the trail of who looked at events must outlive them", c.Audit.Retention, c.Store.Retention)})
+	}
+	if o := c.Auth.OIDC; o.Issuer != "" && (o.ClientID == "" || o.RedirectURL == "") {
+		fail(&Error{Key: "auth.oidc.issuer", Source: source["auth.oidc.issuer"], Err: errors.New("single sign-on needs auth.oidc.client_id and auth.oidc.redirect_url too")})
 	}
 	if (c.MLLP.TLSCert == "") != (c.MLLP.TLSKey == "") {
 		fail(&Error{Key: "mllp.tls_cert", Source: source["mllp.tls_cert"], Err: errors.New("mllp.tls_cert and mllp.tls_key must be set together")})

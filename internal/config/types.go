@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -73,4 +74,80 @@ func (b ByteSize) String() string {
 		}
 	}
 	return strconv.FormatInt(int64(b), 10)
+}
+
+// Auth configures sign-in.
+type Auth struct {
+	IdleTimeout     Duration
+	SessionLifetime Duration
+	MFARoles        []string
+	OIDC            struct {
+		Issuer, ClientID, ClientSecret, RedirectURL string
+		Scopes                                      []string
+		RolesClaim                                  string
+		RoleMapping                                 []string
+		DefaultRoles                                []string
+		UsernameClaim                               string
+		DisplayName                                 string
+		CAFile                                      string
+	}
+}
+
+// Roles are the roles auth settings may name (package access defines
+// them; kept here so configuration errors name them at load time).
+var Roles = []string{"admin", "analyst", "auditor", "ingest", "metrics", "privacy-officer"}
+
+func validRole(v string) error {
+	for _, r := range Roles {
+		if v == r {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown role %q: want one of %s", v, strings.Join(Roles, ", "))
+}
+
+// ParseRoleMapping reads an auth.oidc.role_mapping entry, VALUE=ROLE; the
+// value may itself hold "=" (LDAP names): the last one separates.
+func ParseRoleMapping(v string) (value, role string, err error) {
+	i := strings.LastIndexByte(v, '=')
+	if i <= 0 || i == len(v)-1 {
+		return "", "", fmt.Errorf("invalid role mapping %q: want CLAIMVALUE=ROLE", v)
+	}
+	value, role = strings.TrimSpace(v[:i]), strings.TrimSpace(v[i+1:])
+	return value, role, validRole(role)
+}
+
+func validRoleMapping(v string) error {
+	_, _, err := ParseRoleMapping(v)
+	return err
+}
+
+func validCIDR(v string) error {
+	if _, err := netip.ParsePrefix(v); err == nil {
+		return nil
+	}
+	if _, err := netip.ParseAddr(v); err == nil {
+		return nil
+	}
+	return fmt.Errorf("invalid address %q: want an IP or a CIDR such as 10.0.0.0/8", v)
+}
+
+// ParseProxies reads http.trusted_proxies.
+func ParseProxies(vs []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range vs {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
+}
+
+func validPHIField(v string) error {
+	if v == "" || v == "*" || strings.Count(v, "*") > 1 || (strings.Contains(v, "*") && !strings.HasSuffix(v, "*")) {
+		return fmt.Errorf("invalid PHI field %q: want a field name, optionally ending in *", v)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
@@ -142,9 +143,9 @@ type FailuresHandler struct {
 	Started  time.Time
 }
 
-// Routes returns the handler's pattern.
-func (h *FailuresHandler) Routes() map[string]http.Handler {
-	return map[string]http.Handler{"GET /api/v1/parse-failures": h}
+// Routes returns the handler's route (permission sources:read).
+func (h *FailuresHandler) Routes() []access.Route {
+	return []access.Route{{Pattern: "GET /api/v1/parse-failures", Perm: access.SourcesRead, Handler: h}}
 }
 
 func (h *FailuresHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/console"
 	"github.com/vigil-siem/vigil/internal/dashboards"
 	"github.com/vigil-siem/vigil/internal/searches"
@@ -26,8 +27,10 @@ func (s *Server) consoleFront() (func(http.Handler) http.Handler, error) {
 }
 
 // consoleRoutes are the APIs the console saves its things through: saved
-// searches and dashboards, kept in the control-plane database.
-func (s *Server) consoleRoutes(ctx context.Context) (map[string]http.Handler, error) {
+// searches and dashboards, kept in the control-plane database, owned by
+// the user (or token) that saved them; an administrator may delete any.
+// They need events:search, like the searches they hold.
+func (s *Server) consoleRoutes(ctx context.Context) ([]access.Route, error) {
 	ss, err := searches.Open(ctx, s.db)
 	if err != nil {
 		return nil, err
@@ -36,21 +39,19 @@ func (s *Server) consoleRoutes(ctx context.Context) (map[string]http.Handler, er
 	if err != nil {
 		return nil, err
 	}
-	// One token does everything until accounts exist: it owns what it
-	// saves and may delete anything.
-	user := func(*http.Request) string { return "" }
-	admin := func(*http.Request) bool { return true }
-	routes := map[string]http.Handler{}
+	user := func(r *http.Request) string { return access.PrincipalFrom(r.Context()).String() }
+	admin := func(r *http.Request) bool { return access.PrincipalFrom(r.Context()).Can(access.UsersAdmin) }
+	var routes []access.Route
 	for _, rs := range []map[string]http.Handler{
 		(&searches.Handler{Store: ss, User: user, Admin: admin}).Routes(),
 		(&dashboards.Handler{Store: ds, User: user, Admin: admin}).Routes(),
 	} {
 		for p, h := range rs {
-			routes[p] = h
+			routes = append(routes, access.Route{Pattern: p, Perm: access.EventsSearch, Handler: h})
 		}
 	}
 	sys := &sysinfo.Handler{Source: &sysinfo.Source{Config: s.cfg, Gatherer: s.registry}}
-	routes["GET /api/v1/system"] = http.HandlerFunc(sys.System)
-	routes["GET /api/v1/config"] = http.HandlerFunc(sys.Config)
+	routes = append(routes, access.Handle("GET /api/v1/system", access.SystemRead, sys.System),
+		access.Handle("GET /api/v1/config", access.ConfigRead, sys.Config))
 	return routes, nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/detect/correlation"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
@@ -112,7 +113,26 @@ func (s *Server) loadRules(ctx context.Context) (*detector.Rules, error) {
 
 // ReloadRules reads and compiles the rules again and hands them to the
 // running detector; the stream does not stop. It returns the new set.
+//
+// The reload is recorded in the audit trail, for the caller of ctx (an
+// API request) or as Vigil's own (audit.System: a SIGHUP).
 func (s *Server) ReloadRules(ctx context.Context) (*detector.Rules, error) {
+	r, err := s.reloadRules(ctx)
+	e := audit.Entry{Action: "rules.reload"}
+	if err != nil {
+		e.Outcome, e.Details = audit.Failure, map[string]any{"error": err.Error()}
+	} else {
+		e.Details = map[string]any{"rules": r.Engine.Stats().RulesLoaded, "rejected": len(r.Rejected)}
+	}
+	if s.audit != nil {
+		if rerr := s.audit.Record(ctx, e); rerr != nil {
+			s.log.Error("audit record failed", "action", e.Action, "err", rerr)
+		}
+	}
+	return r, err
+}
+
+func (s *Server) reloadRules(ctx context.Context) (*detector.Rules, error) {
 	if s.detector == nil {
 		return nil, errors.New("detection is disabled (detect.enabled)")
 	}

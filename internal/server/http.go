@@ -8,14 +8,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/cases"
 	"github.com/vigil-siem/vigil/internal/certs"
+	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/directory"
-	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/exceptions"
 	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -35,10 +40,24 @@ import (
 )
 
 // startHTTP serves the HTTP API. Stopping lets requests in flight finish
-// (their events reach the bus) for up to 30 seconds.
+// (their events reach the bus) for up to 30 seconds. On an address other
+// than loopback (or with http.tls=always) it serves HTTPS: with
+// http.tls_cert, or a self-signed certificate generated into the data dir
+// on first run.
 func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	if s.cfg.HTTP.Addr == "" {
 		return nil, nil
+	}
+	var cert *certs.Loaded
+	var err error
+	switch {
+	case s.cfg.HTTP.TLSCert != "":
+		cert, err = certs.Load(s.cfg.HTTP.TLSCert, s.cfg.HTTP.TLSKey)
+	case s.cfg.HTTP.TLS == "always" || !loopback(s.cfg.HTTP.Addr):
+		cert, err = certs.EnsureSelfSigned(filepath.Join(s.cfg.DataDir, "tls"), "http", httpHosts(s.cfg.HTTP.Addr), time.Now())
+	}
+	if err != nil {
+		return nil, err
 	}
 	opt, err := s.formatOptions("")
 	if err != nil {
@@ -48,27 +67,32 @@ func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	if err != nil {
 		return nil, err
 	}
+	cr, err := s.consoleRoutes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := s.accountsAPI(cert != nil)
+	if err != nil {
+		return nil, err
+	}
+	routes = slices.Concat(routes, cr, acc.Routes())
+	log := s.log.With("component", "http")
 	api := &web.Server{
-		Token:    s.Token,
 		Store:    s.store,
 		Gatherer: s.registry,
-		Log:      s.log.With("component", "http"),
+		Log:      log,
 		Ready:    s.ready,
-		Handlers: routes,
+		Routes:   routes,
+		Guard:    &web.Guard{Auth: s.accounts, Audit: s.audit, Log: log, TrustedProxies: config.ParseProxies(s.cfg.HTTP.TrustedProxies)},
+		Audit:    s.audit,
+		Mask:     s.mask,
 	}
-	api.Public = s.shipperRoutes(api.CheckToken, formats.JSONNormalizer(opt))
+	s.routeTable = api.AllRoutes()
 	front, err := s.consoleFront()
 	if err != nil {
 		return nil, err
 	}
 	api.Front = front
-	cr, err := s.consoleRoutes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for p, h := range cr {
-		api.Handlers[p] = h
-	}
 	raw, err := net.Listen("tcp", s.cfg.HTTP.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP listener on %s: %w", s.cfg.HTTP.Addr, err)
@@ -100,14 +124,11 @@ func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	}
 	s.http = srv
 	scheme := "http"
-	if s.cfg.HTTP.TLSCert != "" {
+	if cert != nil {
 		scheme = "https"
-		cert, err := certs.Load(s.cfg.HTTP.TLSCert, s.cfg.HTTP.TLSKey)
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Cert}, MinVersion: tls.VersionTLS12}
+		s.HTTPCertFile, s.HTTPCertFingerprint = cert.CertFile, cert.Fingerprint
+		s.log.Info("HTTPS certificate", "file", cert.CertFile, "sha256_fingerprint", cert.Fingerprint, "generated", cert.Generated)
 	}
 	serve := lifecycle.Go(func(context.Context) error {
 		var err error
@@ -136,67 +157,139 @@ func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	}, nil
 }
 
-// routes are the API's handlers behind the bearer token, by pattern.
-func (s *Server) routes(opt formats.Options) (map[string]http.Handler, error) {
+// loopback reports whether a listen address binds only the loopback
+// interface (plain HTTP is allowed there).
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// httpHosts are the names a self-signed certificate for addr covers,
+// besides localhost and the host name.
+func httpHosts(addr string) []string {
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		return nil
+	}
+	return []string{host}
+}
+
+// RouteTable is every route the HTTP API serves, with its permission.
+func (s *Server) RouteTable() []access.Route { return s.routeTable }
+
+// withPerm declares one permission for every route of a feature package
+// that gives its routes by pattern; perm picks it by pattern.
+func withPerm(routes map[string]http.Handler, perm func(pattern string) access.Permission) []access.Route {
+	out := make([]access.Route, 0, len(routes))
+	for p, h := range routes {
+		out = append(out, access.Route{Pattern: p, Perm: perm(p), Handler: h})
+	}
+	return out
+}
+
+// readWrite is the permission read for GET routes and write for others.
+func readWrite(read, write access.Permission) func(string) access.Permission {
+	return func(p string) access.Permission {
+		if strings.HasPrefix(p, "GET ") {
+			return read
+		}
+		return write
+	}
+}
+
+// routes are the routes of the feature packages, each with the permission
+// it needs; the web server adds its own (search, export, metrics, health)
+// and the accounts API its sign-in and administration routes.
+func (s *Server) routes(opt formats.Options) ([]access.Route, error) {
 	// HTTP ingest reads JSON events and, with ?format=NAME, every record
 	// format.
 	parsers, err := formats.Records(opt)
 	if err != nil {
 		return nil, err
 	}
-	routes := map[string]http.Handler{
-		"POST /api/v1/ingest": &httpin.Handler{
-			Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "http-ingest"),
-			MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes),
-			Formats: parsers,
-		},
-	}
+	routes := []access.Route{{Pattern: "POST /api/v1/ingest", Perm: access.Ingest, Handler: &httpin.Handler{
+		Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "http-ingest"),
+		MaxBodyBytes: int64(s.cfg.Ingest.MaxBodyBytes), MaxEventBytes: int(s.cfg.Ingest.MaxEventBytes),
+		Formats: parsers,
+	}}}
+	normalize := formats.JSONNormalizer(opt)
+	maxBody, maxEvent := int64(s.cfg.Ingest.MaxBodyBytes), int(s.cfg.Ingest.MaxEventBytes)
+	es := &elastic.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "elastic"),
+		MaxBodyBytes: maxBody, MaxDocBytes: maxEvent, Normalize: normalize,
+		Version: s.cfg.Elastic.Version, Prefix: s.cfg.Elastic.Prefix, Ready: s.ready}
+	hc := &hec.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "hec"),
+		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize,
+		Indexes: s.cfg.HEC.Indexes, Healthy: s.ready}
+	ot := &otlp.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "otlp"),
+		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize}
 	fh := &fhirin.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
-	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory")}
-	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla}
-	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts}
-	nh := &notify.Handler{Dispatcher: s.triage.notify}
-	rh := &risk.Handler{Engine: s.triage.risk}
-	rs := &response.Handler{Runner: s.triage.response, Alerts: s.alerts}
-	ch := &cases.Handler{Store: s.triage.cases, ParseTime: web.ParseTime}
-	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes(), rs.Routes(), ch.Routes()) {
-		routes[r.Pattern] = r.Handler
-	}
+	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory"), Audit: s.audit, Mask: s.mask}
 	ru := &rulesAPI{s: s}
 	sh := &sources.Handler{Tracker: s.sources}
 	pf := &ingest.FailuresHandler{Failures: s.metrics.Failures, Started: time.Now()}
+	au := &audit.Handler{Trail: s.audit, ParseTime: web.ParseTime}
 	in := &integrity.Handler{Service: s.integrity, ParseTime: web.ParseTime}
 	gh, err := s.gelfRoutes()
 	if err != nil {
 		return nil, err
 	}
-	for _, rs := range []map[string]http.Handler{fh.Routes(), dir.Routes(), ru.routes(), sh.Routes(), pf.Routes(), in.Routes(), s.backups.Routes(web.ParseTime), gh.Routes(), s.retentionRoutes(), s.reportRoutes()} {
-		for p, h := range rs {
-			routes[p] = h
-		}
-	}
-	return routes, nil
+	backups := withPerm(s.backups.Routes(web.ParseTime), readWrite(access.SystemRead, access.ConfigWrite))
+	return slices.Concat(routes, es.Routes(), hc.Routes(), ot.Routes(), fh.Routes(), dir.Routes(), s.triageRoutes(),
+		ru.routes(), sh.Routes(), pf.Routes(), au.Routes(),
+		withPerm(gh.Routes(), func(string) access.Permission { return access.Ingest }),
+		// The integrity of stored events is audit evidence.
+		withPerm(in.Routes(), func(string) access.Permission { return access.AuditRead }),
+		backups, s.retentionRoutes(), s.reportRoutes()), nil
 }
 
-// shipperRoutes are the endpoints of the Elasticsearch, Splunk HEC and
-// OTLP protocols, which authenticate as their clients expect (Basic,
-// ApiKey, Splunk) with checkToken, and normalize their events as format
-// ndjson does.
-func (s *Server) shipperRoutes(checkToken func(string) bool, normalize func(*event.Event)) map[string]http.Handler {
-	maxBody, maxEvent := int64(s.cfg.Ingest.MaxBodyBytes), int(s.cfg.Ingest.MaxEventBytes)
-	es := &elastic.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "elastic"), CheckToken: checkToken,
-		MaxBodyBytes: maxBody, MaxDocBytes: maxEvent, Normalize: normalize,
-		Version: s.cfg.Elastic.Version, Prefix: s.cfg.Elastic.Prefix, Ready: s.ready}
-	hc := &hec.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "hec"), CheckToken: checkToken,
-		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize,
-		Indexes: s.cfg.HEC.Indexes, Healthy: s.ready}
-	ot := &otlp.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "otlp"), CheckToken: checkToken,
-		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize}
-	routes := map[string]http.Handler{}
-	for _, rs := range []map[string]http.Handler{es.Routes(), hc.Routes(), ot.Routes()} {
-		for p, h := range rs {
-			routes[p] = h
-		}
+// triageRoutes wires the alert triage APIs (alerts, exceptions,
+// notifications, risk, response actions, cases) to the accounts: the
+// history names the caller, changes are audited, assignees must be users,
+// PHI is masked.
+func (s *Server) triageRoutes() []access.Route {
+	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla,
+		Actor: func(ctx context.Context) string {
+			if p := access.PrincipalFrom(ctx); p != nil {
+				return p.Name
+			}
+			return "vigil"
+		},
+		Audit: func(ctx context.Context, action, target string, details map[string]any, err error) {
+			e := audit.Entry{Action: action, Target: target, Details: details}
+			if err != nil {
+				if e.Details == nil {
+					e.Details = map[string]any{}
+				}
+				e.Outcome, e.Details["error"] = audit.Failure, err.Error()
+			}
+			if rerr := s.audit.Record(ctx, e); rerr != nil {
+				s.log.Error("audit record failed", "action", action, "err", rerr)
+			}
+		},
+		Mask: func(ctx context.Context, as []alerts.Alert) {
+			p := access.PrincipalFrom(ctx)
+			for i := range as {
+				s.mask.Map(p, as[i].Fields)
+				s.mask.Map(p, as[i].GroupBy)
+			}
+		},
+		Users: s.accounts,
 	}
-	return routes
+	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts}
+	nh := &notify.Handler{Dispatcher: s.triage.notify}
+	rh := &risk.Handler{Engine: s.triage.risk}
+	rs := &response.Handler{Runner: s.triage.response, Alerts: s.alerts}
+	ch := &cases.Handler{Store: s.triage.cases, ParseTime: web.ParseTime}
+	var out []access.Route
+	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes(), rs.Routes(), ch.Routes()) {
+		out = append(out, access.Route{Pattern: r.Pattern, Perm: access.Permission(r.Perm), Handler: r.Handler})
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/compliance"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
@@ -90,6 +91,9 @@ func (s *Server) complianceInputs(context.Context) compliance.Inputs {
 	return in
 }
 
-func (s *Server) reportRoutes() map[string]http.Handler {
-	return s.reports.Routes(web.ParseTime, func(*http.Request) string { return "api-token" })
+// reportRoutes: reading reports needs reports:read; making or signing one
+// off reports:write. The signer is the caller.
+func (s *Server) reportRoutes() []access.Route {
+	actor := func(r *http.Request) string { return access.PrincipalFrom(r.Context()).String() }
+	return withPerm(s.reports.Routes(web.ParseTime, actor), readWrite(access.ReportsRead, access.ReportsWrite))
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/retention"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -40,15 +43,36 @@ func (s *Server) startRetention(ctx context.Context) (lifecycle.StopFunc, error)
 	}), nil
 }
 
-func (s *Server) retentionRoutes() map[string]http.Handler {
-	return s.retention.Routes(web.ParseTime, func(*http.Request) string { return "api-token" })
+// retentionRoutes: the retention state is configuration (config:read),
+// running it now and placing or releasing legal holds change what is
+// kept (config:write); the holds themselves are audit evidence
+// (audit:read).
+func (s *Server) retentionRoutes() []access.Route {
+	actor := func(r *http.Request) string { return access.PrincipalFrom(r.Context()).String() }
+	var out []access.Route
+	for p, h := range s.retention.Routes(web.ParseTime, actor) {
+		perm := access.ConfigRead
+		switch {
+		case strings.HasPrefix(p, "POST "):
+			perm = access.ConfigWrite
+		case strings.Contains(p, "legal-holds"):
+			perm = access.AuditRead
+		}
+		out = append(out, access.Route{Pattern: p, Perm: perm, Handler: h})
+	}
+	return out
 }
 
-// auditRecord writes to the audit trail of Vigil's own use. Until the
-// accounts and audit trail are wired into the server, disposals and holds
-// are recorded in their own tables (the disposal log, the holds) and in
-// the integrity ledger's reseal entries, and logged here.
-func (s *Server) auditRecord(_ context.Context, action, target, outcome string, details map[string]string) error {
-	s.log.Info("audit", "action", action, "target", target, "outcome", outcome, "policy", details["policy"], "events", details["events"])
-	return nil
+// auditRecord writes a disposal or a legal hold to the audit trail of
+// Vigil's own use, as the caller of ctx or, for scheduled disposals, as
+// Vigil itself.
+func (s *Server) auditRecord(ctx context.Context, action, target, outcome string, details map[string]string) error {
+	if access.PrincipalFrom(ctx) == nil {
+		ctx = audit.System(ctx)
+	}
+	d := make(map[string]any, len(details))
+	for k, v := range details {
+		d[k] = v
+	}
+	return s.audit.Record(ctx, audit.Entry{Action: action, Target: target, Outcome: outcome, Details: d})
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
 	"github.com/vigil-siem/vigil/internal/rulestate"
@@ -24,13 +26,13 @@ import (
 //	POST /api/v1/rules/reload         rules:write  read the rule directories again (the stream keeps flowing)
 type rulesAPI struct{ s *Server }
 
-func (a *rulesAPI) routes() map[string]http.Handler {
-	return map[string]http.Handler{
-		"GET /api/v1/rules":               http.HandlerFunc(a.list),
-		"GET /api/v1/rules/{id}/source":   http.HandlerFunc(a.source),
-		"POST /api/v1/rules/{id}/disable": http.HandlerFunc(a.setState),
-		"POST /api/v1/rules/{id}/enable":  http.HandlerFunc(a.setState),
-		"POST /api/v1/rules/reload":       http.HandlerFunc(a.reload),
+func (a *rulesAPI) routes() []access.Route {
+	return []access.Route{
+		access.Handle("GET /api/v1/rules", access.RulesRead, a.list),
+		access.Handle("GET /api/v1/rules/{id}/source", access.RulesRead, a.source),
+		access.Handle("POST /api/v1/rules/{id}/disable", access.RulesWrite, a.setState),
+		access.Handle("POST /api/v1/rules/{id}/enable", access.RulesWrite, a.setState),
+		access.Handle("POST /api/v1/rules/reload", access.RulesWrite, a.reload),
 	}
 }
 
@@ -202,8 +204,18 @@ func (a *rulesAPI) setState(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	// Until accounts exist the one API token makes every change.
-	c, err := st.Set(r.Context(), id, enable, "api-token", body.Reason)
+	c, err := st.Set(r.Context(), id, enable, access.PrincipalFrom(r.Context()).String(), body.Reason)
+	action := "rule.disable"
+	if enable {
+		action = "rule.enable"
+	}
+	e := audit.Entry{Action: action, Target: id, Details: map[string]any{"reason": body.Reason}}
+	if err != nil {
+		e.Outcome, e.Details["error"] = audit.Failure, err.Error()
+	}
+	if rerr := a.s.audit.Record(r.Context(), e); rerr != nil && err == nil {
+		err = rerr
+	}
 	if errors.Is(err, rulestate.ErrInvalid) {
 		web.WriteError(w, http.StatusBadRequest, err.Error())
 		return

@@ -9,6 +9,7 @@
 // component lives in a file of its own:
 //
 //	storage.go   data dir and token, log store, bus, control-plane database
+//	access.go    audit trail, accounts and tokens, first-start administrator
 //	pipeline.go  source health and the store writer (bus → store)
 //	integrity.go seals, signed checkpoints and verification of stored events
 //	backup.go    online backups, on demand and scheduled
@@ -37,7 +38,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/accounts"
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/backup"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/compliance"
@@ -106,10 +110,25 @@ type Server struct {
 	retention *retention.Manager
 	reports   *compliance.Service
 
-	// Token is the API token in use.
+	audit      *audit.Trail
+	routeTable []access.Route
+	accounts   *accounts.Store
+	mask       *access.Masker
+
+	// Token is the ingest token in use (ingest role: senders only).
 	Token string
 	// TokenGenerated is true when this start created the token.
 	TokenGenerated bool
+	// AdminPassword is the one-time password of the user admin when this
+	// start created it (first start), for the terminal only.
+	AdminPassword string
+	// CLITokenPath holds the admin token of the local command line;
+	// CLITokenGenerated is true when this start wrote it.
+	CLITokenPath      string
+	CLITokenGenerated bool
+	// HTTPCertFile and HTTPCertFingerprint describe the certificate of the
+	// HTTP listener when it serves HTTPS.
+	HTTPCertFile, HTTPCertFingerprint string
 }
 
 // components are the parts of a server in the order they start; they stop
@@ -122,6 +141,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "bus", Start: s.startBus},
 		{Name: "database", Start: s.startDatabase},
 		{Name: "triage", Start: s.startTriage},
+		{Name: "accounts", Start: s.startAccess},
 		{Name: "source health", Start: s.startSourceHealth},
 		{Name: "integrity", Start: s.startIntegrity},
 		{Name: "store writer", Start: s.startWriter},

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/accounts"
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/config"
@@ -131,8 +130,9 @@ func (s *Server) startDatabase(ctx context.Context) (lifecycle.StopFunc, error) 
 	return stop, nil
 }
 
-// ensureToken returns the configured token, or the one kept in the data
-// dir, generating it on first run.
+// ensureToken returns the configured ingest token, or the one kept in the
+// data dir (ingest.token), generating it on first run. It becomes the
+// ingest-role token "ingest" (startAccess).
 func ensureToken(cfg *config.Config) (string, bool, error) {
 	if cfg.Ingest.Token != "" {
 		return cfg.Ingest.Token, false, nil
@@ -145,11 +145,7 @@ func ensureToken(cfg *config.Config) (string, bool, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", false, fmt.Errorf("read token: %w", err)
 	}
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", false, err
-	}
-	t := "vgl_" + base64.RawURLEncoding.EncodeToString(b)
+	t := accounts.NewTokenSecret()
 	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
 		return "", false, fmt.Errorf("write token: %w", err)
 	}

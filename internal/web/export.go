@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
@@ -74,7 +76,10 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	info := ExportInfo{Query: req.Query, Start: req.Start, End: req.End, Format: format}
+	p := access.PrincipalFrom(r.Context())
+	masked := false
 	defer func() {
+		s.recordExport(r, info, masked)
 		if s.ExportDone != nil {
 			s.ExportDone(r, info)
 		}
@@ -108,6 +113,9 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 			start()
 		}
 		info.Rows++
+		if s.Mask.Fields(p, row) {
+			masked = true
+		}
 		if format == "csv" {
 			clear(rec)
 			for _, f := range row {
@@ -173,4 +181,24 @@ func appendRow(buf []byte, row []event.Field) []byte {
 		buf = event.AppendJSONString(buf, f.Value)
 	}
 	return append(buf, '}', '\n')
+}
+
+// recordExport writes the audit record of an export: its query, range,
+// format, row count and whether PHI was masked.
+func (s *Server) recordExport(r *http.Request, info ExportInfo, masked bool) {
+	if s.Audit == nil {
+		return
+	}
+	d := map[string]any{"query": info.Query, "start": info.Start.UTC().Format(time.RFC3339Nano),
+		"end": info.End.UTC().Format(time.RFC3339Nano), "format": info.Format, "result_count": info.Rows}
+	if masked {
+		d["phi_masked"] = true
+	}
+	outcome := audit.Success
+	if info.Err != nil {
+		outcome, d["error"] = audit.Failure, info.Err.Error()
+	}
+	if err := s.Audit.Record(r.Context(), audit.Entry{Action: "events.export", Outcome: outcome, Details: d}); err != nil {
+		s.Log.Error("audit record failed", "action", "events.export", "err", err)
+	}
 }

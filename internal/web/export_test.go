@@ -12,7 +12,7 @@ import (
 func TestExportCSVAndNDJSON(t *testing.T) {
 	ts, _ := newServer(t)
 	q := url.Values{"q": {"host.name:ehr-1"}, "start": {"-1d"}, "format": {"csv"}, "fields": {"@timestamp,host.name,message"}}
-	res, body := get(t, ts, "/api/v1/export", q, token)
+	res, body := get(t, ts, "/api/v1/export", q, ts.tokens["analyst"])
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
 		!strings.HasPrefix(res.Header.Get("Content-Disposition"), `attachment; filename="vigil-export-`) {
 		t.Fatalf("csv: %d %v\n%s", res.StatusCode, res.Header, body)
@@ -28,7 +28,7 @@ func TestExportCSVAndNDJSON(t *testing.T) {
 	}
 	q.Set("format", "ndjson")
 	q.Set("limit", "2")
-	res, body = get(t, ts, "/api/v1/export", q, token)
+	res, body = get(t, ts, "/api/v1/export", q, ts.tokens["analyst"])
 	lines := strings.Split(strings.TrimSpace(body), "\n")
 	if res.StatusCode != 200 || len(lines) != 2 {
 		t.Fatalf("ndjson: %d %q", res.StatusCode, body)
@@ -42,12 +42,12 @@ func TestExportCSVAndNDJSON(t *testing.T) {
 		t.Fatalf("no token: %d", res.StatusCode)
 	}
 	for _, bad := range []url.Values{{"format": {"xlsx"}}, {"limit": {"0"}}, {"limit": {"2000000"}}} {
-		res, body := get(t, ts, "/api/v1/export", bad, token)
+		res, body := get(t, ts, "/api/v1/export", bad, ts.tokens["analyst"])
 		if res.StatusCode != http.StatusBadRequest {
 			t.Fatalf("%v: %d %s", bad, res.StatusCode, body)
 		}
 	}
-	res, body = get(t, ts, "/api/v1/export", url.Values{"q": {"foo:("}}, token)
+	res, body = get(t, ts, "/api/v1/export", url.Values{"q": {"foo:("}}, ts.tokens["analyst"])
 	var e struct {
 		Error    string
 		Position *int
@@ -55,6 +55,18 @@ func TestExportCSVAndNDJSON(t *testing.T) {
 	json.Unmarshal([]byte(body), &e)
 	if res.StatusCode != http.StatusBadRequest || e.Position == nil || *e.Position != 5 {
 		t.Fatalf("bad query: %d %s", res.StatusCode, body)
+	}
+	// The auditor may not export; exports are recorded; PHI is masked.
+	if res, _ := get(t, ts, "/api/v1/export", q, ts.tokens["auditor"]); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("auditor: %d", res.StatusCode)
+	}
+	_, body = get(t, ts, "/api/v1/export", url.Values{"q": {"*"}, "start": {"-1d"}, "format": {"ndjson"}}, ts.tokens["analyst"])
+	if strings.Contains(body, "MRN0") || !strings.Contains(body, `"healthcare.patient.id":"[masked]"`) {
+		t.Fatalf("export shows PHI: %s", body)
+	}
+	records := ts.records(t, "events.export")
+	if len(records) < 3 || !strings.Contains(string(records[0].Details), `"format":"csv"`) || !strings.Contains(string(records[0].Details), `"result_count":5`) {
+		t.Fatalf("export records: %+v", records)
 	}
 }
 

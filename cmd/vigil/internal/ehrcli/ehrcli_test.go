@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/bus/bustest"
 	"github.com/vigil-siem/vigil/internal/client"
@@ -28,14 +27,14 @@ import (
 	"github.com/vigil-siem/vigil/internal/formats"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/httpin"
+	"github.com/vigil-siem/vigil/internal/web/webtest"
 )
 
-const token = "test-token"
-
 type server struct {
-	url  string
-	cons *bus.Consumer
-	dir  *directory.Store
+	url   string
+	token string // an admin token: imports send events and rosters
+	cons  *bus.Consumer
+	dir   *directory.Store
 }
 
 // newServer runs the HTTP ingest handler and the directory API on a real
@@ -57,22 +56,11 @@ func newServer(t *testing.T, busCfg bus.Config) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/ingest", &httpin.Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()),
-		Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 20, MaxEventBytes: 1 << 20, Formats: fs})
-	for p, h := range (&directory.API{Store: dir}).Routes() {
-		mux.Handle(p, h)
-	}
-	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+token {
-			http.Error(w, `{"error":"token"}`, 401)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-	srv := httptest.NewServer(auth)
-	t.Cleanup(srv.Close)
-	return &server{url: srv.URL, cons: cons, dir: dir}
+	routes := append((&directory.API{Store: dir}).Routes(), access.Route{Pattern: "POST /api/v1/ingest", Perm: access.Ingest,
+		Handler: &httpin.Handler{Pub: b, Metrics: ingest.NewMetrics(prometheus.NewRegistry()),
+			Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 20, MaxEventBytes: 1 << 20, Formats: fs}})
+	env := webtest.New(t, webtest.Options{}, routes...)
+	return &server{url: env.URL, token: env.Tokens["admin"], cons: cons, dir: dir}
 }
 
 func (s *server) events(t *testing.T) []event.Event {
@@ -106,7 +94,7 @@ func users(evs []event.Event) []string {
 
 func TestImportEpic(t *testing.T) {
 	s := newServer(t, bus.Config{})
-	c := client.New(s.url, token, false)
+	c := client.New(s.url, s.token, false)
 	m, _ := ehr.Preset("epic")
 	state := filepath.Join(t.TempDir(), "state.json")
 	var progBytes, progRows int64
@@ -148,7 +136,7 @@ func TestImportEpic(t *testing.T) {
 func TestImportResumes(t *testing.T) {
 	// A bus so small that the import stops partway.
 	s := newServer(t, bus.Config{MaxBytes: 24 << 10, MaxBatchBytes: 8 << 10})
-	c := client.New(s.url, token, false)
+	c := client.New(s.url, s.token, false)
 	m, _ := ehr.Preset("epic")
 	path := filepath.Join(t.TempDir(), "access.csv")
 	var b strings.Builder
@@ -212,20 +200,20 @@ func TestCommands(t *testing.T) {
 		return out.String(), errOut.String(), err
 	}
 	state := filepath.Join(t.TempDir(), "state.json")
-	out, errOut, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "../../../../internal/ehr/testdata/touchworks_access.csv")
+	out, errOut, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", s.token, "--state", state, "../../../../internal/ehr/testdata/touchworks_access.csv")
 	if err != nil || !strings.Contains(out, "3 rows read, 3 events stored, 1 rows with problems") || !strings.Contains(errOut, "line 4") {
 		t.Fatalf("ehr import: %v\n%s\n%s", err, out, errOut)
 	}
 	// Columns the mapping does not read are named on standard error.
 	extra := filepath.Join(t.TempDir(), "extra.csv")
 	os.WriteFile(extra, []byte("ACCESS_INSTANT,USER_ID,PAT_MRN_ID,PATIENT_NAME,Terminal\n2024-03-12 10:00:00,jdoe,MRN1,\"DOE, JANE\",T7\n"), 0o644)
-	out, errOut, err = run("ehr", "import", "--preset", "epic", "--server", s.url, "--token", token, "--state", state, extra)
+	out, errOut, err = run("ehr", "import", "--preset", "epic", "--server", s.url, "--token", s.token, "--state", state, extra)
 	if err != nil || !strings.Contains(out, "1 events stored") ||
 		!strings.Contains(errOut, `2 column(s) not read by mapping epic: "PATIENT_NAME", "Terminal"`) {
 		t.Fatalf("ehr import with unmapped columns: %v\n%s\n%s", err, out, errOut)
 	}
 	s.events(t)
-	if _, _, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", token, "--state", state, "--strict", "../../../../internal/ehr/testdata/touchworks_access.csv"); err == nil {
+	if _, _, err := run("ehr", "import", "--preset", "touchworks", "--server", s.url, "--token", s.token, "--state", state, "--strict", "../../../../internal/ehr/testdata/touchworks_access.csv"); err == nil {
 		t.Fatal("--strict ignored the row problem")
 	}
 	if _, _, err := run("ehr", "import", "--server", s.url, "../../../../internal/ehr/testdata/touchworks_access.csv"); err == nil {
@@ -248,7 +236,7 @@ func TestCommands(t *testing.T) {
 	os.WriteFile(roster, []byte("Emp No;Login;Dept;Term\n1;ghouse;Diagnostics;31/12/2024\n2;lcuddy;Admin;bad\n"), 0o644)
 	mapping := filepath.Join(t.TempDir(), "m.yaml")
 	os.WriteFile(mapping, []byte("employee_id: Emp No\nehr_user_id: Login\ndepartment: Dept\ntermination_date: Term\n"), 0o644)
-	out, errOut, err = run("workforce", "import", "--server", s.url, "--token", token, "--mapping", mapping, "--day-first", roster)
+	out, errOut, err = run("workforce", "import", "--server", s.url, "--token", s.token, "--mapping", mapping, "--day-first", roster)
 	if err != nil || !strings.Contains(out, "2 rows: 1 created") || !strings.Contains(errOut, "line 3") {
 		t.Fatalf("workforce import: %v\n%s\n%s", err, out, errOut)
 	}
