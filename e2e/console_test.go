@@ -57,11 +57,13 @@ func TestConsoleAndElasticShareTheRoot(t *testing.T) {
 	}
 }
 
-// consoleSignIn opens the console and signs in with the instance's token.
+// consoleSignIn opens the console and signs in as a new analyst.
 func consoleSignIn(t *testing.T, b *browsertest.Browser, in *instance) {
 	t.Helper()
+	pw := in.newUser(t, "console-analyst", "analyst")
 	b.Run("open the console", chromedp.Navigate(in.httpURL+"/"), chromedp.WaitVisible(`form.signin`, chromedp.ByQuery))
-	b.Run("sign in", chromedp.SendKeys(`input[name=token]`, in.token, chromedp.ByQuery),
+	b.Run("sign in", chromedp.SendKeys(`input[name=username]`, "console-analyst", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=password]`, pw, chromedp.ByQuery),
 		chromedp.Click(`form.signin button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`nav.sidenav`, chromedp.ByQuery))
 }
@@ -231,7 +233,7 @@ func simulateHospital(t *testing.T, in *instance) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, vigilBin, "simulate", "--server", in.httpURL, "--token", in.token, "--mllp", in.mllp,
+	out, err := exec.CommandContext(ctx, vigilBin, "simulate", "--server", in.httpURL, "--token", in.admin, "--mllp", in.mllp,
 		"--syslog", in.tcp, "--seed", "3", "--rate", "0", "--span", "24h", "--timezone", "UTC").CombinedOutput()
 	if err != nil {
 		t.Fatalf("vigil simulate: %v\n%s", err, out)
@@ -284,15 +286,17 @@ func activeElement(t *testing.T, b *browsertest.Browser) string {
 func TestConsoleKeyboardAndThemes(t *testing.T) {
 	in := startVigil(t, t.TempDir())
 	ingestEvents(t, in, 60, time.Hour)
+	pw := in.newUser(t, "keyboard-analyst", "analyst")
 	b := browsertest.New(t)
 	b.Run("open the console", chromedp.Navigate(in.httpURL+"/search?q="+url.QueryEscape("event.dataset:test.console")), chromedp.WaitVisible(`form.signin`, chromedp.ByQuery))
 	b.CheckA11y()
-	// Keyboard only: Tab to the token field, type, Enter.
-	b.Run("tab to the token", chromedp.KeyEvent("\t"))
+	// Keyboard only: Tab to the user name, type, Tab to the password, type, Enter.
+	b.Run("tab to the user name", chromedp.KeyEvent("\t"))
 	if f := activeElement(t, b); !strings.HasPrefix(f, "input|") {
-		t.Fatalf("first Tab focuses %q, want the token field", f)
+		t.Fatalf("first Tab focuses %q, want the user name field", f)
 	}
-	b.Run("type and submit", chromedp.KeyEvent(in.token), chromedp.KeyEvent("\r"), chromedp.WaitVisible(`.vt-row`, chromedp.ByQuery))
+	b.Run("type and submit", chromedp.KeyEvent("keyboard-analyst"), chromedp.KeyEvent("\t"), chromedp.KeyEvent(pw), chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(`.vt-row`, chromedp.ByQuery))
 	// The first Tab stop is the skip link, which moves focus to the page.
 	b.Run("skip link", chromedp.Evaluate(`document.activeElement.blur(); window.scrollTo(0,0)`, nil), chromedp.KeyEvent("\t"))
 	if f := activeElement(t, b); !strings.Contains(f, "Skip to content") {
@@ -340,4 +344,35 @@ func TestConsoleKeyboardAndThemes(t *testing.T) {
 	}
 	// A page that does not exist.
 	b.Run("missing page", chromedp.Navigate(in.httpURL+"/nowhere"), chromedp.WaitVisible(`//h1[text()="Page not found"]`, chromedp.BySearch))
+}
+
+// TestConsoleSignInWithPassword: a user an administrator created signs in
+// with the one-time password, must choose a new one, and lands on the
+// search page.
+func TestConsoleSignInWithPassword(t *testing.T) {
+	in := startVigil(t, t.TempDir())
+	var created struct {
+		OneTimePassword string `json:"one_time_password"`
+	}
+	if err := in.adminCall("POST", "/api/v1/users", `{"name":"carla","roles":["analyst"]}`, &created); err != nil || created.OneTimePassword == "" {
+		t.Fatalf("create user: %v %+v", err, created)
+	}
+	b := browsertest.New(t)
+	b.Run("open the console", chromedp.Navigate(in.httpURL+"/"), chromedp.WaitVisible(`input[name=username]`, chromedp.ByQuery))
+	b.Screenshot("signin")
+	b.Run("sign in", chromedp.SendKeys(`input[name=username]`, "carla", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=password]`, created.OneTimePassword, chromedp.ByQuery),
+		chromedp.Click(`form.signin button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`input[name=new]`, chromedp.ByQuery))
+	b.Screenshot("change-password")
+	b.Run("choose a password", chromedp.SendKeys(`input[name=current]`, created.OneTimePassword, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=new]`, "tr4ce-Orbit-lantern", chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=again]`, "tr4ce-Orbit-lantern", chromedp.ByQuery),
+		chromedp.Click(`form.signin button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`nav.sidenav a[href="/search"]`, chromedp.ByQuery))
+	b.Run("search page", chromedp.WaitVisible(`h1`, chromedp.ByQuery))
+	if got := b.Text("h1"); got != "Search" {
+		t.Fatalf("after sign-in the page is %q, want Search", got)
+	}
+	b.Screenshot("search")
 }

@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -233,4 +236,69 @@ func hostPort(addr string) (string, string) {
 		return addr, ""
 	}
 	return u.Hostname(), u.Port()
+}
+
+// adminCall sends a JSON request with the admin token and decodes the
+// answer into out (when not nil); a non-2xx answer is an error.
+func (in *instance) adminCall(method, path, body string, out any) error {
+	req, err := http.NewRequest(method, in.httpURL+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+in.admin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// newUser creates a user with roles through the API and replaces its
+// one-time password, as a person does at first sign-in; it returns the
+// new password.
+func (in *instance) newUser(t *testing.T, name string, roles ...string) string {
+	t.Helper()
+	var created struct {
+		OneTimePassword string `json:"one_time_password"`
+	}
+	body, _ := json.Marshal(map[string]any{"name": name, "roles": roles})
+	if err := in.adminCall("POST", "/api/v1/users", string(body), &created); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	post := func(path, csrf string, v any) map[string]any {
+		b, _ := json.Marshal(v)
+		req, _ := http.NewRequest("POST", in.httpURL+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, m)
+		}
+		return m
+	}
+	m := post("/api/v1/auth/login", "", map[string]string{"username": name, "password": created.OneTimePassword})
+	csrf, _ := m["session"].(map[string]any)["csrf_token"].(string)
+	pw := "Quartz-lantern-7391"
+	post("/api/v1/auth/password", csrf, map[string]string{"current_password": created.OneTimePassword, "new_password": pw})
+	post("/api/v1/auth/logout", csrf, map[string]string{})
+	return pw
 }

@@ -284,3 +284,39 @@ response:
 		}
 	}
 }
+
+func TestAccessSettings(t *testing.T) {
+	c, err := load(t, "auth:\n  oidc:\n    issuer: https://idp.example.org\n    client_id: vigil\n    redirect_url: https://vigil.example.org/api/v1/auth/oidc/callback\n    role_mapping:\n      - CN=SIEM Admins,OU=Groups,DC=example,DC=org=admin\n      - vigil-analysts=analyst\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, role, err := ParseRoleMapping(c.Auth.OIDC.RoleMapping[0])
+	if err != nil || v != "CN=SIEM Admins,OU=Groups,DC=example,DC=org" || role != "admin" {
+		t.Fatalf("mapping %q %q %v", v, role, err)
+	}
+	if c.Auth.IdleTimeout.String() != "15m0s" || len(c.Auth.MFARoles) != 2 || c.HTTP.TLS != "auto" {
+		t.Fatalf("defaults %+v", c.Auth)
+	}
+	// The audit trail outlives the events: the default follows a longer
+	// event retention; a shorter explicit one is refused.
+	if c, err := load(t, "", nil, "--store-retention", "3650d"); err != nil || c.Audit.Retention.String() != "3650d" {
+		t.Fatalf("following retention: %v %v", c, err)
+	}
+	for _, bad := range [][]string{
+		{"--store-retention", "400d", "--audit-retention", "30d"},
+		{"--auth-oidc-role-mapping", "group=root"},
+		{"--auth-oidc-role-mapping", "=admin"},
+		{"--auth-mfa-roles", "superuser"},
+		{"--http-trusted-proxies", "10.0.0.0/33"},
+		{"--phi-fields", "a*b"},
+		{"--http-tls", "sometimes"},
+		{"--auth-oidc-issuer", "https://idp.example.org"},
+	} {
+		if _, err := load(t, "", nil, bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if p := ParseProxies([]string{"10.0.0.0/8", "192.0.2.7"}); len(p) != 2 || p[1].Bits() != 32 {
+		t.Fatalf("proxies %v", p)
+	}
+}
