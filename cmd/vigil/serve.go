@@ -67,6 +67,7 @@ func serveCmd() *cobra.Command {
 // configFlagError makes a bad setting on the command line exit with 2, as
 // one from the file or the environment does.
 func configFlagError(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} }
+
 // printFirstStart tells the operator, on the terminal only (never in the
 // operational log), the secrets this start created: the user admin's
 // one-time password, and where the tokens are.
