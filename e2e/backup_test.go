@@ -84,7 +84,7 @@ func TestBackupUnderLoadRestore(t *testing.T) {
 	for w := range 2 {
 		wg.Go(func() { l.run(ctx, in.httpURL, in.token, fmt.Sprintf("w%d", w)) })
 	}
-	server := []string{"--server", in.httpURL, "--token", in.token}
+	server := []string{"--server", in.httpURL, "--token", in.admin}
 	time.Sleep(2 * time.Second)
 	if out, code := runVigil(t, append([]string{"backup", "--to", target}, server...)...); code != 0 {
 		t.Fatalf("first backup: exit %d\n%s", code, out)
@@ -166,7 +166,7 @@ func TestBackupUnderLoadRestore(t *testing.T) {
 		t.Errorf("an event acknowledged %s before the snapshot is not in the backup", oldest)
 	}
 	// The restored instance verifies, and goes on.
-	server2 := []string{"--server", in2.httpURL, "--token", in2.token}
+	server2 := []string{"--server", in2.httpURL, "--token", in2.admin}
 	if out, code := runVigil(t, append([]string{"verify"}, server2...)...); code != 0 {
 		t.Fatalf("verify the restored instance: exit %d\n%s", code, out)
 	}

@@ -47,7 +47,7 @@ func TestIntegrityVerifyExportAndAlert(t *testing.T) {
 	if rows := in.waitFor(`"integrity e2e"`, 6, 20*time.Second); len(rows) != 6 {
 		t.Fatalf("stored %d events, want 6", len(rows))
 	}
-	server := []string{"--server", in.httpURL, "--token", in.token}
+	server := []string{"--server", in.httpURL, "--token", in.admin}
 	out, code := runVigil(t, append([]string{"verify"}, server...)...)
 	if code != 0 || !strings.Contains(out, "OK: everything verifies") || !strings.Contains(out, "6 events verified") {
 		t.Fatalf("vigil verify: exit %d:\n%s", code, out)

@@ -132,7 +132,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	}
 	// Every batch stored across the kills, including those a killed run
 	// stored in part, is sealed, and the stored events match their seals.
-	out, code := runVigil(t, "verify", "--server", in.httpURL, "--token", in.token)
+	out, code := runVigil(t, "verify", "--server", in.httpURL, "--token", in.admin)
 	if code != 0 {
 		t.Fatalf("vigil verify after the kills: exit %d:\n%s", code, out)
 	}

@@ -47,7 +47,7 @@ func TestTypedFlagsVersionAndClientEnv(t *testing.T) {
 	if v, ok := in.metric(`vigil_detect_events_total`); ok {
 		t.Errorf("--detect-enabled=false ignored: vigil_detect_events_total = %v", v)
 	}
-	r, err := newAuthedGet(in.httpURL+"/metrics", in.token)
+	r, err := newAuthedGet(in.httpURL+"/metrics", in.admin)
 	if err != nil {
 		t.Fatal(err)
 	}
