@@ -297,3 +297,55 @@ func TestScanOldPAMBruteForce(t *testing.T) {
 		t.Errorf("%+v\n%s%s", res, out.String(), errOut.String())
 	}
 }
+
+// TestScanWebserverAndFirewallRules: Sigma rules of the webserver and
+// firewall categories (SigmaHQ's field names) match web server and
+// firewall lines as the formats parse them.
+func TestScanWebserverAndFirewallRules(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "web.yml"), []byte(`title: Path traversal in a query
+id: 5a1b2c3d-0000-4000-8000-000000000001
+status: test
+logsource:
+    category: webserver
+detection:
+    selection:
+        cs-method: GET
+        cs-uri-query|contains: '../'
+        sc-status: 200
+    condition: selection
+level: high
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "fw.yml"), []byte(`title: RDP from outside
+id: 5a1b2c3d-0000-4000-8000-000000000002
+status: test
+logsource:
+    category: firewall
+detection:
+    selection:
+        dst_port: 3389
+        src_ip|cidr: 203.0.113.0/24
+    condition: selection
+level: medium
+`), 0o644)
+	web := filepath.Join(dir, "access.log")
+	os.WriteFile(web, []byte(`192.0.2.10 - - [28/Nov/2026:10:00:00 +0000] "GET /download?file=../../etc/passwd HTTP/1.1" 200 512 "-" "curl/8"
+192.0.2.10 - - [28/Nov/2026:10:00:01 +0000] "GET /index.html HTTP/1.1" 200 512 "-" "curl/8"
+`), 0o644)
+	fw := filepath.Join(dir, "fw.log")
+	os.WriteFile(fw, []byte(`<164>Nov 28 2026 10:27:32 asa : %ASA-4-106023: Deny tcp src outside:203.0.113.50/40001 dst inside:10.20.1.80/3389 by access-group "in" [0x0, 0x0]
+<134>Nov 28 10:28:00 pfsense filterlog[5411]: 5,,,1000000103,igb1,match,block,in,4,0x0,,64,0,0,DF,6,tcp,60,203.0.113.51,198.51.100.2,40003,3389,0,S,1,,65228,,mss
+<189>date=2026-11-28 time=10:16:00 devname="FGT" devid="FG1" logid="0000000013" type="traffic" subtype="forward" srcip=203.0.113.52 srcport=40000 dstip=198.51.100.2 dstport=3389 proto=6 action="deny"
+<189>date=2026-11-28 time=10:16:00 devname="FGT" devid="FG1" logid="0000000013" type="traffic" subtype="forward" srcip=10.0.0.5 srcport=40000 dstip=198.51.100.2 dstport=3389 proto=6 action="accept"
+`), 0o644)
+	var out, errOut bytes.Buffer
+	res, err := Scan(context.Background(), &out, &errOut, []string{web}, Config{Rules: []string{dir}, Format: "apache-access"})
+	if err != nil || res.Matches != 1 {
+		t.Errorf("webserver: %+v %v\n%s%s", res, err, out.String(), errOut.String())
+	}
+	out.Reset()
+	res, err = Scan(context.Background(), &out, &errOut, []string{fw}, Config{Rules: []string{dir}, Format: "syslog"})
+	if err != nil || res.Matches != 3 {
+		t.Errorf("firewall: %+v %v\n%s%s", res, err, out.String(), errOut.String())
+	}
+}
