@@ -245,6 +245,7 @@ function MatchedEvents({ a }: { a: Alert }) {
 
 function Actions({ alertID }: { alertID: number }) {
   const canRun = useCan("response:run");
+  const canApprove = useCan("response:approve");
   const f = useFetch((signal) => apiJSON<{ attached: ActionDef[]; other: ActionDef[]; runs: Run[] }>(`/api/v1/alerts/${alertID}/actions`, { signal }), [alertID]);
   const act = useAction(f.reload);
   const [result, setResult] = useState<Run | null>(null);
@@ -280,8 +281,23 @@ function Actions({ alertID }: { alertID: number }) {
           rowKey={(r) => r.id}
           columns={[
             { key: "action", label: "Action" },
-            { key: "status", label: "Status" },
+            { key: "status", label: "Status", render: (r) => r.status.replace("_", " ") + (r.error ? ": " + r.error : "") },
             { key: "requested_by", label: "By" },
+            {
+              key: "decide",
+              label: "",
+              render: (r) =>
+                canApprove && r.status === "pending_approval" ? (
+                  <span class="row-actions" title={r.approval_required}>
+                    <button type="button" class="btn small" disabled={act.busy} onClick={() => act.run(() => apiJSON(`/api/v1/response/runs/${r.id}/approve`, { method: "POST", body: {} }))}>
+                      Approve
+                    </button>
+                    <button type="button" class="btn small" disabled={act.busy} onClick={() => act.run(() => apiJSON(`/api/v1/response/runs/${r.id}/reject`, { method: "POST", body: {} }))}>
+                      Reject
+                    </button>
+                  </span>
+                ) : null,
+            },
           ]}
         />
       )}
