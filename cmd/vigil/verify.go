@@ -13,12 +13,16 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/client"
 	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/tsa"
@@ -76,7 +80,12 @@ Offline, on the data dir of a stopped server: vigil verify --data-dir DIR
 				if err != nil {
 					return &exitError{code: 2, err: fmt.Errorf("--retention: %w", err)}
 				}
-				rep, err = integrity.VerifyOffline(ctx, cf.DataDir, pub, sinceT, scanCommand, ret, tsaVerifier(roots))
+				auditVerify, closeDB, err := offlineAudit(ctx, cf.DataDir)
+				if err != nil {
+					return err
+				}
+				defer closeDB()
+				rep, err = integrity.VerifyOffline(ctx, cf.DataDir, pub, sinceT, scanCommand, ret, tsaVerifier(roots), auditVerify)
 				if err != nil {
 					return err
 				}
@@ -432,4 +441,30 @@ func verifyProofCmd() *cobra.Command {
 	cmd.Flags().StringVar(&keyFile, "key", "", "the operator's public key (PEM)")
 	cmd.Flags().StringVar(&evidence, "evidence", "", "the evidence file (NDJSON) the proof is about")
 	return cmd
+}
+
+// offlineAudit verifies the audit trail in a stopped server's control-plane
+// database (nil when it has none).
+func offlineAudit(ctx context.Context, dataDir string) (func(context.Context, int64, string) (bool, string, error), func(), error) {
+	path := filepath.Join(dataDir, "vigil.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, func() {}, nil
+	}
+	d, err := db.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(ctx context.Context, seq int64, hash string) (bool, string, error) {
+		v, err := audit.Verify(ctx, d, seq, hash)
+		if err != nil {
+			if strings.Contains(err.Error(), "no audit trail") {
+				return true, "", nil
+			}
+			return false, "", err
+		}
+		if !v.OK {
+			return false, fmt.Sprintf("record %d: %s", v.BrokenAt, v.Problem), nil
+		}
+		return true, "", nil
+	}, func() { d.Close() }, nil
 }

@@ -180,7 +180,7 @@ func (s *Service) RunSchedule(ctx context.Context, interval, window time.Duratio
 // event filed since since, read from a hard-linked view so the data dir is
 // not changed. retention is the store's (0: none).
 func VerifyOffline(ctx context.Context, dataDir string, pub ed25519.PublicKey, since time.Time, scan ScanCommand, retention time.Duration,
-	verifyTS func([]byte, Hash) error) (*Report, error) {
+	verifyTS func([]byte, Hash) error, auditVerify func(context.Context, int64, string) (bool, string, error)) (*Report, error) {
 	if err := store.CheckUnlocked(filepath.Join(dataDir, StoreDir)); err != nil {
 		return nil, fmt.Errorf("%w (verify a running server without --data-dir; it verifies a snapshot of itself)", err)
 	}
@@ -221,7 +221,8 @@ func VerifyOffline(ctx context.Context, dataDir string, pub ed25519.PublicKey, s
 	if retention > 0 {
 		cut = time.Now().Add(-retention).Truncate(24 * time.Hour)
 	}
-	return verifyView(ctx, l, VerifyOptions{PublicKey: pub, Since: since, UnsealedLimit: st.Reserved, RetentionCut: cut, VerifyTimestamp: verifyTS}, view, scan)
+	return verifyView(ctx, l, VerifyOptions{PublicKey: pub, Since: since, UnsealedLimit: st.Reserved, RetentionCut: cut, VerifyTimestamp: verifyTS,
+		AuditVerify: auditVerify}, view, scan)
 }
 
 // verifyView verifies the store view at dir, read through child

@@ -48,6 +48,14 @@ func (s *Server) startIntegrity(ctx context.Context) (lifecycle.StopFunc, error)
 		cp.TSA = client
 		s.tsaRoots = client.Roots
 	}
+	if s.audit != nil {
+		// The audit trail of Vigil's own use is covered by the same
+		// checkpoints: each signs its head.
+		cp.AuditHead = func(context.Context) (*integrity.AuditHead, error) {
+			seq, hash := s.audit.Head()
+			return &integrity.AuditHead{Records: seq, Hash: hash}, nil
+		}
+	}
 	s.checkpointer = cp
 	run := lifecycle.Go(func(ctx context.Context) error {
 		cp.Run(ctx, time.Duration(s.cfg.Integrity.CheckpointInterval))
@@ -83,8 +91,9 @@ func (s *Server) startVerification(context.Context) (lifecycle.StopFunc, error) 
 			_, err := tsa.Verify(token, digest, roots)
 			return err
 		},
-		Alert: s.integrityAlert,
-		Log:   s.log.With("component", "integrity"),
+		Alert:       s.integrityAlert,
+		Log:         s.log.With("component", "integrity"),
+		AuditVerify: s.auditVerify,
 		Checkpoint: func(ctx context.Context) error {
 			_, err := s.checkpointer.Checkpoint(ctx)
 			return err
@@ -128,4 +137,20 @@ func (s *Server) integrityAlert(ctx context.Context, r *integrity.Report) error 
 		},
 	}})
 	return err
+}
+
+// auditVerify walks the audit trail's chain and checks that the head the
+// last checkpoint signed is in it.
+func (s *Server) auditVerify(ctx context.Context, seq int64, hash string) (bool, string, error) {
+	if s.audit == nil {
+		return true, "", nil
+	}
+	v, err := s.audit.Verify(ctx, seq, hash)
+	if err != nil {
+		return false, "", err
+	}
+	if !v.OK {
+		return false, fmt.Sprintf("record %d: %s", v.BrokenAt, v.Problem), nil
+	}
+	return true, "", nil
 }
