@@ -123,4 +123,21 @@ func TestIntegrityVerifyExportAndAlert(t *testing.T) {
 	if code != 3 || !strings.Contains(out, "does not match its chain link") {
 		t.Fatalf("offline vigil verify after tampering: exit %d:\n%s", code, out)
 	}
+	// The audit trail of Vigil's own use is covered by the same
+	// checkpoints: a record changed in it is found too.
+	if strings.Contains(out, "audit") {
+		t.Fatalf("the audit trail fails before anyone changed it:\n%s", out)
+	}
+	d, err = db.Open(filepath.Join(dataDir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(`UPDATE audit_log SET target = 'someone else' WHERE seq = (SELECT MIN(seq) FROM audit_log)`); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	out, code = runVigil(t, "verify", "--data-dir", dataDir)
+	if code != 3 || !strings.Contains(out, "audit: the audit trail: record") {
+		t.Fatalf("offline vigil verify after changing an audit record: exit %d:\n%s", code, out)
+	}
 }
