@@ -358,7 +358,7 @@ func TestMLLPCareTeamInsertion(t *testing.T) {
 		"E1,dr.bob,P200,Novak,Bob,Cardiology,Physician\nE2,mallory,P666,Mallory,Eve,Billing,Billing Clerk\n"
 	req, _ := http.NewRequest(http.MethodPost, in.httpURL+"/api/v1/workforce/import", strings.NewReader(roster))
 	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+in.token)
+	req.Header.Set("Authorization", "Bearer "+in.admin)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 func checkHIPAAReport(t *testing.T, in *instance) {
 	t.Helper()
 	pdf := filepath.Join(t.TempDir(), "hipaa.pdf")
-	out, code := runVigil(t, "report", "hipaa", "--since", "4d", "--format", "pdf", "-o", pdf, "--server", in.httpURL, "--token", in.token)
+	out, code := runVigil(t, "report", "hipaa", "--since", "4d", "--format", "pdf", "-o", pdf, "--server", in.httpURL, "--token", in.admin)
 	if code != 0 {
 		t.Fatalf("vigil report hipaa: exit %d\n%s", code, out)
 	}

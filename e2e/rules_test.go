@@ -15,7 +15,7 @@ func TestRulesTurnedOffAndOn(t *testing.T) {
 	call := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, in.httpURL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+in.token)
+		req.Header.Set("Authorization", "Bearer "+in.admin)
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
