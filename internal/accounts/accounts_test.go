@@ -473,6 +473,31 @@ func TestThrottleBounded(t *testing.T) {
 	}
 }
 
+// TestShortIdleTimeout: with an idle timeout shorter than the 30 s between
+// writes of the deadline, a session in use still lives on, and ends once
+// idle.
+func TestShortIdleTimeout(t *testing.T) {
+	f := newFixture(t, func(o *Options) {
+		o.MFARoles = []string{}
+		o.IdleTimeout = 12 * time.Second
+		o.SessionLifetime = time.Hour
+	})
+	_, otp, _ := f.s.CreateUser(sys, NewUser{Name: "sam", Roles: []string{"analyst"}})
+	l := login(t, f, "sam", otp, "")
+	ctx := context.Background()
+	for i := range 20 {
+		f.clock.Add(5 * time.Second)
+		if _, err := f.s.Session(ctx, l.Cookie); err != nil {
+			t.Fatalf("after %ds of activity: %v", 5*(i+1), err)
+		}
+	}
+	f.clock.Add(13 * time.Second)
+	var ce *access.CredentialError
+	if _, err := f.s.Session(ctx, l.Cookie); !errors.As(err, &ce) || !strings.Contains(ce.Reason, "without activity") {
+		t.Fatalf("idle 13s with a 12s timeout: %v", err)
+	}
+}
+
 func TestSessions(t *testing.T) {
 	f := newFixture(t, func(o *Options) {
 		o.MFARoles = []string{}

@@ -214,7 +214,22 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "an API token has no session to end: revoke the token instead")
 		return
 	}
-	if err := a.Store.Logout(r.Context(), p); err != nil {
+	// An optional body {"reason": "idle"} says the console ended an idle
+	// session rather than the user.
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &body); err != nil {
+			failErr(w, err)
+			return
+		}
+		if body.Reason != "" && body.Reason != "idle" {
+			fail(w, http.StatusBadRequest, `reason: want "idle" or nothing`)
+			return
+		}
+	}
+	if err := a.Store.LogoutFor(r.Context(), p, body.Reason); err != nil {
 		failErr(w, err)
 		return
 	}

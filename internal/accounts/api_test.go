@@ -311,3 +311,31 @@ func TestLoginAPIOverTLSAndTOTP(t *testing.T) {
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestIdleLogoutRecorded: the console ends an idle session with
+// {"reason":"idle"}; the trail tells that automatic logoff from a user's
+// own sign-out. Any other reason is refused and the session stays.
+func TestIdleLogoutRecorded(t *testing.T) {
+	e := newAPI(t, func(o *Options) { o.MFARoles = []string{} })
+	_, otp, _ := e.s.CreateUser(sys, NewUser{Name: "ivan", Roles: []string{"analyst"}})
+	b := e.browser(t)
+	if code, m, _ := b.login("ivan", otp, ""); code != 200 {
+		t.Fatalf("login: %d %v", code, m)
+	}
+	if code, m, _ := b.do("POST", "/api/v1/auth/logout", "application/json", `{"reason":"bored"}`); code != 400 {
+		t.Fatalf("logout with an unknown reason: %d %v", code, m)
+	}
+	if code, _, _ := b.do("GET", "/api/v1/auth/me", "", ""); code != 200 {
+		t.Fatalf("session ended by a refused logout: %d", code)
+	}
+	if code, m, _ := b.do("POST", "/api/v1/auth/logout", "application/json", `{"reason":"idle"}`); code != 200 {
+		t.Fatalf("idle logout: %d %v", code, m)
+	}
+	if code, _, _ := b.do("GET", "/api/v1/auth/me", "", ""); code != 401 {
+		t.Fatalf("after the idle logout: %d", code)
+	}
+	rs := e.records(t, "auth.logout")
+	if len(rs) != 1 || rs[0].Actor != "ivan" || !strings.Contains(string(rs[0].Details), `"reason":"idle"`) {
+		t.Fatalf("idle logout recorded as %+v", rs)
+	}
+}

@@ -148,13 +148,24 @@ func (s *Store) Login(ctx context.Context, c Credentials, clientAddr, userAgent 
 
 // Logout ends the session of the principal.
 func (s *Store) Logout(ctx context.Context, p *access.Principal) error {
+	return s.LogoutFor(ctx, p, "")
+}
+
+// LogoutFor ends the session like Logout and records why: "idle" when the
+// console signed the user out after its idle timeout (HIPAA automatic
+// logoff), "" when the user chose to.
+func (s *Store) LogoutFor(ctx context.Context, p *access.Principal, reason string) error {
 	if p == nil || p.Session == nil {
 		return errors.New("not signed in with a session")
 	}
 	if err := s.endSession(ctx, p.Session.ID); err != nil {
 		return err
 	}
-	s.record(ctx, audit.Entry{Action: "auth.logout", Target: p.Name})
+	e := audit.Entry{Action: "auth.logout", Target: p.Name}
+	if reason != "" {
+		e.Details = map[string]any{"reason": reason}
+	}
+	s.record(ctx, e)
 	return nil
 }
 

@@ -111,7 +111,10 @@ func (s *Store) Session(ctx context.Context, cookie string) (*access.Principal, 
 	if next.After(sess.ExpiresAt) {
 		next = sess.ExpiresAt
 	}
-	if next.Sub(sess.IdleUntil) >= sessionTouchEvery {
+	// The deadline is written at most every 30 s (a quarter of a shorter
+	// timeout), so a session in use never runs out between two writes.
+	touch := min(sessionTouchEvery, s.opt.IdleTimeout/4)
+	if next.Sub(sess.IdleUntil) >= touch {
 		sess.IdleUntil = next
 		if _, err := s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE sessions SET idle_until = ? WHERE id = ?`, unix(next), id); err != nil {
 			s.opt.Log.Warn("moving a session's idle deadline failed", "err", err)
