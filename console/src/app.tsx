@@ -14,7 +14,7 @@ import { ThemeToggle } from "./components/theme";
 type State =
   | { phase: "starting" }
   | { phase: "failed"; error: unknown }
-  | { phase: "signin"; mode: SignInMode; sso: SSOInfo | null; expired?: boolean }
+  | { phase: "signin"; mode: SignInMode; sso: SSOInfo | null; expired?: "expired" | "idle" }
   | { phase: "in"; principal: Principal; mode: SignInMode; sso: SSOInfo | null };
 
 export function App() {
@@ -29,7 +29,7 @@ export function App() {
   }, []);
   useEffect(() => {
     setUnauthorizedHandler(() =>
-      setState((s) => (s.phase === "in" ? { phase: "signin", mode: s.mode, sso: s.sso, expired: true } : s)),
+      setState((s) => (s.phase === "in" ? { phase: "signin", mode: s.mode, sso: s.sso, expired: "expired" } : s)),
     );
   }, []);
 
@@ -60,6 +60,10 @@ export function App() {
         await logout();
         setState({ phase: "signin", mode: state.mode, sso: state.sso });
       };
+      const idleOut = async () => {
+        await logout("idle");
+        setState({ phase: "signin", mode: state.mode, sso: state.sso, expired: "idle" });
+      };
       if (state.principal.restriction) {
         return (
           <Restricted principal={state.principal} onSignOut={signOut} onDone={(principal) => setState({ ...state, principal })} />
@@ -68,7 +72,7 @@ export function App() {
       return (
         <SessionContext.Provider value={{ principal: state.principal, signOut }}>
           <Shell principal={state.principal} signOut={signOut} />
-          {state.principal.idleTimeout > 0 && <IdleWatch seconds={state.principal.idleTimeout} onTimeout={signOut} />}
+          {state.principal.idleTimeout > 0 && <IdleWatch seconds={state.principal.idleTimeout} onTimeout={idleOut} />}
         </SessionContext.Provider>
       );
     }

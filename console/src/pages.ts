@@ -34,6 +34,7 @@ export const pages: PageDef[] = [
   { path: "/review", title: "Rule review", section: "Detect", perm: "alerts:read", load: () => import("./pages/review") },
   { path: "/notifications", title: "Notifications", section: "Detect", perm: "alerts:read", load: () => import("./pages/notifications") },
   { path: "/admin/users", title: "Users", section: "Admin", perm: "users:admin", load: () => import("./pages/admin-users") },
+  { path: "/admin/roles", title: "Roles", section: "Admin", perm: "users:admin", load: () => import("./pages/admin-roles") },
   { path: "/admin/tokens", title: "API tokens", section: "Admin", perm: "users:admin", load: () => import("./pages/admin-tokens") },
   { path: "/admin/sso", title: "Single sign-on", section: "Admin", perm: "config:read", load: () => import("./pages/admin-config") },
   { path: "/admin/audit", title: "Audit trail", section: "Admin", perm: "audit:read", load: () => import("./pages/admin-audit") },

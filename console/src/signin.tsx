@@ -10,7 +10,8 @@ import { login, principalFrom, tokenPrincipal, type Me, type Principal, type Sig
 interface Props {
   mode: SignInMode;
   sso: SSOInfo | null;
-  expired?: boolean;
+  // expired: why the last session ended, when it did not end by choice.
+  expired?: "expired" | "idle";
   onSignedIn: (p: Principal) => void;
 }
 
@@ -52,7 +53,9 @@ export function SignIn({ mode, sso, expired, onSignedIn }: Props) {
         <h1 id="signin-title">Sign in to Vigil</h1>
         {expired && (
           <p class="notice-line" role="status">
-            Your session ended. Sign in again to go on.
+            {expired === "idle"
+              ? "You were signed out because the console was idle. Sign in again to go on."
+              : "Your session ended. Sign in again to go on."}
           </p>
         )}
         {mode === "token" ? (

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/vigil-siem/vigil/internal/access"
@@ -10,6 +11,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/dashboards"
 	"github.com/vigil-siem/vigil/internal/searches"
 	"github.com/vigil-siem/vigil/internal/sysinfo"
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 // consoleFront is the web console, answering browsers at / beside the
@@ -52,6 +54,41 @@ func (s *Server) consoleRoutes(ctx context.Context) ([]access.Route, error) {
 	}
 	sys := &sysinfo.Handler{Source: &sysinfo.Source{Config: s.cfg, Gatherer: s.registry}}
 	routes = append(routes, access.Handle("GET /api/v1/system", access.SystemRead, sys.System),
-		access.Handle("GET /api/v1/config", access.ConfigRead, sys.Config))
+		access.Handle("GET /api/v1/config", access.ConfigRead, sys.Config),
+		access.Handle("GET /api/v1/roles", access.Authenticated, s.roles))
 	return routes, nil
+}
+
+// roleInfo is one role of GET /api/v1/roles.
+type roleInfo struct {
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	Permissions []access.Permission `json:"permissions"`
+	// MFARequired: local users with the role must enrol a second factor
+	// (auth.mfa_roles).
+	MFARequired bool `json:"mfa_required"`
+}
+
+type permInfo struct {
+	Name        access.Permission `json:"name"`
+	Description string            `json:"description"`
+}
+
+// roles answers the role and permission matrix (GET /api/v1/roles): what
+// each role grants, for the roles page and for anyone signed in to see
+// what their own roles allow. It is the table of internal/access, so it
+// cannot drift from what the route guard enforces.
+func (s *Server) roles(w http.ResponseWriter, r *http.Request) {
+	out := struct {
+		Roles       []roleInfo `json:"roles"`
+		Permissions []permInfo `json:"permissions"`
+	}{}
+	for _, name := range access.RoleNames() {
+		out.Roles = append(out.Roles, roleInfo{Name: name, Description: access.RoleDescriptions[name],
+			Permissions: access.PermissionsOf([]string{name}), MFARequired: slices.Contains(s.cfg.Auth.MFARoles, name)})
+	}
+	for _, p := range access.All {
+		out.Permissions = append(out.Permissions, permInfo{Name: p, Description: access.PermissionDescriptions[p]})
+	}
+	web.WriteJSON(w, http.StatusOK, out)
 }

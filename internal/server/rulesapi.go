@@ -209,7 +209,7 @@ func (a *rulesAPI) setState(w http.ResponseWriter, r *http.Request) {
 	if enable {
 		action = "rule.enable"
 	}
-	e := audit.Entry{Action: action, Target: id, Details: map[string]any{"reason": body.Reason}}
+	e := audit.Entry{Action: action, Target: "rule:" + id, Details: map[string]any{"reason": body.Reason}}
 	if err != nil {
 		e.Outcome, e.Details["error"] = audit.Failure, err.Error()
 	}

@@ -4,11 +4,14 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { apiJSON } from "../lib/api";
 
-const WARN = 60;
+// The warning shows for the last minute, or the last third of a shorter
+// timeout.
+const warnFor = (seconds: number) => Math.min(60, Math.floor(seconds / 3));
 
 export function IdleWatch({ seconds, onTimeout }: { seconds: number; onTimeout: () => void }) {
   const last = useRef(Date.now());
   const lastPing = useRef(Date.now());
+  const ended = useRef(false);
   const [left, setLeft] = useState<number | null>(null);
   const stay = () => {
     last.current = Date.now();
@@ -31,8 +34,11 @@ export function IdleWatch({ seconds, onTimeout }: { seconds: number; onTimeout: 
     evs.forEach((e) => window.addEventListener(e, activity, { passive: true, capture: true }));
     const id = setInterval(() => {
       const idle = (Date.now() - last.current) / 1000;
-      if (idle >= seconds) onTimeout();
-      else if (idle >= seconds - WARN) setLeft(Math.ceil(seconds - idle));
+      if (idle >= seconds) {
+        if (!ended.current) onTimeout(); // once: signing out takes a request
+        ended.current = true;
+      }
+      else if (idle >= seconds - warnFor(seconds)) setLeft(Math.ceil(seconds - idle));
     }, 1000);
     return () => {
       evs.forEach((e) => window.removeEventListener(e, activity, { capture: true }));

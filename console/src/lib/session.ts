@@ -170,9 +170,11 @@ export async function login(username: string, password: string, code: string): P
   }
 }
 
-export async function logout(): Promise<void> {
+// logout ends the session; reason "idle" tells the audit trail that the
+// console signed an idle user out (automatic logoff), not the user.
+export async function logout(reason?: "idle"): Promise<void> {
   try {
-    await apiJSON("/api/v1/auth/logout", { method: "POST", quiet401: true });
+    await apiJSON("/api/v1/auth/logout", { method: "POST", quiet401: true, body: reason ? { reason } : undefined });
   } catch {
     /* signed out anyway */
   }

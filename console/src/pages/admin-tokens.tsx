@@ -7,7 +7,7 @@ import { ago, fmtTime } from "../lib/time";
 import { SimpleTable } from "../components/table";
 import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { Modal, Secret } from "../components/modal";
-import { ROLES } from "./admin-users";
+import { useRoles } from "../lib/roles";
 
 interface Token {
   id: number;
@@ -97,6 +97,7 @@ function CreateToken({ onClose, onCreated }: { onClose: () => void; onCreated: (
   const [role, setRole] = useState("ingest");
   const [expires, setExpires] = useState("90d");
   const [error, setError] = useState<string | null>(null);
+  const roles = useRoles();
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
@@ -116,7 +117,7 @@ function CreateToken({ onClose, onCreated }: { onClose: () => void; onCreated: (
         <label>
           Role
           <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
-            {ROLES.map((r) => (
+            {(roles.data?.roles.map((r) => r.name) ?? [role]).map((r) => (
               <option key={r}>{r}</option>
             ))}
           </select>

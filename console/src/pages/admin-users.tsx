@@ -7,6 +7,7 @@ import { fmtTime } from "../lib/time";
 import { SimpleTable } from "../components/table";
 import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { Modal, Secret } from "../components/modal";
+import { RolePicker } from "../components/role-picker";
 import { useSessionCtx } from "../lib/session";
 
 interface User {
@@ -23,8 +24,6 @@ interface User {
   locked?: boolean;
   last_login_at?: string;
 }
-
-export const ROLES = ["admin", "analyst", "privacy-officer", "auditor", "ingest", "metrics"];
 
 export default function Users() {
   const f = useFetch((signal) => apiJSON<{ users: User[] }>("/api/v1/users", { signal }), []);
@@ -138,20 +137,6 @@ export default function Users() {
       {creating && <CreateUser onClose={() => setCreating(false)} onCreated={(u, pw) => (setCreating(false), setSecret({ user: u, password: pw }), f.reload())} />}
       {editing && <EditRoles user={editing} onClose={() => setEditing(null)} onSaved={() => (setEditing(null), f.reload())} />}
     </>
-  );
-}
-
-function RolePicker({ roles, onChange }: { roles: string[]; onChange: (r: string[]) => void }) {
-  return (
-    <fieldset class="role-picker">
-      <legend>Roles</legend>
-      {ROLES.map((r) => (
-        <label class="inline" key={r}>
-          <input type="checkbox" checked={roles.includes(r)} onChange={(e) => onChange((e.target as HTMLInputElement).checked ? [...roles, r] : roles.filter((x) => x !== r))} />
-          {r}
-        </label>
-      ))}
-    </fieldset>
   );
 }
 
