@@ -339,3 +339,5 @@ func TestIdleLogoutRecorded(t *testing.T) {
 		t.Fatalf("idle logout recorded as %+v", rs)
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -258,6 +258,25 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) {
 		failed(http.StatusUnauthorized, "The identity from the sign-in provider is malformed.", "claims: "+err.Error(), "")
 		return
 	}
+	// Providers put some claims only at the userinfo endpoint (Okta's
+	// groups, names when the ID token is kept small): merge what the ID
+	// token lacks, for the same subject.
+	if p.UserInfoEndpoint() != "" {
+		ui, err := p.UserInfo(o.ctx(ctx), oauth2.StaticTokenSource(tok))
+		var extra map[string]any
+		switch {
+		case err != nil:
+			o.store.opt.Log.Warn("OIDC userinfo failed; using the ID token's claims", "issuer", o.cfg.Issuer, "err", err)
+		case ui.Subject != idt.Subject:
+			o.store.opt.Log.Warn("OIDC userinfo names another subject; ignored", "issuer", o.cfg.Issuer)
+		case ui.Claims(&extra) == nil:
+			for k, v := range extra {
+				if _, ok := claims[k]; !ok {
+					claims[k] = v
+				}
+			}
+		}
+	}
 	name := o.username(claims, idt.Subject)
 	values := claimValues(claims, o.cfg.RolesClaim)
 	roles := o.roles(values)

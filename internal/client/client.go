@@ -245,3 +245,9 @@ func (c *Client) WaitReady(ctx context.Context, timeout time.Duration) error {
 		}
 	}
 }
+
+// Fetch sends a request without a body and returns the answer for the
+// caller to read (and close); any answer but 2xx is an *APIError.
+func (c *Client) Fetch(ctx context.Context, method, path string, q url.Values) (*http.Response, error) {
+	return c.do(ctx, method, path, q, nil, nil)
+}

@@ -70,3 +70,20 @@ func Migrate(ctx context.Context, d *sql.DB, component string, migrations []stri
 	}
 	return nil
 }
+
+// OpenReadOnly opens an existing database file for reading only (a
+// verification beside a running server).
+func OpenReadOnly(path string) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("mode", "ro")
+	q.Add("_pragma", "busy_timeout(10000)")
+	d, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := d.Ping(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return d, nil
+}
