@@ -38,7 +38,7 @@ type fixture struct {
 	dir   string
 }
 
-func newFixture(t *testing.T, mod func(*Options)) *fixture {
+func newFixture(t testing.TB, mod func(*Options)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	d, err := db.Open(filepath.Join(dir, "vigil.db"))
@@ -63,7 +63,7 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	return &fixture{s: s, trail: trail, db: d, clock: c, dir: dir}
 }
 
-func (f *fixture) records(t *testing.T, action string) []audit.Record {
+func (f *fixture) records(t testing.TB, action string) []audit.Record {
 	t.Helper()
 	rs, err := f.trail.List(context.Background(), audit.Filter{Action: action})
 	if err != nil {

@@ -24,7 +24,7 @@ type apiEnv struct {
 	srv *httptest.Server
 }
 
-func newAPI(t *testing.T, mod func(*Options)) *apiEnv {
+func newAPI(t testing.TB, mod func(*Options)) *apiEnv {
 	t.Helper()
 	f := newFixture(t, mod)
 	api := &API{Store: f.s}
