@@ -29,7 +29,10 @@ type Config struct {
 	// PerAddr bounds the connections open at once from one IP address
 	// (default: Max), so that one host cannot take every slot.
 	PerAddr int
-	Log     *slog.Logger
+	// Exempt are addresses PerAddr does not apply to: reverse proxies
+	// and load balancers, which speak for many clients (Max still does).
+	Exempt []netip.Prefix
+	Log    *slog.Logger
 	// Refused, when set, is called for every refused connection with
 	// its reason (for metrics).
 	Refused func(reason string)
@@ -125,16 +128,19 @@ func addrOf(c net.Conn) netip.Addr {
 // word on a refused connection first.
 func (s *Set) add(c net.Conn, attrs []any, say func(net.Conn)) bool {
 	refuse := func(reason string, limit int) bool {
-		if say != nil {
-			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			say(c)
-		}
-		c.Close()
+		// Count and log before the peer can see the refusal (its last
+		// word, the close): whoever watches the peer then also finds
+		// the refusal in the metrics and the log.
 		if s.cfg.Refused != nil {
 			s.cfg.Refused(reason)
 		}
 		s.log.Warn(s.cfg.Name+" connection refused: "+reason,
 			append(attrs[:len(attrs):len(attrs)], "remote", c.RemoteAddr().String(), "limit", limit)...)
+		if say != nil {
+			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			say(c)
+		}
+		c.Close()
 		return false
 	}
 	select {
@@ -150,7 +156,7 @@ func (s *Set) add(c net.Conn, attrs []any, say func(net.Conn)) bool {
 		<-s.slots
 		return false
 	}
-	if s.perAddr[addr] >= s.cfg.PerAddr {
+	if s.perAddr[addr] >= s.cfg.PerAddr && !s.exempt(addr) {
 		s.mu.Unlock()
 		<-s.slots
 		return refuse(ReasonPerAddr, s.cfg.PerAddr)
@@ -159,6 +165,16 @@ func (s *Set) add(c net.Conn, attrs []any, say func(net.Conn)) bool {
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	return true
+}
+
+// exempt reports whether PerAddr does not apply to addr.
+func (s *Set) exempt(addr netip.Addr) bool {
+	for _, p := range s.cfg.Exempt {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // release gives back the slot of a connection add admitted.

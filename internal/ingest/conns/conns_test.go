@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -156,5 +157,56 @@ func TestPerAddressLimitAndThrottledLogs(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "suppressed_since_last") && strings.Count(logs.String(), "connection refused") > 1 {
 		t.Fatalf("later warnings do not say how many were suppressed:\n%s", logs.String())
+	}
+}
+
+// TestExemptAddressesBypassPerAddr: a reverse proxy speaks for many
+// clients, so the limit per address does not apply to it; the total does.
+func TestExemptAddressesBypassPerAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Name: "test", Max: 6, PerAddr: 2, Exempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	l := s.Listener(ln, nil)
+	defer l.Close()
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for range 7 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+	}
+	for i := range 6 {
+		select {
+		case c := <-accepted:
+			defer c.Close()
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d connections from an exempt address accepted, want 6 (the total)", i)
+		}
+	}
+	// The seventh is beyond the total: refused (closed by the server).
+	_ = open[6].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := open[6].Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("connection beyond the total: read err = %v, want EOF", err)
+	}
+	if n := s.Open(); n != 6 {
+		t.Fatalf("%d open, want 6", n)
 	}
 }
