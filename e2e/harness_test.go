@@ -57,6 +57,7 @@ type instance struct {
 	gelfUDP string
 	gelfTCP string
 	mu      sync.Mutex
+	api     *client.Client
 	logs    strings.Builder
 	exited  chan struct{}
 }
@@ -152,7 +153,18 @@ func (in *instance) Logs() string {
 }
 
 // client reads with the admin token (the ingest token cannot).
-func (in *instance) client() *client.Client { return client.New(in.httpURL, in.admin, false) }
+// client is the instance's one API client: its keep-alive connections are
+// reused across calls, as a real client's are (a new client per call
+// would leave its idle connections open until the server's idle timeout,
+// and a long poll would run into the limit of connections per address).
+func (in *instance) client() *client.Client {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.api == nil {
+		in.api = client.New(in.httpURL, in.admin, false)
+	}
+	return in.api
+}
 
 // kill sends SIGKILL and waits for the process to be gone.
 func (in *instance) kill() {

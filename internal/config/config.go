@@ -206,7 +206,10 @@ func Default() *Config {
 	c := &Config{DataDir: "./vigil-data"}
 	c.HTTP.Addr = "127.0.0.1:8080"
 	c.HTTP.MaxConns = 4096
-	c.HTTP.MaxConnsPerAddr = 256
+	// One collector host (Logstash's Elasticsearch output pools up to
+	// 1,000 connections, Beats open one per worker and host) must fit
+	// under the limit per address; it still leaves room for others.
+	c.HTTP.MaxConnsPerAddr = 1024
 	c.HTTP.IdleTimeout = Duration(2 * time.Minute)
 	c.HTTP.UnauthIdleTimeout = Duration(5 * time.Second)
 	c.HTTP.TLS = "auto"
@@ -226,13 +229,13 @@ func Default() *Config {
 	c.Syslog.Timezone = "Local"
 	c.Syslog.MaxMessageBytes = 64 << 10
 	c.Syslog.MaxConns = 4096
-	c.Syslog.MaxConnsPerAddr = 256
+	c.Syslog.MaxConnsPerAddr = 1024
 	c.Syslog.IdleTimeout = Duration(5 * time.Minute)
 	// HL7 feeds change the directories detection relies on: loopback
 	// until the operator says which senders may reach it.
 	c.MLLP.Addr = "127.0.0.1:2575"
 	c.MLLP.MaxConns = 256
-	c.MLLP.MaxConnsPerAddr = 32
+	c.MLLP.MaxConnsPerAddr = 128 // an interface engine opens one per channel
 	c.MLLP.IdleTimeout = Duration(10 * time.Minute)
 	c.GELF.MaxMessageBytes = 1 << 20
 	c.Kafka.Group = "vigil"
@@ -559,7 +562,7 @@ var keys = []key{
 	strKey("http.tls_cert", "PEM certificate for HTTPS on http.addr (with http.tls_key)", func(c *Config) *string { return &c.HTTP.TLSCert }, fileExists),
 	strKey("http.tls_key", "PEM private key for HTTPS", func(c *Config) *string { return &c.HTTP.TLSKey }, fileExists),
 	intKey("http.max_conns", "most HTTP connections open at once (lowered to fit the file descriptor budget); more are answered 503", func(c *Config) *int { return &c.HTTP.MaxConns }, 16),
-	intKey("http.max_conns_per_addr", "most HTTP connections open at once from one IP address", func(c *Config) *int { return &c.HTTP.MaxConnsPerAddr }, 1),
+	intKey("http.max_conns_per_addr", "most HTTP connections open at once from one IP address (http.trusted_proxies are exempt)", func(c *Config) *int { return &c.HTTP.MaxConnsPerAddr }, 1),
 	durationKey("http.idle_timeout", "an authenticated keep-alive connection idle this long is closed", func(c *Config) *Duration { return &c.HTTP.IdleTimeout }, time.Second),
 	durationKey("http.unauthenticated_idle_timeout", "a keep-alive connection that has not authenticated (e.g. health checks) idle this long is closed", func(c *Config) *Duration { return &c.HTTP.UnauthIdleTimeout }, 100*time.Millisecond),
 	listKey("http.trusted_proxies", "reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the client address", func(c *Config) *[]string { return &c.HTTP.TrustedProxies }, validCIDR),

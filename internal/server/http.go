@@ -102,7 +102,7 @@ func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	// descriptor budget; those that never authenticate are let idle only
 	// briefly.
 	limited := conns.New(conns.Config{Name: "http", Max: s.limits.http, PerAddr: s.cfg.HTTP.MaxConnsPerAddr,
-		Log: s.log.With("component", "http"), Refused: s.metrics.RefusedFunc("http"),
+		Exempt: config.ParseProxies(s.cfg.HTTP.TrustedProxies), Log: s.log.With("component", "http"), Refused: s.metrics.RefusedFunc("http"),
 		IdleUnauthenticated: time.Duration(s.cfg.HTTP.UnauthIdleTimeout)})
 	ln := limited.Listener(raw, httpRefused)
 	srv := &http.Server{

@@ -161,10 +161,10 @@ func TestSilentConnectionsDoNotLockOut(t *testing.T) {
 	engine := dialFrom(t, "127.0.0.2", addr)
 	engine.send(msg("ADT^A01^ADT_A01", "REAL1", evnA01, pidDoe, pv1Doe))
 	engine.expect("AA", "REAL1")
-	if got := testutil.ToFloat64(e.metrics.Refused.WithLabelValues(Source, "per_address_limit")); got != 256-32 {
-		t.Errorf("refused per address: %v, want %d", got, 256-32)
+	if got := testutil.ToFloat64(e.metrics.Refused.WithLabelValues(Source, "per_address_limit")); got != 256-128 {
+		t.Errorf("refused per address: %v, want %d", got, 256-128)
 	}
 	if n := strings.Count(e.logs.String(), "connection refused"); n > 3 {
-		t.Errorf("%d refusal warnings for %d refusals: not throttled", n, 256-32)
+		t.Errorf("%d refusal warnings for %d refusals: not throttled", n, 256-128)
 	}
 }

@@ -68,7 +68,8 @@ type Config struct {
 	// MaxFrameBytes bounds a message (default 1 MiB).
 	MaxFrameBytes int
 	// MaxConns bounds concurrent connections (default 256);
-	// MaxConnsPerAddr those from one IP address (default 32).
+	// MaxConnsPerAddr those from one IP address (default 128: an
+	// interface engine opens one connection per channel).
 	MaxConns, MaxConnsPerAddr int
 	// AllowNets, when set, are the only sender addresses served: every
 	// message on a connection from elsewhere is answered AR and the
@@ -101,7 +102,7 @@ func (c *Config) defaults() {
 		c.MaxConns = 256
 	}
 	if c.MaxConnsPerAddr <= 0 {
-		c.MaxConnsPerAddr = 32
+		c.MaxConnsPerAddr = 128
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Minute

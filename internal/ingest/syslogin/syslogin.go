@@ -48,7 +48,8 @@ type Config struct {
 	// syslog.DefaultMaxSize); the parsers truncate longer ones.
 	MaxMessageBytes int
 	// MaxConns bounds concurrent TCP+TLS connections (default 4096);
-	// MaxConnsPerAddr those from one IP address (default 256).
+	// MaxConnsPerAddr those from one IP address (default 1024: one relay
+	// or collector host may open many).
 	MaxConns, MaxConnsPerAddr int
 	// IdleTimeout closes stream connections silent for this long
 	// (default 5 minutes; senders reconnect when they have something to
@@ -80,7 +81,7 @@ func Start(cfg Config) (*Server, error) {
 		cfg.MaxConns = 4096
 	}
 	if cfg.MaxConnsPerAddr <= 0 {
-		cfg.MaxConnsPerAddr = 256
+		cfg.MaxConnsPerAddr = 1024
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 5 * time.Minute

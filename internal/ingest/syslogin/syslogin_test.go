@@ -82,7 +82,7 @@ func expectLine(t *testing.T, out sink, want string) {
 
 // TestSilentConnectionsDoNotLockOut is issue 10's finding: 4,096 silent
 // connections from one host locked every TCP and TLS syslog sender out.
-// Now one address gets its share (256), another host's rsyslog still
+// Now one address gets its share (1,024), another host's rsyslog still
 // gets in over TCP and TLS, and the refusals are counted and logged a few
 // times, not once each.
 func TestSilentConnectionsDoNotLockOut(t *testing.T) {
@@ -106,7 +106,7 @@ func TestSilentConnectionsDoNotLockOut(t *testing.T) {
 		silent = append(silent, c)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for testutil.ToFloat64(m.Refused.WithLabelValues("syslog", "per_address_limit")) < 4096-256 && time.Now().Before(deadline) {
+	for testutil.ToFloat64(m.Refused.WithLabelValues("syslog", "per_address_limit")) < 4096-1024 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
@@ -124,11 +124,11 @@ func TestSilentConnectionsDoNotLockOut(t *testing.T) {
 	defer tc.Close()
 	fmt.Fprint(tc, "<13>1 2026-12-07T10:00:00Z ward7 app - - - over tls\n")
 	expectLine(t, out, "over tls")
-	if got := testutil.ToFloat64(m.Refused.WithLabelValues("syslog", "per_address_limit")); got != 4096-256 {
-		t.Errorf("refused %v, want %d", got, 4096-256)
+	if got := testutil.ToFloat64(m.Refused.WithLabelValues("syslog", "per_address_limit")); got != 4096-1024 {
+		t.Errorf("refused %v, want %d", got, 4096-1024)
 	}
 	if n := strings.Count(logs.String(), "connection refused"); n > 3 {
-		t.Errorf("%d refusal warnings for %d refusals: not throttled", n, 4096-256)
+		t.Errorf("%d refusal warnings for %d refusals: not throttled", n, 4096-1024)
 	}
 }
 
