@@ -22,6 +22,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-siem/vigil/internal/formats"
 )
 
 // Config is the whole configuration of vigil serve.
@@ -455,12 +457,13 @@ func nonEmpty(v string) error {
 	return nil
 }
 
-// validRecordFormat is checked where the formats are known (the server
-// refuses a format without a record parser at start); here the name's
-// shape only.
+// validRecordFormat accepts the name of an input format that parses
+// record by record (the one list in internal/formats), so `vigil config
+// check` refuses a misspelt or whole-file-only format before a start.
 func validRecordFormat(v string) error {
-	if v == "" || strings.ContainsAny(v, " /") {
-		return fmt.Errorf("invalid format %q", v)
+	names := formats.RecordNames()
+	if !slices.Contains(names, v) {
+		return fmt.Errorf("invalid format %q: want one of %s", v, strings.Join(names, ", "))
 	}
 	return nil
 }
@@ -623,7 +626,7 @@ var keys = []key{
 	listKey("kafka.brokers", "Kafka brokers to consume from, host:port (empty disables the Kafka source); comma-separated in flags and environment", func(c *Config) *[]string { return &c.Kafka.Brokers }, validHostPort),
 	listKey("kafka.topics", "Kafka topics to consume", func(c *Config) *[]string { return &c.Kafka.Topics }, func(string) error { return nil }),
 	strKey("kafka.group", "Kafka consumer group; offsets are committed only after the bus stored the records", func(c *Config) *string { return &c.Kafka.Group }, nonEmpty),
-	strKey("kafka.format", "input format of the records' values: ndjson (JSON events), syslog, gelf, cef, leef, kv, …", func(c *Config) *string { return &c.Kafka.Format }, validRecordFormat),
+	strKey("kafka.format", "input format of the records' values: "+strings.Join(formats.RecordNames(), ", "), func(c *Config) *string { return &c.Kafka.Format }, validRecordFormat),
 	boolKey("kafka.start_at_latest", "a group without committed offsets starts at the end of the topics (default: their beginning)", func(c *Config) *bool { return &c.Kafka.StartAtLatest }),
 	boolKey("kafka.tls", "connect to the Kafka brokers over TLS", func(c *Config) *bool { return &c.Kafka.TLS }),
 	strKey("kafka.tls_ca", "PEM CA bundle for the brokers' certificates (empty: the system's)", func(c *Config) *string { return &c.Kafka.TLSCA }, fileExists),

@@ -100,6 +100,9 @@ func TestErrorsNameKeyAndSource(t *testing.T) {
 	f("http: [1]\n", nil, nil, "http", "want a mapping")
 	f("log:\n  level: chatty\n", nil, nil, "log.level", "want one of debug, info, warn, error")
 	f("syslog:\n  tls_cert: /nonexistent.pem\n", nil, nil, "syslog.tls_cert", "cannot read")
+	// Formats come from the one list; a whole-file-only format is no record format.
+	f("kafka:\n  format: apache\n", nil, nil, "kafka.format", "vigil.yaml:2", `invalid format "apache": want one of`, "apache-access", "gelf, kv")
+	f("", []string{"VIGIL_KAFKA_FORMAT=evtx"}, nil, "kafka.format", `invalid format "evtx"`)
 }
 
 func TestParseHelpers(t *testing.T) {
