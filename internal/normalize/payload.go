@@ -101,10 +101,18 @@ var windowsPool = sync.Pool{New: func() any { return windows.NewNormalizer() }}
 // Winlogbeat layout; other events get the cheap repairs of JSON, and a
 // CEF or LEEF record in their message is parsed when payloads is set.
 //
-// e.Time is the time the document stated (@timestamp), or zero when it
-// stated none: a Windows record's zoneless time (NXLog's EventTime) is
-// then read in the payloads' zone (UTC without payloads).
+// e.Time is the time the document stated (@timestamp, HEC's time), or
+// zero when it stated none: the record's own time is then taken from
+// NXLog's fields (nxlogTime), zoneless ones read in the payloads' zone
+// (UTC without payloads). The caller still clamps it (ingest.Stamp).
 func JSONEvent(e *event.Event, payloads *Payloads) {
+	if e.Time.IsZero() {
+		loc := time.UTC
+		if payloads != nil && payloads.loc != nil {
+			loc = payloads.loc
+		}
+		nxlogTime(e, loc)
+	}
 	if f := windows.Detect(e); f != windows.FormUnknown {
 		pool := &windowsPool
 		if payloads != nil {
@@ -239,4 +247,23 @@ func (p *Payloads) applyFirewall(e *event.Event, d firewall.Dialect, msg string)
 		e.Set(event.FieldParseError, err.Error())
 	}
 	return true
+}
+
+// nxlogTime gives an event that stated no time the time NXLog wrote in
+// it: EventTime (when the event happened, as the source logged it), else
+// EventReceivedTime (when NXLog read it) — both closer to the truth than
+// the time the record reached Vigil, which may be hours later after a
+// queue drains. A zoneless time (NXLog's default "2006-01-02 15:04:05",
+// the collecting host's local time) is read in loc. Whatever it finds is
+// a sender's claim: the caller's ingest.Stamp still clamps a time in the
+// future to the arrival.
+func nxlogTime(e *event.Event, loc *time.Location) {
+	for _, name := range [...]string{"EventTime", "EventReceivedTime"} {
+		if v, ok := e.Get(name); ok {
+			if t, _, ok := windows.ParseSystemTime(v, loc); ok {
+				e.Time = t
+				return
+			}
+		}
+	}
 }

@@ -98,9 +98,12 @@ func Split(data []byte, maxEvent int, fn func(n int, obj []byte) error) error {
 //	fields     → each indexed field under its name
 //
 // Fields the event object carries are never overwritten by metadata.
-// Without time, the event object's @timestamp is used, else arrived.
+// Without time, the event object's @timestamp is used; without either
+// e.Time is left zero, so that the normaliser can take the record's own
+// time from its fields (NXLog's EventTime) and ingest.Stamp gives the
+// arrival time only to an event that states none at all.
 // The error names the problem; its Status is Splunk's.
-func ToEvent(e *event.Event, obj []byte, meta Meta, arrived time.Time) (Status, error) {
+func ToEvent(e *event.Event, obj []byte, meta Meta) (Status, error) {
 	if err := jsonflat.AppendObject(e, obj, jsonflat.Options{}); err != nil {
 		return StatusInvalidFormat, err
 	}
@@ -152,7 +155,7 @@ func ToEvent(e *event.Event, obj []byte, meta Meta, arrived time.Time) (Status, 
 	if !objEvent && e.Value(event.FieldMessage) == "" {
 		return StatusEventBlank, errors.New(`the "event" field is empty`)
 	}
-	e.Time = arrived
+	e.Time = time.Time{}
 	switch {
 	case hasTime:
 		t, err := ParseEpoch(timeV)

@@ -353,7 +353,7 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 	events := make([]event.Event, 0, 64)
 	err := Split(data, h.maxEvent(), func(n int, obj []byte) error {
 		e := event.Event{Fields: make([]event.Field, 0, 32)}
-		st, err := ToEvent(&e, obj, meta, arrived)
+		st, err := ToEvent(&e, obj, meta)
 		if err != nil {
 			return &EventError{N: n, Status: st, Detail: err.Error()}
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/ingest"
+	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/web"
 	"github.com/vigil-siem/vigil/internal/web/webtest"
 )
@@ -33,7 +34,7 @@ func TestToEvent(t *testing.T) {
 	f := func(in string, meta Meta, want string) {
 		t.Helper()
 		var e event.Event
-		st, err := ToEvent(&e, []byte(in), meta, arrived)
+		st, err := ToEvent(&e, []byte(in), meta)
 		var got string
 		if err != nil {
 			got = fmt.Sprintf("ERR %d %s: %v", st.Code, st.Text, err)
@@ -43,22 +44,26 @@ func TestToEvent(t *testing.T) {
 			for _, f := range e.Fields {
 				parts = append(parts, f.Name+"="+f.Value)
 			}
-			got = e.Time.Format(time.RFC3339Nano) + " " + strings.Join(parts, " ")
+			when := "none" // the normaliser or ingest.Stamp gives it one
+			if !e.Time.IsZero() {
+				when = e.Time.Format(time.RFC3339Nano)
+			}
+			got = when + " " + strings.Join(parts, " ")
 		}
 		if got != want {
 			t.Errorf("ToEvent(%s)\n got %s\nwant %s", in, got, want)
 		}
 	}
-	f(`{"event":"hello"}`, Meta{}, "2026-11-28T12:00:00Z message=hello")
+	f(`{"event":"hello"}`, Meta{}, "none message=hello")
 	f(`{"time":1732788000.123,"host":"ehr1","source":"/var/log/app.log","sourcetype":"app:log","index":"main","event":"x"}`, Meta{},
 		"2024-11-28T10:00:00.123Z event.dataset=app:log host.name=ehr1 log.file.path=/var/log/app.log message=x splunk.index=main splunk.source=/var/log/app.log splunk.sourcetype=app:log")
 	f(`{"time":"1732788000","event":{"message":"m","user":{"name":"u"},"event":{"dataset":"own"}},"sourcetype":"st","fields":{"env":"prod","user.name":"meta"}}`, Meta{},
 		"2024-11-28T10:00:00Z env=prod event.dataset=own message=m splunk.sourcetype=st user.name=u")
 	f(`{"event":{"@timestamp":"2026-01-02T03:04:05Z","a":1}}`, Meta{}, "2026-01-02T03:04:05Z a=1")
-	f(`{"event":{"@timestamp":"nope","a":1}}`, Meta{}, "2026-11-28T12:00:00Z a=1 vigil.original_timestamp=nope vigil.parse_error=@timestamp: unrecognised timestamp \"nope\": want RFC 3339 (2026-11-28T10:00:00Z) or Unix epoch")
-	f(`{"event":42,"source":"udp:514"}`, Meta{Host: "qhost", SourceType: "qst"}, "2026-11-28T12:00:00Z event.dataset=qst host.name=qhost message=42 splunk.source=udp:514 splunk.sourcetype=qst")
-	f(`{"event":["a",1],"host":"h"}`, Meta{Host: "qhost"}, `2026-11-28T12:00:00Z host.name=h message=["a",1]`)
-	f(`{"event":"x","source":"C:\\logs\\a.log","extra":true}`, Meta{}, `2026-11-28T12:00:00Z log.file.path=C:\logs\a.log message=x splunk.extra=true splunk.source=C:\logs\a.log`)
+	f(`{"event":{"@timestamp":"nope","a":1}}`, Meta{}, "none a=1 vigil.original_timestamp=nope vigil.parse_error=@timestamp: unrecognised timestamp \"nope\": want RFC 3339 (2026-11-28T10:00:00Z) or Unix epoch")
+	f(`{"event":42,"source":"udp:514"}`, Meta{Host: "qhost", SourceType: "qst"}, "none event.dataset=qst host.name=qhost message=42 splunk.source=udp:514 splunk.sourcetype=qst")
+	f(`{"event":["a",1],"host":"h"}`, Meta{Host: "qhost"}, `none host.name=h message=["a",1]`)
+	f(`{"event":"x","source":"C:\\logs\\a.log","extra":true}`, Meta{}, `none log.file.path=C:\logs\a.log message=x splunk.extra=true splunk.source=C:\logs\a.log`)
 	f(`{"time":1732788000123,"event":"ms"}`, Meta{}, "2024-11-28T10:00:00.123Z message=ms")
 	f(`{"host":"h"}`, Meta{}, `ERR 12 Event field is required: the "event" field is missing or null`)
 	f(`{"event":null}`, Meta{}, `ERR 12 Event field is required: the "event" field is missing or null`)
@@ -327,7 +332,7 @@ func FuzzEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = Split(data, 256, func(n int, obj []byte) error {
 			var e event.Event
-			st, err := ToEvent(&e, obj, Meta{Host: "h"}, arrived)
+			st, err := ToEvent(&e, obj, Meta{Host: "h"})
 			if (err == nil) != (st.Code == 0) {
 				t.Fatalf("status %+v with error %v", st, err)
 			}
@@ -385,5 +390,36 @@ func TestEventFlatteningTooLarge(t *testing.T) {
 	}
 	if evs := e.events(t, 1); evs[0].Value("message") != "ok" {
 		t.Fatalf("stored %v", evs[0].Fields)
+	}
+}
+
+// TestNXLogTimeWithoutHECTime: an NXLog record sent through HEC without
+// "time" keeps its own time — EventTime, else EventReceivedTime, zoneless
+// ones read in the configured zone — not the arrival; a claimed time in
+// the future is still clamped to the arrival.
+func TestNXLogTimeWithoutHECTime(t *testing.T) {
+	e := setup(t, bus.Config{})
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	payloads := normalize.NewPayloads(ny)
+	e.h.Normalize = func(ev *event.Event) { normalize.JSONEvent(ev, payloads) }
+	e.h.Now = func() time.Time { return arrived } // 12:00Z = 07:00 in New York
+	body := `{"event":{"EventTime":"2026-11-28 05:30:00","EventReceivedTime":"2026-11-28 05:30:02","Hostname":"WS5","EventID":4625,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","TargetUserName":"alice"}}` +
+		`{"event":{"EventReceivedTime":"2026-11-28 06:00:00","SourceModuleName":"auth","SourceModuleType":"im_file","Hostname":"lab1","Message":"x"}}` +
+		`{"event":{"EventTime":"2026-11-28 09:00:00","Hostname":"lab2","Message":"clock ahead"}}` +
+		`{"event":{"Hostname":"lab3","Message":"no time"}}`
+	if status, r, _ := e.post(t, "/services/collector/event", body); status != 200 {
+		t.Fatalf("got %d %+v", status, r)
+	}
+	evs := e.events(t, 4)
+	for i, want := range []string{"2026-11-28T10:30:00Z", "2026-11-28T11:00:00Z", "2026-11-28T12:00:00Z", "2026-11-28T12:00:00Z"} {
+		if got := evs[i].Time.UTC().Format(time.RFC3339); got != want {
+			t.Errorf("event %d time %s, want %s", i, got, want)
+		}
+	}
+	if got := evs[2].Value(event.FieldSenderTime); got != "2026-11-28T14:00:00Z" {
+		t.Errorf("the future EventTime is not kept as the sender's time: %q", got)
 	}
 }

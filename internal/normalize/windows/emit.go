@@ -68,7 +68,7 @@ func (n *Normalizer) emit(e *event.Event) {
 		add("host.name", r.computer)
 	}
 	add("message", r.message)
-	switch t, zoned, ok := parseSystemTime(r.systemTime, n.location()); {
+	switch t, zoned, ok := ParseSystemTime(r.systemTime, n.location()); {
 	case !ok:
 		add("winlog.time_created", r.systemTime) // kept when unreadable
 	case zoned || e.Time.IsZero():
@@ -313,10 +313,10 @@ func parseMask(s string) (uint64, bool) {
 	return v, err == nil
 }
 
-// parseSystemTime reads SystemTime (RFC 3339 with up to 9 fraction
+// ParseSystemTime reads SystemTime (RFC 3339 with up to 9 fraction
 // digits; zoned) and NXLog's EventTime ("2006-01-02 15:04:05", local time
 // without a zone, read in loc); zoned reports which it was.
-func parseSystemTime(s string, loc *time.Location) (t time.Time, zoned, ok bool) {
+func ParseSystemTime(s string, loc *time.Location) (t time.Time, zoned, ok bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), true, true
 	}
