@@ -33,6 +33,7 @@ export const pages: PageDef[] = [
   { path: "/exceptions", title: "Exceptions", section: "Detect", perm: "alerts:read", load: () => import("./pages/exceptions") },
   { path: "/review", title: "Rule review", section: "Detect", perm: "alerts:read", load: () => import("./pages/review") },
   { path: "/notifications", title: "Notifications", section: "Detect", perm: "alerts:read", load: () => import("./pages/notifications") },
+  { path: "/compliance", title: "Compliance evidence", section: "Admin", perm: "reports:read", load: () => import("./pages/compliance") },
   { path: "/admin/users", title: "Users", section: "Admin", perm: "users:admin", load: () => import("./pages/admin-users") },
   { path: "/admin/roles", title: "Roles", section: "Admin", perm: "users:admin", load: () => import("./pages/admin-roles") },
   { path: "/admin/tokens", title: "API tokens", section: "Admin", perm: "users:admin", load: () => import("./pages/admin-tokens") },
