@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/compliance"
+	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/retention"
 	"github.com/vigil-siem/vigil/internal/sources"
@@ -83,9 +85,10 @@ func (s *Server) complianceInputs(context.Context) compliance.Inputs {
 		Location:       loc,
 		Facts: compliance.Facts{
 			SyslogPlain: c.Syslog.UDPAddr != "" || c.Syslog.TCPAddr != "", SyslogTLS: c.Syslog.TLSAddr != "", SyslogClientCerts: c.Syslog.TLSClientCA != "",
-			HTTPTLS: c.HTTP.TLSCert != "", MLLPTLS: c.MLLP.TLSCert != "",
+			HTTPTLS: c.HTTP.TLSCert != "" || s.HTTPCertFile != "", MLLPTLS: c.MLLP.TLSCert != "",
 			BackupTarget: c.Backup.To, BackupInterval: time.Duration(c.Backup.Interval), BackupEncrypted: c.Backup.KeyFile != "" || c.Backup.KeyCommand != "",
 			VerifyInterval: time.Duration(c.Integrity.VerifyInterval), CheckpointInterval: time.Duration(c.Integrity.CheckpointInterval), TSA: c.Integrity.TSAURL,
+			SessionIdle: time.Duration(c.Auth.IdleTimeout), MFA: mfaFact(c),
 		},
 	}
 	return in
@@ -96,4 +99,18 @@ func (s *Server) complianceInputs(context.Context) compliance.Inputs {
 func (s *Server) reportRoutes() []access.Route {
 	actor := func(r *http.Request) string { return access.PrincipalFrom(r.Context()).String() }
 	return withPerm(s.reports.Routes(web.ParseTime, actor), readWrite(access.ReportsRead, access.ReportsWrite))
+}
+
+// mfaFact says, for the HIPAA report's person authentication section, how
+// people sign in to Vigil itself.
+func mfaFact(c *config.Config) string {
+	mfa := "no role is required to use one"
+	if len(c.Auth.MFARoles) > 0 {
+		mfa = "required for the roles " + strings.Join(c.Auth.MFARoles, ", ")
+	}
+	s := "Vigil's own users have individual accounts (argon2id password hashes, sign-in throttling and lockout) with a TOTP second factor, " + mfa + "."
+	if c.Auth.OIDC.Issuer != "" {
+		s += " Single sign-on through " + c.Auth.OIDC.Issuer + " is enabled; its users' second factor is the provider's."
+	}
+	return s + " Sessions also end " + time.Duration(c.Auth.SessionLifetime).String() + " after sign-in (docs/access.md)."
 }

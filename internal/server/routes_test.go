@@ -226,6 +226,12 @@ func TestHTTPSSelfSigned(t *testing.T) {
 			t.Fatal("plain HTTP served on the HTTPS listener")
 		}
 	}
+	// The HIPAA report states what is in effect: HTTPS, the idle logoff,
+	// the second factor's roles.
+	f := s.complianceInputs(t.Context()).Facts
+	if !f.HTTPTLS || f.SessionIdle != 15*time.Minute || !strings.Contains(f.MFA, "admin, privacy-officer") || !strings.Contains(f.MFA, "12h0m0s") {
+		t.Fatalf("report facts %+v", f)
+	}
 }
 
 func TestLoopback(t *testing.T) {
