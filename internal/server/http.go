@@ -254,25 +254,25 @@ func (s *Server) routes(opt formats.Options) ([]access.Route, error) {
 // history names the caller, changes are audited, assignees must be users,
 // PHI is masked.
 func (s *Server) triageRoutes() []access.Route {
-	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla,
-		Actor: func(ctx context.Context) string {
-			if p := access.PrincipalFrom(ctx); p != nil {
-				return p.Name
+	actor := func(ctx context.Context) string {
+		if p := access.PrincipalFrom(ctx); p != nil {
+			return p.Name
+		}
+		return "vigil"
+	}
+	record := func(ctx context.Context, action, target string, details map[string]any, err error) {
+		e := audit.Entry{Action: action, Target: target, Details: details}
+		if err != nil {
+			if e.Details == nil {
+				e.Details = map[string]any{}
 			}
-			return "vigil"
-		},
-		Audit: func(ctx context.Context, action, target string, details map[string]any, err error) {
-			e := audit.Entry{Action: action, Target: target, Details: details}
-			if err != nil {
-				if e.Details == nil {
-					e.Details = map[string]any{}
-				}
-				e.Outcome, e.Details["error"] = audit.Failure, err.Error()
-			}
-			if rerr := s.audit.Record(ctx, e); rerr != nil {
-				s.log.Error("audit record failed", "action", action, "err", rerr)
-			}
-		},
+			e.Outcome, e.Details["error"] = audit.Failure, err.Error()
+		}
+		if rerr := s.audit.Record(ctx, e); rerr != nil {
+			s.log.Error("audit record failed", "action", action, "err", rerr)
+		}
+	}
+	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla, Actor: actor, Audit: record,
 		Mask: func(ctx context.Context, as []alerts.Alert) {
 			p := access.PrincipalFrom(ctx)
 			for i := range as {
@@ -282,11 +282,15 @@ func (s *Server) triageRoutes() []access.Route {
 		},
 		Users: s.accounts,
 	}
-	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts}
-	nh := &notify.Handler{Dispatcher: s.triage.notify}
+	// Every handler names its caller (exception authors, case owners and
+	// timelines, who asked for and who approved a response run: an
+	// approver may not approve their own request) and records its changes.
+	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts, Users: s.accounts, Actor: actor, Audit: record}
+	nh := &notify.Handler{Dispatcher: s.triage.notify, Audit: record}
 	rh := &risk.Handler{Engine: s.triage.risk}
-	rs := &response.Handler{Runner: s.triage.response, Alerts: s.alerts}
-	ch := &cases.Handler{Store: s.triage.cases, ParseTime: web.ParseTime}
+	rs := &response.Handler{Runner: s.triage.response, Alerts: s.alerts, Actor: actor, Audit: record}
+	ch := &cases.Handler{Store: s.triage.cases, ParseTime: web.ParseTime, Actor: actor, Audit: record,
+		SeesPHI: func(ctx context.Context) bool { return access.Sees(access.PrincipalFrom(ctx)) }}
 	var out []access.Route
 	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes(), rs.Routes(), ch.Routes()) {
 		out = append(out, access.Route{Pattern: r.Pattern, Perm: access.Permission(r.Perm), Handler: r.Handler})
