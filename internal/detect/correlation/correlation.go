@@ -363,6 +363,7 @@ func (e *Engine) eventValue(m *engine.Match, field string, ev *event.Event) stri
 			names = []string{field}
 		}
 		names = append(names, field)
+		names = append(names, addressFallbacks(names)...)
 		e.fieldC[ck] = names
 	}
 	for _, n := range names {
@@ -371,6 +372,28 @@ func (e *Engine) eventValue(m *engine.Match, field string, ev *event.Event) stri
 		}
 	}
 	return ""
+}
+
+// addressFallbacks are the ECS <side>.address fields standing in for
+// <side>.ip fields among names. ECS keeps a remote end as it was logged
+// in .address and copies it to .ip only when it is an IP address; a host
+// name (PAM's rhost=, sshd with UseDNS) goes to .domain. Without this, a
+// correlation grouped by source.ip would count every remote host known
+// only by name in one group with the empty address, and ten failures
+// spread over ten hosts would look like a brute force from one.
+func addressFallbacks(names []string) []string {
+	var out []string
+	for _, n := range names {
+		side, ok := strings.CutSuffix(n, ".ip")
+		if !ok {
+			continue
+		}
+		switch side {
+		case "source", "destination", "client", "server":
+			out = append(out, side+".address")
+		}
+	}
+	return out
 }
 
 func groupKey(cr *crule, key []string) string {

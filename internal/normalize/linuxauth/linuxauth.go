@@ -146,7 +146,11 @@ func addIf(e *event.Event, name, value string) {
 }
 
 // addSource records a remote address: source.ip when it is an IP
-// address, source.domain otherwise.
+// address; a host name (PAM's rhost=, sshd with UseDNS) in source.domain
+// and in source.address, ECS's field for an address as it was logged.
+// Correlations grouped by source.ip fall back to source.address, so remote
+// hosts known only by name stay apart. (ECS would copy an IP address to
+// source.address too; it would say nothing more and is not stored twice.)
 func addSource(e *event.Event, host, port string) {
 	if host == "" || host == "UNKNOWN" {
 		return
@@ -154,6 +158,7 @@ func addSource(e *event.Event, host, port string) {
 	if a, err := netip.ParseAddr(host); err == nil && a.IsValid() {
 		e.Add("source.ip", host)
 	} else if isHostName(host) {
+		e.Add("source.address", host)
 		e.Add("source.domain", host)
 	} else {
 		return

@@ -65,7 +65,7 @@ func TestSSHD(t *testing.T) {
 	// UseDNS yes: a host name instead of an address.
 	f("Accepted password for alice from ws7.example.org port 52211 ssh2",
 		auth, "event.action=ssh_login", "event.outcome=success", "event.type=start", "system.auth.ssh.method=password",
-		"user.name=alice", "source.domain=ws7.example.org", "source.port=52211")
+		"user.name=alice", "source.address=ws7.example.org", "source.domain=ws7.example.org", "source.port=52211")
 	f("Failed password for root from 203.0.113.5 port 40100 ssh2",
 		auth, "event.action=ssh_login", "event.outcome=failure", "event.type=info", "system.auth.ssh.method=password",
 		"user.name=root", "source.ip=203.0.113.5", "source.port=40100")
@@ -223,7 +223,7 @@ func TestPAM(t *testing.T) {
 		"system.auth.pam.tty=ssh", "source.ip=203.0.113.5", "user.name=root")
 	f(t, "sshd", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=attacker.example.net",
 		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=info", "service.name=sshd", "system.auth.pam.module=pam_unix",
-		"system.auth.pam.tty=ssh", "source.domain=attacker.example.net")
+		"system.auth.pam.tty=ssh", "source.address=attacker.example.net", "source.domain=attacker.example.net")
 	f(t, "sshd", "pam_unix(sshd:auth): check pass; user unknown",
 		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=info", "event.reason=user_unknown", "service.name=sshd", "system.auth.pam.module=pam_unix")
 	f(t, "sshd", "pam_sss(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5 user=kim",
@@ -334,7 +334,7 @@ func TestOldPAM(t *testing.T) {
 	// Unknown user: no user= part.
 	f(t, "sshd(pam_unix)", "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=host-7.example.net ",
 		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=info", "service.name=sshd", "system.auth.pam.module=pam_unix",
-		"system.auth.pam.tty=NODEVssh", "source.domain=host-7.example.net")
+		"system.auth.pam.tty=NODEVssh", "source.address=host-7.example.net", "source.domain=host-7.example.net")
 	f(t, "sshd(pam_unix)", "check pass; user unknown",
 		auth, "event.action=pam_auth", "event.outcome=failure", "event.type=info", "event.reason=user_unknown", "service.name=sshd", "system.auth.pam.module=pam_unix")
 	f(t, "sshd(pam_unix)", "session opened for user alice by (uid=0)",

@@ -3,9 +3,11 @@ package offline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -279,22 +281,38 @@ level: high
 }
 
 // TestScanOldPAMBruteForce: Linux-PAM's old "sshd(pam_unix)[pid]:" lines,
-// read with --format syslog, raise the brute-force correlation.
+// read with --format syslog, raise the brute-force correlation, once per
+// remote host: hosts logged by name (rhost=<hostname>, no source.ip) are
+// told apart by their address, not counted together as one empty address.
 func TestScanOldPAMBruteForce(t *testing.T) {
 	root := repoRoot(t)
 	var lines bytes.Buffer
-	for i := range 12 {
-		fmt.Fprintf(&lines, "Jun 14 15:16:%02d combo sshd(pam_unix)[%d]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=198.51.100.23  user=root\n", i, 4000+i)
+	for i, rhost := range []string{"198.51.100.23", "scanner-a.example.net", "scanner-b.example.net"} {
+		n := 12
+		if i == 2 {
+			n = 6 // below the threshold of 10 on its own
+		}
+		for j := range n {
+			fmt.Fprintf(&lines, "Jun 14 15:%02d:%02d combo sshd(pam_unix)[%d]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=%s  user=root\n", 16+i, j, 4000+j, rhost)
+		}
 	}
 	path := filepath.Join(t.TempDir(), "secure")
 	os.WriteFile(path, lines.Bytes(), 0o600)
 	var out, errOut bytes.Buffer
-	res, err := Scan(context.Background(), &out, &errOut, []string{path}, Config{Rules: []string{filepath.Join(root, "rules")}, Format: "syslog"})
+	res, err := Scan(context.Background(), &out, &errOut, []string{path}, Config{Rules: []string{filepath.Join(root, "rules")}, Format: "syslog", JSON: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Alerts != 1 || !strings.Contains(out.String(), "SSH/PAM Brute Force Against a Linux Host [event_count]") {
-		t.Errorf("%+v\n%s%s", res, out.String(), errOut.String())
+	var groups []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m jsonMatch
+		if json.Unmarshal([]byte(l), &m) == nil && m.Title == "SSH/PAM Brute Force Against a Linux Host" {
+			groups = append(groups, m.GroupBy["source.ip"])
+		}
+	}
+	slices.Sort(groups)
+	if res.Alerts != 2 || !slices.Equal(groups, []string{"198.51.100.23", "scanner-a.example.net"}) {
+		t.Errorf("brute-force alerts by source %q, want 198.51.100.23 and scanner-a.example.net (%+v)\n%s%s", groups, res, out.String(), errOut.String())
 	}
 }
 
