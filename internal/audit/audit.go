@@ -262,6 +262,14 @@ func Track(ctx context.Context) (context.Context, *Tracker) {
 	return context.WithValue(ctx, trackKey{}, t), t
 }
 
+// RecordedIn reports whether anything was recorded with ctx's tracker
+// (see Track); false when ctx has none. A wrapper that records what its
+// handler did not record itself asks this after the handler.
+func RecordedIn(ctx context.Context) bool {
+	t, ok := ctx.Value(trackKey{}).(*Tracker)
+	return ok && t.Recorded()
+}
+
 func markRecorded(ctx context.Context) {
 	if t, ok := ctx.Value(trackKey{}).(*Tracker); ok {
 		t.mu.Lock()

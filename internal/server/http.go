@@ -245,8 +245,8 @@ func (s *Server) routes(opt formats.Options) ([]access.Route, error) {
 		ru.routes(), sh.Routes(), pf.Routes(), au.Routes(),
 		withPerm(gh.Routes(), func(string) access.Permission { return access.Ingest }),
 		// The integrity of stored events is audit evidence.
-		withPerm(in.Routes(), func(string) access.Permission { return access.AuditRead }),
-		backups, s.retentionRoutes(), s.reportRoutes()), nil
+		s.auditedEvidence(slices.Concat(withPerm(in.Routes(), func(string) access.Permission { return access.AuditRead }),
+			backups, s.retentionRoutes(), s.reportRoutes()))), nil
 }
 
 // triageRoutes wires the alert triage APIs (alerts, exceptions,
