@@ -106,6 +106,12 @@ type Options struct {
 	// MaxPending bounds the queue: beyond it new deliveries are dropped
 	// and counted (default 100,000).
 	MaxPending int
+	// MaxDead bounds the dead-letter list: beyond it the oldest dead
+	// deliveries are deleted and counted (default 10,000). Keep is how
+	// long sent and dead deliveries are kept (default 365 days); pending
+	// ones are kept until they are sent or die.
+	MaxDead int
+	Keep    time.Duration
 	HTTPClient *http.Client
 	Log        *slog.Logger
 	Registry   prometheus.Registerer
@@ -126,7 +132,7 @@ type Dispatcher struct {
 }
 
 type metrics struct {
-	sent, failed, dead, dropped *prometheus.CounterVec
+	sent, failed, dead, dropped, pruned *prometheus.CounterVec
 }
 
 // New builds the channels of the configuration.
@@ -148,6 +154,12 @@ func New(ctx context.Context, d *sql.DB, cfg *config.Config, opt Options) (*Disp
 	}
 	if opt.MaxPending <= 0 {
 		opt.MaxPending = 100_000
+	}
+	if opt.MaxDead <= 0 {
+		opt.MaxDead = 10_000
+	}
+	if opt.Keep <= 0 {
+		opt.Keep = 365 * 24 * time.Hour
 	}
 	if opt.HTTPClient == nil {
 		opt.HTTPClient = &http.Client{Timeout: opt.SendTimeout}
@@ -175,9 +187,11 @@ func New(ctx context.Context, d *sql.DB, cfg *config.Config, opt Options) (*Disp
 		failed:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_notify_failures_total", Help: "Failed delivery attempts (retried), by channel."}, []string{"channel"}),
 		dead:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_notify_dead_total", Help: "Deliveries given up after every retry (dead-letter list), by channel."}, []string{"channel"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_notify_dropped_total", Help: "Deliveries not queued because the queue was full, by channel."}, []string{"channel"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_notify_pruned_total",
+			Help: "Delivery records deleted: reason age (sent or dead, older than the retention) or dead_limit (the dead-letter list was full)."}, []string{"reason"}),
 	}
 	if opt.Registry != nil {
-		opt.Registry.MustRegister(n.m.sent, n.m.failed, n.m.dead, n.m.dropped)
+		opt.Registry.MustRegister(n.m.sent, n.m.failed, n.m.dead, n.m.dropped, n.m.pruned)
 	}
 	return n, nil
 }
@@ -327,9 +341,16 @@ func (n *Dispatcher) Enqueue(ctx context.Context, as []alerts.Alert) error {
 func (n *Dispatcher) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var pruned time.Time
 	for {
 		if err := n.dispatch(ctx); err != nil && ctx.Err() == nil {
 			n.opt.Log.Warn("notifications: read the queue", "err", err)
+		}
+		if now := n.opt.Now(); now.Sub(pruned) >= pruneEvery {
+			pruned = now
+			if _, err := n.Prune(ctx); err != nil && ctx.Err() == nil {
+				n.opt.Log.Warn("notifications: prune the delivery records", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -339,6 +360,34 @@ func (n *Dispatcher) Run(ctx context.Context) {
 		case <-n.wake:
 		}
 	}
+}
+
+// pruneEvery is how often Run prunes the delivery records.
+const pruneEvery = 10 * time.Minute
+
+// Prune deletes the sent and dead deliveries older than Options.Keep and,
+// beyond Options.MaxDead, the oldest dead ones, so that the records and the
+// dead-letter list stay bounded whatever a channel does. It returns how many
+// records it deleted.
+func (n *Dispatcher) Prune(ctx context.Context) (int64, error) {
+	cutoff := n.opt.Now().Add(-n.opt.Keep).UnixNano()
+	res, err := n.db.ExecContext(ctx, `DELETE FROM notify_deliveries WHERE status IN ('sent', 'dead') AND updated < ?`, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	old, _ := res.RowsAffected()
+	res, err = n.db.ExecContext(ctx, `DELETE FROM notify_deliveries WHERE status = 'dead' AND id NOT IN
+		(SELECT id FROM notify_deliveries WHERE status = 'dead' ORDER BY updated DESC, id DESC LIMIT ?)`, n.opt.MaxDead)
+	if err != nil {
+		return old, err
+	}
+	over, _ := res.RowsAffected()
+	n.m.pruned.WithLabelValues("age").Add(float64(old))
+	n.m.pruned.WithLabelValues("dead_limit").Add(float64(over))
+	if over > 0 {
+		n.opt.Log.Warn("notifications: the dead-letter list is full; the oldest dead deliveries were deleted", "deleted", over, "max_dead", n.opt.MaxDead)
+	}
+	return old + over, nil
 }
 
 type due struct {
@@ -470,7 +519,9 @@ func (n *Dispatcher) backoff(attempts int) time.Duration {
 	if d > n.opt.MaxDelay || d <= 0 {
 		d = n.opt.MaxDelay
 	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	// ±20% jitter, so that deliveries failed together do not retry
+	// together; never beyond MaxDelay.
+	return min(time.Duration(float64(d)*(0.8+0.4*rand.Float64())), n.opt.MaxDelay)
 }
 
 // DeliveryRecord is one delivery as the API lists it.

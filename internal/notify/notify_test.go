@@ -420,3 +420,59 @@ func TestRoutingScheduleAndDigest(t *testing.T) {
 		}
 	}
 }
+
+// TestBackoffAndBoundedRecords: retries wait longer each time up to the
+// maximum; the dead-letter list keeps at most MaxDead deliveries (the
+// newest) and sent or dead records older than Keep are deleted.
+func TestBackoffAndBoundedRecords(t *testing.T) {
+	n := &Dispatcher{opt: Options{BaseDelay: 10 * time.Second, MaxDelay: time.Hour}}
+	for _, c := range []struct {
+		attempts int
+		want     time.Duration
+	}{{1, 10 * time.Second}, {2, 20 * time.Second}, {3, 40 * time.Second}, {9, 2560 * time.Second}, {10, time.Hour}, {60, time.Hour}} {
+		if got := n.backoff(c.attempts); got < c.want*8/10 || got > min(c.want*12/10, time.Hour) {
+			t.Errorf("backoff after %d attempts: %v, want %v ± 20%%", c.attempts, got, c.want)
+		}
+	}
+
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := "http://" + closed.Addr().String() + "/hook"
+	closed.Close()
+	ok := newReceiver(t, func(http.Header, []byte) (int, error) { return 200, nil })
+	cfg := config.Default()
+	cfg.Notify.Webhooks = []config.Channel{{Name: "down", Kind: "webhook", URL: down}, {Name: "up", Kind: "webhook", URL: ok.URL}}
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	r := newRig(t, cfg, Options{MaxAttempts: 1, MaxDead: 2, Keep: 24 * time.Hour, Now: clock})
+	ctx := context.Background()
+	for i := range 4 {
+		if _, err := r.alerts.Add(ctx, []alerts.Alert{{Key: fmt.Sprint(i), Kind: "sigma", RuleID: "r", RuleTitle: "t", Level: "high", Time: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(status string) int {
+		ds, err := r.d.Deliveries(ctx, Filter{Status: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	waitFor(t, "four dead and four sent deliveries", func() bool { return count("dead") == 4 && count("sent") == 4 })
+	if n, err := r.d.Prune(ctx); err != nil || n != 2 {
+		t.Fatalf("pruned %d (%v), want the 2 oldest dead deliveries", n, err)
+	}
+	dead, _ := r.d.Deliveries(ctx, Filter{Status: "dead"})
+	if len(dead) != 2 || dead[0].AlertID != 4 || dead[1].AlertID != 3 {
+		t.Fatalf("the dead-letter list kept %+v, want the deliveries of alerts 4 and 3", dead)
+	}
+	if count("sent") != 4 {
+		t.Fatal("sent deliveries younger than Keep were deleted")
+	}
+	mu.Lock()
+	now = now.Add(25 * time.Hour)
+	mu.Unlock()
+	if n, err := r.d.Prune(ctx); err != nil || n != 6 || count("") != 0 {
+		t.Fatalf("a day later pruned %d (%v), %d left, want every record gone", n, err, count(""))
+	}
+}
