@@ -110,8 +110,8 @@ type Options struct {
 	// deliveries are deleted and counted (default 10,000). Keep is how
 	// long sent and dead deliveries are kept (default 365 days); pending
 	// ones are kept until they are sent or die.
-	MaxDead int
-	Keep    time.Duration
+	MaxDead    int
+	Keep       time.Duration
 	HTTPClient *http.Client
 	Log        *slog.Logger
 	Registry   prometheus.Registerer
