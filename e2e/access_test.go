@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,8 @@ import (
 	es8 "github.com/elastic/go-elasticsearch/v8"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/vigil-siem/vigil/internal/accounts"
+	"github.com/vigil-siem/vigil/internal/accounts/oidctest"
 	"github.com/vigil-siem/vigil/internal/client"
 )
 
@@ -276,4 +280,140 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestSSOLogin: the real binary signs users in through a real OpenID
+// provider (zitadel/oidc's op on loopback) with the authorization code
+// flow and PKCE: the provider's group maps to a role, a user with no
+// mapped group is refused, both are in the audit trail, and logout ends
+// the session.
+func TestSSOLogin(t *testing.T) {
+	// The provider must know Vigil's callback before Vigil starts, and
+	// Vigil listens on an ephemeral port: register the callback under a
+	// public name (as behind a reverse proxy) and let the test's browser
+	// carry the redirect to the real address.
+	const public = "http://vigil.invalid"
+	idp := oidctest.Start(t, public+"/api/v1/auth/oidc/callback",
+		oidctest.User{Name: "nina", Password: "nina-password-1", Email: "nina@example.org", Groups: []string{"siem-analysts", "staff"}},
+		oidctest.User{Name: "oscar", Password: "oscar-password-1", Email: "oscar@example.org", Groups: []string{"staff"}})
+	in := startVigil(t, t.TempDir(), "--auth-oidc-issuer", idp.Issuer, "--auth-oidc-client-id", idp.ClientID,
+		"--auth-oidc-client-secret", idp.ClientSecret, "--auth-oidc-redirect-url", public+"/api/v1/auth/oidc/callback",
+		"--auth-oidc-scopes", "profile,email,groups", "--auth-oidc-role-mapping", "siem-analysts=analyst,siem-admins=admin",
+		"--auth-oidc-display-name", "Hospital sign-in")
+	var methods struct {
+		OIDC struct {
+			Enabled  bool   `json:"enabled"`
+			Name     string `json:"name"`
+			LoginURL string `json:"login_url"`
+		} `json:"oidc"`
+	}
+	resp, err := http.Get(in.httpURL + "/api/v1/auth/methods")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&methods)
+	resp.Body.Close()
+	if !methods.OIDC.Enabled || methods.OIDC.Name != "Hospital sign-in" {
+		t.Fatalf("sign-in methods: %+v", methods)
+	}
+	authRequest := regexp.MustCompile(`name="id" value="([^"]+)"`)
+	login := func(user, password string) (*http.Client, int, string) {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+			if r.URL.Host == "vigil.invalid" {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+		resp, err := c.Get(in.httpURL + methods.OIDC.LoginURL + "?return_to=/alerts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := authRequest.FindSubmatch(page)
+		if resp.StatusCode != 200 || m == nil || !strings.HasPrefix(resp.Request.URL.String(), idp.Issuer) {
+			t.Fatalf("the provider's sign-in page: %d %s\n%s", resp.StatusCode, resp.Request.URL, page)
+		}
+		resp, err = c.PostForm(idp.Issuer+oidctest.LoginPath, url.Values{"username": {user}, "password": {password}, "id": {string(m[1])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		back, err := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || err != nil || back.Host != "vigil.invalid" || back.Query().Get("code") == "" {
+			t.Fatalf("the provider did not send the browser back with a code: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		resp, err = c.Get(in.httpURL + back.RequestURI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return c, resp.StatusCode, string(body)
+	}
+	me := func(c *http.Client) (int, accounts.Me) {
+		t.Helper()
+		resp, err := c.Get(in.httpURL + "/api/v1/auth/me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m accounts.Me
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	c, code, body := login("nina", "nina-password-1")
+	if code != 200 || !strings.Contains(body, "url=/alerts") {
+		t.Fatalf("callback: %d %s", code, body)
+	}
+	code, m := me(c)
+	if code != 200 || m.Name != "nina" || m.Method != "oidc" || strings.Join(m.Roles, ",") != "analyst" || m.Restriction != "" || m.Session == nil {
+		t.Fatalf("me after single sign-on: %d %+v", code, m)
+	}
+	get := func(path string) int {
+		resp, err := c.Get(in.httpURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if get("/api/v1/search?q=*&limit=1") != 200 || get("/api/v1/users") != 403 {
+		t.Fatal("an analyst from the provider searches and does not manage users")
+	}
+	// Logout needs the session's CSRF token.
+	req, _ := http.NewRequest("POST", in.httpURL+"/api/v1/auth/logout", strings.NewReader("{}"))
+	req.Header.Set("X-CSRF-Token", m.Session.CSRFToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("logout: %s", resp.Status)
+	}
+	if code, _ := me(c); code != 401 {
+		t.Fatalf("me after logout: %d", code)
+	}
+	// No mapped group: refused, and the account is not created.
+	c2, code, body := login("oscar", "oscar-password-1")
+	if code != 403 || !strings.Contains(body, "no role") {
+		t.Fatalf("unmapped user: %d %s", code, body)
+	}
+	if code, _ := me(c2); code != 401 {
+		t.Fatalf("the refused user has a session: %d", code)
+	}
+	out, _ := runVigil(t, "audit", "list", "--server", in.httpURL, "--token", in.admin, "--action", "auth.*", "--format", "ndjson")
+	for _, want := range []string{`"method":"oidc"`, "no role mapped from groups", `"action":"auth.logout"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit trail lacks %q:\n%s", want, out)
+		}
+	}
+	users, _ := runVigil(t, "users", "list", "--server", in.httpURL, "--token", in.admin)
+	if !strings.Contains(users, "nina") || strings.Contains(users, "oscar") {
+		t.Fatalf("users after single sign-on:\n%s", users)
+	}
 }
