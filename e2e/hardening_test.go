@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -9,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -440,5 +443,109 @@ func TestMLLPCareTeamInsertion(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("mallory's membership without its provenance: %+v", encs)
+	}
+}
+
+// vmKB reads a /proc/<pid>/status value in kB (VmRSS, VmHWM).
+func vmKB(t *testing.T, pid int, key string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc/%d/status: %v", pid, err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			var n int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &n)
+			return n
+		}
+	}
+	t.Fatalf("%s not in /proc/%d/status", key, pid)
+	return 0
+}
+
+// ndjsonBomb is a gzip body of small events that decompresses to size
+// bytes (about 1,000 times its compressed size).
+func ndjsonBomb(size int) []byte {
+	var zb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zb, gzip.BestCompression)
+	line := []byte(`{"message":"bomb","host":{"name":"flood"},"user":{"name":"u"},"event":{"action":"x"}}` + "\n")
+	for n := 0; n+len(line) <= size; n += len(line) {
+		zw.Write(line)
+	}
+	zw.Close()
+	return zb.Bytes()
+}
+
+// TestConcurrentBombsStayWithinMemory is issue 10's fourth finding: one
+// 4.6 MB gzip request cost ~1.1 GB of memory, eight at once 9.1 GB, and a
+// 60 MB body of small events 2 GB. Here eight gzip bombs that each inflate
+// to 40 MB of events and two 40 MB plain bodies arrive at once: the server
+// takes what its memory budget allows, answers the rest 503 with
+// Retry-After, and its peak RSS stays under the ceiling.
+func TestConcurrentBombsStayWithinMemory(t *testing.T) {
+	const budget = 256 << 20
+	in := startVigil(t, t.TempDir(), "--ingest-memory-budget", "256MiB")
+	pid := in.cmd.Process.Pid
+	base := vmKB(t, pid, "VmRSS")
+	bomb := ndjsonBomb(40 << 20)
+	plain := bytes.Repeat([]byte(`{"message":"plain","host":{"name":"big"},"user":{"name":"u"}}`+"\n"), (40<<20)/62)
+	type result struct {
+		code       int
+		retryAfter string
+	}
+	results := make(chan result, 10)
+	post := func(body []byte, gz bool) {
+		req, _ := http.NewRequest(http.MethodPost, in.httpURL+"/api/v1/ingest", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+in.token)
+		if gz {
+			req.Header.Set("Content-Encoding", "gzip")
+		}
+		c := &http.Client{Timeout: 3 * time.Minute}
+		resp, err := c.Do(req)
+		if err != nil {
+			results <- result{code: -1}
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		results <- result{resp.StatusCode, resp.Header.Get("Retry-After")}
+	}
+	for range 8 {
+		go post(bomb, true)
+	}
+	for range 2 {
+		go post(plain, false)
+	}
+	accepted, busy := 0, 0
+	for range 10 {
+		r := <-results
+		switch {
+		case r.code == 200:
+			accepted++
+		case r.code == 503 && r.retryAfter != "":
+			busy++
+		default:
+			t.Errorf("answer %d (Retry-After %q), want 200 or 503 with Retry-After", r.code, r.retryAfter)
+		}
+	}
+	peak := vmKB(t, pid, "VmHWM")
+	t.Logf("RSS at start %d MiB, peak %d MiB; %d accepted, %d told to retry", base>>10, peak>>10, accepted, busy)
+	if accepted == 0 || busy == 0 {
+		t.Errorf("%d accepted, %d busy: want some of each", accepted, busy)
+	}
+	// The ceiling: what the server held at start, plus twice the budget
+	// (the heap's soft limit allows the collector that much), plus 256 MiB
+	// for the bus, the store and the detector at work.
+	if ceiling := base + 2*budget>>10 + 256<<10; peak > ceiling {
+		t.Errorf("peak RSS %d MiB over the ceiling of %d MiB", peak>>10, ceiling>>10)
+	}
+	select {
+	case <-in.exited:
+		t.Fatalf("vigil exited:\n%s", in.Logs())
+	default:
+	}
+	if c := readyz(in); c != 200 {
+		t.Errorf("/readyz after the bombs: %d", c)
 	}
 }

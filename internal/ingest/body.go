@@ -35,8 +35,21 @@ func (e *EncodingError) Error() string {
 // Body returns a request's body decompressed (identity or gzip) and bounded
 // to max bytes both as sent and once decompressed, so that a small gzip
 // bomb cannot inflate without limit. Reading past the limit fails with
-// ErrTooLarge. Close the body when done.
+// ErrTooLarge. When the request carries a Budget (WithBudget), every byte
+// read is charged to it until the body is closed, and a read the budget
+// cannot cover fails with ErrBusy. Close the body when done.
 func Body(w http.ResponseWriter, r *http.Request, max int64) (io.ReadCloser, error) {
+	body, err := body(w, r, max)
+	if err != nil {
+		return nil, err
+	}
+	if b := budgetFrom(r.Context()); b != nil {
+		return &metered{ctx: r.Context(), r: body, c: body, b: b}, nil
+	}
+	return body, nil
+}
+
+func body(w http.ResponseWriter, r *http.Request, max int64) (io.ReadCloser, error) {
 	raw := http.MaxBytesReader(w, r.Body, max)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":

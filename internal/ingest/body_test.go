@@ -3,12 +3,14 @@ package ingest
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func readBody(t *testing.T, body []byte, enc string, max int64) ([]byte, error) {
@@ -56,5 +58,56 @@ func TestBody(t *testing.T) {
 	}
 	if _, err := readBody(t, []byte("x"), "br", 100); !errors.As(err, &ee) || !ee.Unsupported || !strings.Contains(err.Error(), `"br"`) {
 		t.Fatalf("brotli: %v", err)
+	}
+}
+
+// TestBudgetBoundsConcurrentBodies: bodies read under a shared budget take
+// at most the budget together; a request that cannot get memory in time
+// is told to come back (ErrBusy), one that alone exceeds the budget is too
+// large, and closing a body gives its memory back.
+func TestBudgetBoundsConcurrentBodies(t *testing.T) {
+	refused := 0
+	b := NewBudget(8<<20, func() { refused++ })
+	b.wait = 50 * time.Millisecond
+	read := func(size int) (io.ReadCloser, error) {
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(make([]byte, size)))
+		r = r.WithContext(context.WithValue(r.Context(), budgetKey{}, b))
+		body, err := Body(httptest.NewRecorder(), r, 64<<20)
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.Copy(io.Discard, body)
+		if err != nil {
+			body.Close() // as handlers do, failed or not
+		}
+		return body, err
+	}
+	first, err := read(1 << 20) // charged 5 MiB (factor 5, in 1.25 MiB steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used := b.Used(); used < 5<<20 || used > 8<<20 {
+		t.Fatalf("used %d after a 1 MiB body", used)
+	}
+	if _, err := read(1 << 20); !IsBusy(err) {
+		t.Fatalf("second body while the first holds the budget: %v, want busy", err)
+	}
+	first.Close()
+	if b.Used() != 0 {
+		t.Fatalf("used %d after closing", b.Used())
+	}
+	if _, err := read(4 << 20); !IsTooLarge(err) {
+		t.Fatalf("a body needing more than the whole budget: %v, want too large", err)
+	}
+	if b.Used() != 0 {
+		t.Fatalf("used %d after a refused body", b.Used())
+	}
+	second, err := read(1 << 20)
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	second.Close()
+	if refused != 1 {
+		t.Errorf("refused %d, want 1", refused)
 	}
 }

@@ -169,3 +169,33 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("a failure long ago with nothing since: %v", err)
 	}
 }
+
+// TestPendingMatchesPublishAll: Pending stores what PublishAll stores, in
+// batches within the bus limit, and stops at an event too large.
+func TestPendingMatchesPublishAll(t *testing.T) {
+	b, c := openBus(t, bus.Config{MaxBatchBytes: 64 << 10})
+	p := NewPending(b)
+	evs := mk(300, 1000)
+	for _, e := range evs {
+		p.Add(e)
+	}
+	if p.Len() != 300 || p.Bytes() < 300_000 {
+		t.Fatalf("len %d bytes %d", p.Len(), p.Bytes())
+	}
+	n, err := p.Publish(context.Background(), b, "test")
+	if err != nil || n != 300 {
+		t.Fatalf("published %d: %v", n, err)
+	}
+	got, batches := drain(t, c, 300)
+	if len(got) != 300 || batches < 5 || got[299].Value("message") != evs[299].Value("message") {
+		t.Fatalf("%d events in %d batches", len(got), batches)
+	}
+	p = NewPending(b)
+	for _, e := range append(mk(3, 10), mk(1, 200<<10)...) {
+		p.Add(e)
+	}
+	p.Add(mk(1, 10)[0])
+	if n, err := p.Publish(context.Background(), b, "test"); n != 3 || err == nil || !strings.Contains(err.Error(), "exceeds the bus batch limit") {
+		t.Fatalf("with an oversized event: %d, %v", n, err)
+	}
+}

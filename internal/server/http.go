@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/audit"
@@ -105,8 +107,17 @@ func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 		Exempt: config.ParseProxies(s.cfg.HTTP.TrustedProxies), Log: s.log.With("component", "http"), Refused: s.metrics.RefusedFunc("http"),
 		IdleUnauthenticated: time.Duration(s.cfg.HTTP.UnauthIdleTimeout)})
 	ln := limited.Listener(raw, httpRefused)
+	// Request bodies are read within one memory budget (ingest.Body
+	// charges it): beyond it requests are answered 429/503.
+	budget := ingest.NewBudget(int64(s.cfg.Ingest.MemoryBudget), func() { s.metrics.Refused.WithLabelValues("http", "memory_budget").Inc() })
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_ingest_memory_budget_used_bytes",
+		Help: "Memory charged to the ingest budget by HTTP request bodies being read and decoded."}, func() float64 { return float64(budget.Used()) }))
+	if need := int64(s.cfg.Ingest.MaxBodyBytes) * ingest.DefaultBudgetFactor; need > budget.Max() {
+		s.log.Warn("ingest.memory_budget is smaller than one request of ingest.max_body_bytes needs: the largest requests will be refused as too large",
+			"memory_budget", s.cfg.Ingest.MemoryBudget.String(), "needed", config.ByteSize(need).String())
+	}
 	srv := &http.Server{
-		Handler:           trackAuth(api.Handler()),
+		Handler:           trackAuth(ingest.WithBudget(budget, api.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Duration(s.cfg.HTTP.IdleTimeout),
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

@@ -35,7 +35,8 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	arrived := h.Now()
 	items := make([]item, 0, 64)
-	events := make([]event.Event, 0, 64)
+	// Encoded into bus batches as they come (see ingest.Pending).
+	events := ingest.NewPending(h.Pub)
 	reject := func(it *item, status int, typ, reason string) {
 		it.status, it.errType, it.reason = status, typ, reason
 		h.Metrics.Rejected.WithLabelValues(Source).Inc()
@@ -75,20 +76,26 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			h.Metrics.Count(Source, &e)
-			it.event = len(events)
-			events = append(events, e)
+			it.event = events.Len()
+			events.Add(e)
 		}
 		items = append(items, it)
 		return nil
 	})
 	var malformed *MalformedError
 	switch {
+	case ingest.IsBusy(err):
+		// What shippers retry with back-off, as for Elasticsearch's own
+		// rejected executions.
+		w.Header().Set("Retry-After", ingest.BusyRetryAfter)
+		writeError(w, http.StatusTooManyRequests, "es_rejected_execution_exception", err.Error())
+		return
 	case isTooLarge(err):
 		h.tooLarge(w)
 		return
 	case errors.As(err, &malformed):
 		// Nothing is stored: the events read so far and the bad line.
-		h.Metrics.Rejected.WithLabelValues(Source).Add(float64(len(events) + 1))
+		h.Metrics.Rejected.WithLabelValues(Source).Add(float64(events.Len() + 1))
 		writeError(w, http.StatusBadRequest, "illegal_argument_exception", malformed.Error())
 		return
 	case err != nil:
@@ -99,11 +106,11 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	stored, perr := ingest.PublishAll(r.Context(), h.Pub, Source, events)
+	stored, perr := events.Publish(r.Context(), h.Pub, Source)
 	if perr != nil {
 		status, typ := busStatus(perr)
-		h.Metrics.Rejected.WithLabelValues(Source).Add(float64(len(events) - stored))
-		h.Log.Warn("bulk request partly refused by the bus", "stored", stored, "refused", len(events)-stored, "err", perr)
+		h.Metrics.Rejected.WithLabelValues(Source).Add(float64(events.Len() - stored))
+		h.Log.Warn("bulk request partly refused by the bus", "stored", stored, "refused", events.Len()-stored, "err", perr)
 		if stored == 0 {
 			// Nothing stored: the whole request is to be retried, which
 			// every shipper does for a request-level 429/503.

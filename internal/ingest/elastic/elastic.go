@@ -859,6 +859,10 @@ func (h *Handler) doc(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	src, err := io.ReadAll(io.LimitReader(body, int64(h.MaxDocBytes)+1))
 	switch {
+	case ingest.IsBusy(err):
+		w.Header().Set("Retry-After", ingest.BusyRetryAfter)
+		writeError(w, http.StatusTooManyRequests, "es_rejected_execution_exception", err.Error())
+		return
 	case isTooLarge(err):
 		h.tooLarge(w)
 		return

@@ -168,6 +168,10 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) (*fhir.Request, b
 	defer body.Close()
 	data, err := io.ReadAll(body)
 	switch {
+	case ingest.IsBusy(err):
+		w.Header().Set("Retry-After", ingest.BusyRetryAfter)
+		outcome(w, http.StatusServiceUnavailable, "transient", err.Error())
+		return nil, false
 	case ingest.IsTooLarge(err):
 		outcome(w, http.StatusRequestEntityTooLarge, "too-long", fmt.Sprintf("request exceeds %d bytes; send smaller Bundles", max))
 		return nil, false

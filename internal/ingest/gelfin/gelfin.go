@@ -396,7 +396,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(body)
 	if err != nil {
 		status := http.StatusBadRequest
-		if ingest.IsTooLarge(err) {
+		switch {
+		case ingest.IsBusy(err):
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", ingest.BusyRetryAfter)
+		case ingest.IsTooLarge(err):
 			status = http.StatusRequestEntityTooLarge
 		}
 		writeJSON(w, status, map[string]any{"error": err.Error()})
@@ -404,7 +408,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Metrics.Bytes.WithLabelValues(SourceHTTP).Add(float64(len(data)))
 	arrived := now()
-	var events []event.Event
+	events := ingest.NewPending(h.Pub)
 	bad := 0
 	add := func(msg []byte) {
 		var e event.Event
@@ -415,7 +419,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if e.Has(event.FieldParseError) {
 			bad++
 		}
-		events = append(events, e)
+		events.Add(e)
 	}
 	if gelf.Detect(data) != gelf.None {
 		add(data) // one compressed message
@@ -426,13 +430,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if len(events) == 0 {
+	if events.Len() == 0 {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "empty body: want a GELF message"})
 		return
 	}
-	stored, err := ingest.PublishAll(r.Context(), h.Pub, SourceHTTP, events)
+	stored, err := events.Publish(r.Context(), h.Pub, SourceHTTP)
 	if err != nil {
-		h.Metrics.Rejected.WithLabelValues(SourceHTTP).Add(float64(len(events) - stored))
+		h.Metrics.Rejected.WithLabelValues(SourceHTTP).Add(float64(events.Len() - stored))
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "not stored: " + err.Error(), "accepted": stored})
 		return

@@ -273,6 +273,10 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Bu
 	defer body.Close()
 	_, err = buf.ReadFrom(body)
 	switch {
+	case ingest.IsBusy(err):
+		w.Header().Set("Retry-After", ingest.BusyRetryAfter)
+		write(w, StatusBusy, -1, err.Error())
+		return false
 	case ingest.IsTooLarge(err):
 		write(w, StatusTooLarge, -1, fmt.Sprintf("request body exceeds %d bytes (after decompression); send smaller batches", max))
 		return false
@@ -285,11 +289,11 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Bu
 
 // publish stores events and answers: success, or the invalid event after
 // them, or the bus failure.
-func (h *Handler) publish(w http.ResponseWriter, r *http.Request, events []event.Event, bad *EventError) {
-	stored, err := ingest.PublishAll(r.Context(), h.Pub, Source, events)
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, events *ingest.Pending, bad *EventError) {
+	stored, err := events.Publish(r.Context(), h.Pub, Source)
 	if err != nil {
-		h.Metrics.Rejected.WithLabelValues(Source).Add(float64(len(events) - stored))
-		h.log().Warn("HEC request partly refused by the bus", "stored", stored, "refused", len(events)-stored, "err", err)
+		h.Metrics.Rejected.WithLabelValues(Source).Add(float64(events.Len() - stored))
+		h.log().Warn("HEC request partly refused by the bus", "stored", stored, "refused", events.Len()-stored, "err", err)
 		st := StatusInternal
 		if errors.Is(err, bus.ErrFull) {
 			st = StatusBusy
@@ -350,7 +354,7 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(data)))
 	arrived := h.now()
-	events := make([]event.Event, 0, 64)
+	events := ingest.NewPending(h.Pub)
 	err := Split(data, h.maxEvent(), func(n int, obj []byte) error {
 		e := event.Event{Fields: make([]event.Field, 0, 32)}
 		st, err := ToEvent(&e, obj, meta)
@@ -363,7 +367,7 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 		if err := h.finish(&e, arrived); err != nil {
 			return &EventError{N: n, Status: StatusInvalidFormat, Detail: err.Error()}
 		}
-		events = append(events, e)
+		events.Add(e)
 		return nil
 	})
 	var bad *EventError
@@ -384,7 +388,7 @@ func (h *Handler) raw(w http.ResponseWriter, r *http.Request) {
 	data := buf.Bytes()
 	h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(data)))
 	arrived := h.now()
-	var events []event.Event
+	events := ingest.NewPending(h.Pub)
 	var bad *EventError
 	max := h.maxEvent()
 	for n := 0; len(data) > 0; {
@@ -409,10 +413,10 @@ func (h *Handler) raw(w http.ResponseWriter, r *http.Request) {
 			bad = &EventError{N: n, Status: StatusInvalidFormat, Detail: err.Error()}
 			break
 		}
-		events = append(events, e)
+		events.Add(e)
 		n++
 	}
-	if len(events) == 0 && bad == nil {
+	if events.Len() == 0 && bad == nil {
 		write(w, StatusNoData, -1, "the request body holds no line")
 		return
 	}

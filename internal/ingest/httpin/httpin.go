@@ -79,8 +79,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer body.Close()
 
 	var (
-		resp   Response
-		events []event.Event
+		resp Response
+		// Events are encoded into bus batches as they come: a large
+		// request holds its size in encoded bytes, not its decoded events.
+		events = ingest.NewPending(h.Pub)
 		lines  []int // line of each event, for partial failures
 	)
 	arrived := now()
@@ -127,19 +129,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		ingest.Stamp(&e, arrived)
 		h.Metrics.Count(Source, &e)
-		events = append(events, e)
+		events.Add(e)
 		lines = append(lines, it.N)
 		return nil
 	})
 	switch {
+	case ingest.IsBusy(err):
+		w.Header().Set("Retry-After", ingest.BusyRetryAfter)
+		writeJSON(w, http.StatusServiceUnavailable, Response{Error: err.Error()})
+		return
 	case ingest.IsTooLarge(err):
-		writeJSON(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("request body exceeds %d bytes (after decompression); send smaller requests", h.MaxBodyBytes)})
+		writeJSON(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("request body exceeds %d bytes (after decompression), or the server's memory budget for requests; send smaller requests", h.MaxBodyBytes)})
 		return
 	case err != nil:
 		writeJSON(w, http.StatusBadRequest, Response{Error: "reading request body: " + err.Error()})
 		return
 	}
-	stored, err := ingest.PublishAll(r.Context(), h.Pub, Source, events)
+	stored, err := events.Publish(r.Context(), h.Pub, Source)
 	resp.Accepted = stored
 	if err != nil {
 		resp.NotStoredFrom = lines[stored]
@@ -149,7 +155,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", "5")
 		}
-		h.Log.Warn("ingest request partly refused by the bus", "accepted", stored, "refused", len(events)-stored, "err", err)
+		h.Log.Warn("ingest request partly refused by the bus", "accepted", stored, "refused", events.Len()-stored, "err", err)
 		writeJSON(w, status, resp)
 		return
 	}

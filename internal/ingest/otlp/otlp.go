@@ -164,6 +164,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	_, err = buf.ReadFrom(body)
 	switch {
+	case ingest.IsBusy(err):
+		// Retryable for OTLP exporters, which honour Retry-After.
+		w.Header().Set("Retry-After", ingest.BusyRetryAfter)
+		writeStatus(w, enc, http.StatusServiceUnavailable, codeUnavailable, err.Error())
+		return
 	case ingest.IsTooLarge(err):
 		writeStatus(w, enc, http.StatusRequestEntityTooLarge, codeResourceExhausted, fmt.Sprintf("request body exceeds %d bytes (after decompression)", max))
 		return
