@@ -595,7 +595,7 @@ var keys = []key{
 		return nil
 	}),
 	sizeKey("ingest.max_body_bytes", "largest HTTP ingest request body (after decompression)", func(c *Config) *ByteSize { return &c.Ingest.MaxBodyBytes }, 1<<10),
-	sizeKey("ingest.memory_budget", "memory that HTTP request bodies may take together while read and decoded (5 bytes per body byte); beyond it requests are answered 429/503 with Retry-After; the Go heap's soft limit is twice this plus 512MiB", func(c *Config) *ByteSize { return &c.Ingest.MemoryBudget }, 16<<20),
+	sizeKey("ingest.memory_budget", "memory that HTTP request bodies may take together while read and decoded (5 bytes per body byte); beyond it requests are answered 429/503 with Retry-After", func(c *Config) *ByteSize { return &c.Ingest.MemoryBudget }, 16<<20),
 	sizeKey("ingest.max_event_bytes", "largest single event (NDJSON line or array element)", func(c *Config) *ByteSize { return &c.Ingest.MaxEventBytes }, 1<<10),
 	boolKey("ingest.keep_original", "keep the original text of each event in event.original", func(c *Config) *bool { return &c.Ingest.KeepOriginal }),
 	strKey("syslog.udp_addr", "syslog over UDP (empty disables)", func(c *Config) *string { return &c.Syslog.UDPAddr }, validAddr),

@@ -107,6 +107,13 @@ func TestBudgetBoundsConcurrentBodies(t *testing.T) {
 		t.Fatalf("after the first closed: %v", err)
 	}
 	second.Close()
+	// A body that needs almost the whole budget fits: the last step of
+	// charge is cut to what is left, not refused as too large.
+	whole, err := read(8<<20/DefaultBudgetFactor - 4<<10)
+	if err != nil {
+		t.Fatalf("a body needing just under the budget: %v", err)
+	}
+	whole.Close()
 	if refused != 1 {
 		t.Errorf("refused %d, want 1", refused)
 	}

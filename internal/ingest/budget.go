@@ -132,7 +132,9 @@ func (m *metered) Read(p []byte) (int, error) {
 	if n > 0 {
 		need := int64(n) * m.b.factor
 		if m.read+need > m.held {
-			step := max(need, chargeStep*m.b.factor)
+			// Charge ahead, but never past the whole budget: a request
+			// that fits it must not be refused as too large for the step.
+			step := max(m.read+need-m.held, min(chargeStep*m.b.factor, m.b.max-m.held))
 			if aerr := m.b.acquire(m.ctx, step, m.held); aerr != nil {
 				if errors.Is(aerr, ErrTooLarge) {
 					return 0, errors.Join(ErrTooLarge, errors.New("the request needs more memory than the server's ingest budget"))

@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
-	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/fdlimit"
 	"github.com/vigil-siem/vigil/internal/ingest/conns"
@@ -58,13 +55,6 @@ func (s *Server) startLimits(context.Context) (lifecycle.StopFunc, error) {
 			"nofile", l.Soft, "reserved", l.Reserve, "lowered", changed)
 	}
 	s.limits.minHeadroom = 64
-	// The Go heap's soft limit: the garbage collector works harder near
-	// it rather than let the process grow (GOMEMLIMIT, when set, wins).
-	if os.Getenv("GOMEMLIMIT") == "" {
-		limit := 2*int64(s.cfg.Ingest.MemoryBudget) + 512<<20
-		debug.SetMemoryLimit(limit)
-		s.log.Info("memory", "go_soft_limit", config.ByteSize(limit).String(), "ingest_memory_budget", s.cfg.Ingest.MemoryBudget.String())
-	}
 	s.log.Info("file descriptors", "nofile_soft", l.Soft, "nofile_hard", l.Hard, "reserved_for_store_and_bus", l.Reserve,
 		"http_max_conns", s.limits.http, "syslog_max_conns", s.limits.syslog, "mllp_max_conns", s.limits.mllp, "gelf_max_conns", s.limits.gelf)
 	return nil, nil
