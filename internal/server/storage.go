@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/datadir"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -22,12 +23,18 @@ import (
 	"github.com/vigil-siem/vigil/internal/storewriter"
 )
 
-// startDataDir creates the data dir and finds (or generates) the API token.
+// startDataDir creates the data dir (0700; what others could read of an
+// existing one is made private, with a warning) and finds (or generates)
+// the API token.
 func (s *Server) startDataDir(context.Context) (lifecycle.StopFunc, error) {
-	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	fixed, err := datadir.Secure(s.cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
-	var err error
+	if len(fixed) > 0 {
+		s.log.Warn("data dir: files and directories other local users could read were made private (0600 files, 0700 directories)",
+			"dir", s.cfg.DataDir, "changed", len(fixed), "first", fixed[:min(len(fixed), 5)])
+	}
 	s.Token, s.TokenGenerated, err = ensureToken(s.cfg)
 	return nil, err
 }
