@@ -270,6 +270,37 @@ func TestConsoleDashboards(t *testing.T) {
 		b.CheckA11y()
 		b.FullScreenshot(id)
 	}
+	// A copy of the overview becomes the analyst's own: saved, edited as
+	// YAML, refused with the reason when invalid, deleted.
+	setDefinition := func(js string) chromedp.Action {
+		return chromedp.Evaluate(`(() => { const t = document.querySelector('.dash-editor textarea'); t.value = `+js+`;
+			t.dispatchEvent(new Event('input', {bubbles: true})); })()`, nil)
+	}
+	b.Run("copy the overview", chromedp.Navigate(in.httpURL+"/dashboards/overview"), chromedp.Click(`//a[text()="Copy"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`.dash-editor textarea`, chromedp.ByQuery))
+	if y := b.Value(".dash-editor textarea"); !strings.Contains(y, "id: overview-copy") || !strings.Contains(y, "Copy of Overview") || !strings.Contains(y, "type: sources") {
+		t.Fatalf("the copy starts as %.300q", y)
+	}
+	b.CheckA11y()
+	b.Screenshot("copy")
+	b.Run("save the copy", chromedp.Click(`//button[text()="Save"]`, chromedp.BySearch), chromedp.WaitVisible(`//h1[text()="Copy of Overview"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//a[text()="Edit"]`, chromedp.BySearch))
+	b.Run("edit", chromedp.Click(`//a[text()="Edit"]`, chromedp.BySearch), chromedp.WaitVisible(`.dash-editor textarea`, chromedp.ByQuery),
+		setDefinition(`t.value.replace(/^title: .*$/m, "title: Ward 4 overview")`), chromedp.Click(`//button[text()="Save"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//h1[text()="Ward 4 overview"]`, chromedp.BySearch))
+	b.AllowConsole(`status of 400`)
+	b.Run("an invalid definition", chromedp.Click(`//a[text()="Edit"]`, chromedp.BySearch), chromedp.WaitVisible(`.dash-editor textarea`, chromedp.ByQuery),
+		setDefinition(`"id: overview-copy\ntitle: Broken\npanels:\n  - {title: Oops, type: pie}\n"`), chromedp.Click(`//button[text()="Save"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`.dash-editor .error-box`, chromedp.ByQuery))
+	if s := b.Text(".dash-editor .error-box"); !strings.Contains(s, `type "pie"`) {
+		t.Fatalf("an invalid dashboard reads %q", s)
+	}
+	b.Screenshot("invalid")
+	b.Run("delete", chromedp.Click(`//button[text()="Delete…"]`, chromedp.BySearch), chromedp.WaitVisible(`.modal`, chromedp.ByQuery),
+		chromedp.Click(`.modal .btn.danger`, chromedp.ByQuery), chromedp.WaitVisible(`.dash-list li`, chromedp.ByQuery))
+	if n := b.Count(".dash-list li"); n != 3 {
+		t.Fatalf("after deleting the copy %d dashboards are listed, want 3", n)
+	}
 }
 
 // activeElement describes the focused element.

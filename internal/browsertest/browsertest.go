@@ -303,6 +303,15 @@ func (b *Browser) Text(sel string) string {
 	return s
 }
 
+// Value returns the value of the first input, select or text area
+// matching sel.
+func (b *Browser) Value(sel string) string {
+	b.t.Helper()
+	var s string
+	b.Run("read value of "+sel, chromedp.Value(sel, &s, chromedp.ByQuery, chromedp.NodeVisible))
+	return s
+}
+
 // Count returns how many nodes match a CSS selector now.
 func (b *Browser) Count(sel string) int {
 	b.t.Helper()

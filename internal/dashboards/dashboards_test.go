@@ -169,6 +169,21 @@ func TestDashboardsAPI(t *testing.T) {
 	if code, m := call("bob", "GET", "/api/v1/dashboards/overview", ""); code != 200 || m["builtin"] != true {
 		t.Fatalf("built-in: %d %v", code, m)
 	}
+	// The YAML form of a built-in, saved under a new id, is bob's own copy.
+	r := httptest.NewRequest("GET", "/api/v1/dashboards/overview?format=yaml", nil)
+	r.Header.Set("X-User", "bob")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	y := w.Body.String()
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/yaml") || strings.Contains(y, "builtin") || !strings.Contains(y, "panels:") {
+		t.Fatalf("overview as YAML: %d %s\n%s", w.Code, w.Header().Get("Content-Type"), y)
+	}
+	if code, m := call("bob", "POST", "/api/v1/dashboards", strings.Replace(y, "id: overview", "id: my-overview", 1)); code != 201 || m["owner"] != "bob" || len(m["panels"].([]any)) < 5 {
+		t.Fatalf("a copy of the overview: %d %v", code, m)
+	}
+	if code, _ := call("bob", "GET", "/api/v1/dashboards/overview?format=xml", ""); code != 400 {
+		t.Fatalf("format=xml: %d", code)
+	}
 	if code, _ := call("admin", "DELETE", "/api/v1/dashboards/overview", ""); code != 403 {
 		t.Fatalf("delete a built-in: %d", code)
 	}

@@ -1,16 +1,20 @@
 package dashboards
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Handler serves dashboards (the caller is authenticated and may search):
 //
 //	GET    /api/v1/dashboards        built-in, own and shared (without panels)
-//	GET    /api/v1/dashboards/{id}   one, with its panels
+//	GET    /api/v1/dashboards/{id}   one, with its panels (?format=yaml: its
+//	                                 definition as YAML, what POST and PUT take)
 //	POST   /api/v1/dashboards        a new one: JSON or YAML body
 //	PUT    /api/v1/dashboards/{id}   replace one's own
 //	DELETE /api/v1/dashboards/{id}   one's own (any, for an administrator)
@@ -91,7 +95,25 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	switch r.URL.Query().Get("format") {
+	case "", "json":
+		writeJSON(w, http.StatusOK, d)
+	case "yaml":
+		// The definition the console's editor starts from: a built-in
+		// one saved under a new id becomes the user's own copy.
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(d); err != nil {
+			fail(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(buf.Bytes())
+	default:
+		fail(w, invalid("format %q: json or yaml", r.URL.Query().Get("format")))
+	}
 }
 
 // maxBody bounds a dashboard definition.

@@ -72,27 +72,30 @@ export interface RequestOptions {
   method?: string;
   query?: Query;
   body?: unknown;
+  // yaml is a body sent as it is, as YAML (dashboard definitions).
+  yaml?: string;
   signal?: AbortSignal;
   // quiet401 keeps a 401 from signing the user out (sign-in checks).
   quiet401?: boolean;
 }
 
-function headers(method: string, body: unknown): Headers {
+function headers(method: string, opts: RequestOptions): Headers {
   const h = new Headers({ Accept: "application/json" });
-  if (body !== undefined) h.set("Content-Type", "application/json");
+  if (opts.body !== undefined) h.set("Content-Type", "application/json");
+  if (opts.yaml !== undefined) h.set("Content-Type", "application/yaml");
   if (creds?.kind === "token") h.set("Authorization", "Bearer " + creds.token);
   if (creds?.kind === "session" && method !== "GET" && method !== "HEAD") h.set("X-CSRF-Token", creds.csrf);
   return h;
 }
 
 async function send(path: string, opts: RequestOptions): Promise<Response> {
-  const method = opts.method ?? (opts.body !== undefined ? "POST" : "GET");
+  const method = opts.method ?? (opts.body !== undefined || opts.yaml !== undefined ? "POST" : "GET");
   let res: Response;
   try {
     res = await fetch(buildURL(path, opts.query), {
       method,
-      headers: headers(method, opts.body),
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+      headers: headers(method, opts),
+      body: opts.body !== undefined ? JSON.stringify(opts.body) : opts.yaml,
       signal: opts.signal,
       credentials: "same-origin",
     });
@@ -159,6 +162,11 @@ export async function apiJSON<T>(path: string, opts: RequestOptions = {}): Promi
   const res = await send(path, opts);
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
+}
+
+// apiText answers the body as text (a dashboard's YAML).
+export async function apiText(path: string, opts: RequestOptions = {}): Promise<string> {
+  return (await send(path, opts)).text();
 }
 
 // apiNDJSON reads a newline-delimited JSON stream, handing each object to

@@ -7,6 +7,7 @@ import type { PageProps } from "../pages";
 import { Panel, type PanelDef } from "../components/panel";
 import { RefreshPicker, TimePicker } from "../components/timepicker";
 import { ErrorBox, Loading, PageHeader } from "../components/status";
+import { Link } from "../components/link";
 
 interface Def {
   id: string;
@@ -14,6 +15,7 @@ interface Def {
   description?: string;
   range?: string;
   refresh?: number;
+  mine?: boolean;
   panels: PanelDef[];
 }
 
@@ -46,6 +48,14 @@ export default function Dashboard({ params }: PageProps) {
         <button type="button" class="btn" onClick={() => setTick(tick + 1)}>
           Refresh
         </button>
+        <Link class="btn" href={"/dashboards/new?from=" + encodeURIComponent(d.id)} title="A copy of your own to change">
+          Copy
+        </Link>
+        {d.mine && (
+          <Link class="btn" href={"/dashboards/" + encodeURIComponent(d.id) + "/edit"}>
+            Edit
+          </Link>
+        )}
       </PageHeader>
       {d.description && <p class="muted">{d.description}</p>}
       {absMemo && (

@@ -18,10 +18,14 @@ export default function Dashboards() {
   const f = useFetch((signal) => apiJSON<{ dashboards: Summary[] }>("/api/v1/dashboards", { signal }), []);
   return (
     <>
-      <PageHeader title="Dashboards" />
+      <PageHeader title="Dashboards">
+        <Link class="btn primary" href="/dashboards/new">
+          New dashboard
+        </Link>
+      </PageHeader>
       <p class="muted">
-        Dashboards are data: the built-in ones ship in the binary as YAML, and your own are saved with <code>POST /api/v1/dashboards</code> (see the docs).
-        Every panel shows the query it runs.
+        Dashboards are data: the built-in ones ship in the binary as YAML; yours are the same YAML, written here (or copied from any
+        dashboard with its <strong>Copy</strong> button) and kept by Vigil, private or shared. Every panel shows the query it runs.
       </p>
       <ErrorBox error={f.error} onRetry={f.reload} />
       {f.loading && !f.data && <Loading />}
