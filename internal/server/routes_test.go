@@ -140,6 +140,16 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		if got := call(method, path, tokens[denied]); got != http.StatusForbidden {
 			t.Errorf("%s as %s (without %s): %d, want 403", rt.Pattern, denied, rt.Perm, got)
 		}
+		// The machines' tokens (senders, Prometheus) reach nothing else:
+		// the ingest token configured in every sender cannot read.
+		for _, role := range []string{access.RoleIngest, access.RoleMetrics} {
+			if role == denied || slices.Contains(access.Roles[role], rt.Perm) {
+				continue
+			}
+			if got := call(method, path, tokens[role]); got != http.StatusForbidden {
+				t.Errorf("%s as %s: %d, want 403", rt.Pattern, role, got)
+			}
+		}
 		if allowed == "" {
 			allowed = access.RoleAdmin
 		}
