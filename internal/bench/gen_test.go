@@ -11,7 +11,13 @@ import (
 // Every generated event must be valid for both transports, or the
 // benchmark would measure the error paths.
 func TestGeneratedEventsParse(t *testing.T) {
-	g := NewGenerator(1)
+	for _, w := range []string{WorkloadMix, WorkloadOpenSSH} {
+		testWorkload(t, w)
+	}
+}
+
+func testWorkload(t *testing.T, w string) {
+	g := NewWorkload(w, 1)
 	p := &syslog.Parser{}
 	for i := range 2000 {
 		ev := g.Next()

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -12,11 +13,21 @@ import (
 // Config is one benchmark run.
 type Config struct {
 	Transport string // "tcp" or "http"
+	Workload  string // WorkloadOpenSSH or WorkloadMix
 	Events    int
 	Conns     int // TCP connections or concurrent HTTP clients
 	Batch     int // events per HTTP request
 	Seed      uint64
 	Timeout   time.Duration
+	// Profile, when set, receives a CPU profile of the receiver (when it
+	// can give one) taken while it ingests, over ProfileSeconds.
+	Profile        io.Writer
+	ProfileSeconds int
+}
+
+// Profiler is a receiver that can profile itself.
+type Profiler interface {
+	Profile(ctx context.Context, seconds int, w io.Writer) error
 }
 
 // Result is what one run measured.
@@ -27,8 +38,16 @@ type Result struct {
 	SendSeconds       float64 // until the last byte was sent / last request acknowledged
 	StoredSeconds     float64 // until every event was stored
 	EventsPerSec      float64 // Events / StoredSeconds
-	DiskBytes         int64
-	PeakRSS           int64
+	// DiskBytes is the receiver's whole data dir after a clean stop;
+	// StoreBytes the part holding the searchable events (Vigil's store, the
+	// others' whole data), for comparison with the peers.
+	DiskBytes, StoreBytes int64
+	PeakRSS               int64
+	// Load is the machine's load average when the run started.
+	Load string
+	// CleanStop is false when the receiver had to be killed at the end
+	// (its disk figures may then miss what it would have flushed).
+	CleanStop bool
 	// CPUSeconds is the receiver's CPU time from start to all stored: a
 	// measure that other load on the machine does not inflate.
 	CPUSeconds float64
@@ -42,14 +61,20 @@ func (r Result) EventsPerCPUSecond() float64 {
 	return float64(r.Events) / r.CPUSeconds
 }
 
-// BytesPerEvent is disk use per stored event.
+// BytesPerEvent is disk use per stored event: the whole data dir.
 func (r Result) BytesPerEvent() float64 { return float64(r.DiskBytes) / float64(r.Events) }
+
+// StoreBytesPerEvent is the store's disk use per stored event.
+func (r Result) StoreBytesPerEvent() float64 { return float64(r.StoreBytes) / float64(r.Events) }
+
+// CPUMicrosPerEvent is the receiver's CPU time per stored event.
+func (r Result) CPUMicrosPerEvent() float64 { return r.CPUSeconds * 1e6 / float64(r.Events) }
 
 // Run starts t in dir, sends the events and measures.
 func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) {
 	res := Result{Target: t.Name(), Transport: cfg.Transport, Events: cfg.Events}
 	if cfg.Conns <= 0 {
-		cfg.Conns = 4
+		cfg.Conns = 2
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 1000
@@ -61,7 +86,10 @@ func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) 
 		return res, fmt.Errorf("%s has no HTTP input", t.Name())
 	}
 	// Build the payloads first so generation is not measured.
-	g := NewGenerator(cfg.Seed)
+	if cfg.Workload == "" {
+		cfg.Workload = WorkloadOpenSSH
+	}
+	g := NewWorkload(cfg.Workload, cfg.Seed)
 	payloads := make([][][]byte, cfg.Conns) // per connection/client: chunks to send
 	for i := 0; i < cfg.Events; {
 		for c := 0; c < cfg.Conns && i < cfg.Events; c++ {
@@ -89,6 +117,16 @@ func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) 
 
 	cpu0, _ := cpuSeconds(t.PID())
 	start := time.Now()
+	profiled := make(chan error, 1)
+	if p, ok := t.(Profiler); ok && cfg.Profile != nil {
+		secs := cfg.ProfileSeconds
+		if secs <= 0 {
+			secs = 10
+		}
+		go func() { profiled <- p.Profile(ctx, secs, cfg.Profile) }()
+	} else {
+		profiled <- nil
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, cfg.Conns)
 	for c := range cfg.Conns {
@@ -139,8 +177,12 @@ func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) 
 	if rss, err := peakRSS(t.PID()); err == nil {
 		res.PeakRSS = rss
 	}
-	t.Stop() // flush everything before measuring the disk
+	if err := <-profiled; err != nil {
+		return res, fmt.Errorf("profiling %s: %w", t.Name(), err)
+	}
+	res.CleanStop = t.Stop() // flush everything before measuring the disk
 	res.DiskBytes = diskUsage(t.DataDir())
+	res.StoreBytes = diskUsage(t.StoreDir())
 	return res, nil
 }
 
@@ -160,10 +202,14 @@ func sendTCP(addr string, chunks [][]byte) error {
 
 // Markdown formats results as a table.
 func Markdown(rs []Result) string {
-	s := "| receiver | transport | events | events/s (until stored) | events per CPU-second | send s | stored s | disk bytes/event | input bytes/event | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|\n"
+	s := "| receiver | transport | events | msgs/s (until stored) | CPU µs/msg | peak RSS MiB | disk B/msg (data dir) | store B/msg | send s | stored s | input B/msg | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 	for _, r := range rs {
-		s += fmt.Sprintf("| %s | %s | %d | %.0f | %.0f | %.2f | %.2f | %.1f | %.1f | %.0f |\n", r.Target, r.Transport, r.Events, r.EventsPerSec,
-			r.EventsPerCPUSecond(), r.SendSeconds, r.StoredSeconds, r.BytesPerEvent(), float64(r.InputBytes)/float64(r.Events), float64(r.PeakRSS)/(1<<20))
+		clean := ""
+		if !r.CleanStop {
+			clean = " (killed at stop)"
+		}
+		s += fmt.Sprintf("| %s | %s | %d | %.0f | %.1f | %.0f | %.1f%s | %.1f | %.2f | %.2f | %.1f | %s |\n", r.Target, r.Transport, r.Events, r.EventsPerSec,
+			r.CPUMicrosPerEvent(), float64(r.PeakRSS)/(1<<20), r.BytesPerEvent(), clean, r.StoreBytesPerEvent(), r.SendSeconds, r.StoredSeconds, float64(r.InputBytes)/float64(r.Events), r.Load)
 	}
 	return s
 }

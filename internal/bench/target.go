@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -30,10 +31,13 @@ type Target interface {
 	SupportsHTTP() bool
 	// Stored is how many events are stored so far.
 	Stored(ctx context.Context) (int64, error)
-	// DataDir is where the receiver keeps what it stored.
+	// DataDir is where the receiver keeps everything it writes; StoreDir
+	// the part holding the stored events.
 	DataDir() string
+	StoreDir() string
 	PID() int
-	Stop()
+	// Stop stops the receiver and reports whether it exited by itself.
+	Stop() bool
 }
 
 func freePort() (string, error) {
@@ -75,18 +79,23 @@ func (p *proc) start(name string, args ...string) error {
 	return p.cmd.Start()
 }
 
-func (p *proc) stop() {
+func (p *proc) stop() bool {
 	if p.cmd == nil || p.cmd.Process == nil {
-		return
+		return true
 	}
-	_ = p.cmd.Process.Signal(os.Interrupt)
+	if p.cmd.ProcessState != nil {
+		return p.cmd.ProcessState.Success()
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { p.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
+		return true
+	case <-time.After(2 * time.Minute):
 		p.cmd.Process.Kill()
 		<-done
+		return false
 	}
 }
 
@@ -94,10 +103,16 @@ func (p *proc) stop() {
 
 // Vigil runs "vigil serve" from the given binary.
 type Vigil struct {
-	Bin        string
+	Bin string
+	// Label names this build in the results ("" for the one running).
+	Label      string
 	SyncAlways bool
 	// NoDetect runs without the detector: ingest and storage alone.
 	NoDetect bool
+	// Rules are more rule directories (e.g. the whole SigmaHQ set) and
+	// Placeholders their placeholder file.
+	Rules        []string
+	Placeholders string
 	// Args are more flags for vigil serve.
 	Args      []string
 	p         proc
@@ -109,6 +124,12 @@ type Vigil struct {
 
 func (v *Vigil) Name() string {
 	name := "vigil"
+	if v.Label != "" {
+		name += " [" + v.Label + "]"
+	}
+	if len(v.Rules) > 0 {
+		name += " (+" + strconv.Itoa(len(v.Rules)) + " rule dirs)"
+	}
 	if v.SyncAlways {
 		name += " (fsync every batch)"
 	}
@@ -135,6 +156,12 @@ func (v *Vigil) Start(ctx context.Context, dir string) error {
 	if v.SyncAlways {
 		args = append(args, "--bus-sync-always")
 	}
+	if len(v.Rules) > 0 {
+		args = append(args, "--detect-rules", strings.Join(v.Rules, ","))
+	}
+	if v.Placeholders != "" {
+		args = append(args, "--detect-placeholders", v.Placeholders)
+	}
 	if v.NoDetect {
 		args = append(args, "--detect-enabled=false")
 	}
@@ -142,14 +169,32 @@ func (v *Vigil) Start(ctx context.Context, dir string) error {
 	if err := v.p.start(v.Bin, args...); err != nil {
 		return err
 	}
-	return waitTCP(ctx, v.http, 60*time.Second)
+	// Compiling thousands of rules takes a while on a busy machine.
+	return waitTCP(ctx, v.http, 5*time.Minute)
 }
 
 func (v *Vigil) SyslogTCP() string  { return v.tcp }
 func (v *Vigil) SupportsHTTP() bool { return true }
-func (v *Vigil) DataDir() string    { return filepath.Join(v.dir, "store") }
+func (v *Vigil) DataDir() string    { return v.dir }
+func (v *Vigil) StoreDir() string   { return filepath.Join(v.dir, "store") }
 func (v *Vigil) PID() int           { return v.p.cmd.Process.Pid }
-func (v *Vigil) Stop()              { v.p.stop() }
+func (v *Vigil) Stop() bool         { return v.p.stop() }
+
+// Profile writes a CPU profile of the receiver over the next seconds.
+func (v *Vigil) Profile(ctx context.Context, seconds int, w io.Writer) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", v.http, seconds), nil)
+	req.Header.Set("Authorization", "Bearer "+v.token)
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: HTTP %d", resp.StatusCode)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
 
 func (v *Vigil) PostNDJSON(ctx context.Context, body []byte) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+v.http+"/api/v1/ingest", bytes.NewReader(body))
@@ -214,8 +259,9 @@ func (r *Rsyslog) Name() string       { return "rsyslog → file" }
 func (r *Rsyslog) SyslogTCP() string  { return r.tcp }
 func (r *Rsyslog) SupportsHTTP() bool { return false }
 func (r *Rsyslog) DataDir() string    { return filepath.Join(r.dir, "out") }
+func (r *Rsyslog) StoreDir() string   { return r.DataDir() }
 func (r *Rsyslog) PID() int           { return r.p.cmd.Process.Pid }
-func (r *Rsyslog) Stop()              { r.p.stop() }
+func (r *Rsyslog) Stop() bool         { return r.p.stop() }
 func (r *Rsyslog) PostNDJSON(context.Context, []byte) error {
 	return fmt.Errorf("rsyslog has no HTTP input here")
 }
@@ -288,8 +334,9 @@ func (v *VictoriaLogs) Name() string       { return "VictoriaLogs server" }
 func (v *VictoriaLogs) SyslogTCP() string  { return v.tcp }
 func (v *VictoriaLogs) SupportsHTTP() bool { return true }
 func (v *VictoriaLogs) DataDir() string    { return filepath.Join(v.dir, "data") }
+func (v *VictoriaLogs) StoreDir() string   { return v.DataDir() }
 func (v *VictoriaLogs) PID() int           { return v.p.cmd.Process.Pid }
-func (v *VictoriaLogs) Stop()              { v.p.stop() }
+func (v *VictoriaLogs) Stop() bool         { return v.p.stop() }
 
 func (v *VictoriaLogs) Start(ctx context.Context, dir string) error {
 	v.dir, v.client = dir, &http.Client{}
