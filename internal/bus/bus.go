@@ -335,6 +335,16 @@ func (c *Consumer) AckFloor(ctx context.Context) (uint64, error) {
 	return info.AckFloor.Stream, nil
 }
 
+// Pending is the number of batches the bus has not delivered to the
+// consumer yet.
+func (c *Consumer) Pending(ctx context.Context) (uint64, error) {
+	info, err := c.c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending, nil
+}
+
 // Lag is the number of batches not yet acknowledged by the consumer.
 func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
 	info, err := c.c.Info(ctx)

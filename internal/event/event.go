@@ -23,8 +23,12 @@ type Field struct {
 // Field order is the order in which fields were added; names are unique
 // when the event was built with Set, but Add does not check.
 type Event struct {
-	Time   time.Time
-	Fields []Field
+	Time time.Time
+	// Arrived is when Vigil received the event (zero when it was not
+	// received, e.g. parsed offline). It travels in binary on the bus; the
+	// store keeps it as event.ingested.
+	Arrived time.Time
+	Fields  []Field
 }
 
 // Well-known field names used across packages.
@@ -32,6 +36,9 @@ const (
 	FieldMessage    = "message"
 	FieldOriginal   = "event.original"
 	FieldParseError = "vigil.parse_error"
+	// FieldIngested is the arrival time as stored (event.Arrived; ECS
+	// event.ingested), in the form FormatIngested writes.
+	FieldIngested = "event.ingested"
 	// FieldID is the identifier Vigil gives every event it keeps:
 	// "<bus sequence>-<index in batch>". It is the same for the store and the
 	// detector, so an alert can name the stored event.
@@ -94,7 +101,7 @@ func (e *Event) Delete(name string) {
 
 // Reset empties the event for reuse, keeping the field slice's capacity.
 func (e *Event) Reset() {
-	e.Time = time.Time{}
+	e.Time, e.Arrived = time.Time{}, time.Time{}
 	clear(e.Fields)
 	e.Fields = e.Fields[:0]
 }
@@ -102,7 +109,7 @@ func (e *Event) Reset() {
 // Clone returns a deep copy of the event's field slice (strings are shared,
 // being immutable).
 func (e *Event) Clone() Event {
-	return Event{Time: e.Time, Fields: slices.Clone(e.Fields)}
+	return Event{Time: e.Time, Arrived: e.Arrived, Fields: slices.Clone(e.Fields)}
 }
 
 // SortFields orders fields by name; golden files and JSON output use it so

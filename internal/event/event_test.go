@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -104,5 +105,56 @@ func TestSetGetDelete(t *testing.T) {
 	e.Delete("a")
 	if e.Has("a") || !e.Has("b") {
 		t.Fatalf("after delete: %+v", e.Fields)
+	}
+}
+
+// Version 1 batches (names in every event, no arrival) still decode: the
+// bus may hold them from before an upgrade.
+func TestDecodeBatchV1(t *testing.T) {
+	v1 := []byte{1, 1, 10, 2, 7, 'm', 'e', 's', 's', 'a', 'g', 'e', 2, 'h', 'i', 4, 'h', 'o', 's', 't', 1, 'x'}
+	got, err := DecodeBatch(nil, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Time.UnixNano() != 5 || !got[0].Arrived.IsZero() || got[0].Value("message") != "hi" || got[0].Value("host") != "x" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+// The name table carries each name once, arrival times travel, and a
+// field appended to a decoded event (its id) never overwrites the next
+// event's fields.
+func TestBatchNamesArrivalAndAppend(t *testing.T) {
+	var in []Event
+	arrived := time.Date(2026, 12, 7, 12, 0, 0, 123456789, time.UTC)
+	for i := range 100 {
+		e := Event{Time: time.Unix(int64(i), 0).UTC(), Arrived: arrived.Add(time.Duration(i))}
+		e.Add("log.syslog.facility.name", "auth")
+		e.Add("message", fmt.Sprintf("event %d", i))
+		if i%10 == 0 {
+			e.Add("only.some", "x")
+		}
+		in = append(in, e)
+	}
+	data := AppendBatch(nil, in)
+	if n := strings.Count(string(data), "log.syslog.facility.name"); n != 1 {
+		t.Fatalf("name written %d times", n)
+	}
+	got, err := DecodeBatch(nil, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if !got[i].Arrived.Equal(in[i].Arrived) || !got[i].Time.Equal(in[i].Time) || fmt.Sprint(got[i].Fields) != fmt.Sprint(in[i].Fields) {
+			t.Fatalf("event %d: got %+v, want %+v", i, got[i], in[i])
+		}
+	}
+	for i := range got {
+		got[i].Fields = append(got[i].Fields, Field{FieldID, "id"}, Field{"more", "y"})
+	}
+	for i := range got {
+		if got[i].Value("message") != fmt.Sprintf("event %d", i) || len(got[i].Fields) != len(in[i].Fields)+2 {
+			t.Fatalf("event %d after appends: %+v", i, got[i])
+		}
 	}
 }

@@ -117,3 +117,11 @@ func TakeTimestamp(e *Event) {
 	}
 	e.Time = t
 }
+
+// FormatIngested writes an arrival time as stored in event.ingested: UTC
+// with milliseconds, "2006-01-02T15:04:05.000Z", the form the log store
+// keeps as a compact timestamp column rather than text.
+func FormatIngested(t time.Time) string {
+	var b [24]byte
+	return string(t.UTC().AppendFormat(b[:0], "2006-01-02T15:04:05.000Z07:00"))
+}

@@ -123,7 +123,8 @@ func (m *SourceMetrics) Count(e *event.Event) {
 	}
 }
 
-// Stamp sets the arrival time of an event (ECS event.ingested), and takes
+// Stamp sets the arrival time of an event (event.Arrived: it travels in
+// binary and the store keeps it as ECS event.ingested), and takes
 // an event time more than event.DefaultMaxSkew after the arrival as the
 // arrival (event.ClampFuture: the claimed time is kept in
 // vigil.sender_time, the difference in vigil.time_skew). A sender's
@@ -133,7 +134,7 @@ func Stamp(e *event.Event, now time.Time) {
 	if e.Time.IsZero() {
 		e.Time = now // the event said nothing about its time
 	}
-	e.Set("event.ingested", now.UTC().Format(time.RFC3339Nano))
+	e.Arrived = now.UTC()
 	event.ClampFuture(e, now, event.DefaultMaxSkew)
 }
 

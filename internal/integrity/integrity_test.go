@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/bus/bustest"
+	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/storewriter"
@@ -73,17 +74,24 @@ func (r *rig) openStore(t *testing.T) {
 // startWriter runs a store writer sealing into the ledger.
 func (r *rig) startWriter(t *testing.T) {
 	t.Helper()
-	w, err := storewriter.New(storewriter.Config{Source: r.cons, Store: r.store, StatePath: filepath.Join(r.dir, "writer.json"),
+	// As in the server: the bus reader hands the writer decoded batches.
+	d := dispatch.New(r.cons, testLog(), dispatch.Config{})
+	w, err := storewriter.New(storewriter.Config{Source: d.Subscribe("store-writer", 0), Store: r.store, StatePath: filepath.Join(r.dir, "writer.json"),
 		FlushEvery: 50 * time.Millisecond, Sealer: r.ledger, Log: testLog(), Metrics: storewriter.NewMetrics(prometheus.NewRegistry())})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.writer = w
 	ctx, cancel := context.WithCancel(context.Background())
+	dispatched := make(chan error, 1)
+	go func() { dispatched <- d.Run(ctx) }()
 	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	go func() { done <- w.Run(context.Background()) }()
 	r.stop = func() {
-		cancel()
+		cancel() // the writer ends when its queue closes
+		if err := <-dispatched; err != nil {
+			t.Error(err)
+		}
 		if err := <-done; err != nil {
 			t.Error(err)
 		}

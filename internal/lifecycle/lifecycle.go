@@ -110,6 +110,35 @@ func Go(fn func(ctx context.Context) error) StopFunc {
 	}
 }
 
+// GoUntilDone runs fn like Go, for work that ends by itself once its input
+// is closed (a consumer whose queue an earlier-stopped component closes):
+// the returned StopFunc first waits up to grace (and no longer than its
+// context allows) for fn to return by itself, and only then cancels it.
+func GoUntilDone(fn func(ctx context.Context) error, grace time.Duration) StopFunc {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		err = fn(ctx)
+	}()
+	var once sync.Once
+	return func(sctx context.Context) error {
+		once.Do(func() {
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case <-done:
+			case <-t.C:
+			case <-sctx.Done():
+			}
+			cancel()
+			<-done
+		})
+		return err
+	}
+}
+
 // Chain returns a StopFunc running stops in the order given (nil ones are
 // skipped), all of them even when one fails.
 func Chain(stops ...StopFunc) StopFunc {

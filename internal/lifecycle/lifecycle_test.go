@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStartInOrderStopInReverse(t *testing.T) {
@@ -72,5 +73,26 @@ func TestChainRunsAll(t *testing.T) {
 	s := Chain(func(context.Context) error { n++; return errors.New("a") }, nil, func(context.Context) error { n++; return nil })
 	if err := s(context.Background()); err == nil || n != 2 {
 		t.Fatalf("n %d, err %v", n, err)
+	}
+}
+
+func TestGoUntilDoneWaitsThenCancels(t *testing.T) {
+	input := make(chan struct{})
+	cancelled := false
+	stop := GoUntilDone(func(ctx context.Context) error {
+		select {
+		case <-input: // its input closed: it finishes by itself
+		case <-ctx.Done():
+			cancelled = true
+		}
+		return nil
+	}, time.Minute)
+	close(input)
+	if err := stop(context.Background()); err != nil || cancelled {
+		t.Fatalf("err %v, cancelled %v: want a natural end", err, cancelled)
+	}
+	stop = GoUntilDone(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, 10*time.Millisecond)
+	if err := stop(context.Background()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stuck work: err %v, want it cancelled after the grace", err)
 	}
 }

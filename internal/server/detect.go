@@ -20,8 +20,7 @@ import (
 // healthcare context of each event.
 func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error) {
 	if !s.cfg.Detect.Enabled {
-		// Without a detector the stream must not keep batches for one.
-		return nil, s.bus.DeleteConsumer(ctx, "detector")
+		return nil, nil // the bus reader hands batches to the store writer alone
 	}
 	r, err := s.loadRules(ctx)
 	if err != nil {
@@ -38,16 +37,10 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 	if err != nil {
 		return nil, err
 	}
-	// The detector acknowledges at its checkpoints (every 30s): the ack
-	// wait must be longer, or batches would come again meanwhile.
-	cons, err := s.bus.Consumer(ctx, "detector", 5*time.Minute)
-	if err != nil {
-		return nil, err
-	}
+	sub := s.dispatch.Subscribe("detector", 0)
 	d, err := detector.New(detector.Config{
-		Source: cons, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
-		Observe: s.sources.Observe,
-		Enrich:  en.Enrich,
+		Source: sub, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
+		Enrich: en.Enrich,
 		Suppress: func(id, name string, tags []string, ev *event.Event) bool {
 			return s.triage.exceptions.Suppress(id, name, tags, ev)
 		},
@@ -58,17 +51,15 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 		return nil, err
 	}
 	d.RegisterGauges(s.registry)
-	s.registry.MustRegister(lagGauge("detector", cons))
+	s.registry.MustRegister(lagGauge("detector", sub))
 	s.detector = d
-	s.detCons.Store(cons)
 	// The enrichment saves its usual-hours baseline every minute and when
 	// stopped, after the detector.
 	stopEnrich := lifecycle.Go(func(ctx context.Context) error { en.Run(ctx); return nil })
-	stopDetector := lifecycle.Go(d.Run)
-	return lifecycle.Chain(func(ctx context.Context) error {
-		waitCaughtUp(ctx, cons, 30*time.Second)
-		return stopDetector(ctx)
-	}, stopEnrich), nil
+	// The detector ends by itself once the dispatcher, stopped before it,
+	// closed its queue: it evaluates what was queued and checkpoints.
+	stopDetector := lifecycle.GoUntilDone(d.Run, time.Minute)
+	return lifecycle.Chain(stopDetector, stopEnrich), nil
 }
 
 // ruleDirs are the rule directories: the built-in rules, extracted from

@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vigil-siem/vigil/internal/buildinfo"
-	"github.com/vigil-siem/vigil/internal/bus"
 )
 
 // registerProcessMetrics registers the Go runtime and process metrics, and
@@ -23,7 +22,12 @@ func (s *Server) registerProcessMetrics() {
 		}, func() float64 { return 1 }))
 }
 
-func lagGauge(name string, c *bus.Consumer) prometheus.Collector {
+// lagger is a consumer whose lag can be measured.
+type lagger interface {
+	Lag(ctx context.Context) (uint64, error)
+}
+
+func lagGauge(name string, c lagger) prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "vigil_bus_lag_batches",
 		Help:        "Batches on the bus not yet processed by a consumer.",

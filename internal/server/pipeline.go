@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
 	"github.com/vigil-siem/vigil/internal/sources"
 	"github.com/vigil-siem/vigil/internal/storewriter"
@@ -28,15 +29,12 @@ func (s *Server) startSourceHealth(ctx context.Context) (lifecycle.StopFunc, err
 	}
 	var err error
 	s.sources, err = sources.New(ctx, cfg, sources.Options{DB: s.db, Alerts: s.alerts, Log: s.log.With("component", "sources"),
-		// A detector catching up says nothing about the sources' silence.
+		// A store writer catching up (it feeds source health) says
+		// nothing about the sources' silence.
 		Behind: func() bool {
-			cons := s.detCons.Load()
-			if cons == nil {
-				return false
-			}
 			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			lag, err := cons.Lag(c)
+			lag, err := s.writerSub.Lag(c)
 			return err != nil || lag > 10
 		}})
 	if err != nil {
@@ -47,32 +45,68 @@ func (s *Server) startSourceHealth(ctx context.Context) (lifecycle.StopFunc, err
 	return lifecycle.Go(func(ctx context.Context) error { s.sources.Run(ctx); return nil }), nil
 }
 
-// startWriter moves batches from the bus into the store, exactly once.
-func (s *Server) startWriter(ctx context.Context) (lifecycle.StopFunc, error) {
-	// The consumers exist before any source publishes: the stream keeps
-	// batches only for consumers interested when they arrive.
-	cons, err := s.bus.Consumer(ctx, "store-writer", 30*time.Second)
+// startBusReader prepares the one reader of the bus: a durable consumer
+// whose batches a dispatcher decodes once and hands to every consumer in
+// this process (store writer, detector), acknowledging each batch when all
+// of them are done with it. The consumers subscribe as they start; the
+// "dispatch" component then runs it.
+func (s *Server) startBusReader(ctx context.Context) (lifecycle.StopFunc, error) {
+	// The consumer exists before any source publishes: the stream keeps
+	// batches only for consumers interested when they arrive. The
+	// detector is done with a batch at its checkpoints (every 30s): the
+	// ack wait must be longer, or batches would come again meanwhile.
+	cons, err := s.bus.Consumer(ctx, busConsumer, 5*time.Minute)
 	if err != nil {
 		return nil, err
 	}
+	// Earlier versions had one consumer per component; what they had not
+	// acknowledged is still on the bus for this one, whose consumers know
+	// by sequence what they already did.
+	for _, old := range []string{"store-writer", "detector"} {
+		if err := s.bus.DeleteConsumer(ctx, old); err != nil {
+			return nil, fmt.Errorf("remove the old bus consumer %s: %w", old, err)
+		}
+	}
+	s.busCons = cons
+	s.dispatch = dispatch.New(cons, s.log.With("component", "dispatch"), dispatch.Config{})
+	s.writerSub = s.dispatch.Subscribe("store-writer", 0)
+	return nil, nil
+}
+
+// busConsumer is the durable bus consumer of a server.
+const busConsumer = "vigil"
+
+// startWriter moves batches from the bus into the store, exactly once, and
+// shows every stored event to source health.
+func (s *Server) startWriter(context.Context) (lifecycle.StopFunc, error) {
 	w, err := storewriter.New(storewriter.Config{
-		Source: cons, Store: &fdGuard{Store: s.store, s: s}, StatePath: filepath.Join(s.cfg.DataDir, "store-writer.json"),
-		Sealer: s.ledger,
-		Log:    s.log.With("component", "store-writer"), Metrics: storewriter.NewMetrics(s.registry),
+		Source: s.writerSub, Store: &fdGuard{Store: s.store, s: s}, StatePath: filepath.Join(s.cfg.DataDir, "store-writer.json"),
+		Sealer:  s.ledger,
+		Observe: s.sources.Observe,
+		Log:     s.log.With("component", "store-writer"), Metrics: storewriter.NewMetrics(s.registry),
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.writer = w
-	s.registry.MustRegister(lagGauge("store-writer", cons))
+	s.registry.MustRegister(lagGauge("store-writer", s.writerSub))
 	s.writerAlive.Store(true)
-	run := lifecycle.Go(func(ctx context.Context) error {
+	// The writer ends by itself once the dispatcher, stopped before it,
+	// closed its queue: it stores what was queued, flushes and
+	// acknowledges.
+	return lifecycle.GoUntilDone(func(ctx context.Context) error {
 		defer s.writerAlive.Store(false)
 		return w.Run(ctx)
-	})
+	}, time.Minute), nil
+}
+
+// startDispatch runs the bus reader. Stopping lets it hand out what the
+// sources published before they stopped (up to 30 seconds), then closes
+// the consumers' queues.
+func (s *Server) startDispatch(context.Context) (lifecycle.StopFunc, error) {
+	run := lifecycle.Go(s.dispatch.Run)
 	return func(ctx context.Context) error {
-		// Let the writer catch up with what the sources just published.
-		waitCaughtUp(ctx, cons, 30*time.Second)
+		waitDelivered(ctx, s.busCons, 30*time.Second)
 		return run(ctx)
 	}, nil
 }
@@ -95,15 +129,15 @@ func (s *Server) ready() error {
 	return nil
 }
 
-// waitCaughtUp waits until a consumer has acknowledged everything on the
-// bus, at most limit.
-func waitCaughtUp(ctx context.Context, c *bus.Consumer, limit time.Duration) {
+// waitDelivered waits until the bus has delivered every batch to the
+// reader, at most limit.
+func waitDelivered(ctx context.Context, c *bus.Consumer, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		lctx, cancel := context.WithTimeout(ctx, time.Second)
-		lag, err := c.Lag(lctx)
+		n, err := c.Pending(lctx)
 		cancel()
-		if err != nil || lag == 0 {
+		if err != nil || n == 0 {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

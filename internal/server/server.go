@@ -48,6 +48,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
 	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/ingest/gelfin"
 	"github.com/vigil-siem/vigil/internal/ingest/mllpin"
@@ -78,11 +79,15 @@ type Server struct {
 	triage    triage
 	directory *directory.Store
 	sources   *sources.Tracker
-	detector  *detector.Detector           // nil with detection off
-	detCons   atomic.Pointer[bus.Consumer] // nil with detection off
+	detector  *detector.Detector // nil with detection off
 	// ruleState is the store of rules turned off (ruleStates opens it).
 	ruleState   *rulestate.Store
 	ruleStateMu sync.Mutex
+
+	// the one reader of the bus (pipeline.go)
+	busCons   *bus.Consumer
+	dispatch  *dispatch.Dispatcher
+	writerSub *dispatch.Subscription
 
 	syslog      *syslogin.Server
 	mllp        *mllpin.Server
@@ -139,6 +144,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "data dir", Start: s.startDataDir},
 		{Name: "store", Start: s.startStore},
 		{Name: "bus", Start: s.startBus},
+		{Name: "bus reader", Start: s.startBusReader},
 		{Name: "database", Start: s.startDatabase},
 		{Name: "triage", Start: s.startTriage},
 		{Name: "accounts", Start: s.startAccess},
@@ -150,6 +156,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "retention", Start: s.startRetention},
 		{Name: "reports", Start: s.startReports},
 		{Name: "detection", Start: s.startDetection},
+		{Name: "dispatch", Start: s.startDispatch},
 		{Name: "syslog", Start: s.startSyslog},
 		{Name: "gelf", Start: s.startGELF},
 		{Name: "kafka", Start: s.startKafka},

@@ -323,7 +323,12 @@ func (t *Tracker) Observe(ev *event.Event) {
 	if dataset == "" {
 		dataset = module
 	}
-	arrival, ok := parseUTC(ingested)
+	arrival, ok := ev.Arrived.UnixNano(), !ev.Arrived.IsZero()
+	if !ok {
+		// An event without its arrival in binary (stored before, or built
+		// by hand) may still carry it as text.
+		arrival, ok = parseUTC(ingested)
+	}
 	if !ok {
 		arrival = t.now().UnixNano()
 	}
@@ -410,8 +415,9 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-// parseUTC reads the "2006-01-02T15:04:05.999999999Z" form ingest.Stamp
-// writes, without allocating; anything else (and years outside what
+// parseUTC reads the "2006-01-02T15:04:05.999999999Z" form of
+// event.ingested (events that carry their arrival only as text), without
+// allocating; anything else (and years outside what
 // Unix nanoseconds hold) is not ok.
 func parseUTC(s string) (int64, bool) {
 	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {

@@ -267,6 +267,11 @@ const FieldOriginalTime = "vigil.original_time"
 func appendRow(dst []logstorage.Field, ev *event.Event) []logstorage.Field {
 	size := 0
 	start := len(dst)
+	if !ev.Arrived.IsZero() {
+		// The arrival, first so that it wins over a sender's field of the
+		// name, in the form the library stores as a timestamp column.
+		dst = append(dst, logstorage.Field{Name: event.FieldIngested, Value: event.FormatIngested(ev.Arrived)})
+	}
 	var (
 		overflow []byte
 		seen     map[string]struct{}

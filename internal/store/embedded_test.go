@@ -284,3 +284,30 @@ func TestSearchNewestRowsOfALongRange(t *testing.T) {
 		t.Fatalf("filtered: %d rows %q…%q", len(got), got[0], got[len(got)-1])
 	}
 }
+
+// The arrival time travels in binary (event.Arrived) and is stored as
+// event.ingested, with milliseconds, winning over a sender's field of that
+// name; its digest is the stored row's.
+func TestArrivalStoredAsIngested(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	s := openTest(t, now)
+	arrived := now.Add(-30 * time.Second).Add(123456789)
+	e := ev(now.Add(-time.Minute), "message", "hello", "event.ingested", "1999-01-01T00:00:00Z", "vigil.id", "1-0")
+	e.Arrived = arrived
+	s.Add([]event.Event{e})
+	s.Flush()
+	rows := search(t, s, Request{Query: "*", Start: now.Add(-time.Hour), End: now.Add(time.Second)})
+	if len(rows) != 1 || rows[0]["event.ingested"] != arrived.Format("2006-01-02T15:04:05.000Z") {
+		t.Fatalf("rows %v, want event.ingested %s", rows, arrived.Format("2006-01-02T15:04:05.000Z"))
+	}
+	var got []StoredEvent
+	if err := s.ScanDigests(context.Background(), now.Add(-time.Hour), now.Add(time.Second), func(se StoredEvent) error {
+		got = append(got, se)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Digest != EventDigest(&e) {
+		t.Fatalf("stored digest differs from the event's: %+v", got)
+	}
+}

@@ -1,5 +1,5 @@
 // Package storewriter moves event batches from the bus into the log store
-// exactly once.
+// exactly once, and feeds source health with every event it stores.
 //
 // The bus gives at-least-once delivery; the store has no transactions and
 // flushes on its own about every second. The writer makes the pair behave
@@ -28,7 +28,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,13 +38,15 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/atomicfile"
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/store"
 )
 
-// Source is where batches come from (a bus consumer).
+// Source is where batches come from, decoded (a dispatch subscription).
+// Fetch returns dispatch.ErrClosed when no more will come.
 type Source interface {
-	Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error)
+	Fetch(ctx context.Context, max int, wait time.Duration) ([]dispatch.Item, error)
 }
 
 // Config configures a Writer.
@@ -65,7 +67,10 @@ type Config struct {
 	Workers int
 	// Sealer, when set, seals every batch for tamper evidence
 	// (integrity.Ledger).
-	Sealer  Sealer
+	Sealer Sealer
+	// Observe, when set, sees every event the writer stores (source
+	// health): it is called from several workers at once.
+	Observe func(e *event.Event)
 	Log     *slog.Logger
 	Metrics *Metrics
 }
@@ -204,11 +209,11 @@ func (w *Writer) saveState() error {
 	return nil
 }
 
-// Run writes batches until ctx is cancelled, then makes everything it
-// wrote durable and acknowledges it before returning.
+// Run writes batches until its source closes (or ctx is cancelled), then
+// makes everything it wrote durable and acknowledges it before returning.
 func (w *Writer) Run(ctx context.Context) error {
 	var (
-		toAck         []bus.Message // handed to the store, not yet durable
+		toAck         []dispatch.Receipt // handed to the store, not yet durable
 		pendingEvents int
 		lastFlush     = time.Now()
 		have          map[string]bool
@@ -251,9 +256,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		// A lost acknowledgement means a redelivery, which added
 		// recognises: no need to wait for the server.
 		for i := range toAck {
-			if err := toAck[i].Ack(); err != nil {
-				w.cfg.Log.Warn("acknowledge stored batch", "seq", toAck[i].Seq, "err", err)
-			}
+			toAck[i].Done()
 		}
 		clear(toAck)
 		toAck, pendingEvents, lastFlush = toAck[:0], 0, time.Now()
@@ -271,6 +274,10 @@ func (w *Writer) Run(ctx context.Context) error {
 		}
 		wait := min(200*time.Millisecond, max(w.cfg.FlushEvery-time.Since(lastFlush), 10*time.Millisecond))
 		msgs, err := w.cfg.Source.Fetch(ctx, 512, wait)
+		if errors.Is(err, dispatch.ErrClosed) {
+			flush()
+			return nil
+		}
 		if err != nil && ctx.Err() == nil {
 			w.cfg.Log.Warn("fetch from bus", "err", err)
 			time.Sleep(100 * time.Millisecond)
@@ -301,7 +308,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		// Acknowledged after the next flush (a redelivered batch too: it
 		// may be waiting for that flush).
 		for i := range msgs {
-			toAck = append(toAck, msgs[i].Receipt())
+			toAck = append(toAck, msgs[i].Receipt)
 		}
 		if len(toAck) > 0 && (time.Since(lastFlush) >= w.cfg.FlushEvery || pendingEvents >= w.cfg.FlushEvents) {
 			flush()
@@ -311,11 +318,12 @@ func (w *Writer) Run(ctx context.Context) error {
 
 // addAll hands the batches not yet added to the store, Workers at a time,
 // and returns how many events it added. Progress is marked once all are in.
-func (w *Writer) addAll(msgs []bus.Message, have map[string]bool) int {
-	var todo []*bus.Message
+func (w *Writer) addAll(msgs []dispatch.Item, have map[string]bool) int {
+	var todo []*dispatch.Batch
 	for i := range msgs {
-		if !w.added.Seen(msgs[i].Seq) {
-			todo = append(todo, &msgs[i])
+		// A batch delivered again may come twice in one list.
+		if !w.added.Seen(msgs[i].Seq) && !slices.ContainsFunc(todo, func(b *dispatch.Batch) bool { return b.Seq == msgs[i].Seq }) {
+			todo = append(todo, msgs[i].Batch)
 		}
 	}
 	var (
@@ -334,6 +342,11 @@ func (w *Writer) addAll(msgs []bus.Message, have map[string]bool) int {
 				m := todo[i]
 				var err error
 				events, err = w.prepare(m, have, events[:0])
+				if err == nil && w.cfg.Observe != nil {
+					for j := range events {
+						w.cfg.Observe(&events[j])
+					}
+				}
 				if err != nil {
 					// Unreadable batch: storing is impossible, retrying
 					// will not help; count it and move on.
@@ -358,7 +371,7 @@ func (w *Writer) addAll(msgs []bus.Message, have map[string]bool) int {
 	return int(added.Load())
 }
 
-func maxSeq(msgs []bus.Message) uint64 {
+func maxSeq(msgs []dispatch.Item) uint64 {
 	var m uint64
 	for i := range msgs {
 		m = max(m, msgs[i].Seq)
@@ -380,32 +393,27 @@ func (w *Writer) inRecovery(seq uint64) bool {
 	return seq >= w.recoverFrom && seq <= w.recoverTo && !w.added.Seen(seq)
 }
 
-// prepare decodes a batch, gives each event its id and drops the events
-// that a previous run already stored (found by storedIDs).
-func (w *Writer) prepare(m *bus.Message, have map[string]bool, dst []event.Event) ([]event.Event, error) {
-	evs, err := event.DecodeBatch(dst, m.Data)
-	if err != nil {
-		return dst, err
-	}
-	prefix := strconv.FormatUint(m.Seq, 10) + "-"
-	for i := range evs {
-		evs[i].Set(event.FieldID, prefix+strconv.Itoa(i))
+// prepare returns the events of a batch to store: all of them, less those
+// a previous run already stored (found by storedIDs). The batch's events
+// are shared with the other consumers: a filtered list goes into dst.
+func (w *Writer) prepare(m *dispatch.Batch, have map[string]bool, dst []event.Event) ([]event.Event, error) {
+	if m.Err != nil {
+		return dst, m.Err
 	}
 	if w.cfg.Sealer != nil {
-		w.cfg.Sealer.Seal(m.Seq, m.Source, evs)
+		w.cfg.Sealer.Seal(m.Seq, m.Source, m.Events)
 	}
 	if len(have) == 0 {
-		return evs, nil
+		return m.Events, nil
 	}
-	kept := evs[:0]
-	for i := range evs {
-		if have[evs[i].Value(event.FieldID)] {
+	for i := range m.Events {
+		if have[m.Events[i].Value(event.FieldID)] {
 			w.cfg.Metrics.Duplicates.Inc()
 			continue
 		}
-		kept = append(kept, evs[i])
+		dst = append(dst, m.Events[i])
 	}
-	return kept, nil
+	return dst, nil
 }
 
 // Quiesce makes everything the writer stored durable (and sealed), then
@@ -430,22 +438,19 @@ func (w *Writer) Quiesce(ctx context.Context, fn func(stored uint64) error) erro
 
 // storedIDs returns the ids of events already in the store among the
 // batches a previous run may have partly stored. One query covers all.
-func (w *Writer) storedIDs(ctx context.Context, msgs []bus.Message) (map[string]bool, error) {
+func (w *Writer) storedIDs(ctx context.Context, msgs []dispatch.Item) (map[string]bool, error) {
 	var (
 		terms      []string
 		start, end time.Time
 	)
 	for i := range msgs {
-		m := &msgs[i]
-		if !w.inRecovery(m.Seq) {
-			continue
+		m := msgs[i].Batch
+		if !w.inRecovery(m.Seq) || m.Err != nil {
+			continue // prepare reports undecodable ones
 		}
 		// Rows are stored under their event time, or under their arrival
 		// time when the store refused the event time: search both.
-		evs, err := event.DecodeBatch(nil, m.Data)
-		if err != nil {
-			continue // prepare reports it
-		}
+		evs := m.Events
 		lo, hi := m.Time.Add(-time.Minute), time.Now().Add(time.Minute)
 		for _, e := range evs {
 			if e.Time.Before(lo) {

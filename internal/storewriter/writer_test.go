@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,11 +18,13 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/atomicfile"
 	"github.com/vigil-siem/vigil/internal/bus"
+	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/store"
 )
 
 type rig struct {
+	observed atomic.Int64 // events the writer showed source health
 	dir      string
 	bus      *bus.Bus
 	store    *store.Embedded
@@ -66,24 +69,40 @@ func (r *rig) publish(t *testing.T, n int, tag string) uint64 {
 	return seq
 }
 
-// run runs a writer until the store holds want events or a deadline passes.
+// run runs a writer on src (through a dispatcher, as the server does)
+// until the store holds want events or a deadline passes.
 func (r *rig) run(t *testing.T, want int) (*Writer, *Metrics) {
+	return r.runFrom(t, r.consumer, want)
+}
+
+func (r *rig) runFrom(t *testing.T, src dispatch.Source, want int) (*Writer, *Metrics) {
 	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := dispatch.New(src, quiet, dispatch.Config{})
 	m := NewMetrics(prometheus.NewRegistry())
-	w, err := New(Config{Source: r.consumer, Store: r.store, StatePath: filepath.Join(r.dir, "state.json"),
-		FlushEvery: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m})
+	w, err := New(Config{Source: d.Subscribe("store-writer", 0), Store: r.store, StatePath: filepath.Join(r.dir, "state.json"),
+		FlushEvery: 50 * time.Millisecond, Log: quiet, Metrics: m, Observe: func(e *event.Event) {
+			if e.Value(event.FieldID) != "" {
+				r.observed.Add(1)
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	dispatched := make(chan error)
+	go func() { dispatched <- d.Run(ctx) }()
 	done := make(chan error)
-	go func() { done <- w.Run(ctx) }()
+	go func() { done <- w.Run(context.Background()) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) && len(r.ids(t)) < want {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond) // let a wrong extra write show up
-	cancel()
+	cancel()                           // the writer finishes when the dispatcher closes its queue
+	if err := <-dispatched; err != nil {
+		t.Fatal(err)
+	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +147,10 @@ func TestWritesEveryEventOnceWithIDs(t *testing.T) {
 	if got := testutil.ToFloat64(m.Stored.WithLabelValues("test")); got != 5 {
 		t.Fatalf("stored metric %v, want 5", got)
 	}
+	// Source health sees every stored event, with its id.
+	if got := r.observed.Load(); got != 5 {
+		t.Fatalf("observed %d events, want 5", got)
+	}
 }
 
 // A previous run stored part of batch 2 and crashed before its checkpoint:
@@ -171,6 +194,12 @@ type scripted struct {
 	acked  map[uint64]int
 }
 
+func (s *scripted) Pending(context.Context) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return uint64(len(s.fetchs)), nil
+}
+
 func (s *scripted) Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -203,24 +232,7 @@ func TestOutOfOrderAndDuplicateDeliveries(t *testing.T) {
 		})
 	}
 	src.fetchs = [][]bus.Message{{msg(1), msg(3)}, {msg(2), msg(3)}, {msg(1), msg(4)}}
-	m := NewMetrics(prometheus.NewRegistry())
-	w, err := New(Config{Source: src, Store: r.store, StatePath: filepath.Join(r.dir, "state.json"),
-		FlushEvery: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- w.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) && len(r.ids(t)) < 12 {
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	r.runFrom(t, src, 12)
 	want := []string{"1-0", "1-1", "1-2", "2-0", "2-1", "2-2", "3-0", "3-1", "3-2", "4-0", "4-1", "4-2"}
 	if got := r.ids(t); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("ids %v, want %v", got, want)

@@ -29,12 +29,14 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/correlation"
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
 	"github.com/vigil-siem/vigil/internal/detect/sigma/engine"
+	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
-// Source is where batches come from (a bus consumer).
+// Source is where batches come from, decoded (a dispatch subscription).
+// Fetch returns dispatch.ErrClosed when no more will come.
 type Source interface {
-	Fetch(ctx context.Context, max int, wait time.Duration) ([]bus.Message, error)
+	Fetch(ctx context.Context, max int, wait time.Duration) ([]dispatch.Item, error)
 }
 
 // AlertSink keeps alerts, ignoring keys it already has.
@@ -50,9 +52,7 @@ type Config struct {
 	StatePath string
 	// Enrich, when set, adds context to each event before matching (e.g.
 	// directory lookups).
-	Enrich func(ctx context.Context, e *event.Event)
-	// Observe, when set, sees every event (e.g. source health).
-	Observe     func(e *event.Event)
+	Enrich      func(ctx context.Context, e *event.Event)
 	Correlation correlation.Options
 	// Suppress, when set, keeps a rule's match on an event out of the
 	// alerts (a tuning exception applies): a Sigma rule raises nothing,
@@ -247,12 +247,12 @@ func (d *Detector) swap(r *Rules) {
 // and acknowledges the batches before returning.
 func (d *Detector) Run(ctx context.Context) error {
 	var (
-		toAck      []bus.Message
+		toAck      []dispatch.Receipt
 		pending    []alerts.Alert
 		last       = time.Now() // last checkpoint
 		lastAlerts = time.Now()
-		events     []event.Event
-		evaluated  bool // any batch evaluated since the last checkpoint
+		scratch    event.Event // the event being evaluated
+		evaluated  bool        // any batch evaluated since the last checkpoint
 		// latest event time and when it arrived: the watermark of a quiet
 		// live stream
 		latest, latestAt time.Time
@@ -278,7 +278,7 @@ func (d *Detector) Run(ctx context.Context) error {
 			return err
 		}
 		for i := range toAck {
-			_ = toAck[i].Ack() // a lost ack is a redelivery, which progress recognises
+			toAck[i].Done() // a lost ack is a redelivery, which progress recognises
 		}
 		clear(toAck)
 		toAck, last, evaluated = toAck[:0], time.Now(), false
@@ -302,6 +302,9 @@ func (d *Detector) Run(ctx context.Context) error {
 		}
 		wait := min(200*time.Millisecond, max(d.cfg.AlertsEvery-time.Since(lastAlerts), 10*time.Millisecond))
 		msgs, err := d.cfg.Source.Fetch(ctx, 256, wait)
+		if errors.Is(err, dispatch.ErrClosed) {
+			return d.finish(checkpoint)
+		}
 		if err != nil && ctx.Err() == nil {
 			d.cfg.Log.Warn("detector fetch from bus", "err", err)
 			time.Sleep(100 * time.Millisecond)
@@ -310,22 +313,21 @@ func (d *Detector) Run(ctx context.Context) error {
 			m := &msgs[i]
 			if !d.progress.Seen(m.Seq) {
 				start := time.Now()
-				events, err = event.DecodeBatch(events[:0], m.Data)
-				if err != nil {
-					d.cfg.Log.Error("undecodable bus batch not evaluated", "seq", m.Seq, "err", err)
+				if m.Err != nil {
+					d.cfg.Log.Error("undecodable bus batch not evaluated", "seq", m.Seq, "err", m.Err)
 				}
-				prefix := strconv.FormatUint(m.Seq, 10) + "-"
-				for j := range events {
-					ev := &events[j]
+				for j := range m.Events {
+					// The batch's events are shared with the store writer:
+					// clamping and enrichment change a copy.
+					src := &m.Events[j]
+					scratch.Time, scratch.Arrived = src.Time, src.Arrived
+					scratch.Fields = append(scratch.Fields[:0], src.Fields...)
+					ev := &scratch
 					if d.clamp(ev) {
 						d.cfg.Metrics.Clamped.Inc()
 					}
-					ev.Set(event.FieldID, prefix+strconv.Itoa(j))
 					if d.cfg.Enrich != nil {
 						d.cfg.Enrich(ctx, ev)
-					}
-					if d.cfg.Observe != nil {
-						d.cfg.Observe(ev)
 					}
 					worker.Match(ev, func(mt *engine.Match) {
 						d.cfg.Metrics.Matches.Inc()
@@ -345,12 +347,12 @@ func (d *Detector) Run(ctx context.Context) error {
 						}
 					})
 				}
-				d.cfg.Metrics.Events.Add(float64(len(events)))
+				d.cfg.Metrics.Events.Add(float64(len(m.Events)))
 				d.cfg.Metrics.Duration.Observe(time.Since(start).Seconds())
 				d.progress.Mark(m.Seq)
 				evaluated = true
 			}
-			toAck = append(toAck, m.Receipt())
+			toAck = append(toAck, m.Receipt)
 		}
 		// Windows of quiet groups close on their own clocks.
 		pending = append(pending, d.correlationAlerts(d.corr.Tick())...)
@@ -376,15 +378,13 @@ func (d *Detector) Run(ctx context.Context) error {
 }
 
 // clamp applies event.ClampFuture against the event's arrival
-// (event.ingested, set by the source that received it), or the detector's
+// (event.Arrived, set by the source that received it), or the detector's
 // own clock for an event without one.
 func (d *Detector) clamp(ev *event.Event) bool {
 	now := time.Now()
 	arrival := now
-	if v, ok := ev.Get("event.ingested"); ok {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil && t.Before(now) {
-			arrival = t
-		}
+	if !ev.Arrived.IsZero() && ev.Arrived.Before(now) {
+		arrival = ev.Arrived
 	}
 	return event.ClampFuture(ev, arrival, d.cfg.MaxSkew)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/db"
+	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/exceptions"
 	"github.com/vigil-siem/vigil/rules"
@@ -29,7 +30,7 @@ type scripted struct {
 	fetchs [][]bus.Message
 }
 
-func (s *scripted) Fetch(_ context.Context, _ int, wait time.Duration) ([]bus.Message, error) {
+func (s *scripted) Fetch(_ context.Context, _ int, wait time.Duration) ([]dispatch.Item, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.fetchs) == 0 {
@@ -38,7 +39,7 @@ func (s *scripted) Fetch(_ context.Context, _ int, wait time.Duration) ([]bus.Me
 	}
 	f := s.fetchs[0]
 	s.fetchs = s.fetchs[1:]
-	return f, nil
+	return dispatch.Items(f...), nil
 }
 
 func (s *scripted) empty() bool {

@@ -50,7 +50,7 @@ func TestFutureEventDoesNotBlindDetection(t *testing.T) {
 }
 
 // TestDetectorClampsToArrival: an event whose time is ahead of its own
-// arrival (event.ingested) is evaluated at its arrival, and says so.
+// arrival (event.Arrived) is evaluated at its arrival, and says so.
 func TestDetectorClampsToArrival(t *testing.T) {
 	r := newRig(t)
 	d, err := New(Config{Source: &scripted{}, Alerts: r.alerts, StatePath: filepath.Join(r.dir, "detector.json"), Metrics: NewMetrics(prometheus.NewRegistry())}, r.rules)
@@ -58,8 +58,7 @@ func TestDetectorClampsToArrival(t *testing.T) {
 		t.Fatal(err)
 	}
 	arrived := time.Now().Add(-time.Hour).UTC()
-	e := event.Event{Time: arrived.Add(50 * time.Minute)}
-	e.Add("event.ingested", arrived.Format(time.RFC3339Nano))
+	e := event.Event{Time: arrived.Add(50 * time.Minute), Arrived: arrived}
 	if !d.clamp(&e) || !e.Time.Equal(arrived) || e.Value(event.FieldTimeSkew) != "3000" {
 		t.Fatalf("event 50 minutes ahead of its arrival an hour ago: time %v skew %q, want %v and 3000", e.Time, e.Value(event.FieldTimeSkew), arrived)
 	}

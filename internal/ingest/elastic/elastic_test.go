@@ -290,8 +290,8 @@ func TestBulkResponseAndMapping(t *testing.T) {
 			t.Errorf("event 0 %s = %q, want %q", name, got, want)
 		}
 	}
-	if !evs[0].Has("event.ingested") {
-		t.Error("event 0 without event.ingested")
+	if evs[0].Arrived.IsZero() {
+		t.Error("event 0 without its arrival time")
 	}
 	if got := get(1, "event.dataset"); got != "own.dataset" {
 		t.Errorf("event 1 event.dataset = %q, want the document's own", got)

@@ -147,7 +147,7 @@ func TestCreate(t *testing.T) {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if !ev.Has("event.ingested") || ev.Has(event.FieldOriginal) || ev.Time != time.Date(2024, 3, 12, 8, 49, 0, 0, time.UTC) {
+	if ev.Arrived.IsZero() || ev.Has(event.FieldOriginal) || ev.Time != time.Date(2024, 3, 12, 8, 49, 0, 0, time.UTC) {
 		t.Errorf("event %v %v", ev.Time, ev.Fields)
 	}
 	if got := testutil.ToFloat64(e.metrics.Parsed.WithLabelValues(Source)); got != 2 {
@@ -296,8 +296,9 @@ func TestBusFull(t *testing.T) {
 		if r.status != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), "transient") {
 			t.Fatalf("bus full: %d %v %s", r.status, r.header, r.body)
 		}
-		// A batch when the bus is full: refused as a whole.
-		r = e.do("POST", "/fhir", "application/fhir+json", []byte(bundle("batch", auditEvent("x", strings.Repeat("P", 1000)))))
+		// A batch when the bus is full (no smaller than the event just
+		// refused): refused as a whole.
+		r = e.do("POST", "/fhir", "application/fhir+json", []byte(bundle("batch", auditEvent(fmt.Sprintf("u%d", i), strings.Repeat("P", 1100)))))
 		if r.status != 503 {
 			t.Fatalf("batch on a full bus: %d %s", r.status, r.body)
 		}

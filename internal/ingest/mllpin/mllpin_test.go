@@ -205,7 +205,7 @@ func TestADTOverMLLP(t *testing.T) {
 			t.Errorf("MSG1 %s = %q, want %q", name, got, want)
 		}
 	}
-	if !first.Has("event.ingested") || !first.Has("log.source.address") || first.Has(event.FieldOriginal) {
+	if first.Arrived.IsZero() || !first.Has("log.source.address") || first.Has(event.FieldOriginal) {
 		t.Errorf("MSG1 fields %v", first.Fields)
 	}
 	if first.Time != time.Date(2024, 3, 12, 13, 40, 0, 0, time.UTC) {

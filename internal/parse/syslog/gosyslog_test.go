@@ -44,10 +44,9 @@ func TestGoSyslog3164Vectors(t *testing.T) {
 			continue
 		}
 		want := map[string]string{
-			"host.name":          deref(m.Hostname),
-			"log.syslog.appname": deref(m.Appname),
-			"log.syslog.procid":  deref(m.ProcID),
-			"message":            deref(m.Message),
+			"host.name":    deref(m.Hostname),
+			"process.name": deref(m.Appname),
+			"message":      deref(m.Message),
 		}
 		if m.Priority != nil {
 			want["log.syslog.priority"] = smallInt(int(*m.Priority))
@@ -56,6 +55,9 @@ func TestGoSyslog3164Vectors(t *testing.T) {
 			if got := e.Value(name); got != w {
 				t.Errorf("%q: %s=%q, go-syslog says %q", in, name, got, w)
 			}
+		}
+		if got, w := procID(&e), deref(m.ProcID); got != w {
+			t.Errorf("%q: process id %q, go-syslog says %q", in, got, w)
 		}
 		if m.Timestamp != nil {
 			g, w := e.Time.In(m.Timestamp.Location()), *m.Timestamp
@@ -112,12 +114,15 @@ func isRFC5424Start(b []byte) bool {
 func checkSame(t *testing.T, in string, e *event.Event, m *rfc5424.SyslogMessage) {
 	t.Helper()
 	for name, w := range map[string]*string{
-		"host.name": m.Hostname, "log.syslog.appname": m.Appname, "log.syslog.procid": m.ProcID, "log.syslog.msgid": m.MsgID,
+		"host.name": m.Hostname, "process.name": m.Appname, "log.syslog.msgid": m.MsgID,
 	} {
 		got, ok := e.Get(name)
 		if (w == nil) == ok || (w != nil && got != *w) {
 			t.Errorf("%q: %s=%q (present %v), go-syslog says %q", in, name, got, ok, deref(w))
 		}
+	}
+	if got, w := procID(e), deref(m.ProcID); got != w {
+		t.Errorf("%q: process id %q, go-syslog says %q", in, got, w)
 	}
 	if w := deref(m.Message); e.Value(event.FieldMessage) != trimBOM(w) {
 		t.Errorf("%q: message %q, go-syslog says %q", in, e.Value(event.FieldMessage), w)
@@ -134,6 +139,15 @@ func checkSame(t *testing.T, in string, e *event.Event, m *rfc5424.SyslogMessage
 			}
 		}
 	}
+}
+
+// procID is the PROCID as stored: process.pid, or log.syslog.procid when
+// it is not a number.
+func procID(e *event.Event) string {
+	if v, ok := e.Get("process.pid"); ok {
+		return v
+	}
+	return e.Value("log.syslog.procid")
 }
 
 func trimBOM(s string) string {

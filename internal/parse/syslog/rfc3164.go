@@ -50,12 +50,14 @@ func (p *Parser) parse3164(msg []byte, pri, i int, dst *event.Event) error {
 		addPRI(dst, pri)
 	}
 	if h.host != "" {
-		dst.Add("log.syslog.hostname", h.host)
 		// syslog-ng's chain_hostnames writes "sender/relay[/relay…]": the
-		// host is the sender.
-		host, _, _ := strings.Cut(h.host, "/")
+		// host is the sender, and the whole chain is kept beside it.
+		host, _, chained := strings.Cut(h.host, "/")
 		if host == "" {
-			host = h.host
+			host, chained = h.host, false
+		}
+		if chained {
+			dst.Add("log.syslog.hostname", h.host)
 		}
 		dst.Add("host.name", host)
 	}
@@ -66,15 +68,11 @@ func (p *Parser) parse3164(msg []byte, pri, i int, dst *event.Event) error {
 			dst.Add("cisco.facility", fac)
 			dst.Add("cisco.severity", sev)
 		} else {
-			dst.Add("log.syslog.appname", h.tag)
 			dst.Add("process.name", h.tag)
 		}
 	}
 	if h.pid != "" {
-		dst.Add("log.syslog.procid", h.pid)
-		if isDigits(h.pid) && len(h.pid) <= 10 {
-			dst.Add("process.pid", h.pid)
-		}
+		addProcID(dst, h.pid)
 	}
 	switch {
 	case h.sequence != "":
@@ -358,4 +356,14 @@ func skipSpaces(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// addProcID stores a process id as process.pid, or, when it is not a
+// number, as log.syslog.procid.
+func addProcID(dst *event.Event, id string) {
+	if isDigits(id) && len(id) <= 10 {
+		dst.Add("process.pid", id)
+		return
+	}
+	dst.Add("log.syslog.procid", id)
 }

@@ -47,19 +47,16 @@ func (p *Parser) parse5424(msg []byte, pri int, dst *event.Event, final bool) er
 	}
 	addPRI(dst, pri)
 	dst.Add("log.syslog.version", smallInt(int(sm.Version)))
+	// HOSTNAME, APP-NAME and a numeric PROCID are stored once, under their
+	// ECS names; a PROCID that is no process id keeps its syslog name.
 	if sm.Hostname != nil {
-		dst.Add("log.syslog.hostname", *sm.Hostname)
 		dst.Add("host.name", *sm.Hostname)
 	}
 	if sm.Appname != nil {
-		dst.Add("log.syslog.appname", *sm.Appname)
 		dst.Add("process.name", *sm.Appname)
 	}
 	if sm.ProcID != nil {
-		dst.Add("log.syslog.procid", *sm.ProcID)
-		if isDigits(*sm.ProcID) && len(*sm.ProcID) <= 10 {
-			dst.Add("process.pid", *sm.ProcID)
-		}
+		addProcID(dst, *sm.ProcID)
 	}
 	if sm.MsgID != nil {
 		dst.Add("log.syslog.msgid", *sm.MsgID)

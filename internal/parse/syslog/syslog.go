@@ -281,14 +281,15 @@ func scanPRI(msg []byte) (pri, end int, err *ParseError) {
 	return v, i + 1, nil
 }
 
-// addPRI appends the fields derived from a PRI value.
+// addPRI appends the fields derived from a PRI value: the priority, the
+// facility's name and the severity's name (log.level). The numeric codes
+// and a second copy of the severity name are not stored: every stored
+// field costs CPU and disk per event, and they follow from the priority
+// (facility = priority / 8, severity = priority % 8).
 func addPRI(dst *event.Event, pri int) {
 	fac, sev := pri>>3, pri&7
 	dst.Add("log.syslog.priority", smallInt(pri))
-	dst.Add("log.syslog.facility.code", smallInt(fac))
 	dst.Add("log.syslog.facility.name", facilityNames[fac])
-	dst.Add("log.syslog.severity.code", smallInt(sev))
-	dst.Add("log.syslog.severity.name", severityNames[sev])
 	dst.Add("log.level", severityNames[sev])
 }
 

@@ -72,10 +72,12 @@ func TestParseRFC3164(t *testing.T) {
 	}{
 		// RFC 3164 section 5.4 examples.
 		{"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8", "2024-10-11T22:14:15Z", map[string]string{
-			"log.syslog.priority": "34", "log.syslog.facility.code": "4", "log.syslog.facility.name": "auth",
-			"log.syslog.severity.code": "2", "log.syslog.severity.name": "critical", "log.level": "critical",
-			"log.syslog.hostname": "mymachine", "host.name": "mymachine", "log.syslog.appname": "su", "process.name": "su",
-			"log.syslog.procid": "-", "process.pid": "-", "message": "'su root' failed for lonvick on /dev/pts/8",
+			"log.syslog.priority": "34", "log.syslog.facility.name": "auth", "log.level": "critical",
+			"host.name": "mymachine", "process.name": "su", "log.syslog.procid": "-", "process.pid": "-",
+			"message": "'su root' failed for lonvick on /dev/pts/8",
+			// Stored once, under the ECS name, or derived from the priority.
+			"log.syslog.hostname": "-", "log.syslog.appname": "-", "log.syslog.facility.code": "-",
+			"log.syslog.severity.code": "-", "log.syslog.severity.name": "-",
 			"event.module": "syslog", "event.dataset": "syslog", "event.timezone": "UTC", "event.original": "-",
 		}},
 		{"<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!", "2024-02-05T17:32:18Z", map[string]string{
@@ -84,14 +86,14 @@ func TestParseRFC3164(t *testing.T) {
 		// Debian/Ubuntu auth.log as written to file (no PRI).
 		{"Nov 28 10:00:01 web01 sshd[1234]: Accepted password for alice from 192.0.2.10 port 52211 ssh2", "2024-11-28T10:00:01Z", map[string]string{
 			"log.syslog.priority": "-", "log.syslog.facility.name": "-", "host.name": "web01", "process.name": "sshd",
-			"log.syslog.procid": "1234", "process.pid": "1234", "message": "Accepted password for alice from 192.0.2.10 port 52211 ssh2",
+			"log.syslog.procid": "-", "process.pid": "1234", "message": "Accepted password for alice from 192.0.2.10 port 52211 ssh2",
 		}},
 		// Single-digit day, space padded, zero padded, single space (Cisco).
 		{"Nov  8 10:00:01 web01 CRON[99]: (root) CMD (true)", "2024-11-08T10:00:01Z", map[string]string{"process.name": "CRON", "message": "(root) CMD (true)"}},
 		{"Nov 08 10:00:01 web01 kernel: [ 1.234] usb 1-1: new device", "2024-11-08T10:00:01Z", map[string]string{"process.name": "kernel", "process.pid": "-", "message": "[ 1.234] usb 1-1: new device"}},
 		{"Nov 8 10:00:01 web01 kernel: x", "2024-11-08T10:00:01Z", map[string]string{"process.name": "kernel"}},
 		// Hostname with domain, IPv6 hostname.
-		{"<38>Nov 28 10:00:01 web05.example.org sshd[6000]: Server listening on :: port 22.", "2024-11-28T10:00:01Z", map[string]string{"host.name": "web05.example.org", "log.syslog.hostname": "web05.example.org"}},
+		{"<38>Nov 28 10:00:01 web05.example.org sshd[6000]: Server listening on :: port 22.", "2024-11-28T10:00:01Z", map[string]string{"host.name": "web05.example.org", "log.syslog.hostname": "-"}},
 		{"<38>Nov 28 10:00:01 2001:db8::1 sshd[6000]: hi", "", map[string]string{"host.name": "2001:db8::1", "process.name": "sshd"}},
 		// Missing hostname (sender's own /dev/log format, OpenBSD).
 		{"<38>Nov 28 10:00:01 sshd[6000]: hi", "", map[string]string{"host.name": "-", "process.name": "sshd", "process.pid": "6000", "message": "hi"}},

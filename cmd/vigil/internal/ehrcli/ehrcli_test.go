@@ -116,7 +116,7 @@ func TestImportEpic(t *testing.T) {
 		t.Fatalf("%d events", len(evs))
 	}
 	for _, e := range evs {
-		if e.Value("event.module") != "ehr" || !e.Has("event.ingested") {
+		if e.Value("event.module") != "ehr" || e.Arrived.IsZero() {
 			t.Fatalf("event %v", e.Fields)
 		}
 	}
