@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"io"
+	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStartupErrors: a bad setting and a data dir held by another vigil
@@ -56,4 +61,43 @@ func TestTypedFlagsVersionAndClientEnv(t *testing.T) {
 	if !strings.Contains(string(body), "vigil_build_info{") || !strings.Contains(string(body), `goversion="go1.`) {
 		t.Errorf("no vigil_build_info in /metrics")
 	}
+	for _, g := range []string{"vigil_store_rows ", "vigil_store_size_bytes ", `vigil_store_parts{kind="small"}`, "vigil_bus_batches ", "vigil_bus_bytes ",
+		"vigil_bus_oldest_unacked_seconds ", `vigil_bus_lag_batches{consumer="store-writer"}`} {
+		if !strings.Contains(string(body), g) {
+			t.Errorf("no %s in /metrics", g)
+		}
+	}
+
+	// With detection off, source health still sees every stored event:
+	// the store writer feeds it.
+	sendOctetCounted(t, in.tcp, writeLines(t, "<38>1 2026-12-07T10:00:00Z lab-gw-7 sshd 42 - - Accepted publickey for root from 10.1.1.1 port 22 ssh2"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var res struct {
+			Sources []struct {
+				Host  string `json:"host"`
+				Count int64  `json:"count"`
+			} `json:"sources"`
+		}
+		if err := in.client().Get(context.Background(), "/api/v1/sources", url.Values{"host": {"lab-gw-7"}}, &res); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Sources) == 1 && res.Sources[0].Count == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("source lab-gw-7 not tracked with detection off: %+v", res.Sources)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// writeLines writes lines to a temporary file and returns its path.
+func writeLines(t *testing.T, lines ...string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "lines")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -29,6 +30,12 @@ func serveCmd() *cobra.Command {
 				return &exitError{code: 2, err: err}
 			}
 			log := newLogger(cfg)
+			if cfg.Memory.Limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				// The garbage collector works harder as the process nears
+				// it, instead of the heap growing with the load. An
+				// operator's GOMEMLIMIT wins.
+				debug.SetMemoryLimit(int64(cfg.Memory.Limit))
+			}
 			s, err := server.Start(cmd.Context(), cfg, log, server.WithStoreScanner(scanCommand))
 			if err != nil {
 				return err

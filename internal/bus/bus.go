@@ -335,6 +335,29 @@ func (c *Consumer) AckFloor(ctx context.Context) (uint64, error) {
 	return info.AckFloor.Stream, nil
 }
 
+// Stats describe the bus for monitoring.
+type Stats struct {
+	Batches uint64 // batches held (not yet acknowledged)
+	Bytes   uint64 // their size
+	// Oldest is when the oldest batch held was stored (zero when none).
+	Oldest time.Time
+	// MaxBytes is the capacity: publishing beyond it fails.
+	MaxBytes int64
+}
+
+// Stats reads the stream's figures.
+func (b *Bus) Stats(ctx context.Context) (Stats, error) {
+	info, err := b.stream.Info(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{Batches: info.State.Msgs, Bytes: info.State.Bytes, MaxBytes: b.cfg.MaxBytes}
+	if info.State.Msgs > 0 {
+		st.Oldest = info.State.FirstTime
+	}
+	return st, nil
+}
+
 // Pending is the number of batches the bus has not delivered to the
 // consumer yet.
 func (c *Consumer) Pending(ctx context.Context) (uint64, error) {

@@ -175,6 +175,10 @@ type Config struct {
 		SyncAlways bool
 		MaxBytes   ByteSize
 	}
+	Memory struct {
+		// Limit is the process's soft memory limit (Go's GOMEMLIMIT).
+		Limit ByteSize
+	}
 	Reports struct {
 		Organization string
 		Interval     Duration
@@ -266,6 +270,7 @@ func Default() *Config {
 	c.Notify.SMTP.StartTLS = "mandatory"
 	c.Store.Retention = Duration(400 * 24 * time.Hour)
 	c.Bus.MaxBytes = 8 << 30
+	c.Memory.Limit = 448 << 20
 	c.Retention.Interval = Duration(time.Hour)
 	c.Integrity.CheckpointInterval = Duration(5 * time.Minute)
 	c.Integrity.VerifyInterval = Duration(24 * time.Hour)
@@ -702,6 +707,7 @@ var keys = []key{
 	strKey("bus.url", "external NATS server or cluster URL (empty: embedded)", func(c *Config) *string { return &c.Bus.URL }, nil),
 	boolKey("bus.sync_always", "fsync every batch before acknowledging it (survives power loss; slower)", func(c *Config) *bool { return &c.Bus.SyncAlways }),
 	sizeKey("bus.max_bytes", "bus capacity for not yet stored events; senders are refused beyond it", func(c *Config) *ByteSize { return &c.Bus.MaxBytes }, 1<<20),
+	sizeKey("memory.limit", "soft limit of the process's memory (Go's GOMEMLIMIT): the garbage collector works harder near it and the store sizes its caches and query memory from it (0: no limit)", func(c *Config) *ByteSize { return &c.Memory.Limit }, 0),
 	strKey("reports.organization", "the organisation named on compliance reports", func(c *Config) *string { return &c.Reports.Organization }, nil),
 	durationKey("reports.interval", "generate the HIPAA evidence report every this long, covering the interval before, keep it and e-mail it to reports.email_to (0: on demand only)", func(c *Config) *Duration { return &c.Reports.Interval }, 0),
 	listKey("reports.email_to", "addresses the scheduled reports are e-mailed to (through notify.smtp.*)", func(c *Config) *[]string { return &c.Reports.EmailTo }, func(v string) error {

@@ -23,6 +23,7 @@ type Payloads struct {
 	leef    sync.Pool
 	kv      sync.Pool
 	windows sync.Pool
+	scratch sync.Pool // *event.Event a record is parsed into
 	loc     *time.Location
 }
 
@@ -34,6 +35,7 @@ func NewPayloads(loc *time.Location) *Payloads {
 	p.cef.New = func() any { return cef.NewParser(cef.Options{Location: loc}) }
 	p.leef.New = func() any { return leef.NewParser(leef.Options{Location: loc}) }
 	p.kv.New = func() any { return kv.NewParser(kv.Options{}) }
+	p.scratch.New = func() any { return new(event.Event) }
 	return p
 }
 
@@ -60,19 +62,20 @@ func (p *Payloads) Apply(e *event.Event) bool {
 	}
 	b := []byte(msg)
 	var (
-		scratch event.Event
-		err     error
-		kind    string
+		err  error
+		kind string
 	)
+	scratch := p.getScratch()
+	defer p.scratch.Put(scratch)
 	if i := cef.Index(b); i >= 0 {
 		kind = "cef"
 		pr := p.cef.Get().(*cef.Parser)
-		err = pr.Append(&scratch, b[i:])
+		err = pr.Append(scratch, b[i:])
 		p.cef.Put(pr)
 	} else if i := leef.Index(b); i >= 0 {
 		kind = "leef"
 		pr := p.leef.Get().(*leef.Parser)
-		err = pr.Append(&scratch, b[i:])
+		err = pr.Append(scratch, b[i:])
 		p.leef.Put(pr)
 	} else {
 		return false
@@ -83,14 +86,38 @@ func (p *Payloads) Apply(e *event.Event) bool {
 	}
 	// The record's fields win over the syslog header's (event.module, the
 	// message); the syslog fields it does not name stay.
-	for _, f := range scratch.Fields {
-		e.Set(f.Name, f.Value)
-	}
+	merge(e, scratch.Fields)
 	e.Set("event.dataset", kind)
 	if !scratch.Time.IsZero() {
 		e.Time = scratch.Time
 	}
 	return true
+}
+
+// getScratch returns an empty event to parse a record into, once, before
+// its fields are merged into the event that carried it.
+func (p *Payloads) getScratch() *event.Event {
+	s := p.scratch.Get().(*event.Event)
+	s.Reset()
+	return s
+}
+
+// merge sets fields into e: a name e already has gets the new value, others
+// are appended. Only e's fields from before the merge are searched (the
+// record's own names are distinct), so a record costs one pass over the
+// header per field rather than over everything appended so far.
+func merge(e *event.Event, fields []event.Field) {
+	n := len(e.Fields)
+outer:
+	for _, f := range fields {
+		for i := 0; i < n; i++ {
+			if e.Fields[i].Name == f.Name {
+				e.Fields[i].Value = f.Value
+				continue outer
+			}
+		}
+		e.Fields = append(e.Fields, f)
+	}
 }
 
 // windowsPool holds per-goroutine Windows normalizers (they cache names).
@@ -186,19 +213,24 @@ var kvECS = map[string]string{
 
 func (p *Payloads) applyKV(e *event.Event, msg string) bool {
 	pr := p.kv.Get().(*kv.Parser)
-	var scratch event.Event
-	err := pr.Append(&scratch, []byte(msg))
+	scratch := p.getScratch()
+	defer p.scratch.Put(scratch)
+	err := pr.Append(scratch, []byte(msg))
 	p.kv.Put(pr)
 	if err != nil {
 		e.Set(event.FieldParseError, err.Error()) // names its format
 		return true
 	}
-	for _, f := range scratch.Fields {
-		e.Set(f.Name, f.Value)
+	// The pairs under kv.*, then the ECS fields the common keys map to (a
+	// later pair naming the same ECS field wins, as before).
+	n := len(scratch.Fields)
+	for i := range n {
+		f := scratch.Fields[i]
 		if ecs, ok := kvECS[strings.ToLower(strings.TrimPrefix(f.Name, "kv."))]; ok && f.Value != "" {
-			e.Set(ecs, f.Value)
+			scratch.Set(ecs, f.Value)
 		}
 	}
+	merge(e, scratch.Fields)
 	e.Set("event.dataset", "kv")
 	return true
 }
@@ -207,15 +239,14 @@ func (p *Payloads) applyKV(e *event.Event, msg string) bool {
 // The server is told by the program that logged it (syslog), the file it
 // was read from or the module a shipper named.
 func (p *Payloads) applyWeb(e *event.Event, msg string) bool {
-	var scratch event.Event
-	_, err := weblog.Parse(&scratch, msg, weblog.Options{Location: p.loc, Module: webModule(e)})
+	scratch := p.getScratch()
+	defer p.scratch.Put(scratch)
+	_, err := weblog.Parse(scratch, msg, weblog.Options{Location: p.loc, Module: webModule(e)})
 	if err != nil {
 		e.Set(event.FieldParseError, err.Error())
 		return true
 	}
-	for _, f := range scratch.Fields {
-		e.Set(f.Name, f.Value)
-	}
+	merge(e, scratch.Fields)
 	e.Time = scratch.Time
 	return true
 }

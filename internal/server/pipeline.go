@@ -68,6 +68,7 @@ func (s *Server) startBusReader(ctx context.Context) (lifecycle.StopFunc, error)
 		}
 	}
 	s.busCons = cons
+	s.registry.MustRegister(newPipelineGauges(s))
 	s.dispatch = dispatch.New(cons, s.log.With("component", "dispatch"), dispatch.Config{})
 	s.writerSub = s.dispatch.Subscribe("store-writer", 0)
 	return nil, nil

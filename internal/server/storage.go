@@ -46,7 +46,10 @@ func (s *Server) startStore(context.Context) (lifecycle.StopFunc, error) {
 		KeepPartitions:         true, // package retention drops the days (legal holds may keep some)
 		MaxDiskSpaceUsageBytes: int64(s.cfg.Store.MaxDiskBytes),
 		MinFreeDiskSpaceBytes:  int64(s.cfg.Store.MinFreeDiskBytes),
-		Log:                    s.log.With("component", "store"),
+		// Half the process's memory for the store's caches, in-memory
+		// parts and query state.
+		MemoryBytes: int64(s.cfg.Memory.Limit) / 2,
+		Log:         s.log.With("component", "store"),
 	})
 	if err != nil {
 		return nil, err

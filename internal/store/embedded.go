@@ -38,6 +38,11 @@ type Config struct {
 	MaxDiskSpaceUsageBytes int64
 	// MinFreeDiskSpaceBytes: below it the store turns read-only.
 	MinFreeDiskSpaceBytes int64
+	// MemoryBytes, when set, is the memory the library sizes its caches,
+	// in-memory parts and query state from (by default a share of the
+	// machine's memory). It is process-wide: the first store opened in a
+	// process sets it.
+	MemoryBytes int64
 	// StreamFields name the fields that identify a log stream (a source).
 	StreamFields []string
 	// Now is the clock (tests); default time.Now.
@@ -94,10 +99,13 @@ var libraryOnce sync.Once
 // its dependencies read flag.CommandLine and panic unless it was parsed, and
 // its logger would print whole log rows (which may carry PHI) on warnings,
 // so only errors are let through.
-func prepareLibrary() {
+func prepareLibrary(memoryBytes int64) {
 	libraryOnce.Do(func() {
 		if !flag.CommandLine.Parsed() {
 			_ = flag.CommandLine.Parse(nil)
+		}
+		if memoryBytes > 0 {
+			_ = flag.Set("memory.allowedBytes", strconv.FormatInt(memoryBytes, 10))
 		}
 		_ = flag.Set("loggerLevel", "ERROR")
 		_ = flag.Set("loggerFormat", "json")
@@ -109,7 +117,7 @@ func prepareLibrary() {
 // Open opens (creating if needed) the store in dir.
 func Open(dir string, cfg Config) (st *Embedded, err error) {
 	cfg = cfg.withDefaults()
-	prepareLibrary()
+	prepareLibrary(cfg.MemoryBytes)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create store dir: %w", err)
 	}

@@ -45,13 +45,13 @@ func TestApply(t *testing.T) {
 			want: map[string]string{
 				"event.module": "atna", "event.dataset": "atna.audit", "user.name": "jsmith", "event.outcome": "failure",
 				"event.category": "authentication", "event.action": "login", "source.ip": "10.5.5.5",
-				"log.syslog.appname": "EHR01", "log.syslog.msgid": "IHE+RFC-3881", "host.name": "ehr01.genhosp.org",
+				"process.name": "EHR01", "log.syslog.msgid": "IHE+RFC-3881", "host.name": "ehr01.genhosp.org",
 			},
 		},
 		{
 			name: "BSD syslog over UDP",
 			line: "<85>Mar 12 10:00:00 pacs01 ATNA: " + patientRecord,
-			want: map[string]string{"event.module": "atna", "user.name": "dr.house", "healthcare.patient.id": "MRN10001", "log.syslog.hostname": "pacs01"},
+			want: map[string]string{"event.module": "atna", "user.name": "dr.house", "healthcare.patient.id": "MRN10001", "host.name": "pacs01"},
 		},
 		{
 			name:   "broken XML",
