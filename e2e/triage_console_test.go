@@ -46,6 +46,10 @@ func TestTriageConsole(t *testing.T) {
 	if n := b.Count(`table.alert-queue tbody tr`); n != 2 {
 		t.Fatalf("queue shows %d alerts, want 2", n)
 	}
+	// The SLA column counts down to the acknowledgement target (high: 1h).
+	if got := b.Text(`table.alert-queue tbody tr .sla-due`); !strings.HasPrefix(got, "acknowledge in 5") && got != "acknowledge in 1 h 0 min" {
+		t.Fatalf("SLA of a new high alert: %q, want acknowledge in about an hour", got)
+	}
 	b.Screenshot("triage-alert-queue")
 	// Keyboard: select the first alert (x) and take it (t).
 	b.Run("select and take with the keyboard", chromedp.KeyEvent("x"), chromedp.WaitVisible(`.bulk-bar`, chromedp.ByQuery), chromedp.KeyEvent("t"),
@@ -60,6 +64,10 @@ func TestTriageConsole(t *testing.T) {
 	id := as[0].ID
 	b.Run("alert detail", chromedp.Navigate(fmt.Sprintf("%s/alerts/%d", in.httpURL, id)), chromedp.WaitVisible(`.triage-grid`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//h2[text()="History"]`, chromedp.BySearch))
+	// Taken: now it waits to be closed (high: 24h).
+	if got := b.Text(`.facts .sla-due`); !strings.HasPrefix(got, "close in 23 h") && !strings.HasPrefix(got, "close in 1 d") {
+		t.Fatalf("SLA of a taken high alert: %q, want close in about a day", got)
+	}
 	b.Screenshot("triage-alert-detail")
 	b.Run("close as false positive", chromedp.Click(`//button[text()="Close…"]`, chromedp.BySearch), chromedp.WaitVisible(`.modal textarea`, chromedp.ByQuery),
 		chromedp.SendKeys(`.modal textarea`, "vulnerability scanner", chromedp.ByQuery), chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery),

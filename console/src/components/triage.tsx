@@ -53,6 +53,32 @@ export function Level({ level }: { level: string }) {
   return <span class={"badge " + level}>{level}</span>;
 }
 
+// slaDue says what the alert waits for and by when: to be acknowledged
+// (taken or assigned), then to be closed; "" once closed.
+export function slaDue(a: Alert, now = Date.now()): { text: string; overdue: boolean } {
+  const s = a.sla;
+  if (!s || a.status === "closed") return { text: "", overdue: false };
+  const [what, by, breached] = a.acknowledged_at ? ["close", s.close_by, s.close_breached] : ["acknowledge", s.acknowledge_by, s.acknowledge_breached];
+  if (!by) return { text: "", overdue: breached };
+  const left = (Date.parse(by) - now) / 1000;
+  if (breached || left <= 0) return { text: what + " overdue by " + shortDuration(-left), overdue: true };
+  return { text: what + " in " + shortDuration(left), overdue: false };
+}
+
+function shortDuration(s: number): string {
+  s = Math.max(0, Math.round(s));
+  if (s >= 86400) return Math.floor(s / 86400) + " d " + Math.floor((s % 86400) / 3600) + " h";
+  if (s >= 3600) return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+  return Math.max(1, Math.floor(s / 60)) + " min";
+}
+
+// SlaDue shows slaDue, red when overdue.
+export function SlaDue({ a }: { a: Alert }) {
+  const d = slaDue(a);
+  if (!d.text) return null;
+  return <span class={d.overdue ? "badge bad sla-due" : "sla-due"}>{d.text}</span>;
+}
+
 export function dispositionLabel(d?: string): string {
   return DISPOSITIONS.find(([k]) => k === d)?.[1] ?? d ?? "";
 }

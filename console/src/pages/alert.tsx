@@ -13,7 +13,7 @@ import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { SimpleTable } from "../components/table";
 import { EntityLink } from "../components/entity-link";
 import { Modal } from "../components/modal";
-import { type Alert, Facts, Field, Level, dispositionLabel, duration, useAction } from "../components/triage";
+import { type Alert, Facts, Field, Level, SlaDue, dispositionLabel, duration, slaDue, useAction } from "../components/triage";
 import { CloseDialog } from "./alerts";
 import type { PageProps } from "../pages";
 
@@ -114,6 +114,7 @@ export default function AlertPage({ params }: PageProps) {
                 ["Last seen", fmtEventTime(a.time)],
                 ["Raised", fmtEventTime(a.created)],
                 ["Kind", a.kind],
+                ["SLA", slaDue(a).text ? <SlaDue a={a} /> : ""],
                 ["Acknowledged in", duration(a.sla?.acknowledged_in_seconds) + (a.sla?.acknowledge_breached ? " (past target)" : "")],
                 ["Closed in", duration(a.sla?.closed_in_seconds) + (a.sla?.close_breached ? " (past target)" : "")],
                 ["Rule", <a href={"/rules?q=" + encodeURIComponent(a.rule_id)}>{a.rule_id}</a>],

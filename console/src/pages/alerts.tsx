@@ -11,7 +11,7 @@ import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { EntityLink } from "../components/entity-link";
 import { Modal } from "../components/modal";
 import { entityOf } from "../lib/entities";
-import { type Alert, DISPOSITIONS, Field, LEVELS, Level, useAction } from "../components/triage";
+import { type Alert, DISPOSITIONS, Field, LEVELS, Level, SlaDue, useAction } from "../components/triage";
 
 export type { Alert } from "../components/triage";
 export { LEVELS } from "../components/triage";
@@ -265,7 +265,9 @@ export default function Alerts() {
                 <td class="num">{(a.count ?? 1).toLocaleString()}</td>
                 <td>{a.status.replace("_", " ") + (a.disposition ? " · " + a.disposition.replace(/_/g, " ") : "")}</td>
                 <td>{a.assignee}</td>
-                <td>{a.sla && (a.sla.acknowledge_breached || a.sla.close_breached) ? <span class="badge bad">overdue</span> : ""}</td>
+                <td>
+                  <SlaDue a={a} />
+                </td>
               </tr>
             ))}
           </tbody>
