@@ -54,6 +54,7 @@ func TestFormatsSameThroughCLIAndServer(t *testing.T) {
 	// own (and the year of RFC 3164 stamps): now, as on the server.
 	now := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
 	seen := map[string]bool{}
+	refused := 0 // JSON lines HTTP ingest refuses: counted as parse failures
 	for _, c := range cases {
 		path := c.file
 		if !filepath.IsAbs(path) && !strings.Contains(path, string(filepath.Separator)) {
@@ -94,11 +95,17 @@ func TestFormatsSameThroughCLIAndServer(t *testing.T) {
 			for _, w := range want {
 				if !strings.HasPrefix(w["vigil.parse_error"], "want a JSON object") {
 					stored = append(stored, w)
+				} else if tr == "ingest" {
+					refused++
 				}
 			}
 			got := in.newEvents(seen, len(stored), 30*time.Second)
 			compareEvents(t, c.format+" "+filepath.Base(c.file)+" via "+tr, got, stored, now)
 		}
+	}
+	// Refused records are parse failures too, though nothing is stored.
+	if v, _ := in.metric(`vigil_parse_failures_total{format="json",outcome="refused",source="http"}`); refused == 0 || v != float64(refused) {
+		t.Errorf("vigil_parse_failures_total of refused JSON over HTTP = %v, want %d", v, refused)
 	}
 }
 

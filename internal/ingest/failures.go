@@ -20,7 +20,17 @@ const (
 	FormatSyslog  = "syslog"
 	FormatJSON    = "json"
 	FormatOther   = "other"
-	maxFailureKey = 256 // (source, format) pairs tracked; more are counted under "other"
+	maxFailureKey = 256 // (source, format, outcome) tracked; more are counted under "other"
+)
+
+// Failure outcomes: what became of a record that did not parse.
+const (
+	// OutcomeKept: stored with vigil.parse_error (syslog, GELF, files, …).
+	OutcomeKept = "kept"
+	// OutcomeRefused: refused to the sender with the reason and not
+	// stored (HTTP ingest's bad JSON or record, HEC, _bulk): the sender
+	// holds it, but nobody at Vigil would see it without this count.
+	OutcomeRefused = "refused"
 )
 
 // failureFormats maps the first word of a vigil.parse_error to its format.
@@ -61,20 +71,21 @@ func FailureFormat(e *event.Event) string {
 	return FormatOther
 }
 
-// FailureCount is how many events of one source and format were kept
-// with a parse error since Vigil started.
+// FailureCount is how many records of one source and format did not
+// parse since Vigil started, and were kept with a parse error or refused.
 type FailureCount struct {
-	Source string    `json:"source"` // the listener: syslog-udp, http, gelf-udp, kafka, …
-	Format string    `json:"format"` // the parser that failed: syslog, cef, json, windows, …
-	Count  int64     `json:"count"`
-	First  time.Time `json:"first"`
-	Last   time.Time `json:"last"`
+	Source  string    `json:"source"`  // the listener: syslog-udp, http, gelf-udp, kafka, …
+	Format  string    `json:"format"`  // the parser that failed: syslog, cef, json, windows, …
+	Outcome string    `json:"outcome"` // kept (stored with vigil.parse_error) or refused
+	Count   int64     `json:"count"`
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
 }
 
-type failureKey struct{ source, format string }
+type failureKey struct{ source, format, outcome string }
 
-// Failures counts events kept with a parse error, per source and format,
-// in memory (the Prometheus counter vigil_parse_failures_total holds the
+// Failures counts records that did not parse, per source, format and
+// outcome, in memory (the Prometheus counter vigil_parse_failures_total holds the
 // same). Safe for concurrent use.
 type Failures struct {
 	vec *prometheus.CounterVec
@@ -85,32 +96,56 @@ type Failures struct {
 
 func newFailures(reg prometheus.Registerer) *Failures {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_parse_failures_total",
-		Help: "Events kept with vigil.parse_error, by source and by the format whose parser failed."}, []string{"source", "format"})
+		Help: "Records that did not parse, by source, by the format whose parser failed, and by outcome: kept (stored with vigil.parse_error) or refused (answered to the sender with the reason, not stored)."},
+		[]string{"source", "format", "outcome"})
 	reg.MustRegister(v)
 	return &Failures{vec: v, now: time.Now, m: map[failureKey]*FailureCount{}}
 }
 
-// Record counts one failed event of source.
+// Record counts one event of source kept with a parse error.
 func (f *Failures) Record(source string, e *event.Event) {
-	format := FailureFormat(e)
+	f.add(failureKey{source, FailureFormat(e), OutcomeKept})
+}
+
+// Refused counts one record of source refused to its sender because it
+// did not parse as format (a name of package formats, or "json"). A
+// refusal for another reason (too large, a full bus) is no parse failure.
+func (f *Failures) Refused(source, format string) {
+	f.add(failureKey{source, RecordFailureFormat(format), OutcomeRefused})
+}
+
+func (f *Failures) add(k failureKey) {
 	now := f.now().UTC()
-	k := failureKey{source, format}
 	f.mu.Lock()
 	c := f.m[k]
 	if c == nil {
 		if len(f.m) >= maxFailureKey {
-			k = failureKey{FormatOther, FormatOther}
+			k = failureKey{FormatOther, FormatOther, k.outcome}
 			c = f.m[k]
 		}
 		if c == nil {
-			c = &FailureCount{Source: k.source, Format: k.format, First: now}
+			c = &FailureCount{Source: k.source, Format: k.format, Outcome: k.outcome, First: now}
 			f.m[k] = c
 		}
 	}
 	c.Count++
 	c.Last = now
 	f.mu.Unlock()
-	f.vec.WithLabelValues(k.source, k.format).Inc()
+	f.vec.WithLabelValues(k.source, k.format, k.outcome).Inc()
+}
+
+// RecordFailureFormat is the failure format (a metric label value) of an
+// input format's name: "ndjson" is json, "apache-access" weblog, "cef"
+// cef; names it does not know are "other".
+func RecordFailureFormat(name string) string {
+	if name == "ndjson" {
+		return FormatJSON
+	}
+	word, _, _ := strings.Cut(name, "-")
+	if f, ok := failureFormats[word]; ok {
+		return f
+	}
+	return FormatOther
 }
 
 // List returns the counts ordered by source and format.
@@ -125,7 +160,10 @@ func (f *Failures) List() []FailureCount {
 		if c := strings.Compare(a.Source, b.Source); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Format, b.Format)
+		if c := strings.Compare(a.Format, b.Format); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Outcome, b.Outcome)
 	})
 	return out
 }
@@ -133,11 +171,12 @@ func (f *Failures) List() []FailureCount {
 // FailuresHandler serves GET /api/v1/parse-failures (the caller
 // authenticates):
 //
-//	{"failures":[{"source":"syslog-udp","format":"syslog","count":3,"first":…,"last":…}],
-//	 "total":3, "since":"<start>", "query":"vigil.parse_error:*"}
+//	{"failures":[{"source":"syslog-udp","format":"syslog","outcome":"kept","count":3,"first":…,"last":…}],
+//	 "total":3, "refused":0, "since":"<start>", "query":"vigil.parse_error:*"}
 //
-// Counts are since the process started; the events themselves are
-// stored and found with the query given.
+// Counts are since the process started; the events kept are stored and
+// found with the query given; refused records were answered to their
+// sender with the reason (total counts both, refused the latter).
 type FailuresHandler struct {
 	Failures *Failures
 	Started  time.Time
@@ -150,15 +189,19 @@ func (h *FailuresHandler) Routes() []access.Route {
 
 func (h *FailuresHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	list := h.Failures.List()
-	var total int64
+	var total, refused int64
 	for _, c := range list {
 		total += c.Count
+		if c.Outcome == OutcomeRefused {
+			refused += c.Count
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(struct {
 		Failures []FailureCount `json:"failures"`
 		Total    int64          `json:"total"`
+		Refused  int64          `json:"refused"`
 		Since    time.Time      `json:"since"`
 		Query    string         `json:"query"`
-	}{list, total, h.Started.UTC(), event.FieldParseError + ":*"})
+	}{list, total, refused, h.Started.UTC(), event.FieldParseError + ":*"})
 }

@@ -53,8 +53,10 @@ func TestFailuresCountedPerSourceAndFormat(t *testing.T) {
 	udp.Count(failed("rfc5424: broken", "syslog"))
 	udp.Count(failed("", "syslog")) // parsed cleanly
 	m.Count("http", failed("@timestamp: bad", ""))
+	m.Failures.Refused("http", "ndjson")
+	m.Failures.Refused("http", "apache-access")
 
-	if got := testutil.ToFloat64(m.Failures.vec.WithLabelValues("syslog-udp", "syslog")); got != 2 {
+	if got := testutil.ToFloat64(m.Failures.vec.WithLabelValues("syslog-udp", "syslog", "kept")); got != 2 {
 		t.Errorf("vigil_parse_failures_total{syslog-udp,syslog} = %v, want 2", got)
 	}
 	if got := testutil.ToFloat64(m.Failed.WithLabelValues("syslog-udp")); got != 3 {
@@ -65,25 +67,26 @@ func TestFailuresCountedPerSourceAndFormat(t *testing.T) {
 	var resp struct {
 		Failures []FailureCount `json:"failures"`
 		Total    int64          `json:"total"`
+		Refused  int64          `json:"refused"`
 		Query    string         `json:"query"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
 		t.Fatal(err, rec.Body.String())
 	}
-	if resp.Total != 4 || resp.Query != "vigil.parse_error:*" || len(resp.Failures) != 3 {
+	if resp.Total != 6 || resp.Refused != 2 || resp.Query != "vigil.parse_error:*" || len(resp.Failures) != 5 {
 		t.Fatalf("got %+v", resp)
 	}
 	want := []struct {
-		source, format string
-		n              int64
-	}{{"http", "json", 1}, {"syslog-udp", "cef", 1}, {"syslog-udp", "syslog", 2}}
+		source, format, outcome string
+		n                       int64
+	}{{"http", "json", "kept", 1}, {"http", "json", "refused", 1}, {"http", "weblog", "refused", 1}, {"syslog-udp", "cef", "kept", 1}, {"syslog-udp", "syslog", "kept", 2}}
 	for i, w := range want {
 		g := resp.Failures[i]
-		if g.Source != w.source || g.Format != w.format || g.Count != w.n {
+		if g.Source != w.source || g.Format != w.format || g.Outcome != w.outcome || g.Count != w.n {
 			t.Errorf("failures[%d] = %+v, want %v", i, g, w)
 		}
 	}
-	if s := resp.Failures[2]; !s.Last.After(s.First) {
+	if s := resp.Failures[4]; !s.Last.After(s.First) {
 		t.Errorf("first %v last %v", s.First, s.Last)
 	}
 }

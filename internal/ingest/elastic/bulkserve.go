@@ -57,6 +57,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 			reject(&it, http.StatusRequestEntityTooLarge, "content_too_long_exception", op.Err.Error())
 		case op.Err != nil:
 			reject(&it, http.StatusBadRequest, "action_request_validation_exception", op.Err.Error())
+			h.Metrics.Failures.Refused(Source, "ndjson")
 		case it.index == "":
 			reject(&it, http.StatusBadRequest, "action_request_validation_exception", "Validation Failed: 1: index is missing;")
 		case !validIndex(it.index):
@@ -73,6 +74,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 			} else if err != nil {
 				reject(&it, http.StatusBadRequest, "document_parsing_exception",
 					fmt.Sprintf("[%d:1] failed to parse: %v", op.Line+1, err))
+				h.Metrics.Failures.Refused(Source, "ndjson")
 				break
 			}
 			h.Metrics.Count(Source, &e)
@@ -96,6 +98,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &malformed):
 		// Nothing is stored: the events read so far and the bad line.
 		h.Metrics.Rejected.WithLabelValues(Source).Add(float64(events.Len() + 1))
+		h.Metrics.Failures.Refused(Source, "ndjson") // the bad line
 		writeError(w, http.StatusBadRequest, "illegal_argument_exception", malformed.Error())
 		return
 	case err != nil:

@@ -883,6 +883,7 @@ func (h *Handler) doc(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusRequestEntityTooLarge, "content_too_long_exception", err.Error())
 			return
 		}
+		h.Metrics.Failures.Refused(Source, "ndjson")
 		writeError(w, http.StatusBadRequest, "document_parsing_exception", "[1:1] failed to parse: "+err.Error())
 		return
 	}

@@ -48,6 +48,9 @@ type EventError struct {
 	N      int
 	Status Status
 	Detail string
+	// Unparsed: the event was refused because it did not parse (bad
+	// JSON, no event), not for its size or index: a parse failure.
+	Unparsed bool
 }
 
 func (e *EventError) Error() string {
@@ -68,11 +71,11 @@ func Split(data []byte, maxEvent int, fn func(n int, obj []byte) error) error {
 	n := 0
 	for i := jsonflat.SkipSpace(data, 0); i < len(data); i = jsonflat.SkipSpace(data, i) {
 		if data[i] != '{' {
-			return &EventError{N: n, Status: StatusInvalidFormat, Detail: fmt.Sprintf("want a JSON object at byte %d, found %s", i, describe(data, i))}
+			return &EventError{N: n, Status: StatusInvalidFormat, Detail: fmt.Sprintf("want a JSON object at byte %d, found %s", i, describe(data, i)), Unparsed: true}
 		}
 		end := jsonflat.ObjectEnd(data, i)
 		if end < 0 {
-			return &EventError{N: n, Status: StatusInvalidFormat, Detail: fmt.Sprintf("unterminated JSON object starting at byte %d", i)}
+			return &EventError{N: n, Status: StatusInvalidFormat, Detail: fmt.Sprintf("unterminated JSON object starting at byte %d", i), Unparsed: true}
 		}
 		if end-i > maxEvent {
 			return &EventError{N: n, Status: StatusInvalidFormat, Detail: fmt.Sprintf("event of %d bytes exceeds the limit of %d", end-i, maxEvent)}

@@ -308,6 +308,9 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, events *ingest
 	}
 	if bad != nil {
 		h.Metrics.Rejected.WithLabelValues(Source).Inc()
+		if bad.Unparsed {
+			h.Metrics.Failures.Refused(Source, "ndjson")
+		}
 		detail := bad.Detail
 		if bad.N > 0 {
 			detail = fmt.Sprintf("%s (the %d events before it were stored)", detail, bad.N)
@@ -359,7 +362,7 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 		e := event.Event{Fields: make([]event.Field, 0, 32)}
 		st, err := ToEvent(&e, obj, meta)
 		if err != nil {
-			return &EventError{N: n, Status: st, Detail: err.Error()}
+			return &EventError{N: n, Status: st, Detail: err.Error(), Unparsed: true}
 		}
 		if idx := e.Value("splunk.index"); !h.indexAllowed(idx) {
 			return &EventError{N: n, Status: StatusIncorrectIndex, Detail: "index " + strconv.Quote(idx) + " is not accepted"}

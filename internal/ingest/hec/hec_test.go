@@ -212,6 +212,17 @@ func TestAuthAndStatuses(t *testing.T) {
 	// Stored: 5 successes, and the events before the invalid one: 1
 	// (invalid format) + 1 (index refused) + 2 (event required).
 	e.events(t, 9)
+	// Refused because they did not parse (invalid format, not an object,
+	// event required, event blank), not for their index: parse failures.
+	var refused int64
+	for _, c := range e.h.Metrics.Failures.List() {
+		if c.Source == Source && c.Format == "json" && c.Outcome == ingest.OutcomeRefused {
+			refused = c.Count
+		}
+	}
+	if refused != 4 {
+		t.Errorf("parse failures refused = %d, want 4 (%+v)", refused, e.h.Metrics.Failures.List())
+	}
 }
 
 func TestEventsReachTheBus(t *testing.T) {

@@ -113,12 +113,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if it.Err != nil {
 			reject(it.Err.Error())
+			if !errors.Is(it.Err, ndjson.ErrTooLong) { // too large is no parse failure
+				h.Metrics.Failures.Refused(Source, format)
+			}
 			return nil
 		}
 		h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(it.Raw)))
 		var e event.Event
 		if err := parse(it.Raw, &e); err != nil {
 			reject(err.Error())
+			h.Metrics.Failures.Refused(Source, format)
 			return nil
 		}
 		if isJSON {
