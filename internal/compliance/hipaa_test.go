@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,24 +119,49 @@ func TestHIPAAPackPDF(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := reporttest.PDFText(t, []byte(buf.String()))
-	for _, want := range []string{
-		"HIPAA Security Rule evidence", "St. Example Hospital",
-		"1. Summary", "FAILED", "1 high or critical alerts are still open", // summary lists the findings
-		"Information system activity review", "45 CFR 164.308(a)(1)(ii)(D)", "Events collected per day", "Source coverage", "SILENT since", "fw-1",
-		"Privileged use by user and target account", "admin.jo", "Account and group changes", "temp.contractor", "Domain Admins",
-		"Log-in monitoring", "164.308(a)(5)(ii)(C)", "Failed log-ons", "mallory", "203.0.113.9", "Log-on attempts per day",
-		"Security incident procedures", "164.308(a)(6)", "VIP record access", "true_positive", "false_positive",
-		"Contingency plan", "164.308(a)(7)", "Backups completed", "disk full", "Backups are not encrypted",
-		"Access control", "164.312(a)(2)", "shared or generic accounts", "root", "Emergency (break-glass) access", "dr.er", "(iii) Automatic logoff", "(iv) Encryption and decryption",
-		"Audit controls", "164.312(b)", "EHR accesses recorded", "Unexplained accesses", "clerk.sam", "PHI exports", "tech.pat",
-		"Integrity", "164.312(c)", "Latest signed checkpoint", "#12", "passed",
-		"Person or entity authentication", "164.312(d)", "password",
-		"Transmission security", "164.312(e)", "Syslog over TLS",
-		"Documentation: retention, legal holds and disposal", "164.316(b)(2)", "subpoena 26-118", "1,234",
-		"Reviewer attestation", "Reviewer name",
-	} {
+	for _, want := range []string{"HIPAA Security Rule evidence", "St. Example Hospital"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the PDF lacks %q", want)
+		}
+	}
+	// Each section, read back on its own: what it must say.
+	titles := make([]string, len(doc.Sections))
+	for i, sec := range doc.Sections {
+		titles[i] = sec.Title
+	}
+	secs := reporttest.Sections(t, text, titles)
+	for id, wants := range map[string][]string{
+		"summary": {"FAILED", "1 high or critical alerts are still open", "1 backups failed in the period"},
+		"164.308(a)(1)(ii)(D)": {"45 CFR 164.308(a)(1)(ii)(D)", "Events collected per day", "Source coverage", "SILENT since", "fw-1",
+			"Privileged use by user and target account", "admin.jo", "Account and group changes", "temp.contractor", "Domain Admins"},
+		"164.308(a)(5)(ii)(C)": {"45 CFR 164.308(a)(5)(ii)(C)", "Failed log-ons", "mallory", "203.0.113.9", "Log-on attempts per day"},
+		"164.308(a)(6)":        {"45 CFR 164.308(a)(6)", "Alerts raised Closed Open high or critical Time to close (median / 90th) 3 2 1", "VIP record access", "true_positive", "false_positive"},
+		"164.308(a)(7)":        {"45 CFR 164.308(a)(7)", "Backups completed Backups failed Latest snapshot Encryption 1 1", "disk full", "Backups are not encrypted", "every 24h0m0s to /backups"},
+		"164.312(a)(2)":        {"45 CFR 164.312(a)(2)", "Shared or generic accounts", "root pacs-1 1", "Emergency (break-glass) access by user", "dr.er Emergency purpose_of_use", "(iii) Automatic logoff", "(iv) Encryption and decryption"},
+		"164.312(b)":           {"45 CFR 164.312(b)", "EHR accesses recorded 3", "Unexplained accesses 1", "clerk.sam Billing", "PHI exports", "tech.pat export dicom"},
+		"164.312(c)":           {"45 CFR 164.312(c)", "Latest signed checkpoint", "#12", "passed", "55 events of 10 batches", "6c353487bb8c3"},
+		"164.312(d)":           {"45 CFR 164.312(d)", "incorrect_password", "publickey"},
+		"164.312(e)":           {"45 CFR 164.312(e)", "Syslog over TLS"},
+		"164.316(b)(2)":        {"45 CFR 164.316(b)(2)", "subpoena 26-118", "user.name:mallory", "firewall", "1,234"},
+		"attestation":          {"Reviewer name", "Signature"},
+	} {
+		i := slices.Index(HIPAASections, id)
+		if i < 0 {
+			t.Fatalf("no section %s", id)
+		}
+		for _, want := range wants {
+			if !strings.Contains(secs[i], want) {
+				t.Errorf("section %s (%s) lacks %q", id, titles[i], want)
+			}
+		}
+	}
+	// What belongs to one section is not in another's.
+	for id, want := range map[string]string{"164.308(a)(5)(ii)(C)": "203.0.113.9", "164.312(a)(2)": "dr.er", "164.312(b)": "tech.pat"} {
+		i := slices.Index(HIPAASections, id)
+		for j, sec := range secs {
+			if j != i && j != 0 && strings.Contains(sec, want) {
+				t.Errorf("%q of section %s shows in section %d (%s)", want, id, j+1, titles[j])
+			}
 		}
 	}
 	if strings.Contains(text, "MRN-") {
