@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,46 @@ func TestConsolePatientPHIAndRoles(t *testing.T) {
 	}
 	b.CheckA11y()
 	b.FullScreenshot("1-patient-privacy-officer")
+	// The user who opened the record most, by clicking the name: the
+	// workforce record (the simulation imports a roster), logons, the
+	// patients they opened, alerts and risk. Then a host and an address
+	// that user worked from.
+	loaded := chromedp.Poll(`document.querySelectorAll('main .loading').length === 0`, nil, chromedp.WithPollingTimeout(20*time.Second))
+	b.Run("open the top user", chromedp.Click(`section[aria-labelledby="s-who-opened-this-record"] a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#s-workforce-record`, chromedp.ByQuery), loaded)
+	user := strings.TrimPrefix(b.Text("main h1"), "User ")
+	if n := b.Count("main .error-box"); n > 0 {
+		t.Fatalf("user page of %s: %s", user, b.Text("main .error-box"))
+	}
+	if dept := b.Text(`section[aria-labelledby="s-workforce-record"] dl.kv`); !strings.Contains(dept, "Department") {
+		t.Fatalf("user %s: workforce record reads %q", user, dept)
+	}
+	for _, s := range []string{"s-recent-logons", "s-ehr-accesses-patients-opened", "s-risk", "s-alerts"} {
+		if b.Count("#"+s) != 1 {
+			t.Fatalf("user page of %s has no section %s", user, s)
+		}
+	}
+	b.CheckA11y()
+	b.FullScreenshot("1b-user")
+	for _, ent := range []struct{ kind, field, section string }{{"host", "host.name", "s-datasets"}, {"ip", "source.ip", "s-users-from-this-address"}} {
+		rows := in.search(`user.name:="` + user + `" ` + ent.field + `:* | limit 1`)
+		if len(rows) == 0 {
+			rows = in.search(ent.field + `:* | limit 1`)
+		}
+		if len(rows) == 0 {
+			t.Fatalf("no event of the simulated hospital has %s", ent.field)
+		}
+		b.Run(ent.kind+" page", chromedp.Navigate(in.httpURL+"/entity/"+ent.kind+"/"+url.PathEscape(rows[0][ent.field])+"?start=-3d"),
+			chromedp.WaitVisible("#"+ent.section, chromedp.ByQuery), loaded)
+		if n := b.Count("main .error-box"); n > 0 {
+			t.Fatalf("%s page of %s: %s", ent.kind, rows[0][ent.field], b.Text("main .error-box"))
+		}
+		if b.Count(`section[aria-labelledby="`+ent.section+`"] .empty`) > 0 {
+			t.Fatalf("%s page of %s: %s is empty", ent.kind, rows[0][ent.field], ent.section)
+		}
+		b.CheckA11y()
+		b.FullScreenshot("1c-" + ent.kind)
+	}
 	b.Run("sign out", chromedp.Click(`//button[text()="Sign out"]`, chromedp.BySearch), chromedp.WaitVisible(`input[name=username]`, chromedp.ByQuery))
 
 	consoleLogin(t, b, in, "alan", an)

@@ -119,6 +119,11 @@ export default function Entity({ params }: PageProps) {
   );
 }
 
+// noun: the entity's kind inside a sentence ("this IP address").
+function noun(kind: EntityKind): string {
+  return kind === "ip" ? ENTITY_LABEL[kind] : ENTITY_LABEL[kind].toLowerCase();
+}
+
 function Section({ title, wide, children }: { title: string; wide?: boolean; children: ComponentChildren }) {
   const id = "s-" + title.toLowerCase().replace(/[^a-z0-9]+/g, "-");
   return (
@@ -230,7 +235,7 @@ function EntityAlerts({ kind, id, start, end }: { kind: EntityKind; id: string; 
     const all = { ...(a.fields ?? {}), ...(a.group_by ?? {}) };
     return fields.some((x) => all[x] === id);
   });
-  if (!mine.length) return <p class="empty">No alert names this {ENTITY_LABEL[kind].toLowerCase()} in this range.</p>;
+  if (!mine.length) return <p class="empty">No alert names this {noun(kind)} in this range.</p>;
   const bySev = ["critical", "high", "medium", "low", "informational"].map((l) => [l, mine.filter((a) => a.level === l).length] as const).filter(([, n]) => n);
   return (
     <>
@@ -349,7 +354,7 @@ function RiskCard({ kind, id }: { kind: EntityKind; id: string }) {
       ) : !r ? (
         <Loading />
       ) : r.entity.alerts === 0 ? (
-        <p class="muted">No alert added risk to this {ENTITY_LABEL[kind].toLowerCase()} lately.</p>
+        <p class="muted">No alert added risk to this {noun(kind)} lately.</p>
       ) : (
         <>
           <p>
