@@ -61,6 +61,9 @@ func (s *Server) startAccess(ctx context.Context) (lifecycle.StopFunc, error) {
 	if s.AdminPassword != "" {
 		s.log.Info("created the user admin with a one-time password (printed on the terminal, not logged)")
 	}
+	if err := s.auditConfig(ctx); err != nil {
+		return nil, fmt.Errorf("recording the configuration: %w", err)
+	}
 	retention := time.Duration(s.cfg.Audit.Retention)
 	return lifecycle.Chain(
 		lifecycle.Go(func(ctx context.Context) error { s.accounts.RunSweeper(ctx); return nil }),

@@ -254,3 +254,40 @@ func TestLoopback(t *testing.T) {
 		}
 	}
 }
+
+// A start records the settings changed since the previous start (from
+// the defaults at the first) as one config.change by the system; secrets
+// only as set, never their value; an unchanged restart records nothing.
+func TestConfigChangeAudited(t *testing.T) {
+	const secret = "vgl_0123456789abcdefghijABCDEFGHIJ012345"
+	s, _ := startTest(t, func(c *config.Config) { c.Ingest.Token = secret })
+	dir := s.cfg.DataDir
+	changes := func(s *Server) []audit.Record {
+		t.Helper()
+		rs, err := s.audit.List(context.Background(), audit.Filter{Action: "config.change"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	rs := changes(s)
+	if len(rs) != 1 || rs[0].ActorKind != "system" || !strings.Contains(string(rs[0].Details), `"first_start":true`) ||
+		!strings.Contains(string(rs[0].Details), `{"from":"","key":"ingest.token","to":"(set)"}`) || strings.Contains(string(rs[0].Details), secret) {
+		t.Fatalf("first start: %+v", rs)
+	}
+	s.Stop(context.Background())
+	s, _ = startTest(t, func(c *config.Config) {
+		c.DataDir, c.Ingest.Token, c.Auth.IdleTimeout = dir, secret, config.Duration(5*time.Minute)
+	})
+	rs = changes(s)
+	if len(rs) != 2 || !strings.Contains(string(rs[1].Details), `{"from":"15m0s","key":"auth.idle_timeout","to":"5m0s"}`) || !strings.Contains(string(rs[1].Details), `"changed_count":1`) {
+		t.Fatalf("after a change: %+v", rs)
+	}
+	s.Stop(context.Background())
+	s, _ = startTest(t, func(c *config.Config) {
+		c.DataDir, c.Ingest.Token, c.Auth.IdleTimeout = dir, secret, config.Duration(5*time.Minute)
+	})
+	if rs := changes(s); len(rs) != 2 {
+		t.Fatalf("an unchanged restart recorded %d changes", len(rs))
+	}
+}
