@@ -84,8 +84,9 @@ func printFirstStart(w io.Writer, cfg *config.Config, s *server.Server) {
 		fmt.Fprintf(w, "\nLost it? vigil users reset-password admin\n")
 	}
 	if s.TokenGenerated {
-		fmt.Fprintf(w, "\nIngest token for log senders (ingest only; kept in %s):\n\n    %s\n",
-			filepath.Join(cfg.DataDir, "ingest.token"), s.Token)
+		// Where it is, never the token itself: the terminal of a service
+		// is its journal, which others may read.
+		fmt.Fprintf(w, "\nIngest token for log senders (ingest only): %s (mode 0600)\n", filepath.Join(cfg.DataDir, "ingest.token"))
 	}
 	if s.CLITokenGenerated {
 		fmt.Fprintf(w, "\nAdmin API token for the vigil command line on this machine: %s (mode 0600)\n", s.CLITokenPath)
