@@ -9,8 +9,10 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,19 +27,39 @@ type Client struct {
 	BaseURL string
 	Token   string
 	HTTP    *http.Client
+	timeout time.Duration // of New's transport, for error messages
 	// Import marks what Ingest sends as a historical import (old events
 	// sent on purpose, not a live source): ?import=true.
 	Import bool
 }
 
+// DefaultTimeout is how long a client waits for a server to connect and
+// to begin its answer once the request is sent (NewWithTimeout changes it).
+const DefaultTimeout = time.Minute
+
 // New returns a client for server (e.g. http://127.0.0.1:8080).
 // insecure skips TLS verification (self-signed servers on loopback).
 func New(server, token string, insecure bool) *Client {
+	return NewWithTimeout(server, token, insecure, DefaultTimeout)
+}
+
+// NewWithTimeout is New waiting at most timeout for the connection and
+// for the beginning of each answer: a wrong address (a syslog port, a
+// firewall that drops packets) fails with an error naming the server
+// instead of hanging. Uploads and streamed answers are not cut: the time
+// counts from the end of the request to the first byte of the answer.
+func NewWithTimeout(server, token string, insecure bool, timeout time.Duration) *Client {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if insecure {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // operator's explicit choice
 	}
-	return &Client{BaseURL: strings.TrimRight(server, "/"), Token: token, HTTP: &http.Client{Transport: tr}}
+	tr.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = timeout
+	tr.ResponseHeaderTimeout = timeout
+	return &Client{BaseURL: strings.TrimRight(server, "/"), Token: token, HTTP: &http.Client{Transport: tr}, timeout: timeout}
 }
 
 // TokenFromDataDir reads the token a local server keeps for the command
@@ -86,7 +108,25 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, bo
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
-	return c.HTTP.Do(req)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, c.explain(ctx, err)
+	}
+	return resp, nil
+}
+
+// explain names the server in a failed request's error, and says what a
+// timeout likely means.
+func (c *Client) explain(ctx context.Context, err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil { // the client's timeout, not the caller's
+		wait := "its time"
+		if c.timeout > 0 {
+			wait = c.timeout.String()
+		}
+		return fmt.Errorf("server %s did not answer within %s: is it Vigil's HTTP API address (--server)? (raise --timeout for slow operations): %w", c.BaseURL, wait, err)
+	}
+	return fmt.Errorf("server %s: %w", c.BaseURL, err)
 }
 
 // do is send, with any answer but 2xx turned into an *APIError.

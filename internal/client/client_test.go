@@ -2,8 +2,12 @@ package client
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTable(t *testing.T) {
@@ -26,5 +30,40 @@ func TestTable(t *testing.T) {
 		if n := len([]rune(l)); n > 60 {
 			t.Fatalf("line wider than 60: %d %q", n, l)
 		}
+	}
+}
+
+// TestSilentServerTimesOut is issue 10's finding: `vigil search --server
+// http://127.0.0.1:5514 x` (the syslog port, which never answers HTTP) hung
+// for ten minutes. The client gives up after its timeout with an error
+// that names the server.
+func TestSilentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c) }() // reads, never answers
+		}
+	}()
+	server := "http://" + ln.Addr().String()
+	c := NewWithTimeout(server, "t", false, 300*time.Millisecond)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Search(context.Background(), SearchParams{Query: "x"}, func([]byte) error { return nil })
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), server) || !strings.Contains(err.Error(), "did not answer within 300ms") {
+			t.Fatalf("error %v: want one naming %s and the timeout", err, server)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client still waits for a server that never answers")
 	}
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -13,6 +14,7 @@ import (
 type Flags struct {
 	Server, Token, DataDir string
 	Insecure               bool
+	Timeout                time.Duration
 }
 
 // The client's environment variables. The server's configuration knows
@@ -32,6 +34,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Token, "token", "", "API token (env VIGIL_TOKEN; default: the local server's admin token, --data-dir/admin.token)")
 	fs.StringVar(&f.DataDir, "data-dir", "./vigil-data", "local server's data dir, to read its admin.token (or ingest.token)")
 	fs.BoolVar(&f.Insecure, "insecure", false, "accept any TLS certificate (self-signed servers)")
+	fs.DurationVar(&f.Timeout, "timeout", DefaultTimeout, "most time to wait for the server to connect and to begin each answer")
 }
 
 // ResolvedToken is --token, else $VIGIL_TOKEN, else the local server's
@@ -47,4 +50,6 @@ func (f *Flags) ResolvedToken() string {
 }
 
 // Client returns a client for the flags' server and token.
-func (f *Flags) Client() *Client { return New(f.Server, f.ResolvedToken(), f.Insecure) }
+func (f *Flags) Client() *Client {
+	return NewWithTimeout(f.Server, f.ResolvedToken(), f.Insecure, f.Timeout)
+}
