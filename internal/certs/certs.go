@@ -32,6 +32,9 @@ type Loaded struct {
 	// Generated is true when this call created a self-signed certificate.
 	Generated bool
 	CertFile  string
+	// Missing are hosts asked for that an existing self-signed
+	// certificate does not name (delete it to have a new one made).
+	Missing []string
 }
 
 // Load reads a PEM certificate and key.
@@ -44,13 +47,22 @@ func Load(certFile, keyFile string) (*Loaded, error) {
 }
 
 // EnsureSelfSigned loads dir/name.crt and dir/name.key, generating a
-// self-signed ECDSA P-256 certificate for hosts (plus localhost and the
-// machine's host name) when they do not exist.
+// self-signed ECDSA P-256 certificate when they do not exist, for hosts
+// (names or addresses), localhost, the machine's host name and the
+// addresses of its interfaces, so that senders verifying the name
+// (rsyslog's x509/name) can reach it by any of them. An existing
+// certificate is kept (senders pin it); Missing says which of hosts it
+// does not name.
 func EnsureSelfSigned(dir, name string, hosts []string, now time.Time) (*Loaded, error) {
 	certFile := filepath.Join(dir, name+".crt")
 	keyFile := filepath.Join(dir, name+".key")
 	if _, err := os.Stat(certFile); err == nil {
-		return Load(certFile, keyFile)
+		l, err := Load(certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		l.Missing = missing(l.Cert, hosts)
+		return l, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
@@ -75,13 +87,16 @@ func EnsureSelfSigned(dir, name string, hosts []string, now time.Time) (*Loaded,
 		BasicConstraintsValid: true,
 	}
 	all := append([]string{"localhost", "127.0.0.1", "::1"}, hosts...)
-	if h, err := os.Hostname(); err == nil {
-		all = append(all, h)
-	}
+	all = append(all, HostNames()...)
+	seen := map[string]bool{}
 	for _, h := range all {
+		if h == "" || seen[h] {
+			continue
+		}
+		seen[h] = true
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
+		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
@@ -105,6 +120,43 @@ func EnsureSelfSigned(dir, name string, hosts []string, now time.Time) (*Loaded,
 	}
 	l.Generated = true
 	return l, nil
+}
+
+// HostNames are the machine's host name and the addresses of its
+// interfaces (loopback and link-local ones aside), as a generated
+// certificate names them.
+func HostNames() []string {
+	var out []string
+	if h, err := os.Hostname(); err == nil && h != "" {
+		out = append(out, h)
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() || ipn.IP.IsUnspecified() {
+			continue
+		}
+		out = append(out, ipn.IP.String())
+	}
+	return out
+}
+
+// missing are the hosts a certificate does not name.
+func missing(c tls.Certificate, hosts []string) []string {
+	if len(c.Certificate) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, h := range hosts {
+		if h != "" && leaf.VerifyHostname(h) != nil {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // Fingerprint is the SHA-256 fingerprint of a DER certificate.

@@ -51,3 +51,36 @@ func TestClientCAsRejectsGarbage(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestGeneratedNamesTheHost is issue 10's finding: the generated syslog
+// certificate named only localhost and 127.0.0.1, so a sender verifying
+// the name (rsyslog x509/name) could not reach it by the host's name or
+// address. It now names the host and its addresses; an existing one that
+// lacks a name asked for says so.
+func TestGeneratedNamesTheHost(t *testing.T) {
+	dir := t.TempDir()
+	l, err := EnsureSelfSigned(dir, "syslog", nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(l.Cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := HostNames()
+	if len(names) == 0 {
+		t.Skip("this machine has no host name and no non-loopback address to check")
+	}
+	for _, h := range names {
+		if err := leaf.VerifyHostname(h); err != nil {
+			t.Errorf("generated certificate does not name %s: %v", h, err)
+		}
+	}
+	again, err := EnsureSelfSigned(dir, "syslog", []string{names[0], "siem.example.org"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Missing) != 1 || again.Missing[0] != "siem.example.org" {
+		t.Fatalf("missing %q, want [siem.example.org]", again.Missing)
+	}
+}

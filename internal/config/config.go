@@ -201,6 +201,11 @@ type Config struct {
 		TSAURL             string
 		TSARoots           string
 	}
+	TLS struct {
+		// ExtraSANs are names and addresses the generated self-signed
+		// certificates name besides the host's own.
+		ExtraSANs []string
+	}
 	Log struct {
 		Level  string
 		Format string
@@ -576,6 +581,7 @@ var keys = []key{
 	durationKey("http.idle_timeout", "an authenticated keep-alive connection idle this long is closed", func(c *Config) *Duration { return &c.HTTP.IdleTimeout }, time.Second),
 	durationKey("http.unauthenticated_idle_timeout", "a keep-alive connection that has not authenticated (e.g. health checks) idle this long is closed", func(c *Config) *Duration { return &c.HTTP.UnauthIdleTimeout }, 100*time.Millisecond),
 	listKey("http.trusted_proxies", "reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the client address", func(c *Config) *[]string { return &c.HTTP.TrustedProxies }, validCIDR),
+	listKey("tls.extra_sans", "names and addresses the generated self-signed certificates (HTTPS, syslog TLS) name besides localhost, the host name and the host's addresses, e.g. the DNS name senders use", func(c *Config) *[]string { return &c.TLS.ExtraSANs }, validSAN),
 	durationKey("auth.idle_timeout", "a browser session unused this long ends (HIPAA automatic logoff)", func(c *Config) *Duration { return &c.Auth.IdleTimeout }, 10*time.Second),
 	durationKey("auth.session_lifetime", "a browser session ends this long after sign-in, used or not", func(c *Config) *Duration { return &c.Auth.SessionLifetime }, 5*time.Minute),
 	listKey("auth.mfa_roles", "roles whose local users must enrol a TOTP second factor before anything else (empty: none)", func(c *Config) *[]string { return &c.Auth.MFARoles }, validRole),

@@ -122,6 +122,18 @@ func validRoleMapping(v string) error {
 	return err
 }
 
+// validSAN accepts an IP address or a DNS name (a leading "*." allowed).
+func validSAN(v string) error {
+	if _, err := netip.ParseAddr(v); err == nil {
+		return nil
+	}
+	name := strings.TrimPrefix(v, "*.")
+	if name == "" || len(name) > 253 || strings.ContainsAny(name, " /:@*") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
+		return fmt.Errorf("invalid name %q: want a DNS name or an IP address", v)
+	}
+	return nil
+}
+
 func validCIDR(v string) error {
 	if _, err := netip.ParsePrefix(v); err == nil {
 		return nil

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -56,7 +55,7 @@ func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	case s.cfg.HTTP.TLSCert != "":
 		cert, err = certs.Load(s.cfg.HTTP.TLSCert, s.cfg.HTTP.TLSKey)
 	case s.cfg.HTTP.TLS == "always" || !loopback(s.cfg.HTTP.Addr):
-		cert, err = certs.EnsureSelfSigned(filepath.Join(s.cfg.DataDir, "tls"), "http", httpHosts(s.cfg.HTTP.Addr), time.Now())
+		cert, err = s.selfSigned("http", append(httpHosts(s.cfg.HTTP.Addr), s.cfg.TLS.ExtraSANs...))
 	}
 	if err != nil {
 		return nil, err

@@ -91,7 +91,7 @@ func (s *Server) syslogTLS() (*tls.Config, error) {
 	if c.TLSCert != "" {
 		cert, err = certs.Load(c.TLSCert, c.TLSKey)
 	} else {
-		cert, err = certs.EnsureSelfSigned(filepath.Join(s.cfg.DataDir, "tls"), "syslog", nil, time.Now())
+		cert, err = s.selfSigned("syslog", s.cfg.TLS.ExtraSANs)
 	}
 	if err != nil {
 		return nil, err
@@ -127,4 +127,16 @@ func addrString(a net.Addr) string {
 		return "disabled"
 	}
 	return a.String()
+}
+
+// selfSigned is the generated certificate of a listener (kept in the data
+// dir's tls folder), naming hosts besides the machine's own names; an
+// existing one that lacks some of them is kept, with a warning.
+func (s *Server) selfSigned(name string, hosts []string) (*certs.Loaded, error) {
+	cert, err := certs.EnsureSelfSigned(filepath.Join(s.cfg.DataDir, "tls"), name, hosts, time.Now())
+	if err == nil && len(cert.Missing) > 0 {
+		s.log.Warn("the generated certificate does not name every host asked for (tls.extra_sans); delete it to have a new one made, and give senders the new one",
+			"file", cert.CertFile, "missing", cert.Missing)
+	}
+	return cert, err
 }
