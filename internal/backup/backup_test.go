@@ -101,7 +101,7 @@ func count(t *testing.T, s store.Store) int {
 func s3Server(t *testing.T) func(string) string {
 	t.Helper()
 	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	srv := httptest.NewServer(sigV4(gofakes3.New(backend).Server(), "test", "test-secret", "us-east-1"))
 	t.Cleanup(srv.Close)
 	if err := backend.CreateBucket("vigil-backups"); err != nil {
 		t.Fatal(err)
