@@ -95,7 +95,7 @@ func ParseASA(e *event.Event, msgid, msg string, opt Options) error {
 	if len(parts) != 3 || len(parts[1]) != 1 || parts[1][0] < '0' || parts[1][0] > '7' || !isDigits(parts[2]) {
 		return &Error{ASA, -1, "message id", "want ASA-<severity>-<number>, got " + strconv.Quote(msgid)}
 	}
-	var o fields
+	o := fields{f: make([]event.Field, 0, fieldsHint)}
 	o.common("cisco", "cisco.asa", "Cisco", parts[0])
 	o.set("event.code", parts[2])
 	o.set("log.level", asaLevels[parts[1][0]-'0'])

@@ -3,6 +3,7 @@ package firewall
 import (
 	"testing"
 
+	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
@@ -10,12 +11,14 @@ func benchParse(b *testing.B, d Dialect, msgid, msg string) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	var e event.Event
+	cpu := cputime.Self()
 	for b.Loop() {
 		e.Reset()
 		if err := Parse(&e, d, msgid, msg, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cputime.Report(b, cpu, b.N)
 }
 
 func BenchmarkFortinet(b *testing.B) {

@@ -23,7 +23,7 @@ func ParseFilterlog(e *event.Event, msg string, opt Options) error {
 	if len(f) > 64 {
 		return &Error{Filterlog, -1, "", "more than 64 fields"}
 	}
-	var o fields
+	o := fields{f: make([]event.Field, 0, fieldsHint)}
 	o.common("pfsense", "pfsense.log", "", "pf")
 	o.set("pfsense.rule_number", f[0])
 	o.set("pfsense.sub_rule_number", f[1])

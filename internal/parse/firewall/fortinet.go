@@ -30,7 +30,7 @@ func notApplicable(v string) bool {
 func ParseFortinet(e *event.Event, msg string, opt Options) error {
 	p := kvPool.Get().(*kv.Parser)
 	pairs, _, err := p.Pairs([]byte(msg))
-	var o fields
+	o := fields{f: make([]event.Field, 0, fieldsHint)}
 	if err == nil {
 		err = fortinetFields(&o, pairs, opt)
 	}

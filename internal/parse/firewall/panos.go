@@ -129,7 +129,7 @@ func ParsePANOS(e *event.Event, msg string, opt Options) error {
 		}
 		return ""
 	}
-	var o fields
+	o := fields{f: make([]event.Field, 0, fieldsHint)}
 	typ := f[panType]
 	o.common("panw", "panw.panos", "Palo Alto Networks", "PAN-OS")
 	t, ok := localTime(get(panGenTime), opt.loc())
