@@ -42,6 +42,8 @@ func BenchmarkParseNormalize(b *testing.B) {
 		{"sshd-rfc3164", "<38>Nov 28 10:00:01 web01.example.org sshd[12345]: Accepted password for alice from 192.0.2.10 port 52211 ssh2"},
 		{"sudo-iso", "<86>2024-11-28T10:00:01.123456+01:00 web01 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/apt-get update"},
 		{"pam-rfc5424", "<86>1 2024-11-28T10:25:00.000001+00:00 web03 sshd 5200 - - pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5  user=root"},
+		{"pam-old", "<86>Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4  user=root"},
+		{"year-after-host", "2006.01.04 node17 Jan 4 07:00:01 node17/node17 crond[1234]: (root) CMD (run-parts /etc/cron.hourly)"},
 		{"not-auth", "<30>Nov 28 10:32:00 web01 systemd[1]: Started Session 42 of User alice."},
 	} {
 		b.Run(bm.name, func(b *testing.B) {

@@ -3,6 +3,7 @@ package weblog
 import (
 	"testing"
 
+	"github.com/vigil-siem/vigil/internal/cputime"
 	"github.com/vigil-siem/vigil/internal/event"
 )
 
@@ -11,11 +12,34 @@ func BenchmarkParseAccess(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(line)))
 	var e event.Event
+	cpu := cputime.Self()
 	for b.Loop() {
 		e.Reset()
 		if _, err := Parse(&e, line, Options{Module: Apache}); err != nil {
 			b.Fatal(err)
 		}
+	}
+	cputime.Report(b, cpu, b.N)
+}
+
+func BenchmarkParseError(b *testing.B) {
+	for _, bm := range []struct{ name, line string }{
+		{"apache", `[Fri Sep 09 10:42:29.902022 2011] [core:error] [pid 35708:tid 4328636416] [client 72.15.99.187:51234] AH00128: File does not exist: /usr/local/apache2/htdocs/favicon.ico`},
+		{"nginx", `2016/09/01 10:23:45 [error] 1234#5678: *9 open() "/usr/share/nginx/html/favicon.ico" failed (2: No such file or directory), client: 192.168.1.1, server: localhost, request: "GET /favicon.ico HTTP/1.1", host: "localhost"`},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bm.line)))
+			var e event.Event
+			cpu := cputime.Self()
+			for b.Loop() {
+				e.Reset()
+				if k, err := Parse(&e, bm.line, Options{}); err != nil || k == KindNone {
+					b.Fatal(k, err)
+				}
+			}
+			cputime.Report(b, cpu, b.N)
+		})
 	}
 }
 
