@@ -209,6 +209,58 @@ func TestConsoleSearch(t *testing.T) {
 		t.Fatalf("JSON view %q: %v", js, err)
 	}
 
+	// Field names complete as you type: "host.n" offers host.name, Tab
+	// takes it.
+	b.Run("complete a field", chromedp.Navigate(in.httpURL+"/search?start=-3h"), chromedp.WaitVisible(`.query-editor textarea`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelectorAll('.field-name-btn').length > 0`, nil),
+		chromedp.Click(`.query-editor textarea`, chromedp.ByQuery), chromedp.KeyEvent("a", chromedp.KeyModifiers(input.ModifierCtrl)), chromedp.KeyEvent("host.na"),
+		chromedp.WaitVisible(`#qe-suggestions [role=option]`, chromedp.ByQuery))
+	if s := b.Text(`#qe-suggestions [role=option]`); s != "host.name" {
+		t.Fatalf("completing host.na offers %q first", s)
+	}
+	b.Screenshot("4b-completion")
+	b.Run("take it", chromedp.KeyEvent("\t"))
+	if v := b.Value(".query-editor textarea"); v != "host.name:" {
+		t.Fatalf("after Tab the query is %q, want host.name:", v)
+	}
+
+	// Save the filtered search, open it again from the list.
+	filtered := `event.dataset:test.console host.name:="` + host + `"`
+	b.Run("filtered search", chromedp.Navigate(in.httpURL+"/search?q="+url.QueryEscape(filtered)+"&start=-3h"), chromedp.WaitVisible(`.vt-row`, chromedp.ByQuery))
+	waitSearchDone(t, b)
+	b.Run("save it", chromedp.Click(`//button[text()="Save search"]`, chromedp.BySearch), chromedp.WaitVisible(`#save-title`, chromedp.ByQuery),
+		chromedp.SendKeys(`.modal input:not([type=checkbox])`, "One host", chromedp.ByQuery), chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`#save-title`, chromedp.ByQuery))
+	b.Run("blank search", chromedp.Navigate(in.httpURL+"/search?q=*&start=-3h"), chromedp.WaitVisible(`.vt-row`, chromedp.ByQuery))
+	b.Run("open it", chromedp.Click(`//summary[text()="Saved searches"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//ul[@class="saved-list"]//button[text()="One host"]`, chromedp.BySearch))
+	b.Screenshot("4c-saved")
+	b.Run("open it", chromedp.Click(`//ul[@class="saved-list"]//button[text()="One host"]`, chromedp.BySearch),
+		chromedp.Poll(`new URLSearchParams(location.search).get("q").includes('host.name:=')`, nil))
+	if q := location(t, b).Query().Get("q"); q != filtered {
+		t.Fatalf("the saved search opens %q, want %q", q, filtered)
+	}
+
+	// Export as CSV: the audit trail records who exported what.
+	waitSearchDone(t, b)
+	b.Run("export", chromedp.Click(`//summary[text()="Export"]`, chromedp.BySearch), chromedp.Click(`//button[@role="menuitem"][contains(., "CSV")]`, chromedp.BySearch))
+	var recs struct {
+		Records []struct {
+			Actor   string         `json:"actor"`
+			Details map[string]any `json:"details"`
+		} `json:"records"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(recs.Records) == 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		if err := in.adminCall("GET", "/api/v1/audit?action=events.export&actor=console-analyst", "", &recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(recs.Records) != 1 || !strings.Contains(fmt.Sprint(recs.Records[0].Details), host) {
+		t.Fatalf("the console's export is recorded as %+v", recs.Records)
+	}
+
 	// A stats query: a table and a bar chart.
 	b.Run("stats", chromedp.Navigate(in.httpURL+"/search?q="+url.QueryEscape("event.dataset:test.console | stats by (user.name) count() logins")+"&start=-3h"),
 		chromedp.WaitVisible(`.stats-view table.grid`, chromedp.ByQuery), chromedp.WaitVisible(`.stats-view .barlist`, chromedp.ByQuery))
