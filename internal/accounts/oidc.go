@@ -47,6 +47,11 @@ type OIDCConfig struct {
 	UsernameClaim string
 	// DisplayName labels the sign-in button (default "Single sign-on").
 	DisplayName string
+	// RequireMFA refuses a user whose roles require a second factor
+	// (Options.MFARoles) unless the ID token's amr claim (RFC 8176) says
+	// the provider used one: Vigil does not ask SSO users for its own
+	// TOTP, so the provider's second factor must be on record.
+	RequireMFA bool
 	// HTTPClient reaches the provider (default http.DefaultClient).
 	HTTPClient *http.Client
 }
@@ -285,6 +290,12 @@ func (o *OIDC) callback(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("no role mapped from %s %v", o.cfg.RolesClaim, truncateList(values, 20)), name)
 		return
 	}
+	if o.cfg.RequireMFA && o.store.mfaRequired(roles) && !amrHasSecondFactor(claims["amr"]) {
+		failed(http.StatusForbidden, "Your role in Vigil requires a second factor, and the sign-in provider did not report one. "+
+			"Ask an administrator to require multi-factor authentication for Vigil at the provider.",
+			fmt.Sprintf("the provider reported no second factor (amr %v) for roles %v", claims["amr"], roles), name)
+		return
+	}
 	u, err := o.store.upsertOIDCUser(ctx, o.cfg.Issuer+"|"+idt.Subject, name, str(claims["name"]), str(claims["email"]), roles)
 	if err != nil {
 		failed(http.StatusForbidden, "This account cannot sign in: "+err.Error(), err.Error(), name)
@@ -407,4 +418,21 @@ func (s *Store) upsertOIDCUser(ctx context.Context, subject, name, display, emai
 	}
 	u.Roles, u.DisplayName, u.Email = roles, display, email
 	return u, nil
+}
+
+// secondFactors are the RFC 8176 authentication method references that
+// are a factor besides a password: "mfa" itself, one-time codes, keys
+// held in hardware, smart cards, confirmation by SMS or telephone, and
+// biometrics.
+var secondFactors = []string{"mfa", "otp", "hwk", "sc", "sms", "tel", "fpt", "face", "iris", "retina", "vbm"}
+
+// amrHasSecondFactor reports whether an amr claim names a second factor.
+func amrHasSecondFactor(amr any) bool {
+	list, _ := amr.([]any)
+	for _, v := range list {
+		if s, ok := v.(string); ok && slices.Contains(secondFactors, strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
 }

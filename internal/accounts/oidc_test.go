@@ -188,3 +188,34 @@ func decodeBody(t *testing.T, resp *http.Response, v any) {
 		t.Fatalf("%d %s: %v", resp.StatusCode, b, err)
 	}
 }
+
+// TestOIDCRequiresProviderMFA: with RequireMFA, a user whose mapped role
+// requires a second factor signs in only when the provider reports one
+// (amr); the test provider reports a password alone, so the admin is
+// refused (and it is recorded) while the analyst signs in.
+func TestOIDCRequiresProviderMFA(t *testing.T) {
+	e := newSSO(t, func(c *OIDCConfig) { c.RequireMFA = true })
+	_, code, body := e.ssoLogin(t, "gina", "gina-password-1")
+	if code != 403 || !strings.Contains(body, "second factor") {
+		t.Fatalf("admin without a second factor at the provider: %d %s", code, body)
+	}
+	if _, code, _ := e.ssoLogin(t, "nina", "nina-password-1"); code != 200 {
+		t.Fatalf("analyst: %d", code)
+	}
+	refused := 0
+	for _, r := range e.records(t, "auth.login") {
+		if r.Outcome == "failure" && r.Actor == "gina" && strings.Contains(string(r.Details), "no second factor (amr [pwd])") {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("refusal not on record")
+	}
+	for amr, want := range map[string]bool{`["pwd","mfa"]`: true, `["pwd","otp"]`: true, `["hwk","user"]`: true, `["pwd"]`: false, `"mfa"`: false, `[]`: false, `null`: false} {
+		var v any
+		jsonUnmarshal([]byte(amr), &v)
+		if got := amrHasSecondFactor(v); got != want {
+			t.Errorf("amr %s: %v, want %v", amr, got, want)
+		}
+	}
+}

@@ -229,6 +229,7 @@ func Default() *Config {
 	c.Auth.SessionLifetime = Duration(12 * time.Hour)
 	c.Auth.MFARoles = []string{"admin", "privacy-officer"}
 	c.Auth.OIDC.RolesClaim = "groups"
+	c.Auth.OIDC.RequireMFA = true
 	c.Auth.OIDC.Scopes = []string{"profile", "email"}
 	c.Audit.Retention = Duration(6 * 365 * 24 * time.Hour)
 	c.PHI.Builtin = true
@@ -595,6 +596,7 @@ var keys = []key{
 	listKey("auth.oidc.default_roles", "roles of SSO users none of whose claim values is mapped (empty: they are refused)", func(c *Config) *[]string { return &c.Auth.OIDC.DefaultRoles }, validRole),
 	strKey("auth.oidc.username_claim", "claim used as the Vigil user name (empty: preferred_username, then email)", func(c *Config) *string { return &c.Auth.OIDC.UsernameClaim }, nil),
 	strKey("auth.oidc.display_name", "label of the single sign-on button", func(c *Config) *string { return &c.Auth.OIDC.DisplayName }, nil),
+	boolKey("auth.oidc.require_mfa", "refuse SSO users of an auth.mfa_roles role unless the provider reports a second factor in the amr claim (false: trust the provider)", func(c *Config) *bool { return &c.Auth.OIDC.RequireMFA }),
 	strKey("auth.oidc.ca_file", "PEM CA bundle to trust for the OpenID provider besides the system's (internal PKI)", func(c *Config) *string { return &c.Auth.OIDC.CAFile }, fileExists),
 	durationKey("audit.retention", "how long the audit trail of Vigil's own use is kept; at least store.retention (HIPAA asks six years)", func(c *Config) *Duration { return &c.Audit.Retention }, 24*time.Hour),
 	listKey("phi.fields", "fields masked for roles without the phi permission, besides the built-in healthcare list; a trailing * matches any suffix", func(c *Config) *[]string { return &c.PHI.Fields }, validPHIField),

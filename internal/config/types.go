@@ -90,6 +90,7 @@ type Auth struct {
 		UsernameClaim                               string
 		DisplayName                                 string
 		CAFile                                      string
+		RequireMFA                                  bool
 	}
 }
 

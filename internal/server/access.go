@@ -84,7 +84,7 @@ func (s *Server) accountsAPI(secure bool) (*accounts.API, error) {
 	}
 	cfg := accounts.OIDCConfig{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL,
 		Scopes: o.Scopes, RolesClaim: o.RolesClaim, DefaultRoles: o.DefaultRoles, UsernameClaim: o.UsernameClaim,
-		DisplayName: o.DisplayName, RoleMapping: map[string][]string{}}
+		DisplayName: o.DisplayName, RequireMFA: o.RequireMFA, RoleMapping: map[string][]string{}}
 	for _, m := range o.RoleMapping {
 		v, role, err := config.ParseRoleMapping(m)
 		if err != nil {

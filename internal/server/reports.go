@@ -110,7 +110,11 @@ func mfaFact(c *config.Config) string {
 	}
 	s := "Vigil's own users have individual accounts (argon2id password hashes, sign-in throttling and lockout) with a TOTP second factor, " + mfa + "."
 	if c.Auth.OIDC.Issuer != "" {
-		s += " Single sign-on through " + c.Auth.OIDC.Issuer + " is enabled; its users' second factor is the provider's."
+		s += " Single sign-on through " + c.Auth.OIDC.Issuer + " is enabled; its users' second factor is the provider's"
+		if c.Auth.OIDC.RequireMFA {
+			s += ", required in the ID token's amr claim for those roles"
+		}
+		s += "."
 	}
 	return s + " Sessions also end " + time.Duration(c.Auth.SessionLifetime).String() + " after sign-in (docs/access.md)."
 }
