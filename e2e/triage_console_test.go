@@ -3,8 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-siem/vigil/internal/browsertest"
+	"github.com/vigil-siem/vigil/internal/notify"
 )
 
 // TestTriageConsole walks the triage pages in Chromium: the alert queue
@@ -20,7 +26,23 @@ import (
 // rule review, with a screenshot of each.
 func TestTriageConsole(t *testing.T) {
 	b := browsertest.New(t)
-	in := startVigil(t, t.TempDir())
+	const secret = "console-channel-secret"
+	tests := make(chan error, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		tests <- notify.Verify(secret, body, r.Header.Get("X-Vigil-Signature"), time.Now(), time.Minute)
+		w.WriteHeader(204)
+	}))
+	defer hook.Close()
+	// The notification channels need notify:admin (the admin role); its
+	// second factor is not what this test is about.
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "vigil.yaml")
+	if err := os.WriteFile(cfg, []byte("auth:\n  mfa_roles: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := startVigil(t, filepath.Join(dir, "data"), "--config", cfg)
+	adminPW := in.newUser(t, "console-admin", "admin")
 	conn, err := net.Dial("tcp", in.tcp)
 	if err != nil {
 		t.Fatal(err)
@@ -95,5 +117,36 @@ func TestTriageConsole(t *testing.T) {
 		t.Fatalf("review: %s", b.Text(`table.grid`))
 	}
 	b.Screenshot("triage-review")
+	// An administrator adds a signed webhook channel in the console and
+	// sends a test through it.
+	b.Run("sign in as an administrator", chromedp.Click(`//button[text()="Sign out"]`, chromedp.BySearch), chromedp.WaitVisible(`form.signin`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=username]`, "console-admin", chromedp.ByQuery), chromedp.SendKeys(`input[name=password]`, adminPW, chromedp.ByQuery),
+		chromedp.Click(`form.signin button[type=submit]`, chromedp.ByQuery), chromedp.WaitVisible(`nav.sidenav`, chromedp.ByQuery))
+	b.Run("new channel", chromedp.Navigate(in.httpURL+"/notifications"), chromedp.Click(`//button[text()="New channel…"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`.modal form`, chromedp.ByQuery), chromedp.SendKeys(`.modal input[name=name]`, "soc-console", chromedp.ByQuery),
+		chromedp.SendKeys(`.modal input[name=url]`, hook.URL+"/vigil", chromedp.ByQuery), chromedp.SendKeys(`.modal input[name=secret]`, secret, chromedp.ByQuery),
+		chromedp.SetValue(`.modal select[name=min_level]`, "high", chromedp.ByQuery))
+	b.Screenshot("triage-new-channel")
+	b.Run("add it", chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery), chromedp.WaitNotPresent(`.modal`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//td[text()="soc-console"]`, chromedp.BySearch))
+	var chs struct {
+		Channels []struct {
+			Name, Kind, Target, MinLevel string
+			Console                      bool
+		}
+	}
+	if err := in.adminCall("GET", "/api/v1/notify/channels", "", &chs); err != nil || len(chs.Channels) != 1 || !chs.Channels[0].Console || chs.Channels[0].Kind != "webhook" {
+		t.Fatalf("channels after the console added one: %+v %v", chs, err)
+	}
+	b.Run("send a test", chromedp.Click(`//tr[td[text()="soc-console"]]//button[text()="Send a test"]`, chromedp.BySearch))
+	select {
+	case err := <-tests:
+		if err != nil {
+			t.Fatalf("the test notification's signature: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no test notification reached the webhook")
+	}
+	b.Screenshot("triage-notification-channels")
 	b.CheckConsole()
 }

@@ -38,15 +38,25 @@ CREATE TABLE notify_deliveries (
 );
 CREATE INDEX notify_due ON notify_deliveries (status, next_at);
 CREATE INDEX notify_alert ON notify_deliveries (alert_id);
-CREATE INDEX notify_channel ON notify_deliveries (channel, status);`}
+CREATE INDEX notify_channel ON notify_deliveries (channel, status);`, `
+CREATE TABLE notify_channels (
+	name    TEXT PRIMARY KEY,
+	spec    TEXT NOT NULL,     -- ChannelSpec as JSON, secrets included
+	author  TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	updated INTEGER NOT NULL
+);`}
 
 // Channel is one configured channel with its route.
 type Channel struct {
-	Name   string
-	Kind   string // webhook, slack, teams, pagerduty, email, syslog
-	Where  string // file:line of its configuration
-	Route  Route
-	Digest time.Duration
+	Name  string
+	Kind  string // webhook, slack, teams, pagerduty, email, syslog
+	Where string // file:line of its configuration, or "console"
+	// Console: defined in the console (API), editable there; the others
+	// come from the configuration file.
+	Console bool
+	Route   Route
+	Digest  time.Duration
 	// Entities: the messages name user, host and addresses.
 	Entities bool
 	sender   Sender
@@ -120,8 +130,12 @@ type Options struct {
 
 // Dispatcher queues and sends deliveries.
 type Dispatcher struct {
-	db       *sql.DB
-	opt      Options
+	db  *sql.DB
+	opt Options
+	// chMu guards channels and byName: the console adds and removes
+	// channels while the dispatcher runs.
+	chMu     sync.RWMutex
+	entities bool // notify.include_entities
 	channels []*Channel
 	byName   map[string]*Channel
 	wake     chan struct{}
@@ -173,7 +187,7 @@ func New(ctx context.Context, d *sql.DB, cfg *config.Config, opt Options) (*Disp
 	if opt.Location == nil {
 		opt.Location = time.Local
 	}
-	n := &Dispatcher{db: d, opt: opt, byName: map[string]*Channel{}, wake: make(chan struct{}, 1), busy: map[string]bool{}}
+	n := &Dispatcher{db: d, opt: opt, byName: map[string]*Channel{}, wake: make(chan struct{}, 1), busy: map[string]bool{}, entities: cfg.Notify.IncludeEntities}
 	for _, cc := range cfg.Channels() {
 		ch, err := n.build(cc, cfg.Notify.IncludeEntities)
 		if err != nil {
@@ -192,6 +206,9 @@ func New(ctx context.Context, d *sql.DB, cfg *config.Config, opt Options) (*Disp
 	}
 	if opt.Registry != nil {
 		opt.Registry.MustRegister(n.m.sent, n.m.failed, n.m.dead, n.m.dropped, n.m.pruned)
+	}
+	if err := n.loadConsoleChannels(ctx); err != nil {
+		return nil, err
 	}
 	return n, nil
 }
@@ -267,13 +284,25 @@ func hostOf(u string) string {
 	return u
 }
 
-// Channels lists the configured channels.
-func (n *Dispatcher) Channels() []*Channel { return n.channels }
+// Channels lists the channels: the configuration file's, then the
+// console's.
+func (n *Dispatcher) Channels() []*Channel {
+	n.chMu.RLock()
+	defer n.chMu.RUnlock()
+	return slices.Clone(n.channels)
+}
+
+// channel finds a channel by name, or nil.
+func (n *Dispatcher) channel(name string) *Channel {
+	n.chMu.RLock()
+	defer n.chMu.RUnlock()
+	return n.byName[name]
+}
 
 // OnChange queues the deliveries of new alerts (alerts.Store.OnChange):
 // one insert per channel that takes the alert; never blocks on a channel.
 func (n *Dispatcher) OnChange(ctx context.Context, cs []alerts.Change) {
-	if len(n.channels) == 0 {
+	if len(n.Channels()) == 0 {
 		return
 	}
 	var as []alerts.Alert
@@ -304,8 +333,9 @@ func (n *Dispatcher) Enqueue(ctx context.Context, as []alerts.Alert) error {
 	}
 	defer tx.Rollback()
 	queued := 0
+	chs := n.Channels()
 	for _, a := range as {
-		for _, ch := range n.channels {
+		for _, ch := range chs {
 			if !ch.Route.Matches(a, now) {
 				continue
 			}
@@ -418,7 +448,7 @@ func (n *Dispatcher) dispatch(ctx context.Context) error {
 	}
 	rows.Close()
 	for name, ds := range byChannel {
-		ch := n.byName[name]
+		ch := n.channel(name)
 		if ch == nil {
 			// A channel removed from the configuration: its deliveries
 			// cannot be sent.
@@ -620,7 +650,7 @@ func (n *Dispatcher) Retry(ctx context.Context, id int64) error {
 
 // Test sends a test message on a channel now, outside the queue.
 func (n *Dispatcher) Test(ctx context.Context, name string) error {
-	ch := n.byName[name]
+	ch := n.channel(name)
 	if ch == nil {
 		return fmt.Errorf("no channel %q", name)
 	}

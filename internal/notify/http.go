@@ -14,12 +14,16 @@ import (
 // Handler serves the notification API:
 //
 //	GET  /api/v1/notify/channels                 notify:admin  the channels, their routes and queue counts (no secrets)
+//	POST /api/v1/notify/channels                 notify:admin  a channel defined in the console (ChannelSpec), 201
+//	PUT  /api/v1/notify/channels/{name}          notify:admin  replace a console channel (empty url, secret, routing_key: kept)
+//	DELETE /api/v1/notify/channels/{name}        notify:admin  remove a console channel (the file's answer 409)
 //	POST /api/v1/notify/channels/{name}/test     notify:admin  send a test message now
 //	GET  /api/v1/notify/deliveries?status=&channel=&alert=&limit=   alerts:read   deliveries, newest first (status=dead: the dead-letter list)
 //	POST /api/v1/notify/deliveries/{id}/retry    notify:admin  put a dead delivery back in the queue
 //	GET  /api/v1/alerts/{id}/deliveries          alerts:read   the delivery status of one alert
 type Handler struct {
 	Dispatcher *Dispatcher
+	Actor      func(ctx context.Context) string
 	Audit      func(ctx context.Context, action, target string, details map[string]any, err error)
 }
 
@@ -27,6 +31,9 @@ type Handler struct {
 func (h *Handler) Routes() []alerts.Route {
 	return []alerts.Route{
 		{Pattern: "GET /api/v1/notify/channels", Perm: "notify:admin", Handler: http.HandlerFunc(h.channels)},
+		{Pattern: "POST /api/v1/notify/channels", Perm: "notify:admin", Handler: http.HandlerFunc(h.createChannel)},
+		{Pattern: "PUT /api/v1/notify/channels/{name}", Perm: "notify:admin", Handler: http.HandlerFunc(h.replaceChannel)},
+		{Pattern: "DELETE /api/v1/notify/channels/{name}", Perm: "notify:admin", Handler: http.HandlerFunc(h.deleteChannel)},
 		{Pattern: "POST /api/v1/notify/channels/{name}/test", Perm: "notify:admin", Handler: http.HandlerFunc(h.test)},
 		{Pattern: "GET /api/v1/notify/deliveries", Perm: "alerts:read", Handler: http.HandlerFunc(h.deliveries)},
 		{Pattern: "POST /api/v1/notify/deliveries/{id}/retry", Perm: "notify:admin", Handler: http.HandlerFunc(h.retry)},
@@ -55,6 +62,7 @@ type channelInfo struct {
 	Kind     string         `json:"kind"`
 	Target   string         `json:"target"`
 	Where    string         `json:"defined_at"`
+	Console  bool           `json:"console"`
 	MinLevel string         `json:"min_level,omitempty"`
 	Rules    []string       `json:"rules,omitempty"`
 	Tags     []string       `json:"tags,omitempty"`
@@ -83,8 +91,8 @@ func (h *Handler) channels(w http.ResponseWriter, r *http.Request) {
 	}
 	rows.Close()
 	out := []channelInfo{}
-	for _, ch := range h.Dispatcher.channels {
-		ci := channelInfo{Name: ch.Name, Kind: ch.Kind, Target: ch.Target, Where: ch.Where, MinLevel: ch.Route.MinLevel, Rules: ch.Route.Rules,
+	for _, ch := range h.Dispatcher.Channels() {
+		ci := channelInfo{Name: ch.Name, Kind: ch.Kind, Target: ch.Target, Where: ch.Where, Console: ch.Console, MinLevel: ch.Route.MinLevel, Rules: ch.Route.Rules,
 			Tags: ch.Route.Tags, Schedule: ch.Route.Schedule.String(), Entities: ch.Entities, Counts: map[string]int{"pending": 0, "sent": 0, "dead": 0}}
 		if ch.Digest > 0 {
 			ci.Digest = ch.Digest.String()
@@ -97,9 +105,76 @@ func (h *Handler) channels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"channels": out})
 }
 
+func (h *Handler) createChannel(w http.ResponseWriter, r *http.Request) { h.saveChannel(w, r, true) }
+
+func (h *Handler) replaceChannel(w http.ResponseWriter, r *http.Request) { h.saveChannel(w, r, false) }
+
+func (h *Handler) saveChannel(w http.ResponseWriter, r *http.Request, create bool) {
+	var s ChannelSpec
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		fail(w, http.StatusBadRequest, "body: want a channel as a JSON object: "+err.Error())
+		return
+	}
+	if !create {
+		if s.Name != "" && s.Name != r.PathValue("name") {
+			fail(w, http.StatusBadRequest, "name: a channel cannot be renamed; create another and delete this one")
+			return
+		}
+		s.Name = r.PathValue("name")
+	}
+	actor := "api"
+	if h.Actor != nil {
+		actor = h.Actor(r.Context())
+	}
+	ch, err := h.Dispatcher.SaveChannel(r.Context(), s, create, actor)
+	action := "notify.channel_update"
+	if create {
+		action = "notify.channel_create"
+	}
+	// The record names the channel and its route, never its secrets.
+	h.audit(r.Context(), action, s.Name, map[string]any{"kind": s.Kind, "min_level": s.MinLevel, "rules": s.Rules, "tags": s.Tags,
+		"schedule": s.Schedule, "digest": s.Digest}, err)
+	if err != nil {
+		channelFail(w, err)
+		return
+	}
+	status := http.StatusOK
+	if create {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"name": ch.Name, "kind": ch.Kind, "target": ch.Target, "console": true})
+}
+
+func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	err := h.Dispatcher.DeleteChannel(r.Context(), name)
+	h.audit(r.Context(), "notify.channel_delete", name, nil, err)
+	if err != nil {
+		channelFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+}
+
+func channelFail(w http.ResponseWriter, err error) {
+	var ce *ChannelError
+	switch {
+	case errors.As(err, &ce):
+		fail(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrNoChannel):
+		fail(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrChannelExists), errors.Is(err, ErrFromConfig):
+		fail(w, http.StatusConflict, err.Error())
+	default:
+		fail(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
 func (h *Handler) test(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if h.Dispatcher.byName[name] == nil {
+	if h.Dispatcher.channel(name) == nil {
 		fail(w, http.StatusNotFound, "no channel "+strconv.Quote(name))
 		return
 	}

@@ -296,7 +296,7 @@ func (s *Server) triageRoutes() []access.Route {
 	// timelines, who asked for and who approved a response run: an
 	// approver may not approve their own request) and records its changes.
 	ex := &exceptions.Handler{Service: s.triage.exceptions, Alerts: s.alerts, Users: s.accounts, Actor: actor, Audit: record}
-	nh := &notify.Handler{Dispatcher: s.triage.notify, Audit: record}
+	nh := &notify.Handler{Dispatcher: s.triage.notify, Actor: actor, Audit: record}
 	rh := &risk.Handler{Engine: s.triage.risk}
 	rs := &response.Handler{Runner: s.triage.response, Alerts: s.alerts, Actor: actor, Audit: record}
 	ch := &cases.Handler{Store: s.triage.cases, ParseTime: web.ParseTime, Actor: actor, Audit: record,
