@@ -54,6 +54,9 @@ type Config struct {
 		MaxEventBytes ByteSize
 		MemoryBudget  ByteSize
 		KeepOriginal  bool
+		// KeepOriginalHL7, KeepOriginalFHIR: the same for HL7 v2 and
+		// FHIR, off by default (their whole text is PHI).
+		KeepOriginalHL7, KeepOriginalFHIR bool
 	}
 	Syslog struct {
 		UDPAddr         string
@@ -610,7 +613,9 @@ var keys = []key{
 	sizeKey("ingest.max_body_bytes", "largest HTTP ingest request body (after decompression)", func(c *Config) *ByteSize { return &c.Ingest.MaxBodyBytes }, 1<<10),
 	sizeKey("ingest.memory_budget", "memory that HTTP request bodies may take together while read and decoded (5 bytes per body byte); beyond it requests are answered 429/503 with Retry-After", func(c *Config) *ByteSize { return &c.Ingest.MemoryBudget }, 16<<20),
 	sizeKey("ingest.max_event_bytes", "largest single event (NDJSON line or array element)", func(c *Config) *ByteSize { return &c.Ingest.MaxEventBytes }, 1<<10),
-	boolKey("ingest.keep_original", "keep the original text of each event in event.original", func(c *Config) *bool { return &c.Ingest.KeepOriginal }),
+	boolKey("ingest.keep_original", "keep the original text of each event in event.original (HL7 v2 and FHIR have their own keys)", func(c *Config) *bool { return &c.Ingest.KeepOriginal }),
+	boolKey("ingest.keep_original_hl7", "keep whole HL7 v2 messages (MLLP, HTTP, files) in event.original; off: only the parsed fields are kept (the message is PHI)", func(c *Config) *bool { return &c.Ingest.KeepOriginalHL7 }),
+	boolKey("ingest.keep_original_fhir", "keep whole FHIR resources in event.original; off: only the parsed fields are kept (the resource is PHI)", func(c *Config) *bool { return &c.Ingest.KeepOriginalFHIR }),
 	strKey("syslog.udp_addr", "syslog over UDP (empty disables)", func(c *Config) *string { return &c.Syslog.UDPAddr }, validAddr),
 	strKey("syslog.tcp_addr", "syslog over TCP, octet-counting or newline framing (empty disables)", func(c *Config) *string { return &c.Syslog.TCPAddr }, validAddr),
 	strKey("syslog.tls_addr", "syslog over TLS, RFC 5425 (empty disables)", func(c *Config) *string { return &c.Syslog.TLSAddr }, validAddr),

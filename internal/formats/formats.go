@@ -32,6 +32,11 @@ type Options struct {
 	// KeepOriginal keeps each record's text in event.original (text
 	// formats; JSON events keep every field they were sent with).
 	KeepOriginal bool
+	// KeepOriginalHL7 and KeepOriginalFHIR do the same for HL7 v2
+	// messages and FHIR resources, whose whole text is PHI (names,
+	// addresses, diagnoses) beyond the fields Vigil parses from it: off
+	// unless chosen (KeepOriginal does not apply to them).
+	KeepOriginalHL7, KeepOriginalFHIR bool
 	// Now is the clock: the receive time given to records without a time
 	// of their own (nil: time.Now).
 	Now func() time.Time

@@ -107,3 +107,40 @@ func TestTimezoneAppliesToNXLogEventTime(t *testing.T) {
 		t.Fatalf("times %v, want %v", got, want)
 	}
 }
+
+// TestHealthcareOriginalsOffByDefault is issue 10's finding: whole HL7 and
+// FHIR bodies (PHI beyond the parsed fields) were kept in event.original
+// whenever ingest.keep_original was on, which is the default. They are
+// kept only when chosen for that format.
+func TestHealthcareOriginalsOffByDefault(t *testing.T) {
+	for _, c := range []struct {
+		format, file string
+		choose       func(*Options)
+	}{
+		{"hl7", "sample.hl7", func(o *Options) { o.KeepOriginalHL7 = true }},
+		{"fhir", "sample.fhir.json", func(o *Options) { o.KeepOriginalFHIR = true }},
+	} {
+		count := func(opt Options) (events, originals int) {
+			opt.Now = func() time.Time { return now }
+			var out bytes.Buffer
+			if _, err := ParseFile(filepath.Join("testdata", c.file), mustLookup(t, c.format), opt, true, &out); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				events++
+				if strings.Contains(line, `"event.original"`) {
+					originals++
+				}
+			}
+			return
+		}
+		if n, orig := count(Options{KeepOriginal: true}); n == 0 || orig != 0 {
+			t.Errorf("%s with keep_original on: %d of %d events keep event.original, want none", c.format, orig, n)
+		}
+		opt := Options{}
+		c.choose(&opt)
+		if n, orig := count(opt); orig == 0 {
+			t.Errorf("%s with its own keep_original on: %d of %d events keep event.original, want some", c.format, orig, n)
+		}
+	}
+}

@@ -54,7 +54,7 @@ func parseFHIR(r io.Reader, opt Options, emit Emit) ([]error, error) {
 	if err != nil {
 		return nil, err
 	}
-	evs, errs := fhir.Events(data, fhir.Limits{}, fhir.Options{KeepOriginal: opt.KeepOriginal}, opt.now())
+	evs, errs := fhir.Events(data, fhir.Limits{}, fhir.Options{KeepOriginal: opt.KeepOriginalFHIR}, opt.now())
 	return errs, emitAll(evs, emit)
 }
 
@@ -68,7 +68,7 @@ func parseHL7(r io.Reader, opt Options, emit Emit) ([]error, error) {
 	if err != nil {
 		return nil, err
 	}
-	evs, errs := hl7.Events(data, hl7.Limits{}, hl7.EventOptions{KeepOriginal: opt.KeepOriginal, Location: opt.Location, Now: opt.now()})
+	evs, errs := hl7.Events(data, hl7.Limits{}, hl7.EventOptions{KeepOriginal: opt.KeepOriginalHL7, Location: opt.Location, Now: opt.now()})
 	return errs, emitAll(evs, emit)
 }
 

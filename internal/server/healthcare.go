@@ -50,7 +50,7 @@ func (s *Server) startMLLP(context.Context) (lifecycle.StopFunc, error) {
 		Addr: c.Addr, TLS: tlsCfg, Pub: s.pub, Directory: s.directory, Metrics: s.metrics,
 		AllowNets: nets, AllowSenders: c.AllowSenders,
 		MaxConns: s.limits.mllp, MaxConnsPerAddr: c.MaxConnsPerAddr, IdleTimeout: time.Duration(c.IdleTimeout),
-		Log: s.log.With("component", "mllp"), KeepOriginal: s.cfg.Ingest.KeepOriginal, Location: loc,
+		Log: s.log.With("component", "mllp"), KeepOriginal: s.cfg.Ingest.KeepOriginalHL7, Location: loc,
 	})
 	if err != nil {
 		return nil, err

@@ -239,7 +239,7 @@ func (s *Server) routes(opt formats.Options) ([]access.Route, error) {
 		Indexes: s.cfg.HEC.Indexes, Healthy: s.ready}
 	ot := &otlp.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "otlp"),
 		MaxBodyBytes: maxBody, MaxEventBytes: maxEvent, Normalize: normalize}
-	fh := &fhirin.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
+	fh := &fhirin.Handler{Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "fhir"), KeepOriginal: s.cfg.Ingest.KeepOriginalFHIR}
 	dir := &directory.API{Store: s.directory, Log: s.log.With("component", "directory"), Audit: s.audit, Mask: s.mask}
 	ru := &rulesAPI{s: s}
 	sh := &sources.Handler{Tracker: s.sources}

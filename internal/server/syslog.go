@@ -119,7 +119,8 @@ func (s *Server) formatOptions(tz string) (formats.Options, error) {
 	if err != nil {
 		return formats.Options{}, fmt.Errorf("syslog time zone %q: %w", tz, err)
 	}
-	return formats.Options{Location: loc, KeepOriginal: s.cfg.Ingest.KeepOriginal, MaxRecordBytes: int(s.cfg.Syslog.MaxMessageBytes)}, nil
+	return formats.Options{Location: loc, KeepOriginal: s.cfg.Ingest.KeepOriginal, KeepOriginalHL7: s.cfg.Ingest.KeepOriginalHL7,
+		KeepOriginalFHIR: s.cfg.Ingest.KeepOriginalFHIR, MaxRecordBytes: int(s.cfg.Syslog.MaxMessageBytes)}, nil
 }
 
 func addrString(a net.Addr) string {
