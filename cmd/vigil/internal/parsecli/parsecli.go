@@ -61,6 +61,9 @@ Formats:
 				}
 			}
 			opt.Now = func() time.Time { return at }
+			// Printing a local file: --keep-original covers HL7 and FHIR
+			// too (a server keeps those only when configured to).
+			opt.KeepOriginalHL7, opt.KeepOriginalFHIR = opt.KeepOriginal, opt.KeepOriginal
 			opt.Notice = func(msg string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", args[0], msg) }
 			problems, err := formats.ParseFile(args[0], f, opt, sorted, cmd.OutOrStdout())
 			for _, p := range problems {
@@ -77,7 +80,7 @@ Formats:
 	}
 	cmd.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats.Names(), ", ")+" (default: from the file name, e.g. .evtx)")
 	cmd.Flags().StringVar(&zone, "timezone", "", "time zone of times without an offset (IANA name; default UTC)")
-	cmd.Flags().BoolVar(&opt.KeepOriginal, "keep-original", false, "keep each record's text in event.original, as a server does by default")
+	cmd.Flags().BoolVar(&opt.KeepOriginal, "keep-original", false, "keep each record's text in event.original (a server does by default, except for HL7 and FHIR)")
 	cmd.Flags().BoolVar(&sorted, "sort", false, "print fields sorted by name")
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit with an error when any record had a problem")
 	cmd.Flags().StringVar(&now, "now", "", "receive time given to records without a time of their own (RFC 3339; default now)")
