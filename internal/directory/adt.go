@@ -475,7 +475,7 @@ func sameIdentifiers(a, b []hl7.Identifier) bool {
 type encounterRow struct {
 	patientID                                                      int64
 	class, status, location, priorLocation, admissionType, service string
-	admitTime, dischargeTime                                       string
+	admitTime, dischargeTime, locationSince                        string
 }
 
 // encounter upserts the message's encounter and its care team.
@@ -486,7 +486,7 @@ func (ap *applier) encounter(pid int64, a *hl7.ADT) error {
 	found := false
 	scan := func(row scanner) error {
 		err := row.Scan(&encID, &old.patientID, &old.class, &old.status, &old.location, &old.priorLocation,
-			&old.admissionType, &old.service, &old.admitTime, &old.dischargeTime)
+			&old.admissionType, &old.service, &old.admitTime, &old.dischargeTime, &old.locationSince)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -496,7 +496,7 @@ func (ap *applier) encounter(pid int64, a *hl7.ADT) error {
 		found = true
 		return nil
 	}
-	const cols = `id, patient_id, class, status, location, prior_location, admission_type, hospital_service, admit_time, discharge_time`
+	const cols = `id, patient_id, class, status, location, prior_location, admission_type, hospital_service, admit_time, discharge_time, location_since`
 	vn := e.VisitNumber
 	admit := fmtTime(e.AdmitTime)
 	switch {
@@ -530,6 +530,7 @@ func (ap *applier) encounter(pid int64, a *hl7.ADT) error {
 	if loc := e.Location.String(); loc != "" {
 		if a.Event == "A02" && loc != r.location && r.location != "" {
 			r.priorLocation = r.location
+			r.locationSince = ap.when
 		}
 		r.location = loc
 	}
@@ -568,10 +569,10 @@ func (ap *applier) encounter(pid int64, a *hl7.ADT) error {
 	switch {
 	case !found:
 		res, err := ap.exec(`INSERT INTO dir_encounters (patient_id, visit_number, visit_authority, class, status, location,
-			prior_location, admission_type, hospital_service, admit_time, discharge_time, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			prior_location, admission_type, hospital_service, admit_time, discharge_time, location_since, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			pid, vn.ID, vn.AssigningAuthority, r.class, r.status, r.location, r.priorLocation, r.admissionType, r.service,
-			r.admitTime, r.dischargeTime, ap.now, ap.now)
+			r.admitTime, r.dischargeTime, r.locationSince, ap.now, ap.now)
 		if err != nil {
 			return err
 		}
@@ -584,9 +585,9 @@ func (ap *applier) encounter(pid int64, a *hl7.ADT) error {
 			ap.warn("encounter moved from another patient record to this one")
 		}
 		if _, err := ap.exec(`UPDATE dir_encounters SET patient_id = ?, class = ?, status = ?, location = ?, prior_location = ?,
-			admission_type = ?, hospital_service = ?, admit_time = ?, discharge_time = ?, updated_at = ? WHERE id = ?`,
+			admission_type = ?, hospital_service = ?, admit_time = ?, discharge_time = ?, location_since = ?, updated_at = ? WHERE id = ?`,
 			r.patientID, r.class, r.status, r.location, r.priorLocation, r.admissionType, r.service, r.admitTime,
-			r.dischargeTime, ap.now, encID); err != nil {
+			r.dischargeTime, r.locationSince, ap.now, encID); err != nil {
 			return err
 		}
 		ap.res.Changed = true

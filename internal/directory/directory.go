@@ -280,6 +280,9 @@ ALTER TABLE dir_care_team ADD COLUMN ended_by TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE dir_merges ADD COLUMN applied_by TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE dir_patients ADD COLUMN updated_by TEXT NOT NULL DEFAULT '{}';
 `,
+	// 4: when an encounter's location last changed (an A02 transfer), so
+	// that the location at an earlier time is the prior one.
+	`ALTER TABLE dir_encounters ADD COLUMN location_since TEXT NOT NULL DEFAULT '';`,
 }
 
 // withTx runs fn in a write transaction, serialised with other writers.

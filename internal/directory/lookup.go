@@ -284,7 +284,7 @@ func (s *Store) Encounters(ctx context.Context, q EncounterQuery) ([]Encounter, 
 		args = append(args, q.Status)
 	}
 	query := `SELECT id, patient_id, COALESCE(merged_from, 0), visit_number, visit_authority, class, status, location, prior_location,
-		admission_type, hospital_service, admit_time, discharge_time, created_at, updated_at FROM dir_encounters`
+		admission_type, hospital_service, admit_time, discharge_time, created_at, updated_at, location_since FROM dir_encounters`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -298,13 +298,13 @@ func (s *Store) Encounters(ctx context.Context, q EncounterQuery) ([]Encounter, 
 	index := map[int64]int{}
 	for rows.Next() {
 		var e Encounter
-		var admit, discharge, created, updated string
+		var admit, discharge, created, updated, since string
 		if err := rows.Scan(&e.ID, &e.PatientID, &e.MergedFrom, &e.VisitNumber, &e.VisitAuthority, &e.Class, &e.Status, &e.Location,
-			&e.PriorLocation, &e.AdmissionType, &e.HospitalService, &admit, &discharge, &created, &updated); err != nil {
+			&e.PriorLocation, &e.AdmissionType, &e.HospitalService, &admit, &discharge, &created, &updated, &since); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("directory: %w", err)
 		}
-		e.AdmitTime, e.DischargeTime = parseTime(admit), parseTime(discharge)
+		e.AdmitTime, e.DischargeTime, e.LocationSince = parseTime(admit), parseTime(discharge), parseTime(since)
 		e.CreatedAt, e.UpdatedAt = parseTime(created), parseTime(updated)
 		e.CareTeam = []CareTeamMember{}
 		index[e.ID] = len(out)

@@ -66,22 +66,25 @@ const (
 
 // Encounter is one visit or stay.
 type Encounter struct {
-	ID              int64            `json:"id"`
-	PatientID       int64            `json:"patient_id"`
-	MergedFrom      int64            `json:"merged_from,omitempty"`
-	VisitNumber     string           `json:"visit_number,omitempty"`
-	VisitAuthority  string           `json:"visit_authority,omitempty"`
-	Class           string           `json:"class,omitempty"`
-	Status          string           `json:"status"`
-	Location        string           `json:"location,omitempty"`
-	PriorLocation   string           `json:"prior_location,omitempty"`
-	AdmissionType   string           `json:"admission_type,omitempty"`
-	HospitalService string           `json:"hospital_service,omitempty"`
-	AdmitTime       time.Time        `json:"admit_time,omitzero"`
-	DischargeTime   time.Time        `json:"discharge_time,omitzero"`
-	CareTeam        []CareTeamMember `json:"care_team"`
-	CreatedAt       time.Time        `json:"created_at"`
-	UpdatedAt       time.Time        `json:"updated_at"`
+	ID              int64     `json:"id"`
+	PatientID       int64     `json:"patient_id"`
+	MergedFrom      int64     `json:"merged_from,omitempty"`
+	VisitNumber     string    `json:"visit_number,omitempty"`
+	VisitAuthority  string    `json:"visit_authority,omitempty"`
+	Class           string    `json:"class,omitempty"`
+	Status          string    `json:"status"`
+	Location        string    `json:"location,omitempty"`
+	PriorLocation   string    `json:"prior_location,omitempty"`
+	AdmissionType   string    `json:"admission_type,omitempty"`
+	HospitalService string    `json:"hospital_service,omitempty"`
+	AdmitTime       time.Time `json:"admit_time,omitzero"`
+	DischargeTime   time.Time `json:"discharge_time,omitzero"`
+	// LocationSince is when the location last changed (a transfer's
+	// event time): before it the patient was at PriorLocation.
+	LocationSince time.Time        `json:"location_since,omitzero"`
+	CareTeam      []CareTeamMember `json:"care_team"`
+	CreatedAt     time.Time        `json:"created_at"`
+	UpdatedAt     time.Time        `json:"updated_at"`
 }
 
 // CareTeamMember is a provider's membership of an encounter's care team
