@@ -48,6 +48,7 @@ const (
 	FieldPatientFlags        = "healthcare.patient.flags"
 	FieldPatientWorkforce    = "healthcare.patient.workforce"
 	FieldPatientDeceased     = "healthcare.patient.deceased"
+	FieldPatientDeceasedTime = "healthcare.patient.deceased_time"
 
 	FieldRelSelf           = "healthcare.relationship.self"
 	FieldRelFamily         = "healthcare.relationship.family"
@@ -56,6 +57,8 @@ const (
 	FieldRelSameFamilyName = "healthcare.relationship.same_family_name"
 	FieldRelCoworker       = "healthcare.relationship.coworker"
 	FieldRelCoworkerDept   = "healthcare.relationship.coworker_same_department"
+	FieldRelSamePhone      = "healthcare.relationship.same_phone"
+	FieldRelNeighbour      = "healthcare.relationship.neighbour"
 	FieldRelTypes          = "healthcare.relationship.types"
 
 	FieldOnCareTeam  = "healthcare.access.on_care_team"
@@ -79,6 +82,9 @@ type Directory interface {
 	Workers(ctx context.Context, q directory.WorkerQuery) ([]directory.Worker, error)
 	PatientByIdentifier(ctx context.Context, value, authority string, anyAuthority bool) (*directory.Patient, error)
 	Encounters(ctx context.Context, q directory.EncounterQuery) ([]directory.Encounter, error)
+	// StaffDepartments maps provider, EHR user and employee ids (lower
+	// case) to departments: the departments of care-team members.
+	StaffDepartments(ctx context.Context) (map[string]string, error)
 }
 
 var _ Directory = (*directory.Store)(nil)
@@ -101,7 +107,10 @@ type Config struct {
 	CacheTTL, NegativeTTL time.Duration
 	// RefreshAfter: when a user is not on a cached patient's care team and
 	// the record is older than this, it is read again before concluding
-	// (an admission may just have arrived; default 2s).
+	// (an admission may just have arrived; default 2s). Negative: never —
+	// for callers that Forget a patient whenever the directory learns
+	// something of them (the privacy annotation, which sees the HL7
+	// messages pass).
 	RefreshAfter time.Duration
 	Baseline     BaselineConfig
 	// StatePath keeps the hours baseline across restarts ("": not kept,
@@ -137,6 +146,8 @@ type Enricher struct {
 	rosterMu      sync.Mutex
 	rosterKnown   bool // the roster has members
 	rosterChecked time.Time
+	staffMu sync.Mutex // guards the refresh of staff
+	staff   atomic.Pointer[staffIndex]
 
 	events, workerLookups, patientLookups, rosterSearches, lookupErrors atomic.Uint64
 
@@ -166,7 +177,7 @@ func New(cfg Config) (*Enricher, error) {
 	if cfg.NegativeTTL <= 0 {
 		cfg.NegativeTTL = 10 * time.Second
 	}
-	if cfg.RefreshAfter <= 0 {
+	if cfg.RefreshAfter == 0 {
 		cfg.RefreshAfter = 2 * time.Second
 	}
 	if cfg.SaveEvery <= 0 {
@@ -261,6 +272,7 @@ func (e *Enricher) Save() error {
 // view is what Enrich reads from an event, in one pass over its fields.
 type view struct {
 	module, category, user, patient, authority string
+	dept, role, breakGlass                     string
 }
 
 func (v *view) read(ev *event.Event) {
@@ -277,15 +289,155 @@ func (v *view) read(ev *event.Event) {
 			v.patient = f.Value
 		case "healthcare.patient.id_authority":
 			v.authority = f.Value
+		case FieldWorkforceDepartment:
+			v.dept = f.Value
+		case FieldWorkforceRole:
+			v.role = f.Value
+		case "healthcare.break_glass":
+			v.breakGlass = f.Value
 		}
 	}
+}
+
+// Access is one access to a patient's record as the enricher sees it, for
+// the privacy analysis that follows it (explanation, rules): who acted and
+// when, what the roster and the directory say of them and of the patient,
+// how the two are related, and the patient's stays with their care teams.
+// Encounters are shared with the enricher's cache: read only.
+type Access struct {
+	User   string
+	At     time.Time
+	Module string
+	// Department and Role are the event's (an EHR export's login
+	// department), else the roster's.
+	Department, Role string
+	Known            bool // the user is in the roster
+	Terminated       bool
+	EmployeeID       string
+	// UserIDs are the ids the user may appear under in care teams.
+	UserIDs    []string
+	Patient    string
+	Found      bool // the patient is in the directory
+	BreakGlass bool
+	// OnCareTeam: the user serves on a care team of the patient at At
+	// (with the care-team grace).
+	OnCareTeam                    bool
+	Confidential, Deceased, Staff bool
+	DeceasedAt                    time.Time // zero: unknown
+	Rel                           Relationship
+	Encounters                    []Encounter
+}
+
+// Relationship is how the acting user and the patient are related (see
+// the relationship fields).
+type Relationship struct {
+	Self, Family, NextOfKin, SameAddress, SamePhone, SameFamilyName, Coworker, CoworkerSameDept, Neighbour bool
+}
+
+// Encounter is a stay of the patient as the directory knows it.
+type Encounter struct {
+	Class string
+	// Location and PriorLocation are points of care (PV1-3.1, PV1-6.1);
+	// Service the hospital service (PV1-10).
+	Location, PriorLocation, Service string
+	Admit, Discharge                 time.Time // zero: unknown, not yet
+	// LocationSince is when the patient moved to Location (zero: unknown,
+	// or never moved); before it they were at PriorLocation.
+	LocationSince time.Time
+	Members       []Member
+}
+
+// LocationAt returns the points of care of the stay at t: the prior
+// location before the last transfer, the current one after it, both when
+// the directory does not know when the transfer took place.
+func (e *Encounter) LocationAt(t time.Time) (string, string) {
+	switch {
+	case e.PriorLocation == "" || e.PriorLocation == e.Location:
+		return e.Location, ""
+	case e.LocationSince.IsZero():
+		return e.Location, e.PriorLocation
+	case t.Before(e.LocationSince):
+		return e.PriorLocation, ""
+	}
+	return e.Location, ""
+}
+
+// Member is a care-team membership.
+type Member struct {
+	ID, Role   string
+	Department string // of the worker with this provider id, from the roster
+	Begin, End time.Time
+	// AddedAt is when Vigil recorded the membership; AddedToOpenStay
+	// that it was added to a stay already open (not with the admission).
+	AddedAt         time.Time
+	AddedToOpenStay bool
+}
+
+// Active reports whether the stay is in progress at t: admitted at or
+// before t, and not discharged before t.
+func (e *Encounter) Active(t time.Time) bool {
+	return !e.Admit.IsZero() && !t.Before(e.Admit) && (e.Discharge.IsZero() || !t.After(e.Discharge))
 }
 
 // Enrich adds the healthcare context to ev (see the package doc). Events
 // of other sources are left as they are, without any lookup.
 func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
+	e.enrich(ctx, ev, nil)
+}
+
+// EnrichAccess is Enrich, which also fills acc when ev is an access by a
+// user to a patient's record (an EHR, FHIR or ATNA event naming both), and
+// reports whether it was.
+func (e *Enricher) EnrichAccess(ctx context.Context, ev *event.Event, acc *Access) bool {
+	return e.enrich(ctx, ev, acc)
+}
+
+// IsAccess reports whether an event is an access to a patient's record
+// by a user: a record the enricher explains.
+func IsAccess(ev *event.Event) bool {
 	var v view
 	v.read(ev)
+	switch v.module {
+	case "fhir", "atna", "ehr":
+		return v.user != "" && v.patient != ""
+	}
+	return false
+}
+
+// Forget drops what the enricher has cached of a patient (the patient id
+// as access events name it), after the directory learnt something new of
+// them.
+func (e *Enricher) Forget(patient string) {
+	e.patients.remove("|" + patient)
+}
+
+// Reexamine fills acc for an access event as EnrichAccess does, with the
+// patient's record read again from the directory (to see what happened
+// since the access: a later admission, a care-team membership), without
+// counting the access in the usual-hours baseline. Fields it sets on ev
+// are meant to be thrown away: pass a copy.
+func (e *Enricher) Reexamine(ctx context.Context, ev *event.Event, acc *Access) bool {
+	var v view
+	v.read(ev)
+	switch v.module {
+	case "fhir", "atna", "ehr":
+	default:
+		return false
+	}
+	if v.patient == "" || v.user == "" {
+		return false
+	}
+	e.Forget(v.patient)
+	return e.enrichView(ctx, ev, acc, v, false)
+}
+
+func (e *Enricher) enrich(ctx context.Context, ev *event.Event, acc *Access) bool {
+	var v view
+	v.read(ev)
+	return e.enrichView(ctx, ev, acc, v, true)
+}
+
+func (e *Enricher) enrichView(ctx context.Context, ev *event.Event, acc *Access, v view, observe bool) bool {
 	access, hl7 := false, false
 	switch v.module {
 	case "fhir", "atna", "ehr":
@@ -295,10 +447,10 @@ func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
 	}
 	auth := v.category == "authentication"
 	if !access && !hl7 && !auth {
-		return
+		return false
 	}
 	if !access && !hl7 && (v.user == "" || strings.HasSuffix(v.user, "$")) {
-		return // machine accounts, anonymous logons
+		return false // machine accounts, anonymous logons
 	}
 	at := ev.Time
 	if at.IsZero() {
@@ -315,7 +467,7 @@ func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
 		}
 	}
 	if v.patient == "" || (!access && !hl7) {
-		return
+		return false
 	}
 	authority := ""
 	if hl7 {
@@ -328,21 +480,27 @@ func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
 		e.patients.remove("|" + v.patient)
 	}
 	p := e.patient(ctx, v.patient, authority, hl7)
-	if p != nil && p.found {
-		p.annotate(ev)
-	}
 	if !access || v.user == "" {
-		return
+		if p != nil && p.found {
+			p.annotate(ev)
+		}
+		return false
 	}
+	ids := userIDs(v.user, w)
+	var m careTeamMatch
 	if p != nil && p.found {
-		ids := userIDs(v.user, w)
-		m := p.careTeam(ids, at, e.cfg.CareTeamGrace)
-		if !m.on && e.cfg.Now().Sub(p.fetched) > e.cfg.RefreshAfter {
+		m = p.careTeam(ids, at, e.cfg.CareTeamGrace)
+		if !m.on && e.cfg.RefreshAfter > 0 && e.cfg.Now().Sub(p.fetched) > e.cfg.RefreshAfter {
+			// An admission or a care-team change may just have come.
 			if q := e.patient(ctx, v.patient, authority, true); q != nil && q.found {
 				p = q
 				m = p.careTeam(ids, at, e.cfg.CareTeamGrace)
 			}
 		}
+	}
+	var rel Relationship
+	if p != nil && p.found {
+		p.annotate(ev)
 		ev.Set(FieldOnCareTeam, boolText(m.on))
 		// Clocks differ (the EHR's, Vigil's) and event times may be
 		// whole seconds: an access stamped a little before Vigil recorded
@@ -352,15 +510,36 @@ func (e *Enricher) Enrich(ctx context.Context, ev *event.Event) {
 			ev.Set(FieldCareTeamAdded, strconv.FormatInt(int64(max(age, 0)/time.Second), 10))
 		}
 		if w != nil {
-			relate(ev, w, p)
+			rel = relate(ev, w, p)
 		}
 	}
-	switch e.hours.observe(strings.ToLower(v.user), at) {
-	case hoursUsual:
-		ev.Set(FieldOutsideHour, "false")
-	case hoursOutside:
-		ev.Set(FieldOutsideHour, "true")
+	if observe {
+		switch e.hours.observe(strings.ToLower(v.user), at) {
+		case hoursUsual:
+			ev.Set(FieldOutsideHour, "false")
+		case hoursOutside:
+			ev.Set(FieldOutsideHour, "true")
+		}
 	}
+	if acc == nil {
+		return true
+	}
+	*acc = Access{User: v.user, At: at, Module: v.module, Department: v.dept, Role: v.role, UserIDs: ids, Patient: v.patient,
+		BreakGlass: v.breakGlass == "true", OnCareTeam: m.on, Rel: rel}
+	if w != nil {
+		acc.Known, acc.Terminated, acc.EmployeeID = true, w.terminated(at), w.employeeID
+		if acc.Department == "" {
+			acc.Department = w.department
+		}
+		if acc.Role == "" {
+			acc.Role = w.role
+		}
+	}
+	if p != nil && p.found {
+		acc.Found, acc.Confidential, acc.Deceased, acc.Staff = true, p.confid, p.dead, len(p.staff) > 0
+		acc.DeceasedAt, acc.Encounters = p.deadAt, p.encs
+	}
+	return true
 }
 
 func boolText(b bool) string {
@@ -395,6 +574,7 @@ type workerInfo struct {
 	families                                          []string
 	given                                             string
 	addr                                              string
+	street                                            string // street without the house number (neighbours)
 	phone                                             string
 }
 
@@ -472,6 +652,7 @@ func newWorkerInfo(w *directory.Worker, loc *time.Location) *workerInfo {
 	wi.families = familyKeys(family)
 	wi.given = givenKey(given)
 	wi.addr = addressKey(w.Address, "", w.City, w.PostalCode)
+	wi.street = streetKey(w.Address, w.City, w.PostalCode)
 	wi.phone = phoneKey(w.Phone)
 	return wi
 }
@@ -524,12 +705,14 @@ type patientInfo struct {
 	flags   string // JSON array
 	confid  bool
 	dead    bool
+	deadAt  time.Time
 	names   []nameKey
 	addrs   []string
+	streets []string
 	phones  []string
 	nok     []nokKey
 	staff   []staffRef // workforce records that are this patient
-	encs    []encInfo
+	encs    []Encounter
 }
 
 type nameKey struct {
@@ -545,21 +728,6 @@ type nokKey struct {
 
 type staffRef struct {
 	employeeID, department string
-}
-
-type encInfo struct {
-	admit, discharge time.Time
-	members          []member
-}
-
-type member struct {
-	id         string
-	begin, end time.Time
-	// recorded is when Vigil recorded the membership (zero: before it
-	// kept provenance); withEnc is true when it came with the stay's
-	// admission.
-	recorded time.Time
-	withEnc  bool
 }
 
 func (e *Enricher) patient(ctx context.Context, id, authority string, refresh bool) *patientInfo {
@@ -593,7 +761,7 @@ func (e *Enricher) fetchPatient(ctx context.Context, id, authority string) (*pat
 	if err != nil {
 		return nil, err
 	}
-	p := &patientInfo{found: true, dead: rec.Deceased}
+	p := &patientInfo{found: true, dead: rec.Deceased, deadAt: rec.DeceasedTime}
 	vip := rec.VIP != "" && !strings.EqualFold(rec.VIP, "N")
 	protected := strings.EqualFold(rec.Protection, "Y")
 	restricted := len(rec.Restrictions) > 0
@@ -604,6 +772,9 @@ func (e *Enricher) fetchPatient(ctx context.Context, id, authority string) (*pat
 	for _, a := range rec.Addresses {
 		if k := addressKey(a.Street, a.Other, a.City, a.PostalCode); k != "" && !contains(p.addrs, k) {
 			p.addrs = append(p.addrs, k)
+		}
+		if k := streetKey(a.Street, a.City, a.PostalCode); k != "" && !contains(p.streets, k) {
+			p.streets = append(p.streets, k)
 		}
 	}
 	for _, ph := range rec.Phones {
@@ -627,17 +798,22 @@ func (e *Enricher) fetchPatient(ctx context.Context, id, authority string) (*pat
 	if err != nil {
 		return nil, err
 	}
+	staff := e.staffDepartments(ctx)
 	for _, enc := range encs {
 		if enc.Status == directory.StatusCancelled {
 			continue
 		}
-		ei := encInfo{admit: enc.AdmitTime, discharge: enc.DischargeTime}
+		ei := Encounter{Class: enc.Class, Location: PointOfCare(enc.Location), PriorLocation: PointOfCare(enc.PriorLocation),
+			Service: enc.HospitalService, Admit: enc.AdmitTime, Discharge: enc.DischargeTime, LocationSince: enc.LocationSince}
+		if ei.Admit.IsZero() {
+			ei.Admit = enc.CreatedAt
+		}
 		for _, m := range enc.CareTeam {
-			mi := member{id: m.ProviderID, begin: m.Begin, end: m.End, withEnc: m.AddedWithEncounter}
+			mi := Member{ID: m.ProviderID, Role: m.Role, Department: staff[strings.ToLower(m.ProviderID)], Begin: m.Begin, End: m.End}
 			if m.Added != nil {
-				mi.recorded = m.Added.At
+				mi.AddedAt, mi.AddedToOpenStay = m.Added.At, !m.AddedWithEncounter
 			}
-			ei.members = append(ei.members, mi)
+			ei.Members = append(ei.Members, mi)
 		}
 		p.encs = append(p.encs, ei)
 	}
@@ -751,6 +927,9 @@ func (p *patientInfo) annotate(ev *event.Event) {
 	ev.Set(FieldPatientWorkforce, boolText(len(p.staff) > 0))
 	if p.dead {
 		ev.SetIfAbsent(FieldPatientDeceased, "true")
+		if !p.deadAt.IsZero() {
+			ev.SetIfAbsent(FieldPatientDeceasedTime, p.deadAt.UTC().Format(time.RFC3339))
+		}
 	}
 }
 
@@ -768,18 +947,20 @@ type careTeamMatch struct {
 // only by memberships added to open stays, and since when.
 func (p *patientInfo) careTeam(ids []string, at time.Time, grace time.Duration) careTeamMatch {
 	var m careTeamMatch
-	for _, enc := range p.encs {
-		for _, mb := range enc.members {
-			if !containsFold(ids, mb.id) || !mb.covers(enc, at, grace) {
+	for i := range p.encs {
+		enc := &p.encs[i]
+		for j := range enc.Members {
+			mb := &enc.Members[j]
+			if !containsFold(ids, mb.ID) || !mb.Covers(enc, at, 0, grace) {
 				continue
 			}
 			if !m.on {
-				m.on, m.lateAdded, m.recorded = true, true, mb.recorded
+				m.on, m.lateAdded, m.recorded = true, true, mb.AddedAt
 			}
-			if mb.withEnc || mb.recorded.IsZero() {
+			if !mb.AddedToOpenStay || mb.AddedAt.IsZero() {
 				m.lateAdded = false // an established membership
-			} else if mb.recorded.Before(m.recorded) {
-				m.recorded = mb.recorded
+			} else if mb.AddedAt.Before(m.recorded) {
+				m.recorded = mb.AddedAt
 			}
 		}
 	}
@@ -787,24 +968,6 @@ func (p *patientInfo) careTeam(ids []string, at time.Time, grace time.Duration) 
 		m.lateAdded = false
 	}
 	return m
-}
-
-// covers reports whether the membership is in force at at: from its begin
-// (else the admission) to its end (else the discharge, else open) plus
-// grace.
-func (mb *member) covers(enc encInfo, at time.Time, grace time.Duration) bool {
-	b := mb.begin
-	if b.IsZero() {
-		b = enc.admit
-	}
-	if !b.IsZero() && at.Before(b) {
-		return false
-	}
-	end := mb.end
-	if end.IsZero() {
-		end = enc.discharge
-	}
-	return end.IsZero() || !at.After(end.Add(grace))
 }
 
 // haveRoster reports whether the workforce roster has members (checked
@@ -833,6 +996,24 @@ func (p *patientInfo) onCareTeam(ids []string, at time.Time, grace time.Duration
 	return p.careTeam(ids, at, grace).on
 }
 
+// Covers reports whether the membership, in the stay enc, covers at: from
+// its begin (else the admission) minus before to its end (else the
+// discharge, else open) plus after.
+func (m *Member) Covers(enc *Encounter, at time.Time, before, after time.Duration) bool {
+	b := m.Begin
+	if b.IsZero() {
+		b = enc.Admit
+	}
+	if !b.IsZero() && at.Before(b.Add(-before)) {
+		return false
+	}
+	end := m.End
+	if end.IsZero() {
+		end = enc.Discharge
+	}
+	return end.IsZero() || !at.After(end.Add(after))
+}
+
 func containsFold(l []string, s string) bool {
 	for _, x := range l {
 		if strings.EqualFold(x, s) {
@@ -859,49 +1040,101 @@ func (k *nokKey) is(w *workerInfo) bool {
 }
 
 // relate sets the relationship fields between the acting worker and the
-// patient.
-func relate(ev *event.Event, w *workerInfo, p *patientInfo) {
-	self := p.hasStaff(w.employeeID)
-	var sameFamily, sameAddr, nok, coworker, sameDept bool
-	if !self {
+// patient, and returns them.
+//
+// Family (a household) is a next-of-kin entry naming the user, or a shared
+// family name together with the same address or phone number. Neighbours
+// live on the same street (same street name and postal area) at another
+// address, and are not family.
+func relate(ev *event.Event, w *workerInfo, p *patientInfo) Relationship {
+	var r Relationship
+	r.Self = p.hasStaff(w.employeeID)
+	if !r.Self {
 		for _, n := range p.names {
 			if intersects(n.families, w.families) {
-				sameFamily = true
+				r.SameFamilyName = true
 				break
 			}
 		}
-		sameAddr = w.addr != "" && contains(p.addrs, w.addr)
+		r.SameAddress = w.addr != "" && contains(p.addrs, w.addr)
+		r.SamePhone = w.phone != "" && contains(p.phones, w.phone)
 		for _, k := range p.nok {
 			if k.is(w) {
-				nok = true
+				r.NextOfKin = true
 				break
 			}
 		}
 		for _, s := range p.staff {
 			if s.employeeID != w.employeeID {
-				coworker = true
+				r.Coworker = true
 				if s.department != "" && strings.EqualFold(s.department, w.department) {
-					sameDept = true
+					r.CoworkerSameDept = true
 				}
 			}
 		}
+		r.Family = r.NextOfKin || (r.SameFamilyName && (r.SameAddress || r.SamePhone))
+		r.Neighbour = !r.Family && !r.SameAddress && w.street != "" && contains(p.streets, w.street)
 	}
-	family := !self && (nok || sameAddr)
-	ev.Set(FieldRelSelf, boolText(self))
-	ev.Set(FieldRelFamily, boolText(family))
-	ev.Set(FieldRelNextOfKin, boolText(nok))
-	ev.Set(FieldRelSameAddress, boolText(sameAddr))
-	ev.Set(FieldRelSameFamilyName, boolText(sameFamily))
-	ev.Set(FieldRelCoworker, boolText(coworker))
-	ev.Set(FieldRelCoworkerDept, boolText(sameDept))
+	ev.Set(FieldRelSelf, boolText(r.Self))
+	ev.Set(FieldRelFamily, boolText(r.Family))
+	ev.Set(FieldRelNextOfKin, boolText(r.NextOfKin))
+	ev.Set(FieldRelSameAddress, boolText(r.SameAddress))
+	ev.Set(FieldRelSamePhone, boolText(r.SamePhone))
+	ev.Set(FieldRelSameFamilyName, boolText(r.SameFamilyName))
+	ev.Set(FieldRelCoworker, boolText(r.Coworker))
+	ev.Set(FieldRelCoworkerDept, boolText(r.CoworkerSameDept))
+	ev.Set(FieldRelNeighbour, boolText(r.Neighbour))
 	var types []string
 	for _, t := range []struct {
 		on   bool
 		name string
-	}{{self, `"self"`}, {nok, `"next_of_kin"`}, {sameAddr, `"same_address"`}, {sameFamily, `"same_family_name"`}, {coworker, `"coworker"`}} {
+	}{{r.Self, `"self"`}, {r.NextOfKin, `"next_of_kin"`}, {r.SameAddress, `"same_address"`}, {r.SamePhone, `"same_phone"`},
+		{r.SameFamilyName, `"same_family_name"`}, {r.Coworker, `"coworker"`}, {r.Neighbour, `"neighbour"`}} {
 		if t.on {
 			types = append(types, t.name)
 		}
 	}
 	ev.Set(FieldRelTypes, "["+strings.Join(types, ",")+"]")
+	return r
+}
+
+// PointOfCare is the point of care of a location as the directory stores
+// it (point^room^bed^facility).
+func PointOfCare(loc string) string {
+	if i := strings.IndexByte(loc, '^'); i >= 0 {
+		return loc[:i]
+	}
+	return loc
+}
+
+// staffIndex is the roster's departments by provider, EHR user and
+// employee id, read at most every CacheTTL.
+type staffIndex struct {
+	depts   map[string]string
+	fetched time.Time
+}
+
+// staffDepartments returns the departments of the workforce by id, read
+// again from the directory once the copy is older than CacheTTL (a
+// directory error keeps the old copy, or none).
+func (e *Enricher) staffDepartments(ctx context.Context) map[string]string {
+	now := e.cfg.Now()
+	if s := e.staff.Load(); s != nil && now.Sub(s.fetched) < e.cfg.CacheTTL {
+		return s.depts
+	}
+	e.staffMu.Lock()
+	defer e.staffMu.Unlock()
+	if s := e.staff.Load(); s != nil && now.Sub(s.fetched) < e.cfg.CacheTTL {
+		return s.depts
+	}
+	m, err := e.cfg.Directory.StaffDepartments(ctx)
+	if err != nil {
+		e.lookupFailed("staff departments", err)
+		if s := e.staff.Load(); s != nil {
+			return s.depts
+		}
+		return nil
+	}
+	e.staff.Store(&staffIndex{depts: m, fetched: now})
+	return m
 }

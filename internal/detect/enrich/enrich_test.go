@@ -457,3 +457,125 @@ func TestCareTeamInsiderSignals(t *testing.T) {
 	e2.Enrich(ctx, nobody)
 	want(t, "empty roster", nobody, FieldWorkforceStatus, "-")
 }
+
+// TestEnrichAccessDetails: what the privacy analysis gets of an access —
+// the stays with their locations, service and care team (with the
+// members' departments from the roster), relationships including
+// neighbours and same-phone households, and the care-team membership added
+// to an open stay shortly before the access.
+func TestEnrichAccessDetails(t *testing.T) {
+	f := newFixture(t)
+	// MRN9: lives on Ann Keller's street, at another number: a neighbour.
+	f.adt("A04", "20240312095600", "PID|1||MRN9^^^GH^MR||GRAY^GUS||19600909|M|||40 Oak St^^Springfield^IL^62701")
+	// MRN10: shares Ann's family name and phone (not her address): family.
+	f.adt("A04", "20240312095700", "PID|1||MRN10^^^GH^MR||KELLER^OTTO||19400101|M|||8 Far Rd^^Ogden^IL^61859||^PRN^PH^^^217^5550100")
+	// Dorte is added to MRN1's open stay at 11:00 by an A08.
+	f.dir.SetClock(func() time.Time { return ts("2024-03-12T11:00:00Z") })
+	f.adt("A08", "20240312110000", "PID|1||MRN1^^^GH^MR||STONE^EVE",
+		pv1("4W^401^A^GH", "", "", "V1", "", ""),
+		"ROL|1|AD|CP^Consultant^HL70443|P400^MULLER-LANG^DORTE|20240312110000")
+	e := newEnricher(t, f.dir, func(c *Config) { c.Now = func() time.Time { return ts("2024-03-12T12:00:00Z") } })
+	ctx := context.Background()
+	var acc Access
+
+	ev := access("ehr", "nurse.ann", "MRN1", "2024-03-12T10:00:00Z")
+	ev.Add("healthcare.break_glass", "true")
+	if !e.EnrichAccess(ctx, ev, &acc) {
+		t.Fatal("an EHR access is an access")
+	}
+	if acc.User != "nurse.ann" || acc.Department != "Cardiology" || acc.Role != "Registered Nurse" || !acc.Known || acc.Terminated ||
+		!acc.Found || !acc.OnCareTeam || !acc.BreakGlass || acc.Patient != "MRN1" || acc.EmployeeID != "E100" {
+		t.Fatalf("access %+v", acc)
+	}
+	if len(acc.Encounters) != 1 {
+		t.Fatalf("encounters %+v", acc.Encounters)
+	}
+	enc := acc.Encounters[0]
+	if enc.Class != "I" || enc.Location != "4W" || enc.Service != "MED" || !enc.Admit.Equal(ts("2024-03-12T08:00:00Z")) || !enc.Active(ts("2024-03-12T10:00:00Z")) {
+		t.Fatalf("encounter %+v", enc)
+	}
+	depts := map[string]string{}
+	for _, m := range enc.Members {
+		depts[m.ID] = m.Department
+	}
+	if depts["P200"] != "Cardiology" || depts["P100"] != "Cardiology" || depts["P400"] != "Cardiology" {
+		t.Fatalf("member departments %v", depts)
+	}
+
+	// Dorte was added to the open stay at 11:00: 30 minutes later she is
+	// on the care team through that addition only.
+	ev = access("ehr", "tech.dee", "MRN1", "2024-03-12T11:30:00Z")
+	e.EnrichAccess(ctx, ev, &acc)
+	want(t, "added to the open stay", ev, FieldOnCareTeam, "true", FieldCareTeamAdded, "1800")
+	ev = access("ehr", "dr.bob", "MRN1", "2024-03-12T11:30:00Z")
+	e.EnrichAccess(ctx, ev, &acc)
+	want(t, "on the team since the admission", ev, FieldOnCareTeam, "true", FieldCareTeamAdded, "-")
+
+	ev = access("fhir", "nurse.ann", "MRN9", "2024-03-12T10:00:00Z")
+	e.EnrichAccess(ctx, ev, &acc)
+	want(t, "neighbour", ev, FieldRelNeighbour, "true", FieldRelFamily, "false", FieldRelTypes, `["neighbour"]`)
+	if !acc.Rel.Neighbour || acc.Rel.Family {
+		t.Fatalf("relationship %+v", acc.Rel)
+	}
+	ev = access("fhir", "nurse.ann", "MRN10", "2024-03-12T10:00:00Z")
+	e.EnrichAccess(ctx, ev, &acc)
+	want(t, "same name and phone", ev, FieldRelFamily, "true", FieldRelSamePhone, "true", FieldRelNeighbour, "false")
+	// The household is not a neighbour of itself.
+	ev = access("ehr", "nurse.ann", "MRN2", "2024-03-12T10:00:00Z")
+	e.EnrichAccess(ctx, ev, &acc)
+	want(t, "household", ev, FieldRelFamily, "true", FieldRelNeighbour, "false")
+
+	// Not accesses: an HL7 message, a logon, an access without a user.
+	for _, ev := range []*event.Event{
+		{Time: ts("2024-03-12T10:00:00Z"), Fields: []event.Field{{Name: "event.module", Value: "hl7"}, {Name: "healthcare.patient.id", Value: "MRN1"}}},
+		{Time: ts("2024-03-12T10:00:00Z"), Fields: []event.Field{{Name: "event.module", Value: "windows"}, {Name: "event.category", Value: "authentication"}, {Name: "user.name", Value: "nurse.ann"}}},
+		{Time: ts("2024-03-12T10:00:00Z"), Fields: []event.Field{{Name: "event.module", Value: "ehr"}, {Name: "healthcare.patient.id", Value: "MRN1"}}},
+	} {
+		if IsAccess(ev) || e.EnrichAccess(ctx, ev, &acc) {
+			t.Errorf("%v taken for an access", ev.Fields)
+		}
+	}
+}
+
+func TestStreetKey(t *testing.T) {
+	for _, c := range []struct{ a, b string }{
+		{"123 Oak Street", "40 OAK ST."},
+		{"12-14 N Main St Apt 3", "7 North Main Street"},
+		{"5b Elm Rd #2", "9 Elm Road"},
+	} {
+		if ka, kb := streetKey(c.a, "", "62701"), streetKey(c.b, "", "62701-1234"); ka == "" || ka != kb {
+			t.Errorf("%q and %q: %q, %q", c.a, c.b, ka, kb)
+		}
+	}
+	if streetKey("123 Oak Street", "", "62701") == streetKey("123 Oak Street", "", "62702") {
+		t.Error("another postal area is another street")
+	}
+	if streetKey("123", "", "62701") != "" || streetKey("", "Springfield", "") != "" {
+		t.Error("no street name, no key")
+	}
+}
+
+// After a transfer the directory knows when the patient moved: an access
+// before it finds the patient at the prior location.
+func TestEnrichLocationAtTransfer(t *testing.T) {
+	f := newFixture(t)
+	f.adt("A02", "20240313120000", "PID|1||MRN1^^^GH^MR||STONE^EVE",
+		pv1("ICU^1^A^GH", "P400^MULLER-LANG^DORTE", "", "V1", "", ""))
+	e := newEnricher(t, f.dir, nil)
+	var acc Access
+	for _, c := range []struct{ at, want string }{{"2024-03-13T11:00:00Z", "4W"}, {"2024-03-13T13:00:00Z", "ICU"}} {
+		ev := access("ehr", "clerk.cy", "MRN1", c.at)
+		if !e.EnrichAccess(context.Background(), ev, &acc) || len(acc.Encounters) != 1 {
+			t.Fatalf("%s: %+v", c.at, acc)
+		}
+		enc := acc.Encounters[0]
+		if l, other := enc.LocationAt(ts(c.at)); l != c.want || other != "" || !enc.LocationSince.Equal(ts("2024-03-13T12:00:00Z")) {
+			t.Errorf("%s: at %s (%s), since %v; want %s", c.at, l, other, enc.LocationSince, c.want)
+		}
+	}
+	// Without a transfer time both locations are possible.
+	enc := Encounter{Location: "ICU", PriorLocation: "4W"}
+	if a, b := enc.LocationAt(ts("2024-03-13T11:00:00Z")); a != "ICU" || b != "4W" {
+		t.Errorf("unknown transfer time: %s %s", a, b)
+	}
+}

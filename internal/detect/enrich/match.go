@@ -147,6 +147,30 @@ func addressKey(street, other, city, postal string) string {
 	return key + "|" + loc
 }
 
+// streetKey returns the comparison key of the street an address lies on:
+// the street line without its house number and apartment, normalised as
+// addressKey does, with the postal area (or city). "" without a street
+// name.
+func streetKey(street, city, postal string) string {
+	k := addressKey(street, "", city, postal)
+	line, loc, _ := strings.Cut(k, "|")
+	words := strings.Fields(line)
+	// Leading house numbers ("123", "12b", "12-14") go.
+	for len(words) > 0 && words[0] != "" && words[0][0] >= '0' && words[0][0] <= '9' {
+		words = words[1:]
+	}
+	for i, w := range words {
+		if w == "apt" {
+			words = words[:i]
+			break
+		}
+	}
+	if len(words) == 0 {
+		return ""
+	}
+	return strings.Join(words, " ") + "|" + loc
+}
+
 // phoneKey returns the last ten digits of a phone number, or "" when it
 // has fewer than seven.
 func phoneKey(s string) string {
