@@ -1,0 +1,224 @@
+package privacy
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/detect/enrich"
+)
+
+// Features of an access: the states the patient is in at the time of the
+// access, as the directory knows them, and how they relate to the user's
+// department. They are the vocabulary of explanation templates: a template
+// says "users of department D routinely open the records of patients with
+// feature F". Every feature is a positive, bounded fact (in hospital, at
+// point of care X, discharged within 7 days, a colleague of the user's
+// department on the care team); "no encounter" or "any patient" is never a
+// feature, so that no template can explain everything.
+//
+// Feature names (the part after the colon is the directory's own value,
+// never a name Vigil knows in advance):
+//
+//	enc                 a stay in progress
+//	class:<C>           … of class C (PV1-2: I, E, O …)
+//	unit:<U>            … at point of care U then (PV1-3.1, or PV1-6.1 before the transfer)
+//	service:<S>         … of hospital service S (PV1-10)
+//	admitted:<W>        within W after an admission (6h, 24h)
+//	preadmit:<W>        within W before an admission (24h)
+//	discharged:<W>      within W after a discharge (1d, 3d, 7d, 14d, 30d)
+//	team_dept           a stay in progress (or ended within the care-team grace) whose care team
+//	                    includes someone of the user's own department
+const (
+	FeatEncounter = "enc"
+	FeatTeamDept  = "team_dept"
+)
+
+// window is one window of a timed feature family.
+type window struct {
+	name string
+	d    time.Duration
+}
+
+var (
+	admittedWindows   = []window{{"6h", 6 * time.Hour}, {"24h", 24 * time.Hour}}
+	preadmitWindows   = []window{{"24h", 24 * time.Hour}}
+	dischargedWindows = []window{{"1d", 24 * time.Hour}, {"3d", 72 * time.Hour}, {"7d", 7 * 24 * time.Hour},
+		{"14d", 14 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
+)
+
+// Direct is a direct relationship between the user and the patient: the
+// user is named in the patient's record (care team, consult).
+type Direct struct {
+	Kind string // care_team, consult
+	Role string // the care-team role, when known
+	// Later: the user joined the care team shortly after the access.
+	Later bool
+}
+
+// careTeamLead is how long before joining a care team a user's access is
+// explained by it.
+const careTeamLead = time.Hour
+
+// features lists the features of an access (sorted, without duplicates)
+// and the direct relationship that explains it, if any. grace extends a
+// care-team membership past its end, as the enricher does.
+func features(a *enrich.Access, grace time.Duration, dst []string) ([]string, *Direct) {
+	dst = dst[:0]
+	var direct *Direct
+	t := a.At
+	dept := strings.ToLower(a.Department)
+	add := func(f string) {
+		if !slices.Contains(dst, f) {
+			dst = append(dst, f)
+		}
+	}
+	for i := range a.Encounters {
+		e := &a.Encounters[i]
+		if e.Admit.IsZero() {
+			continue
+		}
+		for j := range e.Members {
+			m := &e.Members[j]
+			// On the care team at the time, or joining it within the hour
+			// after (an emergency arrival opened before its registration
+			// reached the ADT feed).
+			if direct == nil && containsFold(a.UserIDs, m.ID) && m.Covers(e, t, careTeamLead, grace) {
+				direct = &Direct{Kind: "care_team", Role: memberRole(m.Role)}
+				if direct.Role == "consulting" {
+					direct.Kind = "consult"
+				}
+				if !m.Covers(e, t, 0, grace) {
+					direct.Later = true
+				}
+			}
+		}
+		active := e.Active(t)
+		if active {
+			add(FeatEncounter)
+			if e.Class != "" {
+				add("class:" + e.Class)
+			}
+			l1, l2 := e.LocationAt(t)
+			if l1 != "" {
+				add("unit:" + l1)
+			}
+			if l2 != "" {
+				add("unit:" + l2)
+			}
+			if e.Service != "" {
+				add("service:" + e.Service)
+			}
+		}
+		if d := t.Sub(e.Admit); d >= 0 {
+			for _, w := range admittedWindows {
+				if d <= w.d {
+					add("admitted:" + w.name)
+				}
+			}
+		} else {
+			for _, w := range preadmitWindows {
+				if -d <= w.d {
+					add("preadmit:" + w.name)
+				}
+			}
+		}
+		if !e.Discharge.IsZero() {
+			if d := t.Sub(e.Discharge); d > 0 {
+				for _, w := range dischargedWindows {
+					if d <= w.d {
+						add("discharged:" + w.name)
+					}
+				}
+			}
+		}
+		if dept != "" && (active || (!e.Discharge.IsZero() && t.After(e.Discharge) && t.Sub(e.Discharge) <= grace)) {
+			for j := range e.Members {
+				m := &e.Members[j]
+				if m.Department != "" && strings.EqualFold(m.Department, dept) && !containsFold(a.UserIDs, m.ID) && m.Covers(e, t, 0, grace) {
+					add(FeatTeamDept)
+					break
+				}
+			}
+		}
+	}
+	slices.Sort(dst)
+	return dst, direct
+}
+
+// relatedWithin reports whether the user is on a care team of the patient
+// at any time from t−before to t+after: the treatment relationship that
+// makes a break-glass access expected.
+func relatedWithin(a *enrich.Access, before, after time.Duration) bool {
+	for i := range a.Encounters {
+		e := &a.Encounters[i]
+		for j := range e.Members {
+			m := &e.Members[j]
+			if containsFold(a.UserIDs, m.ID) && m.Covers(e, a.At, after, before) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// memberRole reads the care-team role the directory records (attending,
+// consulting …, or a ROL code).
+func memberRole(r string) string {
+	switch strings.ToUpper(r) {
+	case "CP", "CONSULTING", "CONSULTANT":
+		return "consulting"
+	case "AT", "ATTENDING":
+		return "attending"
+	case "AD", "ADMITTING":
+		return "admitting"
+	case "RP", "REFERRING":
+		return "referring"
+	case "PP":
+		return "primary care provider"
+	}
+	return strings.ToLower(r)
+}
+
+func containsFold(l []string, s string) bool {
+	for _, x := range l {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// family returns the family of a feature: its name up to the colon.
+func family(f string) string {
+	if i := strings.IndexByte(f, ':'); i >= 0 {
+		return f[:i]
+	}
+	return f
+}
+
+// describeFeature says what a feature means, in words.
+func describeFeature(f string) string {
+	fam, v, _ := strings.Cut(f, ":")
+	switch fam {
+	case FeatEncounter:
+		return "patients in hospital (a stay in progress)"
+	case "class":
+		return "patients in a stay of class " + v
+	case "unit":
+		return "patients at point of care " + v
+	case "service":
+		return "patients of hospital service " + v
+	case "admitted":
+		return "patients admitted within the last " + v
+	case "preadmit":
+		return "patients to be admitted within " + v
+	case "discharged":
+		return "patients discharged within the last " + v
+	case FeatTeamDept:
+		return "patients whose care team includes a colleague of the same department"
+	case "any":
+		return "any patient"
+	}
+	return f
+}
