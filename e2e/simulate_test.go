@@ -57,7 +57,7 @@ func TestSimulateDetectsIncidents(t *testing.T) {
 		t.Fatalf("vigil simulate: %v\n%s\n%s\nserver:\n%s", err, out.String(), errOut.String(), in.Logs())
 	}
 	t.Logf("vigil simulate (%s):\n%s", time.Since(began).Round(time.Second), out.String())
-	if !strings.Contains(out.String(), ", 0 failed requests") || !strings.Contains(out.String(), "14 incidents injected") {
+	if !strings.Contains(out.String(), ", 0 failed requests") || !strings.Contains(out.String(), "18 incidents injected") {
 		t.Fatalf("simulator summary:\n%s\n%s", out.String(), errOut.String())
 	}
 	f, err := os.Open(truthPath)
@@ -66,7 +66,7 @@ func TestSimulateDetectsIncidents(t *testing.T) {
 	}
 	truth, err := simulate.ReadTruth(f)
 	f.Close()
-	if err != nil || len(truth) != 14 {
+	if err != nil || len(truth) != 18 {
 		t.Fatalf("ground truth: %v, %d incidents", err, len(truth))
 	}
 
@@ -113,7 +113,7 @@ func TestSimulateDetectsIncidents(t *testing.T) {
 func refs(as []alerts.Alert) []simulate.AlertRef {
 	out := make([]simulate.AlertRef, len(as))
 	for i, a := range as {
-		out[i] = simulate.AlertRef{RuleID: a.RuleID, Title: a.RuleTitle, Time: a.Time, Fields: a.Fields, GroupBy: a.GroupBy}
+		out[i] = simulate.AlertRef{RuleID: a.RuleID, Title: a.RuleTitle, Time: a.Time, Fields: a.Fields, GroupBy: a.GroupBy, Kind: a.Kind}
 	}
 	return out
 }

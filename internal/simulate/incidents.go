@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -22,6 +23,10 @@ const (
 	IncClinicalLoginBurst = "clinical_login_burst"
 	IncAuditLogUsed       = "audit_log_used"
 	IncSecurityAlert      = "atna_security_alert"
+	IncSelfAccess         = "self_access"
+	IncDeceasedAccess     = "deceased_access"
+	IncNeighbourAccess    = "neighbour_access"
+	IncRepeatOffender     = "repeat_offender"
 )
 
 // ruleWinLogonTerminated is the Windows counterpart of the termination
@@ -43,7 +48,16 @@ func (p *planner) incident(inc Incident, intents ...Intent) {
 	for i := range intents {
 		in := intents[i]
 		in.Incident = idx
-		p.add(in)
+		if in.W != nil {
+			p.actors[in.W] = true
+		}
+		if in.P != nil {
+			p.targets[in.P] = true
+		}
+		added := p.add(in)
+		if in.Kind == KindEHR || in.Kind == KindFHIR {
+			inc.AccessIDs = append(inc.AccessIDs, fmt.Sprintf("A%d-%d", p.opt.Seed, added.Seq))
+		}
 		if inc.Start.IsZero() || in.T.Before(inc.Start) {
 			inc.Start = in.T
 		}
@@ -76,7 +90,158 @@ func (p *planner) incidents() {
 	if snooper != nil {
 		p.auditLogUsed(snooper.w, snooper.t.Add(50*time.Minute))
 	}
+	p.selfAccess(s.Add(200 * time.Minute))
+	p.deceasedAccess(s.Add(220 * time.Minute))
+	p.neighbourAccess(s.Add(240 * time.Minute))
+	p.repeatOffender(s.Add(6 * time.Hour))
 	p.outsideHours()
+	// More rounds of the privacy incidents, spread over the period, each
+	// by other members of staff on other patients.
+	if p.opt.Rounds > 1 {
+		gap := (p.opt.Span - 8*time.Hour) / time.Duration(p.opt.Rounds)
+		for r := 1; r < p.opt.Rounds; r++ {
+			at := s.Add(time.Duration(r) * gap)
+			p.snoopFamily(at.Add(90 * time.Minute))
+			p.snoopCoworker(at.Add(110 * time.Minute))
+			p.snoopVIP(at.Add(130 * time.Minute))
+			p.breakGlass(at.Add(170 * time.Minute))
+			p.bulkAccess(at.Add(4 * time.Hour))
+			p.selfAccess(at.Add(200 * time.Minute))
+			p.deceasedAccess(at.Add(220 * time.Minute))
+			p.neighbourAccess(at.Add(240 * time.Minute))
+			p.repeatOffender(at.Add(6 * time.Hour))
+		}
+	}
+}
+
+// busyActors are the workers the incidents so far used: each incident
+// takes its own, so that no alert of one is taken for another's.
+func (p *planner) busyActors() map[*Worker]bool { return p.actors }
+
+// selfAccess: a member of staff who is a patient opens their own record.
+func (p *planner) selfAccess(from time.Time) {
+	busy := p.busyActors()
+	var cands []*Worker
+	for _, w := range p.h.Workers {
+		if w.Patient >= 0 && !busy[w] && !p.off[w] && !p.targets[p.h.Patients[w.Patient]] {
+			cands = append(cands, w)
+		}
+	}
+	w, t := p.earliest(cands, from)
+	if w == nil {
+		p.skip(IncSelfAccess, "no member of staff who is a patient on shift")
+		return
+	}
+	pt := p.h.Patients[w.Patient]
+	p.incident(Incident{Type: IncSelfAccess, Rules: []string{RuleSelfAccess}, User: w.Login, Patient: pt.MRN,
+		Description: "a member of staff opens their own record"},
+		Intent{T: t, Kind: KindEHR, W: w, P: pt, Action: "RESULTS REVIEWED", Host: w.Workstation, IP: w.WSIP, OK: true},
+		Intent{T: t.Add(3 * time.Minute), Kind: KindEHR, W: w, P: pt, Action: "NOTE VIEWED", Host: w.Workstation, IP: w.WSIP, OK: true})
+}
+
+// deceasedAccess: a member of staff opens the record of a patient who
+// died before the period (a VIP, curiosity about a death in the news).
+func (p *planner) deceasedAccess(from time.Time) {
+	var pt *Patient
+	for _, x := range p.h.Patients {
+		if x.Deceased && !p.targets[x] && (pt == nil || x.VIP && !pt.VIP) {
+			pt = x
+		}
+	}
+	if pt == nil {
+		p.skip(IncDeceasedAccess, "no deceased patient")
+		return
+	}
+	busy := p.busyActors()
+	var cands []*Worker
+	for _, w := range p.h.Workers {
+		if (w.Kind == Nurse || w.Kind == Registrar || w.Kind == LabTech) && !busy[w] && len(w.Relatives) == 0 && w.Patient < 0 {
+			cands = append(cands, w)
+		}
+	}
+	w, t := p.earliest(cands, from)
+	if w == nil {
+		p.skip(IncDeceasedAccess, "nobody on shift")
+		return
+	}
+	p.incident(Incident{Type: IncDeceasedAccess, Rules: []string{RuleDeceasedAccess}, Also: []string{RuleSnoopVIP}, User: w.Login, Patient: pt.MRN,
+		Description: "a member of staff opens the record of a patient who died"},
+		Intent{T: t, Kind: KindEHR, W: w, P: pt, Action: "CHART REVIEW", Host: w.Workstation, IP: w.WSIP, OK: true},
+		Intent{T: t.Add(2 * time.Minute), Kind: KindFHIR, W: w, P: pt, Action: "DocumentReference", IP: w.WSIP, OK: true})
+}
+
+// neighbourAccess: a member of staff opens the record of someone living
+// on their street.
+func (p *planner) neighbourAccess(from time.Time) {
+	busy := p.busyActors()
+	var cands []*Worker
+	for _, w := range p.h.Workers {
+		if len(w.Neighbours) > 0 && !busy[w] && !p.off[w] && w.Patient < 0 && len(w.Relatives) == 0 && !p.targets[p.h.Patients[w.Neighbours[0]]] {
+			cands = append(cands, w)
+		}
+	}
+	w, t := p.earliest(cands, from)
+	if w == nil {
+		p.skip(IncNeighbourAccess, "no member of staff with a neighbour in the patient index on shift")
+		return
+	}
+	pt := p.h.Patients[w.Neighbours[0]]
+	p.incident(Incident{Type: IncNeighbourAccess, Rules: []string{RuleNeighbourAccess}, User: w.Login, Patient: pt.MRN,
+		Description: "a member of staff opens the record of a neighbour"},
+		Intent{T: t, Kind: KindEHR, W: w, P: pt, Action: "DEMOGRAPHICS VIEWED", Host: w.Workstation, IP: w.WSIP, OK: true})
+}
+
+// repeatOffender: one member of staff looks up three people they have no
+// business with over a few hours — a VIP, a co-worker, a neighbour of a
+// colleague — and is escalated.
+func (p *planner) repeatOffender(from time.Time) {
+	busy := p.busyActors()
+	// Records the directory knows to be sensitive: members of staff
+	// (matched from the roster), then VIPs with a stay (the ADT flags
+	// them).
+	var targets []*Patient
+	for _, x := range p.h.Patients {
+		if len(targets) < 3 && !x.Deceased && x.StaffOf >= 0 && !busy[p.h.Workers[x.StaffOf]] && !p.targets[x] {
+			targets = append(targets, x)
+		}
+	}
+	for _, e := range p.plan.Encounters {
+		if len(targets) < 3 && e.P.VIP && e.Admit.Before(from.Add(-time.Hour)) && (e.Discharge.IsZero() || e.Discharge.After(from.Add(3*time.Hour))) &&
+			!slices.Contains(targets, e.P) && !p.targets[e.P] {
+			targets = append(targets, e.P)
+		}
+	}
+	for _, x := range p.h.Patients {
+		if len(targets) < 3 && x.Deceased && !p.targets[x] && !slices.Contains(targets, x) {
+			targets = append(targets, x)
+		}
+	}
+	var cands []*Worker
+	for _, w := range p.h.Workers {
+		if (w.Kind != Registrar && w.Kind != Billing && w.Kind != Nurse) || w.Shift == nightShift || busy[w] || p.off[w] ||
+			w.Patient >= 0 || len(w.Relatives) > 0 || len(w.Neighbours) > 0 {
+			continue
+		}
+		related := false
+		for _, x := range targets {
+			related = related || x.StaffOf == w.Index
+		}
+		if !related {
+			cands = append(cands, w)
+		}
+	}
+	w, t := p.earliest(cands, from)
+	if w == nil || len(targets) < 3 {
+		p.skip(IncRepeatOffender, "no three unrelated sensitive records, or nobody on shift")
+		return
+	}
+	var ins []Intent
+	for i, x := range targets {
+		ins = append(ins, Intent{T: t.Add(time.Duration(i) * 40 * time.Minute), Kind: KindEHR, W: w, P: x, Action: "CHART REVIEW",
+			Host: w.Workstation, IP: w.WSIP, OK: true})
+	}
+	p.incident(Incident{Type: IncRepeatOffender, Rules: []string{RuleRepeatOffender}, Also: []string{RuleSnoopVIP, RuleSnoopCoworker, RuleDeceasedAccess},
+		User: w.Login, Description: "one member of staff opens three sensitive records without reason within two hours"}, ins...)
 }
 
 type actorAt struct {
@@ -103,7 +268,7 @@ func (p *planner) earliest(ws []*Worker, from time.Time) (*Worker, time.Time) {
 func (p *planner) snoopFamily(from time.Time) *actorAt {
 	var cands []*Worker
 	for _, w := range p.h.Workers {
-		if len(w.Relatives) > 0 {
+		if len(w.Relatives) > 0 && !p.actors[w] && !p.targets[p.h.Patients[w.Relatives[0]]] {
 			cands = append(cands, w)
 		}
 	}
@@ -124,12 +289,12 @@ func (p *planner) snoopFamily(from time.Time) *actorAt {
 
 func (p *planner) snoopCoworker(from time.Time) {
 	for _, s := range p.h.Workers {
-		if s.Patient < 0 || p.off[s] {
+		if s.Patient < 0 || p.off[s] || p.targets[p.h.Patients[s.Patient]] {
 			continue
 		}
 		var cands []*Worker
 		for _, w := range s.Dept.Staff {
-			if w != s && len(w.Relatives) == 0 {
+			if w != s && len(w.Relatives) == 0 && !p.actors[w] {
 				cands = append(cands, w)
 			}
 		}
@@ -150,18 +315,24 @@ func (p *planner) snoopCoworker(from time.Time) {
 func (p *planner) snoopVIP(from time.Time) {
 	var vip *Encounter
 	for _, e := range p.plan.Encounters {
-		if e.P.VIP && e.Admit.Before(p.opt.Start) {
+		if e.P.VIP && !p.targets[e.P] && (e.Admit.Before(p.opt.Start) || e.Admit.Before(from.Add(-time.Hour))) {
 			vip = e
 			break
 		}
 	}
 	if vip == nil {
-		p.skip(IncSnoopVIP, "no VIP in the census")
+		p.skip(IncSnoopVIP, "no VIP known to the directory")
 		return
 	}
 	var cands []*Worker
-	for _, w := range append(p.h.OfKind(Registrar), p.h.Dept("SURG").Nurses...) {
-		if !vip.onTeam(w) && len(w.Relatives) == 0 {
+	others := p.h.OfKind(Registrar)
+	for _, d := range p.h.DeptsOf(DeptWard) {
+		if d != vip.Dept {
+			others = append(others, d.Nurses...)
+		}
+	}
+	for _, w := range others {
+		if !vip.onTeam(w) && len(w.Relatives) == 0 && !p.actors[w] && w.Dept != vip.Dept {
 			cands = append(cands, w)
 		}
 	}
@@ -176,11 +347,18 @@ func (p *planner) snoopVIP(from time.Time) {
 		Intent{T: t.Add(90 * time.Second), Kind: KindEHR, W: w, P: vip.P, Action: "DEMOGRAPHICS VIEWED", Host: w.Workstation, IP: w.WSIP, OK: true})
 }
 
-func (p *planner) plainCensus(t time.Time, not *Worker, n int) []*Encounter {
+func (p *planner) plainCensus(t time.Time, not *Worker, n int, also ...func(*Encounter) bool) []*Encounter {
 	var out []*Encounter
 	seen := map[*Encounter]bool{}
 	for tries := 0; len(out) < n && tries < 200; tries++ {
-		e := p.activeEncounter(t, not, func(e *Encounter) bool { return !e.P.Sensitive() && e.Class == "I" })
+		e := p.activeEncounter(t, not, func(e *Encounter) bool {
+			for _, f := range also {
+				if !f(e) {
+					return false
+				}
+			}
+			return !e.P.Sensitive() && e.Class == "I"
+		})
 		if e != nil && !seen[e] {
 			seen[e] = true
 			out = append(out, e)
@@ -214,18 +392,29 @@ func (p *planner) afterTermination(from time.Time) {
 }
 
 func (p *planner) breakGlass(from time.Time) {
-	w, t := p.earliest(p.h.Dept("PEDS").Nurses, from)
+	wards := p.h.DeptsOf(DeptWard)
+	if len(wards) < 2 {
+		p.skip(IncBreakGlassMisuse, "one ward only")
+		return
+	}
+	var nurses []*Worker
+	for _, n := range wards[len(wards)-1].Nurses {
+		if !p.actors[n] {
+			nurses = append(nurses, n)
+		}
+	}
+	w, t := p.earliest(nurses, from)
 	if w == nil {
 		p.skip(IncBreakGlassMisuse, "nobody on shift")
 		return
 	}
-	es := p.plainCensus(t, w, 1)
+	es := p.plainCensus(t, w, 1, func(e *Encounter) bool { return e.Dept != w.Dept && !p.targets[e.P] })
 	if len(es) == 0 {
 		p.skip(IncBreakGlassMisuse, "no patient in")
 		return
 	}
 	e := es[0]
-	p.incident(Incident{Type: IncBreakGlassMisuse, Rules: []string{RuleBreakGlass, RuleBreakGlassOutsideTeam}, User: w.Login, Patient: e.P.MRN,
+	p.incident(Incident{Type: IncBreakGlassMisuse, Rules: []string{RuleBreakGlass}, User: w.Login, Patient: e.P.MRN,
 		Description: "a nurse from another unit breaks the glass on a patient she does not treat"},
 		Intent{T: t, Kind: KindEHR, W: w, P: e.P, Enc: e, Action: "CHART REVIEW", Host: w.Workstation, IP: w.WSIP, OK: true, Flag: true,
 			Reason: "Emergency - patient deteriorating"},
@@ -256,7 +445,13 @@ func (p *planner) dicomExport(from time.Time, media bool) {
 }
 
 func (p *planner) bulkAccess(from time.Time) {
-	w, t := p.earliest(p.h.OfKind(Billing), from)
+	var bills []*Worker
+	for _, b := range p.h.OfKind(Billing) {
+		if !p.actors[b] {
+			bills = append(bills, b)
+		}
+	}
+	w, t := p.earliest(bills, from)
 	if w == nil {
 		p.skip(IncBulkAccess, "no billing specialist on shift")
 		return
@@ -408,9 +603,9 @@ func (p *planner) outsideHours() {
 		return
 	}
 	s := st[best]
-	e1, e2 := s.encs[0], s.encs[len(s.encs)-1]
+	e1 := s.encs[len(s.encs)-1]
 	p.incident(Incident{Type: IncOutsideHours, Rules: []string{RuleOutsideHours}, User: best.Login, Patient: e1.P.MRN,
 		Description: "a day-shift nurse opens records from the remote-access server late at night"},
 		Intent{T: bt, Kind: KindEHR, W: best, P: e1.P, Enc: e1, Action: "CHART REVIEW", Host: "CITRIX-01", IP: remoteGWIP, OK: true},
-		Intent{T: bt.Add(12 * time.Minute), Kind: KindEHR, W: best, P: e2.P, Enc: e2, Action: "NOTE VIEWED", Host: "CITRIX-01", IP: remoteGWIP, OK: true})
+		Intent{T: bt.Add(12 * time.Minute), Kind: KindEHR, W: best, P: e1.P, Enc: e1, Action: "NOTE VIEWED", Host: "CITRIX-01", IP: remoteGWIP, OK: true})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
+	"github.com/vigil-siem/vigil/internal/privacy"
 )
 
 // IntentKind says what an intent renders to.
@@ -73,14 +74,18 @@ type Encounter struct {
 	Bed              string
 	Admit, Discharge time.Time // Discharge zero: still in at the end
 	Attending        *Worker
-	Consult          *Worker
-	Nurses           []*Worker
+	// Consult is a physician of another department called to consult;
+	// ConsultNamed says whether the ADT names them (PV1-9) or only the
+	// consult order knows them.
+	Consult      *Worker
+	ConsultNamed bool
+	Nurses       []*Worker
 	// Transfer to intensive care, when it happens.
-	TransferAt      time.Time
-	ICUAttending    *Worker
-	ICUNurses       []*Worker
-	imaging         bool
-	accessedByNurse map[*Worker]bool
+	TransferAt   time.Time
+	ICUAttending *Worker
+	ICUDept      *Dept
+	ICUNurses    []*Worker
+	imaging      bool
 }
 
 // Incident is one injected incident, with what is expected of Vigil.
@@ -94,18 +99,30 @@ type Incident struct {
 	Host        string
 	Start, End  time.Time
 	Description string
+	// AccessIDs are the ids of the incident's record accesses (the
+	// access log's ACCESS_ID, the AuditEvent id).
+	AccessIDs []string
 }
 
 // PlanOptions shape a simulated period.
 type PlanOptions struct {
-	Seed      uint64
-	Start     time.Time
-	Span      time.Duration
-	Location  *time.Location
-	Staff     int     // default 140
-	Patients  int     // default 600
+	Seed     uint64
+	Start    time.Time
+	Span     time.Duration
+	Location *time.Location
+	// Profile is the kind of hospital (Profiles; default general).
+	Profile string
+	// Beds sizes the hospital by its inpatient beds: staff and patients,
+	// when not given, grow with it (a 300-bed hospital has about 6,000
+	// patients a year and 900 people using the EHR).
+	Beds      int
+	Staff     int     // default 140 (or from Beds)
+	Patients  int     // default 600 (or from Beds)
 	Activity  float64 // background volume multiplier (default 1)
 	Incidents bool    // inject incidents (default true through Config)
+	// Rounds injects the privacy incidents this many times over the
+	// period (default 1), by other staff on other patients each time.
+	Rounds int
 	// Baseline is the enricher's usual-hours warm-up, to place the
 	// outside-hours incident where Vigil can judge it.
 	Baseline enrich.BaselineConfig
@@ -122,27 +139,31 @@ type Plan struct {
 	Skipped    []string // incidents that did not fit the period, and why
 }
 
-// Rule ids of Vigil's built-in rules (rules/linux, rules/healthcare),
-// named in the ground truth.
+// Rule ids of Vigil's built-in rules (rules/linux, rules/healthcare) and
+// of its privacy rules (internal/privacy), named in the ground truth.
 const (
-	RuleBreakGlass            = "5bc3a85d-dffe-4575-9c98-3acb7b9248e2"
-	RuleBreakGlassOutsideTeam = "cff45332-605e-47e0-b703-117683811416"
-	RuleAccessAfterTerm       = "ba448759-1157-497a-a869-83fdb46a8c87"
-	RuleLinuxLoginTerminated  = "88a2ffac-c4cb-46c0-b973-b7ee45edb803"
-	RuleOutsideHours          = "8b7762fa-6278-4aaf-8487-2a9084517fa0"
-	RuleBulkAccess            = "f1cc9d9c-de2d-4cda-8475-79c1dc99f4a7"
-	RuleDICOMMedia            = "b9a96963-5736-4d96-93e8-fe3a8cb15004"
-	RuleDICOMUnknownDest      = "f597e6a0-04b2-459d-a3d1-d5cff0f23869"
-	RuleATNASecurityAlert     = "e75eba54-84f8-40e2-b01d-41420e70341f"
-	RuleAuditLogUsed          = "14f56052-21fe-4bbc-b718-9fdfa76f28fc"
-	RuleClinicalLoginBurst    = "eb4b68d7-ff89-465f-b8d0-836a956f0486"
-	RuleWinLogonBurst         = "ee0daa6a-148a-495e-b24a-751a1c83bc77"
-	RulePasswordSpraying      = "7bdd3c23-634e-4ced-a00b-ed8709e38738"
-	RuleSnoopFamily           = "360a8d99-ea82-49a9-997f-1cf4ea8e9215"
-	RuleSnoopCoworker         = "983970e5-2e58-47ce-8258-94fb8974d853"
-	RuleSnoopVIP              = "ae2c52b9-5efd-467e-89da-9c080e3be30d"
-	RuleSSHBruteForce         = "a3f75c2e-91d4-4b68-bc0e-7d2a4e6f8b53"
-	RuleSuccessAfterFailures  = "4d9e2a61-c7b3-45f8-9a0d-3e6f1b8c5d27"
+	RuleAccessAfterTerm      = "ba448759-1157-497a-a869-83fdb46a8c87"
+	RuleLinuxLoginTerminated = "88a2ffac-c4cb-46c0-b973-b7ee45edb803"
+	RuleOutsideHours         = "8b7762fa-6278-4aaf-8487-2a9084517fa0"
+	RuleDICOMMedia           = "b9a96963-5736-4d96-93e8-fe3a8cb15004"
+	RuleDICOMUnknownDest     = "f597e6a0-04b2-459d-a3d1-d5cff0f23869"
+	RuleATNASecurityAlert    = "e75eba54-84f8-40e2-b01d-41420e70341f"
+	RuleAuditLogUsed         = "14f56052-21fe-4bbc-b718-9fdfa76f28fc"
+	RuleClinicalLoginBurst   = "eb4b68d7-ff89-465f-b8d0-836a956f0486"
+	RuleWinLogonBurst        = "ee0daa6a-148a-495e-b24a-751a1c83bc77"
+	RulePasswordSpraying     = "7bdd3c23-634e-4ced-a00b-ed8709e38738"
+	RuleSSHBruteForce        = "a3f75c2e-91d4-4b68-bc0e-7d2a4e6f8b53"
+	RuleSuccessAfterFailures = "4d9e2a61-c7b3-45f8-9a0d-3e6f1b8c5d27"
+
+	RuleSnoopFamily     = privacy.RuleFamily
+	RuleSnoopCoworker   = privacy.RuleCoworker
+	RuleSnoopVIP        = privacy.RuleVIP
+	RuleSelfAccess      = privacy.RuleSelf
+	RuleDeceasedAccess  = privacy.RuleDeceased
+	RuleNeighbourAccess = privacy.RuleNeighbour
+	RuleBreakGlass      = privacy.RuleBreakGlass
+	RuleBulkAccess      = privacy.RuleBulk
+	RuleRepeatOffender  = privacy.RuleRepeat
 )
 
 // Hosts and addresses of the simulated network.
@@ -169,11 +190,30 @@ type planner struct {
 	busy  map[*Patient]bool // patients with an encounter in progress at planning time
 	// off are workers with no background activity (the terminated).
 	off map[*Worker]bool
+	// actors and targets are the workers and patients incidents used.
+	actors  map[*Worker]bool
+	targets map[*Patient]bool
+	// byHour indexes the encounters in progress in each hour of the period.
+	byHour [][]*Encounter
 }
 
 // NewPlan plans the simulated period: the census at the start, new
-// visits, care teams and their work, logons, and the incidents.
+// visits, care teams and the work of every department around them,
+// logons, and the incidents.
 func NewPlan(opt PlanOptions) *Plan {
+	prof := Profiles[opt.Profile]
+	if prof == nil {
+		prof = Profiles["general"]
+		opt.Profile = prof.Name
+	}
+	if opt.Beds > 0 {
+		if opt.Staff <= 0 {
+			opt.Staff = prof.baseStaff() * opt.Beds / prof.baseBeds()
+		}
+		if opt.Patients <= 0 {
+			opt.Patients = 20 * opt.Beds
+		}
+	}
 	if opt.Staff <= 0 {
 		opt.Staff = 140
 	}
@@ -189,9 +229,9 @@ func NewPlan(opt PlanOptions) *Plan {
 	if opt.Baseline.MinEvents <= 0 || opt.Baseline.MinSpan <= 0 {
 		opt.Baseline = enrich.DefaultBaselineConfig()
 	}
-	h := NewHospital(opt.Seed, opt.Staff, opt.Patients)
+	h := NewHospitalOf(prof, opt.Seed, opt.Staff, opt.Patients)
 	p := &planner{opt: opt, h: h, rng: rand.New(rand.NewPCG(opt.Seed, 0x706c616e)), end: opt.Start.Add(opt.Span),
-		busy: map[*Patient]bool{}, off: map[*Worker]bool{}}
+		busy: map[*Patient]bool{}, off: map[*Worker]bool{}, actors: map[*Worker]bool{}, targets: map[*Patient]bool{}}
 	p.plan = &Plan{Opt: opt, H: h}
 	// One member of staff left the day before the period starts; their
 	// account was never disabled.
@@ -201,8 +241,10 @@ func NewPlan(opt PlanOptions) *Plan {
 	p.registerAll()
 	p.census()
 	p.arrivals()
+	p.index()
 	for _, e := range p.plan.Encounters {
 		p.encounterWork(e)
+		p.services(e)
 	}
 	p.routine()
 	p.logons()
@@ -248,9 +290,11 @@ func (p *planner) jitter(t time.Time, d time.Duration) time.Time {
 	return t.Add(time.Duration(p.rng.Int64N(int64(d))))
 }
 
+func (p *planner) chance(x float64) bool { return p.rng.Float64() < x }
+
 func (p *planner) terminate() {
 	for _, w := range p.h.Workers[1:] {
-		if w.Kind == Nurse && w.Shift == dayShift && w.Patient < 0 && len(w.Relatives) == 0 {
+		if w.Kind == Nurse && w.Dept.Kind == DeptWard && w.Shift == dayShift && w.Patient < 0 && len(w.Relatives) == 0 && len(w.Neighbours) == 0 {
 			d := p.opt.Start.In(p.opt.Location).AddDate(0, 0, -1)
 			w.TerminationDate = d.Format("2006-01-02")
 			p.off[w] = true
@@ -272,7 +316,7 @@ func (p *planner) registerAll() {
 func (p *planner) pickFree(filter func(*Patient) bool) *Patient {
 	for tries := 0; tries < 1000; tries++ {
 		pt := p.h.Patients[p.rng.IntN(len(p.h.Patients))]
-		if !p.busy[pt] && (filter == nil || filter(pt)) {
+		if !p.busy[pt] && !pt.Deceased && (filter == nil || filter(pt)) {
 			return pt
 		}
 	}
@@ -329,36 +373,53 @@ func (p *planner) newEncounter(pt *Patient, d *Dept, class string, admit time.Ti
 	// Visit numbers carry the period's start date: another run against the
 	// same server makes new stays instead of rewriting these.
 	e := &Encounter{Visit: fmt.Sprintf("V%s%05d", p.opt.Start.In(p.opt.Location).Format("060102"), p.visit), P: pt, Dept: d, Class: class, Admit: admit,
-		Bed: fmt.Sprintf("%s^%d^%c^RGH", d.Unit, 100+p.rng.IntN(60), 'A'+rune(p.rng.IntN(2))), accessedByNurse: map[*Worker]bool{}}
+		Bed: fmt.Sprintf("%s^%d^%c^%s", d.Unit, 100+p.rng.IntN(60), 'A'+rune(p.rng.IntN(2)), p.h.Profile.Facility)}
 	if dis := admit.Add(los); dis.Before(p.end) {
 		e.Discharge = dis
 	}
 	e.Attending = p.pickOne(d.Physicians)
-	if class == "E" {
+	switch class {
+	case "E", "O":
 		if on := p.onShiftAt(d.Physicians, admit); len(on) > 0 {
 			e.Attending = on[p.rng.IntN(len(on))]
 		}
 		if on := p.onShiftAt(d.Nurses, admit); len(on) > 0 {
 			e.Nurses = []*Worker{on[p.rng.IntN(len(on))]}
 		}
-	} else {
+	default:
 		e.Nurses = p.nursesFor(d)
-		if p.rng.IntN(5) == 0 {
-			e.Consult = p.pickOne(p.h.Dept("CARD").Physicians)
+		// A consult by another department's physician on a fifth of the
+		// stays; the ADT names the consultant half of the time.
+		if p.chance(0.2) {
+			var cands []*Worker
+			for _, cd := range p.h.Depts {
+				if cd.Consults && cd != d {
+					cands = append(cands, cd.Physicians...)
+				}
+			}
+			if c := p.pickOne(cands); c != nil {
+				e.Consult, e.ConsultNamed = c, p.chance(0.5)
+			}
 		}
 		// A transfer to intensive care for some stays that last.
-		if d.Code != "ICU" && p.rng.IntN(10) == 0 {
+		if icu := p.h.First(DeptICU); icu != nil && d.Kind != DeptICU && p.chance(0.1) {
 			end := e.Discharge
 			if end.IsZero() {
 				end = p.end
 			}
 			if at := admit.Add(los / 3); at.After(p.opt.Start.Add(2*time.Hour)) && at.Before(end) {
-				icu := p.h.Dept("ICU")
-				e.TransferAt, e.ICUAttending, e.ICUNurses = at, p.pickOne(icu.Physicians), p.nursesFor(icu)
+				e.TransferAt, e.ICUAttending, e.ICUDept, e.ICUNurses = at, p.pickOne(icu.Physicians), icu, p.nursesFor(icu)
 			}
 		}
 	}
-	e.imaging = !pt.Sensitive() && p.rng.IntN(10) < 3
+	switch class {
+	case "E":
+		e.imaging = p.chance(0.35)
+	case "O":
+		e.imaging = p.chance(0.1)
+	default:
+		e.imaging = p.chance(0.25)
+	}
 	p.busy[pt] = true
 	p.plan.Encounters = append(p.plan.Encounters, e)
 	return e
@@ -367,10 +428,13 @@ func (p *planner) newEncounter(pt *Patient, d *Dept, class string, admit time.Ti
 // census admits patients before the start: their A01 is sent at the
 // start, dated from their admission.
 func (p *planner) census() {
-	// Two VIPs and a protected record are in.
+	// Two VIPs and a protected record are in, on the first ward.
 	var special []*Patient
 	vips := 0
 	for _, pt := range p.h.Patients {
+		if pt.Deceased {
+			continue
+		}
 		if (pt.VIP && vips < 2) || (pt.Protected && !pt.VIP && len(special) < 3) {
 			if pt.VIP {
 				vips++
@@ -378,17 +442,15 @@ func (p *planner) census() {
 			special = append(special, pt)
 		}
 	}
-	for _, d := range p.h.Depts {
-		if !d.Inpatient {
-			continue
-		}
+	wards := p.h.Wards()
+	for i, d := range wards {
 		n := int(float64(d.Beds)*0.7 + 0.5)
-		for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
 			var pt *Patient
-			if len(special) > 0 && d.Code == "MED" {
+			if len(special) > 0 && i == 0 {
 				pt, special = special[0], special[1:]
 			} else {
-				pt = p.pickFree(func(x *Patient) bool { return !x.Sensitive() })
+				pt = p.pickFree(nil)
 			}
 			if pt == nil {
 				continue
@@ -400,10 +462,15 @@ func (p *planner) census() {
 	}
 }
 
-// arrivals plans new admissions and emergency visits over the period.
+// arrivals plans new admissions, emergency and clinic visits over the
+// period.
 func (p *planner) arrivals() {
 	hours := int(p.opt.Span / time.Hour)
-	ed := p.h.Dept("ED")
+	ed := p.h.First(DeptEmergency)
+	edRate := 1.7 * float64(p.opt.Staff) / 140
+	if beds := p.opt.Beds; beds > 0 {
+		edRate = 1.7 * float64(beds) / 68
+	}
 	for hr := 0; hr < hours; hr++ {
 		t0 := p.opt.Start.Add(time.Duration(hr) * time.Hour)
 		lh := p.hour(t0)
@@ -411,27 +478,95 @@ func (p *planner) arrivals() {
 		if lh < 7 || lh >= 22 {
 			peak = 0.4
 		}
-		// Emergency visits: about 40 a day per 140 staff.
-		for i := p.poisson(1.7 * peak * float64(p.opt.Staff) / 140); i > 0; i-- {
-			pt := p.pickFree(func(x *Patient) bool { return !x.Sensitive() })
+		// Emergency visits: about 40 a day per 68 beds.
+		for i := p.poisson(edRate * peak); ed != nil && i > 0; i-- {
+			pt := p.pickFree(nil)
 			if pt == nil {
 				break
 			}
 			p.newEncounter(pt, ed, "E", p.jitter(t0, time.Hour), time.Duration(2*60+p.rng.IntN(240))*time.Minute)
 		}
-		// Admissions to the wards: about 14 a day.
-		for _, d := range p.h.Depts {
-			if !d.Inpatient || d.Code == "ICU" {
-				continue
-			}
-			if p.rng.Float64() < float64(d.Beds)*0.7/4.5/24*peak {
-				pt := p.pickFree(func(x *Patient) bool { return !x.Sensitive() })
-				if pt != nil {
+		// Admissions to the wards: a bed turns over every 4.5 days.
+		for _, d := range p.h.DeptsOf(DeptWard) {
+			if p.chance(float64(d.Beds) * 0.7 / 4.5 / 24 * peak) {
+				if pt := p.pickFree(nil); pt != nil {
 					p.newEncounter(pt, d, "I", p.jitter(t0, time.Hour), time.Duration(36+p.rng.IntN(120))*time.Hour)
 				}
 			}
 		}
+		// Clinic visits in office hours on weekdays.
+		wd := t0.In(p.opt.Location).Weekday()
+		if officeHours.On(lh) && wd != time.Saturday && wd != time.Sunday {
+			for _, d := range p.h.DeptsOf(DeptClinic) {
+				for i := p.poisson(1.5 * float64(len(d.Physicians))); i > 0; i-- {
+					if pt := p.pickFree(nil); pt != nil {
+						p.newEncounter(pt, d, "O", p.jitter(t0, time.Hour), time.Duration(20+p.rng.IntN(40))*time.Minute)
+					}
+				}
+			}
+		}
 	}
+}
+
+// index lists, for every hour of the period, the encounters in progress
+// in it (with the first ten minutes after their ADT message passed).
+func (p *planner) index() {
+	hours := int(p.opt.Span/time.Hour) + 1
+	p.byHour = make([][]*Encounter, hours)
+	for _, e := range p.plan.Encounters {
+		from := max(0, int(e.Admit.Sub(p.opt.Start)/time.Hour))
+		to := hours - 1
+		if !e.Discharge.IsZero() {
+			to = min(to, int(e.Discharge.Sub(p.opt.Start)/time.Hour))
+		}
+		for h := from; h <= to; h++ {
+			p.byHour[h] = append(p.byHour[h], e)
+		}
+	}
+}
+
+// activeAt picks an encounter in progress at t (its ADT message sent)
+// satisfying f.
+func (p *planner) activeAt(t time.Time, f func(*Encounter) bool) *Encounter {
+	cands := p.activeList(t, f)
+	if len(cands) == 0 {
+		return nil
+	}
+	return cands[p.rng.IntN(len(cands))]
+}
+
+func (p *planner) activeList(t time.Time, f func(*Encounter) bool) []*Encounter {
+	h := int(t.Sub(p.opt.Start) / time.Hour)
+	if h < 0 || h >= len(p.byHour) {
+		return nil
+	}
+	var cands []*Encounter
+	for _, e := range p.byHour[h] {
+		if !e.inProgress(t, p.opt.Start) {
+			continue
+		}
+		if f == nil || f(e) {
+			cands = append(cands, e)
+		}
+	}
+	return cands
+}
+
+// inProgress: admitted (its ADT message sent ten minutes ago) and not
+// discharged at t.
+func (e *Encounter) inProgress(t, start time.Time) bool {
+	if e.Admit.Add(10*time.Minute).After(t) || e.Admit.Before(start) && t.Before(start.Add(10*time.Minute)) {
+		return false
+	}
+	return e.Discharge.IsZero() || e.Discharge.After(t)
+}
+
+// unitAt is the department caring for the encounter at t.
+func (e *Encounter) unitAt(t time.Time) *Dept {
+	if !e.TransferAt.IsZero() && !t.Before(e.TransferAt) && e.ICUDept != nil {
+		return e.ICUDept
+	}
+	return e.Dept
 }
 
 // teamMember is a care-team member's part in an encounter: from when to
@@ -444,14 +579,14 @@ type teamMember struct {
 }
 
 // encounterWork plans an encounter's ADT messages and the accesses of its
-// care team and of the services around it.
+// care team.
 func (p *planner) encounterWork(e *Encounter) {
 	start := e.Admit
 	if start.Before(p.opt.Start) {
 		start = p.opt.Start.Add(time.Duration(len(p.h.Patients))*100*time.Millisecond + time.Duration(p.rng.IntN(60))*time.Second)
 	}
 	trigger := "A01"
-	if e.Class == "E" {
+	if e.Class != "I" {
 		trigger = "A04"
 	}
 	var rol []rolChange
@@ -487,13 +622,16 @@ func (p *planner) encounterWork(e *Encounter) {
 		p.add(Intent{T: e.Discharge, Kind: KindADT, Trigger: "A03", P: e.P, Enc: e, Incident: -1})
 	}
 	physRate, nurseRate := 0.35, 1.0
-	if e.Class == "E" {
+	switch e.Class {
+	case "E":
 		physRate, nurseRate = 1.2, 2.0
+	case "O":
+		physRate, nurseRate = 2.0, 2.0
 	}
 	if e.Attending != nil {
-		team = append(team, teamMember{e.Attending, e.Admit, attendingTo, physRate, e.Class != "E"})
+		team = append(team, teamMember{e.Attending, e.Admit, attendingTo, physRate, e.Class == "I"})
 	}
-	if e.Consult != nil {
+	if e.Consult != nil && e.ConsultNamed {
 		team = append(team, teamMember{e.Consult, e.Admit, attendingTo, 0.12, true})
 	}
 	for _, n := range e.Nurses {
@@ -522,128 +660,6 @@ func (p *planner) encounterWork(e *Encounter) {
 			}
 		}
 	}
-	if e.P.Sensitive() {
-		return // only the care team touches these records in the background
-	}
-	// Registration at arrival.
-	if e.Admit.After(p.opt.Start) {
-		if r := p.onShiftAt(p.h.OfKind(Registrar), e.Admit); len(r) > 0 {
-			w := r[p.rng.IntN(len(r))]
-			p.ehr(w, e, p.jitter(e.Admit.Add(3*time.Minute), 10*time.Minute), "REGISTRATION ACTIVITY", -1)
-		}
-	}
-	// Billing after discharge, some time in office hours within a day.
-	if !e.Discharge.IsZero() {
-		d := e.Discharge.In(p.opt.Location)
-		t := time.Date(d.Year(), d.Month(), d.Day(), officeHours.Start, 0, 0, 0, p.opt.Location)
-		if t.Before(e.Discharge) {
-			t = t.AddDate(0, 0, 1)
-		}
-		t = p.jitter(t, time.Duration(officeHours.End-officeHours.Start)*time.Hour)
-		if p.within(t) {
-			if w := p.pickOne(p.onShiftAt(p.h.OfKind(Billing), t)); w != nil {
-				p.ehr(w, e, t, "ACCOUNT CHARGES REVIEWED", -1)
-			}
-		}
-	}
-	// Imaging: the study is sent from the modality to the PACS, read, and
-	// sometimes sent on to a reading workstation.
-	if e.imaging {
-		t := p.jitter(start.Add(time.Hour), 6*time.Hour)
-		if !p.within(t) || (!e.Discharge.IsZero() && t.After(e.Discharge)) {
-			return
-		}
-		tech := p.pickOne(p.onShiftAt(p.h.OfKind(RadTech), t))
-		if tech == nil {
-			return
-		}
-		mod := fmt.Sprintf("10.30.2.%d", 21+p.rng.IntN(4))
-		p.add(Intent{T: t, Kind: KindATNA, Trigger: "110104", W: tech, P: e.P, IP: mod, Dst: pacsIP, DstAE: pacsAE, OK: true, Incident: -1})
-		rt := t.Add(time.Duration(30+p.rng.IntN(180)) * time.Minute)
-		if !p.within(rt) {
-			return
-		}
-		if rad := p.pickOne(p.onShiftAt(p.h.OfKind(Radiologist), rt)); rad != nil {
-			p.add(Intent{T: rt, Kind: KindATNA, Trigger: "110103", W: rad, P: e.P, IP: rad.WSIP, OK: true, Incident: -1})
-			p.ehr(rad, e, rt.Add(4*time.Minute), "RESULT NOTE SIGNED", -1)
-			if p.rng.IntN(5) == 0 {
-				p.add(Intent{T: rt.Add(time.Minute), Kind: KindATNA, Trigger: "110102", W: rad, P: e.P, IP: pacsIP,
-					Dst: fmt.Sprintf("10.30.3.%d", 31+p.rng.IntN(5)), DstAE: "READ_WS", OK: true, Incident: -1})
-			}
-		}
-	}
-}
-
-// routineWork is what services do all through their shift on the records
-// of patients in (not on any care team): accesses an hour on shift, the
-// action, and whether they work on emergency or inpatient records.
-var routineWork = map[Kind]struct {
-	rate   float64
-	action string
-	ed     bool
-}{
-	Pharmacist:  {1.2, "MEDICATION ORDER VERIFIED", false},
-	LabTech:     {1.2, "LAB RESULT RELEASED", false},
-	Billing:     {1.0, "INSURANCE VERIFICATION", false},
-	Registrar:   {0.6, "REGISTRATION ACTIVITY", false},
-	HIM:         {1.0, "CHART DEFICIENCY REVIEWED", false},
-	Radiologist: {0.5, "IMAGING WORKLIST VIEWED", false},
-}
-
-// routine plans the services' accesses, and the emergency department's
-// glances at its tracking board, spread over every hour of their shifts
-// (only records of patients who are not VIPs, protected, staff or staff
-// family: those only the care team touches in the background).
-func (p *planner) routine() {
-	for _, w := range p.h.Workers {
-		work, ok := routineWork[w.Kind]
-		if w.Dept.Code == "ED" {
-			work, ok = struct {
-				rate   float64
-				action string
-				ed     bool
-			}{0.8, "ED TRACKING BOARD VIEWED", true}, true
-		}
-		if !ok || p.off[w] {
-			continue
-		}
-		for t := p.opt.Start.Truncate(time.Hour); t.Before(p.end); t = t.Add(time.Hour) {
-			if !w.Shift.On(p.hour(t)) {
-				continue
-			}
-			for i := p.poisson(work.rate * p.opt.Activity); i > 0; i-- {
-				at := p.jitter(t, time.Hour)
-				if !p.within(at) || !w.Shift.On(p.hour(at)) {
-					continue
-				}
-				e := p.activeAt(at, func(e *Encounter) bool { return !e.P.Sensitive() && (e.Class == "E") == work.ed })
-				if e != nil {
-					p.ehr(w, e, at, work.action, -1)
-				}
-			}
-		}
-	}
-}
-
-// activeAt picks an encounter in progress at t (its ADT message sent)
-// satisfying f.
-func (p *planner) activeAt(t time.Time, f func(*Encounter) bool) *Encounter {
-	var cands []*Encounter
-	for _, e := range p.plan.Encounters {
-		if e.Admit.Add(10*time.Minute).After(t) || e.Admit.Before(p.opt.Start) && t.Before(p.opt.Start.Add(10*time.Minute)) {
-			continue
-		}
-		if !e.Discharge.IsZero() && !e.Discharge.After(t) {
-			continue
-		}
-		if f(e) {
-			cands = append(cands, e)
-		}
-	}
-	if len(cands) == 0 {
-		return nil
-	}
-	return cands[p.rng.IntN(len(cands))]
 }
 
 var nurseActions = []string{"FLOWSHEET VIEWED", "MAR ADMINISTRATION DOCUMENTED", "CHART REVIEW", "NOTE VIEWED", "VITALS ENTERED"}
@@ -653,13 +669,16 @@ var fhirResources = []string{"Observation", "MedicationRequest", "Patient", "Con
 // access plans one access by a care-team member: an EHR row mostly, a
 // FHIR AuditEvent from a clinical app sometimes.
 func (p *planner) access(w *Worker, e *Encounter, at time.Time, incident int) {
+	if !p.within(at) {
+		return
+	}
 	if p.rng.IntN(10) < 3 {
 		p.add(Intent{T: at, Kind: KindFHIR, W: w, P: e.P, Enc: e, Action: fhirResources[p.rng.IntN(len(fhirResources))], IP: w.WSIP,
 			OK: true, Incident: incident})
 		return
 	}
 	acts := physicianActions
-	if w.Kind == Nurse {
+	if w.Kind == Nurse || w.Kind == Student {
 		acts = nurseActions
 	}
 	p.ehr(w, e, at, acts[p.rng.IntN(len(acts))], incident)
@@ -771,7 +790,7 @@ func (p *planner) activeEncounter(t time.Time, w *Worker, f func(*Encounter) boo
 }
 
 func (e *Encounter) onTeam(w *Worker) bool {
-	if e.Attending == w || e.Consult == w || e.ICUAttending == w {
+	if e.Attending == w || (e.Consult == w && e.ConsultNamed) || e.ICUAttending == w {
 		return true
 	}
 	for _, n := range append(append([]*Worker{}, e.Nurses...), e.ICUNurses...) {

@@ -16,17 +16,27 @@ import (
 // depends on the seed and the start time only.
 
 const (
-	facility   = "RGH"
 	hl7Time    = "20060102150405-0700"
 	idpSystem  = "https://idp.riverton-general.example"
 	siteName   = "riverton-general"
-	ehrColumns = "ACCESS_INSTANT,USER_ID,USER_NAME,PAT_MRN_ID,PAT_ENC_CSN_ID,METRIC_NAME,WORKSTATION_ID,IP_ADDRESS,DEPARTMENT_NAME,USER_ROLE,BTG_FLAG,BTG_REASON"
+	ehrColumns = "ACCESS_ID,ACCESS_INSTANT,USER_ID,USER_NAME,PAT_MRN_ID,PAT_ENC_CSN_ID,METRIC_NAME,WORKSTATION_ID,IP_ADDRESS,DEPARTMENT_NAME,USER_ROLE,BTG_FLAG,BTG_REASON"
 )
 
 type renderer struct {
 	loc  *time.Location
 	seed uint64
+	fac  string // HL7 facility and assigning authority (default RGH)
 }
+
+func (r *renderer) facility() string {
+	if r.fac == "" {
+		return "RGH"
+	}
+	return r.fac
+}
+
+// accessID is the id the access log and the FHIR server give an access.
+func (r *renderer) accessID(in *Intent) string { return fmt.Sprintf("A%d-%d", r.seed, in.Seq) }
 
 func (r *renderer) local(t time.Time) time.Time { return t.In(r.loc) }
 
@@ -45,7 +55,7 @@ func phoneXTN(phone string) string {
 	return "^PRN^PH^^1^" + d[:3] + "^" + d[3:]
 }
 
-func xcn(w *Worker) string {
+func xcn(w *Worker, facility string) string {
 	if w == nil || w.ProviderID == "" {
 		return ""
 	}
@@ -67,12 +77,17 @@ func (r *renderer) adt(in *Intent) []byte {
 	structure := map[string]string{"A01": "ADT_A01", "A04": "ADT_A01", "A02": "ADT_A02", "A03": "ADT_A03", "A28": "ADT_A05"}[in.Trigger]
 	ts := r.hl7ts(in.T)
 	p := in.P
+	facility := r.facility()
 	segs := []string{
 		fmt.Sprintf("MSH|^~\\&|EPIC|%s|VIGIL|%s|%s||ADT^%s^%s|SIM%d-%d|P|2.5.1", facility, facility, ts, in.Trigger, structure, r.seed, in.Seq),
 		fmt.Sprintf("EVN|%s|%s|||INTERFACE^EPIC^ADT|%s", in.Trigger, ts, ts),
 		fmt.Sprintf("PID|1||%s^^^%s^MR||%s^%s^%s||%s|%s|||%s^%s^%s^%s^%s^USA^H||%s", p.MRN, facility,
 			strings.ToUpper(p.Family), strings.ToUpper(p.Given), p.Middle, p.Birth, p.Sex,
 			strings.ToUpper(p.Street), strings.ToUpper(p.Other), strings.ToUpper(p.City), p.State, p.Zip, phoneXTN(p.Phone)),
+	}
+	if p.Deceased {
+		// PID-29 date of death, PID-30 death indicator.
+		segs[2] += strings.Repeat("|", 16) + p.DeceasedDate + "|Y"
 	}
 	if p.Protected {
 		segs = append(segs, "PD1||||||||||||Y")
@@ -88,15 +103,22 @@ func (r *renderer) adt(in *Intent) []byte {
 	}
 	f := make([]string, 46)
 	f[0], f[1], f[2] = "PV1", "1", e.Class
-	f[3], f[4], f[10], f[18] = e.Bed, "E", e.Dept.Code, e.Class+"P"
-	if e.Class == "I" {
+	f[3], f[4], f[10], f[18] = e.Bed, "E", e.Dept.Service, e.Class+"P"
+	switch e.Class {
+	case "I":
 		f[4] = "U"
+	case "O":
+		f[4] = "R"
 	}
-	f[7], f[9], f[17] = xcn(e.Attending), xcn(e.Consult), xcn(e.Attending)
+	f[7], f[17] = xcn(e.Attending, facility), xcn(e.Attending, facility)
+	if e.ConsultNamed {
+		f[9] = xcn(e.Consult, facility)
+	}
 	if in.Trigger == "A02" || (in.Trigger == "A03" && !e.TransferAt.IsZero()) {
-		f[3] = fmt.Sprintf("ICU^%d^A^%s", 1+in.Seq%8, facility)
+		f[3] = fmt.Sprintf("%s^%d^A^%s", e.ICUDept.Unit, 1+in.Seq%8, facility)
 		f[6] = e.Bed
-		f[7] = xcn(e.ICUAttending)
+		f[7] = xcn(e.ICUAttending, facility)
+		f[10] = e.ICUDept.Service
 	}
 	if p.VIP {
 		f[16] = "VIP"
@@ -111,7 +133,7 @@ func (r *renderer) adt(in *Intent) []byte {
 		if c.w == nil {
 			continue
 		}
-		seg := fmt.Sprintf("ROL|%d|%s|RN^Registered Nurse^HL70443|%s|%s", i+1, c.action, xcn(c.w), r.hl7ts(c.begin))
+		seg := fmt.Sprintf("ROL|%d|%s|RN^Registered Nurse^HL70443|%s|%s", i+1, c.action, xcn(c.w, facility), r.hl7ts(c.begin))
 		if !c.end.IsZero() {
 			seg += "|" + r.hl7ts(c.end)
 		}
@@ -140,7 +162,7 @@ func (r *renderer) ehrRow(in *Intent) string {
 	if in.Flag {
 		btg, reason = "Y", in.Reason
 	}
-	cells := []string{r.local(in.T).Format(time.RFC3339), w.Login, strings.ToUpper(w.Family + ", " + w.Given), in.P.MRN, csn, in.Action,
+	cells := []string{r.accessID(in), r.local(in.T).Format(time.RFC3339), w.Login, strings.ToUpper(w.Family + ", " + w.Given), in.P.MRN, csn, in.Action,
 		in.Host, in.IP, w.Dept.Name, w.Role(), btg, reason}
 	for i, c := range cells {
 		cells[i] = csvCell(c)
@@ -211,7 +233,7 @@ type auditEvent struct {
 // patient (the BALP PatientRead pattern).
 func (r *renderer) fhir(in *Intent) []byte {
 	w := in.W
-	ae := auditEvent{ResourceType: "AuditEvent", ID: fmt.Sprintf("sim-%d-%d", r.seed, in.Seq), Action: "R", Outcome: "0",
+	ae := auditEvent{ResourceType: "AuditEvent", ID: r.accessID(in), Action: "R", Outcome: "0",
 		Recorded: r.local(in.T).Format(time.RFC3339)}
 	ae.Meta.Profile = []string{"https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"}
 	ae.Type = coding{System: "http://terminology.hl7.org/CodeSystem/audit-event-type", Code: "rest", Display: "Restful Operation"}
@@ -274,7 +296,7 @@ func studyUID(p *Patient, seq int) string {
 	return fmt.Sprintf("1.2.840.113619.2.55.3.%s.%d", digits, seq)
 }
 
-func patientObject(p *Patient, lifecycle string) string {
+func patientObject(p *Patient, facility, lifecycle string) string {
 	lc := ""
 	if lifecycle != "" {
 		lc = ` ParticipantObjectDataLifeCycle="` + lifecycle + `"`
@@ -370,15 +392,15 @@ func (r *renderer) atna(in *Intent) []byte {
 	default:
 		b.WriteString(participant(actor, userName, true, in.IP, role, roleDisplay))
 	}
-	fmt.Fprintf(&b, `<AuditSourceIdentification AuditEnterpriseSiteID="%s" AuditSourceID="%s">`, facility, pacsAE)
+	fmt.Fprintf(&b, `<AuditSourceIdentification AuditEnterpriseSiteID="%s" AuditSourceID="%s">`, r.facility(), pacsAE)
 	b.WriteString(code("AuditSourceTypeCode", "4", "DCM", "Application Server Process") + `</AuditSourceIdentification>`)
 	switch in.Trigger {
 	case "110102", "110103", "110104":
 		b.WriteString(studyObject(in.P, in.Seq, ""))
-		b.WriteString(patientObject(in.P, ""))
+		b.WriteString(patientObject(in.P, r.facility(), ""))
 	case "110106":
 		b.WriteString(studyObject(in.P, in.Seq, "10"))
-		b.WriteString(patientObject(in.P, "10"))
+		b.WriteString(patientObject(in.P, r.facility(), "10"))
 	case "110101":
 		b.WriteString(`<ParticipantObjectIdentification ParticipantObjectID="https://audit.riverton-general.example/access-log" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="13">`)
 		b.WriteString(code("ParticipantObjectIDTypeCode", "12", "RFC-3881", "URI") + `</ParticipantObjectIdentification>`)

@@ -13,6 +13,7 @@ import (
 // AlertRef is what scoring needs of an alert.
 type AlertRef struct {
 	RuleID, Title string
+	Kind          string // privacy, sigma, correlation …
 	Time          time.Time
 	Fields        map[string]string // key fields of the matching event
 	GroupBy       map[string]string // correlation group-by values
@@ -106,6 +107,9 @@ var MatchRules = map[string][][]Entity{
 	IncSnoopFamily:        {{EntityUser, EntityPatient}},
 	IncSnoopCoworker:      {{EntityUser, EntityPatient}},
 	IncSnoopVIP:           {{EntityUser, EntityPatient}},
+	IncSelfAccess:         {{EntityUser, EntityPatient}},
+	IncDeceasedAccess:     {{EntityUser, EntityPatient}},
+	IncNeighbourAccess:    {{EntityUser, EntityPatient}},
 	IncBreakGlassMisuse:   {{EntityUser, EntityPatient}},
 	IncOutsideHours:       {{EntityUser, EntityPatient}},
 	IncDICOMExportUnknown: {{EntityUser, EntityPatient}},
@@ -114,6 +118,8 @@ var MatchRules = map[string][][]Entity{
 	IncBulkAccess:       {{EntityUser}},
 	IncAfterTermination: {{EntityUser}},
 	IncAuditLogUsed:     {{EntityUser}},
+	// Several patients' records, one escalation: the user.
+	IncRepeatOffender: {{EntityUser}},
 	// A burst of failed logins for one account from one workstation: an
 	// alert grouped by either names the incident.
 	IncClinicalLoginBurst: {{EntityUser}, {EntitySourceIP}},

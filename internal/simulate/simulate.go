@@ -54,6 +54,9 @@ type Config struct {
 	Span            time.Duration
 	Staff, Patients int
 	Activity        float64
+	// Profile, Beds and Rounds: see PlanOptions.
+	Profile      string
+	Beds, Rounds int
 	Location        *time.Location
 	NoIncidents     bool
 	// Baseline is the server's usual-hours warm-up (to place the
@@ -97,6 +100,10 @@ type TruthRecord struct {
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end"`
 	Description string    `json:"description"`
+	// AccessIDs are the ids of the incident's record accesses (event.id
+	// of the stored events: the access log's ACCESS_ID, the AuditEvent
+	// id).
+	AccessIDs []string `json:"access_ids,omitempty"`
 }
 
 // DefaultStart returns the simulated start Run uses when none is given:
@@ -152,7 +159,7 @@ func (p *Plan) Truth() []TruthRecord {
 	out := make([]TruthRecord, 0, len(p.Incidents))
 	for _, in := range p.Incidents {
 		out = append(out, TruthRecord{Incident: in.Type, Rules: in.Rules, Also: in.Also, User: in.User, Patient: in.Patient,
-			SourceIP: in.SourceIP, Host: in.Host, Start: in.Start.UTC(), End: in.End.UTC(), Description: in.Description})
+			SourceIP: in.SourceIP, Host: in.Host, Start: in.Start.UTC(), End: in.End.UTC(), Description: in.Description, AccessIDs: in.AccessIDs})
 	}
 	return out
 }
@@ -163,13 +170,14 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 		return nil, err
 	}
 	plan := NewPlan(PlanOptions{Seed: cfg.Seed, Start: cfg.Start, Span: cfg.Span, Location: cfg.Location, Staff: cfg.Staff,
-		Patients: cfg.Patients, Activity: cfg.Activity, Incidents: !cfg.NoIncidents, Baseline: cfg.Baseline})
+		Patients: cfg.Patients, Activity: cfg.Activity, Incidents: !cfg.NoIncidents, Baseline: cfg.Baseline, Profile: cfg.Profile, Beds: cfg.Beds,
+		Rounds: cfg.Rounds})
 	st := &Stats{SimStart: cfg.Start, SimEnd: cfg.Start.Add(cfg.Span), Events: map[string]int{}, Incidents: len(plan.Incidents),
 		Skipped: plan.Skipped}
 	for _, s := range plan.Skipped {
 		cfg.Log.Warn("incident not injected", "why", s)
 	}
-	r := &renderer{loc: cfg.Location, seed: cfg.Seed}
+	r := &renderer{loc: cfg.Location, seed: cfg.Seed, fac: plan.H.Profile.Facility}
 	var snd sender
 	if cfg.DryRun {
 		snd = &discard{r: r}

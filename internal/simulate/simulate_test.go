@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-siem/vigil/internal/privacy"
 )
 
 func planDigest(seed uint64, start time.Time, span time.Duration) (string, int) {
@@ -45,7 +47,8 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// Every rule the ground truth names is one of Vigil's rules.
+// Every rule the ground truth names is one of Vigil's rules (Sigma or
+// privacy).
 func TestTruthRulesExist(t *testing.T) {
 	ids := map[string]bool{}
 	re := regexp.MustCompile(`(?m)^id: (\S+)`)
@@ -60,14 +63,17 @@ func TestTruthRulesExist(t *testing.T) {
 		}
 		return nil
 	})
+	for _, r := range privacy.RuleList() {
+		ids[r.ID] = true
+	}
 	p := NewPlan(PlanOptions{Seed: 1, Start: time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC), Span: 42 * time.Hour, Location: time.UTC, Incidents: true})
-	if len(p.Incidents) != 14 {
+	if len(p.Incidents) != 18 {
 		t.Fatalf("%d incidents (skipped %v)", len(p.Incidents), p.Skipped)
 	}
 	for _, in := range p.Incidents {
 		for _, r := range in.Rules {
 			if !ids[r] {
-				t.Errorf("%s expects rule %s, which is not in rules/", in.Type, r)
+				t.Errorf("%s expects rule %s, which is neither in rules/ nor a privacy rule", in.Type, r)
 			}
 		}
 		for _, r := range in.Also {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/client"
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
+	"github.com/vigil-siem/vigil/internal/privacy"
 	"github.com/vigil-siem/vigil/internal/simulate"
 )
 
@@ -31,6 +32,16 @@ type Options struct {
 	NoIncidents, DryRun    bool
 	BaselineMinSpan        time.Duration
 	BaselineMinEvents      float64
+	Profile                string
+	Beds, Rounds           int
+	// Export writes the period as files instead of sending it; Evaluate
+	// runs it through Vigil's detection in this process and scores it.
+	Export   string
+	Evaluate bool
+	// PrivacyConfig is the privacy configuration Evaluate uses.
+	PrivacyConfig string
+	// Import evaluates the period as a historical import (Evaluate).
+	Import bool
 }
 
 // Command returns "vigil simulate".
@@ -73,8 +84,15 @@ period starts at 06:00 and ends before now, so the alerts are live. The same --s
 	f.StringVar(&o.Start, "start", "", "simulated start, RFC 3339 (default: the latest 06:00 that lets the period end before now)")
 	f.StringVar(&o.Timezone, "timezone", "Local", "the hospital's time zone (shifts, times in the logs); must match the server's enrichment zone")
 	f.StringVar(&o.Truth, "truth", "", "write the ground truth of the injected incidents to this file (JSON lines)")
-	f.IntVar(&o.Staff, "staff", 140, "size of the workforce")
-	f.IntVar(&o.Patients, "patients", 600, "size of the patient index")
+	f.IntVar(&o.Staff, "staff", 0, "size of the workforce (default 140, or from --beds)")
+	f.IntVar(&o.Patients, "patients", 0, "size of the patient index (default 600, or from --beds)")
+	f.IntVar(&o.Beds, "beds", 0, "size the hospital by its inpatient beds (e.g. 300): staff and patients follow")
+	f.StringVar(&o.Profile, "profile", "general", "kind of hospital: "+strings.Join(simulate.ProfileNames(), ", ")+" (other department names, codes and proportions)")
+	f.IntVar(&o.Rounds, "rounds", 1, "inject the privacy incidents this many times over the period (by other staff each time)")
+	f.StringVar(&o.Export, "export", "", "write the period into this directory as files instead of sending it: roster.csv, adt.hl7, access_log.csv (Epic-style), truth.jsonl")
+	f.BoolVar(&o.Evaluate, "evaluate", false, "run the period through Vigil's detection in this process (parsers, directory, enrichment, explanation, privacy and Sigma rules) and print how it scores against the ground truth")
+	f.StringVar(&o.PrivacyConfig, "privacy-config", "", "with --evaluate: the privacy configuration file to use")
+	f.BoolVar(&o.Import, "import", false, "with --evaluate: replay the period as a historical import (the ADT history first, then the access log in requests of 2,000 rows)")
 	f.Float64Var(&o.Activity, "activity", 1, "multiplier of the background clinical activity")
 	f.BoolVar(&o.NoIncidents, "no-incidents", false, "benign background only")
 	f.BoolVar(&o.DryRun, "dry-run", false, "generate and render everything, send nothing (measures the generator)")
@@ -103,11 +121,14 @@ func Run(ctx context.Context, o Options, w, errw io.Writer) error {
 		}
 		start = t
 	}
+	if o.Export != "" || o.Evaluate {
+		return offline(ctx, o, loc, start, w)
+	}
 	token := o.ResolvedToken()
 	cfg := simulate.Config{
 		Server: o.Server, Token: token, MLLP: o.MLLP, Syslog: o.Syslog, Insecure: o.Insecure, Seed: o.Seed, Start: start,
 		Duration: o.Duration, Rate: o.Rate, Span: o.Span, Staff: o.Staff, Patients: o.Patients, Activity: o.Activity, Location: loc,
-		NoIncidents: o.NoIncidents, DryRun: o.DryRun, Status: errw,
+		NoIncidents: o.NoIncidents, DryRun: o.DryRun, Status: errw, Profile: o.Profile, Beds: o.Beds, Rounds: o.Rounds,
 		Baseline: enrich.BaselineConfig{MinSpan: o.BaselineMinSpan, MinEvents: o.BaselineMinEvents},
 		Log:      slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
@@ -159,4 +180,51 @@ func printSummary(w io.Writer, st *simulate.Stats, cfg *simulate.Config, o Optio
 	for _, s := range st.Skipped {
 		fmt.Fprintf(w, "not injected: %s\n", s)
 	}
+}
+
+// offline plans the period and exports it to files, or evaluates it in
+// this process.
+func offline(ctx context.Context, o Options, loc *time.Location, start time.Time, w io.Writer) error {
+	if o.Export != "" && o.Evaluate {
+		return fmt.Errorf("give --export or --evaluate, not both")
+	}
+	span := o.Span
+	if span <= 0 {
+		span = 48 * time.Hour
+	}
+	if start.IsZero() {
+		start = simulate.DefaultStart(time.Now(), span, loc)
+	}
+	plan := simulate.NewPlan(simulate.PlanOptions{Seed: o.Seed, Start: start, Span: span, Location: loc, Profile: o.Profile, Beds: o.Beds,
+		Staff: o.Staff, Patients: o.Patients, Activity: o.Activity, Incidents: !o.NoIncidents, Rounds: o.Rounds,
+		Baseline: enrich.BaselineConfig{MinSpan: o.BaselineMinSpan, MinEvents: o.BaselineMinEvents}})
+	for _, s := range plan.Skipped {
+		fmt.Fprintf(w, "not injected: %s\n", s)
+	}
+	if o.Export != "" {
+		st, err := simulate.Export(plan, o.Export)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s: %d workers, %d HL7 messages, %d record accesses, %d incidents (%s, %s – %s)\n", o.Export, st.Workers, st.Messages,
+			st.Accesses, st.Incidents, plan.H.Profile.Name, start.In(loc).Format(time.RFC3339), start.Add(span).In(loc).Format(time.RFC3339))
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "vigil-evaluate-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	pc, err := privacy.LoadConfig(o.PrivacyConfig)
+	if err != nil {
+		return err
+	}
+	ev, err := simulate.Evaluate(ctx, plan, simulate.EvalOptions{Dir: dir, Privacy: pc, Import: o.Import})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "seed %d, %s hospital, %d staff, %d patients, %s from %s\n", o.Seed, plan.H.Profile.Name, len(plan.H.Workers), len(plan.H.Patients),
+		span, start.In(loc).Format(time.RFC3339))
+	_, err = io.WriteString(w, ev.Report())
+	return err
 }
