@@ -13,7 +13,9 @@ import (
 
 	"github.com/vigil-siem/vigil/cmd/vigil/internal/ehrcli"
 	"github.com/vigil-siem/vigil/cmd/vigil/internal/evtxcli"
+	"github.com/vigil-siem/vigil/cmd/vigil/internal/hl7cli"
 	"github.com/vigil-siem/vigil/cmd/vigil/internal/parsecli"
+	"github.com/vigil-siem/vigil/cmd/vigil/internal/privacycli"
 	"github.com/vigil-siem/vigil/cmd/vigil/internal/sigmacli"
 	"github.com/vigil-siem/vigil/cmd/vigil/internal/simcli"
 	"github.com/vigil-siem/vigil/internal/buildinfo"
@@ -31,7 +33,7 @@ func main() {
 	}
 	root.SetVersionTemplate("vigil {{.Version}}\n")
 	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), usersCmd(), tokensCmd(), auditCmd(), benchCmd(), verifyCmd(), backupCmd(), restoreCmd(), reportCmd(), internalCmd(),
-		evtxcli.Command(), sigmacli.Command(), parsecli.Command(), ehrcli.Command(), ehrcli.WorkforceCommand(), simcli.Command())
+		evtxcli.Command(), sigmacli.Command(), parsecli.Command(), ehrcli.Command(), ehrcli.WorkforceCommand(), simcli.Command(), privacycli.Command(), hl7cli.Command())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil:", err)
 		os.Exit(exitCode(err))

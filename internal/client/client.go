@@ -252,6 +252,21 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values, v any) erro
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
+// Download fetches path and copies the answer's body to w (a report, an
+// export); any answer but 2xx is an *APIError. It returns the content
+// type.
+func (c *Client) Download(ctx context.Context, path string, q url.Values, w io.Writer) (string, error) {
+	resp, err := c.do(ctx, http.MethodGet, path, q, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return "", fmt.Errorf("reading the answer of %s: %w", c.BaseURL, err)
+	}
+	return resp.Header.Get("Content-Type"), nil
+}
+
 // Do sends a JSON request (method, path, body) and decodes the JSON
 // answer into v (nil: ignored); any answer but 2xx is an *APIError.
 func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, v any) error {

@@ -138,6 +138,10 @@ type Config struct {
 		Timezone            string
 		CareTeamGrace       Duration
 	}
+	Privacy struct {
+		Enabled bool
+		Config  string
+	}
 	Alerts struct {
 		GroupWindow    Duration
 		SLAAcknowledge []string
@@ -268,6 +272,7 @@ func Default() *Config {
 	c.Detect.CorrelationLateness = Duration(5 * time.Minute)
 	c.Detect.Timezone = "Local"
 	c.Detect.CareTeamGrace = Duration(24 * time.Hour)
+	c.Privacy.Enabled = true
 	c.Alerts.GroupWindow = Duration(time.Hour)
 	c.Alerts.SLAAcknowledge = []string{"critical=15m", "high=1h", "medium=4h", "low=24h"}
 	c.Alerts.SLAClose = []string{"critical=4h", "high=24h", "medium=72h", "low=7d"}
@@ -678,6 +683,8 @@ var keys = []key{
 	strKey("detect.placeholders", "YAML file of placeholder lists for the expand modifier (name: [values])", func(c *Config) *string { return &c.Detect.Placeholders }, fileExists),
 	strKey("detect.timezone", "time zone of working hours and termination dates in the healthcare enrichment", func(c *Config) *string { return &c.Detect.Timezone }, validTimezone),
 	durationKey("detect.care_team_grace", "a clinician stays on a patient's care team this long after the stay ends (for notes written afterwards)", func(c *Config) *Duration { return &c.Detect.CareTeamGrace }, 0),
+	boolKey("privacy.enabled", "explain every access to a patient record as it arrives (stored in healthcare.access.explained and explanation) and run the privacy rules on the unexplained ones", func(c *Config) *bool { return &c.Privacy.Enabled }),
+	strKey("privacy.config", "YAML file of privacy settings: mining thresholds, hand-written explanation templates, exclusions, each privacy rule's level and thresholds (docs/privacy.md)", func(c *Config) *string { return &c.Privacy.Config }, fileExists),
 	durationKey("detect.correlation_lateness", "how far behind the newest event of its own correlation group an event may arrive and still join that group's windows as on time; later ones are evaluated apart as late (counted), never dropped", func(c *Config) *Duration { return &c.Detect.CorrelationLateness }, time.Second),
 	intKey("detect.correlation_groups", "most correlation groups kept in memory; the least recently active are evicted beyond it", func(c *Config) *int { return &c.Detect.CorrelationState }, 100),
 	durationKey("alerts.group_window", "repeated matches of one rule on one entity within this window roll into one open alert (0s: never group)", func(c *Config) *Duration { return &c.Alerts.GroupWindow }, 0),

@@ -3,16 +3,15 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/detect/correlation"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
-	"github.com/vigil-siem/vigil/internal/detect/enrich"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
+	"github.com/vigil-siem/vigil/internal/privacy"
 	"github.com/vigil-siem/vigil/rules"
 )
 
@@ -26,21 +25,27 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 	if err != nil {
 		return nil, err
 	}
-	// Healthcare context for the rules: workforce status, care team,
-	// patient flags, relationships, usual hours.
-	loc, err := time.LoadLocation(s.cfg.Detect.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("detect.timezone: %w", err)
-	}
-	en, err := enrich.New(enrich.Config{Directory: s.directory, Location: loc, CareTeamGrace: time.Duration(s.cfg.Detect.CareTeamGrace),
-		StatePath: filepath.Join(s.cfg.DataDir, "enrich-baseline.json"), Log: s.log.With("component", "enrich")})
-	if err != nil {
-		return nil, err
+	// Healthcare context for the rules (workforce status, care team,
+	// patient flags, relationships, usual hours): accesses to patient
+	// records were enriched and explained on their way in; the rest is
+	// enriched here. The privacy rules judge the accesses.
+	enrichEvent := s.enricher.Enrich
+	var analyzer detector.Analyzer
+	if s.privacy != nil {
+		ann := &privacy.Annotator{Enricher: s.enricher, Engine: s.privacy}
+		enrichEvent = ann.Detect
+		pr, err := s.privacyRules(ctx)
+		if err != nil {
+			return nil, err
+		}
+		analyzer = pr
+		s.privacyRulesInUse = pr
 	}
 	sub := s.dispatch.Subscribe("detector", 0)
 	d, err := detector.New(detector.Config{
 		Source: sub, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
-		Enrich: en.Enrich,
+		Enrich:   enrichEvent,
+		Analyzer: analyzer,
 		Suppress: func(id, name string, tags []string, ev *event.Event) bool {
 			return s.triage.exceptions.Suppress(id, name, tags, ev)
 		},
@@ -53,13 +58,10 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 	d.RegisterGauges(s.registry)
 	s.registry.MustRegister(lagGauge("detector", sub))
 	s.detector = d
-	// The enrichment saves its usual-hours baseline every minute and when
-	// stopped, after the detector.
-	stopEnrich := lifecycle.Go(func(ctx context.Context) error { en.Run(ctx); return nil })
 	// The detector ends by itself once the dispatcher, stopped before it,
-	// closed its queue: it evaluates what was queued and checkpoints.
-	stopDetector := lifecycle.GoUntilDone(d.Run, time.Minute)
-	return lifecycle.Chain(stopDetector, stopEnrich), nil
+	// closed its queue: it evaluates what was queued and checkpoints. The
+	// enrichment (startPrivacy) is stopped after it.
+	return lifecycle.GoUntilDone(d.Run, time.Minute), nil
 }
 
 // ruleDirs are the rule directories: the built-in rules, extracted from

@@ -256,7 +256,30 @@ func (s *Server) routes(opt formats.Options) ([]access.Route, error) {
 		withPerm(gh.Routes(), func(string) access.Permission { return access.Ingest }),
 		// The integrity of stored events is audit evidence.
 		s.auditedEvidence(slices.Concat(withPerm(in.Routes(), func(string) access.Permission { return access.AuditRead }),
-			backups, s.retentionRoutes(), s.reportRoutes()))), nil
+			backups, s.retentionRoutes(), s.reportRoutes())), s.privacyRoutes()), nil
+}
+
+// actorName names the caller of a request.
+func actorName(ctx context.Context) string {
+	if p := access.PrincipalFrom(ctx); p != nil {
+		return p.Name
+	}
+	return "vigil"
+}
+
+// recordAudit records what a feature package did on the caller's behalf;
+// err, when not nil, makes it a failure.
+func (s *Server) recordAudit(ctx context.Context, action, target string, details map[string]any, err error) {
+	e := audit.Entry{Action: action, Target: target, Details: details}
+	if err != nil {
+		if e.Details == nil {
+			e.Details = map[string]any{}
+		}
+		e.Outcome, e.Details["error"] = audit.Failure, err.Error()
+	}
+	if rerr := s.audit.Record(ctx, e); rerr != nil {
+		s.log.Error("audit record failed", "action", action, "err", rerr)
+	}
 }
 
 // triageRoutes wires the alert triage APIs (alerts, exceptions,
@@ -264,24 +287,7 @@ func (s *Server) routes(opt formats.Options) ([]access.Route, error) {
 // history names the caller, changes are audited, assignees must be users,
 // PHI is masked.
 func (s *Server) triageRoutes() []access.Route {
-	actor := func(ctx context.Context) string {
-		if p := access.PrincipalFrom(ctx); p != nil {
-			return p.Name
-		}
-		return "vigil"
-	}
-	record := func(ctx context.Context, action, target string, details map[string]any, err error) {
-		e := audit.Entry{Action: action, Target: target, Details: details}
-		if err != nil {
-			if e.Details == nil {
-				e.Details = map[string]any{}
-			}
-			e.Outcome, e.Details["error"] = audit.Failure, err.Error()
-		}
-		if rerr := s.audit.Record(ctx, e); rerr != nil {
-			s.log.Error("audit record failed", "action", action, "err", rerr)
-		}
-	}
+	actor, record := actorName, s.recordAudit
 	al := &alerts.Handler{Store: s.alerts, ParseTime: web.ParseTime, SLA: s.sla, Actor: actor, Audit: record,
 		Mask: func(ctx context.Context, as []alerts.Alert) {
 			p := access.PrincipalFrom(ctx)

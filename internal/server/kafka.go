@@ -50,7 +50,7 @@ func (s *Server) startKafka(context.Context) (lifecycle.StopFunc, error) {
 		Brokers: c.Brokers, Topics: c.Topics, Group: c.Group, Format: c.Format, FormatOptions: opt,
 		StartAtLatest: c.StartAtLatest, TLS: tlsCfg,
 		SASLMechanism: c.SASLMechanism, SASLUser: c.SASLUser, SASLPassword: c.SASLPassword,
-		Pub: s.bus, Metrics: s.metrics, Log: s.log.With("component", "kafka"),
+		Pub: s.pub, Metrics: s.metrics, Log: s.log.With("component", "kafka"),
 	})
 	if err != nil {
 		return nil, err

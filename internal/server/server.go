@@ -47,6 +47,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/compliance"
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/detect/detector"
+	"github.com/vigil-siem/vigil/internal/detect/enrich"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/ingest"
@@ -55,6 +56,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/ingest/syslogin"
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/lifecycle"
+	"github.com/vigil-siem/vigil/internal/privacy"
 	"github.com/vigil-siem/vigil/internal/retention"
 	"github.com/vigil-siem/vigil/internal/rulestate"
 	"github.com/vigil-siem/vigil/internal/sources"
@@ -80,6 +82,14 @@ type Server struct {
 	directory *directory.Store
 	sources   *sources.Tracker
 	detector  *detector.Detector // nil with detection off
+	// The healthcare enrichment and the privacy engine (privacy.go): with
+	// privacy on, pub goes through the annotation.
+	enricher      *enrich.Enricher
+	privacy       *privacy.Engine // nil with privacy.enabled off
+	privacyConfig *privacy.Config
+	// privacyRulesInUse are the detector's privacy rules (nil without
+	// detection or privacy).
+	privacyRulesInUse *privacy.Rules
 	// ruleState is the store of rules turned off (ruleStates opens it).
 	ruleState   *rulestate.Store
 	ruleStateMu sync.Mutex
@@ -148,6 +158,7 @@ func (s *Server) components() []lifecycle.Component {
 		{Name: "database", Start: s.startDatabase},
 		{Name: "triage", Start: s.startTriage},
 		{Name: "accounts", Start: s.startAccess},
+		{Name: "privacy", Start: s.startPrivacy},
 		{Name: "source health", Start: s.startSourceHealth},
 		{Name: "integrity", Start: s.startIntegrity},
 		{Name: "store writer", Start: s.startWriter},

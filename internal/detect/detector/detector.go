@@ -73,8 +73,22 @@ type Config struct {
 	// the last checkpoint are evaluated again. The consumer's ack wait must
 	// be longer.
 	CheckpointEvery time.Duration
-	Log             *slog.Logger
-	Metrics         *Metrics
+	// Analyzer, when set, sees every event after the rules and raises
+	// alerts of its own (the privacy rules); its state is part of the
+	// checkpoint.
+	Analyzer Analyzer
+	Log      *slog.Logger
+	Metrics  *Metrics
+}
+
+// Analyzer judges events with rules of its own, some of them later than
+// the event (Tick), keeping a state the checkpoint saves.
+type Analyzer interface {
+	Observe(ctx context.Context, ev *event.Event) []alerts.Alert
+	// Tick returns what became due since.
+	Tick(ctx context.Context) []alerts.Alert
+	Snapshot() ([]byte, error)
+	Restore(data []byte) error
 }
 
 // Metrics are the detector's Prometheus metrics.
@@ -152,6 +166,7 @@ type state struct {
 	Done        uint64          `json:"done"`
 	Above       []uint64        `json:"above,omitempty"`
 	Correlation json.RawMessage `json:"correlation,omitempty"`
+	Analyzer    json.RawMessage `json:"analyzer,omitempty"`
 }
 
 // New prepares a detector with a compiled rule set, restoring the
@@ -201,6 +216,11 @@ func New(cfg Config, r *Rules) (*Detector, error) {
 		}
 		if skipped > 0 {
 			cfg.Log.Info("correlation state skipped at restore: removed rules, or times beyond the clock", "entries", skipped)
+		}
+	}
+	if len(st.Analyzer) > 0 && cfg.Analyzer != nil {
+		if err := cfg.Analyzer.Restore(st.Analyzer); err != nil {
+			return nil, fmt.Errorf("detector checkpoint %s: %w", cfg.StatePath, err)
 		}
 	}
 	return d, nil
@@ -329,6 +349,9 @@ func (d *Detector) Run(ctx context.Context) error {
 					if d.cfg.Enrich != nil {
 						d.cfg.Enrich(ctx, ev)
 					}
+					if d.cfg.Analyzer != nil {
+						pending = append(pending, d.cfg.Analyzer.Observe(ctx, ev)...)
+					}
 					worker.Match(ev, func(mt *engine.Match) {
 						d.cfg.Metrics.Matches.Inc()
 						if d.cfg.Suppress != nil && d.cfg.Suppress(mt.Rule.ID, mt.Rule.Name, mt.Rule.Tags, mt.Event) {
@@ -356,6 +379,9 @@ func (d *Detector) Run(ctx context.Context) error {
 		}
 		// Windows of quiet groups close on their own clocks.
 		pending = append(pending, d.correlationAlerts(d.corr.Tick())...)
+		if d.cfg.Analyzer != nil {
+			pending = append(pending, d.cfg.Analyzer.Tick(ctx)...)
+		}
 		switch {
 		case time.Since(last) >= d.cfg.CheckpointEvery || len(toAck) >= maxUnacked:
 			if err := checkpoint(); err != nil {
@@ -428,6 +454,13 @@ func (d *Detector) saveState() error {
 		return err
 	}
 	st.Correlation = bytes.TrimSpace(snap.Bytes())
+	if d.cfg.Analyzer != nil {
+		a, err := d.cfg.Analyzer.Snapshot()
+		if err != nil {
+			return err
+		}
+		st.Analyzer = a
+	}
 	data, err := json.Marshal(st)
 	if err != nil {
 		return err

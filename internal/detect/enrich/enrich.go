@@ -146,8 +146,8 @@ type Enricher struct {
 	rosterMu      sync.Mutex
 	rosterKnown   bool // the roster has members
 	rosterChecked time.Time
-	staffMu sync.Mutex // guards the refresh of staff
-	staff   atomic.Pointer[staffIndex]
+	staffMu       sync.Mutex // guards the refresh of staff
+	staff         atomic.Pointer[staffIndex]
 
 	events, workerLookups, patientLookups, rosterSearches, lookupErrors atomic.Uint64
 
