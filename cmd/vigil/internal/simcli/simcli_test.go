@@ -24,7 +24,7 @@ func TestDryRunCommand(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
 	s := out.String()
-	for _, want := range []string{"simulated 2026-11-26 06:00 UTC – 2026-11-28 06:00 UTC (48h0m0s), seed 9", "14 incidents injected, ground truth in",
+	for _, want := range []string{"simulated 2026-11-26 06:00 UTC – 2026-11-28 06:00 UTC (48h0m0s), seed 9", "18 incidents injected, ground truth in",
 		"hl7-mllp", "fhir", "ehr", "windows", "linux-syslog", "atna-syslog", "rendered in"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
@@ -36,7 +36,7 @@ func TestDryRunCommand(t *testing.T) {
 	}
 	defer f.Close()
 	recs, err := simulate.ReadTruth(f)
-	if err != nil || len(recs) != 14 {
+	if err != nil || len(recs) != 18 {
 		t.Fatalf("truth: %v, %d records", err, len(recs))
 	}
 	// No synthetic name or record number in what the command prints.
