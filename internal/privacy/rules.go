@@ -61,7 +61,7 @@ var ruleDefs = []RuleInfo{
 	{ID: RuleVIP, Name: "vip", Title: "Unexplained Access to a VIP or Confidential Record", Level: "high",
 		Description: "The patient is flagged VIP, protected or restricted and nothing explains the access."},
 	{ID: RuleSelf, Name: "self", Title: "Access to the User's Own Record", Level: "medium",
-		Description: "A member of staff opened their own record (matched by name and address or phone); nothing explains that."},
+		Description: "A member of staff opened their own record (matched by name and address or phone), explained or not: no department pattern or care team makes that legitimate."},
 	{ID: RuleDeceased, Name: "deceased", Title: "Unexplained Access to a Deceased Patient's Record", Level: "medium",
 		Description: "The patient has died (after the time of death when known) and nothing explains the access."},
 	{ID: RuleNeighbour, Name: "neighbour", Title: "Unexplained Access to a Neighbour's Record", Level: "medium",
@@ -276,14 +276,27 @@ func (r *Rules) Observe(ctx context.Context, ev *event.Event) []alerts.Alert {
 	if !v.imported && ev.Time.After(r.latest) {
 		r.latest, r.latestAt = ev.Time, r.now()
 	}
+	// Opening one's own record is judged at once, explained or not: what
+	// explains access to patients like this one (a department's pattern,
+	// even the care team) does not make it legitimate — staff read their
+	// own record through the patient portal — and a template mined later
+	// must not withdraw it.
+	var out []alerts.Alert
+	if v.self && !r.excluded("self", &v) && !r.suppressed(RuleSelf, ev) {
+		why := "opened their own record"
+		if v.explained != "false" {
+			why += " (explained as " + v.explanation + ")"
+		}
+		out = r.escalate([]alerts.Alert{r.accessAlert(RuleSelf, ev, &v, why)})
+	}
 	if v.explained != "false" {
-		return nil
+		return out
 	}
 	if r.engine != nil && len(r.recheck) < maxHeld {
 		r.recheck = append(r.recheck, held{ev: ev.Clone(), version: r.engine.Version(), since: r.now()})
-		return nil
+		return out
 	}
-	return r.judge(ctx, ev, &v)
+	return append(out, r.judge(ctx, ev, &v)...)
 }
 
 // judge evaluates the rules on an access that stays unexplained.
@@ -296,9 +309,7 @@ func (r *Rules) judge(ctx context.Context, ev *event.Event, v0 *accessView) []al
 		}
 		out = append(out, r.accessAlert(id, ev, &v, why))
 	}
-	if v.self {
-		fire(RuleSelf, "opened their own record")
-	}
+	// (self was judged by Observe)
 	if v.family {
 		var how []string
 		if v.nok {
@@ -367,7 +378,7 @@ func (r *Rules) accessAlert(id string, ev *event.Event, v *accessView, why strin
 	ids := r.accessIDs(k, v.accessID, v.vigilID)
 	fields := map[string]string{
 		"user.name": v.user, "healthcare.patient.id": v.patient, "privacy.reason": why,
-		FieldExplained: "false", FieldExplanation: v.explanation, FieldExplanationDetail: v.detail,
+		FieldExplained: v.explained, FieldExplanation: v.explanation, FieldExplanationDetail: v.detail,
 	}
 	set := func(k, val string) {
 		if val != "" {

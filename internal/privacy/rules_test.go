@@ -68,6 +68,7 @@ rules:
 		{"VIP, excluded department", false, []string{enrich.FieldPatientConfidential, "true", enrich.FieldWorkforceDepartment, "compliance"}, ""},
 		{"own record", false, []string{enrich.FieldRelSelf, "true", enrich.FieldPatientWorkforce, "true", enrich.FieldRelCoworker, "false"}, "self"},
 		{"own VIP record: self only", false, []string{enrich.FieldRelSelf, "true", enrich.FieldPatientConfidential, "true"}, "self"},
+		{"own record, explained: still self", true, []string{enrich.FieldRelSelf, "true", enrich.FieldPatientWorkforce, "true"}, "self"},
 		{"deceased", false, []string{enrich.FieldPatientDeceased, "true", enrich.FieldPatientDeceasedTime, "2024-03-01T00:00:00Z"}, "deceased"},
 		{"deceased, access before the death", false, []string{enrich.FieldPatientDeceased, "true", enrich.FieldPatientDeceasedTime, "2024-04-01T00:00:00Z"}, ""},
 		{"deceased, time unknown", false, []string{enrich.FieldPatientDeceased, "true"}, "deceased"},
