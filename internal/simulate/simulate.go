@@ -57,8 +57,8 @@ type Config struct {
 	// Profile, Beds and Rounds: see PlanOptions.
 	Profile      string
 	Beds, Rounds int
-	Location        *time.Location
-	NoIncidents     bool
+	Location     *time.Location
+	NoIncidents  bool
 	// Baseline is the server's usual-hours warm-up (to place the
 	// outside-hours incident); default the enricher's.
 	Baseline enrich.BaselineConfig
