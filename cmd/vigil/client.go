@@ -135,18 +135,18 @@ Formats:
 		},
 	}
 	cf.Register(cmd.Flags())
-	cmd.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats.Names(), ", ")+" (default: from the file name, e.g. .evtx, else ndjson)")
+	cmd.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats.Names(), ", ")+" (default: from the file name, e.g. .evtx, or its first line: JSON, web server access and error logs; else ndjson)")
 	cmd.Flags().IntVar(&chunk, "chunk-bytes", 4<<20, "bytes per request")
 	return cmd
 }
 
 // uploadFormat is the format of a file to send: the one given, else the
-// one its name selects, else ndjson.
+// one its name or first line selects (formats.Sniff), else ndjson.
 func uploadFormat(name, path string) (*formats.Format, error) {
 	if name != "" {
 		return formats.Lookup(name)
 	}
-	if f, ok := formats.ByExtension(path); ok {
+	if f, ok := formats.Sniff(path); ok {
 		return f, nil
 	}
 	return formats.Lookup("ndjson")

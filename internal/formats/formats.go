@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/parse/ndjson"
+	"github.com/vigil-siem/vigil/internal/parse/weblog"
 )
 
 // Options configure the parsers of a format.
@@ -190,6 +191,53 @@ func ByExtension(path string) (*Format, bool) {
 				return &List[i], true
 			}
 		}
+	}
+	return nil, false
+}
+
+// Sniff chooses the format of a file given without one: the one its name
+// selects (ByExtension), else, from its first line, ndjson for JSON and
+// the web server log formats for access and error lines (nginx-access for
+// an access log whose path names nginx, apache-access otherwise). It
+// reports false when neither says: the caller decides (vigil ingest sends
+// the lines as JSON, which the server refuses with the reason).
+func Sniff(path string) (*Format, bool) {
+	if f, ok := ByExtension(path); ok {
+		return f, true
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, false
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		name := ""
+		switch weblog.Detect(line) { // before JSON: Apache error lines start with '['
+		case weblog.KindAccess:
+			name = "apache-access"
+			if strings.Contains(strings.ToLower(path), "nginx") {
+				name = "nginx-access"
+			}
+		case weblog.KindApacheError:
+			name = "apache-error"
+		case weblog.KindNginxError:
+			name = "nginx-error"
+		default:
+			if line[0] == '{' || line[0] == '[' {
+				name = "ndjson"
+			}
+		}
+		if name == "" {
+			return nil, false
+		}
+		f, err := Lookup(name)
+		return f, err == nil
 	}
 	return nil, false
 }

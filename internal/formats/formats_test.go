@@ -143,4 +143,32 @@ func TestHealthcareOriginalsOffByDefault(t *testing.T) {
 			t.Errorf("%s with its own keep_original on: %d of %d events keep event.original, want some", c.format, orig, n)
 		}
 	}
+
+// TestSniff: a file given without a format is read as what its name or
+// first line says it is: web server logs need no --format.
+func TestSniff(t *testing.T) {
+	dir := t.TempDir()
+	f := func(name, content, want string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got := "-"
+		if fm, ok := Sniff(p); ok {
+			got = fm.Name
+		}
+		if got != want {
+			t.Errorf("Sniff(%s) = %s, want %s", name, got, want)
+		}
+	}
+	access := `127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "-" "Mozilla/4.08"` + "\n"
+	f("httpd/access_log", "\n"+access, "apache-access")
+	f("nginx/access.log", access, "nginx-access")
+	f("error_log", "[Wed Oct 11 14:32:52 2000] [error] [client 127.0.0.1] client denied by server configuration: /export/home/live/ap/htdocs/test\n", "apache-error")
+	f("nginx-error.log", `2016/09/01 10:23:45 [error] 1234#5678: *9 open() "/a" failed, client: 192.168.1.1, server: localhost, request: "GET /favicon.ico HTTP/1.1", host: "localhost"`+"\n", "nginx-error")
+	f("events.log", `{"message":"x"}`+"\n", "ndjson")
+	f("secure", "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure\n", "-")
+	f("empty", "", "-")
 }

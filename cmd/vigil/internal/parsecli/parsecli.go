@@ -37,10 +37,10 @@ Formats:
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format == "" {
-				if f, ok := formats.ByExtension(args[0]); ok {
+				if f, ok := formats.Sniff(args[0]); ok {
 					format = f.Name
 				} else {
-					return fmt.Errorf("give --format: %s", strings.Join(formats.Names(), ", "))
+					return fmt.Errorf("give --format (the file's name and first line do not tell): %s", strings.Join(formats.Names(), ", "))
 				}
 			}
 			f, err := formats.Lookup(format)
@@ -78,7 +78,7 @@ Formats:
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats.Names(), ", ")+" (default: from the file name, e.g. .evtx)")
+	cmd.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(formats.Names(), ", ")+" (default: from the file name, e.g. .evtx, or its first line: JSON, web server access and error logs)")
 	cmd.Flags().StringVar(&zone, "timezone", "", "time zone of times without an offset (IANA name; default UTC)")
 	cmd.Flags().BoolVar(&opt.KeepOriginal, "keep-original", false, "keep each record's text in event.original (a server does by default, except for HL7 and FHIR)")
 	cmd.Flags().BoolVar(&sorted, "sort", false, "print fields sorted by name")
