@@ -90,7 +90,10 @@ func TestTriageConsole(t *testing.T) {
 	if got := b.Text(`.facts .sla-due`); !strings.HasPrefix(got, "close in 23 h") && !strings.HasPrefix(got, "close in 1 d") {
 		t.Fatalf("SLA of a taken high alert: %q, want close in about a day", got)
 	}
-	b.Screenshot("triage-alert-detail")
+	if src := b.Text(`.rule-source`); !strings.Contains(src, "\n    condition:\n        gte: 10\n") || strings.Contains(src, `"file"`) {
+		t.Fatalf("the alert page shows the rule %q, want its YAML", src)
+	}
+	b.FullScreenshot("triage-alert-detail")
 	b.Run("close as false positive", chromedp.Click(`//button[text()="Close…"]`, chromedp.BySearch), chromedp.WaitVisible(`.modal textarea`, chromedp.ByQuery),
 		chromedp.SendKeys(`.modal textarea`, "vulnerability scanner", chromedp.ByQuery), chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitNotPresent(`.modal`, chromedp.ByQuery), chromedp.WaitVisible(`//button[text()="Reopen"]`, chromedp.BySearch))

@@ -126,6 +126,7 @@ export default function AlertPage({ params }: PageProps) {
             <h2>Matched events</h2>
             <MatchedEvents a={a} />
           </div>
+          <RuleCard a={a} />
           <div class="card">
             <h2>History</h2>
             <ErrorBox error={hist.error} />
@@ -425,5 +426,26 @@ function ExceptionDialog({ a, onClose, onDone }: { a: Alert; onClose: () => void
         </div>
       </form>
     </Modal>
+  );
+}
+
+// RuleCard shows the rule that raised the alert: its description, false
+// positives and logic, as its YAML (for those who may read rules).
+function RuleCard({ a }: { a: Alert }) {
+  const can = useCan("rules:read");
+  const builtin = a.rule_id.startsWith("vigil.");
+  const src = useFetch((signal) => (can && !builtin ? apiJSON<{ yaml: string }>(`/api/v1/rules/${encodeURIComponent(a.rule_id)}/source`, { signal }) : Promise.resolve(null)), [a.rule_id, can]);
+  if (!can || builtin) return null;
+  return (
+    <div class="card rule-card">
+      <h2>Rule</h2>
+      {src.error ? <p class="muted">The rule's source is not available.</p> : null}
+      {src.data && (
+        <details open>
+          <summary>{a.rule_title}</summary>
+          <pre class="rule-source">{src.data.yaml}</pre>
+        </details>
+      )}
+    </div>
   );
 }
