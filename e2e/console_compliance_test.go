@@ -35,6 +35,9 @@ func TestConsoleCompliance(t *testing.T) {
 	if got := b.Text(`section[aria-labelledby="c-backups"] tbody`); !strings.Contains(got, "ok") || !strings.Contains(got, "bk") {
 		t.Fatalf("backups card does not show the backup just taken: %q", got)
 	}
+	if got := b.Text(`section[aria-labelledby="c-backups"]`); !strings.Contains(got, "Restore drills") || !strings.Contains(got, "No restore drill yet") {
+		t.Fatalf("backups card without its restore drills: %q", got)
+	}
 	b.Run("generate", chromedp.Click(`//button[contains(., "Generate HIPAA report")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//section[@aria-labelledby="c-reports"]//td[contains(., "not yet")]`, chromedp.BySearch))
 	b.Run("sign off", chromedp.Click(`//button[contains(., "Sign off")]`, chromedp.BySearch),

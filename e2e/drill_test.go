@@ -11,13 +11,14 @@ import (
 
 // TestRestoreDrill: vigil restore --drill restores the latest backup into
 // a scratch data dir, verifies every restored event against its seal,
-// starts a server on it until ready, and reports the recovery time; a
-// backup with a changed byte fails the drill with exit status 3, naming
-// the file.
+// starts a server on it until ready, and reports the recovery time; the
+// server runs the same drill every backup.drill_interval and keeps the
+// results for the HIPAA report; a backup with a changed byte fails the
+// drill with exit status 3, naming the file.
 func TestRestoreDrill(t *testing.T) {
-	in := startVigil(t, t.TempDir())
-	ingestEvents(t, in, 300, time.Hour)
 	target := filepath.Join(t.TempDir(), "backups")
+	in := startVigil(t, t.TempDir(), "--backup-to", target, "--backup-drill-interval", "2s")
+	ingestEvents(t, in, 300, time.Hour)
 	if out, code := runVigil(t, "backup", "--to", target, "--server", in.httpURL, "--token", in.admin); code != 0 {
 		t.Fatalf("backup: exit %d\n%s", code, out)
 	}
@@ -42,6 +43,33 @@ func TestRestoreDrill(t *testing.T) {
 		t.Fatalf("restore drill: %s", out)
 	}
 	t.Logf("restore drill: restore %.2fs, verify %.2fs, start %.2fs, recovery %.2fs, %d events", d.Restore, d.Verify, d.Start, d.Recovery, d.Verified)
+	// The server's scheduled drill of the same backup, kept.
+	var kept struct {
+		Drills []struct {
+			OK       bool    `json:"ok"`
+			Recovery float64 `json:"recovery"`
+			Verified int64   `json:"verified_events"`
+			Error    string  `json:"error"`
+		} `json:"drills"`
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if err := in.adminCall("GET", "/api/v1/backups", "", &kept); err != nil {
+			t.Fatal(err)
+		}
+		if len(kept.Drills) > 0 && kept.Drills[0].OK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled restore drill passed in 60 s: %+v\n%s", kept.Drills, tail(in.Logs(), 20))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if d := kept.Drills[0]; d.Recovery <= 0 || d.Verified < 300 {
+		t.Fatalf("scheduled drill kept as %+v", d)
+	}
+	in.stop() // a drill under way stops with the server
+
 	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "vigil-drill-*")); len(left) > 0 {
 		for _, l := range left {
 			if st, err := os.Stat(l); err == nil && time.Since(st.ModTime()) < time.Minute {

@@ -19,40 +19,6 @@ import (
 	"github.com/vigil-siem/vigil/internal/integrity"
 )
 
-// Drill is what a restore drill measured: HIPAA's contingency plan asks
-// for testing of restore procedures (164.308(a)(7)(ii)(D)), and the
-// recovery time is the figure the plan promises.
-type Drill struct {
-	Backup   string    `json:"backup"`
-	Target   string    `json:"target"`
-	Snapshot time.Time `json:"snapshot"`
-	Started  time.Time `json:"started"`
-	Files    int       `json:"files"`
-	Bytes    int64     `json:"bytes"`
-	// Restore, Verify and Start are how long each step took; Recovery is
-	// restore + start: from the backup to a server answering.
-	Restore  Duration `json:"restore"`
-	Verify   Duration `json:"verify"`
-	Start    Duration `json:"start"`
-	Recovery Duration `json:"recovery"`
-	// Events the backup sealed at its snapshot, and those the restored
-	// store verified against their seals.
-	Sealed   int64  `json:"sealed_events"`
-	Verified int64  `json:"verified_events"`
-	Problems int    `json:"problems"`
-	OK       bool   `json:"ok"`
-	Error    string `json:"error,omitempty"`
-}
-
-// Duration prints as seconds in JSON.
-type Duration time.Duration
-
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).Seconds())
-}
-
-func (d Duration) String() string { return time.Duration(d).Round(time.Millisecond).String() }
-
 func restoreDrill(cmd *cobra.Command, from, id, dataDir string, opts backup.Options, keep, asJSON bool) error {
 	ctx := cmd.Context()
 	t, err := backup.OpenTarget(from, os.Getenv)
@@ -67,7 +33,7 @@ func restoreDrill(cmd *cobra.Command, from, id, dataDir string, opts backup.Opti
 	if !keep {
 		defer os.RemoveAll(dataDir)
 	}
-	d := &Drill{Target: t.String(), Started: time.Now().UTC()}
+	d := &backup.Drill{Target: t.String(), Started: time.Now().UTC()}
 	fail := func(err error) error {
 		d.Error = err.Error()
 		printDrill(cmd.OutOrStdout(), d, dataDir, keep, asJSON)
@@ -78,7 +44,7 @@ func restoreDrill(cmd *cobra.Command, from, id, dataDir string, opts backup.Opti
 	if err != nil {
 		return fail(fmt.Errorf("restore: %w", err))
 	}
-	d.Restore = Duration(time.Since(began))
+	d.Restore = backup.Seconds(time.Since(began))
 	d.Backup, d.Snapshot, d.Files, d.Bytes, d.Sealed = m.ID, m.Snapshot, len(m.Files), m.Stats.Bytes, m.Ledger.Events
 
 	// The restored store, checked against its seals and the signed
@@ -93,7 +59,7 @@ func restoreDrill(cmd *cobra.Command, from, id, dataDir string, opts backup.Opti
 	if err != nil {
 		return fail(fmt.Errorf("verify: %w", err))
 	}
-	d.Verify = Duration(time.Since(began))
+	d.Verify = backup.Seconds(time.Since(began))
 	d.Verified, d.Problems = rep.Events, rep.ProblemsTotal
 	if !rep.OK() {
 		return fail(fmt.Errorf("verify: %d problems; first: %s", rep.ProblemsTotal, rep.Problems[0]))
@@ -104,7 +70,7 @@ func restoreDrill(cmd *cobra.Command, from, id, dataDir string, opts backup.Opti
 	if err := startRestored(ctx, dataDir, 2*time.Minute); err != nil {
 		return fail(fmt.Errorf("start: %w", err))
 	}
-	d.Start = Duration(time.Since(began))
+	d.Start = backup.Seconds(time.Since(began))
 	d.Recovery = d.Restore + d.Start
 	d.OK = true
 	printDrill(cmd.OutOrStdout(), d, dataDir, keep, asJSON)
@@ -172,7 +138,7 @@ func startRestored(ctx context.Context, dataDir string, timeout time.Duration) e
 	return errors.Join(fmt.Errorf("the restored server exited before it was ready: %v", werr), errors.New(strings.Join(last, "\n")))
 }
 
-func printDrill(w io.Writer, d *Drill, dataDir string, kept, asJSON bool) {
+func printDrill(w io.Writer, d *backup.Drill, dataDir string, kept, asJSON bool) {
 	if asJSON {
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")

@@ -30,7 +30,13 @@ CREATE TABLE backups (
 	encrypted TEXT NOT NULL,
 	error     TEXT NOT NULL
 );
-CREATE INDEX backups_started ON backups (started);`}
+CREATE INDEX backups_started ON backups (started);`, `
+CREATE TABLE backup_drills (
+	started INTEGER NOT NULL,
+	ok      INTEGER NOT NULL,
+	result  TEXT NOT NULL
+);
+CREATE INDEX backup_drills_started ON backup_drills (started);`}
 
 // Record is one backup attempt as the server remembers it.
 type Record struct {
@@ -167,7 +173,7 @@ func (s *Service) RunSchedule(ctx context.Context, interval time.Duration) {
 // Routes serve the backup API:
 //
 //	POST /api/v1/backup    {"to": "DIR or s3://BUCKET/PREFIX"} (default backup.to): back up now; the manifest's summary
-//	GET  /api/v1/backups   ?since=: the attempts, newest first
+//	GET  /api/v1/backups   ?since=: the attempts and the restore drills, newest first
 func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error)) map[string]http.Handler {
 	return map[string]http.Handler{
 		"POST /api/v1/backup": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -203,7 +209,15 @@ func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error)) m
 				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 				return
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"backups": h})
+			ds, err := s.Drills(r.Context(), since)
+			if err != nil {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				return
+			}
+			if h == nil {
+				h = []Record{}
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"backups": h, "drills": ds})
 		}),
 	}
 }

@@ -42,6 +42,7 @@ type Facts struct {
 	BackupTarget                              string
 	BackupInterval                            time.Duration
 	BackupEncrypted                           bool
+	DrillInterval                             time.Duration
 	VerifyInterval                            time.Duration
 	CheckpointInterval                        time.Duration
 	TSA                                       string
@@ -60,6 +61,7 @@ type Inputs struct {
 	Sources        func() []sources.Source
 	Integrity      func(ctx context.Context) (*integrity.Status, error)
 	Backups        func(ctx context.Context, since time.Time) ([]backup.Record, error)
+	Drills         func(ctx context.Context, since time.Time) ([]backup.Drill, error)
 	Disposals      func(ctx context.Context, since time.Time) ([]retention.Disposal, error)
 	Holds          func(ctx context.Context) ([]retention.Hold, error)
 	Policies       []retention.Policy
@@ -529,7 +531,7 @@ func hours(h float64) string {
 
 func (b *builder) contingency(d *report.Document) {
 	s := d.AddSection("164.308(a)(7)", "Contingency plan: data backup and disaster recovery")
-	s.Ref = "45 CFR 164.308(a)(7)(ii)(A)–(B): retrievable exact copies of ePHI; procedures to restore any loss of data"
+	s.Ref = "45 CFR 164.308(a)(7)(ii)(A)–(B), (D): retrievable exact copies of ePHI; procedures to restore any loss of data; testing of those procedures"
 	f := b.in.Facts
 	if b.in.Backups == nil {
 		s.Text("Backup history is not available to this report.")
@@ -587,6 +589,65 @@ func (b *builder) contingency(d *report.Document) {
 	}
 	if !f.BackupEncrypted {
 		b.find(s, report.StatusWarn, "Backups are not encrypted (backup.key_file or backup.key_command): a stolen backup discloses the audit data.")
+	}
+	b.drills(s)
+}
+
+// drills reports the restore drills of the period: the test of the
+// restore procedure (164.308(a)(7)(ii)(D)) and the recovery time measured.
+func (b *builder) drills(s *report.Section) {
+	if b.in.Drills == nil {
+		return
+	}
+	ds, err := b.in.Drills(b.ctx, b.from)
+	if err != nil {
+		b.fail("restore drills", err)
+		return
+	}
+	var passed, failed int
+	var last *backup.Drill
+	var rows [][]string
+	for i := range ds {
+		d := &ds[i]
+		if d.Started.After(b.to) {
+			continue
+		}
+		state := "passed"
+		if d.OK {
+			passed++
+		} else {
+			failed++
+			state = "FAILED: " + d.Error
+		}
+		if last == nil || d.Started.After(last.Started) {
+			last = d
+		}
+		rows = append(rows, []string{b.when(d.Started), nonEmpty(d.Backup, "–"), d.Restore.String(), d.Verify.String(), d.Start.String(), d.Recovery.String(), report.Count(d.Verified), state})
+	}
+	recovery, status := "none", report.StatusWarn
+	if last != nil && last.OK {
+		recovery, status = last.Recovery.String(), report.StatusOK
+	} else if last != nil {
+		recovery, status = "failed", report.StatusFail
+	}
+	s.Figures(
+		report.Figure{Label: "Restore drills passed", Value: report.Count(passed), Status: statusIf(passed == 0, report.StatusWarn, report.StatusOK)},
+		report.Figure{Label: "Restore drills failed", Value: report.Count(failed), Status: statusIf(failed > 0, report.StatusFail, report.StatusNone)},
+		report.Figure{Label: "Latest recovery time", Value: recovery, Status: status},
+	)
+	plan := "Restore drills are not scheduled (backup.drill_interval); run vigil restore --drill --from TARGET to test a backup."
+	if f := b.in.Facts; f.DrillInterval > 0 {
+		plan = fmt.Sprintf("A restore drill runs every %s: the latest backup is restored into a scratch directory, every restored event verified against its seal, and a server started on it; the recovery time is restore plus start.", f.DrillInterval)
+	}
+	s.Text(plan)
+	s.Table(&report.Table{ID: "restore_drills", Title: "Restore drills in the period", Columns: []report.Column{{Name: "Started"}, {Name: "Backup"}, {Name: "Restore", Align: report.AlignRight},
+		{Name: "Verify", Align: report.AlignRight}, {Name: "Start", Align: report.AlignRight}, {Name: "Recovery", Align: report.AlignRight}, {Name: "Events verified", Align: report.AlignRight}, {Name: "Result"}},
+		Rows: rows, Empty: "No restore drill in the period."})
+	switch {
+	case last != nil && !last.OK:
+		b.find(s, report.StatusFail, "The latest restore drill failed: "+last.Error)
+	case passed == 0:
+		b.find(s, report.StatusWarn, "No restore drill passed in the period: the restore procedure was not tested (164.308(a)(7)(ii)(D)).")
 	}
 }
 

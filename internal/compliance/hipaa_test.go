@@ -88,6 +88,13 @@ func hospital(t *testing.T) (Inputs, time.Time, time.Time) {
 			return []backup.Record{{ID: "b1", Target: "/backups", Started: now.Add(-20 * time.Hour), Snapshot: now.Add(-20 * time.Hour), Files: 90, Bytes: 5 << 20, NewBytes: 1 << 20},
 				{Target: "/backups", Started: now.Add(-44 * time.Hour), Error: "disk full"}}, nil
 		},
+		Drills: func(context.Context, time.Time) ([]backup.Drill, error) {
+			return []backup.Drill{
+				{Backup: "b1", Started: now.Add(-19 * time.Hour), Restore: backup.Seconds(824 * time.Millisecond), Verify: backup.Seconds(1882 * time.Millisecond),
+					Start: backup.Seconds(1192 * time.Millisecond), Recovery: backup.Seconds(2016 * time.Millisecond), Verified: 300000, Sealed: 300000, OK: true},
+				{Started: now.Add(-43 * time.Hour), Error: "restore: blob 3f…: SHA-256 mismatch"},
+			}, nil
+		},
 		Disposals: func(context.Context, time.Time) ([]retention.Disposal, error) {
 			return []retention.Disposal{{ID: 4, Started: now.Add(-10 * time.Hour), Finished: now.Add(-10 * time.Hour), Policy: "firewall", Filter: "(event.category:network)", Before: now.Add(-90 * 24 * time.Hour), Events: 1234, Batches: []uint64{5, 6}}}, nil
 		},
@@ -136,14 +143,15 @@ func TestHIPAAPackPDF(t *testing.T) {
 			"Privileged use by user and target account", "admin.jo", "Account and group changes", "temp.contractor", "Domain Admins"},
 		"164.308(a)(5)(ii)(C)": {"45 CFR 164.308(a)(5)(ii)(C)", "Failed log-ons", "mallory", "203.0.113.9", "Log-on attempts per day"},
 		"164.308(a)(6)":        {"45 CFR 164.308(a)(6)", "Alerts raised Closed Open high or critical Time to close (median / 90th) 3 2 1", "VIP record access", "true_positive", "false_positive"},
-		"164.308(a)(7)":        {"45 CFR 164.308(a)(7)", "Backups completed Backups failed Latest snapshot Encryption 1 1", "disk full", "Backups are not encrypted", "every 24h0m0s to /backups"},
-		"164.312(a)(2)":        {"45 CFR 164.312(a)(2)", "Shared or generic accounts", "root pacs-1 1", "Emergency (break-glass) access by user", "dr.er Emergency purpose_of_use", "(iii) Automatic logoff", "(iv) Encryption and decryption"},
-		"164.312(b)":           {"45 CFR 164.312(b)", "EHR accesses recorded 3", "Unexplained accesses 1", "clerk.sam Billing", "PHI exports", "tech.pat export dicom"},
-		"164.312(c)":           {"45 CFR 164.312(c)", "Latest signed checkpoint", "#12", "passed", "55 events of 10 batches", "6c353487bb8c3"},
-		"164.312(d)":           {"45 CFR 164.312(d)", "incorrect_password", "publickey"},
-		"164.312(e)":           {"45 CFR 164.312(e)", "Syslog over TLS"},
-		"164.316(b)(2)":        {"45 CFR 164.316(b)(2)", "subpoena 26-118", "user.name:mallory", "firewall", "1,234"},
-		"attestation":          {"Reviewer name", "Signature"},
+		"164.308(a)(7)": {"45 CFR 164.308(a)(7)", "Backups completed Backups failed Latest snapshot Encryption 1 1", "disk full", "Backups are not encrypted", "every 24h0m0s to /backups",
+			"Restore drills passed", "Latest recovery time", "2.016s", "300,000", "FAILED: restore: blob", "Restore drills are not scheduled"},
+		"164.312(a)(2)": {"45 CFR 164.312(a)(2)", "Shared or generic accounts", "root pacs-1 1", "Emergency (break-glass) access by user", "dr.er Emergency purpose_of_use", "(iii) Automatic logoff", "(iv) Encryption and decryption"},
+		"164.312(b)":    {"45 CFR 164.312(b)", "EHR accesses recorded 3", "Unexplained accesses 1", "clerk.sam Billing", "PHI exports", "tech.pat export dicom"},
+		"164.312(c)":    {"45 CFR 164.312(c)", "Latest signed checkpoint", "#12", "passed", "55 events of 10 batches", "6c353487bb8c3"},
+		"164.312(d)":    {"45 CFR 164.312(d)", "incorrect_password", "publickey"},
+		"164.312(e)":    {"45 CFR 164.312(e)", "Syslog over TLS"},
+		"164.316(b)(2)": {"45 CFR 164.316(b)(2)", "subpoena 26-118", "user.name:mallory", "firewall", "1,234"},
+		"attestation":   {"Reviewer name", "Signature"},
 	} {
 		i := slices.Index(HIPAASections, id)
 		if i < 0 {

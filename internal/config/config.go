@@ -196,10 +196,11 @@ type Config struct {
 		Interval Duration
 	}
 	Backup struct {
-		To         string
-		Interval   Duration
-		KeyFile    string
-		KeyCommand string
+		To            string
+		Interval      Duration
+		DrillInterval Duration
+		KeyFile       string
+		KeyCommand    string
 	}
 	Integrity struct {
 		CheckpointInterval Duration
@@ -740,6 +741,7 @@ var keys = []key{
 	durationKey("retention.interval", "how often expired events are disposed of (per-dataset policies, and days beyond store.retention)", func(c *Config) *Duration { return &c.Retention.Interval }, time.Minute),
 	strKey("backup.to", "where scheduled backups and vigil backup without --to go: a directory, or s3://BUCKET/PREFIX (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and VIGIL_BACKUP_S3_ENDPOINT in the server's environment)", func(c *Config) *string { return &c.Backup.To }, nil),
 	durationKey("backup.interval", "how often to back up to backup.to, incrementally (0: only on demand)", func(c *Config) *Duration { return &c.Backup.Interval }, 0),
+	durationKey("backup.drill_interval", "how often to test the latest backup in backup.to with a restore drill (vigil restore --drill: restore into a scratch dir, verify, start, measure the recovery time; kept for the HIPAA report) (0: never)", func(c *Config) *Duration { return &c.Backup.DrillInterval }, 0),
 	strKey("backup.key_file", "file of backup encryption keys, one \"ID BASE64KEY\" per line, the first encrypts (mode 0600; vigil backup keygen makes one); backups are encrypted when set", func(c *Config) *string { return &c.Backup.KeyFile }, fileExists),
 	strKey("backup.key_command", "command printing the backup keys in the key-file format (a KMS or vault client); overrides backup.key_file", func(c *Config) *string { return &c.Backup.KeyCommand }, nil),
 	durationKey("integrity.checkpoint_interval", "how often the head of the integrity chain is signed into a checkpoint (and timestamped when integrity.tsa_url is set)", func(c *Config) *Duration { return &c.Integrity.CheckpointInterval }, time.Second),

@@ -1,8 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/backup"
@@ -42,11 +50,68 @@ func (s *Server) startBackups(ctx context.Context) (lifecycle.StopFunc, error) {
 	if err := s.backups.Open(ctx); err != nil {
 		return nil, err
 	}
-	if c.To == "" || c.Interval <= 0 {
+	if c.DrillInterval > 0 && c.To == "" {
+		return nil, errors.New("backup.drill_interval needs backup.to: the drill tests the latest backup there")
+	}
+	var stops []lifecycle.StopFunc
+	if c.To != "" && c.Interval > 0 {
+		stops = append(stops, lifecycle.Go(func(ctx context.Context) error {
+			s.backups.RunSchedule(ctx, time.Duration(c.Interval))
+			return nil
+		}))
+	}
+	if c.DrillInterval > 0 {
+		stops = append(stops, lifecycle.Go(func(ctx context.Context) error {
+			s.backups.RunDrills(ctx, time.Duration(c.DrillInterval), s.restoreDrill)
+			return nil
+		}))
+	}
+	if len(stops) == 0 {
 		return nil, nil
 	}
-	return lifecycle.Go(func(ctx context.Context) error {
-		s.backups.RunSchedule(ctx, time.Duration(c.Interval))
-		return nil
-	}), nil
+	return func(ctx context.Context) error {
+		var errs []error
+		for _, stop := range stops {
+			errs = append(errs, stop(ctx))
+		}
+		return errors.Join(errs...)
+	}, nil
+}
+
+// restoreDrill runs vigil restore --drill on target as a child process
+// (this executable; the drill starts a server of its own on the restored
+// copy) with the backup keys, and reads its result.
+func (s *Server) restoreDrill(ctx context.Context, target string) (*backup.Drill, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"restore", "--drill", "--json", "--from", target}
+	if c := s.cfg.Backup; c.KeyCommand != "" {
+		args = append(args, "--key-command", c.KeyCommand)
+	} else if c.KeyFile != "" {
+		args = append(args, "--key-file", c.KeyFile)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, args...)
+	// On stop, SIGTERM: the drill stops the server it started and removes
+	// its scratch data dir.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, runErr := cmd.Output()
+	var d backup.Drill
+	if i := bytes.IndexByte(out, '{'); i >= 0 && json.Unmarshal(out[i:], &d) == nil {
+		if runErr != nil && d.Error == "" {
+			d.Error = runErr.Error()
+		}
+		return &d, nil
+	}
+	msg := strings.TrimSpace(stderr.String())
+	if len(msg) > 500 {
+		msg = msg[len(msg)-500:]
+	}
+	return nil, fmt.Errorf("vigil restore --drill: %v: %s", runErr, msg)
 }

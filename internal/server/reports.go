@@ -78,6 +78,7 @@ func (s *Server) complianceInputs(context.Context) compliance.Inputs {
 		},
 		Integrity:      s.integrity.Status,
 		Backups:        s.backups.History,
+		Drills:         s.backups.Drills,
 		Disposals:      s.retention.Disposals,
 		Holds:          func(ctx context.Context) ([]retention.Hold, error) { return s.retention.Holds(ctx, true) },
 		Policies:       s.retention.Policies,
@@ -86,7 +87,7 @@ func (s *Server) complianceInputs(context.Context) compliance.Inputs {
 		Facts: compliance.Facts{
 			SyslogPlain: c.Syslog.UDPAddr != "" || c.Syslog.TCPAddr != "", SyslogTLS: c.Syslog.TLSAddr != "", SyslogClientCerts: c.Syslog.TLSClientCA != "",
 			HTTPTLS: c.HTTP.TLSCert != "" || s.HTTPCertFile != "", MLLPTLS: c.MLLP.TLSCert != "",
-			BackupTarget: c.Backup.To, BackupInterval: time.Duration(c.Backup.Interval), BackupEncrypted: c.Backup.KeyFile != "" || c.Backup.KeyCommand != "",
+			BackupTarget: c.Backup.To, BackupInterval: time.Duration(c.Backup.Interval), BackupEncrypted: c.Backup.KeyFile != "" || c.Backup.KeyCommand != "", DrillInterval: time.Duration(c.Backup.DrillInterval),
 			VerifyInterval: time.Duration(c.Integrity.VerifyInterval), CheckpointInterval: time.Duration(c.Integrity.CheckpointInterval), TSA: c.Integrity.TSAURL,
 			SessionIdle: time.Duration(c.Auth.IdleTimeout), MFA: mfaFact(c),
 		},

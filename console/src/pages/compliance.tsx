@@ -70,6 +70,18 @@ interface Backup {
   error?: string;
 }
 
+interface Drill {
+  backup: string;
+  started: string;
+  restore: number;
+  verify: number;
+  start: number;
+  recovery: number;
+  verified_events: number;
+  ok: boolean;
+  error?: string;
+}
+
 interface Policy {
   name: string;
   keep: number; // nanoseconds
@@ -320,7 +332,8 @@ function IntegrityCard() {
 }
 
 function BackupsCard() {
-  const f = useFetch((signal) => apiJSON<{ backups: Backup[] }>("/api/v1/backups", { signal }), []);
+  const f = useFetch((signal) => apiJSON<{ backups: Backup[]; drills?: Drill[] }>("/api/v1/backups", { signal }), []);
+  const secs = (s: number) => `${s.toFixed(2)} s`;
   return (
     <section class="card entity-section" aria-labelledby="c-backups">
       <h2 id="c-backups">Backups</h2>
@@ -340,6 +353,25 @@ function BackupsCard() {
             { key: "result", label: "Result", render: (b) => (b.error ? <span class="warn-text">failed: {b.error}</span> : "ok") },
           ]}
         />
+      )}
+      {f.data && (
+        <>
+          <h3>Restore drills</h3>
+          <SimpleTable<Drill>
+            caption="Restore drills"
+            rows={(f.data.drills ?? []).slice(0, 20)}
+            rowKey={(d) => d.started}
+            empty="No restore drill yet (vigil restore --drill --from TARGET, or backup.drill_interval)."
+            columns={[
+              { key: "started", label: "Started", render: (d) => fmtTime(Date.parse(d.started)), value: (d) => d.started },
+              { key: "backup", label: "Backup", render: (d) => d.backup || "–" },
+              { key: "recovery", label: "Recovery time", num: true, render: (d) => (d.ok ? secs(d.recovery) : "–"), value: (d) => d.recovery },
+              { key: "steps", label: "Restore / verify / start", render: (d) => (d.ok ? `${secs(d.restore)} / ${secs(d.verify)} / ${secs(d.start)}` : "") },
+              { key: "verified_events", label: "Events verified", num: true, render: (d) => d.verified_events.toLocaleString() },
+              { key: "result", label: "Result", render: (d) => (d.ok ? "passed" : <span class="warn-text">failed: {d.error}</span>) },
+            ]}
+          />
+        </>
       )}
     </section>
   );
