@@ -143,6 +143,7 @@ func TestHealthcareOriginalsOffByDefault(t *testing.T) {
 			t.Errorf("%s with its own keep_original on: %d of %d events keep event.original, want some", c.format, orig, n)
 		}
 	}
+}
 
 // TestSniff: a file given without a format is read as what its name or
 // first line says it is: web server logs need no --format.
