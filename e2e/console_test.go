@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-siem/vigil/internal/browsertest"
@@ -353,6 +354,40 @@ func TestConsoleDashboards(t *testing.T) {
 	if n := b.Count(".dash-list li"); n != 3 {
 		t.Fatalf("after deleting the copy %d dashboards are listed, want 3", n)
 	}
+
+	// Two searches become the panels of a new dashboard.
+	panelsLoaded := chromedp.Poll(`document.querySelectorAll('.panel .spinner, .panel .loading').length === 0`, nil, chromedp.WithPollingTimeout(25*time.Second))
+	add := func(q string, newTitle string) {
+		t.Helper()
+		b.Run("search "+q, chromedp.Navigate(in.httpURL+"/search?q="+url.QueryEscape(q)+"&start=-2d"), chromedp.WaitVisible(`.stats-view`, chromedp.ByQuery),
+			chromedp.Click(`//button[text()="Add to dashboard"]`, chromedp.BySearch), chromedp.WaitVisible(`.modal select`, chromedp.ByQuery))
+		if newTitle != "" {
+			b.Run("name it", chromedp.WaitVisible(`//label[contains(., "New dashboard's title")]/input`, chromedp.BySearch),
+				chromedp.SendKeys(`//label[contains(., "New dashboard's title")]/input`, newTitle, chromedp.BySearch))
+			b.Screenshot("add-to-dashboard")
+		}
+		b.Run("add", chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery), chromedp.WaitVisible(`//h1[text()="Ward watch"]`, chromedp.BySearch), panelsLoaded)
+	}
+	add("event.module:ehr | stats by (_time:1h) count() accesses", "Ward watch")
+	add("event.module:ehr | stats by (user.name) count() accesses | sort by (accesses desc) | limit 5", "")
+	if n := b.Count(".panel"); n != 2 {
+		t.Fatalf("the new dashboard has %d panels, want 2", n)
+	}
+	if n := b.Count(".panel .error-box") + b.Count(".panel .empty"); n > 0 {
+		t.Fatalf("%d panels of the new dashboard failed or are empty", n)
+	}
+	var def struct {
+		Panels []struct{ Type, Query string }
+	}
+	if err := in.adminCall("GET", "/api/v1/dashboards/ward-watch", "", &def); err == nil {
+		t.Fatal("an administrator reads the analyst's private dashboard")
+	}
+	b.Run("panel types", chromedp.Evaluate(`fetch("/api/v1/dashboards/ward-watch").then(r => r.json())`, &def, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if len(def.Panels) != 2 || def.Panels[0].Type != "timeseries" || !strings.Contains(def.Panels[0].Query, "_time:$step") || def.Panels[1].Type != "bars" {
+		t.Fatalf("the panels added from the search: %+v", def.Panels)
+	}
+	b.CheckA11y()
+	b.FullScreenshot("from-search")
 }
 
 // activeElement describes the focused element.

@@ -20,6 +20,7 @@ import { Loading, PageHeader } from "../components/status";
 import { Link } from "../components/link";
 import { SavedSearches } from "../components/saved-searches";
 import { StatsView } from "../components/stats-view";
+import { AddToDashboard } from "../components/add-to-dashboard";
 
 type Row = Record<string, string>;
 
@@ -131,6 +132,7 @@ export default function Search() {
   const total = result?.hits?.hits.reduce((a, h) => a + h.total, 0) ?? 0;
   const errorPos = error instanceof ApiError && error.status === 400 ? error.position : undefined;
 
+  const [adding, setAdding] = useState(false);
   const exportAs = (format: "csv" | "ndjson") =>
     apiDownload(
       "/api/v1/export",
@@ -151,6 +153,9 @@ export default function Search() {
     <div class="search-page">
       <PageHeader title="Search">
         <SavedSearches current={st} onOpen={(s) => navigate(searchHref(s))} />
+        <button type="button" class="btn" onClick={() => setAdding(true)} disabled={!st.q.trim()}>
+          Add to dashboard
+        </button>
         {canExport && (
           <details class="menu">
             <summary class="btn">Export</summary>
@@ -166,6 +171,7 @@ export default function Search() {
           </details>
         )}
       </PageHeader>
+      {adding && <AddToDashboard query={st.q} range={st.range.start} onClose={() => setAdding(false)} />}
       <form
         class="search-bar"
         role="search"
