@@ -263,6 +263,13 @@ func NewPlan(opt PlanOptions) *Plan {
 }
 
 func (p *planner) add(in Intent) *Intent {
+	// Staff are patients too, and the background work (a unit's nurses,
+	// the ED board, ancillary departments) may pick a member of staff's
+	// own stay; in a hospital someone else treats them, and opening one's
+	// own record is an incident (selfAccess), never background.
+	if in.Incident < 0 && in.W != nil && in.P != nil && in.W.Patient >= 0 && in.W.Patient == in.P.Index {
+		return &in
+	}
 	p.seq++
 	in.Seq = p.seq
 	p.plan.Intents = append(p.plan.Intents, in)
