@@ -94,7 +94,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func (a *API) internal(w http.ResponseWriter, r *http.Request, err error) {
 	if a.Log != nil {
 		// Directory errors carry no PHI (see the package doc).
-		a.Log.Error("directory request failed", "path", r.URL.Path, "err", err)
+		a.Log.Error("directory request failed", "route", r.Pattern, "err", err) // the path may name a patient
 	}
 	writeError(w, http.StatusInternalServerError, "directory error: "+err.Error())
 }

@@ -86,6 +86,7 @@ func (g *Guard) Wrap(rt access.Route) http.Handler {
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noteRoute(r.Context(), rt.Pattern)
 		ctx := access.WithClientAddr(r.Context(), g.clientAddr(r))
 		if rt.Perm == access.Public {
 			ctx, tr := audit.Track(ctx)
@@ -96,7 +97,7 @@ func (g *Guard) Wrap(rt access.Route) http.Handler {
 		if err != nil {
 			var ce *access.CredentialError
 			if !errors.As(err, &ce) {
-				g.Log.Error("authentication failed", "path", r.URL.Path, "err", err)
+				g.Log.Error("authentication failed", "route", rt.Pattern, "err", err)
 				WriteError(w, http.StatusInternalServerError, "authentication failed: "+err.Error())
 				return
 			}

@@ -6,6 +6,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -150,20 +151,40 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logged logs each request: method, path (never the query string, which
-// may hold search terms naming patients), status, size and duration.
+// logged logs each request: method, route (the pattern of an API route,
+// e.g. /api/v1/patients/{id}: never the path itself, which may name a
+// patient, nor the query string, which may hold search terms), status,
+// size and duration. Requests that reached no API route (console assets,
+// unknown paths) are logged with their path.
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
+		note := &routeNote{}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, note)))
 		level := slog.LevelDebug
 		if sw.status >= 500 {
 			level = slog.LevelWarn
 		}
-		s.Log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		route := note.pattern
+		if route == "" {
+			route = r.URL.Path
+		}
+		s.Log.Log(r.Context(), level, "http request", "method", r.Method, "route", route, "status", sw.status,
 			"bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
 	})
+}
+
+type routeKey struct{}
+
+// routeNote is where the guard writes the route a request matched, for
+// the request log.
+type routeNote struct{ pattern string }
+
+func noteRoute(ctx context.Context, pattern string) {
+	if n, ok := ctx.Value(routeKey{}).(*routeNote); ok {
+		n.pattern = pattern
+	}
 }
 
 // WriteError answers with a JSON error object.
