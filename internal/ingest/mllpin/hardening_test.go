@@ -2,6 +2,7 @@ package mllpin
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -166,5 +167,25 @@ func TestSilentConnectionsDoNotLockOut(t *testing.T) {
 	}
 	if n := strings.Count(e.logs.String(), "connection refused"); n > 3 {
 		t.Errorf("%d refusal warnings for %d refusals: not throttled", n, 256-128)
+	}
+}
+
+// TestFramingWarningsThrottled: a sender writing junk between frames made
+// one warning per junk run, so a hostile one could flood the log. The
+// warnings are throttled like refused connections; the messages after
+// the junk are still acknowledged.
+func TestFramingWarningsThrottled(t *testing.T) {
+	e := setup(t, bus.Config{}, nil)
+	c := dial(t, e.srv.Addr().String())
+	for i := range 50 {
+		if _, err := c.c.Write([]byte("junk between frames\n")); err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprintf("J%d", i)
+		c.send(msg("ADT^A01^ADT_A01", id, evnA01, pidDoe, pv1Doe))
+		c.expect("AA", id)
+	}
+	if n := strings.Count(e.logs.String(), "mllp framing problem"); n < 1 || n > 3 {
+		t.Fatalf("%d framing warnings for 50 junk runs, want 1 to 3 (throttled)", n)
 	}
 }

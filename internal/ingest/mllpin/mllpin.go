@@ -329,7 +329,7 @@ func (s *Server) serve(c net.Conn) {
 				s.cfg.Log.Debug("mllp connection closed", "remote", p.remote)
 				return
 			}
-			s.cfg.Log.Warn("mllp framing problem", "remote", p.remote, "kind", fe.Kind.Error(), "offset", fe.Offset, "bytes", fe.Length)
+			s.warn.Warn("mllp framing problem", "remote", p.remote, "kind", fe.Kind.Error(), "offset", fe.Offset, "bytes", fe.Length)
 			if !errors.Is(err, mllp.ErrTooLarge) {
 				if errors.Is(err, mllp.ErrUnterminated) && strings.Contains(fe.Detail, "stream ended") {
 					return
