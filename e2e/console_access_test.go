@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,7 +244,17 @@ func TestConsoleAdminPages(t *testing.T) {
 	pw := in.newUser(t, "ada", "admin")
 	b := browsertest.New(t)
 	consoleLogin(t, b, in, "ada", pw)
+	// Every page of the navigation (an administrator sees them all, those
+	// other issues add too), then the admin pages by name so none is
+	// dropped from the navigation unnoticed.
+	var nav []string
+	b.Run("navigation", chromedp.Evaluate(`[...document.querySelectorAll('nav.sidenav a')].map(a => a.getAttribute("href"))`, &nav))
 	for _, p := range []string{"/admin/users", "/admin/roles", "/admin/tokens", "/admin/sso", "/admin/audit", "/admin/config", "/admin/system", "/sources", "/rules"} {
+		if !slices.Contains(nav, p) {
+			t.Errorf("%s is not in an administrator's navigation %q", p, nav)
+		}
+	}
+	for _, p := range nav {
 		b.Run("open "+p, chromedp.Navigate(in.httpURL+p), chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
 			chromedp.Poll(`document.querySelectorAll('main .loading').length === 0`, nil, chromedp.WithPollingTimeout(20*time.Second)))
 		if n := b.Count("main .error-box"); n > 0 {
