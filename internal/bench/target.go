@@ -182,8 +182,12 @@ func (v *Vigil) Stop() bool         { return v.p.stop() }
 
 // Profile writes a CPU profile of the receiver over the next seconds.
 func (v *Vigil) Profile(ctx context.Context, seconds int, w io.Writer) error {
+	admin, err := v.adminToken()
+	if err != nil {
+		return err
+	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", v.http, seconds), nil)
-	req.Header.Set("Authorization", "Bearer "+v.token)
+	req.Header.Set("Authorization", "Bearer "+admin)
 	resp, err := v.client.Do(req)
 	if err != nil {
 		return err
@@ -203,13 +207,12 @@ func (v *Vigil) PostNDJSON(ctx context.Context, body []byte) error {
 }
 
 func (v *Vigil) Stored(ctx context.Context) (int64, error) {
-	// The ingest token cannot read /metrics: the admin token can.
-	admin, err := os.ReadFile(filepath.Join(v.dir, "admin.token"))
+	admin, err := v.adminToken()
 	if err != nil {
-		return 0, fmt.Errorf("vigil's admin token: %w", err)
+		return 0, err
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+v.http+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(admin)))
+	req.Header.Set("Authorization", "Bearer "+admin)
 	resp, err := v.client.Do(req)
 	if err != nil {
 		return 0, err
@@ -225,6 +228,16 @@ func (v *Vigil) Stored(ctx context.Context) (int64, error) {
 		}
 	}
 	return total, sc.Err()
+}
+
+// adminToken is the token vigil wrote to its data dir at first start: the
+// ingest token only sends, it reads neither /metrics nor the profiler.
+func (v *Vigil) adminToken() (string, error) {
+	admin, err := os.ReadFile(filepath.Join(v.dir, "admin.token"))
+	if err != nil {
+		return "", fmt.Errorf("vigil's admin token: %w", err)
+	}
+	return strings.TrimSpace(string(admin)), nil
 }
 
 func doPost(c *http.Client, req *http.Request) error {
