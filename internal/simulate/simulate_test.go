@@ -117,3 +117,30 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// TestNoBackgroundSelfAccess: staff are patients too, and some are
+// admitted during a week; nobody opens their own record as background
+// work (that is only ever the self_access incident).
+func TestNoBackgroundSelfAccess(t *testing.T) {
+	plan := NewPlan(PlanOptions{Seed: 21, Start: time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC), Span: 168 * time.Hour,
+		Location: time.UTC, Incidents: true})
+	staffPatients, self := 0, 0
+	for _, w := range plan.H.Workers {
+		if w.Patient >= 0 {
+			staffPatients++
+		}
+	}
+	for i := range plan.Intents {
+		in := &plan.Intents[i]
+		if in.W == nil || in.P == nil || in.W.Patient < 0 || in.W.Patient != in.P.Index {
+			continue
+		}
+		if in.Incident < 0 || plan.Incidents[in.Incident].Type != IncSelfAccess {
+			t.Errorf("%s opens their own record as %v at %s", in.W.Login, in.Kind, in.T.Format(time.RFC3339))
+		}
+		self++
+	}
+	if staffPatients == 0 || self == 0 {
+		t.Fatalf("%d staff who are patients, %d self-accesses: the test checks nothing", staffPatients, self)
+	}
+}
