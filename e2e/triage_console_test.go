@@ -101,6 +101,9 @@ func TestTriageConsole(t *testing.T) {
 		t.Fatalf("closed from the console: %+v", got)
 	}
 	b.Run("exception dialog", chromedp.Click(`//button[text()="Exception…"]`, chromedp.BySearch), chromedp.WaitVisible(`.modal fieldset`, chromedp.ByQuery))
+	if n := b.Count(`.modal fieldset input[type=checkbox]`); n != 2 {
+		t.Fatalf("the exception dialog offers %d fields, want host.name and source.ip", n)
+	}
 	b.Screenshot("triage-exception-dialog")
 	b.Run("create the exception", chromedp.SendKeys(`.modal textarea`, "our scanner", chromedp.ByQuery), chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitNotPresent(`.modal`, chromedp.ByQuery))

@@ -374,7 +374,9 @@ function Deliveries({ alertID }: { alertID: number }) {
 }
 
 function ExceptionDialog({ a, onClose, onDone }: { a: Alert; onClose: () => void; onDone: () => void }) {
-  const values = { ...(a.fields ?? {}), ...(a.group_by ?? {}) };
+  // correlation.* describe the alert itself (first match, count), never
+  // an event: no exception can match on them.
+  const values = Object.fromEntries(Object.entries({ ...(a.fields ?? {}), ...(a.group_by ?? {}) }).filter(([k]) => !k.startsWith("correlation.")));
   const grouped = Object.keys(a.group_by ?? {});
   const entity = (a.group_key ?? "").split("\u0000").slice(1).map((p) => p.split("=")[0]);
   const [fields, setFields] = useState<string[]>(grouped.length ? grouped : entity);

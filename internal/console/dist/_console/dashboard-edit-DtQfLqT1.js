@@ -1,4 +1,4 @@
-import{C as e,T as t,a as n,b as r,d as i,f as a,g as o,i as s,l as c,o as l,t as u,u as d,v as f}from"./index-DVyamKHP.js";import{t as p}from"./modal-CuduJrJ-.js";var m=`id: my-dashboard
+import{C as e,T as t,a as n,b as r,d as i,f as a,g as o,i as s,l as c,o as l,t as u,u as d,v as f}from"./index-z2HDVk58.js";import{t as p}from"./modal-oqCTfztu.js";var m=`id: my-dashboard
 title: My dashboard
 description: What this dashboard is for.
 range: -24h
