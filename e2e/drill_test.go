@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,8 +69,6 @@ func TestRestoreDrill(t *testing.T) {
 	if d := kept.Drills[0]; d.Recovery <= 0 || d.Verified < 300 {
 		t.Fatalf("scheduled drill kept as %+v", d)
 	}
-	in.stop() // a drill under way stops with the server
-
 	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "vigil-drill-*")); len(left) > 0 {
 		for _, l := range left {
 			if st, err := os.Stat(l); err == nil && time.Since(st.ModTime()) < time.Minute {
@@ -102,4 +101,10 @@ func TestRestoreDrill(t *testing.T) {
 	if code != 3 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "SHA-256") {
 		t.Fatalf("drill of a changed backup: exit %d\n%s", code, out)
 	}
+	// The server's next drill fails too, and raises an alert.
+	q := url.Values{"since": {"-1h"}, "rule": {"vigil-restore-drill"}}
+	if as := in.waitAlerts(q, 1, 60*time.Second); len(as) == 0 || as[0].Fields["backup.target"] != target {
+		t.Fatalf("failed scheduled drill: alerts %+v\n%s", as, tail(in.Logs(), 20))
+	}
+	in.stop() // a drill under way stops with the server
 }

@@ -85,7 +85,7 @@ func (s *Service) Drills(ctx context.Context, since time.Time) ([]Drill, error) 
 // RunDrills runs a restore drill of the default target every interval
 // until ctx ends, and keeps each result; run does the drill (the server
 // runs vigil restore --drill as a child process). A failed drill is
-// logged as an error and kept with its reason.
+// logged as an error, kept with its reason, and passed to OnDrillFail.
 func (s *Service) RunDrills(ctx context.Context, interval time.Duration, run func(ctx context.Context, target string) (*Drill, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -111,6 +111,11 @@ func (s *Service) RunDrills(ctx context.Context, interval time.Duration, run fun
 		}
 		if !d.OK {
 			s.Log.Error("restore drill failed", "target", s.Default, "err", d.Error)
+			if s.OnDrillFail != nil {
+				if err := s.OnDrillFail(ctx, d); err != nil {
+					s.Log.Error("restore drill alert", "err", err)
+				}
+			}
 		} else {
 			s.Log.Info("restore drill passed", "target", s.Default, "backup", d.Backup, "recovery", d.Recovery.String())
 		}

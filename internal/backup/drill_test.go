@@ -24,6 +24,8 @@ func TestRunDrillsKeepsResults(t *testing.T) {
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	var alerted []string
+	s.OnDrillFail = func(_ context.Context, d *Drill) error { alerted = append(alerted, d.Error); return nil }
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
 	done := make(chan struct{})
@@ -53,6 +55,9 @@ func TestRunDrillsKeepsResults(t *testing.T) {
 	failed, passed := ds[0], ds[1]
 	if failed.OK || failed.Target != "/backups" || failed.Error != "vigil restore --drill: exit status 1: no backup in /backups" || failed.Started.IsZero() {
 		t.Errorf("failed drill kept as %+v", failed)
+	}
+	if len(alerted) != 1 || alerted[0] != failed.Error {
+		t.Errorf("failed drills passed on: %q", alerted)
 	}
 	if !passed.OK || passed.Backup != "b1" || time.Duration(passed.Recovery) != 1500*time.Millisecond || passed.Verified != 42 {
 		t.Errorf("passed drill kept as %+v", passed)

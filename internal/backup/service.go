@@ -63,6 +63,9 @@ type Service struct {
 	// Keys loads the encryption keys (nil: backups are not encrypted).
 	Keys func(ctx context.Context) (*keyring.Keyring, error)
 	Log  *slog.Logger
+	// OnDrillFail is told of each failed scheduled restore drill (the
+	// server raises an alert); nil: only logged and kept.
+	OnDrillFail func(ctx context.Context, d *Drill) error
 
 	mu sync.Mutex
 }

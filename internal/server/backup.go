@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/backup"
 	"github.com/vigil-siem/vigil/internal/integrity"
 	"github.com/vigil-siem/vigil/internal/keyring"
@@ -61,6 +62,7 @@ func (s *Server) startBackups(ctx context.Context) (lifecycle.StopFunc, error) {
 		}))
 	}
 	if c.DrillInterval > 0 {
+		s.backups.OnDrillFail = s.drillAlert
 		stops = append(stops, lifecycle.Go(func(ctx context.Context) error {
 			s.backups.RunDrills(ctx, time.Duration(c.DrillInterval), s.restoreDrill)
 			return nil
@@ -114,4 +116,24 @@ func (s *Server) restoreDrill(ctx context.Context, target string) (*backup.Drill
 		msg = msg[len(msg)-500:]
 	}
 	return nil, fmt.Errorf("vigil restore --drill: %v: %s", runErr, msg)
+}
+
+// drillAlert raises the alert of a failed restore drill: the backups may
+// not restore, and the contingency plan's recovery time does not hold.
+func (s *Server) drillAlert(ctx context.Context, d *backup.Drill) error {
+	reason := d.Error
+	if len(reason) > 500 {
+		reason = reason[:500] + "…"
+	}
+	_, err := s.alerts.Add(ctx, []alerts.Alert{{
+		Key:       "restore-drill/" + d.Started.Format(time.RFC3339Nano),
+		Kind:      "backup",
+		RuleID:    "vigil-restore-drill",
+		RuleTitle: "A restore drill of the latest backup failed",
+		Level:     "high",
+		Tags:      []string{"vigil.backup"},
+		Time:      d.Started,
+		Fields:    map[string]string{"backup.target": d.Target, "backup.id": d.Backup, "error.message": reason},
+	}})
+	return err
 }
