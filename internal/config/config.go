@@ -105,6 +105,7 @@ type Config struct {
 		TLSCert         string
 		TLSKey          string
 		MaxMessageBytes ByteSize
+		IdleTimeout     Duration
 	}
 	EHR struct {
 		WatchDir     string
@@ -260,6 +261,7 @@ func Default() *Config {
 	c.MLLP.MaxConnsPerAddr = 128 // an interface engine opens one per channel
 	c.MLLP.IdleTimeout = Duration(10 * time.Minute)
 	c.GELF.MaxMessageBytes = 1 << 20
+	c.GELF.IdleTimeout = Duration(5 * time.Minute)
 	c.Kafka.Group = "vigil"
 	c.Kafka.Format = "ndjson"
 	c.EHR.WatchPreset = "epic"
@@ -644,6 +646,7 @@ var keys = []key{
 	strKey("gelf.tls_cert", "PEM certificate: serve GELF TCP over TLS (with gelf.tls_key)", func(c *Config) *string { return &c.GELF.TLSCert }, fileExists),
 	strKey("gelf.tls_key", "PEM private key for GELF over TLS", func(c *Config) *string { return &c.GELF.TLSKey }, fileExists),
 	sizeKey("gelf.max_message_bytes", "largest GELF message once decompressed and reassembled; longer TCP messages are truncated and flagged, longer UDP ones dropped and counted", func(c *Config) *ByteSize { return &c.GELF.MaxMessageBytes }, 1<<10),
+	durationKey("gelf.idle_timeout", "a GELF TCP connection silent this long is closed", func(c *Config) *Duration { return &c.GELF.IdleTimeout }, time.Second),
 	strKey("mllp.tls_client_ca", "PEM CA bundle: when set (with mllp.tls_cert), MLLP clients must present a certificate it signed (mutual TLS)", func(c *Config) *string { return &c.MLLP.TLSClientCA }, fileExists),
 	listKey("mllp.allow_addrs", "sender addresses allowed to send HL7 (CIDR prefixes or addresses; empty: any that can reach mllp.addr); others are answered AR and counted", func(c *Config) *[]string { return &c.MLLP.AllowAddrs }, validNet),
 	listKey("mllp.allow_senders", "sending applications and facilities allowed (MSH-3^MSH-4, * for any part, e.g. EPIC^GENHOSP,LAB^*; empty: any); others are answered AR and counted", func(c *Config) *[]string { return &c.MLLP.AllowSenders }, validSender),

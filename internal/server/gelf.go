@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"sync"
+	"time"
 
 	"github.com/vigil-siem/vigil/internal/certs"
 	"github.com/vigil-siem/vigil/internal/formats"
@@ -43,7 +44,7 @@ func (s *Server) startGELF(context.Context) (lifecycle.StopFunc, error) {
 	}
 	s.gelf, err = gelfin.Start(gelfin.Config{UDPAddr: c.UDPAddr, TCPAddr: c.TCPAddr, TLS: tlsCfg, Parse: parse,
 		MaxMessageBytes: int(c.MaxMessageBytes), Sinks: sinks, Metrics: s.metrics, Log: s.log.With("component", "gelf"),
-		MaxConns: s.limits.gelf})
+		MaxConns: s.limits.gelf, IdleTimeout: time.Duration(c.IdleTimeout)})
 	if err != nil {
 		return nil, err
 	}
