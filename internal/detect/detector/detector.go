@@ -382,6 +382,11 @@ func (d *Detector) Run(ctx context.Context) error {
 		if d.cfg.Analyzer != nil {
 			pending = append(pending, d.cfg.Analyzer.Tick(ctx)...)
 		}
+		if len(pending) >= maxPendingAlerts {
+			// A burst's alert is updated with every event it counts: only
+			// the latest update of each matters.
+			pending = coalesce(pending)
+		}
 		switch {
 		case time.Since(last) >= d.cfg.CheckpointEvery || len(toAck) >= maxUnacked:
 			if err := checkpoint(); err != nil {
@@ -390,7 +395,7 @@ func (d *Detector) Run(ctx context.Context) error {
 				d.cfg.Log.Error("detector checkpoint", "err", err)
 				time.Sleep(time.Second)
 			}
-		case len(pending) > 0 && (time.Since(lastAlerts) >= d.cfg.AlertsEvery || len(pending) >= 1000):
+		case len(pending) > 0 && (time.Since(lastAlerts) >= d.cfg.AlertsEvery || len(pending) >= maxPendingAlerts):
 			// Alerts need not wait for the checkpoint: their keys make
 			// storing them again after a crash harmless.
 			if err := d.store(ctx, pending); err != nil {
@@ -563,6 +568,14 @@ func coalesce(as []alerts.Alert) []alerts.Alert {
 	}
 	return out
 }
+
+// maxPendingAlerts bounds the alerts waiting to be stored, counted after
+// coalescing a burst's updates: storing earlier than every AlertsEvery
+// costs a transaction of lookups and updates per open burst, so a brute
+// force against many hosts (thousands of open bursts, each updated by
+// every event, with batches coming a few at a time) stored its alerts
+// every few batches at a lower bound of 1,000: 4x the CPU per event.
+const maxPendingAlerts = 20_000
 
 // maxUnacked bounds the batches held unacknowledged between checkpoints
 // (the consumer's MaxAckPending is larger).
