@@ -1080,6 +1080,16 @@ func (r *Rules) Snapshot() ([]byte, error) {
 	return json.Marshal(st)
 }
 
+// decodeHeld decodes a batch of held events; Snapshot writes none when
+// nothing is held, and an absent batch is no events (the event codec
+// refuses an empty batch as corrupt).
+func decodeHeld(data []byte) ([]event.Event, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return event.DecodeBatch(nil, data)
+}
+
 // Restore reads a state Snapshot wrote. A state it cannot read is an
 // error, and changes nothing.
 func (r *Rules) Restore(data []byte) error {
@@ -1090,11 +1100,11 @@ func (r *Rules) Restore(data []byte) error {
 	if st.Version != 1 {
 		return fmt.Errorf("privacy rules state version %d: want 1", st.Version)
 	}
-	heldEvs, err := event.DecodeBatch(nil, st.Held)
+	heldEvs, err := decodeHeld(st.Held)
 	if err != nil || len(heldEvs) != len(st.HeldMeta) {
 		return fmt.Errorf("privacy rules state: held accesses unreadable (%v)", err)
 	}
-	pend, err := event.DecodeBatch(nil, st.Pending)
+	pend, err := decodeHeld(st.Pending)
 	if err != nil || len(pend) != len(st.Due) {
 		return fmt.Errorf("privacy rules state: break-glass accesses unreadable (%v)", err)
 	}
