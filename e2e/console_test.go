@@ -338,11 +338,17 @@ func TestConsoleDashboards(t *testing.T) {
 	b.Screenshot("copy")
 	b.Run("save the copy", chromedp.Click(`//button[text()="Save"]`, chromedp.BySearch), chromedp.WaitVisible(`//h1[text()="Copy of Overview"]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//a[text()="Edit"]`, chromedp.BySearch))
-	b.Run("edit", chromedp.Click(`//a[text()="Edit"]`, chromedp.BySearch), chromedp.WaitVisible(`.dash-editor textarea`, chromedp.ByQuery),
+	// The dashboard re-renders after a save (its panels reload), so a
+	// click on "Edit" can land on a link about to be replaced: click until
+	// the editor opens.
+	openEditor := chromedp.Poll(`(() => { if (document.querySelector('.dash-editor textarea')) return true;
+		const a = [...document.querySelectorAll('a')].find(a => a.textContent === 'Edit'); if (a) a.click(); return false; })()`,
+		nil, chromedp.WithPollingInterval(500*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
+	b.Run("edit", openEditor,
 		setDefinition(`t.value.replace(/^title: .*$/m, "title: Ward 4 overview")`), chromedp.Click(`//button[text()="Save"]`, chromedp.BySearch),
 		chromedp.WaitVisible(`//h1[text()="Ward 4 overview"]`, chromedp.BySearch))
 	b.AllowConsole(`status of 400`)
-	b.Run("an invalid definition", chromedp.Click(`//a[text()="Edit"]`, chromedp.BySearch), chromedp.WaitVisible(`.dash-editor textarea`, chromedp.ByQuery),
+	b.Run("an invalid definition", openEditor,
 		setDefinition(`"id: overview-copy\ntitle: Broken\npanels:\n  - {title: Oops, type: pie}\n"`), chromedp.Click(`//button[text()="Save"]`, chromedp.BySearch),
 		chromedp.WaitVisible(`.dash-editor .error-box`, chromedp.ByQuery))
 	if s := b.Text(".dash-editor .error-box"); !strings.Contains(s, `type "pie"`) {
