@@ -118,3 +118,61 @@ func TestBudgetBoundsConcurrentBodies(t *testing.T) {
 		t.Errorf("refused %d, want 1", refused)
 	}
 }
+
+// TestBudgetConcurrentBodiesMakeProgress: two bodies read at the same time
+// that each need more than half the budget. When the budget is spent, the
+// one that finds it so gives its memory back at once and is told to come
+// back, and the other completes. Before, both held their part and waited
+// for the other's until both were refused.
+func TestBudgetConcurrentBodiesMakeProgress(t *testing.T) {
+	b := NewBudget(8<<20, nil)
+	b.wait = 3 * time.Second
+	start := func() (*io.PipeWriter, chan error) {
+		pr, pw := io.Pipe()
+		r := httptest.NewRequest(http.MethodPost, "/", pr)
+		r = r.WithContext(context.WithValue(r.Context(), budgetKey{}, b))
+		done := make(chan error, 1)
+		go func() {
+			body, err := Body(httptest.NewRecorder(), r, 64<<20)
+			if err == nil {
+				_, err = io.Copy(io.Discard, body)
+				body.Close()
+			}
+			pr.CloseWithError(errors.New("reader stopped")) // unblocks the writer after a refusal
+			done <- err
+		}()
+		return pw, done
+	}
+	pa, da := start()
+	pb, db := start()
+	chunk := make([]byte, 256<<10) // charged 1.25 MiB each; 4 per body: 5 MiB of 8
+	began := time.Now()
+	for range 4 {
+		pa.Write(chunk)
+		pb.Write(chunk)
+	}
+	pa.Close()
+	pb.Close()
+	errA, errB := <-da, <-db
+	took := time.Since(began)
+	ok, busy := 0, 0
+	for _, err := range []error{errA, errB} {
+		switch {
+		case err == nil:
+			ok++
+		case IsBusy(err):
+			busy++
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	if ok != 1 || busy != 1 {
+		t.Fatalf("%d completed, %d busy (after %v): want one of each", ok, busy, took)
+	}
+	if took >= b.wait {
+		t.Errorf("took %v: a body waited for memory the other held", took)
+	}
+	if b.Used() != 0 {
+		t.Errorf("used %d after both bodies closed", b.Used())
+	}
+}

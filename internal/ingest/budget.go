@@ -57,8 +57,13 @@ func (b *Budget) Used() int64 {
 // Max is the budget.
 func (b *Budget) Max() int64 { return b.max }
 
-// acquire charges n bytes, waiting up to the budget's wait for others to
-// give memory back.
+// acquire charges n bytes for a request already holding held. A request
+// that holds nothing waits up to the budget's wait for others to give
+// memory back. One that holds memory does not wait: it fails at once and
+// its memory is given back in the same step (the caller then holds
+// nothing). Requests that each hold part of the budget and wait for the
+// rest would otherwise wait for one another until all of them fail; this
+// way the one that finds the budget spent makes room for the others.
 func (b *Budget) acquire(ctx context.Context, n, held int64) error {
 	if held+n > b.max {
 		return ErrTooLarge
@@ -71,6 +76,16 @@ func (b *Budget) acquire(ctx context.Context, n, held int64) error {
 			b.used += n
 			b.mu.Unlock()
 			return nil
+		}
+		if held > 0 {
+			b.used -= held
+			close(b.freed)
+			b.freed = make(chan struct{})
+			b.mu.Unlock()
+			if b.refused != nil {
+				b.refused()
+			}
+			return ErrBusy
 		}
 		freed := b.freed
 		b.mu.Unlock()
@@ -138,6 +153,9 @@ func (m *metered) Read(p []byte) (int, error) {
 			if aerr := m.b.acquire(m.ctx, step, m.held); aerr != nil {
 				if errors.Is(aerr, ErrTooLarge) {
 					return 0, errors.Join(ErrTooLarge, errors.New("the request needs more memory than the server's ingest budget"))
+				}
+				if IsBusy(aerr) {
+					m.held = 0 // acquire gave it back
 				}
 				return 0, aerr
 			}
