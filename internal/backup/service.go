@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-siem/vigil/internal/web"
 	"log/slog"
 	"net/http"
 	"os"
@@ -185,48 +186,42 @@ func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error)) m
 			}
 			if r.ContentLength != 0 {
 				if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-					writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want {\"to\": \"DIR or s3://BUCKET/PREFIX\"}: " + err.Error()})
+					web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "want {\"to\": \"DIR or s3://BUCKET/PREFIX\"}: " + err.Error()})
 					return
 				}
 			}
 			m, err := s.Backup(r.Context(), req.To)
 			if err != nil {
-				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 				return
 			}
 			m.Files = nil // the summary; the manifest is in the target
-			writeJSON(w, http.StatusOK, m)
+			web.WriteJSON(w, http.StatusOK, m)
 		}),
 		"GET /api/v1/backups": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var since time.Time
 			if v := r.URL.Query().Get("since"); v != "" {
 				t, err := parseTime(v, time.Now())
 				if err != nil {
-					writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+					web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 					return
 				}
 				since = t
 			}
 			h, err := s.History(r.Context(), since)
 			if err != nil {
-				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 				return
 			}
 			ds, err := s.Drills(r.Context(), since)
 			if err != nil {
-				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 				return
 			}
 			if h == nil {
 				h = []Record{}
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"backups": h, "drills": ds})
+			web.WriteJSON(w, http.StatusOK, map[string]any{"backups": h, "drills": ds})
 		}),
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-siem/vigil/internal/web"
 	"io"
 	"net/http"
 	"strconv"
@@ -62,12 +63,6 @@ func (h *Handler) Routes() []alerts.Route {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func failErr(w http.ResponseWriter, err error) {
 	var ie *InputError
 	status := http.StatusInternalServerError
@@ -77,7 +72,7 @@ func failErr(w http.ResponseWriter, err error) {
 	case errors.As(err, &ie):
 		status = http.StatusBadRequest
 	}
-	writeJSON(w, status, map[string]string{"error": err.Error()})
+	web.WriteJSON(w, status, map[string]string{"error": err.Error()})
 }
 
 func (h *Handler) actor(ctx context.Context) string {
@@ -134,7 +129,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cases": cs})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"cases": cs})
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +144,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, h.withBreach(r.Context(), c))
+	web.WriteJSON(w, http.StatusCreated, h.withBreach(r.Context(), c))
 }
 
 // withBreach completes a privacy case's clock with its patients.
@@ -168,7 +163,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var c Case
 		if c, err = h.Store.Get(r.Context(), id); err == nil {
-			writeJSON(w, http.StatusOK, h.withBreach(r.Context(), c))
+			web.WriteJSON(w, http.StatusOK, h.withBreach(r.Context(), c))
 			return
 		}
 	}
@@ -196,7 +191,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.withBreach(r.Context(), c))
+	web.WriteJSON(w, http.StatusOK, h.withBreach(r.Context(), c))
 }
 
 func (h *Handler) addAlerts(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +248,7 @@ func (h *Handler) addTask(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, t)
+	web.WriteJSON(w, http.StatusCreated, t)
 }
 
 func (h *Handler) setTask(w http.ResponseWriter, r *http.Request) {
@@ -351,7 +346,7 @@ func (h *Handler) addEvidence(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, e)
+	web.WriteJSON(w, http.StatusCreated, e)
 }
 
 func (h *Handler) getEvidence(w http.ResponseWriter, r *http.Request) {
@@ -401,7 +396,7 @@ func (h *Handler) patients(w http.ResponseWriter, r *http.Request) {
 	if h.seesPHI(r.Context()) {
 		resp["ids"] = p.IDs
 	}
-	writeJSON(w, http.StatusOK, resp)
+	web.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) {

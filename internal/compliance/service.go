@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-siem/vigil/internal/web"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -291,7 +292,7 @@ func (s *Service) Deliver(ctx context.Context, sch Schedule) error {
 //	POST /api/v1/reports/{id}/signoff                            {"reviewer", "role", "comment", "sha256"}
 func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error), actor func(*http.Request) string) map[string]http.Handler {
 	fail := func(w http.ResponseWriter, status int, err error) {
-		writeJSON(w, status, map[string]string{"error": err.Error()})
+		web.WriteJSON(w, status, map[string]string{"error": err.Error()})
 	}
 	format := func(r *http.Request) (report.Format, error) {
 		v := r.URL.Query().Get("format")
@@ -344,7 +345,7 @@ func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error), a
 			if l == nil {
 				l = []Stored{}
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"reports": l})
+			web.WriteJSON(w, http.StatusOK, map[string]any{"reports": l})
 		}),
 		"GET /api/v1/reports/{id}": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -387,14 +388,8 @@ func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error), a
 			case err != nil:
 				fail(w, http.StatusBadRequest, err)
 			default:
-				writeJSON(w, http.StatusCreated, so)
+				web.WriteJSON(w, http.StatusCreated, so)
 			}
 		}),
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vigil-siem/vigil/internal/web"
 	"io"
 	"net/http"
 	"strconv"
@@ -43,12 +44,6 @@ func (h *Handler) Routes() []alerts.Route {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func failErr(w http.ResponseWriter, err error) {
 	var ve *ValidationError
 	var ie *alerts.InputError
@@ -63,7 +58,7 @@ func failErr(w http.ResponseWriter, err error) {
 	case errors.As(err, &ve), errors.As(err, &ie):
 		status = http.StatusBadRequest
 	}
-	writeJSON(w, status, map[string]string{"error": err.Error()})
+	web.WriteJSON(w, status, map[string]string{"error": err.Error()})
 }
 
 func (h *Handler) actor(ctx context.Context) string {
@@ -104,7 +99,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	for _, e := range h.Service.Errors() {
 		errs = append(errs, e.Error())
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"exceptions": xs, "errors": errs})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"exceptions": xs, "errors": errs})
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +108,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, x)
+	web.WriteJSON(w, http.StatusOK, x)
 }
 
 // request is an exception as the API takes it.
@@ -163,7 +158,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, x)
+	web.WriteJSON(w, http.StatusCreated, x)
 }
 
 func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +174,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, x)
+	web.WriteJSON(w, http.StatusOK, x)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
@@ -210,7 +205,7 @@ func (h *Handler) reload(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) fromAlert(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "alert id must be a number"})
+		web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "alert id must be a number"})
 		return
 	}
 	var q struct {
@@ -261,7 +256,7 @@ func (h *Handler) fromAlert(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, x)
+	web.WriteJSON(w, http.StatusCreated, x)
 }
 
 // FromAlert builds the exception of an alert's rule for the alert's values

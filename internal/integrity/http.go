@@ -2,8 +2,8 @@ package integrity
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"github.com/vigil-siem/vigil/internal/web"
 	"io"
 	"net/http"
 	"time"
@@ -32,14 +32,8 @@ func (h *Handler) Routes() map[string]http.Handler {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	web.WriteJSON(w, status, map[string]string{"error": msg})
 }
 
 func (h *Handler) since(r *http.Request) (time.Time, error) {
@@ -92,7 +86,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	web.WriteJSON(w, http.StatusOK, st)
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +104,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
+	web.WriteJSON(w, http.StatusOK, struct {
 		OK bool `json:"ok"`
 		*Report
 	}{rep.OK(), rep})
@@ -127,7 +121,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	web.WriteJSON(w, http.StatusOK, b)
 }
 
 func (h *Handler) prove(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +144,7 @@ func (h *Handler) prove(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	web.WriteJSON(w, http.StatusOK, p)
 }
 
 // Prove proves stored events sealed, signing a checkpoint first when the

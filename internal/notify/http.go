@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vigil-siem/vigil/internal/web"
 	"net/http"
 	"strconv"
 	"time"
@@ -41,14 +42,8 @@ func (h *Handler) Routes() []alerts.Route {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func fail(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	web.WriteJSON(w, status, map[string]string{"error": msg})
 }
 
 func (h *Handler) audit(ctx context.Context, action, target string, d map[string]any, err error) {
@@ -102,7 +97,7 @@ func (h *Handler) channels(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, ci)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"channels": out})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"channels": out})
 }
 
 func (h *Handler) createChannel(w http.ResponseWriter, r *http.Request) { h.saveChannel(w, r, true) }
@@ -144,7 +139,7 @@ func (h *Handler) saveChannel(w http.ResponseWriter, r *http.Request, create boo
 	if create {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, map[string]any{"name": ch.Name, "kind": ch.Kind, "target": ch.Target, "console": true})
+	web.WriteJSON(w, status, map[string]any{"name": ch.Name, "kind": ch.Kind, "target": ch.Target, "console": true})
 }
 
 func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +150,7 @@ func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request) {
 		channelFail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+	web.WriteJSON(w, http.StatusOK, map[string]bool{"deleted": true})
 }
 
 func channelFail(w http.ResponseWriter, err error) {
@@ -185,7 +180,7 @@ func (h *Handler) test(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadGateway, "test notification on "+name+" failed: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"channel": name, "sent": true, "took_ms": time.Since(start).Milliseconds()})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"channel": name, "sent": true, "took_ms": time.Since(start).Milliseconds()})
 }
 
 func (h *Handler) deliveries(w http.ResponseWriter, r *http.Request) {
@@ -212,7 +207,7 @@ func (h *Handler) deliveries(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": ds})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"deliveries": ds})
 }
 
 func (h *Handler) alertDeliveries(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +221,7 @@ func (h *Handler) alertDeliveries(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": ds})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"deliveries": ds})
 }
 
 func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
@@ -243,6 +238,6 @@ func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		fail(w, http.StatusInternalServerError, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": "pending"})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "pending"})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vigil-siem/vigil/internal/web"
 	"io"
 	"net/http"
 	"strconv"
@@ -40,12 +41,6 @@ func (h *Handler) Routes() []alerts.Route {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func failErr(w http.ResponseWriter, err error) {
 	var ie *InputError
 	status := http.StatusInternalServerError
@@ -57,7 +52,7 @@ func failErr(w http.ResponseWriter, err error) {
 	case errors.As(err, &ie):
 		status = http.StatusBadRequest
 	}
-	writeJSON(w, status, map[string]string{"error": err.Error()})
+	web.WriteJSON(w, status, map[string]string{"error": err.Error()})
 }
 
 func (h *Handler) actor(ctx context.Context) string {
@@ -74,7 +69,7 @@ func (h *Handler) audit(ctx context.Context, action, target string, d map[string
 }
 
 func (h *Handler) actions(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"actions": nonNil(h.Runner.Actions())})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"actions": nonNil(h.Runner.Actions())})
 }
 
 func nonNil(a []*Action) []*Action {
@@ -87,7 +82,7 @@ func nonNil(a []*Action) []*Action {
 func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "id must be a number"})
+		web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "id must be a number"})
 		return 0, false
 	}
 	return id, true
@@ -109,7 +104,7 @@ func (h *Handler) alertActions(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attached": nonNil(att), "other": nonNil(other), "runs": runs})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"attached": nonNil(att), "other": nonNil(other), "runs": runs})
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
@@ -144,7 +139,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 	if run.Status == "pending_approval" {
 		status = http.StatusAccepted
 	}
-	writeJSON(w, status, run)
+	web.WriteJSON(w, status, run)
 }
 
 func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +148,7 @@ func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("alert"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "alert: want an alert id"})
+			web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "alert: want an alert id"})
 			return
 		}
 		alert = n
@@ -164,7 +159,7 @@ func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
 func (h *Handler) getRun(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +172,7 @@ func (h *Handler) getRun(w http.ResponseWriter, r *http.Request) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, run)
+	web.WriteJSON(w, http.StatusOK, run)
 }
 
 func (h *Handler) decide(w http.ResponseWriter, r *http.Request, approve bool) {
@@ -202,7 +197,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request, approve bool) {
 		failErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, run)
+	web.WriteJSON(w, http.StatusOK, run)
 }
 
 func (h *Handler) approve(w http.ResponseWriter, r *http.Request) { h.decide(w, r, true) }

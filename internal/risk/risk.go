@@ -10,8 +10,8 @@ package risk
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
+	"github.com/vigil-siem/vigil/internal/web"
 	"log/slog"
 	"math"
 	"net/http"
@@ -356,45 +356,39 @@ func validType(t string) bool {
 func (h *Handler) top(w http.ResponseWriter, r *http.Request) {
 	typ := r.URL.Query().Get("type")
 	if typ != "" && !validType(typ) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "type: want user, host, ip or patient"})
+		web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "type: want user, host, ip or patient"})
 		return
 	}
 	limit := 50
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit: want 1 to 10000"})
+			web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "limit: want 1 to 10000"})
 			return
 		}
 		limit = n
 	}
 	es, err := h.Engine.Top(r.Context(), typ, limit)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
 	if h.Mask != nil {
 		h.Mask(r.Context(), es)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entities": es, "threshold": h.Engine.opt.Threshold, "half_life": h.Engine.opt.HalfLife.String()})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"entities": es, "threshold": h.Engine.opt.Threshold, "half_life": h.Engine.opt.HalfLife.String()})
 }
 
 func (h *Handler) one(w http.ResponseWriter, r *http.Request) {
 	typ := r.PathValue("type")
 	if !validType(typ) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "type: want user, host, ip or patient"})
+		web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "type: want user, host, ip or patient"})
 		return
 	}
 	en, cs, err := h.Engine.Of(r.Context(), typ, r.PathValue("value"))
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		web.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entity": en, "contributions": cs, "threshold": h.Engine.opt.Threshold})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	web.WriteJSON(w, http.StatusOK, map[string]any{"entity": en, "contributions": cs, "threshold": h.Engine.opt.Threshold})
 }

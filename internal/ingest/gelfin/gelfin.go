@@ -13,9 +13,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-siem/vigil/internal/web"
 	"io"
 	"log/slog"
 	"net"
@@ -386,10 +386,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var encErr *ingest.EncodingError
 	switch {
 	case errors.As(err, &encErr) && encErr.Unsupported:
-		writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"error": err.Error()})
+		web.WriteJSON(w, http.StatusUnsupportedMediaType, map[string]any{"error": err.Error()})
 		return
 	case err != nil:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+		web.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
 		return
 	}
 	defer body.Close()
@@ -403,7 +403,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case ingest.IsTooLarge(err):
 			status = http.StatusRequestEntityTooLarge
 		}
-		writeJSON(w, status, map[string]any{"error": err.Error()})
+		web.WriteJSON(w, status, map[string]any{"error": err.Error()})
 		return
 	}
 	h.Metrics.Bytes.WithLabelValues(SourceHTTP).Add(float64(len(data)))
@@ -431,21 +431,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if events.Len() == 0 {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "empty body: want a GELF message"})
+		web.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": "empty body: want a GELF message"})
 		return
 	}
 	stored, err := events.Publish(r.Context(), h.Pub, SourceHTTP)
 	if err != nil {
 		h.Metrics.Rejected.WithLabelValues(SourceHTTP).Add(float64(events.Len() - stored))
 		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "not stored: " + err.Error(), "accepted": stored})
+		web.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "not stored: " + err.Error(), "accepted": stored})
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": stored, "parse_errors": bad})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	web.WriteJSON(w, http.StatusAccepted, map[string]any{"accepted": stored, "parse_errors": bad})
 }

@@ -8,9 +8,9 @@
 package httpin
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-siem/vigil/internal/web"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -70,10 +70,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var encErr *ingest.EncodingError
 	switch {
 	case errors.As(err, &encErr) && encErr.Unsupported:
-		writeJSON(w, http.StatusUnsupportedMediaType, Response{Error: err.Error()})
+		web.WriteJSON(w, http.StatusUnsupportedMediaType, Response{Error: err.Error()})
 		return
 	case err != nil:
-		writeJSON(w, http.StatusBadRequest, Response{Error: err.Error()})
+		web.WriteJSON(w, http.StatusBadRequest, Response{Error: err.Error()})
 		return
 	}
 	defer body.Close()
@@ -95,7 +95,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	parse := h.Formats[format]
 	if parse == nil {
-		writeJSON(w, http.StatusBadRequest, Response{Error: fmt.Sprintf("unknown format %q: want %s", format, formatList(h.Formats))})
+		web.WriteJSON(w, http.StatusBadRequest, Response{Error: fmt.Sprintf("unknown format %q: want %s", format, formatList(h.Formats))})
 		return
 	}
 	isJSON := format == "ndjson"
@@ -140,13 +140,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case ingest.IsBusy(err):
 		w.Header().Set("Retry-After", ingest.BusyRetryAfter)
-		writeJSON(w, http.StatusServiceUnavailable, Response{Error: err.Error()})
+		web.WriteJSON(w, http.StatusServiceUnavailable, Response{Error: err.Error()})
 		return
 	case ingest.IsTooLarge(err):
-		writeJSON(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("request body exceeds %d bytes (after decompression), or the server's memory budget for requests; send smaller requests", h.MaxBodyBytes)})
+		web.WriteJSON(w, http.StatusRequestEntityTooLarge, Response{Error: fmt.Sprintf("request body exceeds %d bytes (after decompression), or the server's memory budget for requests; send smaller requests", h.MaxBodyBytes)})
 		return
 	case err != nil:
-		writeJSON(w, http.StatusBadRequest, Response{Error: "reading request body: " + err.Error()})
+		web.WriteJSON(w, http.StatusBadRequest, Response{Error: "reading request body: " + err.Error()})
 		return
 	}
 	stored, err := events.Publish(r.Context(), h.Pub, Source)
@@ -160,14 +160,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "5")
 		}
 		h.Log.Warn("ingest request partly refused by the bus", "accepted", stored, "refused", events.Len()-stored, "err", err)
-		writeJSON(w, status, resp)
+		web.WriteJSON(w, status, resp)
 		return
 	}
 	status := http.StatusOK
 	if resp.Accepted == 0 && resp.RejectedTotal > 0 {
 		status = http.StatusBadRequest
 	}
-	writeJSON(w, status, resp)
+	web.WriteJSON(w, status, resp)
 }
 
 func formatList(m map[string]formats.RecordParser) string {
@@ -177,10 +177,4 @@ func formatList(m map[string]formats.RecordParser) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ") + " (default ndjson)"
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
