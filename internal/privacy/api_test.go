@@ -223,7 +223,8 @@ func TestUserReportAndSummary(t *testing.T) {
 	code, body, _ = get(t, srv.URL+"/api/v1/privacy/reports/summary?"+period)
 	var s Summary
 	if code != 200 || json.Unmarshal(body, &s) != nil || s.Accesses != 6 || s.Explained != 4 || len(s.Departments) != 3 ||
-		s.Departments[0].Name != "Billing" || s.Departments[0].Explained != 1 || s.Users[0].Name != "clerk.cy" || s.Users[0].Accesses != 2 {
+		s.Departments[0].Name != "Billing" || s.Departments[0].Explained != 1 || s.Users[0].Name != "clerk.cy" || s.Users[0].Accesses != 2 ||
+		len(s.Reasons) != 1 || s.Reasons[0].Name != "no care team or template" || s.Reasons[0].Accesses != 2 {
 		t.Fatalf("summary %d %+v %s", code, s, body)
 	}
 	if code, body, _ := get(t, srv.URL+"/api/v1/privacy/reports/summary?format=html&"+period); code != 200 || !bytes.Contains(body, []byte("Billing")) {

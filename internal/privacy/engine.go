@@ -38,6 +38,33 @@ const (
 	ExplainNone         = "none"
 )
 
+// The details of unexplained accesses (healthcare.access.explanation_detail
+// begins with one of them; UnexplainedReason reads it back).
+const (
+	detailTerminated     = "the user's employment has ended: nothing explains an access after it"
+	detailSelf           = "the user's own record: nothing explains it"
+	detailFamily         = "a family member's record: only a direct relationship (the care team) explains it"
+	detailUnknownPatient = "the patient is not in the directory (no ADT feed for them yet)"
+	detailNoTemplate     = "not on the care team, and no template"
+)
+
+// UnexplainedReason names, in a few words, why an access was left
+// unexplained, from its explanation detail.
+func UnexplainedReason(detail string) string {
+	for _, r := range []struct{ prefix, reason string }{
+		{detailTerminated, "employment ended"},
+		{detailSelf, "own record"},
+		{detailFamily, "family member's record"},
+		{detailUnknownPatient, "patient not in the directory"},
+		{detailNoTemplate, "no care team or template"},
+	} {
+		if strings.HasPrefix(detail, r.prefix) {
+			return r.reason
+		}
+	}
+	return "other"
+}
+
 // Explanation is the verdict on one access.
 type Explanation struct {
 	Explained bool
@@ -450,9 +477,9 @@ func (e *Engine) Explain(a *enrich.Access) Explanation {
 func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, act *active, groups []string) Explanation {
 	switch {
 	case a.Terminated:
-		return Explanation{Code: ExplainNone, Detail: "the user's employment has ended: nothing explains an access after it"}
+		return Explanation{Code: ExplainNone, Detail: detailTerminated}
 	case a.Rel.Self:
-		return Explanation{Code: ExplainNone, Detail: "the user's own record: nothing explains it"}
+		return Explanation{Code: ExplainNone, Detail: detailSelf}
 	case direct != nil:
 		d := "on the patient's care team"
 		if direct.Role != "" {
@@ -463,7 +490,7 @@ func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, act *
 		}
 		return Explanation{Explained: true, Code: direct.Kind, Detail: d}
 	case a.Rel.Family:
-		return Explanation{Code: ExplainNone, Detail: "a family member's record: only a direct relationship (the care team) explains it"}
+		return Explanation{Code: ExplainNone, Detail: detailFamily}
 	}
 	if t := act.match(groups, feats); t != nil {
 		code := ExplainDeptPattern
@@ -484,9 +511,9 @@ func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, act *
 			Detail: "template " + strconv.FormatInt(t.ID, 10) + " (" + src + "): " + t.Description}
 	}
 	if !a.Found {
-		return Explanation{Code: ExplainNone, Detail: "the patient is not in the directory (no ADT feed for them yet)"}
+		return Explanation{Code: ExplainNone, Detail: detailUnknownPatient}
 	}
-	d := "not on the care team, and no template"
+	d := detailNoTemplate
 	if a.Department != "" {
 		d += " of department " + a.Department
 	}

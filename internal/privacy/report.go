@@ -357,14 +357,17 @@ func (u *UserReport) Document(generator string, loc *time.Location) *report.Docu
 // Summary is how the accesses of a period were explained: overall, per
 // department and per explanation.
 type Summary struct {
-	From         time.Time      `json:"from"`
-	To           time.Time      `json:"to"`
-	Accesses     int            `json:"accesses"`
-	Explained    int            `json:"explained"`
-	Departments  []CountRow     `json:"departments"`  // explained and total per department, least explained first
-	Explanations []CountRow     `json:"explanations"` // accesses per explanation code
-	Users        []CountRow     `json:"unexplained_users"`
-	ByCode       map[string]int `json:"-"`
+	From         time.Time  `json:"from"`
+	To           time.Time  `json:"to"`
+	Accesses     int        `json:"accesses"`
+	Explained    int        `json:"explained"`
+	Departments  []CountRow `json:"departments"`  // explained and total per department, least explained first
+	Explanations []CountRow `json:"explanations"` // accesses per explanation code
+	Users        []CountRow `json:"unexplained_users"`
+	// Reasons counts the unexplained accesses by why nothing explains
+	// them (UnexplainedReason), most first.
+	Reasons []CountRow     `json:"unexplained_reasons"`
+	ByCode  map[string]int `json:"-"`
 }
 
 // CountRow is a name with its accesses and how many were explained.
@@ -447,6 +450,30 @@ func (e *Reporter) Summary(ctx context.Context, from, to time.Time) (*Summary, e
 	}
 	s.Explanations = flat(codes, byCount)
 	s.Users = flat(users, byCount)
+	reasons := map[string]*CountRow{}
+	q = FieldExplained + ":false | stats by (" + FieldExplanationDetail + ") count() n"
+	err = e.Store.Search(ctx, store.Request{Query: q, Start: from, End: to}, func(row []event.Field) error {
+		var detail string
+		n := 0
+		for _, f := range row {
+			switch f.Name {
+			case FieldExplanationDetail:
+				detail = f.Value
+			case "n":
+				n, _ = strconv.Atoi(f.Value)
+			}
+		}
+		r := UnexplainedReason(detail)
+		if reasons[r] == nil {
+			reasons[r] = &CountRow{Name: r}
+		}
+		reasons[r].Accesses += n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Reasons = flat(reasons, byCount)
 	if len(s.Users) > 100 {
 		s.Users = s.Users[:100]
 	}
@@ -475,6 +502,11 @@ func (s *Summary) Document(generator string, loc *time.Location) *report.Documen
 	}
 	doc.AddSection("departments", "By department").Table(rows("departments", "Departments, least explained first", "Department", s.Departments))
 	doc.AddSection("explanations", "By explanation").Table(rows("explanations", "Explanations", "Explanation", s.Explanations))
+	reasons := &report.Table{ID: "reasons", Title: "Unexplained accesses by reason", Columns: []report.Column{{Name: "Reason"}, {Name: "Accesses", Align: report.AlignRight}}}
+	for _, c := range s.Reasons {
+		reasons.Rows = append(reasons.Rows, []string{c.Name, report.Count(c.Accesses)})
+	}
+	doc.AddSection("reasons", "Why accesses were left unexplained").Table(reasons)
 	doc.AddSection("users", "Users with unexplained accesses").Table(rows("users", "Users, most unexplained accesses first", "User", s.Users))
 	return doc
 }
