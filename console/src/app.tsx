@@ -82,6 +82,11 @@ export function App() {
 function Shell({ principal, signOut }: { principal: Principal; signOut: () => void }) {
   const loc = useLocation();
   const visible = useMemo(() => pages.filter((p) => can(principal, p.perm)), [principal]);
+  // The current page is the navigation entry that is the longest prefix
+  // of the path (on /privacy/reports, not /privacy as well).
+  const current = visible
+    .filter((p) => p.nav !== false && (loc.path === p.path || loc.path.startsWith(p.path + "/")))
+    .reduce<string | undefined>((best, p) => (!best || p.path.length > best.length ? p.path : best), undefined);
   let found: { def: PageDef; params: Record<string, string> } | null = null;
   let forbidden: PageDef | null = null;
   for (const def of pages) {
@@ -137,7 +142,7 @@ function Shell({ principal, signOut }: { principal: Principal; signOut: () => vo
               <ul>
                 {items.map((p) => (
                   <li key={p.path}>
-                    <Link href={p.path} aria-current={loc.path === p.path || loc.path.startsWith(p.path + "/") ? "page" : undefined}>
+                    <Link href={p.path} aria-current={p.path === current ? "page" : undefined}>
                       {p.title}
                     </Link>
                   </li>

@@ -9,6 +9,7 @@ import { exactFilter } from "../lib/logsql";
 import { useCan } from "../lib/session";
 import { withQuery } from "../lib/router";
 import { Link } from "./link";
+import { Explained } from "./privacy";
 
 export const MASKED = "[masked]";
 
@@ -56,6 +57,16 @@ export function EventDetail({ row: initial, onFilter, onToggleColumn, columns }:
         )}
         {masked && canReveal && row["vigil.id"] && <Reveal row={row} onRevealed={setRow} />}
       </div>
+      {row["healthcare.access.explained"] !== undefined && (
+        <p class="access-explanation">
+          <Explained
+            explained={row["healthcare.access.explained"] === "true"}
+            code={row["healthcare.access.explanation"]}
+            detail={row["healthcare.access.explanation_detail"]}
+            full
+          />
+        </p>
+      )}
       {tab === "json" ? (
         <pre class="json mono">{JSON.stringify(row, null, 2)}</pre>
       ) : (

@@ -530,7 +530,8 @@ function RevealPatient({ id, onRevealed }: { id: number; onRevealed: (p: Patient
 // department, and how often — the accounting of disclosures a patient may
 // ask for.
 function AccessReport({ mrn, start, end }: { mrn: string; start: string; end: string }) {
-  const q = `${exactFilter("healthcare.patient.id", mrn)} (event.module:ehr or event.module:fhir) | fields _time, user.name, healthcare.workforce.role, healthcare.workforce.department, event.action, healthcare.break_glass | sort by (_time desc) | limit 500`;
+  const canPrivacy = useCan("privacy:read");
+  const q = `${exactFilter("healthcare.patient.id", mrn)} (event.module:ehr or event.module:fhir) | fields _time, user.name, healthcare.workforce.role, healthcare.workforce.department, event.action, healthcare.break_glass, healthcare.access.explained, healthcare.access.explanation | sort by (_time desc) | limit 500`;
   const who = `${exactFilter("healthcare.patient.id", mrn)} (event.module:ehr or event.module:fhir) | stats by (user.name) count() events | sort by (events desc) | limit 20`;
   return (
     <>
@@ -542,7 +543,12 @@ function AccessReport({ mrn, start, end }: { mrn: string; start: string; end: st
         <Rows q={q} start={start} end={end} empty="Nobody opened this record in this range." />
         <Link class="btn small" href={searchHref({ q: q.replace(/ \| sort.*$/, ""), range: { start, end }, cols: ["@timestamp", "user.name", "healthcare.workforce.department", "event.action"], limit: 10000 })}>
           Open in search
-        </Link>
+        </Link>{" "}
+        {canPrivacy && (
+          <Link class="btn small" href={withQuery("/privacy/reports", { patient: mrn })}>
+            Access report with explanations (CSV, PDF)
+          </Link>
+        )}
       </Section>
     </>
   );

@@ -1,0 +1,186 @@
+// Privacy overview: how the accesses to patient records in a period were
+// explained, why and where the unexplained ones remain (the ones the
+// privacy rules judge), and the privacy alerts per rule with links to
+// them. Everything comes from the public API: the summary report
+// (GET /api/v1/privacy/reports/summary), the privacy rules and the alerts
+// of kind privacy.
+import { apiDownload, apiJSON, errorMessage } from "../lib/api";
+import { useFetch } from "../lib/hooks";
+import { useCan } from "../lib/session";
+import { withQuery } from "../lib/router";
+import { searchHref } from "../lib/searchurl";
+import { exactFilter } from "../lib/logsql";
+import { ErrorBox, Loading, PageHeader } from "../components/status";
+import { SimpleTable } from "../components/table";
+import { BarList } from "../components/chart";
+import { Link } from "../components/link";
+import { Facts, Level, useAction } from "../components/triage";
+import { explanationLabel, pct, PeriodPicker, usePeriod, type PrivacyRule, type Summary } from "../components/privacy";
+
+interface AlertLite {
+  id: number;
+  rule_id: string;
+  rule_title: string;
+  status: string;
+  level: string;
+}
+
+interface RuleCount {
+  rule: PrivacyRule;
+  alerts: number;
+  open: number;
+}
+
+export default function PrivacyOverview() {
+  const [from, setFrom] = usePeriod();
+  const canAlerts = useCan("alerts:read");
+  const canSearch = useCan("events:search");
+  const summary = useFetch((signal) => apiJSON<Summary>("/api/v1/privacy/reports/summary", { signal, query: { from } }), [from]);
+  const alerts = useFetch(
+    async (signal): Promise<RuleCount[]> => {
+      const rules = await apiJSON<{ rules: PrivacyRule[] }>("/api/v1/privacy/rules", { signal });
+      const as = canAlerts
+        ? await apiJSON<{ alerts: AlertLite[] }>("/api/v1/alerts", { signal, query: { kind: "privacy", since: from, limit: 10000 } })
+        : { alerts: [] };
+      const by = new Map<string, RuleCount>(rules.rules.map((r) => [r.id, { rule: r, alerts: 0, open: 0 }]));
+      for (const a of as.alerts) {
+        let c = by.get(a.rule_id);
+        if (!c) {
+          c = { rule: { id: a.rule_id, name: "", title: a.rule_title, level: a.level, description: "", enabled: true }, alerts: 0, open: 0 };
+          by.set(a.rule_id, c);
+        }
+        c.alerts++;
+        if (a.status !== "closed") c.open++;
+      }
+      return [...by.values()];
+    },
+    [from, canAlerts],
+  );
+  const dl = useAction();
+  const download = (format: string) =>
+    dl.run(() => apiDownload("/api/v1/privacy/reports/summary", { query: { from, format, table: format === "csv" ? "departments" : undefined } }, `access-explanation-summary.${format}`));
+  const s = summary.data;
+  const unexplained = s ? s.accesses - s.explained : 0;
+  const search = (q: string) => searchHref({ q, range: { start: from, end: "now" }, cols: ["@timestamp", "user.name", "healthcare.workforce.department", "healthcare.patient.id", "healthcare.access.explanation_detail"], limit: 1000 });
+  const totalAlerts = alerts.data?.reduce((n, c) => n + c.alerts, 0) ?? 0;
+  return (
+    <>
+      <PageHeader title="Privacy overview">
+        <PeriodPicker value={from} onChange={setFrom} />
+        <button type="button" class="btn" disabled={dl.busy} onClick={() => download("pdf")}>
+          Summary PDF
+        </button>
+        <button type="button" class="btn" disabled={dl.busy} onClick={() => download("csv")}>
+          Departments CSV
+        </button>
+      </PageHeader>
+      {dl.error ? (
+        <p class="error-line" role="alert">
+          {errorMessage(dl.error)}
+        </p>
+      ) : null}
+      <ErrorBox error={summary.error} onRetry={summary.reload} />
+      {summary.loading && !s && <Loading />}
+      {s && (
+        <div class="entity-grid privacy-overview">
+          <section class="card entity-section wide" aria-labelledby="p-accesses">
+            <h2 id="p-accesses">Accesses to patient records</h2>
+            <Facts
+              items={[
+                ["Accesses", <span class="stat" data-k="accesses">{s.accesses.toLocaleString()}</span>],
+                ["Explained", <span class="stat" data-k="explained-share">{pct(s.explained, s.accesses)}</span>],
+                ["Unexplained", <span class="stat" data-k="unexplained">{unexplained.toLocaleString()}</span>],
+                ["Privacy alerts", alerts.data ? <span class="stat" data-k="alerts">{totalAlerts.toLocaleString()}</span> : "…"],
+              ]}
+            />
+            <p class="hint">
+              An access is explained by the patient's care team, a consult, or a routine of the user's department learnt from the access history (
+              <Link href="/privacy/templates">explanation templates</Link>). The privacy rules judge what remains unexplained.
+            </p>
+          </section>
+          <section class="card entity-section" aria-labelledby="p-reasons">
+            <h2 id="p-reasons">Unexplained accesses by reason</h2>
+            {s.unexplained_reasons.length ? (
+              <BarList label="Unexplained accesses by reason" rows={s.unexplained_reasons.map((r) => ({ label: r.name, value: r.accesses }))} />
+            ) : (
+              <p class="empty">Every access in this period is explained.</p>
+            )}
+          </section>
+          <section class="card entity-section" aria-labelledby="p-departments">
+            <h2 id="p-departments">Unexplained accesses by department</h2>
+            {unexplained ? (
+              <BarList
+                label="Unexplained accesses by department"
+                rows={s.departments
+                  .filter((d) => d.accesses > d.explained)
+                  .sort((a, b) => b.accesses - b.explained - (a.accesses - a.explained))
+                  .slice(0, 15)
+                  .map((d) => ({
+                    label: d.name,
+                    value: d.accesses - d.explained,
+                    href: canSearch ? search(`healthcare.access.explained:false ${exactFilter("healthcare.workforce.department", d.name)}`) : undefined,
+                  }))}
+              />
+            ) : (
+              <p class="empty">No unexplained access in this period.</p>
+            )}
+          </section>
+          <section class="card entity-section" aria-labelledby="p-alerts">
+            <h2 id="p-alerts">Privacy alerts by rule</h2>
+            <ErrorBox error={alerts.error} onRetry={alerts.reload} />
+            {!alerts.data && !alerts.error && <Loading />}
+            {alerts.data && (
+              <SimpleTable<RuleCount>
+                caption="Privacy alerts by rule"
+                rows={alerts.data}
+                rowKey={(c) => c.rule.id}
+                initialSort={{ key: "alerts", desc: true }}
+                columns={[
+                  {
+                    key: "title",
+                    label: "Rule",
+                    value: (c) => c.rule.title,
+                    render: (c) =>
+                      canAlerts ? <Link href={withQuery("/alerts", { rule: c.rule.id, status: "any", since: from })}>{c.rule.title}</Link> : c.rule.title,
+                  },
+                  { key: "level", label: "Level", value: (c) => c.rule.level, render: (c) => <Level level={c.rule.level} /> },
+                  { key: "alerts", label: "Alerts", num: true, value: (c) => c.alerts },
+                  { key: "open", label: "Open", num: true, value: (c) => c.open },
+                ]}
+              />
+            )}
+          </section>
+          <section class="card entity-section" aria-labelledby="p-users">
+            <h2 id="p-users">Users with the most unexplained accesses</h2>
+            {s.unexplained_users.length ? (
+              <BarList
+                label="Users with the most unexplained accesses"
+                rows={s.unexplained_users.slice(0, 15).map((u) => ({ label: u.name, value: u.accesses, href: withQuery("/privacy/reports", { user: u.name, from }) }))}
+              />
+            ) : (
+              <p class="empty">Nobody.</p>
+            )}
+          </section>
+          <section class="card entity-section wide" aria-labelledby="p-explanations">
+            <h2 id="p-explanations">How accesses were explained</h2>
+            <SimpleTable
+              caption="Accesses per explanation"
+              rows={s.explanations}
+              rowKey={(r) => r.name}
+              empty="No access in this period."
+              columns={[
+                {
+                  key: "name",
+                  label: "Explanation",
+                  render: (r) => (canSearch ? <a href={search(exactFilter("healthcare.access.explanation", r.name))}>{explanationLabel(r.name)}</a> : explanationLabel(r.name)),
+                },
+                { key: "accesses", label: "Accesses", num: true },
+                { key: "share", label: "Share", num: true, value: (r) => r.accesses / Math.max(1, s.accesses), render: (r) => pct(r.accesses, s.accesses) },
+              ]}
+            />
+          </section>
+        </div>
+      )}
+    </>
+  );
+}

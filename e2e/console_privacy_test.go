@@ -1,0 +1,169 @@
+package e2e
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-siem/vigil/internal/browsertest"
+)
+
+// TestConsolePrivacy: on a simulated hospital a privacy officer opens the
+// privacy overview (its figures are the API's), approves a mined
+// explanation template (its status changes, the decision is in the audit
+// trail), opens a patient's access report through the form and downloads
+// it as CSV (one row per access the API reports).
+func TestConsolePrivacy(t *testing.T) {
+	in := startVigil(t, t.TempDir(), "--auth-mfa-roles=")
+	simulateHospital(t, in)
+
+	type summary struct {
+		Accesses  int `json:"accesses"`
+		Explained int `json:"explained"`
+	}
+	// The explanation of the last accesses may still be held for mining:
+	// wait until the figures stop moving.
+	var sum summary
+	for i := 0; i < 60; i++ {
+		var s summary
+		if err := in.adminCall("GET", "/api/v1/privacy/reports/summary?from=-30d", "", &s); err != nil {
+			t.Fatal(err)
+		}
+		if s == sum && s.Accesses > 0 {
+			break
+		}
+		sum = s
+		time.Sleep(time.Second)
+	}
+	if sum.Accesses < 1000 || sum.Explained == 0 || sum.Explained == sum.Accesses {
+		t.Fatalf("summary of the simulated hospital: %+v", sum)
+	}
+	privacyAlerts := func() int {
+		var as struct {
+			Alerts []struct{} `json:"alerts"`
+		}
+		if err := in.adminCall("GET", "/api/v1/alerts?kind=privacy&since=-30d&limit=10000", "", &as); err != nil {
+			t.Fatal(err)
+		}
+		return len(as.Alerts)
+	}
+
+	pw := in.newUser(t, "olivia", "privacy-officer")
+	b := browsertest.New(t)
+	consoleLogin(t, b, in, "olivia", pw)
+	loaded := chromedp.Poll(`document.querySelectorAll('main .loading').length === 0`, nil, chromedp.WithPollingTimeout(20*time.Second))
+	digits := func(s string) string { return strings.ReplaceAll(s, ",", "") }
+
+	// The overview shows what the API reports.
+	b.Run("overview", chromedp.Navigate(in.httpURL+"/privacy"), chromedp.WaitVisible(`[data-k=accesses]`, chromedp.ByQuery), chromedp.WaitVisible(`[data-k=alerts]`, chromedp.ByQuery), loaded)
+	if got, want := digits(b.Text(`[data-k=accesses]`)), fmt.Sprint(sum.Accesses); got != want {
+		t.Errorf("overview: %s accesses, the API %s", got, want)
+	}
+	if got, want := b.Text(`[data-k=explained-share]`), fmt.Sprintf("%.1f%%", 100*float64(sum.Explained)/float64(sum.Accesses)); got != want {
+		t.Errorf("overview: %s explained, the API %s", got, want)
+	}
+	if got, want := digits(b.Text(`[data-k=unexplained]`)), fmt.Sprint(sum.Accesses-sum.Explained); got != want {
+		t.Errorf("overview: %s unexplained, the API %s", got, want)
+	}
+	if got, want := digits(b.Text(`[data-k=alerts]`)), fmt.Sprint(privacyAlerts()); got != want {
+		t.Errorf("overview: %s privacy alerts, the API %s", got, want)
+	}
+	if n := b.Count(`section[aria-labelledby="p-reasons"] .barlist tr`); n == 0 {
+		t.Error("overview: no reason for the unexplained accesses")
+	}
+	if n := b.Count(`section[aria-labelledby="p-alerts"] a[href^="/alerts?rule="]`); n < 9 {
+		t.Errorf("overview: %d privacy rules link to their alerts, want every rule", n)
+	}
+	b.CheckA11y()
+	shot := b.FullScreenshot("1-overview")
+	if os.Getenv("VIGIL_TEST_DOCS_SCREENSHOTS") != "" {
+		data, err := os.ReadFile(shot)
+		if err == nil {
+			err = os.WriteFile(filepath.Join("..", "docs", "images", "console-privacy.png"), data, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Approve the first mined template that is not approved yet.
+	b.Run("templates", chromedp.Navigate(in.httpURL+"/privacy/templates"), chromedp.WaitVisible(`#t-mined`, chromedp.ByQuery), loaded)
+	var label string
+	b.Run("first approve button", chromedp.AttributeValue(`section[aria-labelledby="t-mined"] button[aria-label^="Approve template"]`, "aria-label", &label, nil, chromedp.ByQuery))
+	id := strings.TrimPrefix(label, "Approve template ")
+	b.Run("approve", chromedp.Click(`button[aria-label="`+label+`"]`, chromedp.ByQuery), chromedp.WaitVisible(`.modal textarea`, chromedp.ByQuery),
+		chromedp.SendKeys(`.modal textarea`, "pharmacy verifies every inpatient order", chromedp.ByQuery),
+		chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery), chromedp.WaitNotPresent(`.modal`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//tr[td[1][normalize-space()="`+id+`"]]//span[@data-status="approved"]`, chromedp.BySearch))
+	var tpl struct {
+		Status    string `json:"status"`
+		DecidedBy string `json:"decided_by"`
+	}
+	if err := in.adminCall("GET", "/api/v1/privacy/templates/"+id, "", &tpl); err != nil || tpl.Status != "approved" || tpl.DecidedBy != "olivia" {
+		t.Fatalf("template %s after approval: %+v %v", id, tpl, err)
+	}
+	var audit struct {
+		Records []struct {
+			Target string `json:"target"`
+		} `json:"records"`
+	}
+	if err := in.adminCall("GET", "/api/v1/audit?action=privacy.template.approve&actor=olivia", "", &audit); err != nil || len(audit.Records) != 1 || audit.Records[0].Target != "template:"+id {
+		t.Fatalf("audit trail of the approval: %+v %v", audit, err)
+	}
+	b.CheckA11y()
+	b.Screenshot("2-templates")
+
+	// A patient with an unexplained access: the report through the form,
+	// then its CSV.
+	rows := in.search(`healthcare.access.explained:false | limit 1`)
+	if len(rows) == 0 {
+		t.Fatal("no unexplained access in the simulated hospital")
+	}
+	mrn := rows[0]["healthcare.patient.id"]
+	var rep struct {
+		Total       int `json:"total"`
+		Unexplained int `json:"unexplained"`
+	}
+	if err := in.adminCall("GET", "/api/v1/privacy/reports/patients/"+url.PathEscape(mrn)+"?from=-30d", "", &rep); err != nil || rep.Unexplained == 0 {
+		t.Fatalf("patient report of %s: %+v %v", mrn, rep, err)
+	}
+	b.Run("report form", chromedp.Navigate(in.httpURL+"/privacy/reports"), chromedp.WaitVisible(`input[name=id]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=id]`, mrn, chromedp.ByQuery), chromedp.Click(`//button[text()="Open report"]`, chromedp.BySearch),
+		chromedp.WaitVisible(`#r-patient`, chromedp.ByQuery), loaded)
+	if got := digits(b.Text(`section[aria-labelledby="r-patient"] [data-k=total]`)); got != fmt.Sprint(rep.Total) {
+		t.Errorf("patient report: %s accesses, the API %d", got, rep.Total)
+	}
+	if n := b.Count(`section[aria-labelledby="r-patient"] tbody tr`); n != rep.Total {
+		t.Errorf("patient report: %d rows, want %d", n, rep.Total)
+	}
+	if n := b.Count(`section[aria-labelledby="r-patient"] tbody .badge.warn`); n != rep.Unexplained {
+		t.Errorf("patient report: %d accesses marked unexplained, want %d", n, rep.Unexplained)
+	}
+	b.CheckA11y()
+	b.FullScreenshot("3-patient-report")
+	dir := t.TempDir()
+	b.Run("download csv", browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(dir),
+		chromedp.Click(`//button[contains(., "Download CSV")]`, chromedp.BySearch))
+	file := filepath.Join(dir, "access-report-"+mrn+".csv")
+	var data []byte
+	for i := 0; i < 100; i++ {
+		if d, err := os.ReadFile(file); err == nil && len(d) > 0 {
+			data = d
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if err != nil || len(recs) != rep.Total+1 {
+		t.Fatalf("downloaded CSV %s: %d records, want %d and a header (%v)", file, len(recs), rep.Total, err)
+	}
+	b.CheckConsole()
+}
