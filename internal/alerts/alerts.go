@@ -302,6 +302,33 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 		byID[a.ID] = len(changes)
 		changes = append(changes, Change{Alert: a, What: what, Raises: 1})
 	}
+	// The alerts this call read or created, as they stand after its raises:
+	// a brute force rolls thousands of raises into one alert per call, and
+	// reading, merging and rewriting the alert's row (its JSON event ids
+	// and fields) for each was most of the cost of raising. Each alert is
+	// read once, merged in memory and written once, at the end.
+	touched := map[int64]*Alert{}
+	var dirty []int64
+	isDirty := map[int64]bool{}
+	inGroup := map[string]int64{} // group key -> the alert its last raise rolled into
+	load := func(id int64) (*Alert, error) {
+		if a, ok := touched[id]; ok {
+			return a, nil
+		}
+		a, err := getTx(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		touched[id] = &a
+		return &a, nil
+	}
+	rolled := func(a *Alert) {
+		a.Updated = now
+		if !isDirty[a.ID] {
+			isDirty[a.ID] = true
+			dirty = append(dirty, a.ID)
+		}
+	}
 	for _, in := range as {
 		if in.Key == "" {
 			return nil, errors.New("alert without key")
@@ -319,7 +346,7 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 		case err == nil && !in.Update:
 			continue // raised before
 		case err == nil:
-			a, err := getTx(ctx, tx, known)
+			a, err := load(known)
 			if err != nil {
 				return nil, err
 			}
@@ -329,40 +356,47 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 			if knownIDs <= len(newIDs) {
 				newIDs = newIDs[knownIDs:]
 			}
-			merge(&a, in, in.Count-knownCount, newIDs)
-			if err := saveRaise(ctx, tx, &a, now); err != nil {
-				return nil, err
-			}
+			merge(a, in, in.Count-knownCount, newIDs)
+			rolled(a)
 			if _, err := tx.ExecContext(ctx, `UPDATE alert_keys SET count = ?, ids = ? WHERE key = ?`, in.Count, len(in.EventIDs), in.Key); err != nil {
 				return nil, err
 			}
-			note(a, "updated")
+			note(*a, "updated")
 			continue
 		case !errors.Is(err, sql.ErrNoRows):
 			return nil, fmt.Errorf("look up alert key: %w", err)
 		}
 		if in.GroupKey != "" && s.opt.GroupWindow > 0 {
-			var gid int64
-			// The raise falls within the window around the alert's
-			// activity (raises may come out of order).
-			err := tx.QueryRowContext(ctx, groupLookup,
-				in.GroupKey, in.FirstSeen.Add(-s.opt.GroupWindow).UnixNano(), in.Time.Add(s.opt.GroupWindow).UnixNano()).Scan(&gid)
-			if err == nil {
-				a, err := getTx(ctx, tx, gid)
+			lo, hi := in.FirstSeen.Add(-s.opt.GroupWindow), in.Time.Add(s.opt.GroupWindow)
+			gid, cached := inGroup[in.GroupKey]
+			if a := touched[gid]; cached && (a.Status == "closed" || a.Time.Before(lo) || a.FirstSeen.After(hi)) {
+				// Outside the window of the alert the group's last raise
+				// rolled into: as stored, it is outside it too (its
+				// times only widened here), so ask the store.
+				cached = false
+			}
+			if !cached {
+				// The raise falls within the window around the alert's
+				// activity (raises may come out of order).
+				err = tx.QueryRowContext(ctx, groupLookup, in.GroupKey, lo.UnixNano(), hi.UnixNano()).Scan(&gid)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return nil, fmt.Errorf("look up alert group: %w", err)
+				}
+				cached = err == nil
+			}
+			if cached {
+				a, err := load(gid)
 				if err != nil {
 					return nil, err
 				}
-				merge(&a, in, in.Count, in.EventIDs)
-				if err := saveRaise(ctx, tx, &a, now); err != nil {
-					return nil, err
-				}
+				merge(a, in, in.Count, in.EventIDs)
+				rolled(a)
+				inGroup[in.GroupKey] = a.ID
 				if _, err := tx.ExecContext(ctx, `INSERT INTO alert_keys (key, alert_id, count, ids) VALUES (?, ?, ?, ?)`, in.Key, a.ID, in.Count, len(in.EventIDs)); err != nil {
 					return nil, err
 				}
-				note(a, "grouped")
+				note(*a, "grouped")
 				continue
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return nil, fmt.Errorf("look up alert group: %w", err)
 			}
 		}
 		a := in
@@ -388,7 +422,20 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 		}
 		a.Tags, a.EventIDs = nonNil(a.Tags), nonNil(a.EventIDs)
 		a.AnalystTags = []string{}
+		// Later raises of this call merge into it in memory: its row is
+		// written again at the end (dirty), as it then stands.
+		stored := a
+		stored.EventIDs = append([]string(nil), a.EventIDs...)
+		touched[a.ID] = &stored
+		if a.GroupKey != "" {
+			inGroup[a.GroupKey] = a.ID
+		}
 		note(a, "new")
+	}
+	for _, id := range dirty {
+		if err := saveRaise(ctx, tx, touched[id], now); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err

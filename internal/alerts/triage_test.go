@@ -200,6 +200,54 @@ func TestGrouping(t *testing.T) {
 	}
 }
 
+// A brute force rolls thousands of raises into one alert per Add: the
+// alert's row is written once per Add, as it stands after all of them,
+// not rewritten (with its event ids and fields) for every raise.
+func TestGroupedRaisesWriteTheAlertOnce(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE alert_writes (n INTEGER NOT NULL);
+		INSERT INTO alert_writes VALUES (0);
+		CREATE TRIGGER count_alert_writes AFTER UPDATE ON alerts BEGIN UPDATE alert_writes SET n = n + 1; END;`); err != nil {
+		t.Fatal(err)
+	}
+	writes := func() int {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT n FROM alert_writes`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	gk := GroupKey("r1", [2]string{"source.ip", "203.0.113.9"})
+	var as []Alert
+	for i := range 2000 {
+		as = append(as, Alert{Key: fmt.Sprintf("sigma/r1/%d", i), Kind: "sigma", RuleID: "r1", RuleTitle: "x", Level: "low",
+			Time: base.Add(time.Duration(i) * time.Millisecond), EventIDs: []string{fmt.Sprintf("1-%d", i)}, GroupKey: gk,
+			Fields: map[string]string{"n": fmt.Sprint(i)}})
+	}
+	// Out of order and a level raised on the way: merged as one by one.
+	as[1500].Time, as[1500].Level = base.Add(-time.Minute), "high"
+	added := raise(t, s, as[:1000]...)
+	raise(t, s, as[1000:]...)
+	if len(added) != 1 {
+		t.Fatalf("%d alerts, want 1", len(added))
+	}
+	if w := writes(); w > 2 {
+		t.Fatalf("2,000 raises in two Adds wrote the alert's row %d times, want at most 2", w)
+	}
+	a, _ := s.Get(ctx, added[0].ID)
+	if a.Count != 2000 || !a.FirstSeen.Equal(base.Add(-time.Minute)) || !a.Time.Equal(base.Add(1999*time.Millisecond)) ||
+		len(a.EventIDs) != MaxEventIDs || a.EventIDs[999] != "1-999" || a.Fields["n"] != "1999" || a.Level != "high" {
+		t.Fatalf("count %d first %v last %v ids %d fields %v level %s", a.Count, a.FirstSeen, a.Time, len(a.EventIDs), a.Fields, a.Level)
+	}
+	// Redelivered: nothing counted, nothing written.
+	raise(t, s, as[10:20]...)
+	if a2, _ := s.Get(ctx, a.ID); a2.Count != 2000 || writes() > 2 {
+		t.Fatalf("a redelivery counted again (%d) or wrote the alert (%d writes)", a2.Count, writes())
+	}
+}
+
 func TestBulkUpdate(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
