@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -126,8 +127,8 @@ func meanMedian(v []float64) (float64, float64) {
 
 // RegisterMetrics exports triage metrics: alerts closed per rule and
 // disposition, times to acknowledge and close per level (as they
-// happen), and the open alerts per level and status (read at each
-// scrape).
+// happen), and the open alerts per level and status (read at a scrape,
+// at most every openEvery).
 func (s *Store) RegisterMetrics(reg prometheus.Registerer) {
 	closed := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_alerts_closed_total", Help: "Alerts closed, by rule and disposition."}, []string{"rule", "disposition"})
 	buckets := []float64{60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600, 7 * 24 * 3600}
@@ -148,23 +149,56 @@ func (s *Store) RegisterMetrics(reg prometheus.Registerer) {
 type openCollector struct {
 	s    *Store
 	desc *prometheus.Desc
+
+	mu     sync.Mutex
+	at     time.Time // when counts were read
+	counts []openCount
 }
+
+type openCount struct {
+	level, status string
+	n             float64
+}
+
+// openEvery is how long the open-alert counts are reused: counting them
+// reads every open alert, and a scraper polling /metrics (a dashboard, a
+// benchmark waiting for its events) made that a cost per scrape that grew
+// with the alerts raised.
+const openEvery = 10 * time.Second
 
 func (c *openCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *openCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.s.opt.Now()
+	if c.at.IsZero() || now.Sub(c.at) >= openEvery || now.Before(c.at) {
+		counts, err := c.read()
+		if err != nil {
+			return
+		}
+		c.counts, c.at = counts, now
+	}
+	for _, o := range c.counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, o.n, o.level, o.status)
+	}
+}
+
+func (c *openCollector) read() ([]openCount, error) {
 	rows, err := c.s.db.Query(`SELECT level, status, COUNT(*) FROM alerts WHERE status != 'closed' GROUP BY level, status`)
 	if err != nil {
-		return
+		return nil, err
 	}
 	defer rows.Close()
+	var out []openCount
 	for rows.Next() {
-		var l, st string
-		var n float64
-		if rows.Scan(&l, &st, &n) == nil {
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, n, l, st)
+		var o openCount
+		if err := rows.Scan(&o.level, &o.status, &o.n); err != nil {
+			return nil, err
 		}
+		out = append(out, o)
 	}
+	return out, rows.Err()
 }
 
 // stats serves GET /api/v1/alerts/stats?since=-30d&until=&limit=.

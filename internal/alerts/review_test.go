@@ -90,3 +90,41 @@ func mustVec(t *testing.T, reg *prometheus.Registry, name string, labels ...stri
 	t.Fatalf("no %s %v", name, labels)
 	return nil
 }
+
+// The open-alert gauges read every open alert: a scraper polling /metrics
+// reuses the counts for openEvery instead of counting again each time.
+func TestOpenGaugesAreReadAtMostEveryInterval(t *testing.T) {
+	s := open(t)
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	s.opt.Now = func() time.Time { return clock }
+	reg := prometheus.NewRegistry()
+	s.RegisterMetrics(reg)
+	open := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n float64
+		for _, mf := range mfs {
+			if mf.GetName() == "vigil_alerts_open" {
+				for _, m := range mf.GetMetric() {
+					n += m.GetGauge().GetValue()
+				}
+			}
+		}
+		return n
+	}
+	raise(t, s, Alert{Key: "a", Kind: "sigma", RuleID: "r", RuleTitle: "R", Level: "high", Time: clock})
+	if n := open(); n != 1 {
+		t.Fatalf("open %v, want 1", n)
+	}
+	raise(t, s, Alert{Key: "b", Kind: "sigma", RuleID: "r", RuleTitle: "R", Level: "high", Time: clock})
+	clock = clock.Add(openEvery / 2)
+	if n := open(); n != 1 {
+		t.Fatalf("open %v within %v of the last read, want the counts read then (1)", n, openEvery)
+	}
+	clock = clock.Add(openEvery)
+	if n := open(); n != 2 {
+		t.Fatalf("open %v after %v, want 2", n, openEvery)
+	}
+}
