@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -82,11 +83,63 @@ func (s *Service) Drills(ctx context.Context, since time.Time) ([]Drill, error) 
 	return out, rows.Err()
 }
 
+// ErrDrillRunning refuses a drill while another one runs: each starts a
+// server of its own on a scratch copy, and two at once only measure each
+// other.
+var ErrDrillRunning = errors.New("a restore drill is already running")
+
+// RunDrill runs one restore drill of target (empty: the default target)
+// with s.Drill, keeps its result, and passes a failure to OnDrillFail.
+// The error is that of the drill's machinery (no drill runner, one
+// already running, ctx ended); a drill that ran and failed is returned
+// with OK false and its reason, and no error.
+func (s *Service) RunDrill(ctx context.Context, target string) (*Drill, error) {
+	if s.Drill == nil {
+		return nil, errors.New("restore drills are not available here")
+	}
+	if target == "" {
+		target = s.Default
+	}
+	if target == "" {
+		return nil, errors.New("no backup to drill: back up first, or set backup.to")
+	}
+	if !s.drilling.TryLock() {
+		return nil, ErrDrillRunning
+	}
+	defer s.drilling.Unlock()
+	started := time.Now().UTC()
+	d, err := s.Drill(ctx, target)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if d == nil {
+		d = &Drill{Target: target, Started: started}
+	}
+	if err != nil && d.Error == "" {
+		d.Error = err.Error()
+	}
+	if err != nil {
+		d.OK = false
+	}
+	if !d.OK {
+		s.Log.Error("restore drill failed", "target", target, "err", d.Error)
+		if s.OnDrillFail != nil {
+			if err := s.OnDrillFail(ctx, d); err != nil {
+				s.Log.Error("restore drill alert", "err", err)
+			}
+		}
+	} else {
+		s.Log.Info("restore drill passed", "target", target, "backup", d.Backup, "recovery", d.Recovery.String())
+	}
+	if err := s.RecordDrill(ctx, d); err != nil {
+		s.Log.Error("record restore drill", "err", err)
+	}
+	return d, nil
+}
+
 // RunDrills runs a restore drill of the default target every interval
-// until ctx ends, and keeps each result; run does the drill (the server
-// runs vigil restore --drill as a child process). A failed drill is
-// logged as an error, kept with its reason, and passed to OnDrillFail.
-func (s *Service) RunDrills(ctx context.Context, interval time.Duration, run func(ctx context.Context, target string) (*Drill, error)) {
+// until ctx ends (RunDrill: each result kept, a failure alerted).
+func (s *Service) RunDrills(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -95,32 +148,8 @@ func (s *Service) RunDrills(ctx context.Context, interval time.Duration, run fun
 			return
 		case <-t.C:
 		}
-		started := time.Now().UTC()
-		d, err := run(ctx, s.Default)
-		if ctx.Err() != nil {
-			return
-		}
-		if d == nil {
-			d = &Drill{Target: s.Default, Started: started}
-		}
-		if err != nil && d.Error == "" {
-			d.Error = err.Error()
-		}
-		if err != nil {
-			d.OK = false
-		}
-		if !d.OK {
-			s.Log.Error("restore drill failed", "target", s.Default, "err", d.Error)
-			if s.OnDrillFail != nil {
-				if err := s.OnDrillFail(ctx, d); err != nil {
-					s.Log.Error("restore drill alert", "err", err)
-				}
-			}
-		} else {
-			s.Log.Info("restore drill passed", "target", s.Default, "backup", d.Backup, "recovery", d.Recovery.String())
-		}
-		if err := s.RecordDrill(ctx, d); err != nil {
-			s.Log.Error("record restore drill", "err", err)
+		if _, err := s.RunDrill(ctx, ""); err != nil && ctx.Err() == nil {
+			s.Log.Warn("restore drill not run", "err", err)
 		}
 	}
 }

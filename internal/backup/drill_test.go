@@ -5,7 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +35,7 @@ func TestRunDrillsKeepsResults(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.RunDrills(ctx, 10*time.Millisecond, func(_ context.Context, target string) (*Drill, error) {
+		s.Drill = func(_ context.Context, target string) (*Drill, error) {
 			n++
 			switch n {
 			case 1:
@@ -42,7 +46,8 @@ func TestRunDrillsKeepsResults(t *testing.T) {
 				cancel()
 				return nil, ctx.Err()
 			}
-		})
+		}
+		s.RunDrills(ctx, 10*time.Millisecond)
 	}()
 	<-done
 	ds, err := s.Drills(context.Background(), time.Time{})
@@ -61,5 +66,72 @@ func TestRunDrillsKeepsResults(t *testing.T) {
 	}
 	if !passed.OK || passed.Backup != "b1" || time.Duration(passed.Recovery) != 1500*time.Millisecond || passed.Verified != 42 {
 		t.Errorf("passed drill kept as %+v", passed)
+	}
+}
+
+// TestDrillNowAPI: POST /api/v1/backups/drill runs one drill of the latest
+// successful backup's target and answers its result; it refuses a target
+// the server never backed up to (the API reads no other directory) and a
+// second drill while one runs.
+func TestDrillNowAPI(t *testing.T) {
+	d, err := db.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	s := &Service{DB: d, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := s.Routes(func(string, time.Time) (time.Time, error) { return time.Time{}, nil })["POST /api/v1/backups/drill"]
+	post := func(body string) (int, string) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/backups/drill", strings.NewReader(body)))
+		return w.Code, w.Body.String()
+	}
+	if code, body := post(""); code != http.StatusBadRequest || !strings.Contains(body, "no backup to drill") {
+		t.Fatalf("drill with no backup and no backup.to: %d %s", code, body)
+	}
+	for i, r := range []struct {
+		target, err string
+	}{{"/old", ""}, {"/new", ""}, {"/broken", "disk full"}} {
+		if _, err := d.Exec(`INSERT INTO backups VALUES (?, ?, ?, ?, 0, 0, 1, 1, 1, '', ?)`, "b", r.target, i+1, i+2, r.err); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release, started := make(chan struct{}), make(chan struct{}, 3)
+	var targets []string
+	s.Drill = func(_ context.Context, target string) (*Drill, error) {
+		targets = append(targets, target)
+		started <- struct{}{}
+		<-release
+		return &Drill{Target: target, Backup: "b", Started: time.Now().UTC(), Recovery: Seconds(time.Second), Verified: 7, OK: true}, nil
+	}
+	if code, body := post(`{"from": "/etc"}`); code != http.StatusBadRequest || !strings.Contains(body, "/etc: not a target this server has backed up to") {
+		t.Fatalf("drill of a foreign directory: %d %s", code, body)
+	}
+	type answer struct {
+		code int
+		body string
+	}
+	first := make(chan answer, 1)
+	go func() { c, b := post(""); first <- answer{c, b} }()
+	<-started
+	if code, body := post(`{"from": "/old"}`); code != http.StatusConflict {
+		t.Errorf("second drill while one runs: %d %s", code, body)
+	}
+	close(release)
+	a := <-first
+	if a.code != http.StatusOK || !strings.Contains(a.body, `"ok":true`) || !strings.Contains(a.body, `"verified_events":7`) {
+		t.Fatalf("drill now: %d %s", a.code, a.body)
+	}
+	if code, body := post(`{"from": "/old"}`); code != http.StatusOK {
+		t.Fatalf("drill of an older target: %d %s", code, body)
+	}
+	if want := []string{"/new", "/old"}; !slices.Equal(targets, want) {
+		t.Errorf("drilled %q, want %q (the latest successful backup's target, then the one asked for)", targets, want)
+	}
+	if ds, _ := s.Drills(context.Background(), time.Time{}); len(ds) != 2 {
+		t.Errorf("%d drills kept, want 2", len(ds))
 	}
 }

@@ -67,8 +67,12 @@ type Service struct {
 	// OnDrillFail is told of each failed scheduled restore drill (the
 	// server raises an alert); nil: only logged and kept.
 	OnDrillFail func(ctx context.Context, d *Drill) error
+	// Drill runs one restore drill of a target (the server runs vigil
+	// restore --drill as a child process); nil: no drills.
+	Drill func(ctx context.Context, target string) (*Drill, error)
 
-	mu sync.Mutex
+	mu       sync.Mutex
+	drilling sync.Mutex // held while a drill runs
 }
 
 // Open prepares the history table.
@@ -157,6 +161,37 @@ func History(ctx context.Context, d *sql.DB, since time.Time) ([]Record, error) 
 	return out, rows.Err()
 }
 
+// drillTarget is the target a drill asked for through the API restores
+// from: one this server backed up to (or backup.to), never an arbitrary
+// path, so the API cannot be used to read other directories. Empty: the
+// target of the latest successful backup, else backup.to.
+func (s *Service) drillTarget(ctx context.Context, from string) (string, error) {
+	h, err := s.History(ctx, time.Time{})
+	if err != nil {
+		return "", err
+	}
+	if from == "" {
+		for _, b := range h {
+			if b.Error == "" {
+				return b.Target, nil
+			}
+		}
+		if s.Default == "" {
+			return "", errors.New("no backup to drill: back up first, or set backup.to")
+		}
+		return s.Default, nil
+	}
+	if from == s.Default {
+		return from, nil
+	}
+	for _, b := range h {
+		if b.Target == from {
+			return from, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not a target this server has backed up to", from)
+}
+
 // RunSchedule backs up to the default target every interval until ctx
 // ends.
 func (s *Service) RunSchedule(ctx context.Context, interval time.Duration) {
@@ -178,6 +213,7 @@ func (s *Service) RunSchedule(ctx context.Context, interval time.Duration) {
 //
 //	POST /api/v1/backup    {"to": "DIR or s3://BUCKET/PREFIX"} (default backup.to): back up now; the manifest's summary
 //	GET  /api/v1/backups   ?since=: the attempts and the restore drills, newest first
+//	POST /api/v1/backups/drill  {"from": TARGET} (default: the latest successful backup's target, else backup.to): run a restore drill now; its result
 func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error)) map[string]http.Handler {
 	return map[string]http.Handler{
 		"POST /api/v1/backup": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -197,6 +233,31 @@ func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error)) m
 			}
 			m.Files = nil // the summary; the manifest is in the target
 			web.WriteJSON(w, http.StatusOK, m)
+		}),
+		"POST /api/v1/backups/drill": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var req struct {
+				From string `json:"from"`
+			}
+			if r.ContentLength != 0 {
+				if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+					web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "want {\"from\": \"DIR or s3://BUCKET/PREFIX\"}: " + err.Error()})
+					return
+				}
+			}
+			target, err := s.drillTarget(r.Context(), req.From)
+			if err != nil {
+				web.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+			d, err := s.RunDrill(r.Context(), target)
+			switch {
+			case errors.Is(err, ErrDrillRunning):
+				web.WriteJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+			case err != nil:
+				web.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			default:
+				web.WriteJSON(w, http.StatusOK, d)
+			}
 		}),
 		"GET /api/v1/backups": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var since time.Time

@@ -39,7 +39,12 @@ func (s *Server) startBackups(ctx context.Context) (lifecycle.StopFunc, error) {
 				return stored, head, err
 			},
 		},
+		// A restore drill (on demand through the API, or every
+		// backup.drill_interval) runs vigil restore --drill; a failed one
+		// raises an alert.
+		Drill: s.restoreDrill,
 	}
+	s.backups.OnDrillFail = s.drillAlert
 	if c.KeyFile != "" || c.KeyCommand != "" {
 		s.backups.Keys = func(ctx context.Context) (*keyring.Keyring, error) { return keyring.Load(ctx, c.KeyFile, c.KeyCommand) }
 		// Refuse to start with keys that cannot be read, rather than fail
@@ -62,9 +67,8 @@ func (s *Server) startBackups(ctx context.Context) (lifecycle.StopFunc, error) {
 		}))
 	}
 	if c.DrillInterval > 0 {
-		s.backups.OnDrillFail = s.drillAlert
 		stops = append(stops, lifecycle.Go(func(ctx context.Context) error {
-			s.backups.RunDrills(ctx, time.Duration(c.DrillInterval), s.restoreDrill)
+			s.backups.RunDrills(ctx, time.Duration(c.DrillInterval))
 			return nil
 		}))
 	}

@@ -24,6 +24,7 @@ var evidenceActions = map[string]string{
 	"POST /api/v1/integrity/prove":          "integrity.prove",
 	"POST /api/v1/backup":                   "backup.run",
 	"GET /api/v1/backups":                   "backup.list",
+	"POST /api/v1/backups/drill":            "backup.drill",
 	"GET /api/v1/retention":                 "retention.read",
 	"POST /api/v1/retention/run":            "retention.run",
 	"GET /api/v1/legal-holds":               "legal_hold.list",

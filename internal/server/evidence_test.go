@@ -62,6 +62,9 @@ func TestEvidenceRoutesAreAudited(t *testing.T) {
 		{"POST /api/v1/integrity/prove", "/api/v1/integrity/prove", "not an event\n"},
 		{"POST /api/v1/backup", "/api/v1/backup", fmt.Sprintf(`{"to": %q}`, bk)},
 		{"GET /api/v1/backups", "/api/v1/backups", ""},
+		// A drill runs vigil restore --drill, which a test binary cannot
+		// start: a target never backed up to is refused, and recorded.
+		{"POST /api/v1/backups/drill", "/api/v1/backups/drill", `{"from": "/nowhere"}`},
 		{"GET /api/v1/retention", "/api/v1/retention?since=-1d", ""},
 		{"POST /api/v1/retention/run", "/api/v1/retention/run?dry_run=true", ""},
 		{"POST /api/v1/legal-holds", "/api/v1/legal-holds", `{"name": "litigation", "query": "host.name:ehr-1", "reason": "counsel"}`},

@@ -53,7 +53,7 @@ var wildcard = regexp.MustCompile(`\{[^}]+\}`)
 
 // heavy routes start long operations (a full verification in a child
 // process, a backup): only their refusals are checked.
-var heavy = map[string]bool{"POST /api/v1/integrity/verify": true, "POST /api/v1/backup": true, "POST /api/v1/retention/run": true}
+var heavy = map[string]bool{"POST /api/v1/integrity/verify": true, "POST /api/v1/backup": true, "POST /api/v1/backups/drill": true, "POST /api/v1/retention/run": true}
 
 // TestEveryRouteIsGuarded walks the whole route table of a running server:
 // every route declares a permission; an anonymous call gets 401 and a
