@@ -88,6 +88,37 @@ type Service struct {
 	Now   func() time.Time
 
 	mu sync.Mutex
+
+	schedMu sync.Mutex
+	sched   *ScheduleStatus // nil: no schedule runs
+}
+
+// ScheduleStatus is the state of the report schedule, as GET
+// /api/v1/reports shows it: how often, to whom, when next, and how the
+// last scheduled run went.
+type ScheduleStatus struct {
+	EverySeconds float64   `json:"every_seconds"`
+	EmailTo      []string  `json:"email_to"`
+	Next         time.Time `json:"next"`
+	Last         time.Time `json:"last,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+}
+
+// Schedule returns the state of the report schedule (nil: none runs).
+func (s *Service) Schedule() *ScheduleStatus {
+	s.schedMu.Lock()
+	defer s.schedMu.Unlock()
+	if s.sched == nil {
+		return nil
+	}
+	st := *s.sched
+	return &st
+}
+
+func (s *Service) setSchedule(f func(*ScheduleStatus)) {
+	s.schedMu.Lock()
+	defer s.schedMu.Unlock()
+	f(s.sched)
 }
 
 // Open prepares the tables.
@@ -251,19 +282,40 @@ type Schedule struct {
 	Mailer Mailer
 }
 
-// RunSchedule generates and sends until ctx ends.
+// RunSchedule generates and sends until ctx ends; Schedule tells how it
+// goes.
 func (s *Service) RunSchedule(ctx context.Context, sch Schedule) {
 	t := time.NewTicker(sch.Every)
 	defer t.Stop()
+	to := sch.To
+	if to == nil {
+		to = []string{}
+	}
+	s.schedMu.Lock()
+	s.sched = &ScheduleStatus{EverySeconds: sch.Every.Seconds(), EmailTo: to, Next: s.Now().Add(sch.Every).UTC()}
+	s.schedMu.Unlock()
+	defer func() {
+		s.schedMu.Lock()
+		s.sched = nil
+		s.schedMu.Unlock()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := s.Deliver(ctx, sch); err != nil && ctx.Err() == nil {
+		began := s.Now().UTC()
+		err := s.Deliver(ctx, sch)
+		if err != nil && ctx.Err() == nil {
 			s.Log.Error("scheduled report", "err", err)
 		}
+		s.setSchedule(func(st *ScheduleStatus) {
+			st.Last, st.Next, st.LastError = began, began.Add(sch.Every), ""
+			if err != nil {
+				st.LastError = err.Error()
+			}
+		})
 	}
 }
 
@@ -287,7 +339,7 @@ func (s *Service) Deliver(ctx context.Context, sch Schedule) error {
 // Routes serve the reports API:
 //
 //	POST /api/v1/reports/hipaa?since=-30d&until=now&format=pdf   generate and keep; the report in that format (headers X-Vigil-Report-Id, X-Vigil-Report-SHA256)
-//	GET  /api/v1/reports                                         kept reports with their sign-offs
+//	GET  /api/v1/reports                                         kept reports with their sign-offs; the schedule (null: none)
 //	GET  /api/v1/reports/{id}?format=pdf|html|csv                a kept report
 //	POST /api/v1/reports/{id}/signoff                            {"reviewer", "role", "comment", "sha256"}
 func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error), actor func(*http.Request) string) map[string]http.Handler {
@@ -345,7 +397,7 @@ func (s *Service) Routes(parseTime func(string, time.Time) (time.Time, error), a
 			if l == nil {
 				l = []Stored{}
 			}
-			web.WriteJSON(w, http.StatusOK, map[string]any{"reports": l})
+			web.WriteJSON(w, http.StatusOK, map[string]any{"reports": l, "schedule": s.Schedule()})
 		}),
 		"GET /api/v1/reports/{id}": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

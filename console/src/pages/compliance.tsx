@@ -32,6 +32,14 @@ interface Stored {
   signoffs: Signoff[];
 }
 
+interface ReportSchedule {
+  every_seconds: number;
+  email_to: string[];
+  next: string;
+  last?: string;
+  last_error?: string;
+}
+
 interface Problem {
   kind: string;
   detail: string;
@@ -118,6 +126,9 @@ interface Retention {
 }
 
 const day = (s: string) => s.slice(0, 10);
+// every reads a schedule's period in the largest whole unit.
+const every = (secs: number) =>
+  secs % 86400 === 0 ? plural(secs / 86400, "day") : secs % 3600 === 0 ? plural(secs / 3600, "hour") : secs % 60 === 0 ? plural(secs / 60, "minute") : plural(secs, "second");
 const plural = (n: number, one: string, many = one + "s") => `${n.toLocaleString()} ${n === 1 ? one : many}`;
 const keepDays = (ns: number) => {
   const d = Math.round(ns / 86400e9);
@@ -134,7 +145,7 @@ export default function Compliance() {
   const canAudit = useCan("audit:read");
   const canSystem = useCan("system:read");
   const canConfig = useCan("config:read");
-  const reports = useFetch((signal) => apiJSON<{ reports: Stored[] }>("/api/v1/reports", { signal }), []);
+  const reports = useFetch((signal) => apiJSON<{ reports: Stored[]; schedule?: ReportSchedule | null }>("/api/v1/reports", { signal }), []);
   const [since, setSince] = useState("-30d");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -187,6 +198,7 @@ export default function Compliance() {
           <section class="card entity-section" aria-labelledby="c-reports">
             <h2 id="c-reports">HIPAA evidence reports</h2>
             <p class="muted">Each report is kept with the SHA-256 of its PDF; a reviewer's sign-off is bound to that hash and never changed.</p>
+            <ScheduleLine schedule={reports.data.schedule} />
             <SimpleTable<Stored>
               caption="Kept reports"
               rows={reports.data.reports}
@@ -251,6 +263,27 @@ export default function Compliance() {
         />
       )}
     </>
+  );
+}
+
+// ScheduleLine says how reports are generated without anyone asking:
+// reports.interval and reports.email_to, the next run, the last one.
+function ScheduleLine({ schedule: s }: { schedule?: ReportSchedule | null }) {
+  if (!s) {
+    return <p class="report-schedule">Not scheduled: reports are generated on demand only (reports.interval, reports.email_to).</p>;
+  }
+  return (
+    <p class="report-schedule">
+      Scheduled every {every(s.every_seconds)}, covering the {every(s.every_seconds)} before
+      {s.email_to.length > 0 ? `, e-mailed to ${s.email_to.join(", ")}` : ", kept here (no e-mail recipient)"}. Next {fmtTime(Date.parse(s.next))}.
+      {s.last && !s.last_error && ` Last run ${fmtTime(Date.parse(s.last))}: ok.`}
+      {s.last && s.last_error && (
+        <span class="warn-text">
+          {" "}
+          Last run {fmtTime(Date.parse(s.last))} failed: {s.last_error}
+        </span>
+      )}
+    </p>
   );
 }
 
@@ -333,11 +366,34 @@ function IntegrityCard() {
 
 function BackupsCard() {
   const f = useFetch((signal) => apiJSON<{ backups: Backup[]; drills?: Drill[] }>("/api/v1/backups", { signal }), []);
+  const canWrite = useCan("config:write");
+  const [drilling, setDrilling] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   const secs = (s: number) => `${s.toFixed(2)} s`;
+  const latest = f.data?.backups?.find((b) => !b.error);
+  // A drill restores the latest good backup into a scratch dir, verifies
+  // it and starts a server on it: it takes as long as a recovery does.
+  const drill = async () => {
+    setDrilling(true);
+    setError(null);
+    try {
+      await apiJSON<Drill>("/api/v1/backups/drill", { method: "POST", body: { from: latest?.target ?? "" } });
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setDrilling(false);
+      f.reload();
+    }
+  };
   return (
     <section class="card entity-section" aria-labelledby="c-backups">
       <h2 id="c-backups">Backups</h2>
       <ErrorBox error={f.error} onRetry={f.reload} />
+      {error && (
+        <p class="error-line" role="alert">
+          {error}
+        </p>
+      )}
       {f.data && (
         <SimpleTable<Backup>
           caption="Backups"
@@ -371,6 +427,14 @@ function BackupsCard() {
               { key: "result", label: "Result", render: (d) => (d.ok ? "passed" : <span class="warn-text">failed: {d.error}</span>) },
             ]}
           />
+          {canWrite && latest && (
+            <div class="row-actions">
+              <button type="button" class="btn" disabled={drilling} aria-busy={drilling} onClick={drill}>
+                {drilling ? "Restoring, verifying, starting…" : "Run a restore drill now"}
+              </button>
+              <span class="muted">of the latest backup, {latest.target}: restored into a scratch directory, verified, started, then removed.</span>
+            </div>
+          )}
         </>
       )}
     </section>
@@ -381,27 +445,12 @@ function RetentionCard() {
   const f = useFetch((signal) => apiJSON<Retention>("/api/v1/retention", { signal, query: { since: "-90d" } }), []);
   const canWrite = useCan("config:write");
   const [placing, setPlacing] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const release = async (h: Hold) => {
-    const reason = window.prompt(`Release legal hold "${h.name}": why?`);
-    if (!reason) return;
-    try {
-      await apiJSON(`/api/v1/legal-holds/${h.id}/release`, { method: "POST", body: { reason } });
-      f.reload();
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  };
+  const [releasing, setReleasing] = useState<Hold | null>(null);
   const s = f.data;
   return (
     <section class="card entity-section" aria-labelledby="c-retention">
       <h2 id="c-retention">Retention and legal holds</h2>
       <ErrorBox error={f.error} onRetry={f.reload} />
-      {error && (
-        <p class="error-line" role="alert">
-          {error}
-        </p>
-      )}
       {s && (
         <>
           <p class="muted">
@@ -435,7 +484,7 @@ function RetentionCard() {
                 label: "",
                 render: (h) =>
                   canWrite ? (
-                    <button type="button" class="btn small" onClick={() => release(h)}>
+                    <button type="button" class="btn small" onClick={() => setReleasing(h)}>
                       Release
                     </button>
                   ) : null,
@@ -476,7 +525,64 @@ function RetentionCard() {
           }}
         />
       )}
+      {releasing && (
+        <ReleaseHold
+          hold={releasing}
+          onClose={() => setReleasing(null)}
+          onDone={() => {
+            setReleasing(null);
+            f.reload();
+          }}
+        />
+      )}
     </section>
+  );
+}
+
+// ReleaseHold asks why a legal hold ends (kept with the release in the
+// audit trail) before releasing it: disposal of what it kept resumes.
+function ReleaseHold({ hold, onClose, onDone }: { hold: Hold; onClose: () => void; onDone: () => void }) {
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await apiJSON(`/api/v1/legal-holds/${hold.id}/release`, { method: "POST", body: { reason: reason.trim() } });
+      onDone();
+    } catch (err) {
+      setError(errorMessage(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title="Release a legal hold" onClose={onClose}>
+      <form class="modal-form" onSubmit={submit}>
+        <p>
+          Release <strong>{hold.name}</strong>, which keeps <code>{hold.query}</code>
+          {hold.case ? ` for case ${hold.case}` : ""}?
+        </p>
+        <p class="muted">Retention policies may then dispose of those events. The release, with who released it and why, is kept in the audit trail.</p>
+        <label>
+          Reason
+          <textarea required name="release-reason" value={reason} onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)} rows={2} autoFocus placeholder="Why the hold ends, e.g. the matter is closed" />
+        </label>
+        {error && (
+          <p class="error-line" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="row-actions">
+          <button type="submit" class="btn danger" disabled={busy}>
+            Release hold
+          </button>
+          <button type="button" class="btn" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Modal>
   );
 }
 
