@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 
@@ -12,22 +13,50 @@ import (
 // baseRates are how often a patient is in each feature's state at a random
 // time of a period: patient-time in the state over all patients times the
 // period. A template's lift is its confidence over this rate.
+//
+// stays counts, per feature, the stays that put a patient in the
+// feature's state during the period (weighted by age, as the miner
+// weighs accesses): a group's accesses to patients with the feature per
+// such stay say whether the group opens every such patient (billing
+// after each discharge, the ED on each ED visit) or a few of them.
 type baseRates struct {
-	from, to time.Time
-	patients int
-	rates    map[string]float64
-	teamDept map[string]float64 // team_dept, per department (lower case)
-	computed time.Time          // wall clock
+	from, to      time.Time
+	patients      int
+	rates         map[string]float64
+	teamDept      map[string]float64 // team_dept, per department (lower case)
+	stays         map[string]float64
+	teamDeptStays map[string]float64
+	computed      time.Time // wall clock
 }
 
+// of returns the base rate of a feature. It is never below one patient's
+// worth (1/patients): a state no patient was known to be in when the
+// rates were measured (a class first seen since) would otherwise give a
+// lift of hundreds of thousands from a handful of accesses.
 func (b *baseRates) of(feature, dept string) float64 {
 	if b == nil {
 		return 0
 	}
+	r := b.rates[feature]
 	if feature == FeatTeamDept {
-		return b.teamDept[dept]
+		r = b.teamDept[dept]
 	}
-	return b.rates[feature]
+	if b.patients > 0 {
+		r = max(r, 1/float64(b.patients))
+	}
+	return r
+}
+
+// staysOf returns the (age-weighted) count of stays that put a patient in
+// the feature's state during the period.
+func (b *baseRates) staysOf(feature, dept string) float64 {
+	if b == nil {
+		return 0
+	}
+	if feature == FeatTeamDept {
+		return b.teamDeptStays[dept]
+	}
+	return b.stays[feature]
 }
 
 // Directory is what the privacy engine reads from the directory.
@@ -41,8 +70,9 @@ var _ Directory = (*directory.Store)(nil)
 
 // computeBaseRates measures the base rates over [from, to) from the
 // directory's stays. grace is the care-team grace (team_dept counts until
-// then after a discharge).
-func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, grace time.Duration) (*baseRates, error) {
+// then after a discharge); half the half-life by which stays are weighed
+// by age, as the miner weighs accesses (0: not weighed).
+func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, grace, half time.Duration) (*baseRates, error) {
 	if to.Sub(from) < 24*time.Hour {
 		mid := from.Add(to.Sub(from) / 2)
 		from, to = mid.Add(-12*time.Hour), mid.Add(12*time.Hour)
@@ -55,7 +85,20 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 	if err != nil {
 		return nil, err
 	}
-	b := &baseRates{from: from, to: to, patients: max(n, 1), rates: map[string]float64{}, teamDept: map[string]float64{}}
+	b := &baseRates{from: from, to: to, patients: max(n, 1), rates: map[string]float64{}, teamDept: map[string]float64{},
+		stays: map[string]float64{}, teamDeptStays: map[string]float64{}}
+	// A stay counts for a feature when its state overlaps the period,
+	// weighed by the age of the state's start (or of the period's start).
+	stay := func(m map[string]float64, key string, s, e time.Time) {
+		if !e.After(from) || !s.Before(to) {
+			return
+		}
+		w := 1.0
+		if half > 0 {
+			w = math.Exp2(-float64(to.Sub(later(s, from))) / float64(half))
+		}
+		m[key] += w
+	}
 	overlap := func(s, e time.Time) float64 {
 		if s.Before(from) {
 			s = from
@@ -79,6 +122,13 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 		}
 		act := overlap(sp.Admit, end)
 		if act > 0 {
+			stay(b.stays, FeatEncounter, sp.Admit, end)
+			if sp.Class != "" {
+				stay(b.stays, "class:"+sp.Class, sp.Admit, end)
+			}
+			if sp.Service != "" {
+				stay(b.stays, "service:"+sp.Service, sp.Admit, end)
+			}
 			b.rates[FeatEncounter] += act
 			if sp.Class != "" {
 				b.rates["class:"+sp.Class] += act
@@ -87,12 +137,17 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 			switch {
 			case prior == "" || prior == loc:
 				b.rates["unit:"+loc] += act
+				stay(b.stays, "unit:"+loc, sp.Admit, end)
 			case sp.LocationSince.IsZero():
 				b.rates["unit:"+loc] += act
 				b.rates["unit:"+prior] += act
+				stay(b.stays, "unit:"+loc, sp.Admit, end)
+				stay(b.stays, "unit:"+prior, sp.Admit, end)
 			default:
 				b.rates["unit:"+prior] += overlap(sp.Admit, sp.LocationSince)
 				b.rates["unit:"+loc] += overlap(sp.LocationSince, end)
+				stay(b.stays, "unit:"+prior, sp.Admit, sp.LocationSince)
+				stay(b.stays, "unit:"+loc, sp.LocationSince, end)
 			}
 			if sp.Service != "" {
 				b.rates["service:"+sp.Service] += act
@@ -100,13 +155,16 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 		}
 		for _, w := range admittedWindows {
 			b.rates["admitted:"+w.name] += overlap(sp.Admit, sp.Admit.Add(w.d))
+			stay(b.stays, "admitted:"+w.name, sp.Admit, sp.Admit.Add(w.d))
 		}
 		for _, w := range preadmitWindows {
 			b.rates["preadmit:"+w.name] += overlap(sp.Admit.Add(-w.d), sp.Admit)
+			stay(b.stays, "preadmit:"+w.name, sp.Admit.Add(-w.d), sp.Admit)
 		}
 		if !sp.Discharge.IsZero() {
 			for _, w := range dischargedWindows {
 				b.rates["discharged:"+w.name] += overlap(sp.Discharge, sp.Discharge.Add(w.d))
+				stay(b.stays, "discharged:"+w.name, sp.Discharge, sp.Discharge.Add(w.d))
 			}
 		}
 		clear(depts)
@@ -123,6 +181,7 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 			tact := overlap(sp.Admit, te)
 			for d := range depts {
 				b.teamDept[d] += tact
+				stay(b.teamDeptStays, d, sp.Admit, te)
 			}
 		}
 		return nil
@@ -138,4 +197,11 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 		b.teamDept[k] = min(1, b.teamDept[k]/total)
 	}
 	return b, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

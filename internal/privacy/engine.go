@@ -272,7 +272,7 @@ func (e *Engine) mineLocked(ctx context.Context) (MineResult, error) {
 		return res, nil
 	}
 	if e.base == nil || from.Before(e.base.from) || to.After(e.base.to.Add(e.base.to.Sub(e.base.from)/10)) || time.Since(e.base.computed) > 10*time.Minute {
-		b, err := computeBaseRates(ctx, e.cfg.Directory, from, to, e.cfg.CareTeamGrace)
+		b, err := computeBaseRates(ctx, e.cfg.Directory, from, to, e.cfg.CareTeamGrace, time.Duration(e.pc.Mining.HalfLife))
 		if err != nil {
 			return res, fmt.Errorf("privacy: base rates: %w", err)
 		}

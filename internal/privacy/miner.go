@@ -51,6 +51,17 @@ type MiningConfig struct {
 	// a random time (default 0.2) explains too much to be a template: a
 	// snooping access would be explained as often.
 	MaxBase float64 `yaml:"max_base" json:"max_base"`
+	// A group that opens nearly every patient in a state — billing after
+	// each discharge, coding each chart, the ED each ED visit — has a
+	// template for it even when the state is common (many patients
+	// recently discharged) and the lift therefore low: when its accesses
+	// to such patients number at least MinPerStay per stay that put a
+	// patient in the state (default 0.5), a template needs only half
+	// MinLift and a base rate up to RoutineMaxBase (default 0.5). Its
+	// accesses to a VIP in that state are then no sign of snooping: it
+	// would have opened the record whoever the patient was.
+	MinPerStay     float64 `yaml:"min_per_stay" json:"min_per_stay"`
+	RoutineMaxBase float64 `yaml:"routine_max_base" json:"routine_max_base"`
 	// AutoAccept makes chosen templates explain accesses at once
 	// (status active); when false they wait for approval (proposed).
 	// Default true.
@@ -88,6 +99,12 @@ func (c *MiningConfig) defaults() {
 	if c.MaxBase <= 0 {
 		c.MaxBase = 0.2
 	}
+	if c.MinPerStay <= 0 {
+		c.MinPerStay = 0.5
+	}
+	if c.RoutineMaxBase <= 0 {
+		c.RoutineMaxBase = 0.5
+	}
 	if c.AutoAccept == nil {
 		t := true
 		c.AutoAccept = &t
@@ -111,6 +128,9 @@ func (c *MiningConfig) check() error {
 	}
 	if c.MaxBase > 1 {
 		return fmt.Errorf("mining.max_base: %v: want a share up to 1 (e.g. 0.2)", c.MaxBase)
+	}
+	if c.RoutineMaxBase > 1 {
+		return fmt.Errorf("mining.routine_max_base: %v: want a share up to 1 (e.g. 0.5)", c.RoutineMaxBase)
 	}
 	return nil
 }
@@ -388,8 +408,12 @@ func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[str
 		}
 		conf := w / total
 		b := base.of(m.featNames[f], dept)
-		return Stats{Support: conf * g.residual, Users: len(users), Patients: len(patients), Confidence: conf,
+		st := Stats{Support: conf * g.residual, Users: len(users), Patients: len(patients), Confidence: conf,
 			Gain: gain / total, Base: b, Lift: conf / math.Max(b, 1e-6), GroupAccesses: g.residual, Sample: n}
+		if stays := base.staysOf(m.featNames[f], dept); stays > 0 {
+			st.PerStay = st.Support / stays
+		}
+		return st
 	}
 	take := func(f uint16, st Stats) {
 		chosen[f] = true
@@ -450,7 +474,7 @@ func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[str
 				}
 			}
 			st := measure(f, gain)
-			if st.Lift < minLift || st.Base > m.cfg.MaxBase {
+			if !st.specific(minLift, m.cfg.MaxBase) && !st.routine(minLift, m.cfg.MinPerStay, m.cfg.RoutineMaxBase) {
 				continue
 			}
 			// Coverage gained per unit of base rate: the most specific
@@ -468,6 +492,18 @@ func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[str
 		}
 		take(best, bestStats)
 	}
+}
+
+// specific: the group's accesses are to patients in the state far more
+// often than chance, and few patients are in it.
+func (st *Stats) specific(minLift, maxBase float64) bool {
+	return st.Lift >= minLift && st.Base <= maxBase
+}
+
+// routine: the group opens (nearly) every patient who is in the state, more
+// often than chance, though many patients are in it.
+func (st *Stats) routine(minLift, minPerStay, maxBase float64) bool {
+	return st.PerStay >= minPerStay && st.Lift >= minLift/2 && st.Base <= maxBase
 }
 
 // minerState is the miner as saved to disk (version 1).

@@ -1,8 +1,11 @@
 package privacy
 
 import (
+	"context"
+
 	"encoding/json"
 	"fmt"
+	"github.com/vigil-siem/vigil/internal/directory"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -165,5 +168,102 @@ func TestMinerStateRoundTrip(t *testing.T) {
 	bad.Sets = nil
 	if err := newMiner(MiningConfig{}).restore(bad); err == nil {
 		t.Error("missing feature sets accepted")
+	}
+}
+
+// A group that opens nearly every patient in a common state (billing
+// after each discharge) has a template though the lift is low; a group
+// with the same lift that opens few of those patients has none, nor a
+// group that opens patients at random.
+func TestMinerRoutineOfEveryPatient(t *testing.T) {
+	base := &baseRates{patients: 600, rates: map[string]float64{"discharged:7d": 0.36, "enc": 0.08},
+		stays: map[string]float64{"discharged:7d": 220, "enc": 300}}
+	g := &obsGen{rng: rand.New(rand.NewPCG(9, 10)), at: tm("2024-03-01T00:00:00Z")}
+	// Billing: 85% of 400 accesses to recently discharged patients (1.5
+	// per discharge), the rest insurance checks on inpatients.
+	g.add("department:billing", 4, 340, "discharged:7d")
+	g.add("department:billing", 4, 60, "enc")
+	// Coding, same lift, but 60 accesses for 220 discharges: not routine.
+	g.add("department:coding", 3, 51, "discharged:7d")
+	g.add("department:coding", 3, 9)
+	// Transport: at random (lift about 1).
+	g.add("department:transport", 4, 36, "discharged:7d")
+	g.add("department:transport", 4, 64)
+	m := newMiner(MiningConfig{})
+	m.observe(g.out)
+	sel := m.mine(base, nil)
+	if got := chosen(sel); strings.Join(got, "|") != "department:billing discharged:7d" {
+		t.Fatalf("chosen %q", got)
+	}
+	if st := sel[0].stats; st.PerStay < 1.4 || st.PerStay > 1.7 || st.Lift > 3 || st.Lift < 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	// The routine's own limits are settings.
+	m = newMiner(MiningConfig{MinPerStay: 2})
+	m.observe(g.out)
+	if got := chosen(m.mine(base, nil)); len(got) != 0 {
+		t.Fatalf("min_per_stay 2: chosen %q", got)
+	}
+	m = newMiner(MiningConfig{RoutineMaxBase: 0.3})
+	m.observe(g.out)
+	if got := chosen(m.mine(base, nil)); len(got) != 0 {
+		t.Fatalf("routine_max_base 0.3: chosen %q", got)
+	}
+}
+
+// A state no patient was known to be in when the base rates were measured
+// has the base rate of one patient, not zero: its lift stays finite.
+func TestBaseRateFloor(t *testing.T) {
+	base := &baseRates{patients: 500, rates: map[string]float64{"class:E": 0.01}}
+	if got := base.of("class:X", ""); got != 1.0/500 {
+		t.Fatalf("unknown state: base %v", got)
+	}
+	if got := base.of("class:E", ""); got != 0.01 {
+		t.Fatalf("known state: base %v", got)
+	}
+	g := &obsGen{rng: rand.New(rand.NewPCG(11, 12)), at: tm("2024-03-01T00:00:00Z")}
+	g.add("department:emergency", 5, 100, "class:X")
+	m := newMiner(MiningConfig{})
+	m.observe(g.out)
+	sel := m.mine(base, nil)
+	if len(sel) != 1 || sel[0].stats.Lift > 500 || sel[0].stats.Lift < 499 {
+		t.Fatalf("selection %+v", sel)
+	}
+}
+
+// The stays that put patients in a state during the period are counted
+// per feature, the older ones weighing less: the denominator of a
+// group's accesses per stay.
+func TestBaseRatesCountStays(t *testing.T) {
+	from, to := tm("2024-03-01T00:00:00Z"), tm("2024-03-08T00:00:00Z")
+	d := &fakeDir{staff: map[string]string{"n1": "Medicine"}}
+	// Ten discharges during the week, two a month before (outside every
+	// window), one stay still open.
+	for i := 0; i < 10; i++ {
+		admit := from.Add(time.Duration(i)*12*time.Hour - 48*time.Hour)
+		d.spans = append(d.spans, directory.EncounterSpan{Class: "I", Location: "4W", Service: "MED", Admit: admit, Discharge: admit.Add(72 * time.Hour)})
+	}
+	for i := 0; i < 2; i++ {
+		admit := from.Add(-40 * 24 * time.Hour)
+		d.spans = append(d.spans, directory.EncounterSpan{Class: "E", Location: "ED", Admit: admit, Discharge: admit.Add(3 * time.Hour)})
+	}
+	d.spans = append(d.spans, directory.EncounterSpan{Class: "I", Location: "4W", Service: "MED", Admit: from.Add(24 * time.Hour), CareTeam: []string{"n1"}})
+	b, err := computeBaseRates(context.Background(), d, from, to, 24*time.Hour, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]float64{"discharged:7d": 10, "discharged:30d": 10, "class:I": 11, "class:E": 0, "unit:4W": 11, "service:MED": 11} {
+		if got := b.staysOf(f, ""); got != want {
+			t.Errorf("%s: %v stays, want %v", f, got, want)
+		}
+	}
+	if got := b.staysOf(FeatTeamDept, "medicine"); got != 1 {
+		t.Errorf("team_dept: %v stays", got)
+	}
+	// Weighed by age: with a half-life of a week, a stay of the period's
+	// start weighs half.
+	b, _ = computeBaseRates(context.Background(), d, from, to, 24*time.Hour, 7*24*time.Hour)
+	if got := b.staysOf("discharged:7d", ""); got < 5.5 || got > 8 {
+		t.Errorf("weighed: %v stays", got)
 	}
 }

@@ -71,6 +71,11 @@ type Stats struct {
 	// patients.
 	Base float64 `json:"base"`
 	Lift float64 `json:"lift"`
+	// PerStay is how many of the group's accesses there were per stay
+	// that put a patient in the state during the period mined (weighed by
+	// age): about 1 or more when the group opens every such patient
+	// (billing after each discharge), far below when it opens a few.
+	PerStay float64 `json:"per_stay"`
 	// GroupAccesses is the group's residual accesses (estimated), Sample
 	// how many of them mining looked at.
 	GroupAccesses float64 `json:"group_accesses"`
