@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
@@ -58,6 +60,18 @@ func (s *Server) startPrivacy(ctx context.Context) (lifecycle.StopFunc, error) {
 		return nil, err
 	}
 	s.privacy, s.privacyConfig = eng, pc
+	// What the annotation decided, for dashboards and for knowing when an
+	// import has been explained (vigil bench privacy waits on it).
+	for _, v := range []struct {
+		explained string
+		n         func(privacy.EngineStats) uint64
+	}{{"true", func(st privacy.EngineStats) uint64 { return st.Explained }}, {"false", func(st privacy.EngineStats) uint64 { return st.Unexplained }}} {
+		s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_privacy_accesses_total",
+			Help: "Accesses to patient records the privacy engine judged, by whether they were explained.", ConstLabels: prometheus.Labels{"explained": v.explained}},
+			func() float64 { return float64(v.n(eng.Stats())) }))
+	}
+	s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_privacy_minings_total",
+		Help: "Runs of the explanation miner."}, func() float64 { return float64(eng.Stats().Minings) }))
 	s.pub = &privacy.Annotator{Enricher: en, Engine: eng, Next: s.pub}
 	stopEngine := lifecycle.Go(func(ctx context.Context) error { eng.Run(ctx); return nil })
 	return lifecycle.Chain(stopEngine, stopEnrich), nil
