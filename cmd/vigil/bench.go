@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-siem/vigil/internal/bench"
+	"github.com/vigil-siem/vigil/internal/simulate"
 )
 
 func benchCmd() *cobra.Command {
@@ -169,8 +172,135 @@ prints the median of each receiver.`,
 	f.BoolVar(&keep, "keep", false, "keep the receivers' data dirs")
 	f.StringVar(&profileDir, "profile", "", "directory for CPU profiles of the vigil receivers, taken while they ingest (go tool pprof FILE)")
 	f.IntVar(&cfg.ProfileSeconds, "profile-seconds", 10, "length of each CPU profile")
-	cmd.AddCommand(ingest)
+	cmd.AddCommand(ingest, benchPrivacyCmd())
 	return cmd
+}
+
+func benchPrivacyCmd() *cobra.Command {
+	var (
+		dir, profile, start string
+		keep                bool
+		opt                 simulate.PlanOptions
+		cfg                 bench.PrivacyConfig
+	)
+	cmd := &cobra.Command{
+		Use:   "privacy",
+		Short: "Import a simulated hospital's EHR access log into a server and report accesses/s until explained, stored and through the rules, CPU µs/access and peak RSS",
+		Long: `Generate a hospital's history with the simulator (by default a 300-bed hospital
+over 85 days, about 1,000,000 record accesses) as the files a hospital would
+load: the HR roster, the ADT messages and the EHR access log (Epic-style CSV).
+Then start vigil serve on loopback, load the roster (vigil workforce import)
+and the ADT history (vigil hl7 send over MLLP), and time vigil ehr import of
+the access log until every access is stored and has passed the detector (the
+explanation runs before an access is stored, the privacy and Sigma rules in
+the detector): accesses per second from the first request to the last access
+through the detector, the server's CPU time per access, its peak RSS, how
+many accesses were explained and the privacy alerts raised.
+
+The files are kept in --dir and reused by later runs with the same flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			loc, err := time.LoadLocation(cfg.Timezone)
+			if err != nil {
+				return fmt.Errorf("--timezone: %w", err)
+			}
+			if opt.Start, err = time.Parse(time.RFC3339, start); err != nil {
+				return fmt.Errorf("--start: %w", err)
+			}
+			opt.Location, opt.Incidents = loc, true
+			status := cmd.ErrOrStderr()
+			if dir == "" {
+				dir = filepath.Join(os.TempDir(), fmt.Sprintf("vigil-bench-privacy-%d-%d-%s-%g", opt.Seed, opt.Beds, opt.Span, opt.Activity))
+			}
+			accesses, err := countRows(filepath.Join(dir, simulate.ExportAccesses))
+			if err != nil {
+				fmt.Fprintf(status, "generating the hospital into %s\n", dir)
+				st, err := simulate.Export(simulate.NewPlan(opt), dir)
+				if err != nil {
+					return err
+				}
+				accesses = st.Accesses
+				fmt.Fprintf(status, "  %d workers, %d HL7 messages, %d record accesses, %d incidents\n", st.Workers, st.Messages, st.Accesses, st.Incidents)
+			}
+			cfg.Bin, cfg.Dir, cfg.Accesses, cfg.Status = self, dir, accesses, status
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				cfg.Profile = f
+			}
+			data, err := os.MkdirTemp("", "vigil-bench-privacy-data-")
+			if err != nil {
+				return err
+			}
+			if !keep {
+				defer os.RemoveAll(data)
+			}
+			fmt.Fprintf(status, "importing %d accesses from %s, load average %s\n", accesses, dir, loadAverage())
+			r, err := bench.RunPrivacy(cmd.Context(), data, cfg)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%d accesses (seed %d, %d beds, %s, activity %g), %d CPUs, load average %s at the start, %s at the end, %s\n\n",
+				r.Accesses, opt.Seed, opt.Beds, opt.Span, opt.Activity, runtime.NumCPU(), r.Load, r.LoadAfter, time.Now().UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, "| what | figure |\n|---|---|\n")
+			fmt.Fprintf(w, "| accesses/s (import start to the last access stored and through the rules) | %.0f |\n", r.AccessesPerSec)
+			fmt.Fprintf(w, "| wall time: import command / until all through | %.1f s / %.1f s |\n", r.ImportSeconds, r.Seconds)
+			fmt.Fprintf(w, "| server CPU per access | %.1f µs (%.0f accesses per CPU-second) |\n", r.CPUMicrosPerAccess(), float64(r.Accesses)/r.CPUSeconds)
+			fmt.Fprintf(w, "| import command CPU per access | %.1f µs |\n", r.ImportCPUSeconds*1e6/float64(r.Accesses))
+			fmt.Fprintf(w, "| server peak RSS | %.0f MiB |\n", float64(r.PeakRSS)/(1<<20))
+			fmt.Fprintf(w, "| explained / unexplained | %d / %d |\n", r.Explained, r.Unexplained)
+			fmt.Fprintf(w, "| privacy alerts raised | %d |\n", r.PrivacyAlerts)
+			fmt.Fprintf(w, "| ADT history before (not timed above) | %d messages in %.1f s |\n", r.ADTMessages, r.ADTSeconds)
+			if r.Explained+r.Unexplained < int64(r.Accesses) {
+				return fmt.Errorf("only %d of %d accesses were judged by the privacy engine", r.Explained+r.Unexplained, r.Accesses)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "where the generated files are kept (and reused when present; default: a folder named for the flags under the temp dir)")
+	f.Uint64Var(&opt.Seed, "seed", 31, "the hospital's seed")
+	f.IntVar(&opt.Beds, "beds", 300, "the hospital's inpatient beds (staff and patients follow)")
+	f.DurationVar(&opt.Span, "span", 85*24*time.Hour, "the simulated period")
+	f.Float64Var(&opt.Activity, "activity", 5, "multiplier of the clinical activity (5 with the defaults: about 1,000,000 accesses)")
+	f.IntVar(&opt.Rounds, "rounds", 3, "rounds of injected privacy incidents")
+	f.StringVar(&start, "start", "2026-08-03T06:00:00Z", "the simulated start (RFC 3339)")
+	f.StringVar(&cfg.Timezone, "timezone", "UTC", "the hospital's time zone (the server's detect.timezone)")
+	f.DurationVar(&cfg.Timeout, "timeout", 60*time.Minute, "give up after this long")
+	f.StringVar(&profile, "profile", "", "write a CPU profile of the server, taken during the import, to this file (go tool pprof FILE)")
+	f.IntVar(&cfg.ProfileSeconds, "profile-seconds", 30, "length of the CPU profile")
+	f.StringSliceVar(&cfg.Args, "serve-args", nil, "more flags for vigil serve")
+	f.BoolVar(&keep, "keep", false, "keep the server's data dir")
+	return cmd
+}
+
+// countRows counts the data rows of a CSV file (its lines but the header).
+func countRows(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	n := 0
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n - 1, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 }
 
 // medians is the median result of each receiver and transport.
