@@ -3,6 +3,7 @@ package simulate
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -141,6 +142,16 @@ func Evaluate(ctx context.Context, plan *Plan, opt EvalOptions) (*Evaluation, er
 		return nil, err
 	}
 	defer d.Close()
+	p, err := newPipeline(ctx, plan, opt, d)
+	if err != nil {
+		return nil, err
+	}
+	return p.run(ctx, plan, opt)
+}
+
+// newPipeline prepares the detection path of Evaluate on database d: the
+// directory holds the plan's roster.
+func newPipeline(ctx context.Context, plan *Plan, opt EvalOptions, d *sql.DB) (*pipeline, error) {
 	dir, err := directory.New(ctx, d)
 	if err != nil {
 		return nil, err
@@ -184,7 +195,7 @@ func Evaluate(ctx context.Context, plan *Plan, opt EvalOptions) (*Evaluation, er
 		prules: privacy.NewRules(opt.Privacy, privacy.RulesOptions{Reexamine: en.Reexamine, Engine: pe, Now: func() time.Time { return time.Unix(0, 0) },
 			Later: func(ev *event.Event, x privacy.Explanation) { later[ev.Value("event.id")] = x.Detail }}),
 		corr: correlation.New(rs.Correlations, rs.Engine, correlation.Options{}), epic: epic}
-	return p.run(ctx, plan, opt)
+	return p, nil
 }
 
 // eventsOf turns an intent into the events Vigil would store, through the
