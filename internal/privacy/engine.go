@@ -467,6 +467,18 @@ func (e *Engine) ExplainBatch(ctx context.Context, accs []enrich.Access) []Expla
 	return out
 }
 
+// Promising reports whether an access nothing explains now may be
+// explained by the templates of a later mining: the patient is in a state
+// the user's groups open more often than chance, though not yet often
+// enough for a template (a float nurse's first shifts in intensive care).
+func (e *Engine) Promising(a *enrich.Access) bool {
+	if a.Terminated || a.Rel.Self || a.Rel.Family {
+		return false
+	}
+	feats, _ := features(a, e.cfg.CareTeamGrace, nil)
+	return e.miner.promising(groupKeys(a, nil), feats)
+}
+
 // Explain explains one access with the templates in use, without
 // learning from it.
 func (e *Engine) Explain(a *enrich.Access) Explanation {

@@ -181,6 +181,10 @@ type miner struct {
 	latest    time.Time
 	observed  uint64 // since the last mining
 	total     uint64
+	// candidates are, per group, the features the last mining found more
+	// often than chance in the group's unexplained accesses but not yet
+	// often enough for a template: a pattern still being learnt.
+	candidates map[string]map[string]bool
 }
 
 func newMiner(cfg MiningConfig) *miner {
@@ -352,10 +356,32 @@ func (m *miner) mine(base *baseRates, decided map[string]map[string]string) []se
 	}
 	sort.Strings(keys)
 	var out []selection
+	m.candidates = map[string]map[string]bool{}
 	for _, gk := range keys {
 		out = append(out, m.mineGroup(gk, m.groups[gk], base, decided[gk])...)
 	}
 	return out
+}
+
+// minCandidate is how many sampled accesses make a feature a candidate.
+const minCandidate = 3
+
+// promising reports whether one of feats is a candidate of one of the
+// groups: an access to such a patient may be explained by a template the
+// next minings choose.
+func (m *miner) promising(groups, feats []string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, g := range groups {
+		if c := m.candidates[g]; c != nil {
+			for _, f := range feats {
+				if c[f] {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[string]string) []selection {
@@ -488,10 +514,24 @@ func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[str
 			}
 		}
 		if !found {
-			return out
+			break
 		}
 		take(best, bestStats)
 	}
+	// What is more frequent than chance (at the routine's lift and base
+	// rate) but lacks the support, share or users of a template yet.
+	for f, items := range byFeat {
+		if chosen[f] || len(items) < minCandidate || decided[m.featNames[f]] == StatusRejected {
+			continue
+		}
+		if st := measure(f, 0); st.Lift >= minLift/2 && st.Base <= m.cfg.RoutineMaxBase {
+			if m.candidates[gk] == nil {
+				m.candidates[gk] = map[string]bool{}
+			}
+			m.candidates[gk][m.featNames[f]] = true
+		}
+	}
+	return out
 }
 
 // specific: the group's accesses are to patients in the state far more

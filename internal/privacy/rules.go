@@ -191,6 +191,12 @@ type accessView struct {
 	sourceIP, host, types                            string
 }
 
+// sensitive reports whether a rule on the record itself (family,
+// co-worker, VIP, deceased, neighbour) would judge the access.
+func (v *accessView) sensitive() bool {
+	return v.family || v.coworker || v.confidential || v.deceased || v.neighbour
+}
+
 func (v *accessView) read(ev *event.Event) {
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
@@ -579,9 +585,9 @@ func (r *Rules) rechecked(ctx context.Context, force bool) []alerts.Alert {
 	keep := r.recheck[:0]
 	for i := range r.recheck {
 		h := &r.recheck[i]
+		waited := force || now.Sub(h.since) >= time.Duration(hold.MaxWait) ||
+			!wm.IsZero() && wm.Sub(h.ev.Time) >= time.Duration(hold.MaxWait)
 		if !force {
-			waited := now.Sub(h.since) >= time.Duration(hold.MaxWait) ||
-				!wm.IsZero() && wm.Sub(h.ev.Time) >= time.Duration(hold.MaxWait)
 			mined := h.version < version
 			warm := r.engine.Warm(h.ev.Value(enrich.FieldWorkforceDepartment), h.ev.Value(enrich.FieldWorkforceRole), hold.MinAccesses)
 			if !waited && !(mined && warm) {
@@ -591,6 +597,7 @@ func (r *Rules) rechecked(ctx context.Context, force bool) []alerts.Alert {
 		}
 		c := h.ev.Clone()
 		var acc enrich.Access
+		var v accessView
 		if r.reexamine != nil && r.reexamine(ctx, &c, &acc) {
 			x := r.engine.Explain(&acc)
 			x.Annotate(&h.ev)
@@ -600,8 +607,18 @@ func (r *Rules) rechecked(ctx context.Context, force bool) []alerts.Alert {
 				}
 				continue
 			}
+			// A sensitive record in a state the user's department is
+			// still learning to open waits for the minings to come, up to
+			// the hold's longest: a department's rarer routine is learnt
+			// from a few more shifts, a snooping access is judged then.
+			v.read(&h.ev)
+			if !waited && v.sensitive() && r.engine.Promising(&acc) {
+				h.version = version
+				keep = append(keep, *h)
+				continue
+			}
 		}
-		var v accessView
+		v = accessView{}
 		v.read(&h.ev)
 		out = append(out, r.judge(ctx, &h.ev, &v)...)
 	}
