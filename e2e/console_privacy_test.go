@@ -165,5 +165,33 @@ func TestConsolePrivacy(t *testing.T) {
 	if err != nil || len(recs) != rep.Total+1 {
 		t.Fatalf("downloaded CSV %s: %d records, want %d and a header (%v)", file, len(recs), rep.Total, err)
 	}
+	// The user of the first unexplained access: their report lists the
+	// patients with unexplained accesses first.
+	b.Run("user report", chromedp.Click(`//section[@aria-labelledby="r-patient"]//tr[.//span[contains(@class,"warn")]]/td[2]/a`, chromedp.BySearch),
+		chromedp.WaitVisible(`#r-user`, chromedp.ByQuery), loaded)
+	if got := b.Text(`section[aria-labelledby="r-user"] tbody tr td:nth-child(3)`); got == "0" || got == "" {
+		t.Errorf("user report: the first patient has %q unexplained accesses, want the unexplained first", got)
+	}
+	// Dates instead of a recent period: the same report over the days of
+	// the simulation.
+	total := b.Text(`section[aria-labelledby="r-user"] [data-k=total]`)
+	b.Run("dates", chromedp.SetValue(`select[name=period]`, "custom", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('select[name=period]').dispatchEvent(new Event('change', {bubbles: true}))`, nil),
+		chromedp.WaitVisible(`input[name=to]`, chromedp.ByQuery), loaded, chromedp.WaitVisible(`#r-user`, chromedp.ByQuery))
+	if got := b.Text(`section[aria-labelledby="r-user"] [data-k=total]`); got != total || !strings.Contains(b.Value(`input[name=from]`), "-") {
+		t.Errorf("the last 30 days as dates (from %q): %s accesses, as a period %s", b.Value(`input[name=from]`), got, total)
+	}
+	b.CheckA11y()
+	b.FullScreenshot("4-user-report")
+	// The patient page shows the explanation of each access and links to
+	// the report.
+	b.Run("patient page", chromedp.Navigate(in.httpURL+"/entity/patient/"+url.PathEscape(mrn)+"?start=-3d"), chromedp.WaitVisible(`#s-access-report`, chromedp.ByQuery), loaded)
+	if got := b.Text(`section[aria-labelledby="s-access-report"] thead`); !strings.Contains(got, "healthcare.access.explanation") {
+		t.Errorf("patient page access report columns: %q", got)
+	}
+	if b.Count(`section[aria-labelledby="s-access-report"] a[href^="/privacy/reports?patient="]`) != 1 {
+		t.Error("patient page: no link to the access report")
+	}
+	b.Screenshot("5-patient")
 	b.CheckConsole()
 }

@@ -12,32 +12,97 @@ export const PERIODS: [string, string][] = [
   ["-365d", "last year"],
 ];
 
-// usePeriod reads ?from= (default the last 30 days) and gives a setter
-// that keeps the page's other parameters.
-export function usePeriod(): [string, (from: string) => void] {
-  const loc = useLocation();
-  const from = loc.query.get("from") ?? "-30d";
-  const set = (v: string) => {
-    const next: Record<string, string> = {};
-    loc.query.forEach((val, key) => (next[key] = val));
-    next.from = v;
-    navigate(withQuery(loc.path, next), { replace: true });
-  };
-  return [from, set];
+// Period is what the privacy API takes: from (relative like -30d, or RFC
+// 3339) and to (absent: now).
+export interface Period {
+  from: string;
+  to?: string;
 }
 
-export function PeriodPicker({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+// usePeriod reads ?from=&to= (default the last 30 days) and gives a
+// setter that keeps the page's other parameters.
+export function usePeriod(): [Period, (p: Period) => void] {
+  const loc = useLocation();
+  const period: Period = { from: loc.query.get("from") ?? "-30d", to: loc.query.get("to") ?? undefined };
+  const set = (p: Period) => {
+    const next: Record<string, string | undefined> = {};
+    loc.query.forEach((val, key) => (next[key] = val));
+    next.from = p.from;
+    next.to = p.to;
+    navigate(withQuery(loc.path, next), { replace: true });
+  };
+  return [period, set];
+}
+
+// day reads an RFC 3339 time as the local date of a date input.
+function day(iso: string | undefined, fallback: number): string {
+  const t = iso ? Date.parse(iso) : NaN;
+  const d = new Date(isNaN(t) ? fallback : t);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+// midnight is the start of a local date, as RFC 3339.
+function midnight(date: string, plusDays = 0): string {
+  const d = new Date(date + "T00:00");
+  d.setDate(d.getDate() + plusDays);
+  return d.toISOString();
+}
+
+// PeriodPicker chooses a recent period, or dates (the whole of both days,
+// in the browser's time zone) for an accounting request.
+export function PeriodPicker({ value, onChange }: { value: Period; onChange: (p: Period) => void }) {
+  const preset = !value.to && PERIODS.some(([v]) => v === value.from);
+  const now = Date.now();
   return (
-    <label class="inline">
-      Period
-      <select name="period" value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
-        {PERIODS.map(([v, l]) => (
-          <option key={v} value={v}>
-            {l}
-          </option>
-        ))}
-      </select>
-    </label>
+    <span class="period-picker">
+      <label class="inline">
+        Period
+        <select
+          name="period"
+          value={preset ? value.from : "custom"}
+          onChange={(e) => {
+            const v = (e.target as HTMLSelectElement).value;
+            if (v !== "custom") onChange({ from: v });
+            else onChange({ from: midnight(day(undefined, now - 30 * 86400e3)), to: midnight(day(undefined, now), 1) });
+          }}
+        >
+          {PERIODS.map(([v, l]) => (
+            <option key={v} value={v}>
+              {l}
+            </option>
+          ))}
+          <option value="custom">dates…</option>
+        </select>
+      </label>
+      {!preset && (
+        <>
+          <label class="inline">
+            From
+            <input
+              type="date"
+              name="from"
+              value={day(value.from, now)}
+              onChange={(e) => {
+                const v = (e.target as HTMLInputElement).value;
+                if (v) onChange({ from: midnight(v), to: value.to });
+              }}
+            />
+          </label>
+          <label class="inline">
+            to
+            <input
+              type="date"
+              name="to"
+              value={day(value.to ? new Date(Date.parse(value.to) - 1).toISOString() : undefined, now)}
+              onChange={(e) => {
+                const v = (e.target as HTMLInputElement).value;
+                if (v) onChange({ from: value.from, to: midnight(v, 1) });
+              }}
+            />
+          </label>
+        </>
+      )}
+    </span>
   );
 }
 

@@ -30,7 +30,7 @@ export function AlertEntities({ a }: { a: Alert }) {
   );
 }
 
-const FILTERS = ["status", "min_level", "rule", "assignee", "tag", "q", "since", "entity", "disposition", "order"] as const;
+const FILTERS = ["status", "min_level", "rule", "kind", "assignee", "tag", "q", "since", "until", "entity", "disposition", "order"] as const;
 
 interface View {
   name: string;
@@ -180,9 +180,9 @@ export default function Alerts() {
         </Field>
         <Field label="Since">
           <select value={since} onChange={(e) => setFilter("since", (e.target as HTMLSelectElement).value)}>
-            {["-24h", "-7d", "-30d", "-90d", "-365d"].map((s) => (
+            {[...new Set(["-24h", "-7d", "-30d", "-90d", "-365d", since])].map((s) => (
               <option key={s} value={s}>
-                {s.slice(1)}
+                {s.startsWith("-") ? s.slice(1) : s + (q.until ? " – " + q.until : "")}
               </option>
             ))}
           </select>

@@ -14,25 +14,25 @@ import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { SimpleTable, type Column } from "../components/table";
 import { Link } from "../components/link";
 import { Facts, Field, useAction } from "../components/triage";
-import { Explained, explanationLabel, PeriodPicker, usePeriod, type AccessRow, type PatientReport, type UserReport } from "../components/privacy";
+import { Explained, explanationLabel, PeriodPicker, usePeriod, type AccessRow, type PatientReport, type Period, type UserReport } from "../components/privacy";
 
 type Kind = "patient" | "user";
 
 export default function PrivacyReports() {
   const loc = useLocation();
-  const [from, setFrom] = usePeriod();
+  const [period, setPeriod] = usePeriod();
   const kind: Kind = loc.query.has("user") ? "user" : "patient";
   const id = loc.query.get(kind) ?? "";
   const [draft, setDraft] = useState<{ kind: Kind; id: string }>({ kind, id });
   useEffect(() => setDraft({ kind, id }), [kind, id]);
   const open = (e: Event) => {
     e.preventDefault();
-    navigate(withQuery("/privacy/reports", { [draft.kind]: draft.id.trim(), from }));
+    navigate(withQuery("/privacy/reports", { [draft.kind]: draft.id.trim(), from: period.from, to: period.to }));
   };
   return (
     <>
       <PageHeader title="Access reports">
-        <PeriodPicker value={from} onChange={setFrom} />
+        <PeriodPicker value={period} onChange={setPeriod} />
       </PageHeader>
       <form class="filter-bar" onSubmit={open}>
         <Field label="Report on">
@@ -49,13 +49,13 @@ export default function PrivacyReports() {
         </button>
       </form>
       {!id && <p class="hint">Choose a patient or a user. Reports are also linked from the privacy overview and from patient pages.</p>}
-      {id && kind === "patient" && <PatientView key={id + from} patient={id} from={from} />}
-      {id && kind === "user" && <UserView key={id + from} user={id} from={from} />}
+      {id && kind === "patient" && <PatientView key={id} patient={id} period={period} />}
+      {id && kind === "user" && <UserView key={id} user={id} period={period} />}
     </>
   );
 }
 
-function Downloads({ path, from, name }: { path: string; from: string; name: string }) {
+function Downloads({ path, period, name }: { path: string; period: Period; name: string }) {
   const act = useAction();
   return (
     <span class="row-actions">
@@ -65,7 +65,7 @@ function Downloads({ path, from, name }: { path: string; from: string; name: str
           type="button"
           class="btn small"
           disabled={act.busy}
-          onClick={() => act.run(() => apiDownload(path, { query: { from, format } }, `${name}.${format}`))}
+          onClick={() => act.run(() => apiDownload(path, { query: { ...period, format } }, `${name}.${format}`))}
         >
           Download {format.toUpperCase()}
         </button>
@@ -81,11 +81,11 @@ function Downloads({ path, from, name }: { path: string; from: string; name: str
 
 const when = (r: AccessRow) => fmtTime(Date.parse(r.time));
 
-const accessColumns = (show: "user" | "patient", from: string): Column<AccessRow>[] => [
+const accessColumns = (show: "user" | "patient", period: Period): Column<AccessRow>[] => [
   { key: "time", label: "When", render: (r) => <span class="nowrap">{when(r)}</span> },
   show === "user"
-    ? { key: "user", label: "Who", render: (r) => <Link href={withQuery("/privacy/reports", { user: r.user, from })}>{r.user_name ? `${r.user_name} (${r.user})` : r.user}</Link> }
-    : { key: "patient", label: "Patient", render: (r) => <Link href={withQuery("/privacy/reports", { patient: r.patient, from })}>{r.patient}</Link> },
+    ? { key: "user", label: "Who", render: (r) => <Link href={withQuery("/privacy/reports", { user: r.user, ...period })}>{r.user_name ? `${r.user_name} (${r.user})` : r.user}</Link> }
+    : { key: "patient", label: "Patient", render: (r) => <Link href={withQuery("/privacy/reports", { patient: r.patient, ...period })}>{r.patient}</Link> },
   { key: "role", label: "Role" },
   { key: "department", label: "Department" },
   { key: "action", label: "Action", render: (r) => (r.break_glass ? <>{r.action} <span class="badge bad" title={r.break_glass_reason}>break-glass</span></> : r.action) },
@@ -98,9 +98,9 @@ const accessColumns = (show: "user" | "patient", from: string): Column<AccessRow
   { key: "access_id", label: "Access id", render: (r) => <code class="nowrap">{r.access_id}</code> },
 ];
 
-function PatientView({ patient, from }: { patient: string; from: string }) {
+function PatientView({ patient, period }: { patient: string; period: Period }) {
   const path = "/api/v1/privacy/reports/patients/" + encodeURIComponent(patient);
-  const f = useFetch((signal) => apiJSON<PatientReport>(path, { signal, query: { from } }), [path, from]);
+  const f = useFetch((signal) => apiJSON<PatientReport>(path, { signal, query: { ...period } }), [path, period.from, period.to]);
   if (f.error) return <ErrorBox error={f.error} onRetry={f.reload} />;
   if (!f.data) return <Loading />;
   const r = f.data;
@@ -110,7 +110,7 @@ function PatientView({ patient, from }: { patient: string; from: string }) {
         <h2 id="r-patient">
           Accesses to the record of <Link href={entityHref("patient", r.patient)}>{r.patient}</Link>
         </h2>
-        <Downloads path={path} from={from} name={"access-report-" + r.patient} />
+        <Downloads path={path} period={period} name={"access-report-" + r.patient} />
       </div>
       <Facts
         items={[
@@ -127,7 +127,7 @@ function PatientView({ patient, from }: { patient: string; from: string }) {
           caption={"Accesses to " + r.patient}
           rows={r.accesses}
           rowKey={(a) => a.event_id || a.time + a.user}
-          columns={accessColumns("user", from)}
+          columns={accessColumns("user", period)}
           empty="Nobody opened this record in this period."
         />
       </div>
@@ -135,9 +135,9 @@ function PatientView({ patient, from }: { patient: string; from: string }) {
   );
 }
 
-function UserView({ user, from }: { user: string; from: string }) {
+function UserView({ user, period }: { user: string; period: Period }) {
   const path = "/api/v1/privacy/reports/users/" + encodeURIComponent(user);
-  const f = useFetch((signal) => apiJSON<UserReport>(path, { signal, query: { from } }), [path, from]);
+  const f = useFetch((signal) => apiJSON<UserReport>(path, { signal, query: { ...period } }), [path, period.from, period.to]);
   if (f.error) return <ErrorBox error={f.error} onRetry={f.reload} />;
   if (!f.data) return <Loading />;
   const r = f.data;
@@ -148,7 +148,7 @@ function UserView({ user, from }: { user: string; from: string }) {
           <h2 id="r-user">
             Patients opened by <Link href={entityHref("user", r.user)}>{r.user}</Link>
           </h2>
-          <Downloads path={path} from={from} name={"access-report-" + r.user} />
+          <Downloads path={path} period={period} name={"access-report-" + r.user} />
         </div>
         <Facts
           items={[
@@ -166,7 +166,7 @@ function UserView({ user, from }: { user: string; from: string }) {
           rowKey={(p) => p.patient}
           empty="This user opened no patient record in this period."
           columns={[
-            { key: "patient", label: "Patient", render: (p) => <Link href={withQuery("/privacy/reports", { patient: p.patient, from })}>{p.patient}</Link> },
+            { key: "patient", label: "Patient", render: (p) => <Link href={withQuery("/privacy/reports", { patient: p.patient, ...period })}>{p.patient}</Link> },
             { key: "accesses", label: "Accesses", num: true },
             { key: "unexplained", label: "Unexplained", num: true, render: (p) => (p.unexplained ? <span class="warn-text">{p.unexplained}</span> : "0") },
             { key: "break_glass", label: "Break-glass", num: true },
@@ -183,7 +183,7 @@ function UserView({ user, from }: { user: string; from: string }) {
             caption={"Accesses by " + r.user}
             rows={r.accesses}
             rowKey={(a) => a.event_id || a.time + a.patient}
-            columns={accessColumns("patient", from)}
+            columns={accessColumns("patient", period)}
             empty="No access in this period."
           />
         </div>

@@ -10,6 +10,7 @@ import { useCan } from "../lib/session";
 import { withQuery } from "../lib/router";
 import { searchHref } from "../lib/searchurl";
 import { exactFilter } from "../lib/logsql";
+import { fmtTime } from "../lib/time";
 import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { SimpleTable } from "../components/table";
 import { BarList } from "../components/chart";
@@ -23,6 +24,8 @@ interface AlertLite {
   rule_title: string;
   status: string;
   level: string;
+  time: string;
+  fields?: Record<string, string>;
 }
 
 interface RuleCount {
@@ -31,16 +34,23 @@ interface RuleCount {
   open: number;
 }
 
+interface AlertsByRule {
+  rules: RuleCount[];
+  // open is the open alerts, newest first.
+  open: AlertLite[];
+}
+
 export default function PrivacyOverview() {
-  const [from, setFrom] = usePeriod();
+  const [period, setPeriod] = usePeriod();
+  const { from, to } = period;
   const canAlerts = useCan("alerts:read");
   const canSearch = useCan("events:search");
-  const summary = useFetch((signal) => apiJSON<Summary>("/api/v1/privacy/reports/summary", { signal, query: { from } }), [from]);
+  const summary = useFetch((signal) => apiJSON<Summary>("/api/v1/privacy/reports/summary", { signal, query: { from, to } }), [from, to]);
   const alerts = useFetch(
-    async (signal): Promise<RuleCount[]> => {
+    async (signal): Promise<AlertsByRule> => {
       const rules = await apiJSON<{ rules: PrivacyRule[] }>("/api/v1/privacy/rules", { signal });
       const as = canAlerts
-        ? await apiJSON<{ alerts: AlertLite[] }>("/api/v1/alerts", { signal, query: { kind: "privacy", since: from, limit: 10000 } })
+        ? await apiJSON<{ alerts: AlertLite[] }>("/api/v1/alerts", { signal, query: { kind: "privacy", since: from, until: to, limit: 10000 } })
         : { alerts: [] };
       const by = new Map<string, RuleCount>(rules.rules.map((r) => [r.id, { rule: r, alerts: 0, open: 0 }]));
       for (const a of as.alerts) {
@@ -52,21 +62,23 @@ export default function PrivacyOverview() {
         c.alerts++;
         if (a.status !== "closed") c.open++;
       }
-      return [...by.values()];
+      const open = as.alerts.filter((a) => a.status !== "closed").sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+      return { rules: [...by.values()], open };
     },
-    [from, canAlerts],
+    [from, to, canAlerts],
   );
   const dl = useAction();
   const download = (format: string) =>
-    dl.run(() => apiDownload("/api/v1/privacy/reports/summary", { query: { from, format, table: format === "csv" ? "departments" : undefined } }, `access-explanation-summary.${format}`));
+    dl.run(() => apiDownload("/api/v1/privacy/reports/summary", { query: { from, to, format, table: format === "csv" ? "departments" : undefined } }, `access-explanation-summary.${format}`));
   const s = summary.data;
   const unexplained = s ? s.accesses - s.explained : 0;
-  const search = (q: string) => searchHref({ q, range: { start: from, end: "now" }, cols: ["@timestamp", "user.name", "healthcare.workforce.department", "healthcare.patient.id", "healthcare.access.explanation_detail"], limit: 1000 });
-  const totalAlerts = alerts.data?.reduce((n, c) => n + c.alerts, 0) ?? 0;
+  const search = (q: string) => searchHref({ q, range: { start: from, end: to ?? "now" }, cols: ["@timestamp", "user.name", "healthcare.workforce.department", "healthcare.patient.id", "healthcare.access.explanation_detail"], limit: 1000 });
+  const reportLink = (kind: string, v?: string) => (v ? <Link href={withQuery("/privacy/reports", { [kind]: v, from, to })}>{v}</Link> : "");
+  const totalAlerts = alerts.data?.rules.reduce((n, c) => n + c.alerts, 0) ?? 0;
   return (
     <>
       <PageHeader title="Privacy overview">
-        <PeriodPicker value={from} onChange={setFrom} />
+        <PeriodPicker value={period} onChange={setPeriod} />
         <button type="button" class="btn" disabled={dl.busy} onClick={() => download("pdf")}>
           Summary PDF
         </button>
@@ -132,7 +144,7 @@ export default function PrivacyOverview() {
             {alerts.data && (
               <SimpleTable<RuleCount>
                 caption="Privacy alerts by rule"
-                rows={alerts.data}
+                rows={alerts.data.rules}
                 rowKey={(c) => c.rule.id}
                 initialSort={{ key: "alerts", desc: true }}
                 columns={[
@@ -141,7 +153,7 @@ export default function PrivacyOverview() {
                     label: "Rule",
                     value: (c) => c.rule.title,
                     render: (c) =>
-                      canAlerts ? <Link href={withQuery("/alerts", { rule: c.rule.id, status: "any", since: from })}>{c.rule.title}</Link> : c.rule.title,
+                      canAlerts ? <Link href={withQuery("/alerts", { rule: c.rule.id, status: "any", since: from, until: to })}>{c.rule.title}</Link> : c.rule.title,
                   },
                   { key: "level", label: "Level", value: (c) => c.rule.level, render: (c) => <Level level={c.rule.level} /> },
                   { key: "alerts", label: "Alerts", num: true, value: (c) => c.alerts },
@@ -155,12 +167,38 @@ export default function PrivacyOverview() {
             {s.unexplained_users.length ? (
               <BarList
                 label="Users with the most unexplained accesses"
-                rows={s.unexplained_users.slice(0, 15).map((u) => ({ label: u.name, value: u.accesses, href: withQuery("/privacy/reports", { user: u.name, from }) }))}
+                rows={s.unexplained_users.slice(0, 15).map((u) => ({ label: u.name, value: u.accesses, href: withQuery("/privacy/reports", { user: u.name, from, to }) }))}
               />
             ) : (
               <p class="empty">Nobody.</p>
             )}
           </section>
+          {canAlerts && (
+            <section class="card entity-section wide" aria-labelledby="p-open">
+              <h2 id="p-open">Open privacy alerts</h2>
+              {alerts.data && (
+                <SimpleTable<AlertLite>
+                  caption="Open privacy alerts, newest first"
+                  rows={alerts.data.open.slice(0, 10)}
+                  rowKey={(a) => a.id}
+                  empty="No open privacy alert in this period."
+                  columns={[
+                    { key: "time", label: "Access", render: (a) => <span class="nowrap">{fmtTime(Date.parse(a.time))}</span> },
+                    { key: "rule_title", label: "Alert", render: (a) => <Link href={"/alerts/" + a.id}>{a.rule_title}</Link> },
+                    { key: "level", label: "Level", render: (a) => <Level level={a.level} /> },
+                    { key: "user", label: "User", render: (a) => reportLink("user", a.fields?.["user.name"]) },
+                    { key: "patient", label: "Patient", render: (a) => reportLink("patient", a.fields?.["healthcare.patient.id"]) },
+                    { key: "reason", label: "Why", render: (a) => a.fields?.["privacy.reason"] ?? "" },
+                  ]}
+                />
+              )}
+              {alerts.data && alerts.data.open.length > 10 && (
+                <Link class="btn small" href={withQuery("/alerts", { kind: "privacy", since: from, until: to })}>
+                  All {alerts.data.open.length.toLocaleString()} open privacy alerts
+                </Link>
+              )}
+            </section>
+          )}
           <section class="card entity-section wide" aria-labelledby="p-explanations">
             <h2 id="p-explanations">How accesses were explained</h2>
             <SimpleTable
