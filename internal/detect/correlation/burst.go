@@ -21,6 +21,7 @@ type openBurst struct {
 	sum         float64             // value_sum
 	refs        []bool              // temporal: the rules seen
 	ids         []string            // the first MaxEventIDs
+	grown       bool                // grew since its alert was last reported (BurstUpdatesOnTick)
 }
 
 // maxBurstValues bounds the distinct values a burst keeps; beyond it the
@@ -103,21 +104,55 @@ func (e *Engine) burstAlert(g *group) Alert {
 }
 
 // joinBurst adds an entry to the group's burst when it belongs to it and
-// returns the burst's alert; a burst the entry shows to be over is ended.
-func (e *Engine) joinBurst(g *group, en entry) (Alert, bool) {
+// returns the burst's alert (none with BurstUpdatesOnTick); a burst the
+// entry shows to be over is ended.
+func (e *Engine) joinBurst(g *group, en entry) ([]Alert, bool) {
 	b := g.burst
 	if b == nil {
-		return Alert{}, false
+		return nil, false
 	}
 	span := g.cr.c.Timespan
 	if b.joins(en.T, span, e.opt.MaxBurst) {
 		b.absorb(g, en, e.opt.MaxEventIDs)
-		return e.burstAlert(g), true
+		if e.opt.BurstUpdatesOnTick {
+			if !b.grown {
+				b.grown = true
+				e.grown = append(e.grown, g)
+			}
+			return nil, true
+		}
+		return []Alert{e.burstAlert(g)}, true
 	}
 	if en.T.After(b.last.Add(span)) || en.T.Sub(b.first) > e.opt.MaxBurst {
+		e.settle(g)
 		g.burst = nil // over: the next firing starts a new one
 	}
-	return Alert{}, false
+	return nil, false
+}
+
+// settle keeps the update of a burst that grew since it was last reported
+// and is about to end or be replaced, for the next Tick.
+func (e *Engine) settle(g *group) {
+	if b := g.burst; b != nil && b.grown {
+		e.ended = append(e.ended, e.burstAlert(g))
+		b.grown = false
+	}
+}
+
+// burstUpdates returns the alert of every burst that grew since the last
+// call, once, as it stands (BurstUpdatesOnTick).
+func (e *Engine) burstUpdates() []Alert {
+	out := e.ended
+	e.ended = nil
+	for _, g := range e.grown {
+		if b := g.burst; b != nil && b.grown {
+			out = append(out, e.burstAlert(g))
+			b.grown = false
+		}
+	}
+	clear(e.grown)
+	e.grown = e.grown[:0]
+	return out
 }
 
 // dropEndedBursts forgets the bursts whose group's clock has passed their
@@ -130,6 +165,7 @@ func (e *Engine) dropEndedBursts(now time.Time) {
 		}
 		clock := g.newest.Add(now.Sub(g.seen))
 		if clock.After(g.burst.last.Add(g.cr.c.Timespan + e.opt.AllowedLateness)) {
+			e.settle(g)
 			g.burst = nil
 			if len(g.entries) == 0 {
 				e.remove(g)

@@ -135,3 +135,58 @@ func TestBurstEndsAndIsForgotten(t *testing.T) {
 		t.Fatalf("an ended burst kept its group: %+v (%s)", st, buf.String())
 	}
 }
+
+// With BurstUpdatesOnTick a brute force of thousands of events is its
+// firing plus one update per Tick with the size at that Tick, not an
+// update per event; the last growth of a burst that ends before a Tick
+// is still reported, before the next burst's firing.
+func TestBurstUpdatesComeOncePerTick(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	clk := &clock{now: now}
+	eng, c := setup(t, bruteForce, Options{Now: clk.Now, Bursts: true, BurstUpdatesOnTick: true})
+	id := 0
+	fail := func(n int) (out []Alert) {
+		for range n {
+			clk.now = clk.now.Add(time.Millisecond)
+			e := event.Event{Time: clk.now}
+			e.Add("event.module", "test")
+			e.Add("outcome", "failure")
+			e.Add("user", "bob")
+			e.Add(event.FieldID, fmt.Sprint(id))
+			id++
+			eng.Match(&e, func(m *engine.Match) { out = append(out, c.Observe(m)...) })
+		}
+		return out
+	}
+	var observed, ticked []Alert
+	for range 10 {
+		observed = append(observed, fail(1000)...)
+		ticked = append(ticked, c.Tick()...)
+	}
+	if len(observed) != 1 || observed[0].Update {
+		t.Fatalf("10,000 failures: Observe returned %d alerts, want the firing alone: %+v", len(observed), observed[:3])
+	}
+	if len(ticked) != 10 {
+		t.Fatalf("10 Ticks returned %d updates, want 10", len(ticked))
+	}
+	for i, a := range ticked {
+		if !a.Update || !a.First.Equal(observed[0].First) || a.Count != (i+1)*1000 || len(a.EventIDs) > 100 {
+			t.Fatalf("update %d: update %v first %v count %d ids %d", i, a.Update, a.First, a.Count, len(a.EventIDs))
+		}
+	}
+	if got := c.Tick(); len(got) != 0 {
+		t.Fatalf("a Tick with no growth returned %d alerts", len(got))
+	}
+	// The burst grows, then ends (a quiet hour) and a new one fires: the
+	// old one's last size comes with the next Tick, before nothing else.
+	fail(5)
+	clk.now = clk.now.Add(time.Hour)
+	second := fail(1000)
+	if len(second) != 1 || second[0].Update {
+		t.Fatalf("a new burst after an hour: %d alerts", len(second))
+	}
+	got := c.Tick()
+	if len(got) != 2 || got[0].Count != 10_005 || !got[0].First.Equal(observed[0].First) || got[1].Count != 1000 {
+		t.Fatalf("after the second burst: %+v", got)
+	}
+}

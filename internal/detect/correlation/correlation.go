@@ -73,6 +73,13 @@ type Options struct {
 	// MaxBurst bounds how long one burst of a growing correlation is
 	// reported as one alert (default 24h).
 	MaxBurst time.Duration
+	// BurstUpdatesOnTick: a burst that grew is reported once by the next
+	// Tick or Flush, with its size then, instead of by every Observe that
+	// grew it. A brute force of thousands of events per second otherwise
+	// builds thousands of alerts that say the same thing but one more
+	// event. Call Tick before saving the state (Snapshot), or the updates
+	// since the last Tick are not reported.
+	BurstUpdatesOnTick bool
 	// Skip, when set, keeps a base-rule match out of one correlation
 	// (a tuning exception for that correlation matches the event).
 	Skip func(c *sigma.Correlation, ev *event.Event) bool
@@ -194,6 +201,11 @@ type Engine struct {
 	closes closeHeap // groups with a pending window of a closing condition, by due
 	stats  Stats
 	fieldC map[string][]string
+	// With BurstUpdatesOnTick: the groups whose burst grew since the last
+	// Tick, and the last updates of bursts that ended or were replaced
+	// before it.
+	grown []*group
+	ended []Alert
 }
 
 // New prepares the correlations of a rule set; eng maps Sigma field names
@@ -264,7 +276,8 @@ func (e *Engine) Stats() Stats {
 
 // Observe feeds one base-rule match and returns the correlation alerts it
 // completes (including chained ones), plus those of windows whose groups'
-// clocks have passed their end.
+// clocks have passed their end. It keeps no reference to the match or its
+// event: the values it keeps are copied.
 func (e *Engine) Observe(m *engine.Match) []Alert {
 	if m == nil || m.Rule == nil {
 		return nil
@@ -288,6 +301,9 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 	}
 	var out []Alert
 	id := m.Event.Value(event.FieldID)
+	if len(crs) > 0 {
+		id = strings.Clone(id)
+	}
 	for _, cr := range crs {
 		ref := refIndex(cr.c, m.Rule.ID, m.Rule.Name)
 		if ref < 0 || (e.opt.Skip != nil && e.opt.Skip(cr.c, m.Event)) {
@@ -300,7 +316,9 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 		}
 		val := ""
 		if len(cr.c.Condition.Field) > 0 {
-			val = e.eventValue(m, aliasField(cr.c, cr.c.Condition.Field[0], refName, m.Rule.Name, m.Rule.ID), m.Event)
+			// Kept in the state: copied out of the event's memory (a
+			// batch that would otherwise stay alive with it).
+			val = strings.Clone(e.eventValue(m, aliasField(cr.c, cr.c.Condition.Field[0], refName, m.Rule.Name, m.Rule.ID), m.Event))
 		}
 		var ids []string
 		if id != "" {
@@ -318,7 +336,7 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 func (e *Engine) Tick() []Alert {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.closeWindows(e.opt.Now(), time.Time{})
+	return append(e.burstUpdates(), e.closeWindows(e.opt.Now(), time.Time{})...)
 }
 
 // Flush closes every window that ends before t, whatever its group's
@@ -327,7 +345,7 @@ func (e *Engine) Tick() []Alert {
 func (e *Engine) Flush(t time.Time) []Alert {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.closeWindows(e.opt.Now(), t)
+	return append(e.burstUpdates(), e.closeWindows(e.opt.Now(), t)...)
 }
 
 func refIndex(c *sigma.Correlation, id, name string) int {
@@ -407,6 +425,9 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 		if len(e.groups) >= e.opt.MaxGroups {
 			e.evictOldest()
 		}
+		for i := range key {
+			key[i] = strings.Clone(key[i]) // kept: out of the event's memory
+		}
 		g = &group{cr: cr, key: key, mapKey: mk, heapIdx: -1}
 		g.elem = e.lru.PushFront(g)
 		e.groups[mk] = g
@@ -426,8 +447,8 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 	}
 	g.seen = en.A
 	if cr.monotonic && e.opt.Bursts {
-		if a, ok := e.joinBurst(g, en); ok {
-			return []Alert{a}
+		if as, ok := e.joinBurst(g, en); ok {
+			return as
 		}
 	}
 	i := sort.Search(len(g.entries), func(i int) bool { return g.entries[i].T.After(en.T) })
@@ -501,6 +522,7 @@ func (e *Engine) evictOldest() {
 }
 
 func (e *Engine) remove(g *group) {
+	e.settle(g)
 	if g.elem != nil {
 		e.lru.Remove(g.elem)
 		g.elem = nil
@@ -544,6 +566,7 @@ func (e *Engine) evalFrom(g *group, start time.Time, end int) (Alert, bool) {
 	}
 	a := e.alert(g, win, v)
 	if e.opt.Bursts {
+		e.settle(g)
 		g.burst = newBurst(g, win, e.opt.MaxEventIDs)
 	}
 	g.entries = append(g.entries[:i], g.entries[end:]...)

@@ -100,6 +100,7 @@ func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 	e.groups = map[string]*group{}
 	e.lru.Init()
 	e.closes = e.closes[:0]
+	e.grown, e.ended = nil, nil
 	for _, sg := range f.Groups {
 		cr := byKey[sg.Rule]
 		if cr == nil || len(sg.Key) != len(cr.c.GroupBy) {

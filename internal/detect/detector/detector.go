@@ -188,8 +188,11 @@ func New(cfg Config, r *Rules) (*Detector, error) {
 		sup := cfg.Suppress
 		cfg.Correlation.Skip = func(c *sigma.Correlation, ev *event.Event) bool { return sup(c.ID, c.Name, c.Tags, ev) }
 	}
-	// Live detection reports a growing correlation as one alert, updated.
+	// Live detection reports a growing correlation as one alert, updated
+	// (at most once per fetch: Run ticks the engine after each, before any
+	// checkpoint).
 	cfg.Correlation.Bursts = true
+	cfg.Correlation.BurstUpdatesOnTick = true
 	d := &Detector{cfg: cfg, reload: make(chan *Rules, 1)}
 	d.current.Store(r)
 	d.corr = r.newCorrelations(cfg.Correlation)
@@ -362,11 +365,9 @@ func (d *Detector) Run(ctx context.Context) error {
 							pending = append(pending, sigmaAlert(mt.Rule, mt.Event))
 						}
 						if mt.Rule.Correlated {
-							// The correlation state keeps field values: copy
-							// them out of the batch's memory, or a group would
-							// hold the whole batch alive.
-							ev := cloneEvent(mt.Event)
-							pending = append(pending, d.correlationAlerts(d.corr.Observe(&engine.Match{Rule: mt.Rule, Event: &ev}))...)
+							// The correlation engine copies the values it keeps
+							// out of the batch's memory.
+							pending = append(pending, d.correlationAlerts(d.corr.Observe(mt))...)
 						}
 					})
 				}
@@ -580,15 +581,6 @@ const maxPendingAlerts = 20_000
 // maxUnacked bounds the batches held unacknowledged between checkpoints
 // (the consumer's MaxAckPending is larger).
 const maxUnacked = 20_000
-
-// cloneEvent copies an event's strings out of the batch's shared memory.
-func cloneEvent(e *event.Event) event.Event {
-	c := event.Event{Time: e.Time, Fields: make([]event.Field, len(e.Fields))}
-	for i, f := range e.Fields {
-		c.Fields[i] = event.Field{Name: strings.Clone(f.Name), Value: strings.Clone(f.Value)}
-	}
-	return c
-}
 
 func clip(s string) string {
 	if len(s) > 1024 {
