@@ -61,7 +61,7 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 	// The detector ends by itself once the dispatcher, stopped before it,
 	// closed its queue: it evaluates what was queued and checkpoints. The
 	// enrichment (startPrivacy) is stopped after it.
-	return lifecycle.GoUntilDone(d.Run, time.Minute), nil
+	return s.goConsumer(d.Run), nil
 }
 
 // ruleDirs are the rule directories: the built-in rules, extracted from

@@ -95,16 +95,36 @@ func (s *Server) startWriter(context.Context) (lifecycle.StopFunc, error) {
 	// The writer ends by itself once the dispatcher, stopped before it,
 	// closed its queue: it stores what was queued, flushes and
 	// acknowledges.
-	return lifecycle.GoUntilDone(func(ctx context.Context) error {
+	return s.goConsumer(func(ctx context.Context) error {
 		defer s.writerAlive.Store(false)
 		return w.Run(ctx)
-	}, time.Minute), nil
+	}), nil
+}
+
+// goConsumer runs a consumer of the dispatcher (the store writer, the
+// detector) until its queue is drained: stopping waits up to a minute for
+// it to end by itself once the dispatcher, stopped before it, closed its
+// queue. When the dispatcher never started (a component between them
+// failed to start), nothing was queued and nothing will close the queue:
+// the consumer is cancelled at once, so a failed start is reported in
+// seconds rather than after the grace.
+func (s *Server) goConsumer(run func(ctx context.Context) error) lifecycle.StopFunc {
+	stop := lifecycle.GoUntilDone(run, time.Minute)
+	return func(ctx context.Context) error {
+		if !s.dispatchStarted.Load() {
+			cancelled, cancel := context.WithCancel(ctx)
+			cancel()
+			return stop(cancelled)
+		}
+		return stop(ctx)
+	}
 }
 
 // startDispatch runs the bus reader. Stopping lets it hand out what the
 // sources published before they stopped (up to 30 seconds), then closes
 // the consumers' queues.
 func (s *Server) startDispatch(context.Context) (lifecycle.StopFunc, error) {
+	s.dispatchStarted.Store(true)
 	run := lifecycle.Go(s.dispatch.Run)
 	return func(ctx context.Context) error {
 		waitDelivered(ctx, s.busCons, 30*time.Second)

@@ -106,7 +106,10 @@ type Server struct {
 	http        *http.Server
 	writer      *storewriter.Writer
 	writerAlive atomic.Bool
-	limits      limits
+	// dispatchStarted: the bus dispatcher ran, so stopping it closes the
+	// consumers' queues (goConsumer).
+	dispatchStarted atomic.Bool
+	limits          limits
 	// pub is the bus as the sources see it: every publish is recorded in
 	// health, which readiness reads.
 	pub    ingest.Publisher
