@@ -26,7 +26,7 @@ import (
 //	service:<S>         … of hospital service S (PV1-10)
 //	admitted:<W>        within W after an admission (6h, 24h)
 //	preadmit:<W>        within W before an admission (24h)
-//	discharged:<W>      within W after a discharge (1d, 3d, 7d, 14d, 30d)
+//	discharged:<W>      within W after a discharge (2h, 1d, 3d, 7d, 14d, 30d)
 //	team_dept           a stay in progress (or ended within the care-team grace) whose care team
 //	                    includes someone of the user's own department
 const (
@@ -43,7 +43,7 @@ type window struct {
 var (
 	admittedWindows   = []window{{"6h", 6 * time.Hour}, {"24h", 24 * time.Hour}}
 	preadmitWindows   = []window{{"24h", 24 * time.Hour}}
-	dischargedWindows = []window{{"1d", 24 * time.Hour}, {"3d", 72 * time.Hour}, {"7d", 7 * 24 * time.Hour},
+	dischargedWindows = []window{{"2h", 2 * time.Hour}, {"1d", 24 * time.Hour}, {"3d", 72 * time.Hour}, {"7d", 7 * 24 * time.Hour},
 		{"14d", 14 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
 )
 

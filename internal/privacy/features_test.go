@@ -57,6 +57,8 @@ func TestFeatures(t *testing.T) {
 		"preadmit:24h", "")
 	f("billing two days after the discharge", "2024-03-16T10:00:00Z", "Billing", []string{"b1"},
 		"discharged:14d discharged:30d discharged:3d discharged:7d", "")
+	f("transport out, an hour after the discharge", "2024-03-14T11:00:00Z", "Transport", []string{"t1"},
+		"discharged:14d discharged:1d discharged:2h discharged:30d discharged:3d discharged:7d", "")
 	f("a month and a half after", "2024-04-25T10:00:00Z", "Billing", []string{"b1"}, "", "")
 	f("attending", "2024-03-12T10:00:00Z", "Internal Medicine", []string{"dr.bob", "P200"},
 		"class:I enc service:MED unit:4W unit:ED", "care_team/attending")

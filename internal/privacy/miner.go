@@ -56,7 +56,8 @@ type MiningConfig struct {
 	// template for it even when the state is common (many patients
 	// recently discharged) and the lift therefore low: when its accesses
 	// to such patients number at least MinPerStay per stay that put a
-	// patient in the state (default 0.5), a template needs only half
+	// patient in the state (default 0.25: coding lags discharges by days,
+	// so a week's discharges are not all coded yet), a template needs only half
 	// MinLift and a base rate up to RoutineMaxBase (default 0.5). Its
 	// accesses to a VIP in that state are then no sign of snooping: it
 	// would have opened the record whoever the patient was.
@@ -100,7 +101,7 @@ func (c *MiningConfig) defaults() {
 		c.MaxBase = 0.2
 	}
 	if c.MinPerStay <= 0 {
-		c.MinPerStay = 0.5
+		c.MinPerStay = 0.25
 	}
 	if c.RoutineMaxBase <= 0 {
 		c.RoutineMaxBase = 0.5
@@ -500,7 +501,9 @@ func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[str
 				}
 			}
 			st := measure(f, gain)
-			if !st.specific(minLift, m.cfg.MaxBase) && !st.routine(minLift, m.cfg.MinPerStay, m.cfg.RoutineMaxBase) {
+			// (The routine's evidence is its accesses per stay: a coding
+			// department of one coder has it as much as one of five.)
+			if !st.specific(minLift, m.cfg.MaxBase) && !st.routine(m.cfg.MinLift, m.cfg.MinPerStay, m.cfg.RoutineMaxBase) {
 				continue
 			}
 			// Coverage gained per unit of base rate: the most specific

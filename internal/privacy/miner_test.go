@@ -183,9 +183,9 @@ func TestMinerRoutineOfEveryPatient(t *testing.T) {
 	// per discharge), the rest insurance checks on inpatients.
 	g.add("department:billing", 4, 340, "discharged:7d")
 	g.add("department:billing", 4, 60, "enc")
-	// Coding, same lift, but 60 accesses for 220 discharges: not routine.
-	g.add("department:coding", 3, 51, "discharged:7d")
-	g.add("department:coding", 3, 9)
+	// Coding, same lift, but 40 accesses for 220 discharges: not routine.
+	g.add("department:coding", 3, 34, "discharged:7d")
+	g.add("department:coding", 3, 6)
 	// Transport: at random (lift about 1).
 	g.add("department:transport", 4, 36, "discharged:7d")
 	g.add("department:transport", 4, 64)
@@ -203,6 +203,16 @@ func TestMinerRoutineOfEveryPatient(t *testing.T) {
 	m.observe(g.out)
 	if got := chosen(m.mine(base, nil)); len(got) != 0 {
 		t.Fatalf("min_per_stay 2: chosen %q", got)
+	}
+	// A department of one coder who codes every discharge: the routine
+	// holds on three times the support.
+	g1 := &obsGen{rng: rand.New(rand.NewPCG(15, 16)), at: tm("2024-03-01T00:00:00Z")}
+	g1.add("department:coding", 1, 200, "discharged:7d")
+	g1.add("department:coding", 1, 40)
+	m = newMiner(MiningConfig{})
+	m.observe(g1.out)
+	if got := chosen(m.mine(base, nil)); strings.Join(got, "|") != "department:coding discharged:7d" {
+		t.Fatalf("one coder: chosen %q", got)
 	}
 	m = newMiner(MiningConfig{RoutineMaxBase: 0.3})
 	m.observe(g.out)
