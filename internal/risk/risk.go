@@ -154,29 +154,60 @@ func (e *Engine) OnChange(ctx context.Context, cs []alerts.Change) {
 	}
 }
 
-// Add scores alerts and raises the threshold alerts they cause.
+// Add scores alerts and raises the threshold alerts they cause. Each
+// entity's score is read once per call and carried through its alerts,
+// and the risk events are written in one transaction: reading the score
+// for every alert made a burst of alerts about one host cost a read of
+// all that host's recent risk events per alert.
 func (e *Engine) Add(ctx context.Context, as []alerts.Alert) error {
 	now := e.opt.Now()
-	var raise []alerts.Alert
-	for _, a := range as {
+	type scored struct {
+		en    [2]string
+		a     *alerts.Alert
+		score float64
+	}
+	var todo []scored
+	current := map[[2]string]float64{}
+	for i := range as {
+		a := &as[i]
 		score := LevelScores[a.Level] * e.factor(a.RuleID)
 		if score <= 0 {
 			continue
 		}
-		for _, en := range entities(a) {
-			before, err := e.score(ctx, en[0], en[1], now)
-			if err != nil {
-				return err
+		for _, en := range entities(*a) {
+			if _, ok := current[en]; !ok {
+				s, err := e.score(ctx, en[0], en[1], now)
+				if err != nil {
+					return err
+				}
+				current[en] = s
 			}
-			if _, err := e.db.ExecContext(ctx, `INSERT INTO risk_events (entity_type, entity, alert_id, rule_id, score, time) VALUES (?, ?, ?, ?, ?, ?)`,
-				en[0], en[1], a.ID, a.RuleID, score, now.UnixNano()); err != nil {
-				return err
-			}
-			after := before + score
-			if e.opt.Threshold > 0 && before < e.opt.Threshold && after >= e.opt.Threshold {
-				raise = append(raise, e.thresholdAlert(en[0], en[1], after, now))
-			}
+			todo = append(todo, scored{en, a, score})
 		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var raise []alerts.Alert
+	for _, t := range todo {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO risk_events (entity_type, entity, alert_id, rule_id, score, time) VALUES (?, ?, ?, ?, ?, ?)`,
+			t.en[0], t.en[1], t.a.ID, t.a.RuleID, t.score, now.UnixNano()); err != nil {
+			return err
+		}
+		before := current[t.en]
+		after := before + t.score
+		current[t.en] = after
+		if e.opt.Threshold > 0 && before < e.opt.Threshold && after >= e.opt.Threshold {
+			raise = append(raise, e.thresholdAlert(t.en[0], t.en[1], after, now))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
 	}
 	if len(raise) > 0 && e.opt.Alerts != nil {
 		_, err := e.opt.Alerts.Add(ctx, raise)

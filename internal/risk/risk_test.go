@@ -74,6 +74,26 @@ func TestRiskAddsDecaysAndRaisesOnce(t *testing.T) {
 	if en.Score > 1.2 {
 		t.Fatalf("after a week: %v", en.Score)
 	}
+	// Several alerts about one entity in one Add: its score is carried
+	// through them, and the one that crosses the threshold raises.
+	var burst []alerts.Alert
+	for i := range 4 {
+		burst = append(burst, alerts.Alert{Key: fmt.Sprint("b", i), Kind: "sigma", RuleID: "r5", RuleTitle: "r5", Level: "high", Time: clock,
+			Fields: map[string]string{"user.name": "bob"}})
+	}
+	if _, err := as.Add(ctx, burst); err != nil {
+		t.Fatal(err)
+	}
+	ra, _ = as.List(ctx, alerts.Filter{Kind: "risk"})
+	var bob []alerts.Alert
+	for _, a := range ra {
+		if a.Fields["user.name"] == "bob" {
+			bob = append(bob, a)
+		}
+	}
+	if en, _, _ := r.Of(ctx, "user", "bob"); len(bob) != 1 || bob[0].Fields["risk.score"] != "120" || math.Abs(en.Score-160) > 0.1 {
+		t.Fatalf("bob: %d risk alerts %+v, score %v", len(bob), bob, en.Score)
+	}
 	if _, err := ParseFactors([]string{"x=lots"}); err == nil {
 		t.Fatal("bad factor accepted")
 	}
