@@ -5,13 +5,14 @@
 import { useState } from "preact/hooks";
 import { apiJSON, apiNDJSON } from "../lib/api";
 import { useFetch } from "../lib/hooks";
-import { navigate } from "../lib/router";
+import { navigate, withQuery } from "../lib/router";
 import { fmtEventTime } from "../lib/time";
 import { useCan, useSessionCtx } from "../lib/session";
 import { entityOf } from "../lib/entities";
 import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { SimpleTable } from "../components/table";
 import { EntityLink } from "../components/entity-link";
+import { Link } from "../components/link";
 import { Modal } from "../components/modal";
 import { type Alert, Facts, Field, Level, SlaDue, dispositionLabel, duration, slaDue, useAction } from "../components/triage";
 import { CloseDialog } from "./alerts";
@@ -122,6 +123,7 @@ export default function AlertPage({ params }: PageProps) {
               ]}
             />
           </div>
+          {a.kind === "privacy" && <PrivacyCard a={a} />}
           <div class="card">
             <h2>Matched events</h2>
             <MatchedEvents a={a} />
@@ -447,6 +449,57 @@ function RuleCard({ a }: { a: Alert }) {
           <summary>{a.rule_title}</summary>
           <pre class="rule-source">{src.data.yaml}</pre>
         </details>
+      )}
+    </div>
+  );
+}
+
+// list reads a JSON list of strings as "a, b" (and anything else as it is).
+function list(v?: string): string {
+  if (!v) return "";
+  try {
+    const l = JSON.parse(v);
+    return Array.isArray(l) ? l.join(", ") : v;
+  } catch {
+    return v;
+  }
+}
+
+// PrivacyCard: why a privacy alert was raised, the accesses it names, and
+// the access reports of its user and patient over the 30 days before it
+// (to the day after), for whoever may read them.
+function PrivacyCard({ a }: { a: Alert }) {
+  const canReports = useCan("privacy:read");
+  const f = a.fields ?? {};
+  const last = Date.parse(a.time);
+  const period = isNaN(last)
+    ? {}
+    : { from: new Date(Date.parse(a.first_seen || a.time) - 30 * 86400e3).toISOString(), to: new Date(last + 86400e3).toISOString() };
+  const user = f["user.name"];
+  const patient = f["healthcare.patient.id"];
+  return (
+    <div class="card privacy-card">
+      <h2>Privacy</h2>
+      <Facts
+        items={[
+          ["Why", f["privacy.reason"]],
+          ["Accesses", list(f["privacy.access_ids"]) || f["event.id"]],
+          ["Patients", f["privacy.patients"]],
+        ]}
+      />
+      {canReports && (user || patient) && (
+        <p class="row-actions">
+          {user && (
+            <Link class="btn small" href={withQuery("/privacy/reports", { user, ...period })}>
+              Access report of {user}
+            </Link>
+          )}
+          {patient && (
+            <Link class="btn small" href={withQuery("/privacy/reports", { patient, ...period })}>
+              Access report of {patient}
+            </Link>
+          )}
+        </p>
       )}
     </div>
   );

@@ -10,10 +10,11 @@ import { useCan } from "../lib/session";
 import { withQuery } from "../lib/router";
 import { searchHref } from "../lib/searchurl";
 import { exactFilter } from "../lib/logsql";
-import { fmtTime } from "../lib/time";
+import { fmtTime, iso, resolve } from "../lib/time";
+import { stepFor } from "../lib/step";
 import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { SimpleTable } from "../components/table";
-import { BarList } from "../components/chart";
+import { BarList, TimeChart } from "../components/chart";
 import { Link } from "../components/link";
 import { Facts, Level, useAction } from "../components/triage";
 import { explanationLabel, pct, PeriodPicker, usePeriod, type PrivacyRule, type Summary } from "../components/privacy";
@@ -105,6 +106,7 @@ export default function PrivacyOverview() {
                 ["Privacy alerts", alerts.data ? <span class="stat" data-k="alerts">{totalAlerts.toLocaleString()}</span> : "…"],
               ]}
             />
+            {canSearch && <Trend from={from} to={to} />}
             <p class="hint">
               An access is explained by the patient's care team, a consult, or a routine of the user's department learnt from the access history (
               <Link href="/privacy/templates">explanation templates</Link>). The privacy rules judge what remains unexplained.
@@ -220,5 +222,46 @@ export default function PrivacyOverview() {
         </div>
       )}
     </>
+  );
+}
+
+const TREND_COLORS = { explained: "--chart-4", unexplained: "--chart-2" };
+
+interface Hits {
+  hits: { fields?: Record<string, string>; timestamps: string[]; values: number[]; total: number }[];
+}
+
+// Trend draws the accesses of the period over time, explained and
+// unexplained stacked (the search API's hits, grouped by
+// healthcare.access.explained).
+function Trend({ from, to }: { from: string; to?: string }) {
+  const start = iso(resolve(from));
+  const end = iso(resolve(to ?? "now"));
+  const step = stepFor(Date.parse(end) - Date.parse(start), 45);
+  const f = useFetch(
+    (signal) =>
+      apiJSON<Hits>("/api/v1/hits", { signal, query: { q: "healthcare.access.explained:*", start, end, step: step.text, field: "healthcare.access.explained" } }),
+    [start.slice(0, 16), end.slice(0, 16)],
+  );
+  if (f.error) return <ErrorBox error={f.error} onRetry={f.reload} />;
+  if (!f.data) return <Loading />;
+  const times = [...new Set(f.data.hits.flatMap((h) => h.timestamps))].sort();
+  if (!times.length) return null;
+  const series = ["true", "false"].map((v) => {
+    const h = f.data!.hits.find((x) => x.fields?.["healthcare.access.explained"] === v);
+    const at = new Map(h ? h.timestamps.map((t, i) => [t, h.values[i]] as [string, number]) : []);
+    return { label: v === "true" ? "explained" : "unexplained", values: times.map((t) => at.get(t) ?? 0) };
+  });
+  return (
+    <TimeChart
+      times={times.map((t) => Date.parse(t) / 1000)}
+      series={series}
+      kind="bars"
+      height={120}
+      stepSeconds={step.seconds}
+      xRange={[Date.parse(start) / 1000, Date.parse(end) / 1000]}
+      colors={TREND_COLORS}
+      label="Accesses over time, explained and unexplained"
+    />
   );
 }
