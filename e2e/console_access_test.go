@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -153,6 +154,41 @@ func TestConsolePatientPHIAndRoles(t *testing.T) {
 	}
 	if b.Count(".phi-note") != 0 {
 		t.Fatal("privacy officer is told PHI is masked")
+	}
+	// Encounters: the HL7 location read as a place, each carer once with
+	// every role (the simulation's attending physician also admits).
+	var enc [][]string
+	b.Run("read the encounters", chromedp.Evaluate(`(() => {
+		const t = document.querySelector('section[aria-labelledby="s-encounters-and-care-teams"] table');
+		if (!t) return [];
+		const h = [...t.tHead.rows[0].cells].map(c => c.textContent.trim());
+		const li = h.findIndex(x => x.startsWith("Location")), ci = h.findIndex(x => x.startsWith("Care team")), ki = h.findIndex(x => x.startsWith("Class"));
+		return [...t.tBodies[0].rows].map(r => [r.cells[li].textContent, r.cells[li].querySelector("span")?.title ?? "", r.cells[ci].textContent, r.cells[ki].textContent]);
+	})()`, &enc))
+	if len(enc) == 0 {
+		t.Fatalf("patient %s: no encounter shown", mrn)
+	}
+	both := false
+	for _, e := range enc {
+		shown, raw, team := e[0], e[1], e[2]
+		if !slices.Contains([]string{"inpatient", "outpatient", "emergency"}, e[3]) {
+			t.Errorf("encounter class shown as %q, want its name", e[3])
+		}
+		if strings.Contains(shown, "^") || !strings.Contains(raw, "^") || !regexp.MustCompile(`^\S+, room \d+, bed [A-Z] \(\S+\)$`).MatchString(shown) {
+			t.Errorf("encounter location %q shown as %q, want \"UNIT, room N, bed X (FACILITY)\"", raw, shown)
+		}
+		var names []string
+		for _, m := range strings.Split(team, "; ") {
+			name, roles, _ := strings.Cut(m, " (")
+			if slices.Contains(names, name) {
+				t.Errorf("care team %q lists %s twice", team, name)
+			}
+			names = append(names, name)
+			both = both || strings.Contains(roles, "attending, admitting")
+		}
+	}
+	if !both {
+		t.Errorf("no carer shown as attending and admitting in %q", enc)
 	}
 	b.CheckA11y()
 	b.FullScreenshot("1-patient-privacy-officer")

@@ -9,6 +9,7 @@ import { useCan } from "../lib/session";
 import { useLocation, navigate, withQuery } from "../lib/router";
 import { ENTITY_LABEL, entityHref, type EntityKind } from "../lib/entities";
 import { exactFilter } from "../lib/logsql";
+import { careTeamByPerson, formatLocation, hl7Date, patientClass, type CareTeamMember } from "../lib/hl7";
 import { fmtEventTime, fmtTime, iso, resolve, type Range } from "../lib/time";
 import { searchHref } from "../lib/searchurl";
 import { stepFor } from "../lib/step";
@@ -406,7 +407,7 @@ interface Encounter {
   hospital_service?: string;
   admit_time?: string;
   discharge_time?: string;
-  care_team: { provider_id: string; role: string; family?: string; given?: string }[];
+  care_team: CareTeamMember[];
 }
 
 function PatientCard({ mrn }: { mrn: string }) {
@@ -441,7 +442,7 @@ function PatientCard({ mrn }: { mrn: string }) {
           <>
             <dl class="kv">
               <KV k="Name" v={p.name} />
-              <KV k="Birth date" v={p.birth_date} />
+              <KV k="Birth date" v={hl7Date(p.birth_date)} />
               <KV k="Sex" v={p.sex} />
               <KV k="Identifiers" v={(p.identifiers ?? []).map((i) => i.value + (i.type_code ? " (" + i.type_code + ")" : "")).join(", ")} />
               {p.deceased && <KV k="Deceased" v="yes" warn />}
@@ -466,13 +467,13 @@ function PatientCard({ mrn }: { mrn: string }) {
             columns={[
               { key: "admit_time", label: "Admitted", render: (e) => (e.admit_time ? fmtTime(Date.parse(e.admit_time)) : "") },
               { key: "discharge_time", label: "Discharged", render: (e) => (e.discharge_time ? fmtTime(Date.parse(e.discharge_time)) : "") },
-              { key: "class", label: "Class" },
-              { key: "location", label: "Location" },
+              { key: "class", label: "Class", render: (e) => <span title={e.class}>{patientClass(e.class)}</span> },
+              { key: "location", label: "Location", render: (e) => <span title={e.location}>{formatLocation(e.location)}</span>, value: (e) => formatLocation(e.location) },
               {
                 key: "care_team",
                 label: "Care team",
-                value: (e) => e.care_team.length,
-                render: (e) => e.care_team.map((m) => [m.family, m.given].filter(Boolean).join(", ") + " (" + m.role + ")").join("; "),
+                value: (e) => careTeamByPerson(e.care_team).length,
+                render: (e) => careTeamByPerson(e.care_team).map((m) => m.name + (m.roles.length ? " (" + m.roles.join(", ") + ")" : "")).join("; "),
               },
             ]}
           />
