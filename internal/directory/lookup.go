@@ -31,7 +31,7 @@ func (s *Store) patientsByIdentifier(ctx context.Context, value, authority strin
 		q += ` AND i.authority = ?`
 		args = append(args, authority)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
@@ -98,7 +98,17 @@ func scanPatient(row scanner) (*Patient, error) {
 }
 
 func (s *Store) patient(ctx context.Context, id int64, full bool) (*Patient, error) {
-	p, err := scanPatient(s.db.QueryRowContext(ctx, `SELECT `+patientCols+` FROM dir_patients WHERE id = ?`, id))
+	rows, err := s.query(ctx, `SELECT `+patientCols+` FROM dir_patients WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	var p *Patient
+	if rows.Next() {
+		p, err = scanPatient(rows)
+	} else if err = rows.Err(); err == nil {
+		err = sql.ErrNoRows
+	}
+	rows.Close()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -114,7 +124,7 @@ func (s *Store) patient(ctx context.Context, id int64, full bool) (*Patient, err
 	if p.Encounters, err = s.Encounters(ctx, EncounterQuery{PatientID: p.ID, Limit: 1000}); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT survivor_id, COALESCE(prior_id, 0), prior_identifiers, control_id, event_time, applied_at, applied_by
+	rows, err = s.db.QueryContext(ctx, `SELECT survivor_id, COALESCE(prior_id, 0), prior_identifiers, control_id, event_time, applied_at, applied_by
 		FROM dir_merges WHERE survivor_id = ? OR prior_id = ? ORDER BY id`, p.ID, p.ID)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
@@ -135,7 +145,7 @@ func (s *Store) patient(ctx context.Context, id int64, full bool) (*Patient, err
 }
 
 func (s *Store) identifiers(ctx context.Context, patientID int64) ([]Identifier, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT value, authority, type_code, facility, COALESCE(merged_from, 0)
+	rows, err := s.query(ctx, `SELECT value, authority, type_code, facility, COALESCE(merged_from, 0)
 		FROM dir_identifiers WHERE patient_id = ? ORDER BY id`, patientID)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
@@ -290,7 +300,11 @@ func (s *Store) Encounters(ctx context.Context, q EncounterQuery) ([]Encounter, 
 	}
 	query += ` ORDER BY admit_time DESC, id DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	run := s.db.QueryContext
+	if q.Identifier == "" && q.Provider == "" {
+		run = s.query // no IN list: one of a few texts
+	}
+	rows, err := run(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
@@ -321,7 +335,11 @@ func (s *Store) Encounters(ctx context.Context, q EncounterQuery) ([]Encounter, 
 	for _, e := range out {
 		cargs = append(cargs, e.ID)
 	}
-	crow, err := s.db.QueryContext(ctx, `SELECT encounter_id, provider_id, role, source, family, given, prefix, degree, authority, begin_time, end_time,
+	run = s.db.QueryContext
+	if len(cargs) <= 8 {
+		run = s.query // a patient's few stays: eight texts at most
+	}
+	crow, err := run(ctx, `SELECT encounter_id, provider_id, role, source, family, given, prefix, degree, authority, begin_time, end_time,
 		added_at, added_by, added_on_open, ended_at, ended_by
 		FROM dir_care_team WHERE encounter_id IN (`+placeholders(len(cargs))+`) ORDER BY id`, cargs...)
 	if err != nil {
