@@ -108,6 +108,7 @@ type Engine struct {
 	version  int64
 
 	explained, unexplained, minings atomic.Uint64
+	groups                          groupCache
 }
 
 // NewEngine opens the template store, restores the miner's state and
@@ -136,7 +137,7 @@ func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, pc: cfg.Config, miner: newMiner(cfg.Config.Mining), store: st}
+	e := &Engine{cfg: cfg, pc: cfg.Config, miner: newMiner(cfg.Config.Mining), store: st, groups: groupCache{by: cfg.Config.Mining.GroupBy}}
 	for i, t := range cfg.Config.Templates {
 		g := GroupKey("department", t.Department)
 		if t.Role != "" {
@@ -180,7 +181,8 @@ func (e *Engine) Warm(dept, role string, n int) bool {
 	if dept == "" {
 		return true
 	}
-	return e.miner.observedIn(GroupKey("department", dept)) >= n || role != "" && e.miner.observedIn(JobKey(dept, role)) >= n
+	g := e.groups.get(dept, role)
+	return e.miner.observedIn(g.dept) >= n || role != "" && e.miner.observedIn(g.job) >= n
 }
 
 // Version counts the changes of the templates in use (minings,
@@ -394,19 +396,9 @@ func (e *Engine) Stats() EngineStats {
 }
 
 // groupKeys are the groups an access's user belongs to, for matching
-// templates.
-func groupKeys(a *enrich.Access, dst []string) []string {
-	dst = dst[:0]
-	if a.Department != "" {
-		dst = append(dst, GroupKey("department", a.Department))
-	}
-	if a.Department != "" && a.Role != "" {
-		dst = append(dst, JobKey(a.Department, a.Role))
-	}
-	if a.Role != "" {
-		dst = append(dst, GroupKey("role", a.Role))
-	}
-	return dst
+// templates: department, job, role (shared: read only).
+func (e *Engine) groupKeys(a *enrich.Access) []string {
+	return e.groups.get(a.Department, a.Role).match
 }
 
 // JobKey names the group of a department's users in a role:
@@ -429,25 +421,13 @@ func (e *Engine) ExplainBatch(ctx context.Context, accs []enrich.Access) []Expla
 	}
 	ps := make([]prepared, len(accs))
 	obs := make([]observation, 0, len(accs))
-	var gbuf []string
 	for i := range accs {
 		a := &accs[i]
 		ps[i].feats, ps[i].direct = features(a, e.cfg.CareTeamGrace, nil)
 		if !learnt(a) {
 			continue
 		}
-		var groups []string
-		for _, kind := range e.pc.Mining.GroupBy {
-			switch {
-			case kind == "department" && a.Department != "":
-				groups = append(groups, GroupKey("department", a.Department))
-			case kind == "role" && a.Role != "":
-				groups = append(groups, GroupKey("role", a.Role))
-			case kind == "job" && a.Department != "" && a.Role != "":
-				groups = append(groups, JobKey(a.Department, a.Role))
-			}
-		}
-		if len(groups) > 0 {
+		if groups := e.groups.get(a.Department, a.Role).learn; len(groups) > 0 {
 			obs = append(obs, observation{groups: groups, feats: ps[i].feats, user: a.User, patient: a.Patient, at: a.At, residual: ps[i].direct == nil})
 		}
 	}
@@ -456,8 +436,7 @@ func (e *Engine) ExplainBatch(ctx context.Context, accs []enrich.Access) []Expla
 	act := e.act.Load()
 	out := make([]Explanation, len(accs))
 	for i := range accs {
-		gbuf = groupKeys(&accs[i], gbuf)
-		out[i] = e.explain(&accs[i], ps[i].feats, ps[i].direct, act, gbuf)
+		out[i] = e.explain(&accs[i], ps[i].feats, ps[i].direct, act, e.groupKeys(&accs[i]))
 		if out[i].Explained {
 			e.explained.Add(1)
 		} else {
@@ -476,14 +455,14 @@ func (e *Engine) Promising(a *enrich.Access) bool {
 		return false
 	}
 	feats, _ := features(a, e.cfg.CareTeamGrace, nil)
-	return e.miner.promising(groupKeys(a, nil), feats)
+	return e.miner.promising(e.groupKeys(a), feats)
 }
 
 // Explain explains one access with the templates in use, without
 // learning from it.
 func (e *Engine) Explain(a *enrich.Access) Explanation {
 	feats, direct := features(a, e.cfg.CareTeamGrace, nil)
-	return e.explain(a, feats, direct, e.act.Load(), groupKeys(a, nil))
+	return e.explain(a, feats, direct, e.act.Load(), e.groupKeys(a))
 }
 
 func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, act *active, groups []string) Explanation {
