@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
@@ -28,6 +29,10 @@ type Annotator struct {
 }
 
 var patientField = []byte("healthcare.patient.id")
+
+// annotationFields is about how many fields the enrichment and the
+// explanation add to an access event.
+const annotationFields = 24
 
 // headroom is the share of the bus's batch limit sources may fill, leaving
 // room for the fields the annotation adds.
@@ -80,6 +85,10 @@ func (a *Annotator) Annotate(ctx context.Context, evs []event.Event) bool {
 			continue
 		}
 		cands = append(cands, i)
+		// Room for what the enrichment and the explanation add, at once:
+		// a decoded event's fields fill their slice, and growing it a
+		// field at a time copied it twice.
+		ev.Fields = slices.Grow(ev.Fields, annotationFields)
 	}
 	if len(cands) == 0 {
 		return false
