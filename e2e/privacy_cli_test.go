@@ -263,3 +263,30 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestBenchPrivacy runs vigil bench privacy on a small hospital: it
+// generates the files, loads them into a server of its own and reports
+// what the import measured, every access judged by the privacy engine.
+func TestBenchPrivacy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hospital")
+	out, errOut, code := runVigilSplit(t, "bench", "privacy", "--dir", dir, "--beds", "40", "--span", "12h", "--activity", "1", "--rounds", "1",
+		"--start", "2026-11-02T06:00:00Z", "--timeout", "5m")
+	if code != 0 {
+		t.Fatalf("bench privacy: exit %d\n%s%s", code, out, errOut)
+	}
+	rows := readCSV(t, filepath.Join(dir, "access_log.csv"))
+	m := regexp.MustCompile(`(?m)^(\d+) accesses .*\n(?s:.*)\| accesses/s [^|]*\| (\d+) \|(?s:.*)\| explained / unexplained \| (\d+) / (\d+) \|`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("bench privacy printed:\n%s", out)
+	}
+	n, _ := strconv.Atoi(m[1])
+	rate, _ := strconv.Atoi(m[2])
+	yes, _ := strconv.Atoi(m[3])
+	no, _ := strconv.Atoi(m[4])
+	if n != len(rows)-1 || n == 0 || rate <= 0 || yes+no != n || yes == 0 {
+		t.Fatalf("%d accesses (file %d), %d/s, %d explained, %d not:\n%s", n, len(rows)-1, rate, yes, no, out)
+	}
+	if !strings.Contains(errOut, "generating the hospital into "+dir) {
+		t.Fatalf("status:\n%s", errOut)
+	}
+}
