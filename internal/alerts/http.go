@@ -10,15 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Route is one API route and the permission it needs (mounted through
-// the server's access middleware).
-type Route struct {
-	Pattern string
-	Perm    string
-	Handler http.Handler
-}
+	"github.com/vigil-siem/vigil/internal/access"
+)
 
 // Handler serves the alert API:
 //
@@ -50,15 +44,15 @@ type Handler struct {
 }
 
 // Routes returns the handler's routes with their permissions.
-func (h *Handler) Routes() []Route {
-	return []Route{
-		{"GET /api/v1/alerts", "alerts:read", http.HandlerFunc(h.list)},
-		{"GET /api/v1/alerts/{id}", "alerts:read", http.HandlerFunc(h.get)},
-		{"PATCH /api/v1/alerts/{id}", "alerts:write", http.HandlerFunc(h.patch)},
-		{"GET /api/v1/alerts/{id}/history", "alerts:read", http.HandlerFunc(h.history)},
-		{"POST /api/v1/alerts/bulk", "alerts:write", http.HandlerFunc(h.bulk)},
-		{"GET /api/v1/alerts/stats", "alerts:read", http.HandlerFunc(h.stats)},
-		{"POST /api/v1/alerts/{id}/status", "alerts:write", http.HandlerFunc(h.status)},
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{
+		access.Handle("GET /api/v1/alerts", access.AlertsRead, h.list),
+		access.Handle("GET /api/v1/alerts/{id}", access.AlertsRead, h.get),
+		access.Handle("PATCH /api/v1/alerts/{id}", access.AlertsWrite, h.patch),
+		access.Handle("GET /api/v1/alerts/{id}/history", access.AlertsRead, h.history),
+		access.Handle("POST /api/v1/alerts/bulk", access.AlertsWrite, h.bulk),
+		access.Handle("GET /api/v1/alerts/stats", access.AlertsRead, h.stats),
+		access.Handle("POST /api/v1/alerts/{id}/status", access.AlertsWrite, h.status),
 	}
 }
 

@@ -6,14 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vigil-siem/vigil/internal/web"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/report"
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 // Handler serves the cases API (see docs/response.md):
@@ -42,24 +43,21 @@ type Handler struct {
 }
 
 // Routes returns the API's routes with their permissions.
-func (h *Handler) Routes() []alerts.Route {
-	f := func(p, perm string, fn http.HandlerFunc) alerts.Route {
-		return alerts.Route{Pattern: p, Perm: perm, Handler: fn}
-	}
-	return []alerts.Route{
-		f("GET /api/v1/cases", "cases:read", h.list),
-		f("POST /api/v1/cases", "cases:write", h.create),
-		f("GET /api/v1/cases/{id}", "cases:read", h.get),
-		f("PATCH /api/v1/cases/{id}", "cases:write", h.patch),
-		f("POST /api/v1/cases/{id}/alerts", "cases:write", h.addAlerts),
-		f("DELETE /api/v1/cases/{id}/alerts/{alert}", "cases:write", h.removeAlert),
-		f("POST /api/v1/cases/{id}/tasks", "cases:write", h.addTask),
-		f("PATCH /api/v1/cases/{id}/tasks/{task}", "cases:write", h.setTask),
-		f("POST /api/v1/cases/{id}/timeline", "cases:write", h.addEvent),
-		f("POST /api/v1/cases/{id}/evidence", "cases:write", h.addEvidence),
-		f("GET /api/v1/cases/{id}/evidence/{evidence}", "cases:read", h.getEvidence),
-		f("GET /api/v1/cases/{id}/patients", "cases:read", h.patients),
-		f("GET /api/v1/cases/{id}/report", "cases:read", h.report),
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{
+		access.Handle("GET /api/v1/cases", access.CasesRead, h.list),
+		access.Handle("POST /api/v1/cases", access.CasesWrite, h.create),
+		access.Handle("GET /api/v1/cases/{id}", access.CasesRead, h.get),
+		access.Handle("PATCH /api/v1/cases/{id}", access.CasesWrite, h.patch),
+		access.Handle("POST /api/v1/cases/{id}/alerts", access.CasesWrite, h.addAlerts),
+		access.Handle("DELETE /api/v1/cases/{id}/alerts/{alert}", access.CasesWrite, h.removeAlert),
+		access.Handle("POST /api/v1/cases/{id}/tasks", access.CasesWrite, h.addTask),
+		access.Handle("PATCH /api/v1/cases/{id}/tasks/{task}", access.CasesWrite, h.setTask),
+		access.Handle("POST /api/v1/cases/{id}/timeline", access.CasesWrite, h.addEvent),
+		access.Handle("POST /api/v1/cases/{id}/evidence", access.CasesWrite, h.addEvidence),
+		access.Handle("GET /api/v1/cases/{id}/evidence/{evidence}", access.CasesRead, h.getEvidence),
+		access.Handle("GET /api/v1/cases/{id}/patients", access.CasesRead, h.patients),
+		access.Handle("GET /api/v1/cases/{id}/report", access.CasesRead, h.report),
 	}
 }
 

@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/vigil-siem/vigil/internal/web"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 // Handler serves the exceptions API:
@@ -32,15 +33,15 @@ type Handler struct {
 }
 
 // Routes returns the API's routes with their permissions.
-func (h *Handler) Routes() []alerts.Route {
-	return []alerts.Route{
-		{Pattern: "GET /api/v1/exceptions", Perm: "alerts:read", Handler: http.HandlerFunc(h.list)},
-		{Pattern: "POST /api/v1/exceptions", Perm: "alerts:write", Handler: http.HandlerFunc(h.create)},
-		{Pattern: "GET /api/v1/exceptions/{id}", Perm: "alerts:read", Handler: http.HandlerFunc(h.get)},
-		{Pattern: "PATCH /api/v1/exceptions/{id}", Perm: "alerts:write", Handler: http.HandlerFunc(h.update)},
-		{Pattern: "DELETE /api/v1/exceptions/{id}", Perm: "alerts:write", Handler: http.HandlerFunc(h.delete)},
-		{Pattern: "POST /api/v1/exceptions/reload", Perm: "alerts:write", Handler: http.HandlerFunc(h.reload)},
-		{Pattern: "POST /api/v1/alerts/{id}/exception", Perm: "alerts:write", Handler: http.HandlerFunc(h.fromAlert)},
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{
+		access.Handle("GET /api/v1/exceptions", access.AlertsRead, h.list),
+		access.Handle("POST /api/v1/exceptions", access.AlertsWrite, h.create),
+		access.Handle("GET /api/v1/exceptions/{id}", access.AlertsRead, h.get),
+		access.Handle("PATCH /api/v1/exceptions/{id}", access.AlertsWrite, h.update),
+		access.Handle("DELETE /api/v1/exceptions/{id}", access.AlertsWrite, h.delete),
+		access.Handle("POST /api/v1/exceptions/reload", access.AlertsWrite, h.reload),
+		access.Handle("POST /api/v1/alerts/{id}/exception", access.AlertsWrite, h.fromAlert),
 	}
 }
 

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/vigil-siem/vigil/internal/web"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 // Handler serves the notification API:
@@ -29,16 +29,16 @@ type Handler struct {
 }
 
 // Routes returns the API's routes with their permissions.
-func (h *Handler) Routes() []alerts.Route {
-	return []alerts.Route{
-		{Pattern: "GET /api/v1/notify/channels", Perm: "notify:admin", Handler: http.HandlerFunc(h.channels)},
-		{Pattern: "POST /api/v1/notify/channels", Perm: "notify:admin", Handler: http.HandlerFunc(h.createChannel)},
-		{Pattern: "PUT /api/v1/notify/channels/{name}", Perm: "notify:admin", Handler: http.HandlerFunc(h.replaceChannel)},
-		{Pattern: "DELETE /api/v1/notify/channels/{name}", Perm: "notify:admin", Handler: http.HandlerFunc(h.deleteChannel)},
-		{Pattern: "POST /api/v1/notify/channels/{name}/test", Perm: "notify:admin", Handler: http.HandlerFunc(h.test)},
-		{Pattern: "GET /api/v1/notify/deliveries", Perm: "alerts:read", Handler: http.HandlerFunc(h.deliveries)},
-		{Pattern: "POST /api/v1/notify/deliveries/{id}/retry", Perm: "notify:admin", Handler: http.HandlerFunc(h.retry)},
-		{Pattern: "GET /api/v1/alerts/{id}/deliveries", Perm: "alerts:read", Handler: http.HandlerFunc(h.alertDeliveries)},
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{
+		access.Handle("GET /api/v1/notify/channels", access.NotifyAdmin, h.channels),
+		access.Handle("POST /api/v1/notify/channels", access.NotifyAdmin, h.createChannel),
+		access.Handle("PUT /api/v1/notify/channels/{name}", access.NotifyAdmin, h.replaceChannel),
+		access.Handle("DELETE /api/v1/notify/channels/{name}", access.NotifyAdmin, h.deleteChannel),
+		access.Handle("POST /api/v1/notify/channels/{name}/test", access.NotifyAdmin, h.test),
+		access.Handle("GET /api/v1/notify/deliveries", access.AlertsRead, h.deliveries),
+		access.Handle("POST /api/v1/notify/deliveries/{id}/retry", access.NotifyAdmin, h.retry),
+		access.Handle("GET /api/v1/alerts/{id}/deliveries", access.AlertsRead, h.alertDeliveries),
 	}
 }
 

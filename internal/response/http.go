@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/vigil-siem/vigil/internal/web"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 // Handler serves the response API:
@@ -29,15 +30,15 @@ type Handler struct {
 }
 
 // Routes returns the API's routes with their permissions.
-func (h *Handler) Routes() []alerts.Route {
-	return []alerts.Route{
-		{Pattern: "GET /api/v1/response/actions", Perm: "alerts:read", Handler: http.HandlerFunc(h.actions)},
-		{Pattern: "GET /api/v1/alerts/{id}/actions", Perm: "alerts:read", Handler: http.HandlerFunc(h.alertActions)},
-		{Pattern: "POST /api/v1/alerts/{id}/actions/{name}", Perm: "response:run", Handler: http.HandlerFunc(h.run)},
-		{Pattern: "GET /api/v1/response/runs", Perm: "alerts:read", Handler: http.HandlerFunc(h.runs)},
-		{Pattern: "GET /api/v1/response/runs/{id}", Perm: "alerts:read", Handler: http.HandlerFunc(h.getRun)},
-		{Pattern: "POST /api/v1/response/runs/{id}/approve", Perm: "response:approve", Handler: http.HandlerFunc(h.approve)},
-		{Pattern: "POST /api/v1/response/runs/{id}/reject", Perm: "response:approve", Handler: http.HandlerFunc(h.reject)},
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{
+		access.Handle("GET /api/v1/response/actions", access.AlertsRead, h.actions),
+		access.Handle("GET /api/v1/alerts/{id}/actions", access.AlertsRead, h.alertActions),
+		access.Handle("POST /api/v1/alerts/{id}/actions/{name}", access.ResponseRun, h.run),
+		access.Handle("GET /api/v1/response/runs", access.AlertsRead, h.runs),
+		access.Handle("GET /api/v1/response/runs/{id}", access.AlertsRead, h.getRun),
+		access.Handle("POST /api/v1/response/runs/{id}/approve", access.ResponseApprove, h.approve),
+		access.Handle("POST /api/v1/response/runs/{id}/reject", access.ResponseApprove, h.reject),
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/vigil-siem/vigil/internal/web"
 	"log/slog"
 	"math"
 	"net/http"
@@ -21,8 +20,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/access"
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/db"
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 var migrations = []string{`
@@ -368,10 +369,10 @@ type Handler struct {
 }
 
 // Routes returns the API's routes with their permissions.
-func (h *Handler) Routes() []alerts.Route {
-	return []alerts.Route{
-		{Pattern: "GET /api/v1/risk", Perm: "alerts:read", Handler: http.HandlerFunc(h.top)},
-		{Pattern: "GET /api/v1/risk/{type}/{value}", Perm: "alerts:read", Handler: http.HandlerFunc(h.one)},
+func (h *Handler) Routes() []access.Route {
+	return []access.Route{
+		access.Handle("GET /api/v1/risk", access.AlertsRead, h.top),
+		access.Handle("GET /api/v1/risk/{type}/{value}", access.AlertsRead, h.one),
 	}
 }
 

@@ -307,9 +307,5 @@ func (s *Server) triageRoutes() []access.Route {
 	rs := &response.Handler{Runner: s.triage.response, Alerts: s.alerts, Actor: actor, Audit: record}
 	ch := &cases.Handler{Store: s.triage.cases, ParseTime: web.ParseTime, Actor: actor, Audit: record,
 		SeesPHI: func(ctx context.Context) bool { return access.Sees(access.PrincipalFrom(ctx)) }}
-	var out []access.Route
-	for _, r := range slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes(), rs.Routes(), ch.Routes()) {
-		out = append(out, access.Route{Pattern: r.Pattern, Perm: access.Permission(r.Perm), Handler: r.Handler})
-	}
-	return out
+	return slices.Concat(al.Routes(), ex.Routes(), nh.Routes(), rh.Routes(), rs.Routes(), ch.Routes())
 }
