@@ -112,8 +112,10 @@ func TestConsolePrivacy(t *testing.T) {
 	var label string
 	b.Run("first approve button", chromedp.AttributeValue(`section[aria-labelledby="t-mined"] button[aria-label^="Approve template"]`, "aria-label", &label, nil, chromedp.ByQuery))
 	id := strings.TrimPrefix(label, "Approve template ")
-	b.Run("approve", chromedp.Click(`button[aria-label="`+label+`"]`, chromedp.ByQuery), chromedp.WaitVisible(`.modal textarea`, chromedp.ByQuery),
-		chromedp.SendKeys(`.modal textarea`, "pharmacy verifies every inpatient order", chromedp.ByQuery),
+	b.Run("approve", chromedp.Click(`button[aria-label="`+label+`"]`, chromedp.ByQuery), chromedp.WaitVisible(`.modal textarea`, chromedp.ByQuery))
+	b.CheckA11y()
+	b.Screenshot("2a-approve")
+	b.Run("approve with a reason", chromedp.SendKeys(`.modal textarea`, "pharmacy verifies every inpatient order", chromedp.ByQuery),
 		chromedp.Click(`.modal button[type=submit]`, chromedp.ByQuery), chromedp.WaitNotPresent(`.modal`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//tr[td[1][normalize-space()="`+id+`"]]//span[@data-status="approved"]`, chromedp.BySearch))
 	var tpl struct {

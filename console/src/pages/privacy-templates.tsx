@@ -14,7 +14,7 @@ import { fmtTime } from "../lib/time";
 import { ErrorBox, Loading, PageHeader } from "../components/status";
 import { SimpleTable, type Column } from "../components/table";
 import { Modal } from "../components/modal";
-import { Field, useAction } from "../components/triage";
+import { Facts, Field, useAction } from "../components/triage";
 import type { Template } from "../components/privacy";
 
 const STATUSES: [string, string][] = [
@@ -227,6 +227,18 @@ function Decide({ t, d, onClose, onDone }: { t: Template; d: Decision; onClose: 
         }}
       >
         <p>{capitalise(t.description)}.</p>
+        <Facts
+          items={[
+            ["Support", Math.round(t.stats.support).toLocaleString() + " accesses"],
+            ["Confidence", (100 * t.stats.confidence).toFixed(0) + "% of the group's otherwise unexplained accesses"],
+            ["Added", (100 * t.stats.gain).toFixed(0) + "% beyond the templates chosen before it"],
+            ["Base rate", (100 * t.stats.base).toFixed(2) + "% of patients are in this state at a random time"],
+            ["Lift", t.stats.lift ? t.stats.lift.toFixed(1) + "×" : ""],
+            ["Users, patients", `${t.stats.users} users, ${t.stats.patients} patients in the sample of ${t.stats.sample}`],
+            ["Mined", t.first_mined ? `first ${fmtTime(Date.parse(t.first_mined))}, last ${t.last_mined ? fmtTime(Date.parse(t.last_mined)) : ""}` : ""],
+            ["Status", t.status + (t.decided_by ? ` (${t.decided_by}${t.reason ? ": " + t.reason : ""})` : "")],
+          ]}
+        />
         <p class="muted">
           {d === "approve" && "Approved, it explains such accesses whatever later mining finds."}
           {d === "reject" && "Rejected, it never explains an access; mining looks for other explanations."}

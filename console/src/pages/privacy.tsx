@@ -39,6 +39,9 @@ interface AlertsByRule {
   rules: RuleCount[];
   // open is the open alerts, newest first.
   open: AlertLite[];
+  // pending is how many unexplained accesses wait to be judged (after
+  // the next mining, or a break-glass access's after window).
+  pending?: number;
 }
 
 export default function PrivacyOverview() {
@@ -49,7 +52,7 @@ export default function PrivacyOverview() {
   const summary = useFetch((signal) => apiJSON<Summary>("/api/v1/privacy/reports/summary", { signal, query: { from, to } }), [from, to]);
   const alerts = useFetch(
     async (signal): Promise<AlertsByRule> => {
-      const rules = await apiJSON<{ rules: PrivacyRule[] }>("/api/v1/privacy/rules", { signal });
+      const rules = await apiJSON<{ rules: PrivacyRule[]; pending?: number }>("/api/v1/privacy/rules", { signal });
       const as = canAlerts
         ? await apiJSON<{ alerts: AlertLite[] }>("/api/v1/alerts", { signal, query: { kind: "privacy", since: from, until: to, limit: 10000 } })
         : { alerts: [] };
@@ -64,7 +67,7 @@ export default function PrivacyOverview() {
         if (a.status !== "closed") c.open++;
       }
       const open = as.alerts.filter((a) => a.status !== "closed").sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
-      return { rules: [...by.values()], open };
+      return { rules: [...by.values()], open, pending: rules.pending };
     },
     [from, to, canAlerts],
   );
@@ -143,6 +146,9 @@ export default function PrivacyOverview() {
             <h2 id="p-alerts">Privacy alerts by rule</h2>
             <ErrorBox error={alerts.error} onRetry={alerts.reload} />
             {!alerts.data && !alerts.error && <Loading />}
+            {alerts.data?.pending ? (
+              <p class="muted">{alerts.data.pending.toLocaleString()} unexplained accesses wait to be judged (until the templates are mined after them, or a break-glass access's window has passed).</p>
+            ) : null}
             {alerts.data && (
               <SimpleTable<RuleCount>
                 caption="Privacy alerts by rule"
@@ -154,8 +160,12 @@ export default function PrivacyOverview() {
                     key: "title",
                     label: "Rule",
                     value: (c) => c.rule.title,
-                    render: (c) =>
-                      canAlerts ? <Link href={withQuery("/alerts", { rule: c.rule.id, status: "any", since: from, until: to })}>{c.rule.title}</Link> : c.rule.title,
+                    render: (c) => (
+                      <>
+                        {canAlerts ? <Link href={withQuery("/alerts", { rule: c.rule.id, status: "any", since: from, until: to })}>{c.rule.title}</Link> : c.rule.title}
+                        {!c.rule.enabled && <> <span class="badge informational">off</span></>}
+                      </>
+                    ),
                   },
                   { key: "level", label: "Level", value: (c) => c.rule.level, render: (c) => <Level level={c.rule.level} /> },
                   { key: "alerts", label: "Alerts", num: true, value: (c) => c.alerts },
