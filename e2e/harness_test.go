@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -139,6 +141,9 @@ func startVigilUnder(t *testing.T, wrapper []string, dataDir string, extra ...st
 		t.Fatalf("vigil not ready after 60s:\n%s", in.Logs())
 	}
 	admin, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if errors.Is(err, fs.ErrNotExist) { // encrypted at rest: in the plaintext view
+		admin, err = os.ReadFile(filepath.Join(dataDir, "plain", "admin.token"))
+	}
 	if err != nil {
 		t.Fatalf("the server wrote no admin token: %v", err)
 	}

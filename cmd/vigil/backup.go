@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/backup"
 	"github.com/vigil-siem/vigil/internal/client"
+	"github.com/vigil-siem/vigil/internal/cryptdir"
 	"github.com/vigil-siem/vigil/internal/keyring"
 )
 
@@ -176,8 +177,9 @@ func backupRekeyCmd() *cobra.Command {
 }
 
 func restoreCmd() *cobra.Command {
-	var from, dataDir, id, keyFile, keyCommand string
+	var from, dataDir, id, keyFile, keyCommand, scratch string
 	var drill, keep, asJSON bool
+	var enc cryptdir.Config
 	cmd := &cobra.Command{
 		Use:   "restore --from DIR|s3://BUCKET/PREFIX --data-dir NEW | --drill",
 		Short: "Rebuild a data dir from a backup (the latest, or --id); then run vigil serve --data-dir NEW",
@@ -194,7 +196,14 @@ verifies every restored event against its seal and the signed checkpoints,
 starts a server on the restored data dir on loopback until it is ready,
 stops it, and prints how long each step took and the recovery time
 (restore + start); exit status 3 when any step fails. --keep keeps the
-restored data dir.`,
+restored data dir. --scratch-dir says where the temporary data dir goes
+(default: the system's temporary directory; the server's scheduled drills
+use its own data dir, so that an encrypted one stays encrypted).
+
+With --encryption-key-file or --encryption-key-command, NEW is created
+encrypted at rest (a new master key wrapped by the first key; see vigil
+encryption): this is how an unencrypted instance becomes an encrypted
+one, and how an encrypted one gets a new master key.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" || (dataDir == "" && !drill) {
@@ -205,16 +214,23 @@ restored data dir.`,
 				return err
 			}
 			if drill {
-				return restoreDrill(cmd, from, id, dataDir, backup.Options{Keys: keys}, keep || (dataDir != "" && cmd.Flags().Changed("data-dir")), asJSON)
+				return restoreDrill(cmd, from, id, dataDir, scratch, backup.Options{Keys: keys}, keep || (dataDir != "" && cmd.Flags().Changed("data-dir")), asJSON)
 			}
 			t, err := backup.OpenTarget(from, os.Getenv)
 			if err != nil {
 				return err
 			}
 			start := time.Now()
-			m, err := backup.Restore(cmd.Context(), t, id, dataDir, backup.Options{Keys: keys})
+			work, closeDir, err := openDataDir(cmd.Context(), dataDir, enc, true)
 			if err != nil {
 				return err
+			}
+			m, err := backup.Restore(cmd.Context(), t, id, work, backup.Options{Keys: keys})
+			if err = errors.Join(err, closeDir()); err != nil {
+				return err
+			}
+			if enc.Enabled() {
+				fmt.Fprintf(cmd.OutOrStdout(), "the new data dir is encrypted at rest; serve it with the same encryption key setting\n")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "restored backup %s (%d files, %s) into %s in %s\n", m.ID, len(m.Files), bytesText(m.Stats.Bytes), dataDir, time.Since(start).Round(time.Millisecond))
 			fmt.Fprintf(cmd.OutOrStdout(), "it holds every event stored before %s; start it with: vigil serve --data-dir %s\n", m.Snapshot.Format(time.RFC3339), dataDir)
@@ -228,5 +244,7 @@ restored data dir.`,
 	cmd.Flags().BoolVar(&keep, "keep", false, "drill: keep the restored data dir")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "drill: print the result as JSON")
 	keysFlags(cmd, &keyFile, &keyCommand)
+	cmd.Flags().StringVar(&scratch, "scratch-dir", "", "drill: where the temporary data dir is made (default: the system's temporary directory)")
+	encryptionFlags(cmd, &enc)
 	return cmd
 }

@@ -83,6 +83,8 @@ prints the median of each receiver.`,
 					vigil(func(v *bench.Vigil) { v.SyncAlways = true })
 				case "vigil-nodetect":
 					vigil(func(v *bench.Vigil) { v.NoDetect = true })
+				case "vigil-encrypted":
+					vigil(func(v *bench.Vigil) { v.Encrypted = true })
 				case "vigil-nooriginal":
 					vigil(func(v *bench.Vigil) { v.Args = []string{"--ingest-keep-original=false"} })
 				case "rsyslog":
@@ -101,7 +103,7 @@ prints the median of each receiver.`,
 					}
 					ts = append(ts, &bench.VictoriaLogs{Bin: bin})
 				default:
-					return nil, fmt.Errorf("unknown target %q: want vigil, vigil-sigmahq, vigil-nodetect, vigil-fsync, vigil-nooriginal, rsyslog, victorialogs", name)
+					return nil, fmt.Errorf("unknown target %q: want vigil, vigil-sigmahq, vigil-nodetect, vigil-fsync, vigil-nooriginal, vigil-encrypted, rsyslog, victorialogs", name)
 				}
 				return ts, nil
 			}
@@ -155,7 +157,7 @@ prints the median of each receiver.`,
 		},
 	}
 	f := ingest.Flags()
-	f.StringSliceVar(&targets, "target", []string{"vigil", "vigil-sigmahq", "victorialogs", "rsyslog"}, "receivers: vigil, vigil-sigmahq, vigil-nodetect, vigil-fsync, vigil-nooriginal, rsyslog, victorialogs")
+	f.StringSliceVar(&targets, "target", []string{"vigil", "vigil-sigmahq", "victorialogs", "rsyslog"}, "receivers: vigil, vigil-sigmahq, vigil-nodetect, vigil-fsync, vigil-nooriginal, vigil-encrypted (data dir encrypted at rest), rsyslog, victorialogs")
 	f.StringSliceVar(&transports, "transport", []string{"tcp"}, "transports: tcp (octet-counted RFC 5424 syslog), http (NDJSON)")
 	f.StringVar(&cfg.Workload, "workload", bench.WorkloadOpenSSH, "events: openssh (sshd messages) or mix (sshd, sudo, PAM, firewall, application)")
 	f.IntVar(&cfg.Events, "events", 1_000_000, "events per run")

@@ -19,14 +19,14 @@ import (
 	"github.com/vigil-siem/vigil/internal/integrity"
 )
 
-func restoreDrill(cmd *cobra.Command, from, id, dataDir string, opts backup.Options, keep, asJSON bool) error {
+func restoreDrill(cmd *cobra.Command, from, id, dataDir, scratch string, opts backup.Options, keep, asJSON bool) error {
 	ctx := cmd.Context()
 	t, err := backup.OpenTarget(from, os.Getenv)
 	if err != nil {
 		return err
 	}
 	if dataDir == "" {
-		if dataDir, err = os.MkdirTemp("", "vigil-drill-"); err != nil {
+		if dataDir, err = os.MkdirTemp(scratch, "vigil-drill-"); err != nil {
 			return err
 		}
 	}

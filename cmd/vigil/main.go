@@ -32,7 +32,7 @@ func main() {
 		Version:       buildinfo.Read().String(),
 	}
 	root.SetVersionTemplate("vigil {{.Version}}\n")
-	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), usersCmd(), tokensCmd(), auditCmd(), benchCmd(), verifyCmd(), backupCmd(), restoreCmd(), reportCmd(), internalCmd(),
+	root.AddCommand(serveCmd(), searchCmd(), ingestCmd(), configCmd(), usersCmd(), tokensCmd(), auditCmd(), benchCmd(), verifyCmd(), backupCmd(), restoreCmd(), encryptionCmd(), reportCmd(), internalCmd(),
 		evtxcli.Command(), sigmacli.Command(), parsecli.Command(), ehrcli.Command(), ehrcli.WorkforceCommand(), simcli.Command(), privacycli.Command(), hl7cli.Command())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil:", err)

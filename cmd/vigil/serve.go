@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -86,7 +85,7 @@ func printFirstStart(w io.Writer, cfg *config.Config, s *server.Server) {
 	if s.TokenGenerated {
 		// Where it is, never the token itself: the terminal of a service
 		// is its journal, which others may read.
-		fmt.Fprintf(w, "\nIngest token for log senders (ingest only): %s (mode 0600)\n", filepath.Join(cfg.DataDir, "ingest.token"))
+		fmt.Fprintf(w, "\nIngest token for log senders (ingest only): %s (mode 0600)\n", s.TokenPath)
 	}
 	if s.CLITokenGenerated {
 		fmt.Fprintf(w, "\nAdmin API token for the vigil command line on this machine: %s (mode 0600)\n", s.CLITokenPath)

@@ -15,7 +15,7 @@ import (
 func TestFirstStartPrintsNoToken(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	s := &server.Server{Token: "vgl_0123456789abcdefghijklmnop", TokenGenerated: true,
+	s := &server.Server{Token: "vgl_0123456789abcdefghijklmnop", TokenGenerated: true, TokenPath: filepath.Join(cfg.DataDir, "ingest.token"),
 		CLITokenGenerated: true, CLITokenPath: filepath.Join(cfg.DataDir, "admin.token")}
 	var out strings.Builder
 	printFirstStart(&out, cfg, s)

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/client"
 	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/cryptdir"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/integrity"
@@ -40,6 +41,7 @@ func verifyCmd() *cobra.Command {
 		tsaRoots  string
 		retention string
 		asJSON    bool
+		enc       cryptdir.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [flags]",
@@ -53,7 +55,8 @@ when verification could not run.
 Against a running server (the default; it verifies a consistent snapshot of
 itself): vigil verify [--since 7d] [--server URL]
 Offline, on the data dir of a stopped server: vigil verify --data-dir DIR
-(the server's public key is read from DIR/keys/integrity.pub, or --key).`,
+(the server's public key is read from DIR/keys/integrity.pub, or --key; a
+data dir encrypted at rest needs --encryption-key-file or -command).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -80,12 +83,17 @@ Offline, on the data dir of a stopped server: vigil verify --data-dir DIR
 				if err != nil {
 					return &exitError{code: 2, err: fmt.Errorf("--retention: %w", err)}
 				}
-				auditVerify, closeDB, err := offlineAudit(ctx, cf.DataDir)
+				dir, closeDir, err := openDataDir(ctx, cf.DataDir, enc, false)
+				if err != nil {
+					return err
+				}
+				defer closeDir()
+				auditVerify, closeDB, err := offlineAudit(ctx, dir)
 				if err != nil {
 					return err
 				}
 				defer closeDB()
-				rep, err = integrity.VerifyOffline(ctx, cf.DataDir, pub, sinceT, scanCommand, ret, tsaVerifier(roots), auditVerify)
+				rep, err = integrity.VerifyOffline(ctx, dir, pub, sinceT, scanCommand, ret, tsaVerifier(roots), auditVerify)
 				if err != nil {
 					return err
 				}
@@ -122,6 +130,7 @@ Offline, on the data dir of a stopped server: vigil verify --data-dir DIR
 	cmd.Flags().StringVar(&tsaRoots, "tsa-roots", "", "offline: PEM roots of the time-stamping authority (default: the system's)")
 	cmd.Flags().StringVar(&retention, "retention", "0", "offline: the server's store.retention; events older are not looked for (0: look for all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	encryptionFlags(cmd, &enc)
 	cmd.AddCommand(verifyExportCmd(), verifyBundleCmd(), verifyEvidenceCmd(), verifyProofCmd())
 	return cmd
 }

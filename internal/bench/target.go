@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vigil-siem/vigil/internal/keyring"
 )
 
 // Target is a receiver under test, run as a child process.
@@ -109,6 +113,9 @@ type Vigil struct {
 	SyncAlways bool
 	// NoDetect runs without the detector: ingest and storage alone.
 	NoDetect bool
+	// Encrypted keeps the data dir encrypted at rest (a fresh key in a
+	// file beside it).
+	Encrypted bool
 	// Rules are more rule directories (e.g. the whole SigmaHQ set) and
 	// Placeholders their placeholder file.
 	Rules        []string
@@ -135,6 +142,9 @@ func (v *Vigil) Name() string {
 	}
 	if v.NoDetect {
 		name += " (detection off)"
+	}
+	if v.Encrypted {
+		name += " (encrypted at rest)"
 	}
 	if len(v.Args) > 0 {
 		name += " (" + strings.Join(v.Args, " ") + ")"
@@ -164,6 +174,17 @@ func (v *Vigil) Start(ctx context.Context, dir string) error {
 	}
 	if v.NoDetect {
 		args = append(args, "--detect-enabled=false")
+	}
+	if v.Encrypted {
+		line, err := keyring.NewKeyLine("bench")
+		if err != nil {
+			return err
+		}
+		keys := strings.TrimRight(dir, "/") + ".keys"
+		if err := os.WriteFile(keys, []byte(line+"\n"), 0o600); err != nil {
+			return err
+		}
+		args = append(args, "--encryption-key-file", keys)
 	}
 	args = append(args, v.Args...)
 	if err := v.p.start(v.Bin, args...); err != nil {
@@ -234,6 +255,9 @@ func (v *Vigil) Stored(ctx context.Context) (int64, error) {
 // ingest token only sends, it reads neither /metrics nor the profiler.
 func (v *Vigil) adminToken() (string, error) {
 	admin, err := os.ReadFile(filepath.Join(v.dir, "admin.token"))
+	if errors.Is(err, fs.ErrNotExist) { // encrypted at rest: in the view
+		admin, err = os.ReadFile(filepath.Join(v.dir, "plain", "admin.token"))
+	}
 	if err != nil {
 		return "", fmt.Errorf("vigil's admin token: %w", err)
 	}

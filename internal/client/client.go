@@ -64,9 +64,11 @@ func NewWithTimeout(server, token string, insecure bool, timeout time.Duration) 
 
 // TokenFromDataDir reads the token a local server keeps for the command
 // line on its own machine: admin.token (an admin-role token written on
-// first start, mode 0600), else ingest.token (which can only send).
+// first start, mode 0600), else ingest.token (which can only send). A data
+// dir encrypted at rest keeps them in its plaintext view, plain/, which is
+// there only while the server runs.
 func TokenFromDataDir(dataDir string) string {
-	for _, name := range []string{"admin.token", "ingest.token"} {
+	for _, name := range []string{"admin.token", "ingest.token", "plain/admin.token", "plain/ingest.token"} {
 		data, err := os.ReadFile(filepath.Join(dataDir, name))
 		if err != nil {
 			continue

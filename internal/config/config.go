@@ -203,6 +203,13 @@ type Config struct {
 		KeyFile       string
 		KeyCommand    string
 	}
+	// Encryption is encryption at rest of the whole data dir (package
+	// cryptdir): on when KeyFile or KeyCommand is set.
+	Encryption struct {
+		KeyFile    string
+		KeyCommand string
+		Require    bool
+	}
 	Integrity struct {
 		CheckpointInterval Duration
 		VerifyInterval     Duration
@@ -747,6 +754,9 @@ var keys = []key{
 	durationKey("backup.drill_interval", "how often to test the latest backup in backup.to with a restore drill (vigil restore --drill: restore into a scratch dir, verify, start, measure the recovery time; kept for the HIPAA report) (0: never)", func(c *Config) *Duration { return &c.Backup.DrillInterval }, 0),
 	strKey("backup.key_file", "file of backup encryption keys, one \"ID BASE64KEY\" per line, the first encrypts (mode 0600; vigil backup keygen makes one); backups are encrypted when set", func(c *Config) *string { return &c.Backup.KeyFile }, fileExists),
 	strKey("backup.key_command", "command printing the backup keys in the key-file format (a KMS or vault client); overrides backup.key_file", func(c *Config) *string { return &c.Backup.KeyCommand }, nil),
+	strKey("encryption.key_file", "encrypt the whole data dir at rest (AES-256-GCM through gocryptfs; docs/compliance.md) with the first key of this file, one \"ID BASE64KEY\" per line (mode 0600; vigil encryption keygen makes one); the other lines are older keys, for vigil encryption rotate-key", func(c *Config) *string { return &c.Encryption.KeyFile }, fileExists),
+	strKey("encryption.key_command", "command printing the data dir's keys in the encryption.key_file format (a KMS or vault client), so no key is stored on the server's disk; overrides encryption.key_file", func(c *Config) *string { return &c.Encryption.KeyCommand }, nil),
+	boolKey("encryption.require", "refuse to start unless the data dir is encrypted at rest (encryption.key_file or encryption.key_command)", func(c *Config) *bool { return &c.Encryption.Require }),
 	durationKey("integrity.checkpoint_interval", "how often the head of the integrity chain is signed into a checkpoint (and timestamped when integrity.tsa_url is set)", func(c *Config) *Duration { return &c.Integrity.CheckpointInterval }, time.Second),
 	durationKey("integrity.verify_interval", "how often stored events are verified against their seals; a failure raises a critical alert (0: never)", func(c *Config) *Duration { return &c.Integrity.VerifyInterval }, 0),
 	durationKey("integrity.verify_window", "the scheduled verification covers events filed this far back (0: all; vigil verify checks all on demand)", func(c *Config) *Duration { return &c.Integrity.VerifyWindow }, 0),

@@ -123,6 +123,37 @@ func NewKeyLine(id string) (string, error) {
 // Current is the id of the key that encrypts.
 func (k *Keyring) Current() string { return k.keys[0].ID }
 
+// IDs lists the key ids, the current first.
+func (k *Keyring) IDs() []string {
+	ids := make([]string, len(k.keys))
+	for i, key := range k.keys {
+		ids[i] = key.ID
+	}
+	return ids
+}
+
+// Has reports whether the keyring holds key id.
+func (k *Keyring) Has(id string) bool {
+	for _, key := range k.keys {
+		if key.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Secret is key id as text (its base64), for a consumer that takes a
+// passphrase: the data dir's encryption (package cryptdir) wraps its
+// master key with it. "" when the keyring does not hold id.
+func (k *Keyring) Secret(id string) string {
+	for _, key := range k.keys {
+		if key.ID == id {
+			return base64.StdEncoding.EncodeToString(key.key)
+		}
+	}
+	return ""
+}
+
 func (k *Keyring) key(id string) (cipher.AEAD, error) {
 	for _, key := range k.keys {
 		if key.ID == id {

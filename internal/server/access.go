@@ -42,7 +42,7 @@ func (s *Server) startAccess(ctx context.Context) (lifecycle.StopFunc, error) {
 		mfa = []string{}
 	}
 	s.accounts, err = accounts.Open(ctx, s.db, accounts.Options{
-		DataDir: s.cfg.DataDir, IdleTimeout: time.Duration(s.cfg.Auth.IdleTimeout), SessionLifetime: time.Duration(s.cfg.Auth.SessionLifetime),
+		DataDir: s.dataDir, IdleTimeout: time.Duration(s.cfg.Auth.IdleTimeout), SessionLifetime: time.Duration(s.cfg.Auth.SessionLifetime),
 		MFARoles: mfa, Audit: s.audit, Log: s.log.With("component", "accounts"),
 	})
 	if err != nil {
@@ -51,7 +51,7 @@ func (s *Server) startAccess(ctx context.Context) (lifecycle.StopFunc, error) {
 	if err := s.accounts.EnsureIngestToken(ctx, s.Token); err != nil {
 		return nil, fmt.Errorf("ingest token: %w", err)
 	}
-	s.CLITokenPath = filepath.Join(s.cfg.DataDir, "admin.token")
+	s.CLITokenPath = filepath.Join(s.dataDir, "admin.token")
 	if s.CLITokenGenerated, err = s.accounts.EnsureCLIToken(ctx, s.CLITokenPath); err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -29,7 +30,7 @@ func (s *Server) startBackups(ctx context.Context) (lifecycle.StopFunc, error) {
 	s.backups = &backup.Service{
 		DB: s.db, Default: c.To, Log: s.log.With("component", "backup"),
 		Source: backup.Source{
-			DataDir:   s.cfg.DataDir,
+			DataDir:   s.dataDir,
 			Databases: map[string]*sql.DB{"vigil.db": s.db, integrity.LedgerFile: s.ledger.DB()},
 			Snapshot: func(ctx context.Context, dir string) (stored uint64, head integrity.Head, err error) {
 				err = s.writer.Quiesce(ctx, func(st uint64) error {
@@ -45,6 +46,11 @@ func (s *Server) startBackups(ctx context.Context) (lifecycle.StopFunc, error) {
 		Drill: s.restoreDrill,
 	}
 	s.backups.OnDrillFail = s.drillAlert
+	if s.cfg.Encryption.Require && c.KeyFile == "" && c.KeyCommand == "" {
+		// A backup is a plaintext copy of the (decrypted) data dir unless
+		// it is encrypted itself; on demand backups are always possible.
+		return nil, errors.New("encryption.require is set but backups would not be encrypted: set backup.key_file or backup.key_command")
+	}
 	if c.KeyFile != "" || c.KeyCommand != "" {
 		s.backups.Keys = func(ctx context.Context) (*keyring.Keyring, error) { return keyring.Load(ctx, c.KeyFile, c.KeyCommand) }
 		// Refuse to start with keys that cannot be read, rather than fail
@@ -93,6 +99,15 @@ func (s *Server) restoreDrill(ctx context.Context, target string) (*backup.Drill
 		return nil, err
 	}
 	args := []string{"restore", "--drill", "--json", "--from", target}
+	if s.dataDir != s.cfg.DataDir {
+		// Encrypted at rest: the restored copy goes inside the encrypted
+		// view, never in plaintext under /tmp.
+		scratch := filepath.Join(s.dataDir, "drills")
+		if err := os.MkdirAll(scratch, 0o700); err != nil {
+			return nil, err
+		}
+		args = append(args, "--scratch-dir", scratch)
+	}
 	if c := s.cfg.Backup; c.KeyCommand != "" {
 		args = append(args, "--key-command", c.KeyCommand)
 	} else if c.KeyFile != "" {

@@ -52,7 +52,10 @@ func (s *Server) consoleRoutes(ctx context.Context) ([]access.Route, error) {
 			routes = append(routes, access.Route{Pattern: p, Perm: access.EventsSearch, Handler: h})
 		}
 	}
-	sys := &sysinfo.Handler{Source: &sysinfo.Source{Config: s.cfg, Gatherer: s.registry}}
+	// Sizes and free space are those of the working (plaintext) data dir.
+	sysCfg := *s.cfg
+	sysCfg.DataDir = s.dataDir
+	sys := &sysinfo.Handler{Source: &sysinfo.Source{Config: &sysCfg, Gatherer: s.registry}}
 	routes = append(routes, access.Handle("GET /api/v1/system", access.SystemRead, sys.System),
 		access.Handle("GET /api/v1/config", access.ConfigRead, sys.Config),
 		access.Handle("GET /api/v1/roles", access.Authenticated, s.roles))

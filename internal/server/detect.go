@@ -43,7 +43,7 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 	}
 	sub := s.dispatch.Subscribe("detector", 0)
 	d, err := detector.New(detector.Config{
-		Source: sub, Alerts: s.alerts, StatePath: filepath.Join(s.cfg.DataDir, "detector.json"),
+		Source: sub, Alerts: s.alerts, StatePath: filepath.Join(s.dataDir, "detector.json"),
 		Enrich:   enrichEvent,
 		Analyzer: analyzer,
 		Suppress: func(id, name string, tags []string, ev *event.Event) bool {
@@ -69,7 +69,7 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 func (s *Server) ruleDirs() ([]string, error) {
 	var dirs []string
 	if s.cfg.Detect.BuiltinRules {
-		d, err := rules.Extract(filepath.Join(s.cfg.DataDir, "rules", "builtin"))
+		d, err := rules.Extract(filepath.Join(s.dataDir, "rules", "builtin"))
 		if err != nil {
 			return nil, err
 		}

@@ -70,7 +70,7 @@ func (s *Server) startEHRWatch(context.Context) (lifecycle.StopFunc, error) {
 		return nil, nil
 	}
 	w := &ehr.Watcher{Dir: c.WatchDir, Preset: c.WatchPreset, MappingFile: c.WatchMapping,
-		Pub: s.pub, Metrics: s.metrics, StatePath: filepath.Join(s.cfg.DataDir, "ehr-watch.json"),
+		Pub: s.pub, Metrics: s.metrics, StatePath: filepath.Join(s.dataDir, "ehr-watch.json"),
 		Log: s.log.With("component", "ehr-watch"), KeepOriginal: s.cfg.Ingest.KeepOriginal}
 	if err := w.Init(); err != nil {
 		return nil, fmt.Errorf("ehr.watch_dir: %w", err)

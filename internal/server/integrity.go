@@ -21,21 +21,21 @@ import (
 // before the writer and stops after it, so the last checkpoint covers
 // everything stored.
 func (s *Server) startIntegrity(ctx context.Context) (lifecycle.StopFunc, error) {
-	key, created, err := integrity.LoadOrCreateKey(filepath.Join(s.cfg.DataDir, integrity.KeyDir))
+	key, created, err := integrity.LoadOrCreateKey(filepath.Join(s.dataDir, integrity.KeyDir))
 	if err != nil {
 		return nil, err
 	}
 	if created {
 		s.log.Info("integrity signing key generated: give the public key to your auditors",
-			"key_id", key.ID, "public_key", filepath.Join(s.cfg.DataDir, integrity.KeyDir, integrity.PublicKeyFile))
+			"key_id", key.ID, "public_key", filepath.Join(s.dataDir, integrity.KeyDir, integrity.PublicKeyFile))
 	}
-	l, err := integrity.OpenLedger(ctx, filepath.Join(s.cfg.DataDir, integrity.LedgerFile), integrity.LedgerOptions{
+	l, err := integrity.OpenLedger(ctx, filepath.Join(s.dataDir, integrity.LedgerFile), integrity.LedgerOptions{
 		RowTime: s.store.RowTime, Log: s.log.With("component", "integrity")})
 	if err != nil {
 		return nil, err
 	}
 	s.ledger, s.integrityKey = l, key
-	cp := &integrity.Checkpointer{Ledger: l, Key: key, StoreDir: filepath.Join(s.cfg.DataDir, integrity.StoreDir),
+	cp := &integrity.Checkpointer{Ledger: l, Key: key, StoreDir: filepath.Join(s.dataDir, integrity.StoreDir),
 		Log: s.log.With("component", "integrity")}
 	if c := s.cfg.Integrity; c.TSAURL != "" {
 		client := &tsa.Client{URL: c.TSAURL}
@@ -83,7 +83,7 @@ func loadRoots(path string) (*x509.CertPool, error) {
 func (s *Server) startVerification(context.Context) (lifecycle.StopFunc, error) {
 	roots := s.tsaRoots
 	s.integrity = &integrity.Service{
-		Ledger: s.ledger, Key: s.integrityKey, Store: s.store, DataDir: s.cfg.DataDir,
+		Ledger: s.ledger, Key: s.integrityKey, Store: s.store, DataDir: s.dataDir,
 		Quiesce:   s.writer.Quiesce,
 		Scan:      s.scanStore,
 		Retention: time.Duration(s.cfg.Store.Retention),

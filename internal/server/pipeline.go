@@ -81,7 +81,7 @@ const busConsumer = "vigil"
 // shows every stored event to source health.
 func (s *Server) startWriter(context.Context) (lifecycle.StopFunc, error) {
 	w, err := storewriter.New(storewriter.Config{
-		Source: s.writerSub, Store: &fdGuard{Store: s.store, s: s}, StatePath: filepath.Join(s.cfg.DataDir, "store-writer.json"),
+		Source: s.writerSub, Store: &fdGuard{Store: s.store, s: s}, StatePath: filepath.Join(s.dataDir, "store-writer.json"),
 		Sealer:  s.ledger,
 		Observe: s.sources.Observe,
 		Log:     s.log.With("component", "store-writer"), Metrics: storewriter.NewMetrics(s.registry),

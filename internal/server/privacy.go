@@ -39,7 +39,7 @@ func (s *Server) startPrivacy(ctx context.Context) (lifecycle.StopFunc, error) {
 		refresh = 0
 	}
 	en, err := enrich.New(enrich.Config{Directory: s.directory, Location: loc, CareTeamGrace: grace, RefreshAfter: refresh,
-		StatePath: filepath.Join(s.cfg.DataDir, "enrich-baseline.json"), Log: s.log.With("component", "enrich")})
+		StatePath: filepath.Join(s.dataDir, "enrich-baseline.json"), Log: s.log.With("component", "enrich")})
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *Server) startPrivacy(ctx context.Context) (lifecycle.StopFunc, error) {
 		return nil, err
 	}
 	eng, err := privacy.NewEngine(ctx, privacy.EngineConfig{DB: s.db, Directory: s.directory, Config: pc, CareTeamGrace: grace,
-		StatePath: filepath.Join(s.cfg.DataDir, "privacy-miner.json"), Log: s.log.With("component", "privacy")})
+		StatePath: filepath.Join(s.dataDir, "privacy-miner.json"), Log: s.log.With("component", "privacy")})
 	if err != nil {
 		stopEnrich(ctx)
 		return nil, err

@@ -67,7 +67,10 @@ import (
 // Server is a running Vigil. Its fields are set by the components as they
 // start, for the components started after them.
 type Server struct {
-	cfg      *config.Config
+	cfg *config.Config
+	// dataDir is where the components keep their files: cfg.DataDir, or
+	// the plaintext view of it when it is encrypted at rest (startDataDir).
+	dataDir  string
 	log      *slog.Logger
 	registry *prometheus.Registry
 	life     lifecycle.Group
@@ -135,8 +138,10 @@ type Server struct {
 
 	// Token is the ingest token in use (ingest role: senders only).
 	Token string
-	// TokenGenerated is true when this start created the token.
+	// TokenGenerated is true when this start created the token, in the
+	// file TokenPath.
 	TokenGenerated bool
+	TokenPath      string
 	// AdminPassword is the one-time password of the user admin when this
 	// start created it (first start), for the terminal only.
 	AdminPassword string
@@ -237,6 +242,11 @@ func (s *Server) SyslogAddrs() (udp, tcp, tlsAddr net.Addr) {
 	}
 	return s.syslog.Addrs()
 }
+
+// DataDir is the directory the server keeps its files in: the configured
+// data dir, or its plaintext view (<data-dir>/plain) while it is
+// encrypted at rest.
+func (s *Server) DataDir() string { return s.dataDir }
 
 // Registry is the Prometheus registry of this server.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }

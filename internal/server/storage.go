@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/config"
+	"github.com/vigil-siem/vigil/internal/cryptdir"
 	"github.com/vigil-siem/vigil/internal/datadir"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/directory"
@@ -24,9 +25,9 @@ import (
 )
 
 // startDataDir creates the data dir (0700; what others could read of an
-// existing one is made private, with a warning) and finds (or generates)
-// the API token.
-func (s *Server) startDataDir(context.Context) (lifecycle.StopFunc, error) {
+// existing one is made private, with a warning), mounts its plaintext view
+// when it is encrypted at rest, and finds (or generates) the API token.
+func (s *Server) startDataDir(ctx context.Context) (lifecycle.StopFunc, error) {
 	fixed, err := datadir.Secure(s.cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -35,13 +36,48 @@ func (s *Server) startDataDir(context.Context) (lifecycle.StopFunc, error) {
 		s.log.Warn("data dir: files and directories other local users could read were made private (0600 files, 0700 directories)",
 			"dir", s.cfg.DataDir, "changed", len(fixed), "first", fixed[:min(len(fixed), 5)])
 	}
-	s.Token, s.TokenGenerated, err = ensureToken(s.cfg)
-	return nil, err
+	s.dataDir = s.cfg.DataDir
+	stop, err := s.openEncrypted(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.TokenPath = filepath.Join(s.dataDir, "ingest.token")
+	s.Token, s.TokenGenerated, err = ensureToken(s.cfg, s.TokenPath)
+	if err != nil && stop != nil {
+		stop(ctx)
+	}
+	return stop, err
+}
+
+// openEncrypted mounts the plaintext view of a data dir encrypted at rest
+// (package cryptdir) and makes it the server's data dir. It refuses to
+// start unencrypted when encryption.require is set, and on an encrypted
+// data dir without its keys (rather than start a new, empty, unencrypted
+// instance beside it).
+func (s *Server) openEncrypted(ctx context.Context) (lifecycle.StopFunc, error) {
+	enc := cryptdir.Config{KeyFile: s.cfg.Encryption.KeyFile, KeyCommand: s.cfg.Encryption.KeyCommand}
+	switch {
+	case enc.Enabled():
+	case s.cfg.Encryption.Require:
+		return nil, errors.New("encryption.require is set but the data dir is not encrypted: set encryption.key_file or encryption.key_command (docs/compliance.md)")
+	case cryptdir.IsEncrypted(s.cfg.DataDir):
+		return nil, fmt.Errorf("data dir %s is encrypted at rest: set encryption.key_file or encryption.key_command", s.cfg.DataDir)
+	default:
+		return nil, nil
+	}
+	m, err := cryptdir.Open(ctx, s.cfg.DataDir, enc)
+	if err != nil {
+		return nil, err
+	}
+	s.dataDir = m.Dir
+	s.log.Info("data dir encrypted at rest", "ciphertext", filepath.Join(s.cfg.DataDir, cryptdir.CipherDir),
+		"view", m.Dir, "key_id", m.State.KeyID, "created", m.Created)
+	return func(context.Context) error { return m.Close() }, nil
 }
 
 // startStore opens the log store.
 func (s *Server) startStore(context.Context) (lifecycle.StopFunc, error) {
-	st, err := store.Open(filepath.Join(s.cfg.DataDir, "store"), store.Config{
+	st, err := store.Open(filepath.Join(s.dataDir, "store"), store.Config{
 		Retention:              time.Duration(s.cfg.Store.Retention),
 		KeepPartitions:         true, // package retention drops the days (legal holds may keep some)
 		MaxDiskSpaceUsageBytes: int64(s.cfg.Store.MaxDiskBytes),
@@ -60,12 +96,12 @@ func (s *Server) startStore(context.Context) (lifecycle.StopFunc, error) {
 
 // startBus opens the embedded bus (or connects to an external one).
 func (s *Server) startBus(ctx context.Context) (lifecycle.StopFunc, error) {
-	first, err := resumeSeq(s.cfg.DataDir)
+	first, err := resumeSeq(s.dataDir)
 	if err != nil {
 		return nil, err
 	}
 	b, err := bus.Open(ctx, bus.Config{
-		Dir:        filepath.Join(s.cfg.DataDir, "bus"),
+		Dir:        filepath.Join(s.dataDir, "bus"),
 		URL:        s.cfg.Bus.URL,
 		SyncAlways: s.cfg.Bus.SyncAlways,
 		MaxBytes:   int64(s.cfg.Bus.MaxBytes),
@@ -111,7 +147,7 @@ func resumeSeq(dataDir string) (uint64, error) {
 // startDatabase opens the control-plane database and the stores kept in
 // it (alerts, directories).
 func (s *Server) startDatabase(ctx context.Context) (lifecycle.StopFunc, error) {
-	d, err := db.Open(filepath.Join(s.cfg.DataDir, "vigil.db"))
+	d, err := db.Open(filepath.Join(s.dataDir, "vigil.db"))
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +179,10 @@ func (s *Server) startDatabase(ctx context.Context) (lifecycle.StopFunc, error) 
 // ensureToken returns the configured ingest token, or the one kept in the
 // data dir (ingest.token), generating it on first run. It becomes the
 // ingest-role token "ingest" (startAccess).
-func ensureToken(cfg *config.Config) (string, bool, error) {
+func ensureToken(cfg *config.Config, path string) (string, bool, error) {
 	if cfg.Ingest.Token != "" {
 		return cfg.Ingest.Token, false, nil
 	}
-	path := filepath.Join(cfg.DataDir, "ingest.token")
 	if data, err := os.ReadFile(path); err == nil {
 		if t := strings.TrimSpace(string(data)); t != "" {
 			return t, false, nil

@@ -134,7 +134,7 @@ func addrString(a net.Addr) string {
 // dir's tls folder), naming hosts besides the machine's own names; an
 // existing one that lacks some of them is kept, with a warning.
 func (s *Server) selfSigned(name string, hosts []string) (*certs.Loaded, error) {
-	cert, err := certs.EnsureSelfSigned(filepath.Join(s.cfg.DataDir, "tls"), name, hosts, time.Now())
+	cert, err := certs.EnsureSelfSigned(filepath.Join(s.dataDir, "tls"), name, hosts, time.Now())
 	if err == nil && len(cert.Missing) > 0 {
 		s.log.Warn("the generated certificate does not name every host asked for (tls.extra_sans); delete it to have a new one made, and give senders the new one",
 			"file", cert.CertFile, "missing", cert.Missing)
