@@ -116,7 +116,9 @@ type RulesConfig struct {
 	// mined after it and the miner has seen MinAccesses accesses by the
 	// user's department (default 50: a department's routine is learnt
 	// before its accesses are judged), or once it waited MaxWait (default
-	// 72h, of the stream's time or the clock's).
+	// 72h, of the stream's time or the clock's; an imported access, of the
+	// import's time), or, imported, once the import ended (no access for
+	// 10 minutes) and templates were mined after it.
 	Hold struct {
 		MinAccesses int      `yaml:"min_accesses" json:"min_accesses"`
 		MaxWait     Duration `yaml:"max_wait" json:"max_wait"`

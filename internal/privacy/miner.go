@@ -364,8 +364,14 @@ func (m *miner) mine(base *baseRates, decided map[string]map[string]string) []se
 	return out
 }
 
-// minCandidate is how many sampled accesses make a feature a candidate.
-const minCandidate = 3
+// minCandidate is how many sampled accesses no template explains make a
+// feature a candidate; candidateMaxBase the most patients it may fit: a
+// unit, a service, a short window — not "in hospital", which would hold a
+// snooper's every access to an inpatient.
+const (
+	minCandidate     = 3
+	candidateMaxBase = 0.05
+)
 
 // promising reports whether one of feats is a candidate of one of the
 // groups: an access to such a patient may be explained by a template the
@@ -524,10 +530,19 @@ func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[str
 	// What is more frequent than chance (at the routine's lift and base
 	// rate) but lacks the support, share or users of a template yet.
 	for f, items := range byFeat {
-		if chosen[f] || len(items) < minCandidate || decided[m.featNames[f]] == StatusRejected {
+		if chosen[f] || decided[m.featNames[f]] == StatusRejected {
 			continue
 		}
-		if st := measure(f, 0); st.Lift >= minLift/2 && st.Base <= m.cfg.RoutineMaxBase {
+		uncovered := 0
+		for _, i := range items {
+			if !covered[i] {
+				uncovered++
+			}
+		}
+		if uncovered < minCandidate {
+			continue
+		}
+		if st := measure(f, 0); st.Lift >= minLift/2 && st.Base <= candidateMaxBase {
 			if m.candidates[gk] == nil {
 				m.candidates[gk] = map[string]bool{}
 			}

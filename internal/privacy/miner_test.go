@@ -282,21 +282,22 @@ func TestBaseRatesCountStays(t *testing.T) {
 // but without the support of a template yet, is a candidate: an access
 // to such a patient may be explained by a later mining.
 func TestMinerCandidates(t *testing.T) {
-	base := &baseRates{patients: 1000, rates: map[string]float64{"service:MED": 0.02, "unit:ICU": 0.005, "unit:3E": 0.002, "discharged:30d": 0.3, "unit:5N": 0.01}}
+	base := &baseRates{patients: 1000, rates: map[string]float64{"service:MED": 0.02, "unit:ICU": 0.005, "unit:3E": 0.002, "discharged:30d": 0.3, "unit:5N": 0.01, "enc": 0.06}}
 	g := &obsGen{rng: rand.New(rand.NewPCG(13, 14)), at: tm("2024-03-01T00:00:00Z")}
 	g.add("department:float", 4, 200, "service:MED")
 	g.add("department:float", 1, 4, "unit:ICU")        // a first shift in intensive care
 	g.add("department:float", 1, 2, "unit:3E")         // too few
 	g.add("department:float", 3, 60, "discharged:30d") // at chance
 	g.add("department:float", 1, 5, "unit:5N")         // rejected by the privacy officer
+	g.add("department:float", 3, 30, "enc")            // more than chance, but too broad to hold for
 	m := newMiner(MiningConfig{})
 	m.observe(g.out)
 	if got := chosen(m.mine(base, map[string]map[string]string{"department:float": {"unit:5N": StatusRejected}})); strings.Join(got, "|") != "department:float service:MED" {
 		t.Fatalf("chosen %q", got)
 	}
 	groups := []string{"department:float", "job:float|rn"}
-	for f, want := range map[string]bool{"unit:ICU": true, "unit:3E": false, "discharged:30d": false, "unit:5N": false, "service:MED": false, "unit:XX": false} {
-		if got := m.promising(groups, []string{"enc", f}); got != want {
+	for f, want := range map[string]bool{"unit:ICU": true, "unit:3E": false, "discharged:30d": false, "unit:5N": false, "service:MED": false, "unit:XX": false, "enc": false} {
+		if got := m.promising(groups, []string{f}); got != want {
 			t.Errorf("%s: promising %v, want %v", f, got, want)
 		}
 	}

@@ -104,6 +104,9 @@ type Rules struct {
 	// watermark of live access events: the latest event time and when it
 	// was seen.
 	latest, latestAt time.Time
+	// newest is the latest event time of an imported access; arrived
+	// when (wall clock) the last access came.
+	newest, arrived time.Time
 }
 
 // RulesOptions configure Rules.
@@ -129,6 +132,10 @@ type held struct {
 	version int64
 	since   time.Time
 }
+
+// quietHold: when no access came for this long (wall clock) and the
+// templates were mined after a held imported access, it is judged.
+const quietHold = 10 * time.Minute
 
 // maxHeld bounds the accesses held; beyond it they are judged at once.
 const maxHeld = 200_000
@@ -282,6 +289,10 @@ func (r *Rules) Observe(ctx context.Context, ev *event.Event) []alerts.Alert {
 	if !v.imported && ev.Time.After(r.latest) {
 		r.latest, r.latestAt = ev.Time, r.now()
 	}
+	if v.imported && ev.Time.After(r.newest) {
+		r.newest = ev.Time
+	}
+	r.arrived = r.now()
 	// Opening one's own record is judged at once, explained or not: what
 	// explains access to patients like this one (a department's pattern,
 	// even the care team) does not make it legitimate — staff read their
@@ -585,10 +596,25 @@ func (r *Rules) rechecked(ctx context.Context, force bool) []alerts.Alert {
 	keep := r.recheck[:0]
 	for i := range r.recheck {
 		h := &r.recheck[i]
-		waited := force || now.Sub(h.since) >= time.Duration(hold.MaxWait) ||
-			!wm.IsZero() && wm.Sub(h.ev.Time) >= time.Duration(hold.MaxWait)
+		maxWait := time.Duration(hold.MaxWait)
+		imported := h.ev.Value(event.FieldImport) == "true"
+		// How far the stream went past the access: the live watermark
+		// for a live access, the import's newest row for an imported one
+		// (the live stream says nothing of how much of an import was
+		// learnt).
+		mark := wm
+		if imported {
+			mark = r.newest
+		}
+		waited := force || now.Sub(h.since) >= maxWait || !mark.IsZero() && mark.Sub(h.ev.Time) >= maxWait
 		if !force {
 			mined := h.version < version
+			// An import ended (no access came since) and the templates
+			// were mined after its rows: a department that has not been
+			// learnt by now will not be before more accesses come.
+			if mined && imported && now.Sub(r.arrived) >= quietHold {
+				waited = true
+			}
 			warm := r.engine.Warm(h.ev.Value(enrich.FieldWorkforceDepartment), h.ev.Value(enrich.FieldWorkforceRole), hold.MinAccesses)
 			if !waited && !(mined && warm) {
 				keep = append(keep, *h)

@@ -353,3 +353,60 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatal("a corrupt held batch was accepted")
 	}
 }
+
+// An unexplained access of a department not learnt yet is held; an
+// imported one is judged once the import ended and templates were mined
+// after it, or once the import reached MaxWait past it. A live one keeps
+// waiting for its department to be learnt.
+func TestHoldEndsWithTheImport(t *testing.T) {
+	ctx := context.Background()
+	dir, accs := hospital()
+	e := newTestEngine(t, dir, "", "")
+	e.ExplainBatch(ctx, accs[:300])
+	clock := tm("2024-03-12T12:00:00Z")
+	reexamine := func(_ context.Context, ev *event.Event, acc *enrich.Access) bool {
+		*acc = enrich.Access{User: ev.Value("user.name"), UserIDs: []string{ev.Value("user.name")}, At: ev.Time, Found: true,
+			Department: ev.Value(enrich.FieldWorkforceDepartment), Rel: enrich.Relationship{Coworker: true}}
+		return true
+	}
+	r := NewRules(nil, RulesOptions{Engine: e, Reexamine: reexamine, Now: func() time.Time { return clock }})
+	cw := func(user, at string, imported bool) *event.Event {
+		kv := []string{enrich.FieldRelCoworker, "true"}
+		if imported {
+			kv = append(kv, event.FieldImport, "true")
+		}
+		return accEvent(user, "MRN7", at, false, kv...)
+	}
+	if as := r.Observe(ctx, cw("imp", "2024-03-01T10:00:00Z", true)); len(as) != 0 {
+		t.Fatalf("judged at once: %s", rulesOf(as))
+	}
+	if as := r.Observe(ctx, cw("live", "2024-03-12T11:00:00Z", false)); len(as) != 0 || r.Pending() != 2 {
+		t.Fatalf("%s, %d pending", rulesOf(as), r.Pending())
+	}
+	if _, err := e.Mine(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Minute)
+	if as := r.Tick(ctx); len(as) != 0 || r.Pending() != 2 {
+		t.Fatalf("a minute after the last access: %s, %d pending", rulesOf(as), r.Pending())
+	}
+	clock = clock.Add(15 * time.Minute)
+	as := r.Tick(ctx)
+	if rulesOf(as) != "coworker" || as[0].Fields["user.name"] != "imp" || r.Pending() != 1 {
+		t.Fatalf("after the import: %s, %d pending", rulesOf(as), r.Pending())
+	}
+
+	// An import that goes on: its rows 72h older than its newest are
+	// judged, the others wait.
+	r = NewRules(nil, RulesOptions{Engine: e, Reexamine: reexamine, Now: func() time.Time { return clock }})
+	r.Observe(ctx, cw("old", "2024-03-01T10:00:00Z", true))
+	r.Observe(ctx, cw("recent", "2024-03-03T10:00:00Z", true))
+	if as := r.Tick(ctx); len(as) != 0 {
+		t.Fatalf("%s", rulesOf(as))
+	}
+	r.Observe(ctx, accEvent("x", "MRN8", "2024-03-04T11:00:00Z", true, event.FieldImport, "true"))
+	as = r.Tick(ctx)
+	if rulesOf(as) != "coworker" || as[0].Fields["user.name"] != "old" || r.Pending() != 1 {
+		t.Fatalf("72h into the import: %s, %d pending", rulesOf(as), r.Pending())
+	}
+}
