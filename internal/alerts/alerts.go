@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/apierr"
 	"github.com/vigil-siem/vigil/internal/db"
 )
 
@@ -812,7 +813,7 @@ func union(a, b []string) []string {
 }
 
 // ErrNotFound is returned for an unknown alert id.
-var ErrNotFound = errors.New("alert not found")
+var ErrNotFound = apierr.NotFound("alert not found")
 
 // Get returns one alert with its notes.
 func (s *Store) Get(ctx context.Context, id int64) (Alert, error) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/apierr"
 )
 
 // Handler serves the alert API:
@@ -67,19 +68,7 @@ func fail(w http.ResponseWriter, status int, msg string) {
 }
 
 // failErr answers an error of the store with the status it deserves.
-func failErr(w http.ResponseWriter, err error) {
-	var ie *InputError
-	switch {
-	case errors.Is(err, ErrNotFound):
-		fail(w, http.StatusNotFound, err.Error())
-	case errors.As(err, &ie) && ie.Conflict:
-		fail(w, http.StatusConflict, err.Error())
-	case errors.As(err, &ie):
-		fail(w, http.StatusBadRequest, err.Error())
-	default:
-		fail(w, http.StatusInternalServerError, err.Error())
-	}
-}
+func failErr(w http.ResponseWriter, err error) { fail(w, apierr.Status(err), err.Error()) }
 
 func (h *Handler) now() time.Time {
 	if h.Now != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -50,6 +51,14 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
+
+// HTTPStatus answers a lifecycle conflict 409, other bad input 400.
+func (e *InputError) HTTPStatus() int {
+	if e.Conflict {
+		return http.StatusConflict
+	}
+	return http.StatusBadRequest
+}
 
 func inputErr(field, format string, a ...any) error {
 	return &InputError{Field: field, Msg: fmt.Sprintf(format, a...)}

@@ -18,12 +18,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/apierr"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/event"
 )
@@ -170,12 +172,15 @@ type InputError struct{ Field, Msg string }
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
 
+// HTTPStatus: a change that cannot be made is bad input.
+func (e *InputError) HTTPStatus() int { return http.StatusBadRequest }
+
 func bad(field, format string, a ...any) error {
 	return &InputError{Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
 // ErrNotFound is an unknown case, task or evidence.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = apierr.NotFound("not found")
 
 // Options configure the store.
 type Options struct {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/access"
-	"github.com/vigil-siem/vigil/internal/alerts"
 	"github.com/vigil-siem/vigil/internal/report"
 	"github.com/vigil-siem/vigil/internal/web"
 )
@@ -61,17 +60,7 @@ func (h *Handler) Routes() []access.Route {
 	}
 }
 
-func failErr(w http.ResponseWriter, err error) {
-	var ie *InputError
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, alerts.ErrNotFound):
-		status = http.StatusNotFound
-	case errors.As(err, &ie):
-		status = http.StatusBadRequest
-	}
-	web.WriteJSON(w, status, map[string]string{"error": err.Error()})
-}
+func failErr(w http.ResponseWriter, err error) { web.Fail(w, err) }
 
 func (h *Handler) actor(ctx context.Context) string {
 	if h.Actor != nil {

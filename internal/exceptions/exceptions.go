@@ -14,6 +14,7 @@ package exceptions
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -80,6 +81,9 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string { return e.Where + ": " + e.Msg }
+
+// HTTPStatus: an exception that does not validate is bad input.
+func (e *ValidationError) HTTPStatus() int { return http.StatusBadRequest }
 
 func invalid(where, format string, a ...any) error {
 	return &ValidationError{Where: where, Msg: fmt.Sprintf(format, a...)}

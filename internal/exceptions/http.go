@@ -45,22 +45,7 @@ func (h *Handler) Routes() []access.Route {
 	}
 }
 
-func failErr(w http.ResponseWriter, err error) {
-	var ve *ValidationError
-	var ie *alerts.InputError
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, alerts.ErrNotFound):
-		status = http.StatusNotFound
-	case errors.Is(err, ErrReadOnly):
-		status = http.StatusConflict
-	case errors.As(err, &ie) && ie.Conflict:
-		status = http.StatusConflict
-	case errors.As(err, &ve), errors.As(err, &ie):
-		status = http.StatusBadRequest
-	}
-	web.WriteJSON(w, status, map[string]string{"error": err.Error()})
-}
+func failErr(w http.ResponseWriter, err error) { web.Fail(w, err) }
 
 func (h *Handler) actor(ctx context.Context) string {
 	if h.Actor != nil {

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/apierr"
 	"github.com/vigil-siem/vigil/internal/db"
 )
 
@@ -186,10 +187,10 @@ func (s *Service) dbList(ctx context.Context) ([]Exception, error) {
 }
 
 // ErrNotFound is an unknown exception id.
-var ErrNotFound = errors.New("exception not found")
+var ErrNotFound = apierr.NotFound("exception not found")
 
 // ErrReadOnly is an exception of the directory, changed in its file only.
-var ErrReadOnly = errors.New("exception defined in a file: change the file (and reload)")
+var ErrReadOnly = apierr.Conflict("exception defined in a file: change the file (and reload)")
 
 // List returns every exception with its hits and expiry, the API's first.
 func (s *Service) List(ctx context.Context) ([]Exception, error) {

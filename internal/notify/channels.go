@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/vigil-siem/vigil/internal/apierr"
 	"github.com/vigil-siem/vigil/internal/config"
 )
 
@@ -41,9 +43,9 @@ type ChannelSpec struct {
 
 // Errors of console channel changes.
 var (
-	ErrChannelExists = errors.New("a channel of that name exists")
-	ErrNoChannel     = errors.New("no such channel")
-	ErrFromConfig    = errors.New("the channel is defined in the configuration file: change it there")
+	ErrChannelExists = apierr.Conflict("a channel of that name exists")
+	ErrNoChannel     = apierr.NotFound("no such channel")
+	ErrFromConfig    = apierr.Conflict("the channel is defined in the configuration file: change it there")
 )
 
 // ChannelError is a channel definition that cannot be used, naming the
@@ -53,6 +55,9 @@ type ChannelError struct {
 }
 
 func (e *ChannelError) Error() string { return e.Field + ": " + e.Msg }
+
+// HTTPStatus: a channel definition that cannot be used is bad input.
+func (e *ChannelError) HTTPStatus() int { return http.StatusBadRequest }
 
 var channelName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/apierr"
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/db"
 )
@@ -629,7 +630,7 @@ func (n *Dispatcher) Deliveries(ctx context.Context, f Filter) ([]DeliveryRecord
 }
 
 // ErrNotDead is a retry of a delivery that is not on the dead-letter list.
-var ErrNotDead = errors.New("only dead deliveries are retried by hand")
+var ErrNotDead = apierr.Conflict("only dead deliveries are retried by hand")
 
 // Retry puts a dead delivery back in the queue.
 func (n *Dispatcher) Retry(ctx context.Context, id int64) error {

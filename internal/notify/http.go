@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -153,19 +152,7 @@ func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, map[string]bool{"deleted": true})
 }
 
-func channelFail(w http.ResponseWriter, err error) {
-	var ce *ChannelError
-	switch {
-	case errors.As(err, &ce):
-		fail(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, ErrNoChannel):
-		fail(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, ErrChannelExists), errors.Is(err, ErrFromConfig):
-		fail(w, http.StatusConflict, err.Error())
-	default:
-		fail(w, http.StatusInternalServerError, err.Error())
-	}
-}
+func channelFail(w http.ResponseWriter, err error) { web.Fail(w, err) }
 
 func (h *Handler) test(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
@@ -233,10 +220,8 @@ func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
 	err = h.Dispatcher.Retry(r.Context(), id)
 	h.audit(r.Context(), "notify.retry", r.PathValue("id"), nil, err)
 	switch {
-	case errors.Is(err, ErrNotDead):
-		fail(w, http.StatusConflict, err.Error())
 	case err != nil:
-		fail(w, http.StatusInternalServerError, err.Error())
+		web.Fail(w, err)
 	default:
 		web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "pending"})
 	}

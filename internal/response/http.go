@@ -42,19 +42,7 @@ func (h *Handler) Routes() []access.Route {
 	}
 }
 
-func failErr(w http.ResponseWriter, err error) {
-	var ie *InputError
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, alerts.ErrNotFound):
-		status = http.StatusNotFound
-	case errors.Is(err, ErrState), errors.Is(err, ErrSelfApprove):
-		status = http.StatusConflict
-	case errors.As(err, &ie):
-		status = http.StatusBadRequest
-	}
-	web.WriteJSON(w, status, map[string]string{"error": err.Error()})
-}
+func failErr(w http.ResponseWriter, err error) { web.Fail(w, err) }
 
 func (h *Handler) actor(ctx context.Context) string {
 	if h.Actor != nil {

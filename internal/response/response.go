@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/alerts"
+	"github.com/vigil-siem/vigil/internal/apierr"
 	"github.com/vigil-siem/vigil/internal/config"
 	"github.com/vigil-siem/vigil/internal/db"
 	"github.com/vigil-siem/vigil/internal/notify"
@@ -119,15 +120,18 @@ type Runner struct {
 
 // Errors of the API.
 var (
-	ErrNotFound    = errors.New("not found")
-	ErrState       = errors.New("the run is not waiting for approval")
-	ErrSelfApprove = errors.New("the person who asked for a run cannot approve it")
+	ErrNotFound    = apierr.NotFound("not found")
+	ErrState       = apierr.Conflict("the run is not waiting for approval")
+	ErrSelfApprove = apierr.Conflict("the person who asked for a run cannot approve it")
 )
 
 // InputError is a request that cannot be made from the alert.
 type InputError struct{ Msg string }
 
 func (e *InputError) Error() string { return e.Msg }
+
+// HTTPStatus: a request that cannot be made is bad input.
+func (e *InputError) HTTPStatus() int { return http.StatusBadRequest }
 
 var funcs = template.FuncMap{
 	// json writes a value as JSON (quoted and escaped strings): use it for

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigil-siem/vigil/internal/access"
+	"github.com/vigil-siem/vigil/internal/apierr"
 	"github.com/vigil-siem/vigil/internal/audit"
 	"github.com/vigil-siem/vigil/internal/store"
 )
@@ -190,6 +191,13 @@ func noteRoute(ctx context.Context, pattern string) {
 // WriteError answers with a JSON error object.
 func WriteError(w http.ResponseWriter, status int, msg string) {
 	WriteJSON(w, status, map[string]string{"error": msg})
+}
+
+// Fail answers an API call that failed with err as {"error": message},
+// with the status err declares (apierr.Status: 404, 409, 400 for bad
+// input, else 500).
+func Fail(w http.ResponseWriter, err error) {
+	WriteJSON(w, apierr.Status(err), map[string]string{"error": err.Error()})
 }
 
 // WriteJSON answers with a JSON value.
