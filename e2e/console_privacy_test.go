@@ -208,5 +208,14 @@ func TestConsolePrivacy(t *testing.T) {
 		t.Error("patient page: no link to the access report")
 	}
 	b.Screenshot("5-patient")
+	// An access event's detail in search says whether it was explained
+	// and why.
+	b.Run("search an unexplained access", chromedp.Navigate(in.httpURL+"/search?start=-3d&q="+url.QueryEscape(`healthcare.access.explained:false`)),
+		chromedp.WaitVisible(`.vt-row`, chromedp.ByQuery), chromedp.Click(`.vt-row .vt-toggle button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.event-detail .access-explanation`, chromedp.ByQuery))
+	if got := b.Text(`.event-detail .access-explanation`); !strings.HasPrefix(got, "unexplained ") || len(got) < 20 {
+		t.Errorf("event detail of an unexplained access: %q", got)
+	}
+	b.Screenshot("6-event")
 	b.CheckConsole()
 }
