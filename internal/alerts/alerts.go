@@ -201,7 +201,16 @@ type Store struct {
 	// write serialises raises and triage changes: both read an alert
 	// and write it back.
 	write sync.Mutex
+	// open holds, under write, the alerts raises wrote last (at most
+	// maxOpenCached), as written: an ongoing brute force updates the same
+	// few thousand alerts every few seconds, and reading each back from
+	// its row (parsing its JSON) was half the cost of raising. A triage
+	// change drops the alert from it.
+	open map[int64]*Alert
 }
+
+// maxOpenCached bounds Store.open (a few KiB each).
+const maxOpenCached = 2048
 
 // Open prepares the alert tables in d.
 func Open(ctx context.Context, d *sql.DB) (*Store, error) {
@@ -315,6 +324,13 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 	load := func(id int64) (*Alert, error) {
 		if a, ok := touched[id]; ok {
 			return a, nil
+		}
+		if c, ok := s.open[id]; ok {
+			// A copy: this call may fail, and merge appends to EventIDs.
+			a := *c
+			a.EventIDs = append(make([]string, 0, len(c.EventIDs)+1), c.EventIDs...)
+			touched[id] = &a
+			return &a, nil
 		}
 		a, err := getTx(ctx, tx, id)
 		if err != nil {
@@ -440,6 +456,20 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
+	}
+	if s.open == nil {
+		s.open = map[int64]*Alert{}
+	}
+	for id, a := range touched {
+		if _, ok := s.open[id]; !ok && len(s.open) >= maxOpenCached {
+			for old := range s.open { // any one: map order is random
+				delete(s.open, old)
+				break
+			}
+		}
+		c := *a // the changes returned share a's slices
+		c.EventIDs = append([]string(nil), a.EventIDs...)
+		s.open[id] = &c
 	}
 	return changes, nil
 }

@@ -100,6 +100,7 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch, actor string, use
 	}
 	s.write.Lock()
 	defer s.write.Unlock()
+	delete(s.open, id) // raises read it from the table again
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Alert{}, nil, err

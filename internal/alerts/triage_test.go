@@ -248,6 +248,38 @@ func TestGroupedRaisesWriteTheAlertOnce(t *testing.T) {
 	}
 }
 
+// Raises keep the alerts they wrote in memory; a triage change in
+// between is not lost: the next raise reads the alert again.
+func TestRaiseAfterTriageSeesIt(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	burst := func(n int) Alert {
+		var ids []string
+		for i := range n {
+			ids = append(ids, fmt.Sprint("9-", i))
+		}
+		return Alert{Key: "correlation/bf/1", Kind: "correlation", RuleID: "bf", RuleTitle: "bf", Level: "high", Time: base.Add(time.Duration(n) * time.Second),
+			Count: n, EventIDs: ids, Update: true, GroupKey: GroupKey("bf", [2]string{"source.ip", "203.0.113.9"})}
+	}
+	var changes []Change
+	s.OnChange(func(_ context.Context, cs []Change) { changes = append(changes, cs...) })
+	id := raise(t, s, burst(10))[0].ID
+	raise(t, s, burst(20))
+	if _, _, err := s.Update(ctx, id, Patch{Status: ptr("in_progress"), Assignee: ptr("alice"), Tags: &[]string{"triaged"}}, "alice", users{"alice": true}); err != nil {
+		t.Fatal(err)
+	}
+	raise(t, s, burst(30))
+	last := changes[len(changes)-1].Alert
+	if last.Status != "in_progress" || last.Assignee != "alice" || !contains(last.Tags, "triaged") || last.Count != 30 {
+		t.Fatalf("the raise after triage reported status %q assignee %q tags %v count %d", last.Status, last.Assignee, last.Tags, last.Count)
+	}
+	a, _ := s.Get(ctx, id)
+	if a.Status != "in_progress" || a.Count != 30 || len(a.EventIDs) != 30 {
+		t.Fatalf("stored: status %q count %d ids %d", a.Status, a.Count, len(a.EventIDs))
+	}
+}
+
 func TestBulkUpdate(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
