@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,7 +68,22 @@ func TestIndependentHospitalPrivacy(t *testing.T) {
 	t.Logf("hospital seed %d: %d staff, %d patients, %d stays, %d ADT messages, %d accesses, %d incidents", seed, h.Staff,
 		cfg.Patients, h.Stays, h.Messages, rows, len(h.Incidents))
 
-	in := startVigil(t, filepath.Join(dir, "data"))
+	// On an import the privacy rules hold an unexplained access on
+	// wall-clock time (imported events do not advance the rules' clock):
+	// up to rules.hold.max_wait, 72 h by default, for a sensitive record
+	// in a state the department is still learning. The test shortens it
+	// to a minute so that every access is judged while it waits;
+	// INDEP_HOSPITAL_HOLD=default measures the defaults (alerts raised
+	// within minutes of the import), or another duration.
+	var extra []string
+	if hold := cmp.Or(os.Getenv("INDEP_HOSPITAL_HOLD"), "1m"); hold != "default" {
+		conf := filepath.Join(dir, "privacy.yml")
+		if err := os.WriteFile(conf, []byte("rules:\n  hold: {max_wait: "+hold+"}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		extra = append(extra, "--privacy-config", conf)
+	}
+	in := startVigil(t, filepath.Join(dir, "data"), extra...)
 	run := func(args ...string) string {
 		began := time.Now()
 		out, err := exec.Command(vigilBin, args...).CombinedOutput()
@@ -114,25 +130,31 @@ func TestIndependentHospitalPrivacy(t *testing.T) {
 	if os.Getenv("INDEP_HOSPITAL_MEASURE") != "" {
 		return
 	}
-	// Floors for this hospital (seed 3, 1/4 scale): the issue's bar where
-	// the product meets it; where it does not, a floor just under what was
-	// measured (BENCHMARKS.md "Privacy analytics", independent hospital),
-	// so that a regression fails and an improvement can raise it.
+	// Floors for this hospital (seed 3, 1/4 scale, hold 1m): the issue's
+	// bar where the product meets it; where it does not, a floor just
+	// under what was measured (BENCHMARKS.md "Privacy analytics on an
+	// independent hospital"), so that a regression fails and an
+	// improvement can raise it. Measured on 2026-12-07: precision 0.641,
+	// explained 0.955, VIP 3/6, neighbour 2/5, break-glass 2/3 (each miss
+	// a department template explaining the snooping), every other type
+	// all detected.
 	floors := map[string]float64{
-		indephospital.Self: 0.95, indephospital.Deceased: 0.95, indephospital.Terminated: 0.95, indephospital.Bulk: 0.95,
-		indephospital.Family: 0.75, indephospital.Coworker: 0.75, indephospital.VIP: 0.3, indephospital.Neighbour: 0.2,
-		indephospital.BreakGlass: 0.3,
+		indephospital.Family: 0.95, indephospital.Coworker: 0.95, indephospital.Self: 0.95, indephospital.Deceased: 0.95,
+		indephospital.Terminated: 0.95, indephospital.Bulk: 0.95,
+		indephospital.VIP: 0.5, indephospital.Neighbour: 0.4, indephospital.BreakGlass: 0.6,
 	}
 	for _, typ := range indephospital.IncidentTypes {
 		if r := s.recall(typ); r < floors[typ] {
 			t.Errorf("recall of %s incidents %.2f, want at least %.2f", typ, r, floors[typ])
 		}
 	}
-	if p := s.precision(); p < 0.4 {
-		t.Errorf("precision of the privacy alerts %.3f, want at least 0.4 (the issue's bar: 0.9)", p)
+	if p := s.precision(); p < 0.55 {
+		t.Errorf("precision of the privacy alerts %.3f, want at least 0.55 (the issue's bar: 0.9)", p)
 	}
-	if e := s.explainedShare(); e < 0.93 {
-		t.Errorf("%.3f of legitimate accesses explained, want at least 0.93 (the issue's bar: 0.95)", e)
+	// 0.95 is the issue's bar, met by 0.004 in the runs measured: the
+	// floor leaves room for the timing of the minings during the import.
+	if e := s.explainedShare(); e < 0.945 {
+		t.Errorf("%.3f of legitimate accesses explained, want at least 0.945 (the issue's bar: 0.95)", e)
 	}
 }
 
