@@ -27,6 +27,7 @@ func benchCmd() *cobra.Command {
 		keep                         bool
 		repeat                       int
 		profileDir                   string
+		vigilArgs                    []string
 	)
 	ingest := &cobra.Command{
 		Use:   "ingest",
@@ -68,6 +69,7 @@ prints the median of each receiver.`,
 					for _, b := range builds {
 						v := &bench.Vigil{Bin: b.bin, Label: b.label}
 						f(v)
+						v.Args = append(v.Args, vigilArgs...)
 						ts = append(ts, v)
 					}
 				}
@@ -173,6 +175,7 @@ prints the median of each receiver.`,
 	f.StringVar(&rsBin, "rsyslogd", "rsyslogd", "rsyslogd binary")
 	f.BoolVar(&keep, "keep", false, "keep the receivers' data dirs")
 	f.StringVar(&profileDir, "profile", "", "directory for CPU profiles of the vigil receivers, taken while they ingest (go tool pprof FILE)")
+	f.StringArrayVar(&vigilArgs, "vigil-arg", nil, "one more flag for every vigil receiver's serve command (repeatable), e.g. --vigil-arg=--bus-max-bytes=4MiB")
 	f.IntVar(&cfg.ProfileSeconds, "profile-seconds", 10, "length of each CPU profile")
 	cmd.AddCommand(ingest, benchPrivacyCmd())
 	return cmd

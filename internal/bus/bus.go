@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -82,6 +84,41 @@ type Bus struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	log    *slog.Logger
+
+	// full is set when a publish was refused for lack of space and
+	// cleared by the next one stored; freed wakes the publishers waiting
+	// for space whenever a consumer acknowledges a batch (see Full and
+	// SpaceFreed).
+	full  atomic.Bool
+	freed signal
+	// Refused counts publishes refused because the bus was full.
+	refused atomic.Uint64
+}
+
+// signal wakes every goroutine waiting on it, once per Notify.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// Wait returns a channel closed by the next Notify.
+func (s *signal) Wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+// Notify wakes the waiters, if any.
+func (s *signal) Notify() {
+	s.mu.Lock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+	s.mu.Unlock()
 }
 
 // ErrFull is returned by Publish when the stream holds MaxBytes of batches
@@ -185,12 +222,34 @@ func (b *Bus) Publish(ctx context.Context, source string, batch []byte) (uint64,
 		// The server says so in words only (err_code 10077 covers other
 		// store failures too).
 		if msg := err.Error(); strings.Contains(msg, "maximum bytes exceeded") || strings.Contains(msg, "resource limits exceeded") {
+			b.refused.Add(1)
+			b.full.Store(true)
 			return 0, fmt.Errorf("%w: %v", ErrFull, err)
 		}
 		return 0, fmt.Errorf("publish batch: %w", err)
 	}
+	if b.full.Load() {
+		b.full.Store(false)
+	}
 	return ack.Sequence, nil
 }
+
+// Full reports whether the last publish was refused because the bus was
+// full (until one is stored again). Consumers that hold acknowledgements
+// until a checkpoint make theirs early while it is: the bus only frees
+// space for batches every consumer acknowledged, and a consumer that
+// checkpoints every 30 s would otherwise hold the senders for that long.
+func (b *Bus) Full() bool { return b.full.Load() }
+
+// SpaceFreed returns a channel closed when a consumer of this process
+// next acknowledges a batch: a publisher refused by a full bus waits on it
+// to try again at once, instead of sleeping. (The server removes the
+// batch just after; consumers elsewhere in a cluster do not signal, so
+// wait on a short timer too.)
+func (b *Bus) SpaceFreed() <-chan struct{} { return b.freed.Wait() }
+
+// RefusedFull is how many publishes the bus refused because it was full.
+func (b *Bus) RefusedFull() uint64 { return b.refused.Load() }
 
 // MaxBatchBytes is the largest batch Publish accepts.
 func (b *Bus) MaxBatchBytes() int { return b.cfg.MaxBatchBytes }
@@ -216,6 +275,11 @@ func (m *Message) Ack() error {
 	return m.ack()
 }
 
+// AckFunc returns the function acknowledging this batch, nil for messages
+// built by tests. Unlike the method value m.Ack, it does not keep the
+// message (and its batch data) alive.
+func (m *Message) AckFunc() func() error { return m.ack }
+
 // Receipt is what acknowledging a message later needs: its sequence and
 // acknowledgement, without the batch data (which a consumer holding many
 // messages until a checkpoint would otherwise keep in memory).
@@ -230,9 +294,10 @@ func NewMessage(seq uint64, source string, data []byte, t time.Time, ack func() 
 
 // Consumer is a durable pull consumer of the event stream.
 type Consumer struct {
-	name string
-	c    jetstream.Consumer
-	nc   *nats.Conn
+	name  string
+	c     jetstream.Consumer
+	nc    *nats.Conn
+	freed *signal // notified after each acknowledgement
 }
 
 // Consumer creates or resumes the durable consumer name. Its position
@@ -260,7 +325,7 @@ func (b *Bus) Consumer(ctx context.Context, name string, ackWait time.Duration) 
 	if _, err := b.stream.ResetConsumer(ctx, name); err != nil {
 		return nil, fmt.Errorf("reset consumer %s: %w", name, err)
 	}
-	return &Consumer{name: name, c: c, nc: b.nc}, nil
+	return &Consumer{name: name, c: c, nc: b.nc, freed: &b.freed}, nil
 }
 
 // DeleteConsumer removes a durable consumer that is no longer used, so the
@@ -322,7 +387,11 @@ var ackAck = []byte("+ACK")
 // included, alive for as long as its acknowledgement waits (up to a
 // checkpoint interval: hundreds of MB under load).
 func (c *Consumer) acker(reply string) func() error {
-	return func() error { return c.nc.Publish(reply, ackAck) }
+	return func() error {
+		err := c.nc.Publish(reply, ackAck)
+		c.freed.Notify()
+		return err
+	}
 }
 
 // AckFloor is the stream sequence up to which the consumer has

@@ -28,6 +28,44 @@ type Publisher interface {
 
 var _ Publisher = (*bus.Bus)(nil)
 
+// spaceWaiter is a publisher that says when it may have room again (the
+// bus, when a consumer acknowledges a batch).
+type spaceWaiter interface {
+	SpaceFreed() <-chan struct{}
+}
+
+var _ spaceWaiter = (*bus.Bus)(nil)
+
+// FullRetry is how long a publisher refused by a full bus waits before
+// trying again when no acknowledgement woke it first (consumers in another
+// process do not signal).
+const FullRetry = 50 * time.Millisecond
+
+// waitForSpace waits until pub may have room for a batch it refused as
+// full: a consumer acknowledged a batch (freed, taken from
+// pub.SpaceFreed before the refused publish, so that no acknowledgement
+// is missed), or retry passed. It returns ctx's error if ctx ends first.
+func waitForSpace(ctx context.Context, freed <-chan struct{}, retry time.Duration) error {
+	t := time.NewTimer(retry)
+	defer t.Stop()
+	select {
+	case <-freed:
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// spaceFreed is pub's signal of room, or nil (waitForSpace then waits for
+// its timer).
+func spaceFreed(pub Publisher) <-chan struct{} {
+	if w, ok := pub.(spaceWaiter); ok {
+		return w.SpaceFreed()
+	}
+	return nil
+}
+
 // Metrics count events per source.
 type Metrics struct {
 	Received *prometheus.CounterVec // everything that arrived
@@ -172,7 +210,7 @@ func PublishAll(ctx context.Context, pub Publisher, source string, events []even
 			break
 		}
 		buf = event.AppendBatch(buf[:0], events[start:i])
-		if _, err := pub.Publish(ctx, source, buf); err != nil {
+		if err := publishWaiting(ctx, pub, source, buf); err != nil {
 			return start, err
 		}
 		start, size = i, 0
@@ -183,6 +221,33 @@ func PublishAll(ctx context.Context, pub Publisher, source string, events []even
 	return len(events), nil
 }
 
+// FullWait is how long a request publishing synchronously (HTTP) waits
+// for a full bus to free space before it is refused (503 with
+// Retry-After): consumers free space in bursts, at their checkpoints, and
+// a sender held this long is pushed back as surely as one refused.
+const FullWait = 2 * time.Second
+
+// publishWaiting publishes one batch, waiting up to FullWait while the bus
+// is full.
+func publishWaiting(ctx context.Context, pub Publisher, source string, batch []byte) error {
+	var deadline time.Time
+	for {
+		freed := spaceFreed(pub)
+		_, err := pub.Publish(ctx, source, batch)
+		if err == nil || !errors.Is(err, bus.ErrFull) {
+			return err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(FullWait)
+		} else if time.Now().After(deadline) {
+			return err
+		}
+		if waitForSpace(ctx, freed, FullRetry) != nil {
+			return err
+		}
+	}
+}
+
 // BatcherConfig tunes a Batcher.
 type BatcherConfig struct {
 	Source    string
@@ -190,6 +255,9 @@ type BatcherConfig struct {
 	MaxBytes  int           // per batch (default 1 MiB, capped by the bus)
 	MaxDelay  time.Duration // before a partial batch goes out (default 200ms)
 	QueueLen  int           // events waiting (default 10,000)
+	// FullRetry is how long a batch refused by a full bus waits for a
+	// consumer's acknowledgement before trying again (default FullRetry).
+	FullRetry time.Duration
 }
 
 // Batcher collects events from streaming sources into bus batches.
@@ -217,6 +285,9 @@ func NewBatcher(cfg BatcherConfig, pub Publisher, m *Metrics, log *slog.Logger) 
 	}
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 10_000
+	}
+	if cfg.FullRetry <= 0 {
+		cfg.FullRetry = FullRetry
 	}
 	return &Batcher{cfg: cfg, pub: pub, metrics: m, log: log, queue: make(chan event.Event, cfg.QueueLen), closed: make(chan struct{})}
 }
@@ -275,7 +346,13 @@ func (b *Batcher) Run(drainCtx context.Context) {
 			return
 		}
 		buf = event.AppendBatch(buf[:0], batch)
-		for attempt := 0; ; attempt++ {
+		fails := 0 // in a row, other than a full bus
+		for {
+			// A full bus is normal back-pressure: the queue fills and the
+			// senders wait, and the batch goes out as soon as a consumer
+			// frees space, without a growing sleep (which held the
+			// senders for seconds after the space came back).
+			freed := spaceFreed(b.pub)
 			_, err := b.pub.Publish(drainCtx, b.cfg.Source, buf)
 			if err == nil {
 				break
@@ -285,11 +362,16 @@ func (b *Batcher) Run(drainCtx context.Context) {
 				b.log.Error("events lost at shutdown: bus did not take them", "source", b.cfg.Source, "events", len(batch), "err", err)
 				break
 			}
-			if attempt%50 == 0 {
+			if errors.Is(err, bus.ErrFull) {
+				_ = waitForSpace(drainCtx, freed, b.cfg.FullRetry)
+				continue
+			}
+			if fails%50 == 0 {
 				b.log.Warn("bus refused batch; retrying", "source", b.cfg.Source, "events", len(batch), "err", err)
 			}
+			fails++
 			select {
-			case <-time.After(min(time.Duration(attempt+1)*50*time.Millisecond, 2*time.Second)):
+			case <-time.After(min(time.Duration(fails)*50*time.Millisecond, 2*time.Second)):
 			case <-drainCtx.Done():
 			}
 		}

@@ -83,13 +83,14 @@ func (p *Pending) Bytes() int {
 	return n
 }
 
-// Publish stores the batches in order, waiting for each; it returns how
-// many events (a prefix) are stored.
+// Publish stores the batches in order, waiting for each (and up to
+// FullWait for room in a full bus); it returns how many events (a prefix)
+// are stored.
 func (p *Pending) Publish(ctx context.Context, pub Publisher, source string) (int, error) {
 	p.flush()
 	stored := 0
 	for _, b := range p.batches {
-		if _, err := pub.Publish(ctx, source, b.data); err != nil {
+		if err := publishWaiting(ctx, pub, source, b.data); err != nil {
 			return stored, err
 		}
 		stored += b.events

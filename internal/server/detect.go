@@ -44,6 +44,7 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 	sub := s.dispatch.Subscribe("detector", 0)
 	d, err := detector.New(detector.Config{
 		Source: sub, Alerts: s.alerts, StatePath: filepath.Join(s.dataDir, "detector.json"),
+		BusFull:  s.bus.Full,
 		Enrich:   enrichEvent,
 		Analyzer: analyzer,
 		Suppress: func(id, name string, tags []string, ev *event.Event) bool {

@@ -48,6 +48,7 @@ type pipelineGauges struct {
 	s                                                     *Server
 	rows, size, pending, inmem, parts, merges, partitions *prometheus.Desc
 	busBatches, busBytes, busCapacity, busOldest          *prometheus.Desc
+	busFull                                               *prometheus.Desc
 }
 
 func newPipelineGauges(s *Server) *pipelineGauges {
@@ -66,11 +67,12 @@ func newPipelineGauges(s *Server) *pipelineGauges {
 		busBytes:    d("vigil_bus_bytes", "Size of the batches held by the bus."),
 		busCapacity: d("vigil_bus_capacity_bytes", "Bus capacity (bus.max_bytes): senders are refused beyond it."),
 		busOldest:   d("vigil_bus_oldest_unacked_seconds", "Age of the oldest batch not yet acknowledged (0 when none)."),
+		busFull:     d("vigil_bus_full_refusals_total", "Batches the bus refused because it was full: each one held its senders back until the consumers freed space."),
 	}
 }
 
 func (g *pipelineGauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{g.rows, g.size, g.pending, g.inmem, g.parts, g.merges, g.partitions, g.busBatches, g.busBytes, g.busCapacity, g.busOldest} {
+	for _, d := range []*prometheus.Desc{g.rows, g.size, g.pending, g.inmem, g.parts, g.merges, g.partitions, g.busBatches, g.busBytes, g.busCapacity, g.busOldest, g.busFull} {
 		ch <- d
 	}
 }
@@ -89,6 +91,7 @@ func (g *pipelineGauges) Collect(ch chan<- prometheus.Metric) {
 	gauge(g.parts, float64(st.BigParts), "big")
 	gauge(g.merges, float64(st.ActiveMerges))
 	gauge(g.partitions, float64(st.Partitions))
+	ch <- prometheus.MustNewConstMetric(g.busFull, prometheus.CounterValue, float64(g.s.bus.RefusedFull()))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	bs, err := g.s.bus.Stats(ctx)

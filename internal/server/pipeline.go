@@ -83,6 +83,7 @@ func (s *Server) startWriter(context.Context) (lifecycle.StopFunc, error) {
 	w, err := storewriter.New(storewriter.Config{
 		Source: s.writerSub, Store: &fdGuard{Store: s.store, s: s}, StatePath: filepath.Join(s.dataDir, "store-writer.json"),
 		Sealer:  s.ledger,
+		BusFull: s.bus.Full,
 		Observe: s.sources.Observe,
 		Log:     s.log.With("component", "store-writer"), Metrics: storewriter.NewMetrics(s.registry),
 	})

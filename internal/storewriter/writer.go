@@ -62,6 +62,12 @@ type Config struct {
 	FlushEvery time.Duration
 	// FlushEvents flushes early once this many events wait (default 500k).
 	FlushEvents int
+	// BusFull, when set, says the bus refuses batches for lack of space
+	// (bus.Bus.Full): the writer then flushes and acknowledges as soon as
+	// it has stored every batch delivered (or, when it is the one behind,
+	// once the last flush's cost is a fifth of the time since), instead of
+	// holding the senders until FlushEvery.
+	BusFull func() bool
 	// Workers decode and add batches in parallel (default GOMAXPROCS): the
 	// store's cost of adding rows is CPU work that scales with cores.
 	Workers int
@@ -216,12 +222,14 @@ func (w *Writer) Run(ctx context.Context) error {
 		toAck         []dispatch.Receipt // handed to the store, not yet durable
 		pendingEvents int
 		lastFlush     = time.Now()
+		flushCost     time.Duration // how long the last flush took
 		have          map[string]bool
 	)
 	flush := func() {
 		if len(toAck) == 0 {
 			return
 		}
+		flushStart := time.Now()
 		if pendingEvents > 0 {
 			start := time.Now()
 			w.cfg.Store.Flush()
@@ -260,6 +268,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		}
 		clear(toAck)
 		toAck, pendingEvents, lastFlush = toAck[:0], 0, time.Now()
+		flushCost = lastFlush.Sub(flushStart)
 	}
 	for {
 		if ctx.Err() != nil {
@@ -310,7 +319,8 @@ func (w *Writer) Run(ctx context.Context) error {
 		for i := range msgs {
 			toAck = append(toAck, msgs[i].Receipt)
 		}
-		if len(toAck) > 0 && (time.Since(lastFlush) >= w.cfg.FlushEvery || pendingEvents >= w.cfg.FlushEvents) {
+		if len(toAck) > 0 && (time.Since(lastFlush) >= w.cfg.FlushEvery || pendingEvents >= w.cfg.FlushEvents ||
+			w.cfg.BusFull != nil && (len(msgs) == 0 || time.Since(lastFlush) >= 4*flushCost) && w.cfg.BusFull()) {
 			flush()
 		}
 	}

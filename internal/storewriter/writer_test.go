@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/bus"
 	"github.com/vigil-siem/vigil/internal/dispatch"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/store"
 )
 
@@ -245,5 +246,70 @@ func TestOutOfOrderAndDuplicateDeliveries(t *testing.T) {
 		if src.acked[seq] == 0 {
 			t.Errorf("batch %d never acknowledged", seq)
 		}
+	}
+}
+
+// A bus too small for what the writer holds until its flush: once it is
+// full, the writer flushes and acknowledges at once and the senders go on
+// as soon as that frees space. Before, the writer held its batches until
+// FlushEvery (here an hour) and the senders stopped; the batcher's only
+// wake-up here is the bus's signal of an acknowledgement.
+func TestFullBusFlushesAndResumesSenders(t *testing.T) {
+	dir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := bus.Open(context.Background(), bus.Config{Dir: filepath.Join(dir, "bus"), MaxBytes: 256 << 10}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	s, err := store.Open(filepath.Join(dir, "store"), store.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	c, err := b.Consumer(context.Background(), "store", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dispatch.New(c, quiet, dispatch.Config{})
+	m := NewMetrics(prometheus.NewRegistry())
+	w, err := New(Config{Source: d.Subscribe("store-writer", 0), Store: s, StatePath: filepath.Join(dir, "state.json"),
+		FlushEvery: time.Hour, BusFull: b.Full, Log: quiet, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait() // before the store closes
+	defer cancel()
+	wg.Go(func() { _ = d.Run(ctx) })
+	wg.Go(func() { _ = w.Run(context.Background()) }) // ends when the dispatcher closes its queue
+	bt := ingest.NewBatcher(ingest.BatcherConfig{Source: "test", MaxBytes: 16 << 10, MaxDelay: 10 * time.Millisecond, FullRetry: time.Hour},
+		b, ingest.NewMetrics(prometheus.NewRegistry()), quiet)
+	wg.Go(func() { bt.Run(ctx) })
+	defer bt.Close()
+
+	// ~2 MiB of events: eight times what the bus holds.
+	const n = 10_000
+	msg := strings.Repeat("x", 160)
+	for i := range n {
+		e := event.Event{Time: time.Now()}
+		e.Add("message", fmt.Sprintf("%s %d", msg, i))
+		if err := bt.Add(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every event was taken, so the writer acknowledged all but the bus's
+	// worth; it stores what it was handed.
+	stored := func() int { return int(testutil.ToFloat64(m.Stored.WithLabelValues("test"))) }
+	deadline := time.Now().Add(time.Minute)
+	for stored() < n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := stored(); got < n {
+		t.Fatalf("stored %d of %d events in a minute through a full bus (refused %d times)", got, n, b.RefusedFull())
+	}
+	if b.RefusedFull() == 0 {
+		t.Fatal("the bus never refused a batch: the test did not fill it")
 	}
 }

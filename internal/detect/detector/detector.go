@@ -73,6 +73,13 @@ type Config struct {
 	// the last checkpoint are evaluated again. The consumer's ack wait must
 	// be longer.
 	CheckpointEvery time.Duration
+	// BusFull, when set, says the bus refuses batches for lack of space
+	// (bus.Bus.Full). The bus frees a batch only once every consumer
+	// acknowledged it, so while it is full the detector checkpoints as
+	// soon as it has evaluated every batch delivered (or, when it is the
+	// one behind, once the last checkpoint's cost is a fifth of the time
+	// since), instead of holding the senders until CheckpointEvery.
+	BusFull func() bool
 	// Analyzer, when set, sees every event after the rules and raises
 	// alerts of its own (the privacy rules); its state is part of the
 	// checkpoint.
@@ -272,7 +279,8 @@ func (d *Detector) Run(ctx context.Context) error {
 	var (
 		toAck      []dispatch.Receipt
 		pending    []alerts.Alert
-		last       = time.Now() // last checkpoint
+		last       = time.Now()  // last checkpoint
+		lastCost   time.Duration // how long it took
 		lastAlerts = time.Now()
 		scratch    event.Event // the event being evaluated
 		evaluated  bool        // any batch evaluated since the last checkpoint
@@ -293,6 +301,7 @@ func (d *Detector) Run(ctx context.Context) error {
 			last, evaluated = time.Now(), false
 			return nil
 		}
+		start := time.Now()
 		if err := d.store(ctx, pending); err != nil {
 			return err
 		}
@@ -304,6 +313,7 @@ func (d *Detector) Run(ctx context.Context) error {
 			toAck[i].Done() // a lost ack is a redelivery, which progress recognises
 		}
 		clear(toAck)
+		lastCost = time.Since(start)
 		toAck, last, evaluated = toAck[:0], time.Now(), false
 		worker.Flush()
 		s := d.corr.Stats()
@@ -389,7 +399,8 @@ func (d *Detector) Run(ctx context.Context) error {
 			pending = coalesce(pending)
 		}
 		switch {
-		case time.Since(last) >= d.cfg.CheckpointEvery || len(toAck) >= maxUnacked:
+		case time.Since(last) >= d.cfg.CheckpointEvery || len(toAck) >= maxUnacked ||
+			len(toAck) > 0 && d.cfg.BusFull != nil && (len(msgs) == 0 || time.Since(last) >= 4*lastCost) && d.cfg.BusFull():
 			if err := checkpoint(); err != nil {
 				// The batches stay unacknowledged and come again; the
 				// alert keys make that harmless.
