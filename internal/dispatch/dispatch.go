@@ -10,9 +10,11 @@
 // batches they are done reading, so the decoded events are freed as soon
 // as every consumer has read them.
 //
-// Memory is bounded: each consumer's queue holds a few batches; when one
-// is full the dispatcher stops fetching, the bus keeps the batches on disk
-// and, once full, refuses new ones, which slows the senders down.
+// Memory is bounded: the batches handed out and not yet read by every
+// consumer take at most Config.MaxBytes of bus data (and each consumer's
+// queue a few batches); beyond that the dispatcher stops fetching, the bus
+// keeps the batches on disk and, once full, refuses new ones, which slows
+// the senders down.
 package dispatch
 
 import (
@@ -52,6 +54,9 @@ type Batch struct {
 	Err  error
 
 	ack *ack
+	// readers is how many consumers have not finished reading the
+	// batch; the last one gives its size back to the dispatcher's budget.
+	readers atomic.Int32
 }
 
 // ack is the bus acknowledgement of one delivery, sent when every
@@ -102,6 +107,7 @@ type Subscription struct {
 	ch       chan *Batch
 	d        *Dispatcher
 	inflight atomic.Int64 // delivered to the queue, not yet Done
+	reading  []*Batch     // returned by the last Fetch: read until the next
 }
 
 // Name is the consumer's name.
@@ -117,7 +123,24 @@ type Item struct {
 // Fetch returns up to max batches, waiting at most wait for the first. It
 // returns ErrClosed when the dispatcher has stopped and every batch was
 // taken.
+//
+// Calling Fetch says the consumer is done reading the batches of the
+// previous call (it keeps only their receipts): their memory counts
+// against the dispatcher's budget until then.
 func (s *Subscription) Fetch(ctx context.Context, max int, wait time.Duration) ([]Item, error) {
+	for _, b := range s.reading {
+		s.d.release(b)
+	}
+	clear(s.reading)
+	s.reading = s.reading[:0]
+	out, err := s.fetch(ctx, max, wait)
+	for _, it := range out {
+		s.reading = append(s.reading, it.Batch)
+	}
+	return out, err
+}
+
+func (s *Subscription) fetch(ctx context.Context, max int, wait time.Duration) ([]Item, error) {
 	var out []Item
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -163,6 +186,12 @@ type Dispatcher struct {
 	subs []*Subscription
 	// Fetch is how many batches one bus fetch asks for (default 64).
 	fetch int
+	// maxBytes bounds inflight, the bus data of the batches handed out
+	// and not yet read by every consumer; released wakes Run when a
+	// consumer finishes reading one.
+	maxBytes int64
+	inflight atomic.Int64
+	released chan struct{}
 
 	mu      sync.Mutex
 	running bool
@@ -172,16 +201,56 @@ type Dispatcher struct {
 type Config struct {
 	// Queue is how many batches wait in each consumer's queue (default 8).
 	Queue int
-	// Fetch is how many batches one bus fetch asks for (default 64).
+	// Fetch is how many batches one bus fetch asks for (default 16).
 	Fetch int
+	// MaxBytes bounds the bus data of the batches handed to consumers and
+	// not yet read by all of them (default DefaultMaxBytes): a batch is
+	// handed out while less is in flight, so the bound is overshot by
+	// less than one batch. Decoded, a batch takes about twice its
+	// bus size, shared by the consumers.
+	MaxBytes int
 }
+
+// DefaultMaxBytes is the default Config.MaxBytes.
+const DefaultMaxBytes = 32 << 20
 
 // New returns a dispatcher of src's batches; subscribe, then Run.
 func New(src Source, log *slog.Logger, cfg Config) *Dispatcher {
 	if cfg.Fetch <= 0 {
-		cfg.Fetch = 64
+		cfg.Fetch = 16
 	}
-	return &Dispatcher{src: src, log: log, fetch: cfg.Fetch}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	return &Dispatcher{src: src, log: log, fetch: cfg.Fetch, maxBytes: int64(cfg.MaxBytes), released: make(chan struct{}, 1)}
+}
+
+// release gives back to the budget a batch one consumer finished reading.
+func (d *Dispatcher) release(b *Batch) {
+	if b.readers.Add(-1) != 0 {
+		return
+	}
+	d.inflight.Add(-int64(len(b.Data)))
+	select {
+	case d.released <- struct{}{}:
+	default:
+	}
+}
+
+// admit waits until the batches in flight leave room under the budget
+// (or none is in flight), and reports false if ctx ended first.
+func (d *Dispatcher) admit(ctx context.Context) bool {
+	for {
+		n := d.inflight.Load()
+		if n == 0 || n < d.maxBytes {
+			return true
+		}
+		select {
+		case <-d.released:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // Subscribe adds a consumer with a queue of queue batches (default 8). It
@@ -219,17 +288,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	var ids []byte
 	for ctx.Err() == nil {
+		if !d.admit(ctx) {
+			return nil
+		}
 		msgs, err := d.src.Fetch(ctx, d.fetch, 200*time.Millisecond)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("fetch from bus", "err", err)
 			time.Sleep(100 * time.Millisecond)
 		}
 		for i := range msgs {
+			if !d.admit(ctx) {
+				return nil // not handed over: they come again after a restart
+			}
 			m := &msgs[i]
 			b := &Batch{Seq: m.Seq, Source: m.Source, Time: m.Time, Deliver: m.Deliver, Data: m.Data,
-				ack: &ack{send: m.Ack, log: d.log, seq: m.Seq}}
+				// Not m.Ack: a method value keeps m, and with it every
+				// batch of this fetch, alive until the acknowledgement.
+				ack: &ack{send: m.AckFunc(), log: d.log, seq: m.Seq}}
 			b.Events, ids, b.Err = decode(m, ids)
 			b.ack.pending.Store(int32(len(subs)))
+			b.readers.Store(int32(len(subs)))
+			d.inflight.Add(int64(len(b.Data)))
 			for _, s := range subs {
 				s.inflight.Add(1)
 				select {
@@ -283,7 +362,7 @@ func Items(msgs ...bus.Message) []Item {
 	var ids []byte
 	for i := range msgs {
 		m := &msgs[i]
-		b := &Batch{Seq: m.Seq, Source: m.Source, Time: m.Time, Deliver: m.Deliver, Data: m.Data, ack: &ack{send: m.Ack, seq: m.Seq}}
+		b := &Batch{Seq: m.Seq, Source: m.Source, Time: m.Time, Deliver: m.Deliver, Data: m.Data, ack: &ack{send: m.AckFunc(), seq: m.Seq}}
 		b.Events, ids, b.Err = decode(m, ids)
 		b.ack.pending.Store(1)
 		out = append(out, Item{Batch: b, Receipt: b.receipt(nil)})

@@ -153,6 +153,41 @@ func TestSlowConsumerHoldsBackFetching(t *testing.T) {
 	<-done
 }
 
+// The batches handed out and not yet read stay within MaxBytes of bus
+// data (plus the last batch admitted), whatever the queues would hold: the dispatcher hands out more only
+// when a consumer's next Fetch says it finished reading the last ones.
+func TestBytesInFlightBounded(t *testing.T) {
+	src := &fake{acked: map[uint64]int{}}
+	for seq := uint64(1); seq <= 40; seq++ {
+		src.add(seq, 50)
+	}
+	size := int64(len(src.queue[0].Data))
+	d := New(src, quiet, Config{Fetch: 4, MaxBytes: int(3 * size)})
+	sub := d.Subscribe("consumer", 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	got := 0
+	for got < 40 {
+		items, err := sub.Fetch(ctx, 100, 5*time.Second)
+		if err != nil || len(items) == 0 {
+			t.Fatalf("fetch after %d batches: %d items, %v", got, len(items), err)
+		}
+		// What this consumer holds is all that is in flight: the budget,
+		// overshot by less than the last batch admitted.
+		if n := d.inflight.Load(); n >= 4*size {
+			t.Fatalf("%d bytes in flight, budget %d and batches of %d", n, 3*size, size)
+		}
+		got += len(items)
+		for _, it := range items {
+			it.Receipt.Done()
+		}
+	}
+	cancel()
+	<-done
+}
+
 // A batch that does not decode reaches the consumers with its error (the
 // writer seals it as corrupt) and is acknowledged like any other.
 func TestCorruptBatch(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
@@ -466,11 +467,6 @@ func (d *Detector) saveState() error {
 			st.Above = append(st.Above, s)
 		}
 	}
-	var snap bytes.Buffer
-	if err := d.corr.Snapshot(&snap); err != nil {
-		return err
-	}
-	st.Correlation = bytes.TrimSpace(snap.Bytes())
 	if d.cfg.Analyzer != nil {
 		a, err := d.cfg.Analyzer.Snapshot()
 		if err != nil {
@@ -478,11 +474,28 @@ func (d *Detector) saveState() error {
 		}
 		st.Analyzer = a
 	}
-	data, err := json.Marshal(st)
-	if err != nil {
+	// The correlation state (tens of MB under a brute-force flood) goes
+	// straight to the file: building the whole document in memory first
+	// took three copies of it at every checkpoint.
+	err := atomicfile.WriteFunc(d.cfg.StatePath, 0o600, func(w io.Writer) error {
+		head, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		// head is {"done":...}: the correlation goes in before its brace.
+		if _, err := w.Write(head[:len(head)-1]); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, `,"correlation":`); err != nil {
+			return err
+		}
+		if err := d.corr.Snapshot(w); err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, "}")
 		return err
-	}
-	if err := atomicfile.Write(d.cfg.StatePath, data); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("write detector checkpoint: %w", err)
 	}
 	return nil
