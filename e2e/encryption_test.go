@@ -26,7 +26,7 @@ import (
 // are searchable); a wrong key, no key, and a stale key after rotation are
 // refused with clear errors; the rotated key opens it with the data intact.
 func TestEncryptionAtRest(t *testing.T) {
-	if err := cryptdir.Available(); err != nil {
+	if err := cryptdir.Probe(context.Background()); err != nil {
 		t.Skipf("encryption at rest cannot be tested here: %v", err)
 	}
 	dir := filepath.Join(t.TempDir(), "data")

@@ -41,6 +41,7 @@ clean stop (the whole data dir, and the store alone).
 Receivers: vigil (defaults: durable bus, store, built-in rules),
 vigil-sigmahq (also every SigmaHQ rule folder, rules*, of --sigmahq),
 vigil-nodetect, vigil-fsync (--bus-sync-always), vigil-nooriginal,
+vigil-encrypted (the data dir encrypted at rest, encryption.key_file),
 rsyslog (rsyslogd writing a file), victorialogs (a VictoriaLogs server).
 --compare LABEL=BINARY runs the vigil receivers of another build too, in
 the same run (before/after). --repeat runs the whole list again and

@@ -197,9 +197,17 @@ func (v *Vigil) Start(ctx context.Context, dir string) error {
 func (v *Vigil) SyslogTCP() string  { return v.tcp }
 func (v *Vigil) SupportsHTTP() bool { return true }
 func (v *Vigil) DataDir() string    { return v.dir }
-func (v *Vigil) StoreDir() string   { return filepath.Join(v.dir, "store") }
-func (v *Vigil) PID() int           { return v.p.cmd.Process.Pid }
-func (v *Vigil) Stop() bool         { return v.p.stop() }
+
+// StoreDir is the store's directory; encrypted at rest the store cannot
+// be told apart in the ciphertext, so it is the whole data dir.
+func (v *Vigil) StoreDir() string {
+	if v.Encrypted {
+		return v.dir
+	}
+	return filepath.Join(v.dir, "store")
+}
+func (v *Vigil) PID() int   { return v.p.cmd.Process.Pid }
+func (v *Vigil) Stop() bool { return v.p.stop() }
 
 // Profile writes a CPU profile of the receiver over the next seconds.
 func (v *Vigil) Profile(ctx context.Context, seconds int, w io.Writer) error {

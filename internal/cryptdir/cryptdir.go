@@ -110,6 +110,48 @@ func Available() error {
 	return nil
 }
 
+// Probe mounts and unmounts a throw-away gocryptfs file system, and says
+// why that fails (no FUSE in a container, a fusermount3 that is not
+// allowed to mount), or nil.
+func Probe(ctx context.Context) error {
+	if err := Available(); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "vigil-fuse-probe-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	c, p := filepath.Join(tmp, "c"), filepath.Join(tmp, "p")
+	for _, d := range []string{c, p} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return err
+		}
+	}
+	const pass = "probe-probe-probe\n"
+	if err := run(ctx, pass, "gocryptfs", "-init", "-q", "-scryptn", "10", c); err != nil {
+		return fmt.Errorf("gocryptfs -init: %w", err)
+	}
+	// gocryptfs forks into the background once mounted: its output goes
+	// to a file, since a pipe would stay open as long as it runs.
+	errFile, err := os.Create(filepath.Join(tmp, "stderr"))
+	if err != nil {
+		return err
+	}
+	defer errFile.Close()
+	mount := exec.CommandContext(ctx, "gocryptfs", "-q", "-nosyslog", c, p)
+	mount.Stdin, mount.Stdout, mount.Stderr = strings.NewReader(pass), errFile, errFile
+	if err := mount.Run(); err != nil {
+		msg, _ := os.ReadFile(errFile.Name())
+		return fmt.Errorf("gocryptfs cannot mount here: %v: %s", err, bytes.TrimSpace(msg))
+	}
+	if err := run(ctx, "", "fusermount3", "-u", p); err != nil {
+		exec.Command("fusermount3", "-u", "-z", p).Run()
+		return fmt.Errorf("fusermount3 -u: %w", err)
+	}
+	return nil
+}
+
 // Mount is a mounted plaintext view of an encrypted data dir.
 type Mount struct {
 	// Dir is the plaintext view: the data dir the server works in.
@@ -249,6 +291,9 @@ func (m *Mount) mount(ctx context.Context, cipherDir, secret string) error {
 	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	// scrypt takes a second or two; a loaded machine, more.
+	timeout := time.NewTimer(2 * time.Minute)
+	defer timeout.Stop()
 	for !Mounted(m.Dir) {
 		select {
 		case <-m.done:
@@ -257,6 +302,10 @@ func (m *Mount) mount(ctx context.Context, cipherDir, secret string) error {
 			cmd.Process.Kill()
 			<-m.done
 			return fmt.Errorf("mount the encrypted data dir: %w", ctx.Err())
+		case <-timeout.C:
+			cmd.Process.Kill()
+			<-m.done
+			return fmt.Errorf("mount the encrypted data dir: gocryptfs did not mount %s within 2 minutes: %s", m.Dir, strings.TrimSpace(m.stderr.String()))
 		case <-tick.C:
 		}
 	}

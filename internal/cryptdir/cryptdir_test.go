@@ -17,7 +17,7 @@ import (
 // needFUSE skips, saying why, where gocryptfs or FUSE is missing.
 func needFUSE(t *testing.T) {
 	t.Helper()
-	if err := Available(); err != nil {
+	if err := Probe(context.Background()); err != nil {
 		t.Skipf("encryption at rest cannot be tested here: %v", err)
 	}
 }
