@@ -22,7 +22,12 @@ import (
 // trail), opens a patient's access report through the form and downloads
 // it as CSV (one row per access the API reports).
 func TestConsolePrivacy(t *testing.T) {
-	in := startVigil(t, t.TempDir(), "--auth-mfa-roles=")
+	// One hand-written template, shown read-only beside the mined ones.
+	cfg := filepath.Join(t.TempDir(), "privacy.yaml")
+	if err := os.WriteFile(cfg, []byte("templates:\n  - name: privacy office investigations\n    department: Compliance\n    patients: any\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := startVigil(t, t.TempDir(), "--auth-mfa-roles=", "--privacy-config="+cfg)
 	simulateHospital(t, in)
 
 	type summary struct {
@@ -132,6 +137,12 @@ func TestConsolePrivacy(t *testing.T) {
 	}
 	if err := in.adminCall("GET", "/api/v1/audit?action=privacy.template.approve&actor=olivia", "", &audit); err != nil || len(audit.Records) != 1 || audit.Records[0].Target != "template:"+id {
 		t.Fatalf("audit trail of the approval: %+v %v", audit, err)
+	}
+	if got := b.Text(`section[aria-labelledby="t-configured"] tbody`); !strings.Contains(got, "privacy office investigations") {
+		t.Errorf("configured templates: %q", got)
+	}
+	if n := b.Count(`section[aria-labelledby="t-configured"] tbody button`); n != 0 {
+		t.Errorf("configured templates have %d buttons, want none (read-only)", n)
 	}
 	b.CheckA11y()
 	b.Screenshot("2-templates")
