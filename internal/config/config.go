@@ -738,7 +738,7 @@ var keys = []key{
 	strKey("bus.url", "external NATS server or cluster URL (empty: embedded)", func(c *Config) *string { return &c.Bus.URL }, nil),
 	boolKey("bus.sync_always", "fsync every batch before acknowledging it (survives power loss; slower)", func(c *Config) *bool { return &c.Bus.SyncAlways }),
 	sizeKey("bus.max_bytes", "bus capacity for not yet stored events; senders are refused beyond it", func(c *Config) *ByteSize { return &c.Bus.MaxBytes }, 1<<20),
-	sizeKey("memory.limit", "soft limit of the process's memory (Go's GOMEMLIMIT): the garbage collector works harder near it and the store sizes its caches and query memory from it (0: no limit)", func(c *Config) *ByteSize { return &c.Memory.Limit }, 0),
+	sizeKey("memory.limit", "soft limit of the process's memory: the garbage collector works harder near it (Go's GOMEMLIMIT is set an eighth lower, at most 64 MiB, for memory Go does not count) and the store sizes its caches and query memory from it (0: no limit)", func(c *Config) *ByteSize { return &c.Memory.Limit }, 0),
 	strKey("reports.organization", "the organisation named on compliance reports", func(c *Config) *string { return &c.Reports.Organization }, nil),
 	durationKey("reports.interval", "generate the HIPAA evidence report every this long, covering the interval before, keep it and e-mail it to reports.email_to (0: on demand only)", func(c *Config) *Duration { return &c.Reports.Interval }, 0),
 	listKey("reports.email_to", "addresses the scheduled reports are e-mailed to (through notify.smtp.*)", func(c *Config) *[]string { return &c.Reports.EmailTo }, func(v string) error {
