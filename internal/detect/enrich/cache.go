@@ -79,6 +79,14 @@ func (c *lru[V]) remove(key string) {
 	}
 }
 
+// clear drops every entry.
+func (c *lru[V]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+	c.l.Init()
+}
+
 func (c *lru[V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -105,6 +106,14 @@ type Config struct {
 	// again (default 60s); NegativeTTL the same for "not in the
 	// directory" (default 10s).
 	CacheTTL, NegativeTTL time.Duration
+	// PatientTTL is how long a patient's record is used before it is read
+	// again (default CacheTTL; 10 minutes with a negative RefreshAfter:
+	// the caller Forgets a patient whenever the directory learns of them,
+	// and every cached patient is dropped when the roster's staff change —
+	// checked at most every CacheTTL — so the expiry is only a backstop).
+	// Reading records again is most of the enrichment's cost in a long
+	// import.
+	PatientTTL time.Duration
 	// RefreshAfter: when a user is not on a cached patient's care team and
 	// the record is older than this, it is read again before concluding
 	// (an admission may just have arrived; default 2s). Negative: never —
@@ -179,6 +188,12 @@ func New(cfg Config) (*Enricher, error) {
 	}
 	if cfg.RefreshAfter == 0 {
 		cfg.RefreshAfter = 2 * time.Second
+	}
+	if cfg.PatientTTL <= 0 {
+		cfg.PatientTTL = cfg.CacheTTL
+		if cfg.RefreshAfter < 0 {
+			cfg.PatientTTL = 10 * time.Minute
+		}
 	}
 	if cfg.SaveEvery <= 0 {
 		cfg.SaveEvery = time.Minute
@@ -734,6 +749,11 @@ func (e *Enricher) patient(ctx context.Context, id, authority string, refresh bo
 	key := authority + "|" + id
 	now := e.cfg.Now()
 	if !refresh {
+		if e.cfg.PatientTTL > e.cfg.CacheTTL {
+			// At most every CacheTTL: drops the cached patients when the
+			// staff changed.
+			e.staffDepartments(ctx)
+		}
 		if p, _, ok := e.patients.get(key, now); ok {
 			return p
 		}
@@ -745,7 +765,7 @@ func (e *Enricher) patient(ctx context.Context, id, authority string, refresh bo
 		return nil
 	}
 	p.fetched = now
-	ttl := e.cfg.CacheTTL
+	ttl := e.cfg.PatientTTL
 	if !p.found {
 		ttl = e.cfg.NegativeTTL
 	}
@@ -1134,6 +1154,12 @@ func (e *Enricher) staffDepartments(ctx context.Context) map[string]string {
 			return s.depts
 		}
 		return nil
+	}
+	if old := e.staff.Load(); old != nil && !maps.Equal(old.depts, m) {
+		// Someone joined, left or moved: what the cached patients say of
+		// staff (the patient is staff, care-team members' departments)
+		// may be stale.
+		e.patients.clear()
 	}
 	e.staff.Store(&staffIndex{depts: m, fetched: now})
 	return m

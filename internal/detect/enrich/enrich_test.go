@@ -579,3 +579,47 @@ func TestEnrichLocationAtTransfer(t *testing.T) {
 		t.Errorf("unknown transfer time: %s %s", a, b)
 	}
 }
+
+// TestPatientCacheUntilStaffChange: with a caller that forgets patients
+// on HL7 (RefreshAfter negative) a patient's record stays cached past
+// CacheTTL, until the roster's staff change: then every cached patient is
+// read again, so a new employee who is a patient is known as staff.
+func TestPatientCacheUntilStaffChange(t *testing.T) {
+	f := newFixture(t)
+	now := ts("2024-03-12T12:00:00Z")
+	e := newEnricher(t, f.dir, func(c *Config) { c.Now = func() time.Time { return now }; c.RefreshAfter = -1 })
+	ctx := context.Background()
+	ev := access("ehr", "dr.bob", "MRN1", "2024-03-12T10:00:00Z")
+	e.Enrich(ctx, ev)
+	want(t, "first", ev, FieldPatientWorkforce, "false")
+	now = now.Add(3 * time.Minute) // past CacheTTL (1 minute), within PatientTTL
+	e.Enrich(ctx, access("ehr", "dr.bob", "MRN1", "2024-03-12T10:05:00Z"))
+	if st := e.Stats(); st.PatientLookups != 1 {
+		t.Fatalf("patient read again after %s though nothing changed: %+v", 3*time.Minute, st)
+	}
+	// Eve Stone, the patient of MRN1, joins the staff.
+	res, err := f.dir.ImportWorkforce(ctx, strings.NewReader(`employee_id,ehr_user_id,provider_id,family_name,given_name,address,city,state,postal_code,phone,department,role
+E500,eve.stone,P500,Stone,Eve,1 River Rd,Springfield,IL,62705,217-555-1111,Radiology,Technician
+`), directory.ImportOptions{})
+	if err != nil || res.ErrorTotal > 0 {
+		t.Fatalf("roster: %v %+v", err, res)
+	}
+	ev = access("ehr", "dr.bob", "MRN1", "2024-03-12T10:06:00Z")
+	e.Enrich(ctx, ev)
+	want(t, "within the minute", ev, FieldPatientWorkforce, "false") // the staff index is a minute old at most
+	now = now.Add(time.Minute)
+	ev = access("ehr", "dr.bob", "MRN1", "2024-03-12T10:07:00Z")
+	e.Enrich(ctx, ev)
+	want(t, "after the staff changed", ev, FieldPatientWorkforce, "true")
+	if st := e.Stats(); st.PatientLookups != 2 {
+		t.Fatalf("patient lookups %+v", st)
+	}
+	// Without the HL7 forgetting, patients expire with CacheTTL as before.
+	e2 := newEnricher(t, f.dir, func(c *Config) { c.Now = func() time.Time { return now } })
+	e2.Enrich(ctx, access("ehr", "dr.bob", "MRN1", "2024-03-12T10:00:00Z"))
+	now = now.Add(2 * time.Minute)
+	e2.Enrich(ctx, access("ehr", "dr.bob", "MRN1", "2024-03-12T10:00:00Z"))
+	if st := e2.Stats(); st.PatientLookups != 2 {
+		t.Fatalf("default expiry: %+v", st)
+	}
+}
