@@ -159,6 +159,9 @@ type Enricher struct {
 	staff         atomic.Pointer[staffIndex]
 
 	events, workerLookups, patientLookups, rosterSearches, lookupErrors atomic.Uint64
+	// forgets counts the patients dropped from the cache: a record read
+	// while one was dropped may be older than the drop, and is not kept.
+	forgets atomic.Uint64
 
 	logMu      sync.Mutex
 	lastLog    time.Time
@@ -423,6 +426,7 @@ func IsAccess(ev *event.Event) bool {
 // as access events name it), after the directory learnt something new of
 // them.
 func (e *Enricher) Forget(patient string) {
+	e.forgets.Add(1)
 	e.patients.remove("|" + patient)
 }
 
@@ -492,6 +496,7 @@ func (e *Enricher) enrichView(ctx context.Context, ev *event.Event, acc *Access,
 	// its ADT content to the directory: what is cached of the patient is
 	// stale from now on (a new stay, a new care team, a new VIP flag).
 	if hl7 {
+		e.forgets.Add(1)
 		e.patients.remove("|" + v.patient)
 	}
 	p := e.patient(ctx, v.patient, authority, hl7)
@@ -759,6 +764,7 @@ func (e *Enricher) patient(ctx context.Context, id, authority string, refresh bo
 		}
 	}
 	e.patientLookups.Add(1)
+	gen := e.forgets.Load()
 	p, err := e.fetchPatient(ctx, id, authority)
 	if err != nil {
 		e.lookupFailed("patient", err)
@@ -769,7 +775,11 @@ func (e *Enricher) patient(ctx context.Context, id, authority string, refresh bo
 	if !p.found {
 		ttl = e.cfg.NegativeTTL
 	}
-	e.patients.put(key, p, now, ttl)
+	if e.forgets.Load() == gen {
+		// Not when a patient was dropped meanwhile: this copy may have
+		// been read before the directory changed, and would stay.
+		e.patients.put(key, p, now, ttl)
+	}
 	return p
 }
 
@@ -1159,6 +1169,7 @@ func (e *Enricher) staffDepartments(ctx context.Context) map[string]string {
 		// Someone joined, left or moved: what the cached patients say of
 		// staff (the patient is staff, care-team members' departments)
 		// may be stale.
+		e.forgets.Add(1)
 		e.patients.clear()
 	}
 	e.staff.Store(&staffIndex{depts: m, fetched: now})

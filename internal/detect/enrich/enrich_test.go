@@ -623,3 +623,33 @@ E500,eve.stone,P500,Stone,Eve,1 River Rd,Springfield,IL,62705,217-555-1111,Radio
 		t.Fatalf("default expiry: %+v", st)
 	}
 }
+
+// forgetDuring is a directory during whose patient reads the enricher is
+// told to forget the patient (an HL7 message applied meanwhile).
+type forgetDuring struct {
+	Directory
+	e *Enricher
+}
+
+func (f *forgetDuring) PatientByIdentifier(ctx context.Context, value, authority string, anyAuthority bool) (*directory.Patient, error) {
+	p, err := f.Directory.PatientByIdentifier(ctx, value, authority, anyAuthority)
+	f.e.Forget(value)
+	return p, err
+}
+
+// TestPatientReadDuringForgetNotKept: a record read while the patient
+// was forgotten may predate the change that made the caller forget it:
+// it is used once, not cached for PatientTTL.
+func TestPatientReadDuringForgetNotKept(t *testing.T) {
+	f := newFixture(t)
+	dir := &forgetDuring{Directory: f.dir}
+	e := newEnricher(t, dir, func(c *Config) { c.RefreshAfter = -1 })
+	dir.e = e
+	ctx := context.Background()
+	for range 2 {
+		e.Enrich(ctx, access("ehr", "dr.bob", "MRN1", "2024-03-12T10:00:00Z"))
+	}
+	if st := e.Stats(); st.PatientLookups != 2 {
+		t.Fatalf("a record read during a Forget was kept: %+v", st)
+	}
+}
