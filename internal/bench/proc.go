@@ -46,8 +46,33 @@ func diskUsage(dir string) int64 {
 	return total
 }
 
-// cpuSeconds returns the user+system CPU time a process has used.
+// cpuSeconds returns the user+system CPU time a process and its running
+// children have used (vigil encrypted at rest runs gocryptfs as a child,
+// whose work is part of its cost).
 func cpuSeconds(pid int) (float64, error) {
+	total, err := ownCPUSeconds(pid)
+	if err != nil {
+		return 0, err
+	}
+	// A child belongs to the thread that forked it.
+	var children []string
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		children = append(children, strings.Fields(string(b))...)
+	}
+	for _, c := range children {
+		if cpid, err := strconv.Atoi(c); err == nil {
+			if s, err := ownCPUSeconds(cpid); err == nil {
+				total += s
+			}
+		}
+	}
+	return total, nil
+}
+
+// ownCPUSeconds returns the user+system CPU time of one process.
+func ownCPUSeconds(pid int) (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err

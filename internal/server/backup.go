@@ -99,7 +99,7 @@ func (s *Server) restoreDrill(ctx context.Context, target string) (*backup.Drill
 		return nil, err
 	}
 	args := []string{"restore", "--drill", "--json", "--from", target}
-	if s.dataDir != s.cfg.DataDir {
+	if s.encrypted {
 		// Encrypted at rest: the restored copy goes inside the encrypted
 		// view, never in plaintext under /tmp.
 		scratch := filepath.Join(s.dataDir, "drills")

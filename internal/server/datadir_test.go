@@ -61,3 +61,26 @@ func TestDataDirIsPrivate(t *testing.T) {
 	}
 	s.Stop(t.Context())
 }
+
+// TestComponentsUseTheWorkingDataDir: a data dir encrypted at rest is
+// worked on through its plaintext view (s.dataDir); a component that
+// wrote under cfg.DataDir instead would put plaintext beside the
+// ciphertext. Only startDataDir, which mounts the view, reads it.
+func TestComponentsUseTheWorkingDataDir(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "storage.go" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "cfg.DataDir") {
+			t.Errorf("%s uses cfg.DataDir: use s.dataDir (the plaintext view when the data dir is encrypted at rest)", f)
+		}
+	}
+}

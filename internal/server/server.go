@@ -68,13 +68,15 @@ import (
 // start, for the components started after them.
 type Server struct {
 	cfg *config.Config
-	// dataDir is where the components keep their files: cfg.DataDir, or
-	// the plaintext view of it when it is encrypted at rest (startDataDir).
-	dataDir  string
-	log      *slog.Logger
-	registry *prometheus.Registry
-	life     lifecycle.Group
-	metrics  *ingest.Metrics
+	// dataDir is where the components keep their files: the configured
+	// data dir, or the plaintext view of it when it is encrypted at rest
+	// (encrypted; startDataDir). Components never use the configured one.
+	dataDir   string
+	encrypted bool
+	log       *slog.Logger
+	registry  *prometheus.Registry
+	life      lifecycle.Group
+	metrics   *ingest.Metrics
 
 	store     *store.Embedded
 	bus       *bus.Bus
