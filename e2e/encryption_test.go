@@ -24,7 +24,8 @@ import (
 // marker (store parts, bus, database, tokens: all ciphertext) and the
 // plaintext view is not left mounted. The key opens it again (the events
 // are searchable); a wrong key, no key, and a stale key after rotation are
-// refused with clear errors; the rotated key opens it with the data intact.
+// refused with clear errors; a killed server leaves no view mounted; the
+// rotated key opens it with the data intact.
 func TestEncryptionAtRest(t *testing.T) {
 	if err := cryptdir.Probe(context.Background()); err != nil {
 		t.Skipf("encryption at rest cannot be tested here: %v", err)
@@ -105,12 +106,22 @@ func TestEncryptionAtRest(t *testing.T) {
 	refused("is encrypted at rest: set encryption.key_file")
 	refused("does not open the data dir", "--encryption-key-file", keyFile("wrong", "k1 "+strings.Fields(k2)[1]))
 
-	// Restart with the key: the events are there.
+	// Restart with the key: the events are there. Then a crash (SIGKILL):
+	// the kernel ends gocryptfs with the server, so the view goes too.
 	in = startVigil(t, dir, "--encryption-key-file", first)
 	if got := in.waitFor(`test.id:"`+marker+`"`, n, 30*time.Second); len(got) != n {
 		t.Fatalf("after restart: %d of %d events", len(got), n)
 	}
-	in.stop()
+	if !cryptdir.Mounted(plain) {
+		t.Fatal("the running server's view is not mounted where the test looks")
+	}
+	in.kill()
+	for deadline := time.Now().Add(20 * time.Second); cryptdir.Mounted(plain); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			exec.Command("fusermount3", "-u", "-z", plain).Run()
+			t.Fatal("the plaintext view is still mounted 20 s after vigil was killed")
+		}
+	}
 
 	// Rotate to k2 (k1 after it), then k1 alone is refused.
 	rot := keyFile("rotate", k2, k1)
