@@ -42,10 +42,14 @@ type Facts struct {
 	BackupTarget                              string
 	BackupInterval                            time.Duration
 	BackupEncrypted                           bool
-	DrillInterval                             time.Duration
-	VerifyInterval                            time.Duration
-	CheckpointInterval                        time.Duration
-	TSA                                       string
+	// DataDirEncrypted: the data dir is encrypted at rest (encryption.*),
+	// with the key DataDirKeyID.
+	DataDirEncrypted   bool
+	DataDirKeyID       string
+	DrillInterval      time.Duration
+	VerifyInterval     time.Duration
+	CheckpointInterval time.Duration
+	TSA                string
 	// SessionIdle and MFA describe the console's sessions when accounts
 	// exist (zero and "": not available in this build).
 	SessionIdle time.Duration
@@ -696,7 +700,11 @@ func (b *builder) accessControl(d *report.Document) {
 	if f.BackupEncrypted {
 		enc = "encrypted (AES-256-GCM, keys from backup.key_file or a key command, rotatable)"
 	}
-	s.Text("(iv) Encryption and decryption. Backups are " + enc + ". Vigil's live data directory is not encrypted by Vigil: it relies on the file system's encryption (LUKS/dm-crypt or an encrypted cloud volume), as docs/compliance.md explains.")
+	live := "Vigil's live data directory is not encrypted by Vigil (encryption.key_file or encryption.key_command would): it relies on the file system's encryption (LUKS/dm-crypt or an encrypted cloud volume), as docs/compliance.md explains."
+	if f.DataDirEncrypted {
+		live = "Vigil's whole data directory (log store, bus, databases, keys) is encrypted at rest (AES-256-GCM), its master key wrapped by key " + f.DataDirKeyID + " from a key file or a key command, rotatable."
+	}
+	s.Text("(iv) Encryption and decryption. Backups are " + enc + ". " + live)
 	if !f.BackupEncrypted {
 		b.find(s, report.StatusWarn, "(iv) Backups are not encrypted.")
 	}

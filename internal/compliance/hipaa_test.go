@@ -243,3 +243,27 @@ func TestReportsKeptSignedOffAndMailed(t *testing.T) {
 		t.Fatalf("mail body %q", body)
 	}
 }
+
+// TestHIPAADataDirEncryption: section (iv) says whether the data dir is
+// encrypted at rest, and with which key.
+func TestHIPAADataDirEncryption(t *testing.T) {
+	for _, enc := range []bool{false, true} {
+		in, from, to := hospital(t)
+		in.Facts.DataDirEncrypted, in.Facts.DataDirKeyID = enc, "data-2026-12-07"
+		doc, err := HIPAA(context.Background(), in, from, to, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf strings.Builder
+		if err := report.Render(&buf, doc, report.HTML); err != nil {
+			t.Fatal(err)
+		}
+		want, not := "relies on the file system", "encrypted at rest (AES-256-GCM), its master key wrapped by key data-2026-12-07"
+		if enc {
+			want, not = not, want
+		}
+		if !strings.Contains(buf.String(), want) || strings.Contains(buf.String(), not) {
+			t.Errorf("encrypted %v: the report does not say %q (or says %q)", enc, want, not)
+		}
+	}
+}

@@ -87,7 +87,7 @@ func (s *Server) complianceInputs(context.Context) compliance.Inputs {
 		Facts: compliance.Facts{
 			SyslogPlain: c.Syslog.UDPAddr != "" || c.Syslog.TCPAddr != "", SyslogTLS: c.Syslog.TLSAddr != "", SyslogClientCerts: c.Syslog.TLSClientCA != "",
 			HTTPTLS: c.HTTP.TLSCert != "" || s.HTTPCertFile != "", MLLPTLS: c.MLLP.TLSCert != "",
-			BackupTarget: c.Backup.To, BackupInterval: time.Duration(c.Backup.Interval), BackupEncrypted: c.Backup.KeyFile != "" || c.Backup.KeyCommand != "", DrillInterval: time.Duration(c.Backup.DrillInterval),
+			BackupTarget: c.Backup.To, BackupInterval: time.Duration(c.Backup.Interval), BackupEncrypted: c.Backup.KeyFile != "" || c.Backup.KeyCommand != "", DataDirEncrypted: s.encrypted, DataDirKeyID: s.dataDirKeyID, DrillInterval: time.Duration(c.Backup.DrillInterval),
 			VerifyInterval: time.Duration(c.Integrity.VerifyInterval), CheckpointInterval: time.Duration(c.Integrity.CheckpointInterval), TSA: c.Integrity.TSAURL,
 			SessionIdle: time.Duration(c.Auth.IdleTimeout), MFA: mfaFact(c),
 		},

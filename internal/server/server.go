@@ -71,12 +71,13 @@ type Server struct {
 	// dataDir is where the components keep their files: the configured
 	// data dir, or the plaintext view of it when it is encrypted at rest
 	// (encrypted; startDataDir). Components never use the configured one.
-	dataDir   string
-	encrypted bool
-	log       *slog.Logger
-	registry  *prometheus.Registry
-	life      lifecycle.Group
-	metrics   *ingest.Metrics
+	dataDir      string
+	encrypted    bool
+	dataDirKeyID string // the key that wraps the encrypted data dir's master key
+	log          *slog.Logger
+	registry     *prometheus.Registry
+	life         lifecycle.Group
+	metrics      *ingest.Metrics
 
 	store     *store.Embedded
 	bus       *bus.Bus

@@ -69,7 +69,7 @@ func (s *Server) openEncrypted(ctx context.Context) (lifecycle.StopFunc, error) 
 	if err != nil {
 		return nil, err
 	}
-	s.dataDir, s.encrypted = m.Dir, true
+	s.dataDir, s.encrypted, s.dataDirKeyID = m.Dir, true, m.State.KeyID
 	s.log.Info("data dir encrypted at rest", "ciphertext", filepath.Join(s.cfg.DataDir, cryptdir.CipherDir),
 		"view", m.Dir, "key_id", m.State.KeyID, "created", m.Created)
 	return func(context.Context) error { return m.Close() }, nil
