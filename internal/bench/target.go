@@ -206,8 +206,16 @@ func (v *Vigil) StoreDir() string {
 	}
 	return filepath.Join(v.dir, "store")
 }
-func (v *Vigil) PID() int   { return v.p.cmd.Process.Pid }
-func (v *Vigil) Stop() bool { return v.p.stop() }
+
+func (v *Vigil) PID() int { return v.p.cmd.Process.Pid }
+
+func (v *Vigil) Stop() bool {
+	ok := v.p.stop()
+	if v.Encrypted {
+		os.Remove(strings.TrimRight(v.dir, "/") + ".keys")
+	}
+	return ok
+}
 
 // Profile writes a CPU profile of the receiver over the next seconds.
 func (v *Vigil) Profile(ctx context.Context, seconds int, w io.Writer) error {
