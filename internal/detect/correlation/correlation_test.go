@@ -3,6 +3,7 @@ package correlation
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -299,5 +300,78 @@ correlation:
 	})
 	if len(alerts) != 1 || alerts[0].GroupBy[0] != (Field{Name: "account", Value: "bob"}) {
 		t.Fatalf("got %+v, want one alert for account bob", alerts)
+	}
+}
+
+// countingWriter keeps nothing: the bytes and the largest single write.
+type countingWriter struct{ n, largest, writes int }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	w.largest = max(w.largest, len(p))
+	w.writes++
+	return len(p), nil
+}
+
+// TestSnapshotStreams: the snapshot goes to the writer group by group,
+// never built whole in memory first (a copy of the state and its whole
+// encoding at every checkpoint were the process's peak under a flood):
+// no write is more than a few groups long, and what Snapshot allocates is
+// a small part of what it writes. Restore reads it back.
+func TestSnapshotStreams(t *testing.T) {
+	corr := `
+title: brute force
+id: 00000000-0000-0000-0000-0000000000c1
+correlation:
+  type: event_count
+  rules: [failed]
+  group-by: [user]
+  timespan: 1h
+  condition: {gte: 1000}
+`
+	const groups, perGroup = 2000, 5
+	eng, c := setup(t, corr, Options{MaxGroups: 2 * groups})
+	for g := range groups {
+		for i := range perGroup {
+			e := event.Event{Time: t0.Add(time.Duration(i) * time.Second)}
+			e.Add("event.module", "test")
+			e.Add("outcome", "failure")
+			e.Add("user", fmt.Sprintf("user-%05d", g))
+			e.Add(event.FieldID, fmt.Sprintf("1-%d-%d", g, i))
+			eng.Match(&e, func(m *engine.Match) { c.Observe(m) })
+		}
+	}
+	if s := c.Stats(); s.Groups != groups {
+		t.Fatalf("%d groups, want %d", s.Groups, groups)
+	}
+	if err := c.Snapshot(&countingWriter{}); err != nil { // warm the encoder's pools
+		t.Fatal(err)
+	}
+	var w countingWriter
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := c.Snapshot(&w); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("snapshot of %d groups: %d bytes in %d writes (largest %d), %d bytes allocated", groups, w.n, w.writes, w.largest, alloc)
+	if w.largest > w.n/100 {
+		t.Errorf("a write of %d bytes of %d: the snapshot was built whole before writing", w.largest, w.n)
+	}
+	if alloc > uint64(w.n) {
+		t.Errorf("snapshot allocated %d bytes to write %d: it holds a copy of the state", alloc, w.n)
+	}
+	var buf bytes.Buffer
+	if err := c.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	_, c2 := setup(t, corr, Options{MaxGroups: 2 * groups})
+	if skipped, err := c2.Restore(&buf); err != nil || skipped != 0 {
+		t.Fatalf("restore: %v, skipped %d", err, skipped)
+	}
+	if s := c2.Stats(); s.Groups != groups {
+		t.Errorf("restored %d groups, want %d", s.Groups, groups)
 	}
 }

@@ -45,33 +45,56 @@ type snapEntry struct {
 	Late bool      `json:"late,omitempty"`
 }
 
-// Snapshot writes the state (every group's pending entries) as JSON.
+// Snapshot writes the state (every group's pending entries) as JSON, in
+// the format snapFile describes, one group at a time: under a brute-force
+// flood the state is tens of MB, and a copy of it plus its whole encoding
+// held in memory at every checkpoint was the process's peak. What it
+// holds beyond the state is one group's encoding (w is expected to be
+// buffered). The engine is locked while it writes, so that the snapshot is
+// of one moment.
 func (e *Engine) Snapshot(w io.Writer) error {
 	e.mu.Lock()
-	f := snapFile{Version: snapshotVersion}
+	defer e.mu.Unlock()
+	if err := e.snapshot(w); err != nil {
+		return fmt.Errorf("correlation snapshot: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) snapshot(w io.Writer) error {
 	e.dropEndedBursts(e.opt.Now())
+	if _, err := fmt.Fprintf(w, `{"version":%d,"groups":[`, snapshotVersion); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	var sg snapGroup // reused: its entries' backing array too
+	var sb snapBurst
 	// Oldest first, so that Restore rebuilds the same recency order.
 	for el := e.lru.Back(); el != nil; el = el.Prev() {
 		g := el.Value.(*group)
-		sg := snapGroup{Rule: g.cr.key, Key: g.key}
+		sg.Rule, sg.Key, sg.Entries, sg.Burst = g.cr.key, g.key, sg.Entries[:0], nil
 		if b := g.burst; b != nil {
-			sb := &snapBurst{First: b.first, Last: b.last, Count: b.count, Sum: b.sum, Refs: b.refs, IDs: b.ids}
+			sb = snapBurst{First: b.first, Last: b.last, Count: b.count, Sum: b.sum, Refs: b.refs, IDs: b.ids, Vals: sb.Vals[:0]}
 			for v := range b.vals {
 				sb.Vals = append(sb.Vals, v)
 			}
 			sort.Strings(sb.Vals)
-			sg.Burst = sb
+			sg.Burst = &sb
 		}
 		for _, en := range g.entries {
 			sg.Entries = append(sg.Entries, snapEntry{T: en.T, Ref: en.Ref, Val: en.Val, IDs: en.IDs, Late: en.Late})
 		}
-		f.Groups = append(f.Groups, sg)
+		if el != e.lru.Back() {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		if err := enc.Encode(&sg); err != nil { // its newline is JSON whitespace
+			return err
+		}
 	}
-	e.mu.Unlock()
-	if err := json.NewEncoder(w).Encode(&f); err != nil {
-		return fmt.Errorf("correlation snapshot: %w", err)
-	}
-	return nil
+	_, err := io.WriteString(w, "]}\n")
+	return err
 }
 
 // Restore replaces the state with a snapshot. Groups of correlations that
