@@ -15,18 +15,36 @@ import (
 // starts a server on it until ready, and reports the recovery time; the
 // server runs the same drill every backup.drill_interval and keeps the
 // results for the HIPAA report; a backup with a changed byte fails the
-// drill with exit status 3, naming the file.
+// drill with exit status 3, naming the file. Every drill, passed, failed
+// or stopped with the server, removes its scratch data dir.
 func TestRestoreDrill(t *testing.T) {
 	target := filepath.Join(t.TempDir(), "backups")
+	// This test's own scratch dirs, so that the leftover checks below see
+	// only its drills, never another process's under the shared /tmp: the
+	// command-line drills get --scratch-dir, the server's scheduled drills
+	// (made in the system's temporary directory) get TMPDIR.
+	cliScratch, serverScratch := t.TempDir(), t.TempDir()
+	t.Setenv("TMPDIR", serverScratch)
+	noLeftovers := func(dir, what string) {
+		t.Helper()
+		left, err := filepath.Glob(filepath.Join(dir, "vigil-drill-*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range left {
+			t.Errorf("%s left its scratch data dir %s", what, l)
+		}
+	}
 	in := startVigil(t, t.TempDir(), "--backup-to", target, "--backup-drill-interval", "2s")
 	ingestEvents(t, in, 300, time.Hour)
 	if out, code := runVigil(t, "backup", "--to", target, "--server", in.httpURL, "--token", in.admin); code != 0 {
 		t.Fatalf("backup: exit %d\n%s", code, out)
 	}
-	out, code := runVigil(t, "restore", "--drill", "--from", target, "--json")
+	out, code := runVigil(t, "restore", "--drill", "--from", target, "--json", "--scratch-dir", cliScratch)
 	if code != 0 {
 		t.Fatalf("restore drill: exit %d\n%s", code, out)
 	}
+	noLeftovers(cliScratch, "the drill")
 	var d struct {
 		OK       bool    `json:"ok"`
 		Restore  float64 `json:"restore"`
@@ -69,13 +87,6 @@ func TestRestoreDrill(t *testing.T) {
 	if d := kept.Drills[0]; d.Recovery <= 0 || d.Verified < 300 {
 		t.Fatalf("scheduled drill kept as %+v", d)
 	}
-	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "vigil-drill-*")); len(left) > 0 {
-		for _, l := range left {
-			if st, err := os.Stat(l); err == nil && time.Since(st.ModTime()) < time.Minute {
-				t.Errorf("the drill left its scratch data dir %s", l)
-			}
-		}
-	}
 
 	// One changed byte in a stored blob: the drill fails and says where.
 	blobs, _ := filepath.Glob(filepath.Join(target, "blobs", "*", "*"))
@@ -97,14 +108,18 @@ func TestRestoreDrill(t *testing.T) {
 	if err := os.WriteFile(big, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, code = runVigil(t, "restore", "--drill", "--from", target)
+	out, code = runVigil(t, "restore", "--drill", "--from", target, "--scratch-dir", cliScratch)
 	if code != 3 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "SHA-256") {
 		t.Fatalf("drill of a changed backup: exit %d\n%s", code, out)
 	}
+	noLeftovers(cliScratch, "the failed drill")
 	// The server's next drill fails too, and raises an alert.
 	q := url.Values{"since": {"-1h"}, "rule": {"vigil-restore-drill"}}
 	if as := in.waitAlerts(q, 1, 60*time.Second); len(as) == 0 || as[0].Fields["backup.target"] != target {
 		t.Fatalf("failed scheduled drill: alerts %+v\n%s", as, tail(in.Logs(), 20))
 	}
 	in.stop() // a drill under way stops with the server
+	// Checked once the server has stopped: until then one of its drills
+	// may be under way, its scratch dir rightly there.
+	noLeftovers(serverScratch, "a scheduled drill")
 }
