@@ -32,10 +32,13 @@ type rig struct {
 	consumer *bus.Consumer
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigMax(t, 0) }
+
+// newRigMax is newRig with a bus of maxBytes (0: the bus's default).
+func newRigMax(t *testing.T, maxBytes int64) *rig {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := bus.Open(context.Background(), bus.Config{Dir: filepath.Join(dir, "bus")}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b, err := bus.Open(context.Background(), bus.Config{Dir: filepath.Join(dir, "bus"), MaxBytes: maxBytes}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,22 +258,9 @@ func TestOutOfOrderAndDuplicateDeliveries(t *testing.T) {
 // FlushEvery (here an hour) and the senders stopped; the batcher's only
 // wake-up here is the bus's signal of an acknowledgement.
 func TestFullBusFlushesAndResumesSenders(t *testing.T) {
-	dir := t.TempDir()
+	r := newRigMax(t, 256<<10)
+	dir, b, s, c := r.dir, r.bus, r.store, r.consumer
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := bus.Open(context.Background(), bus.Config{Dir: filepath.Join(dir, "bus"), MaxBytes: 256 << 10}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	s, err := store.Open(filepath.Join(dir, "store"), store.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	c, err := b.Consumer(context.Background(), "store", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	d := dispatch.New(c, quiet, dispatch.Config{})
 	m := NewMetrics(prometheus.NewRegistry())
 	w, err := New(Config{Source: d.Subscribe("store-writer", 0), Store: s, StatePath: filepath.Join(dir, "state.json"),
