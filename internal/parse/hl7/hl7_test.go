@@ -44,6 +44,16 @@ func golden(t *testing.T, data []byte) []byte {
 	} else {
 		out.WriteString("not ADT")
 	}
+	if _, ok := ClinicalTypes[m.Type]; ok {
+		out.WriteString("\n# clinical\n")
+		c, err := ExtractClinical(m, nil)
+		if err != nil {
+			out.WriteString("error: " + err.Error())
+		} else {
+			b, _ := json.MarshalIndent(c, "", "  ")
+			out.Write(b)
+		}
+	}
 	out.WriteString("\n# ack\n")
 	ack := BuildACK(m, AckOptions{Code: AA, Time: fixedNow})
 	out.WriteString(strings.ReplaceAll(string(ack), "\r", "\n"))
@@ -314,6 +324,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("message holds a segment separator: %q", e.Value("message"))
 		}
 		_, _ = ExtractADT(m, nil)
+		if c, err := ExtractClinical(m, nil); err == nil {
+			if len(c.Items) == 0 || len(c.Items) > MaxClinicalItems || len(c.Patient) == 0 {
+				t.Fatalf("clinical message without items or patient, or over the bound: %d items", len(c.Items))
+			}
+			for _, it := range c.Items {
+				if len(it.People) > MaxClinicalPeople {
+					t.Fatalf("item with %d people", len(it.People))
+				}
+			}
+			c.ClampFuture(fixedNow, time.Minute)
+		}
 		ack := BuildACK(m, AckFor(err))
 		if _, err := Parse(ack, Limits{}); err != nil && m.Version != "" && SupportedVersion(m.Version) && m.Delims.Escape != 0 {
 			t.Fatalf("our ACK does not parse: %v\n%q", err, ack)
