@@ -437,6 +437,7 @@ func (ap *applier) merge(i int, mg *hl7.Merge, firstSurvivor int64, a *hl7.ADT) 
 		}{
 			{`UPDATE dir_identifiers SET patient_id = ?, merged_from = ? WHERE patient_id = ?`, []any{survivor, prior, prior}},
 			{`UPDATE dir_encounters SET patient_id = ?, merged_from = ?, updated_at = ? WHERE patient_id = ?`, []any{survivor, prior, ap.now, prior}},
+			{`UPDATE dir_links SET patient_id = ? WHERE patient_id = ?`, []any{survivor, prior}},
 			{`UPDATE dir_patients SET merged_into = ?, updated_at = ? WHERE id = ?`, []any{survivor, ap.now, prior}},
 			{`UPDATE dir_patients SET merged_into = ? WHERE merged_into = ?`, []any{survivor, prior}},
 			{`INSERT INTO dir_merges (survivor_id, prior_id, prior_identifiers, control_id, event_time, applied_at, applied_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,

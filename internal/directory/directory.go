@@ -43,9 +43,16 @@ type Store struct {
 	mu      sync.Mutex // serialises write transactions
 	now     func() time.Time
 	applied int // ADT messages applied since the last pruning of the ledger
+	linked  int // clinical messages applied since the last pruning of the links
 	// LedgerRetention is how long the digests of applied ADT messages are
 	// remembered to recognise retransmissions (default 30 days).
 	LedgerRetention time.Duration
+	// LinkRetention is how long clinical links (orders, results,
+	// medications, appointments) are kept after their time (default 90
+	// days); LinkMax bounds how many are kept in all (default 2,000,000,
+	// the oldest go first).
+	LinkRetention time.Duration
+	LinkMax       int
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared statements of the write path and of frequent reads
@@ -56,7 +63,8 @@ func New(ctx context.Context, d *sql.DB) (*Store, error) {
 	if err := db.Migrate(ctx, d, "directory", migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: d, now: time.Now, LedgerRetention: 30 * 24 * time.Hour, stmts: map[string]*sql.Stmt{}}, nil
+	return &Store{db: d, now: time.Now, LedgerRetention: 30 * 24 * time.Hour,
+		LinkRetention: 90 * 24 * time.Hour, LinkMax: 2_000_000, stmts: map[string]*sql.Stmt{}}, nil
 }
 
 // Close releases the store's prepared statements (the database itself
@@ -295,6 +303,32 @@ ALTER TABLE dir_patients ADD COLUMN updated_by TEXT NOT NULL DEFAULT '{}';
 	// 4: when an encounter's location last changed (an A02 transfer), so
 	// that the location at an earlier time is the prior one.
 	`ALTER TABLE dir_encounters ADD COLUMN location_since TEXT NOT NULL DEFAULT '';`,
+	// 5: clinical links from order, pharmacy, result and scheduling
+	// messages (links.go), and who the directory saw fill each section.
+	`
+CREATE TABLE dir_links (
+	id INTEGER PRIMARY KEY,
+	patient_id INTEGER NOT NULL REFERENCES dir_patients(id),
+	kind TEXT NOT NULL,
+	message_type TEXT NOT NULL,
+	section TEXT NOT NULL DEFAULT '',
+	service TEXT NOT NULL DEFAULT '',
+	at TEXT NOT NULL,
+	people TEXT NOT NULL DEFAULT '[]',
+	control_id TEXT NOT NULL DEFAULT '',
+	added_by TEXT NOT NULL DEFAULT '{}',
+	created_at TEXT NOT NULL
+);
+CREATE INDEX dir_links_patient ON dir_links(patient_id, at);
+CREATE INDEX dir_links_at ON dir_links(at);
+CREATE TABLE dir_section_staff (
+	section TEXT NOT NULL,
+	provider_id TEXT NOT NULL,
+	n INTEGER NOT NULL DEFAULT 0,
+	last_at TEXT NOT NULL,
+	PRIMARY KEY (section, provider_id)
+);
+`,
 }
 
 // withTx runs fn in a write transaction, serialised with other writers.

@@ -1,6 +1,8 @@
 // Package mllpin is Vigil's HL7 v2 listener: MLLP over TCP, optionally
 // TLS. Every message becomes an event on the bus, parsed or not; ADT
-// messages also update the patient directory. A message is acknowledged
+// messages also update the patient directory, and order, pharmacy, result
+// and scheduling messages (ORM, OMG, RDE, ORU, SIU …) record in it who
+// works on the patient (directory.ApplyClinical). A message is acknowledged
 // only after the bus stored its event, so an AA (or, in enhanced mode, CA)
 // means the message is durable; problems are answered with AE or AR and
 // the reason, and the connection stays usable.
@@ -34,6 +36,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -527,6 +530,12 @@ func (s *Server) handle(frame []byte, p *peer) []byte {
 			}
 			plan.opt = hl7.AckOptions{Code: hl7.AA}
 		}
+	case hl7.ClinicalTypes[m.Type] != "" && s.cfg.Directory != nil:
+		if ack := s.applyClinical(m, &e, p, now, log); ack.Code == hl7.AR {
+			plan.opt = ack
+			return plan.build(m, frame, nil, now)
+		}
+		plan.opt = hl7.AckOptions{Code: hl7.AA}
 	default:
 		plan.opt = hl7.AckOptions{Code: hl7.AA}
 	}
@@ -551,6 +560,36 @@ func (s *Server) handle(frame []byte, p *peer) []byte {
 	}
 	s.cfg.Metrics.Count(Source, &e)
 	return plan.build(m, frame, perr, now)
+}
+
+// applyClinical records the links of an order, pharmacy, result or
+// scheduling message in the directory. It returns the acknowledgement
+// when it is not a plain AA: AR when the directory is unavailable
+// (nothing stored: the sender retries). Content the directory cannot use
+// (no patient identifier, no order or schedule segment, a malformed time)
+// is still answered AA — Vigil listens to a copy of these feeds, and an
+// AE would hold up the interface engine's queue for a message that only
+// enriches explanations — with the reason in the event's error.message.
+func (s *Server) applyClinical(m *hl7.Message, e *event.Event, p *peer, now time.Time, log *slog.Logger) hl7.AckOptions {
+	c, err := hl7.ExtractClinical(m, s.cfg.Location)
+	if err != nil {
+		e.Set("error.message", err.Error())
+		logParseProblem(log, "hl7 order/result/schedule content not usable by the directory", p.remote, m, err)
+		return hl7.AckOptions{}
+	}
+	if changed := c.ClampFuture(now, event.DefaultMaxSkew); len(changed) > 0 {
+		e.Set("healthcare.hl7.clamped_times", strings.Join(changed, ","))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PublishTimeout)
+	_, err = s.cfg.Directory.ApplyClinical(ctx, c, directory.Provenance{Remote: p.remote, TLSSubject: p.tlsSubject})
+	cancel()
+	if err != nil {
+		s.cfg.Metrics.Rejected.WithLabelValues(Source).Inc()
+		log.Warn("hl7 order/result/schedule not applied to the directory; answered AR", "remote", p.remote, "control_id", m.ControlID, "err", err)
+		return hl7.AckOptions{Code: hl7.AR, ErrorCode: hl7.ErrInternal, Text: "the patient directory is unavailable; send the message again later"}
+	}
+	e.Set("healthcare.hl7.links", strconv.Itoa(len(c.Items)))
+	return hl7.AckOptions{}
 }
 
 // logParseProblem logs where a message was wrong, never what it said.

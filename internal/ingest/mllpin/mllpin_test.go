@@ -365,3 +365,44 @@ func TestStopWaitsForTheMessageInProgress(t *testing.T) {
 		t.Fatal("listener open after Stop")
 	}
 }
+
+// TestOrdersOverMLLP: order and scheduling messages are acknowledged once
+// the directory holds their links; one it cannot use is answered AE with
+// AA all the same (Vigil listens to a copy of the feed) and stored as an
+// event with the reason.
+func TestOrdersOverMLLP(t *testing.T) {
+	e := setup(t, bus.Config{}, nil)
+	c := dial(t, e.srv.Addr().String())
+	c.send(msg("ORM^O01", "ORD1", pidDoe, pv1Doe, "ORC|NW|P1|||||||20240312090000-0500|||D1001^HOUSE",
+		"OBR|1|P1||71020^Chest X-ray||||||||||||D1001^HOUSE||||||||RAD"))
+	c.expect("AA", "ORD1")
+	c.send(msg("SIU^S12", "SCH1", "SCH|A1|F1|||||FU^Follow-up||||^^30^20240315100000-0500", pidDoe, "AIP|1||D3003^CUDDY|ATT", "AIL|1||OPC^12"))
+	c.expect("AA", "SCH1")
+	c.send(msg("ORM^O01", "ORD2", pidDoe))
+	c.expect("AA", "ORD2")
+	p, err := e.dir.PatientByIdentifier(context.Background(), "MRN10001", "GENHOSP", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := e.dir.Links(context.Background(), p.ID, 0)
+	if err != nil || len(links) != 2 {
+		t.Fatalf("links %+v %v", links, err)
+	}
+	if l := links[0]; l.Kind != hl7.KindAppointment || l.Section != "OPC" || len(l.People) != 1 || l.People[0].ID != "D3003" {
+		t.Errorf("appointment %+v", l)
+	}
+	if l := links[1]; l.Kind != hl7.KindOrder || l.Section != "RAD" || !l.At.Equal(time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC)) {
+		t.Errorf("order %+v", l)
+	}
+	evs := e.events(t, 3)
+	byCtrl := map[string]*event.Event{}
+	for i := range evs {
+		byCtrl[evs[i].Value("healthcare.hl7.control_id")] = &evs[i]
+	}
+	if ev := byCtrl["ORD1"]; ev.Value("healthcare.hl7.links") != "1" || ev.Value("event.dataset") != "hl7.orm" {
+		t.Errorf("ORD1 %v", ev.Fields)
+	}
+	if ev := byCtrl["ORD2"]; ev.Value("healthcare.hl7.ack_code") != "AA" || !strings.Contains(ev.Value("error.message"), "order segment") || ev.Has("healthcare.hl7.links") {
+		t.Errorf("ORD2 %v", ev.Fields)
+	}
+}

@@ -278,9 +278,9 @@ func ExtractClinical(m *Message, loc *time.Location) (*Clinical, error) {
 		return nil, err
 	}
 	if len(c.Items) == 0 {
-		want := "an order segment (ORC, OBR or RX*)"
+		want := "order segment (ORC, OBR or RX*)"
 		if kind == KindAppointment {
-			want = "a schedule segment (SCH)"
+			want = "schedule segment (SCH)"
 		}
 		return nil, &ParseError{Segment: "MSH", SegIndex: 1, Field: 9, Msg: m.Type + " message has no " + want, Code: ErrSegmentSequence}
 	}

@@ -22,8 +22,8 @@ func TestExtractClinicalErrors(t *testing.T) {
 	f("adt", msh+"ADT^A01|1|P|2.5\rPID|1||M1\r", `"ADT" is not an order`)
 	f("no pid", msh+"ORM^O01|1|P|2.4\rORC|NW|P1\r", "no PID segment")
 	f("empty pid", msh+"ORM^O01|1|P|2.4\rPID|1\rORC|NW|P1\r", "PID-3")
-	f("no order", msh+"ORM^O01|1|P|2.4\rPID|1||M1\r", "no an order segment (ORC, OBR or RX*)")
-	f("no schedule", msh+"SIU^S12|1|P|2.5\rPID|1||M1\r", "no a schedule segment (SCH)")
+	f("no order", msh+"ORM^O01|1|P|2.4\rPID|1||M1\r", "no order segment (ORC, OBR or RX*)")
+	f("no schedule", msh+"SIU^S12|1|P|2.5\rPID|1||M1\r", "no schedule segment (SCH)")
 	f("bad time", msh+"ORU^R01|1|P|2.5\rPID|1||M1\rOBR|1|||X|||2024-07-01\r", "OBR")
 }
 
