@@ -471,6 +471,12 @@ func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, act *
 		return Explanation{Code: ExplainNone, Detail: detailTerminated}
 	case a.Rel.Self:
 		return Explanation{Code: ExplainNone, Detail: detailSelf}
+	case direct != nil && direct.Detail != "" && !(direct.Filler && a.Rel.Family):
+		// A link: one naming the user is a direct relationship; one the
+		// user's department fills is not, for a family member's record.
+		return Explanation{Explained: true, Code: direct.Kind, Detail: direct.Detail}
+	case direct != nil && direct.Detail != "":
+		return Explanation{Code: ExplainNone, Detail: detailFamily}
 	case direct != nil:
 		d := "on the patient's care team"
 		if direct.Role != "" {

@@ -50,8 +50,12 @@ var (
 // Direct is a direct relationship between the user and the patient: the
 // user is named in the patient's record (care team, consult).
 type Direct struct {
-	Kind string // care_team, consult
+	Kind string // care_team, consult, or a link's kind (order, result, medication, appointment)
 	Role string // the care-team role, when known
+	// Detail names the link that explains the access (links only);
+	// Filler: by the user's department filling it, not naming the user.
+	Detail string
+	Filler bool
 	// Later: the user joined the care team shortly after the access.
 	Later bool
 }
@@ -142,11 +146,15 @@ func features(a *enrich.Access, grace time.Duration, dst []string) ([]string, *D
 			}
 		}
 	}
+	if direct == nil {
+		direct = linkExplains(a)
+	}
 	slices.Sort(dst)
 	return dst, direct
 }
 
-// relatedWithin reports whether the user is on a care team of the patient
+// relatedWithin reports whether the user is on a care team of the patient,
+// or named in one of its orders, results, medications or appointments,
 // at any time from t−before to t+after: the treatment relationship that
 // makes a break-glass access expected.
 func relatedWithin(a *enrich.Access, before, after time.Duration) bool {
@@ -156,6 +164,17 @@ func relatedWithin(a *enrich.Access, before, after time.Duration) bool {
 			m := &e.Members[j]
 			if containsFold(a.UserIDs, m.ID) && m.Covers(e, a.At, after, before) {
 				return true
+			}
+		}
+	}
+	// An order, result, medication or appointment naming the user.
+	for i := range a.Links {
+		l := &a.Links[i]
+		if d := a.At.Sub(l.At); d >= -after && d <= before {
+			for _, p := range l.People {
+				if containsFold(a.UserIDs, p.ID) {
+					return true
+				}
 			}
 		}
 	}

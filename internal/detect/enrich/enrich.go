@@ -86,6 +86,11 @@ type Directory interface {
 	// StaffDepartments maps provider, EHR user and employee ids (lower
 	// case) to departments: the departments of care-team members.
 	StaffDepartments(ctx context.Context) (map[string]string, error)
+	// Links are the patient's orders, results, medications and
+	// appointments (from the order and scheduling feeds, when present);
+	// SectionDepartments the departments seen filling each section.
+	Links(ctx context.Context, patientID int64, limit int) ([]directory.Link, error)
+	SectionDepartments(ctx context.Context) (map[string][]string, error)
 }
 
 var _ Directory = (*directory.Store)(nil)
@@ -155,8 +160,9 @@ type Enricher struct {
 	rosterMu      sync.Mutex
 	rosterKnown   bool // the roster has members
 	rosterChecked time.Time
-	staffMu       sync.Mutex // guards the refresh of staff
+	staffMu       sync.Mutex // guards the refresh of staff and sections
 	staff         atomic.Pointer[staffIndex]
+	sections      atomic.Pointer[sectionIndex]
 
 	events, workerLookups, patientLookups, rosterSearches, lookupErrors atomic.Uint64
 	// forgets counts the patients dropped from the cache: a record read
@@ -344,6 +350,12 @@ type Access struct {
 	DeceasedAt                    time.Time // zero: unknown
 	Rel                           Relationship
 	Encounters                    []Encounter
+	// Links are the patient's orders, results, medications and
+	// appointments, the most recent first (none without those feeds);
+	// Sections maps a link's section (lower case) to the departments
+	// seen filling it. Both are shared: read only.
+	Links    []directory.Link
+	Sections map[string][]string
 }
 
 // Relationship is how the acting user and the patient are related (see
@@ -558,6 +570,9 @@ func (e *Enricher) enrichView(ctx context.Context, ev *event.Event, acc *Access,
 	if p != nil && p.found {
 		acc.Found, acc.Confidential, acc.Deceased, acc.Staff = true, p.confid, p.dead, len(p.staff) > 0
 		acc.DeceasedAt, acc.Encounters = p.deadAt, p.encs
+		if len(p.links) > 0 {
+			acc.Links, acc.Sections = p.links, e.sectionDepartments(ctx)
+		}
 	}
 	return true
 }
@@ -733,6 +748,7 @@ type patientInfo struct {
 	nok     []nokKey
 	staff   []staffRef // workforce records that are this patient
 	encs    []Encounter
+	links   []directory.Link
 }
 
 type nameKey struct {
@@ -846,6 +862,9 @@ func (e *Enricher) fetchPatient(ctx context.Context, id, authority string) (*pat
 			ei.Members = append(ei.Members, mi)
 		}
 		p.encs = append(p.encs, ei)
+	}
+	if p.links, err = e.cfg.Directory.Links(ctx, rec.ID, maxLinks); err != nil {
+		return nil, err
 	}
 	// Members of staff who are this patient: same name, and the same
 	// address or phone. The roster is searched by the family name as
@@ -1139,6 +1158,38 @@ func PointOfCare(loc string) string {
 
 // staffIndex is the roster's departments by provider, EHR user and
 // employee id, read at most every CacheTTL.
+// maxLinks bounds the clinical links read per patient (the most recent).
+const maxLinks = 200
+
+type sectionIndex struct {
+	depts   map[string][]string
+	fetched time.Time
+}
+
+// sectionDepartments returns the departments filling each section, read
+// again at most every CacheTTL.
+func (e *Enricher) sectionDepartments(ctx context.Context) map[string][]string {
+	now := e.cfg.Now()
+	if s := e.sections.Load(); s != nil && now.Sub(s.fetched) < e.cfg.CacheTTL {
+		return s.depts
+	}
+	e.staffMu.Lock()
+	defer e.staffMu.Unlock()
+	if s := e.sections.Load(); s != nil && now.Sub(s.fetched) < e.cfg.CacheTTL {
+		return s.depts
+	}
+	m, err := e.cfg.Directory.SectionDepartments(ctx)
+	if err != nil {
+		e.lookupFailed("section departments", err)
+		if s := e.sections.Load(); s != nil {
+			return s.depts
+		}
+		return nil
+	}
+	e.sections.Store(&sectionIndex{depts: m, fetched: now})
+	return m
+}
+
 type staffIndex struct {
 	depts   map[string]string
 	fetched time.Time
