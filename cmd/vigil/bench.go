@@ -132,6 +132,12 @@ prints the median of each receiver.`,
 								}
 								defer pf.Close()
 								c.Profile = pf
+								af, err := os.Create(filepath.Join(profileDir, fmt.Sprintf("%s-%s-%d.allocs.pprof", fileName(t.Name()), tr, run)))
+								if err != nil {
+									return err
+								}
+								defer af.Close()
+								c.AllocProfile = af
 							}
 							load := loadAverage()
 							fmt.Fprintf(cmd.ErrOrStderr(), "run %d/%d: %s over %s, %d %s events, load average %s\n", run, repeat, t.Name(), tr, c.Events, c.Workload, load)
@@ -143,8 +149,8 @@ prints the median of each receiver.`,
 							if err != nil {
 								return err
 							}
-							fmt.Fprintf(cmd.ErrOrStderr(), "  %.0f msgs/s, %.1f CPU µs/msg, peak RSS %.0f MiB, %.1f disk B/msg (store %.1f)\n",
-								r.EventsPerSec, r.CPUMicrosPerEvent(), float64(r.PeakRSS)/(1<<20), r.BytesPerEvent(), r.StoreBytesPerEvent())
+							fmt.Fprintf(cmd.ErrOrStderr(), "  %.0f msgs/s, %.1f CPU µs/msg, %.1f allocs/msg (%.0f B), peak RSS %.0f MiB, %.1f disk B/msg (store %.1f)\n",
+								r.EventsPerSec, r.CPUMicrosPerEvent(), r.AllocsPerEvent(), r.AllocBytesPerEvent(), float64(r.PeakRSS)/(1<<20), r.BytesPerEvent(), r.StoreBytesPerEvent())
 							results = append(results, r)
 						}
 					}
@@ -175,7 +181,7 @@ prints the median of each receiver.`,
 	f.StringVar(&vlBin, "victoria-logs", filepath.Join(gobin(), "victoria-logs"), "victoria-logs binary")
 	f.StringVar(&rsBin, "rsyslogd", "rsyslogd", "rsyslogd binary")
 	f.BoolVar(&keep, "keep", false, "keep the receivers' data dirs")
-	f.StringVar(&profileDir, "profile", "", "directory for CPU profiles of the vigil receivers, taken while they ingest (go tool pprof FILE)")
+	f.StringVar(&profileDir, "profile", "", "directory for CPU profiles of the vigil receivers, taken while they ingest, and their allocation profiles of the whole run (*.allocs.pprof; go tool pprof -sample_index=alloc_space FILE)")
 	f.StringArrayVar(&vigilArgs, "vigil-arg", nil, "one more flag for every vigil receiver's serve command (repeatable), e.g. --vigil-arg=--bus-max-bytes=4MiB")
 	f.IntVar(&cfg.ProfileSeconds, "profile-seconds", 10, "length of each CPU profile")
 	cmd.AddCommand(ingest, benchPrivacyCmd())

@@ -23,11 +23,25 @@ type Config struct {
 	// can give one) taken while it ingests, over ProfileSeconds.
 	Profile        io.Writer
 	ProfileSeconds int
+	// AllocProfile, when set, receives the receiver's allocation profile
+	// of the whole run (when it can give one), once every event is stored.
+	AllocProfile io.Writer
 }
 
 // Profiler is a receiver that can profile itself.
 type Profiler interface {
 	Profile(ctx context.Context, seconds int, w io.Writer) error
+}
+
+// AllocCounter is a receiver that counts its heap allocations since it
+// started.
+type AllocCounter interface {
+	Allocs(ctx context.Context) (objects, bytes float64, err error)
+}
+
+// AllocProfiler is a receiver that can give its allocation profile.
+type AllocProfiler interface {
+	AllocProfile(ctx context.Context, w io.Writer) error
 }
 
 // Result is what one run measured.
@@ -51,6 +65,10 @@ type Result struct {
 	// CPUSeconds is the receiver's CPU time from start to all stored: a
 	// measure that other load on the machine does not inflate.
 	CPUSeconds float64
+	// AllocObjects and AllocBytes are the heap allocations of the
+	// receiver from the first byte sent to the last event stored (0 when
+	// it does not count them: the peers).
+	AllocObjects, AllocBytes float64
 }
 
 // EventsPerCPUSecond is events stored per second of the receiver's CPU.
@@ -69,6 +87,12 @@ func (r Result) StoreBytesPerEvent() float64 { return float64(r.StoreBytes) / fl
 
 // CPUMicrosPerEvent is the receiver's CPU time per stored event.
 func (r Result) CPUMicrosPerEvent() float64 { return r.CPUSeconds * 1e6 / float64(r.Events) }
+
+// AllocsPerEvent is the receiver's heap allocations per stored event.
+func (r Result) AllocsPerEvent() float64 { return r.AllocObjects / float64(r.Events) }
+
+// AllocBytesPerEvent is the receiver's allocated heap bytes per stored event.
+func (r Result) AllocBytesPerEvent() float64 { return r.AllocBytes / float64(r.Events) }
 
 // Run starts t in dir, sends the events and measures.
 func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) {
@@ -116,6 +140,14 @@ func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) 
 	defer t.Stop()
 
 	cpu0, _ := cpuSeconds(t.PID())
+	ac, counts := t.(AllocCounter)
+	var objects0, bytes0 float64
+	if counts {
+		var err error
+		if objects0, bytes0, err = ac.Allocs(ctx); err != nil {
+			counts = false
+		}
+	}
 	start := time.Now()
 	profiled := make(chan error, 1)
 	if p, ok := t.(Profiler); ok && cfg.Profile != nil {
@@ -177,6 +209,16 @@ func Run(ctx context.Context, t Target, dir string, cfg Config) (Result, error) 
 	if rss, err := peakRSS(t.PID()); err == nil {
 		res.PeakRSS = rss
 	}
+	if counts {
+		if objects, bytes, err := ac.Allocs(ctx); err == nil {
+			res.AllocObjects, res.AllocBytes = objects-objects0, bytes-bytes0
+		}
+	}
+	if ap, ok := t.(AllocProfiler); ok && cfg.AllocProfile != nil {
+		if err := ap.AllocProfile(ctx, cfg.AllocProfile); err != nil {
+			return res, fmt.Errorf("allocation profile of %s: %w", t.Name(), err)
+		}
+	}
 	if err := <-profiled; err != nil {
 		return res, fmt.Errorf("profiling %s: %w", t.Name(), err)
 	}
@@ -202,14 +244,18 @@ func sendTCP(addr string, chunks [][]byte) error {
 
 // Markdown formats results as a table.
 func Markdown(rs []Result) string {
-	s := "| receiver | transport | events | msgs/s (until stored) | CPU µs/msg | peak RSS MiB | disk B/msg (data dir) | store B/msg | send s | stored s | input B/msg | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+	s := "| receiver | transport | events | msgs/s (until stored) | CPU µs/msg | allocs/msg | alloc B/msg | peak RSS MiB | disk B/msg (data dir) | store B/msg | send s | stored s | input B/msg | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 	for _, r := range rs {
 		clean := ""
 		if !r.CleanStop {
 			clean = " (killed at stop)"
 		}
-		s += fmt.Sprintf("| %s | %s | %d | %.0f | %.1f | %.0f | %.1f%s | %.1f | %.2f | %.2f | %.1f | %s |\n", r.Target, r.Transport, r.Events, r.EventsPerSec,
-			r.CPUMicrosPerEvent(), float64(r.PeakRSS)/(1<<20), r.BytesPerEvent(), clean, r.StoreBytesPerEvent(), r.SendSeconds, r.StoredSeconds, float64(r.InputBytes)/float64(r.Events), r.Load)
+		allocs, allocBytes := "—", "—"
+		if r.AllocObjects > 0 {
+			allocs, allocBytes = fmt.Sprintf("%.1f", r.AllocsPerEvent()), fmt.Sprintf("%.0f", r.AllocBytesPerEvent())
+		}
+		s += fmt.Sprintf("| %s | %s | %d | %.0f | %.1f | %s | %s | %.0f | %.1f%s | %.1f | %.2f | %.2f | %.1f | %s |\n", r.Target, r.Transport, r.Events, r.EventsPerSec,
+			r.CPUMicrosPerEvent(), allocs, allocBytes, float64(r.PeakRSS)/(1<<20), r.BytesPerEvent(), clean, r.StoreBytesPerEvent(), r.SendSeconds, r.StoredSeconds, float64(r.InputBytes)/float64(r.Events), r.Load)
 	}
 	return s
 }

@@ -219,11 +219,16 @@ func (v *Vigil) Stop() bool {
 
 // Profile writes a CPU profile of the receiver over the next seconds.
 func (v *Vigil) Profile(ctx context.Context, seconds int, w io.Writer) error {
+	return v.getDebug(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds), w)
+}
+
+// getDebug copies one of vigil's /debug/pprof documents to w.
+func (v *Vigil) getDebug(ctx context.Context, path string, w io.Writer) error {
 	admin, err := v.adminToken()
 	if err != nil {
 		return err
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", v.http, seconds), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+v.http+path, nil)
 	req.Header.Set("Authorization", "Bearer "+admin)
 	resp, err := v.client.Do(req)
 	if err != nil {
@@ -231,7 +236,7 @@ func (v *Vigil) Profile(ctx context.Context, seconds int, w io.Writer) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profile: HTTP %d", resp.StatusCode)
+		return fmt.Errorf("%s: HTTP %d", path, resp.StatusCode)
 	}
 	_, err = io.Copy(w, resp.Body)
 	return err
@@ -244,27 +249,58 @@ func (v *Vigil) PostNDJSON(ctx context.Context, body []byte) error {
 }
 
 func (v *Vigil) Stored(ctx context.Context) (int64, error) {
+	var total int64
+	err := v.readMetrics(ctx, func(name, value string) {
+		if strings.HasPrefix(name, "vigil_events_stored_total{") {
+			f, _ := strconv.ParseFloat(value, 64)
+			total += int64(f)
+		}
+	})
+	return total, err
+}
+
+// Allocs returns how many heap objects and bytes vigil allocated since it
+// started (the Go runtime's counters on /metrics).
+func (v *Vigil) Allocs(ctx context.Context) (objects, bytes float64, err error) {
+	err = v.readMetrics(ctx, func(name, value string) {
+		switch name {
+		case "go_memstats_mallocs_total":
+			objects, _ = strconv.ParseFloat(value, 64)
+		case "go_memstats_alloc_bytes_total":
+			bytes, _ = strconv.ParseFloat(value, 64)
+		}
+	})
+	return objects, bytes, err
+}
+
+// AllocProfile writes vigil's allocation profile (every allocation
+// sampled since it started; go tool pprof -sample_index=alloc_space).
+func (v *Vigil) AllocProfile(ctx context.Context, w io.Writer) error {
+	return v.getDebug(ctx, "/debug/pprof/allocs", w)
+}
+
+// readMetrics calls fn with the name (labels included) and value of every
+// sample on vigil's /metrics.
+func (v *Vigil) readMetrics(ctx context.Context, fn func(name, value string)) error {
 	admin, err := v.adminToken()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+v.http+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+admin)
 	resp, err := v.client.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
-	var total int64
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "vigil_events_stored_total{") {
-			f, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-			total += int64(f)
+		if i := strings.LastIndexByte(line, ' '); i > 0 && !strings.HasPrefix(line, "#") {
+			fn(line[:i], line[i+1:])
 		}
 	}
-	return total, sc.Err()
+	return sc.Err()
 }
 
 // adminToken is the token vigil wrote to its data dir at first start: the
