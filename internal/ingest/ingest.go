@@ -269,7 +269,14 @@ type Batcher struct {
 	queue   chan event.Event
 	closed  chan struct{}
 	once    sync.Once
+	// free holds the emptied field slices of published events, for
+	// Fields to hand out again.
+	free chan []event.Field
 }
+
+// maxReusedFields is the largest field slice the batcher keeps for reuse
+// (an event with many more fields than usual would hold memory idle).
+const maxReusedFields = 256
 
 // NewBatcher returns a batcher; call Run to start it.
 func NewBatcher(cfg BatcherConfig, pub Publisher, m *Metrics, log *slog.Logger) *Batcher {
@@ -289,14 +296,47 @@ func NewBatcher(cfg BatcherConfig, pub Publisher, m *Metrics, log *slog.Logger) 
 	if cfg.FullRetry <= 0 {
 		cfg.FullRetry = FullRetry
 	}
-	return &Batcher{cfg: cfg, pub: pub, metrics: m, log: log, queue: make(chan event.Event, cfg.QueueLen), closed: make(chan struct{})}
+	return &Batcher{cfg: cfg, pub: pub, metrics: m, log: log, queue: make(chan event.Event, cfg.QueueLen), closed: make(chan struct{}),
+		free: make(chan []event.Field, cfg.MaxEvents)}
+}
+
+// Fields returns an empty field slice for a new event: one of an event
+// already published when there is one, else a new one of the given
+// capacity. A source that builds its events on these slices (and hands
+// each to Add or TryAdd, which take ownership) costs no allocation per
+// event for them.
+func (b *Batcher) Fields(capacity int) []event.Field {
+	select {
+	case f := <-b.free:
+		return f
+	default:
+		return make([]event.Field, 0, capacity)
+	}
+}
+
+// reuse keeps the field slices of events that are encoded and no longer
+// needed, for Fields; what does not fit is left to the collector.
+func (b *Batcher) reuse(events []event.Event) {
+	for i := range events {
+		f := events[i].Fields
+		if f == nil || cap(f) > maxReusedFields {
+			continue
+		}
+		clear(f[:cap(f)]) // drop the references to the values
+		select {
+		case b.free <- f[:0]:
+		default:
+			return
+		}
+	}
 }
 
 // ErrClosed is returned by Add after the batcher stopped.
 var ErrClosed = errors.New("ingest batcher closed")
 
 // Add queues an event, waiting while the queue is full (back-pressure on
-// stream senders).
+// stream senders). The batcher owns e.Fields from then on: it may reuse
+// the slice (see Fields) once the event is published.
 func (b *Batcher) Add(ctx context.Context, e event.Event) error {
 	select {
 	case b.queue <- e:
@@ -375,6 +415,7 @@ func (b *Batcher) Run(drainCtx context.Context) {
 			case <-drainCtx.Done():
 			}
 		}
+		b.reuse(batch)
 		clear(batch)
 		batch, size = batch[:0], 0
 		timer.Stop()

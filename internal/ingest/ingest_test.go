@@ -105,6 +105,49 @@ func TestBatcherFlushesBySizeDelayAndClose(t *testing.T) {
 	}
 }
 
+// TestBatcherReusesPublishedFields: once a batch is on the bus, its
+// events' field slices come back, emptied, from Fields, so a listener
+// building events on them allocates none per message; what went on the
+// bus is unchanged by the reuse.
+func TestBatcherReusesPublishedFields(t *testing.T) {
+	b, c := openBus(t, bus.Config{})
+	bt := NewBatcher(BatcherConfig{Source: "syslog-tcp", MaxDelay: 20 * time.Millisecond}, b, NewMetrics(prometheus.NewRegistry()), quiet)
+	done := make(chan struct{})
+	go func() { bt.Run(context.Background()); close(done) }()
+	sent := map[*event.Field]bool{}
+	for i := range 4 {
+		f := bt.Fields(8)
+		if len(f) != 0 || cap(f) != 8 {
+			t.Fatalf("fresh Fields: len %d cap %d, want 0 and 8", len(f), cap(f))
+		}
+		e := event.Event{Time: time.Unix(int64(i), 0), Fields: f}
+		e.Add("message", fmt.Sprint("event ", i))
+		sent[&e.Fields[:1][0]] = true
+		if err := bt.Add(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := drain(t, c, 4)
+	if len(got) != 4 || got[3].Value("message") != "event 3" {
+		t.Fatalf("bus holds %d events, want 4 ending with event 3", len(got))
+	}
+	// The batcher takes the slices back right after the bus stored them.
+	for deadline := time.Now().Add(5 * time.Second); len(bt.free) < 4 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	for range 4 {
+		f := bt.Fields(8)
+		if !sent[&f[:1][0]] {
+			t.Fatal("Fields returned a new slice, want one of the published events'")
+		}
+		if len(f) != 0 || f[:1][0] != (event.Field{}) {
+			t.Fatalf("reused slice not emptied: %v", f[:1])
+		}
+	}
+	bt.Close()
+	<-done
+}
+
 func TestBatcherQueueFullDropsDatagrams(t *testing.T) {
 	b, _ := openBus(t, bus.Config{})
 	m := NewMetrics(prometheus.NewRegistry())

@@ -29,10 +29,18 @@ const (
 	SourceTLS = "syslog-tls"
 )
 
-// Sink takes parsed events (an ingest.Batcher).
+// Sink takes parsed events (an ingest.Batcher). The sink owns an event's
+// field slice once Add or TryAdd returns.
 type Sink interface {
 	Add(ctx context.Context, e event.Event) error
 	TryAdd(e event.Event) bool
+}
+
+// fieldsReuser is a sink that hands back the field slices of events it
+// no longer needs (ingest.Batcher, once a batch is encoded), so that a
+// message does not cost a new slice.
+type fieldsReuser interface {
+	Fields(capacity int) []event.Field
 }
 
 // Config configures the listeners; an empty address disables one.
@@ -161,23 +169,31 @@ func (s *Server) Stop() {
 	s.udpDone.Wait()
 }
 
-func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr error, from string, extra []event.Field) {
-	var e event.Event
-	e.Fields = make([]event.Field, 0, syslog.FieldsHint)
+// handle parses one message into e (the reader's own event, reused
+// message after message so that it is not allocated for each one) and
+// hands it to the source's sink.
+func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr error, from string, extra []event.Field, e *event.Event) {
+	sink := s.cfg.Sinks[source]
+	if r, ok := sink.(fieldsReuser); ok {
+		e.Fields = r.Fields(syslog.FieldsHint)
+	} else {
+		e.Fields = make([]event.Field, 0, syslog.FieldsHint)
+	}
 	e.Add("log.source.address", from)
 	e.Fields = append(e.Fields, extra...)
-	_ = s.cfg.Parse[source](msg, &e) // a failure is recorded in the event
-	syslog.MarkFrameError(&e, frameErr)
-	ingest.Stamp(&e, s.cfg.Now())
+	_ = s.cfg.Parse[source](msg, e) // a failure is recorded in the event
+	syslog.MarkFrameError(e, frameErr)
+	ingest.Stamp(e, s.cfg.Now())
 	m := s.metrics[source]
-	m.Count(&e)
+	m.Count(e)
 	m.Bytes.Add(float64(len(msg)))
-	sink := s.cfg.Sinks[source]
+	ev := *e
+	*e = event.Event{} // the sink owns the fields now
 	if source == SourceUDP {
-		sink.TryAdd(e)
+		sink.TryAdd(ev)
 		return
 	}
-	if err := sink.Add(ctx, e); err != nil {
+	if err := sink.Add(ctx, ev); err != nil {
 		m.Dropped.Inc()
 	}
 }
@@ -185,6 +201,7 @@ func (s *Server) handle(ctx context.Context, source string, msg []byte, frameErr
 func (s *Server) serveUDP() {
 	defer s.udpDone.Done()
 	buf := make([]byte, 65536) // the largest datagram
+	var e event.Event
 	for {
 		n, addr, err := s.udp.ReadFrom(buf)
 		if err != nil {
@@ -197,7 +214,7 @@ func (s *Server) serveUDP() {
 		if n == 0 {
 			continue
 		}
-		s.handle(context.Background(), SourceUDP, buf[:n], nil, addr.String(), nil)
+		s.handle(context.Background(), SourceUDP, buf[:n], nil, addr.String(), nil, &e)
 	}
 }
 
@@ -223,10 +240,11 @@ func (s *Server) serveConn(c net.Conn, source string) {
 	}
 	ctx := context.Background()
 	fr := syslog.NewFramer(&deadlineReader{c: c, s: s, idle: idle}, s.cfg.MaxMessageBytes)
+	var e event.Event
 	for {
 		msg, err := fr.Next()
 		if msg != nil {
-			s.handle(ctx, source, msg, err, from, extra)
+			s.handle(ctx, source, msg, err, from, extra, &e)
 		}
 		if err != nil {
 			var fe *syslog.FrameError

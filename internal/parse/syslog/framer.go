@@ -81,6 +81,9 @@ func (e *FrameError) Unwrap() error { return e.Kind }
 // and message and event.original set to the bytes as received.
 // A nil error, or one that is not a *FrameError, leaves dst unchanged.
 func MarkFrameError(dst *event.Event, err error) {
+	if err == nil {
+		return // most messages; errors.As would allocate fe
+	}
 	var fe *FrameError
 	if !errors.As(err, &fe) {
 		return

@@ -1,6 +1,7 @@
 package syslog
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -159,3 +160,32 @@ func trimBOM(s string) string {
 
 var _ gosyslog.Message = (*rfc5424.SyslogMessage)(nil)
 var _ = time.UTC
+
+// TestReusedMachinesKeepNothing: a Parser reuses its RFC 5424 machines
+// from message to message; every go-syslog vector, parsed after all the
+// others (valid and broken) in either order, gives the event a fresh
+// Parser gives.
+func TestReusedMachinesKeepNothing(t *testing.T) {
+	vectors := readVectors(t, "testdata/gosyslog-rfc5424.txt")
+	parse := func(p *Parser, in string) string {
+		var e event.Event
+		err := p.Parse([]byte(in), &e)
+		return fmt.Sprint(fieldsOf(&e), err)
+	}
+	want := make([]string, len(vectors))
+	for i, in := range vectors {
+		want[i] = parse(&Parser{Now: fixedClock(testNow)}, in)
+	}
+	shared := &Parser{Now: fixedClock(testNow)}
+	for pass := range 2 {
+		for k := range vectors {
+			i := k
+			if pass == 1 {
+				i = len(vectors) - 1 - k
+			}
+			if got := parse(shared, vectors[i]); got != want[i] {
+				t.Fatalf("%q after other messages:\n got %s\nwant %s", vectors[i], got, want[i])
+			}
+		}
+	}
+}

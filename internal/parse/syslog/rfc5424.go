@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	gosyslog "github.com/leodido/go-syslog/v4"
 	"github.com/leodido/go-syslog/v4/rfc5424"
 	"github.com/vigil-siem/vigil/internal/event"
 )
@@ -16,10 +17,12 @@ const bom = "\ufeff"
 // When it fails, dst is filled for the failure if final, else left
 // unchanged.
 func (p *Parser) parse5424(msg []byte, pri int, dst *event.Event, final bool) error {
-	// A machine is a few words; one per message keeps Parser free of
-	// shared mutable state.
-	m := rfc5424.NewMachine(rfc5424.WithBestEffort())
-	res, err := m.Parse(msg)
+	m, _ := p.machines.Get().(gosyslog.Machine)
+	if m == nil {
+		m = rfc5424.NewMachine(rfc5424.WithBestEffort())
+	}
+	res, err := m.Parse(msg) // resets the machine's state
+	p.machines.Put(m)
 	sm, _ := res.(*rfc5424.SyslogMessage)
 	if err == nil && sm == nil {
 		err = errors.New("no message")

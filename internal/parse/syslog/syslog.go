@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -70,6 +71,11 @@ type Parser struct {
 	// stamp may lie and still get the current year; beyond it the previous
 	// year is taken. DefaultFutureTolerance when 0.
 	FutureTolerance time.Duration
+
+	// machines are idle RFC 5424 parsing machines: one per message
+	// would be an allocation per message, and a Parser is shared by
+	// every connection of a listener.
+	machines sync.Pool
 }
 
 // ParseError says why a message could not be parsed and where: Offset is
