@@ -1,3 +1,8 @@
+// Package ahocorasick finds many byte patterns in one pass over a text,
+// without allocating. It began as an Aho-Corasick automaton; a dense
+// automaton over the literals of thousands of Sigma rules takes tens of
+// megabytes and misses the cache, so what remains is Anchors (below),
+// which keeps about a hundred bytes per pattern.
 package ahocorasick
 
 import (
@@ -215,14 +220,16 @@ func BuildAnchors(patterns [][]byte) *Anchors {
 // Empty reports whether there is no pattern to find.
 func (a *Anchors) Empty() bool { return a == nil || !a.hasPat }
 
-// Scan calls fn with the id of every pattern occurrence in text (a pattern
-// occurring several times is reported each time), in no particular order.
-func (a *Anchors) Scan(text []byte, fn func(id int32)) {
+// Find calls fn with the id and end offset (exclusive) of every pattern
+// occurrence in text (a pattern occurring several times is reported each
+// time), in no particular order, until fn returns true; it reports
+// whether fn did.
+func (a *Anchors) Find(text []byte, fn func(id int32, end int) bool) bool {
 	if a.Empty() {
-		return
+		return false
 	}
-	if a.bits4 != nil && len(text) >= 4 {
-		a.scanLong(text, fn)
+	if a.bits4 != nil && len(text) >= 4 && a.findLong(text, fn) {
+		return true
 	}
 	if a.bits2 != nil {
 		bm := a.bits2
@@ -237,19 +244,20 @@ func (a *Anchors) Scan(text []byte, fn func(id int32)) {
 			for _, e := range a.short.get(pair) {
 				// The pair matched: check the length and a third byte.
 				p := a.pats[e.id]
-				if i+len(p) <= len(text) && (len(p) < 3 || text[i+2] == p[2]) {
-					fn(e.id)
+				if i+len(p) <= len(text) && (len(p) < 3 || text[i+2] == p[2]) && fn(e.id, i+len(p)) {
+					return true
 				}
 			}
 		}
 	}
+	return false
 }
 
-// scanLong tests the 4 bytes at every offset of text (len(text) >= 4)
+// findLong tests the 4 bytes at every offset of text (len(text) >= 4)
 // against the bitmap of anchors. One 8-byte load gives the 4-byte
 // windows of four consecutive offsets; their four bitmap tests are
 // independent and share one branch, which is rarely taken.
-func (a *Anchors) scanLong(text []byte, fn func(id int32)) {
+func (a *Anchors) findLong(text []byte, fn func(id int32, end int) bool) bool {
 	bm := a.bits4
 	m := uint32(len(bm) - 1)
 	shift := a.shift4 & 31
@@ -265,27 +273,29 @@ func (a *Anchors) scanLong(text []byte, fn func(id int32)) {
 			continue
 		}
 		for j, k := range [4]uint32{k0, k1, k2, k3} {
-			if bit(k)&1 != 0 {
-				a.verify(text, i+j, k, fn)
+			if bit(k)&1 != 0 && a.verify(text, i+j, k, fn) {
+				return true
 			}
 		}
 	}
 	for ; i+4 <= len(text); i++ {
-		if k := binary.LittleEndian.Uint32(text[i:]); bit(k)&1 != 0 {
-			a.verify(text, i, k, fn)
+		if k := binary.LittleEndian.Uint32(text[i:]); bit(k)&1 != 0 && a.verify(text, i, k, fn) {
+			return true
 		}
 	}
+	return false
 }
 
 // verify reports the patterns filed under anchor k that occur in text
-// with their anchor at offset i.
-func (a *Anchors) verify(text []byte, i int, k uint32, fn func(id int32)) {
+// with their anchor at offset i, until fn returns true.
+func (a *Anchors) verify(text []byte, i int, k uint32, fn func(id int32, end int) bool) bool {
 	ents := a.long.get(k)
 	for j := range ents {
 		e := &ents[j]
 		start := i - int(e.off)
-		if start >= 0 && start+int(e.n) <= len(text) && e.equal(text, start, a.pats[e.id]) {
-			fn(e.id)
+		if end := start + int(e.n); start >= 0 && end <= len(text) && e.equal(text, start, a.pats[e.id]) && fn(e.id, end) {
+			return true
 		}
 	}
+	return false
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"regexp/syntax"
 	"sort"
@@ -97,7 +98,7 @@ type leaf struct {
 	eqSet map[string]struct{}
 	// multi finds many folded contains/prefix/suffix literals of an OR
 	// leaf in one pass (those alts are not in alts either).
-	multi     *ahocorasick.Matcher
+	multi     *ahocorasick.Anchors
 	multiKind []uint8
 	multiLen  []int
 	multiPats []alt // for the prefilter
@@ -113,6 +114,27 @@ const minMulti = 6
 
 type compiler struct {
 	e *Engine
+	// multis shares one searcher between the leaves with the same
+	// literals (rules repeat lists of tools, paths and domains).
+	multis map[string]*ahocorasick.Anchors
+}
+
+// anchors returns the searcher of a leaf's literals.
+func (c *compiler) anchors(pats [][]byte) *ahocorasick.Anchors {
+	var key []byte
+	for _, p := range pats {
+		key = binary.AppendUvarint(key, uint64(len(p)))
+		key = append(key, p...)
+	}
+	if a, ok := c.multis[string(key)]; ok {
+		return a
+	}
+	a := ahocorasick.BuildAnchors(pats)
+	if c.multis == nil {
+		c.multis = map[string]*ahocorasick.Anchors{}
+	}
+	c.multis[string(key)] = a
+	return a
 }
 
 // slot returns the slot of an event field name, adding it.
@@ -131,10 +153,14 @@ func (c *compiler) compileRule(r *sigma.Rule) (*crule, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The compiled rule keeps the rule's metadata, not its parsed
+	// detection: the nodes below replace it.
+	meta := *r
+	meta.Detection = sigma.Detection{}
 	cr := &crule{info: &RuleInfo{
 		ID: r.ID, Name: r.Name, Title: r.Title, Level: r.Level, Status: r.Status, Author: r.Author,
 		Description: r.Description, Tags: r.Tags, References: r.References, Fields: tr.Fields,
-		LogSource: tr.LogSource, File: r.File, Line: r.Line, Alert: r.Alert, Correlated: r.Correlated, Rule: r,
+		LogSource: tr.LogSource, File: r.File, Line: r.Line, Alert: r.Alert, Correlated: r.Correlated, Rule: &meta,
 	}}
 	names := make([]string, len(tr.Detection.Searches))
 	for i, s := range tr.Detection.Searches {
@@ -382,7 +408,7 @@ func (c *compiler) leaf(it *sigma.Item) (*leaf, error) {
 				kept = append(kept, a)
 			}
 			l.alts = kept
-			l.multi = ahocorasick.Build(pats)
+			l.multi = c.anchors(pats)
 		}
 	}
 	return l, nil

@@ -21,6 +21,7 @@ package engine
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,11 @@ type Options struct {
 	// DisablePrefilter evaluates every routed rule on every event (the
 	// naive baseline, for benchmarks and cross-checks).
 	DisablePrefilter bool
+
+	// keepBuildData keeps what only the prefilter's construction needs
+	// (the literals of the leaves' searchers, the alternatives'
+	// patterns), for tests that compute gates after Compile.
+	keepBuildData bool
 }
 
 // RuleInfo describes a compiled rule to the code that receives matches.
@@ -66,7 +72,9 @@ type RuleInfo struct {
 	Alert bool
 	// Correlated is true when correlation rules reference the rule.
 	Correlated bool
-	// Rule is the rule as loaded (before pipelines).
+	// Rule is the rule as loaded (before pipelines), without its
+	// detection section (compiled into the engine; use the RuleSet given
+	// to Compile for the parsed one).
 	Rule *sigma.Rule
 }
 
@@ -232,9 +240,38 @@ func Compile(rs *sigma.RuleSet, opts Options) (*Engine, error) {
 		}
 	}
 	e.buildPrefilter(c)
+	if !opts.keepBuildData {
+		e.dropBuildData()
+	}
 	e.names = newNameTable(e.fieldIdx)
 	e.pool.New = func() any { return e.NewWorker() }
 	return e, nil
+}
+
+// dropBuildData lets go of what only compiling needed: with the full
+// SigmaHQ set it is tens of megabytes the garbage collector would
+// otherwise walk for the life of the process.
+func (e *Engine) dropBuildData() {
+	for _, r := range e.rules {
+		for _, nd := range r.nodes {
+			l := nd.leaf
+			if l == nil {
+				continue
+			}
+			l.multiPats = nil
+			for i := range l.alts {
+				l.alts[i].pat = nil
+			}
+			// alts was filtered in place: let go of the spare capacity.
+			switch {
+			case len(l.alts) == 0:
+				l.alts = nil
+			case cap(l.alts) > len(l.alts):
+				l.alts = slices.Clone(l.alts)
+			}
+		}
+	}
+	e.regexCache = nil
 }
 
 // Match evaluates ev with a pooled worker and calls fn for each matching

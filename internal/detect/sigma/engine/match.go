@@ -51,8 +51,8 @@ type Worker struct {
 	routeKey     []byte
 	routeScratch routeResult
 
-	hitFn   func(int32)
-	kwHitFn func(int32)
+	hitFn   func(id int32, end int) bool
+	kwHitFn func(id int32, end int) bool
 	match   Match
 
 	nEvents, nEval, nSkip, nMatch uint64
@@ -164,7 +164,7 @@ func (w *Worker) Match(ev *event.Event, fn func(*Match)) int {
 					v := w.foldedSlot(s)
 					if fs.ac != nil {
 						w.curRefs = fs.refs
-						fs.ac.Scan(v, w.hitFn)
+						fs.ac.Find(v, w.hitFn)
 					}
 					if fs.hex != nil {
 						w.scanHex(v, fs.hex)
@@ -272,8 +272,12 @@ func (w *Worker) scanHex(v []byte, set map[string][]gateRef) {
 	}
 }
 
-// onHit handles a prefilter hit: pattern id in w.curRefs.
-func (w *Worker) onHit(id int32) { w.activate(w.curRefs[id]) }
+// onHit handles a prefilter hit: pattern id in w.curRefs. It never stops
+// the search.
+func (w *Worker) onHit(id int32, _ int) bool {
+	w.activate(w.curRefs[id])
+	return false
+}
 
 // gateState is the part of a rule's scanned clauses an event contains.
 type gateState struct {
@@ -333,7 +337,7 @@ func (w *Worker) passChecks(r *crule) bool {
 	return true
 }
 
-func (w *Worker) onKwHit(id int32) { w.onHit(id) }
+func (w *Worker) onKwHit(id int32, end int) bool { return w.onHit(id, end) }
 
 // scanKeywords searches the keyword fields for the keyword literals,
 // except the values the searchers of their fields have covered.
@@ -344,13 +348,13 @@ func (w *Worker) scanKeywords(c *combo) {
 			if s := w.fieldSlot[i]; s >= 0 && c.kwCovered[s] && w.slotVal[s] == w.ev.Fields[i].Value {
 				continue
 			}
-			ac.Scan(w.foldedField(i), w.kwHitFn)
+			ac.Find(w.foldedField(i), w.kwHitFn)
 		}
 		return
 	}
 	for _, s := range e.kwSlots {
 		if w.slotEpoch[s] == w.epoch && !c.kwCovered[s] {
-			ac.Scan(w.foldedSlot(s), w.kwHitFn)
+			ac.Find(w.foldedSlot(s), w.kwHitFn)
 		}
 	}
 }

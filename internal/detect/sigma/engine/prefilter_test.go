@@ -30,7 +30,7 @@ func compileRules(t *testing.T, detections ...string) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Compile(&sigma.RuleSet{Rules: rules}, Options{Pipelines: []*pipeline.Pipeline{pl}})
+	e, err := Compile(&sigma.RuleSet{Rules: rules}, Options{Pipelines: []*pipeline.Pipeline{pl}, keepBuildData: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,4 +476,63 @@ func TestHasRun(t *testing.T) {
 			t.Fatalf("hasRun(%q, %d) = %v, want %v", b, n, got, want)
 		}
 	}
+}
+
+// TestMultiLeafRandom compares leaves whose many literals one searcher
+// finds (contains, prefixes and suffixes of one to nine bytes, some
+// shorter than the searcher's 4-byte anchors) with the same values as
+// separate selections, each matched on its own, on random values: the
+// shared searcher must match exactly when one of the literals does.
+func TestMultiLeafRandom(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	alpha := "ab.x/" // no wildcard or escape characters
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.Intn(len(alpha))]
+		}
+		return string(b)
+	}
+	mods := []string{"contains", "startswith", "endswith"}
+	for iter := 0; iter < 40; iter++ {
+		var multi, split, cond strings.Builder
+		multi.WriteString("  sel:\n    F:\n")
+		for i := 0; i < minMulti+rng.Intn(8); i++ {
+			lit := word(1 + rng.Intn(9))
+			m := mods[rng.Intn(len(mods))]
+			star := map[string]string{"contains": "*" + lit + "*", "startswith": lit + "*", "endswith": "*" + lit}[m]
+			fmt.Fprintf(&multi, "      - '%s'\n", star)
+			fmt.Fprintf(&split, "  s%d:\n    F|%s: '%s'\n", i, m, lit)
+			if i > 0 {
+				cond.WriteString(" or ")
+			}
+			fmt.Fprintf(&cond, "s%d", i)
+		}
+		multi.WriteString("  condition: sel\n")
+		split.WriteString("  condition: " + cond.String() + "\n")
+		em := compileDetection(t, multi.String(), true)
+		es := compileDetection(t, split.String(), false)
+		if !leafHasMulti(em) || leafHasMulti(es) {
+			t.Fatalf("the leaf of the first rule must use one searcher, the second's none\n%s\n%s", multi.String(), split.String())
+		}
+		wm, ws := em.NewWorker(), es.NewWorker()
+		for j := 0; j < 200; j++ {
+			e := ev("F=" + word(rng.Intn(24)))
+			got, want := wm.Match(e, func(*Match) {}), ws.Match(e, func(*Match) {})
+			if got != want {
+				t.Fatalf("value %q: %d matches with one searcher, %d with separate selections\n%s", e.Fields[1].Value, got, want, multi.String())
+			}
+		}
+	}
+}
+
+func leafHasMulti(e *Engine) bool {
+	for _, r := range e.rules {
+		for _, nd := range r.nodes {
+			if nd.leaf != nil && nd.leaf.multi != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
