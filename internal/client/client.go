@@ -59,6 +59,8 @@ func NewWithTimeout(server, token string, insecure bool, timeout time.Duration) 
 	tr.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = timeout
 	tr.ResponseHeaderTimeout = timeout
+	// Imports keep several requests in flight: keep their connections.
+	tr.MaxIdleConnsPerHost = 16
 	return &Client{BaseURL: strings.TrimRight(server, "/"), Token: token, HTTP: &http.Client{Transport: tr}, timeout: timeout}
 }
 

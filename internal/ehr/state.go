@@ -28,6 +28,14 @@ type FileState struct {
 	Offset int64 `json:"offset"`
 	Line   int   `json:"line"`
 	Rows   int64 `json:"rows"`
+	// Lanes and LaneLines: an import sending its rows in several lanes
+	// (a row's lane chosen by its user, each lane one request at a time)
+	// records, per lane, the line of the last row the server
+	// acknowledged. Offset and Line are then the first row some lane has
+	// not had acknowledged, and resuming skips the rows of each lane up
+	// to its line. Empty for an import in one lane.
+	Lanes     int   `json:"lanes,omitempty"`
+	LaneLines []int `json:"lane_lines,omitempty"`
 	// Done is set when the whole file was handled.
 	Done    bool      `json:"done,omitempty"`
 	ModTime time.Time `json:"mod_time,omitzero"`

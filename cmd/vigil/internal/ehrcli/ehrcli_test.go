@@ -83,15 +83,6 @@ func (s *server) events(t *testing.T) []event.Event {
 	}
 }
 
-func users(evs []event.Event) []string {
-	var u []string
-	for _, e := range evs {
-		u = append(u, e.Value("user.name"))
-	}
-	sort.Strings(u)
-	return u
-}
-
 func TestImportEpic(t *testing.T) {
 	s := newServer(t, bus.Config{})
 	c := client.New(s.url, s.token, false)
@@ -134,6 +125,15 @@ func TestImportEpic(t *testing.T) {
 }
 
 func TestImportResumes(t *testing.T) {
+	for _, lanes := range []int{1, 3} {
+		t.Run(fmt.Sprintf("lanes=%d", lanes), func(t *testing.T) { testImportResumes(t, lanes) })
+	}
+}
+
+// testImportResumes interrupts an import on a full bus and resumes it
+// until done: every row is stored exactly once, in lanes too (where rows
+// after the resumed offset were acknowledged already in other lanes).
+func testImportResumes(t *testing.T, lanes int) {
 	// A bus so small that the import stops partway.
 	s := newServer(t, bus.Config{MaxBytes: 24 << 10, MaxBatchBytes: 8 << 10})
 	c := client.New(s.url, s.token, false)
@@ -143,27 +143,27 @@ func TestImportResumes(t *testing.T) {
 	b.WriteString("ACCESS_INSTANT,USER_ID,PAT_MRN_ID,METRIC_NAME\n")
 	var want []string
 	for i := range 200 {
-		u := fmt.Sprintf("user%03d", i)
-		want = append(want, u)
-		fmt.Fprintf(&b, "2024-03-12 10:00:00,%s,MRN%d,%s\n", u, i, strings.Repeat("VIEW ", 10))
+		want = append(want, fmt.Sprintf("MRN%03d", i))
+		fmt.Fprintf(&b, "2024-03-12 10:00:00,user%02d,MRN%03d,%s\n", i%13, i, strings.Repeat("VIEW ", 10))
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	state := filepath.Join(t.TempDir(), "state.json")
-	opt := ImportOptions{Mapping: m, StatePath: state, ChunkEvents: 20}
+	opt := ImportOptions{Mapping: m, StatePath: state, ChunkEvents: 20, Lanes: lanes}
 	st, err := Import(context.Background(), c, path, opt)
 	if err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("import on a full bus: %+v %v", st, err)
 	}
-	got := users(s.events(t)) // consuming frees the bus
+	got := patients(s.events(t)) // consuming frees the bus
 	if len(got) == 0 || len(got) == 200 {
 		t.Fatalf("%d events before the interruption", len(got))
 	}
 	opt.Resume = true
+	opt.Lanes = 1 // a resumed import keeps the lanes it began with
 	for range 50 {
 		st, err = Import(context.Background(), c, path, opt)
-		got = append(got, users(s.events(t))...)
+		got = append(got, patients(s.events(t))...)
 		if err == nil {
 			break
 		}
@@ -176,12 +176,62 @@ func TestImportResumes(t *testing.T) {
 	}
 	sort.Strings(got)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("after resuming: %d events, want 200 without duplicates", len(got))
+		t.Fatalf("after resuming: %d events, want 200 without duplicates: %v", len(got), got)
 	}
 	// A file changed since: refused with --resume.
 	os.WriteFile(path, []byte(b.String()+"2024-03-12 10:00:00,late,MRN,VIEW\n"), 0o644)
 	if _, err := Import(context.Background(), c, path, opt); !errors.Is(err, ErrChanged) {
 		t.Fatalf("changed file: %v", err)
+	}
+}
+
+func patients(evs []event.Event) []string {
+	var p []string
+	for _, e := range evs {
+		p = append(p, e.Value("healthcare.patient.id"))
+	}
+	return p
+}
+
+// TestImportLanesKeepUserOrder: with requests in flight in several lanes,
+// every row is stored once and each user's rows reach the bus in the
+// file's order.
+func TestImportLanesKeepUserOrder(t *testing.T) {
+	s := newServer(t, bus.Config{})
+	c := client.New(s.url, s.token, false)
+	m, _ := ehr.Preset("epic")
+	path := filepath.Join(t.TempDir(), "access.csv")
+	var b strings.Builder
+	b.WriteString("ACCESS_INSTANT,USER_ID,PAT_MRN_ID,METRIC_NAME\n")
+	const rows = 3000
+	for i := range rows {
+		fmt.Fprintf(&b, "2024-03-12 10:00:00,user%02d,MRN%05d,VIEW\n", i%37, i)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Import(context.Background(), c, path, ImportOptions{Mapping: m, ChunkEvents: 50, Lanes: 4})
+	if err != nil || st.Stored != rows || st.Rows != rows {
+		t.Fatalf("%+v %v", st, err)
+	}
+	evs := s.events(t)
+	if len(evs) != rows {
+		t.Fatalf("%d events, want %d", len(evs), rows)
+	}
+	last := map[string]string{}
+	inOrder := true
+	for i, e := range evs {
+		u, p := e.Value("user.name"), e.Value("healthcare.patient.id")
+		if p <= last[u] {
+			t.Fatalf("event %d: %s's %s after %s", i, u, p, last[u])
+		}
+		last[u] = p
+		if i > 0 && p < evs[i-1].Value("healthcare.patient.id") {
+			inOrder = false
+		}
+	}
+	if inOrder {
+		t.Fatal("the bus holds the file's order: the rows did not go in lanes")
 	}
 }
 
