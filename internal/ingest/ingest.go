@@ -188,37 +188,78 @@ func eventSize(e *event.Event) int {
 	return n
 }
 
+// Annotator is a Publisher that completes events before they are stored
+// (the privacy annotation wraps the bus). Sources holding decoded events
+// (PublishAll, Pending) hand them to AnnotateEvents and publish the
+// encoded result to Inner: the annotator then neither decodes nor
+// re-encodes what they have just encoded. Publish still annotates an
+// encoded batch (the streaming sources' Batcher).
+type Annotator interface {
+	Publisher
+	// AnnotateEvents completes events in place.
+	AnnotateEvents(ctx context.Context, events []event.Event)
+	// Inner takes the annotated batches.
+	Inner() Publisher
+}
+
 // PublishAll publishes events in as few batches as the bus allows, waiting
 // for each to be stored. It returns how many events (a prefix of events)
-// are stored; on error the rest are not.
+// are stored; on error the rest are not. Through an Annotator, the events
+// are annotated in place first.
 func PublishAll(ctx context.Context, pub Publisher, source string, events []event.Event) (int, error) {
+	if a, ok := pub.(Annotator); ok {
+		a.AnnotateEvents(ctx, events)
+		pub = a.Inner()
+	}
 	max := pub.MaxBatchBytes() - batchOverhead
-	var buf []byte
-	start, size := 0, 0
-	for i := 0; i <= len(events); i++ {
-		if i < len(events) {
-			s := eventSize(&events[i])
-			if s > max {
-				return start, fmt.Errorf("event of %d bytes exceeds the bus batch limit", s)
+	for i := range events {
+		if s := eventSize(&events[i]); s > max {
+			// What comes before is stored; nothing from it on.
+			n, err := publishCut(ctx, pub, source, events[:i], max)
+			if err == nil {
+				err = fmt.Errorf("event of %d bytes exceeds the bus batch limit", s)
 			}
-			if size+s <= max || i == start {
-				size += s
-				continue
-			}
-		}
-		if i == start {
-			break
-		}
-		buf = event.AppendBatch(buf[:0], events[start:i])
-		if err := publishWaiting(ctx, pub, source, buf); err != nil {
-			return start, err
-		}
-		start, size = i, 0
-		if i < len(events) {
-			size = eventSize(&events[i])
+			return n, err
 		}
 	}
-	return len(events), nil
+	return publishCut(ctx, pub, source, events, max)
+}
+
+// publishCut publishes events (none larger than max) in batches of at
+// most max bytes, in order; it returns how many are stored.
+func publishCut(ctx context.Context, pub Publisher, source string, events []event.Event, max int) (int, error) {
+	var (
+		buf    []byte
+		stored int
+		err    error
+	)
+	cutBatches(events, max, func(evs []event.Event) {
+		if err != nil {
+			return
+		}
+		buf = event.AppendBatch(buf[:0], evs)
+		if err = publishWaiting(ctx, pub, source, buf); err == nil {
+			stored += len(evs)
+		}
+	})
+	return stored, err
+}
+
+// cutBatches calls fn with consecutive runs of events of at most max
+// bytes (eventSize), each at least one event.
+func cutBatches(events []event.Event, max int, fn func([]event.Event)) {
+	start, size := 0, 0
+	for i := range events {
+		s := eventSize(&events[i])
+		if i > start && size+s > max {
+			fn(events[start:i])
+			start, size = i, 0
+		}
+		size += s
+	}
+	if start < len(events) {
+		fn(events[start:])
+	}
 }
 
 // FullWait is how long a request publishing synchronously (HTTP) waits

@@ -217,7 +217,7 @@ func TestHealth(t *testing.T) {
 // batches within the bus limit, and stops at an event too large.
 func TestPendingMatchesPublishAll(t *testing.T) {
 	b, c := openBus(t, bus.Config{MaxBatchBytes: 64 << 10})
-	p := NewPending(b)
+	p := NewPending(context.Background(), b)
 	evs := mk(300, 1000)
 	for _, e := range evs {
 		p.Add(e)
@@ -233,7 +233,7 @@ func TestPendingMatchesPublishAll(t *testing.T) {
 	if len(got) != 300 || batches < 5 || got[299].Value("message") != evs[299].Value("message") {
 		t.Fatalf("%d events in %d batches", len(got), batches)
 	}
-	p = NewPending(b)
+	p = NewPending(context.Background(), b)
 	for _, e := range append(mk(3, 10), mk(1, 200<<10)...) {
 		p.Add(e)
 	}

@@ -19,8 +19,10 @@ const pendingBatchBytes = 1 << 20
 // are a prefix, and an event too large for a bus batch stops the request
 // there.
 type Pending struct {
-	max     int // encode at this size
-	busMax  int // the largest event a batch can carry
+	ctx     context.Context
+	ann     Annotator // nil: events go out as added
+	max     int       // encode at this size
+	busMax  int       // the largest event a batch can carry
 	cur     []event.Event
 	curSize int
 	batches []encoded
@@ -34,10 +36,17 @@ type encoded struct {
 	events int
 }
 
-// NewPending returns an empty Pending for batches pub accepts.
-func NewPending(pub Publisher) *Pending {
+// NewPending returns an empty Pending for batches pub accepts. When pub
+// is an Annotator, Pending annotates the events it holds before encoding
+// them (with ctx: the request's) and Publish must be given the same pub.
+func NewPending(ctx context.Context, pub Publisher) *Pending {
 	busMax := pub.MaxBatchBytes() - batchOverhead
-	return &Pending{max: min(busMax, pendingBatchBytes), busMax: busMax}
+	p := &Pending{ctx: ctx, max: min(busMax, pendingBatchBytes), busMax: busMax}
+	if a, ok := pub.(Annotator); ok {
+		p.ann = a
+		p.busMax = a.Inner().MaxBatchBytes() - batchOverhead
+	}
+	return p
 }
 
 // Len is the number of events added.
@@ -69,7 +78,15 @@ func (p *Pending) flush() {
 	if len(p.cur) == 0 {
 		return
 	}
-	p.batches = append(p.batches, encoded{data: event.AppendBatch(nil, p.cur), events: len(p.cur)})
+	if p.ann == nil {
+		p.batches = append(p.batches, encoded{data: event.AppendBatch(nil, p.cur), events: len(p.cur)})
+	} else {
+		p.ann.AnnotateEvents(p.ctx, p.cur)
+		// What the annotation added may not fit one batch any more.
+		cutBatches(p.cur, p.busMax, func(evs []event.Event) {
+			p.batches = append(p.batches, encoded{data: event.AppendBatch(nil, evs), events: len(evs)})
+		})
+	}
 	clear(p.cur)
 	p.cur, p.curSize = p.cur[:0], 0
 }
@@ -88,6 +105,9 @@ func (p *Pending) Bytes() int {
 // are stored.
 func (p *Pending) Publish(ctx context.Context, pub Publisher, source string) (int, error) {
 	p.flush()
+	if p.ann != nil {
+		pub = p.ann.Inner() // annotated already
+	}
 	stored := 0
 	for _, b := range p.batches {
 		if err := publishWaiting(ctx, pub, source, b.data); err != nil {

@@ -9,13 +9,13 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
 )
 
-// Publisher stores encoded batches (the bus; ingest.Publisher).
-type Publisher interface {
-	Publish(ctx context.Context, source string, batch []byte) (uint64, error)
-	MaxBatchBytes() int
-}
+// Publisher stores encoded batches (the bus).
+type Publisher = ingest.Publisher
+
+var _ ingest.Annotator = (*Annotator)(nil)
 
 // Annotator gives access events their healthcare context and explanation
 // before they are stored, so that the stored event, the search, the
@@ -55,6 +55,16 @@ func (a *Annotator) Publish(ctx context.Context, source string, batch []byte) (u
 	}
 	return a.publish(ctx, source, evs)
 }
+
+// AnnotateEvents annotates decoded events in place (ingest.Annotator):
+// sources that hold their events decoded call it and publish the encoding
+// to Inner, saving the decoding and re-encoding of Publish.
+func (a *Annotator) AnnotateEvents(ctx context.Context, evs []event.Event) {
+	a.Annotate(ctx, evs)
+}
+
+// Inner is the publisher the annotated batches go to (ingest.Annotator).
+func (a *Annotator) Inner() Publisher { return a.Next }
 
 func (a *Annotator) publish(ctx context.Context, source string, evs []event.Event) (uint64, error) {
 	out := event.AppendBatch(nil, evs)

@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
 	"github.com/vigil-siem/vigil/internal/directory"
 	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/ingest"
 	"github.com/vigil-siem/vigil/internal/parse/hl7"
 )
 
@@ -201,5 +202,43 @@ func TestAnnotatorDetect(t *testing.T) {
 	a.Detect(ctx, &ev)
 	if ev.Value(FieldExplanation) != ExplainCareTeam {
 		t.Fatalf("not annotated: %v", ev.Fields)
+	}
+}
+
+// Sources holding decoded events (an HTTP request's Pending, PublishAll)
+// have them annotated in place and published to the bus in batches within
+// its limit, annotation included.
+func TestAnnotatorDecodedEvents(t *testing.T) {
+	ctx := context.Background()
+	a, c, dir := annotator(t, 40<<10)
+	admit(t, dir, 1, "MRN1", "20240312080000")
+	at := tm("2024-03-12T10:00:00Z")
+	p := ingest.NewPending(ctx, a)
+	const n = 400
+	for range n {
+		p.Add(ehrAccess("nurse.ann", "MRN1", at))
+	}
+	if stored, err := p.Publish(ctx, a, "http"); err != nil || stored != n {
+		t.Fatalf("stored %d: %v", stored, err)
+	}
+	evs := []event.Event{ehrAccess("stranger", "MRN1", at), ehrAccess("nurse.ann", "MRN1", at)}
+	if stored, err := ingest.PublishAll(ctx, a, "http", evs); err != nil || stored != 2 {
+		t.Fatalf("PublishAll stored %d: %v", stored, err)
+	}
+	var got []event.Event
+	for _, b := range c.batches {
+		got = append(got, b...)
+	}
+	if len(got) != n+2 || len(c.batches) < 3 {
+		t.Fatalf("%d events in %d batches", len(got), len(c.batches))
+	}
+	for i, ev := range got {
+		want, explained := ExplainCareTeam, "true"
+		if i == n {
+			want, explained = "none", "false" // the stranger
+		}
+		if ev.Value(FieldExplanation) != want || ev.Value(FieldExplained) != explained {
+			t.Fatalf("event %d: explanation %q, want %q: %v", i, ev.Value(FieldExplanation), want, ev.Fields)
+		}
 	}
 }

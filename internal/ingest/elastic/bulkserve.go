@@ -36,7 +36,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 	arrived := h.Now()
 	items := make([]item, 0, 64)
 	// Encoded into bus batches as they come (see ingest.Pending).
-	events := ingest.NewPending(h.Pub)
+	events := ingest.NewPending(r.Context(), h.Pub)
 	reject := func(it *item, status int, typ, reason string) {
 		it.status, it.errType, it.reason = status, typ, reason
 		h.Metrics.Rejected.WithLabelValues(Source).Inc()

@@ -408,7 +408,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Metrics.Bytes.WithLabelValues(SourceHTTP).Add(float64(len(data)))
 	arrived := now()
-	events := ingest.NewPending(h.Pub)
+	events := ingest.NewPending(r.Context(), h.Pub)
 	bad := 0
 	add := func(msg []byte) {
 		var e event.Event

@@ -357,7 +357,7 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(data)))
 	arrived := h.now()
-	events := ingest.NewPending(h.Pub)
+	events := ingest.NewPending(r.Context(), h.Pub)
 	err := Split(data, h.maxEvent(), func(n int, obj []byte) error {
 		e := event.Event{Fields: make([]event.Field, 0, 32)}
 		st, err := ToEvent(&e, obj, meta)
@@ -391,7 +391,7 @@ func (h *Handler) raw(w http.ResponseWriter, r *http.Request) {
 	data := buf.Bytes()
 	h.Metrics.Bytes.WithLabelValues(Source).Add(float64(len(data)))
 	arrived := h.now()
-	events := ingest.NewPending(h.Pub)
+	events := ingest.NewPending(r.Context(), h.Pub)
 	var bad *EventError
 	max := h.maxEvent()
 	for n := 0; len(data) > 0; {
