@@ -428,7 +428,12 @@ func (e *Engine) ExplainBatch(ctx context.Context, accs []enrich.Access) []Expla
 			continue
 		}
 		if groups := e.groups.get(a.Department, a.Role).learn; len(groups) > 0 {
-			obs = append(obs, observation{groups: groups, feats: ps[i].feats, user: a.User, patient: a.Patient, at: a.At, residual: ps[i].direct == nil})
+			// An access a link (an order, a result …) explains still
+			// teaches the department's patterns: the work the feeds do
+			// not cover (a verbal order, an interface down) is explained
+			// by them.
+			residual := ps[i].direct == nil || ps[i].direct.Detail != ""
+			obs = append(obs, observation{groups: groups, feats: ps[i].feats, user: a.User, patient: a.Patient, at: a.At, residual: residual})
 		}
 	}
 	e.miner.observe(obs)

@@ -23,6 +23,7 @@ const (
 	KindWinLogon                   // Windows Security 4624/4625, Winlogbeat JSON over HTTP
 	KindSSH                        // sshd line over syslog
 	KindSudo                       // sudo line over syslog
+	KindClinical                   // HL7 order, pharmacy, result or scheduling message over MLLP (orders.go)
 )
 
 // Intent is one event to produce: who does what to whom, when. Intents
@@ -47,6 +48,7 @@ type Intent struct {
 	Flag     bool   // break-glass (EHR), emergency purpose of use (FHIR)
 	Reason   string // break-glass justification; sudo command; logon type
 	Rol      []rolChange
+	By, W2   *Worker // clinical messages: the ordering physician; a second person filling it
 }
 
 // rolChange is a ROL segment of an ADT message.
@@ -120,6 +122,9 @@ type PlanOptions struct {
 	Patients  int     // default 600 (or from Beds)
 	Activity  float64 // background volume multiplier (default 1)
 	Incidents bool    // inject incidents (default true through Config)
+	// Orders sends the ancillary feeds: order, pharmacy, result and
+	// scheduling messages for the ancillary work (orders.go).
+	Orders bool
 	// Rounds injects the privacy incidents this many times over the
 	// period (default 1), by other staff on other patients each time.
 	Rounds int
@@ -180,9 +185,14 @@ const (
 var linuxServers = []string{"ehr-db-01", "pacs-app-01", "fhir-api-01", "mirth-01"}
 
 type planner struct {
-	opt   PlanOptions
-	h     *Hospital
-	rng   *rand.Rand
+	opt  PlanOptions
+	h    *Hospital
+	rng  *rand.Rand
+	orng *rand.Rand // the ancillary feeds' own (orders.go)
+	cseq int        // clinical messages planned
+	// study and tech: the imaging study in progress, for its result.
+	study string
+	tech  *Worker
 	plan  *Plan
 	end   time.Time
 	seq   int
@@ -230,7 +240,8 @@ func NewPlan(opt PlanOptions) *Plan {
 		opt.Baseline = enrich.DefaultBaselineConfig()
 	}
 	h := NewHospitalOf(prof, opt.Seed, opt.Staff, opt.Patients)
-	p := &planner{opt: opt, h: h, rng: rand.New(rand.NewPCG(opt.Seed, 0x706c616e)), end: opt.Start.Add(opt.Span),
+	p := &planner{opt: opt, h: h, rng: rand.New(rand.NewPCG(opt.Seed, 0x706c616e)),
+		orng: rand.New(rand.NewPCG(opt.Seed, 0x6f726473)), end: opt.Start.Add(opt.Span),
 		busy: map[*Patient]bool{}, off: map[*Worker]bool{}, actors: map[*Worker]bool{}, targets: map[*Patient]bool{}}
 	p.plan = &Plan{Opt: opt, H: h}
 	// One member of staff left the day before the period starts; their
@@ -695,7 +706,13 @@ func (p *planner) ehr(w *Worker, e *Encounter, at time.Time, action string, inci
 	if !p.within(at) {
 		return nil
 	}
-	return p.add(Intent{T: at, Kind: KindEHR, W: w, P: e.P, Enc: e, Action: action, Host: w.Workstation, IP: w.WSIP, OK: true, Incident: incident})
+	n := len(p.plan.Intents)
+	in := p.add(Intent{T: at, Kind: KindEHR, W: w, P: e.P, Enc: e, Action: action, Host: w.Workstation, IP: w.WSIP, OK: true, Incident: incident})
+	if len(p.plan.Intents) == n {
+		return in // not planned (one's own record)
+	}
+	p.feeds(*in)
+	return &p.plan.Intents[n] // feeds may have grown the slice
 }
 
 // logons plans Windows logons at the start of every shift, screen

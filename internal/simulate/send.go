@@ -141,7 +141,7 @@ func (n *netSender) sendEarly(ctx context.Context, batch []*Intent) (int64, erro
 	for _, in := range batch {
 		data := n.r.render(in)
 		total += int64(len(data))
-		if in.Kind != KindADT {
+		if !hl7Kind(in.Kind) {
 			n.frames = fmt.Appendf(n.frames, "%d ", len(data))
 			n.frames = append(n.frames, data...)
 			continue

@@ -59,6 +59,9 @@ type Config struct {
 	Beds, Rounds int
 	Location     *time.Location
 	NoIncidents  bool
+	// Orders sends the ancillary feeds (order, pharmacy, result and
+	// scheduling messages) over MLLP; see PlanOptions.Orders.
+	Orders bool
 	// Baseline is the server's usual-hours warm-up (to place the
 	// outside-hours incident); default the enricher's.
 	Baseline enrich.BaselineConfig
@@ -170,7 +173,7 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 		return nil, err
 	}
 	plan := NewPlan(PlanOptions{Seed: cfg.Seed, Start: cfg.Start, Span: cfg.Span, Location: cfg.Location, Staff: cfg.Staff,
-		Patients: cfg.Patients, Activity: cfg.Activity, Incidents: !cfg.NoIncidents, Baseline: cfg.Baseline, Profile: cfg.Profile, Beds: cfg.Beds,
+		Patients: cfg.Patients, Activity: cfg.Activity, Incidents: !cfg.NoIncidents, Orders: cfg.Orders, Baseline: cfg.Baseline, Profile: cfg.Profile, Beds: cfg.Beds,
 		Rounds: cfg.Rounds})
 	st := &Stats{SimStart: cfg.Start, SimEnd: cfg.Start.Add(cfg.Span), Events: map[string]int{}, Incidents: len(plan.Incidents),
 		Skipped: plan.Skipped}
@@ -209,7 +212,7 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 }
 
 // lanes: the syslog and MLLP sources go first, the HTTP ones Lag later.
-func early(k IntentKind) bool { return k == KindADT || k == KindATNA || k == KindSSH || k == KindSudo }
+func early(k IntentKind) bool { return hl7Kind(k) || k == KindATNA || k == KindSSH || k == KindSudo }
 
 // sender sends batches of intents of one lane.
 type sender interface {
@@ -218,7 +221,7 @@ type sender interface {
 }
 
 func sourceName(k IntentKind) string {
-	return [...]string{"hl7-mllp", "ehr", "fhir", "atna-syslog", "windows", "linux-syslog", "linux-syslog"}[k]
+	return [...]string{"hl7-mllp", "ehr", "fhir", "atna-syslog", "windows", "linux-syslog", "linux-syslog", "hl7-mllp"}[k]
 }
 
 // stream paces the plan's intents to the wall clock in two lanes.
@@ -361,6 +364,8 @@ func (r *renderer) render(in *Intent) []byte {
 	switch in.Kind {
 	case KindADT:
 		return r.adt(in)
+	case KindClinical:
+		return r.clinical(in)
 	case KindEHR:
 		return []byte(r.ehrRow(in))
 	case KindFHIR:

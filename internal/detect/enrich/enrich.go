@@ -163,6 +163,7 @@ type Enricher struct {
 	staffMu       sync.Mutex // guards the refresh of staff and sections
 	staff         atomic.Pointer[staffIndex]
 	sections      atomic.Pointer[sectionIndex]
+	clinical      atomic.Uint64 // order, result … messages seen (sections learnt from them)
 
 	events, workerLookups, patientLookups, rosterSearches, lookupErrors atomic.Uint64
 	// forgets counts the patients dropped from the cache: a record read
@@ -297,6 +298,7 @@ func (e *Enricher) Save() error {
 type view struct {
 	module, category, user, patient, authority string
 	dept, role, breakGlass                     string
+	hl7Type                                    string // healthcare.hl7.message_type
 }
 
 func (v *view) read(ev *event.Event) {
@@ -319,6 +321,8 @@ func (v *view) read(ev *event.Event) {
 			v.role = f.Value
 		case "healthcare.break_glass":
 			v.breakGlass = f.Value
+		case "healthcare.hl7.message_type":
+			v.hl7Type = f.Value
 		}
 	}
 }
@@ -510,6 +514,11 @@ func (e *Enricher) enrichView(ctx context.Context, ev *event.Event, acc *Access,
 	if hl7 {
 		e.forgets.Add(1)
 		e.patients.remove("|" + v.patient)
+		if v.hl7Type != "ADT" {
+			// An order or result may teach which departments fill a
+			// section.
+			e.clinical.Add(1)
+		}
 	}
 	p := e.patient(ctx, v.patient, authority, hl7)
 	if !access || v.user == "" {
@@ -1164,18 +1173,27 @@ const maxLinks = 200
 type sectionIndex struct {
 	depts   map[string][]string
 	fetched time.Time
+	seen    uint64 // clinical messages seen when read
+}
+
+// fresh reports whether the index may be used: read within CacheTTL, and
+// before the clinical messages seen since doubled (at most 1,000 more) —
+// a fast import learns its sections from its first results.
+func (s *sectionIndex) fresh(now time.Time, ttl time.Duration, seen uint64) bool {
+	return s != nil && now.Sub(s.fetched) < ttl && seen-s.seen < max(1, min(1000, s.seen))
 }
 
 // sectionDepartments returns the departments filling each section, read
-// again at most every CacheTTL.
+// again every CacheTTL and as order and result messages arrive (fresh).
 func (e *Enricher) sectionDepartments(ctx context.Context) map[string][]string {
 	now := e.cfg.Now()
-	if s := e.sections.Load(); s != nil && now.Sub(s.fetched) < e.cfg.CacheTTL {
+	seen := e.clinical.Load()
+	if s := e.sections.Load(); s.fresh(now, e.cfg.CacheTTL, seen) {
 		return s.depts
 	}
 	e.staffMu.Lock()
 	defer e.staffMu.Unlock()
-	if s := e.sections.Load(); s != nil && now.Sub(s.fetched) < e.cfg.CacheTTL {
+	if s := e.sections.Load(); s.fresh(now, e.cfg.CacheTTL, seen) {
 		return s.depts
 	}
 	m, err := e.cfg.Directory.SectionDepartments(ctx)
@@ -1186,7 +1204,7 @@ func (e *Enricher) sectionDepartments(ctx context.Context) map[string][]string {
 		}
 		return nil
 	}
-	e.sections.Store(&sectionIndex{depts: m, fetched: now})
+	e.sections.Store(&sectionIndex{depts: m, fetched: now, seen: seen})
 	return m
 }
 

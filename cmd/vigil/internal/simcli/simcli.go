@@ -30,6 +30,7 @@ type Options struct {
 	Start, Timezone, Truth string
 	Staff, Patients        int
 	NoIncidents, DryRun    bool
+	Orders                 bool
 	BaselineMinSpan        time.Duration
 	BaselineMinEvents      float64
 	Profile                string
@@ -95,6 +96,7 @@ period starts at 06:00 and ends before now, so the alerts are live. The same --s
 	f.BoolVar(&o.Import, "import", false, "with --evaluate: replay the period as a historical import (the ADT history first, then the access log in requests of 2,000 rows)")
 	f.Float64Var(&o.Activity, "activity", 1, "multiplier of the background clinical activity")
 	f.BoolVar(&o.NoIncidents, "no-incidents", false, "benign background only")
+	f.BoolVar(&o.Orders, "orders", false, "also send the ancillary feeds over MLLP: orders (ORM), results (ORU), pharmacy (RDE) and clinic appointments (SIU) for about 90% of the ancillary work")
 	f.BoolVar(&o.DryRun, "dry-run", false, "generate and render everything, send nothing (measures the generator)")
 	def := enrich.DefaultBaselineConfig()
 	f.DurationVar(&o.BaselineMinSpan, "baseline-min-span", def.MinSpan, "the server's usual-hours warm-up span (places the outside-hours incident)")
@@ -128,7 +130,7 @@ func Run(ctx context.Context, o Options, w, errw io.Writer) error {
 	cfg := simulate.Config{
 		Server: o.Server, Token: token, MLLP: o.MLLP, Syslog: o.Syslog, Insecure: o.Insecure, Seed: o.Seed, Start: start,
 		Duration: o.Duration, Rate: o.Rate, Span: o.Span, Staff: o.Staff, Patients: o.Patients, Activity: o.Activity, Location: loc,
-		NoIncidents: o.NoIncidents, DryRun: o.DryRun, Status: errw, Profile: o.Profile, Beds: o.Beds, Rounds: o.Rounds,
+		NoIncidents: o.NoIncidents, Orders: o.Orders, DryRun: o.DryRun, Status: errw, Profile: o.Profile, Beds: o.Beds, Rounds: o.Rounds,
 		Baseline: enrich.BaselineConfig{MinSpan: o.BaselineMinSpan, MinEvents: o.BaselineMinEvents},
 		Log:      slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
@@ -196,7 +198,7 @@ func offline(ctx context.Context, o Options, loc *time.Location, start time.Time
 		start = simulate.DefaultStart(time.Now(), span, loc)
 	}
 	plan := simulate.NewPlan(simulate.PlanOptions{Seed: o.Seed, Start: start, Span: span, Location: loc, Profile: o.Profile, Beds: o.Beds,
-		Staff: o.Staff, Patients: o.Patients, Activity: o.Activity, Incidents: !o.NoIncidents, Rounds: o.Rounds,
+		Staff: o.Staff, Patients: o.Patients, Activity: o.Activity, Incidents: !o.NoIncidents, Rounds: o.Rounds, Orders: o.Orders,
 		Baseline: enrich.BaselineConfig{MinSpan: o.BaselineMinSpan, MinEvents: o.BaselineMinEvents}})
 	for _, s := range plan.Skipped {
 		fmt.Fprintf(w, "not injected: %s\n", s)
