@@ -311,3 +311,37 @@ func TestArrivalStoredAsIngested(t *testing.T) {
 		t.Fatalf("stored digest differs from the event's: %+v", got)
 	}
 }
+
+// TestBatchArrivalsEachStoredAsIngested: Add writes an arrival time as
+// text once per millisecond of a batch; events of the same millisecond
+// share it and the next millisecond gets its own, and after the first
+// event of a millisecond the conversion allocates nothing.
+func TestBatchArrivalsEachStoredAsIngested(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	s := openTest(t, now)
+	base := now.Add(-30 * time.Second).Add(7 * time.Millisecond)
+	var batch []event.Event
+	for i, d := range []time.Duration{0, 300 * time.Microsecond, time.Millisecond, time.Millisecond + 1, 25 * time.Hour} {
+		e := ev(now.Add(-time.Minute), "message", "hello", "vigil.id", fmt.Sprintf("1-%d", i))
+		e.Arrived = base.Add(d)
+		batch = append(batch, e)
+	}
+	s.Add(batch)
+	s.Flush()
+	rows := search(t, s, Request{Query: "*", Start: now.Add(-time.Hour), End: now.Add(time.Second)})
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r["vigil.id"]] = r["event.ingested"]
+	}
+	for i, e := range batch {
+		if want := e.Arrived.Format("2006-01-02T15:04:05.000Z"); got[fmt.Sprintf("1-%d", i)] != want {
+			t.Errorf("event %d: event.ingested %q, want %q", i, got[fmt.Sprintf("1-%d", i)], want)
+		}
+	}
+
+	var cache ingestedText
+	fields := appendRowWith(nil, &batch[0], &cache)
+	if n := testing.AllocsPerRun(100, func() { fields = appendRowWith(fields[:0], &batch[1], &cache) }); n != 0 {
+		t.Fatalf("%.1f allocations converting an event of the same millisecond, want 0", n)
+	}
+}
