@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // Batch encoding versions: the first byte of every encoded batch. A
@@ -117,12 +118,29 @@ func DecodeBatch(dst []Event, data []byte) ([]Event, error) {
 	if len(data) == 0 {
 		return dst, fmt.Errorf("%w: empty", ErrCorruptBatch)
 	}
+	return decodeBatch(dst, data, string(data)) // one copy; fields are substrings of it
+}
+
+// DecodeBatchShared is DecodeBatch without the copy: the strings of the
+// result are substrings of data itself, so data must never be modified
+// or reused afterwards (a bus message's payload, which the bus client
+// allocates for each message and nobody writes to, is kept by the
+// events as their one copy of the batch).
+func DecodeBatchShared(dst []Event, data []byte) ([]Event, error) {
+	if len(data) == 0 {
+		return dst, fmt.Errorf("%w: empty", ErrCorruptBatch)
+	}
+	return decodeBatch(dst, data, unsafe.String(&data[0], len(data)))
+}
+
+// decodeBatch decodes data (not empty), taking the strings of the events
+// from s, which holds the same bytes.
+func decodeBatch(dst []Event, data []byte, s string) ([]Event, error) {
 	switch data[0] {
 	case batchV1, batchV2:
 	default:
 		return dst, fmt.Errorf("%w: unknown version %d", ErrCorruptBatch, data[0])
 	}
-	s := string(data) // one allocation; fields are substrings of it
 	d := decoder{data: data, off: 1}
 	var names []string
 	if data[0] == batchV2 {

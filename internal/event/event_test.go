@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestBatchRoundTrip(t *testing.T) {
@@ -31,6 +32,45 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, in) {
 		t.Fatalf("round trip: got %+v, want %+v", got, in)
+	}
+}
+
+// TestDecodeBatchShared: the shared decoding gives the same events as
+// DecodeBatch, with every string inside data (no copy of the batch), and
+// refuses what DecodeBatch refuses.
+func TestDecodeBatchShared(t *testing.T) {
+	var in []Event
+	for i := range 50 {
+		in = append(in, Event{Time: time.Unix(int64(i), 0).UTC(), Arrived: time.Unix(100, int64(i)).UTC(),
+			Fields: []Field{{"message", strings.Repeat("m", i)}, {"host.name", fmt.Sprint("host-", i%3)}}})
+	}
+	data := AppendBatch(nil, in)
+	want, err := DecodeBatch(nil, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeBatchShared(nil, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("shared decoding: got %+v, want %+v", got, want)
+	}
+	lo, hi := uintptr(unsafe.Pointer(&data[0])), uintptr(unsafe.Pointer(&data[0]))+uintptr(len(data))
+	for _, e := range got {
+		for _, f := range e.Fields {
+			for _, s := range []string{f.Name, f.Value} {
+				if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); s != "" && (p < lo || p >= hi) {
+					t.Fatalf("%q is a copy, want a substring of the batch", s)
+				}
+			}
+		}
+	}
+	if _, err := DecodeBatchShared(nil, nil); !errors.Is(err, ErrCorruptBatch) {
+		t.Errorf("empty batch: got err %v, want ErrCorruptBatch", err)
+	}
+	if _, err := DecodeBatchShared(nil, data[:len(data)-1]); !errors.Is(err, ErrCorruptBatch) {
+		t.Errorf("truncated batch: got err %v, want ErrCorruptBatch", err)
 	}
 }
 
