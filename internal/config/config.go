@@ -251,7 +251,7 @@ func Default() *Config {
 	c.PHI.Builtin = true
 	c.Ingest.MaxBodyBytes = 64 << 20
 	c.Ingest.MaxEventBytes = 1 << 20
-	c.Ingest.MemoryBudget = 512 << 20
+	c.Ingest.MemoryBudget = 0 // IngestMemoryBudget: a share of memory.limit
 	c.Ingest.KeepOriginal = true
 	c.Syslog.UDPAddr = ":5514"
 	c.Syslog.TCPAddr = ":5514"
@@ -355,6 +355,35 @@ func sizeKey(path, help string, f func(*Config) *ByteSize, minimum int64) key {
 			}
 			return nil
 		}}
+}
+
+// zeroOrAtLeast lets a size key be 0 (derived from other settings) as
+// well as at least its minimum.
+func zeroOrAtLeast(k key) key {
+	check := k.validate
+	k.validate = func(c *Config) error {
+		if k.get(c) == "0" {
+			return nil
+		}
+		return check(c)
+	}
+	return k
+}
+
+// IngestMemoryBudget is the memory budget of HTTP request bodies:
+// ingest.memory_budget when set, else a quarter of memory.limit (at
+// least 16 MiB), or 512 MiB for a process without a limit. A quarter
+// leaves the store's caches (half of the limit) and the rest of the
+// event path their room, and still takes a 20 MB bulk request (a
+// Logstash batch) on the default limit.
+func (c *Config) IngestMemoryBudget() int64 {
+	switch {
+	case c.Ingest.MemoryBudget > 0:
+		return int64(c.Ingest.MemoryBudget)
+	case c.Memory.Limit > 0:
+		return max(int64(c.Memory.Limit)/4, 16<<20)
+	}
+	return 512 << 20
 }
 
 func durationKey(path, help string, f func(*Config) *Duration, minimum time.Duration) key {
@@ -626,7 +655,7 @@ var keys = []key{
 		return nil
 	}),
 	sizeKey("ingest.max_body_bytes", "largest HTTP ingest request body (after decompression)", func(c *Config) *ByteSize { return &c.Ingest.MaxBodyBytes }, 1<<10),
-	sizeKey("ingest.memory_budget", "memory that HTTP request bodies may take together while read and decoded (5 bytes per body byte); beyond it requests are answered 429/503 with Retry-After", func(c *Config) *ByteSize { return &c.Ingest.MemoryBudget }, 16<<20),
+	zeroOrAtLeast(sizeKey("ingest.memory_budget", "memory that HTTP request bodies may take together while read and decoded (5 bytes per body byte); beyond it requests are answered 429/503 with Retry-After (0: a quarter of memory.limit, at least 16MiB; 512MiB when memory.limit is 0)", func(c *Config) *ByteSize { return &c.Ingest.MemoryBudget }, 16<<20)),
 	sizeKey("ingest.max_event_bytes", "largest single event (NDJSON line or array element)", func(c *Config) *ByteSize { return &c.Ingest.MaxEventBytes }, 1<<10),
 	boolKey("ingest.keep_original", "keep the original text of each event in event.original (HL7 v2 and FHIR have their own keys)", func(c *Config) *bool { return &c.Ingest.KeepOriginal }),
 	boolKey("ingest.keep_original_hl7", "keep whole HL7 v2 messages (MLLP, HTTP, files) in event.original; off: only the parsed fields are kept (the message is PHI)", func(c *Config) *bool { return &c.Ingest.KeepOriginalHL7 }),

@@ -323,3 +323,34 @@ func TestAccessSettings(t *testing.T) {
 		t.Fatalf("proxies %v", p)
 	}
 }
+
+// TestIngestMemoryBudgetFollowsMemoryLimit: the HTTP bodies' budget is a
+// quarter of memory.limit unless set, so that it never exceeds the
+// process's own limit (it was 512 MiB beside a 448 MiB limit).
+func TestIngestMemoryBudgetFollowsMemoryLimit(t *testing.T) {
+	f := func(want int64, args ...string) {
+		t.Helper()
+		c, err := load(t, "", nil, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if got := c.IngestMemoryBudget(); got != want {
+			t.Errorf("%v: budget %d, want %d", args, got, want)
+		}
+	}
+	f(112<<20) // the defaults: a quarter of 448 MiB
+	f(256<<20, "--memory-limit", "1GiB")
+	f(16<<20, "--memory-limit", "32MiB")
+	f(512<<20, "--memory-limit", "0")
+	f(64<<20, "--ingest-memory-budget", "64MiB")
+	if _, err := load(t, "", nil, "--ingest-memory-budget", "8MiB"); err == nil || !strings.Contains(err.Error(), "ingest.memory_budget") {
+		t.Errorf("8MiB budget: got %v, want an error naming ingest.memory_budget", err)
+	}
+	c, err := load(t, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IngestMemoryBudget() > int64(c.Memory.Limit) {
+		t.Errorf("default budget %d exceeds memory.limit %d", c.IngestMemoryBudget(), c.Memory.Limit)
+	}
+}

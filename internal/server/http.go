@@ -108,12 +108,23 @@ func (s *Server) startHTTP(ctx context.Context) (lifecycle.StopFunc, error) {
 	ln := limited.Listener(raw, httpRefused)
 	// Request bodies are read within one memory budget (ingest.Body
 	// charges it): beyond it requests are answered 429/503.
-	budget := ingest.NewBudget(int64(s.cfg.Ingest.MemoryBudget), func() { s.metrics.Refused.WithLabelValues("http", "memory_budget").Inc() })
+	budget := ingest.NewBudget(s.cfg.IngestMemoryBudget(), func() { s.metrics.Refused.WithLabelValues("http", "memory_budget").Inc() })
 	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_ingest_memory_budget_used_bytes",
 		Help: "Memory charged to the ingest budget by HTTP request bodies being read and decoded."}, func() float64 { return float64(budget.Used()) }))
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_ingest_memory_budget_bytes",
+		Help: "The memory budget of HTTP request bodies (ingest.memory_budget, by default a quarter of memory.limit)."}, func() float64 { return float64(budget.Max()) }))
 	if need := int64(s.cfg.Ingest.MaxBodyBytes) * ingest.DefaultBudgetFactor; need > budget.Max() {
-		s.log.Warn("ingest.memory_budget is smaller than one request of ingest.max_body_bytes needs: the largest requests will be refused as too large",
-			"memory_budget", s.cfg.Ingest.MemoryBudget.String(), "needed", config.ByteSize(need).String())
+		largest := config.ByteSize(budget.Max() / ingest.DefaultBudgetFactor).String()
+		if s.cfg.Ingest.MemoryBudget > 0 {
+			s.log.Warn("ingest.memory_budget is smaller than one request of ingest.max_body_bytes needs: the largest requests will be refused as too large",
+				"memory_budget", s.cfg.Ingest.MemoryBudget.String(), "needed", config.ByteSize(need).String(), "largest_body", largest)
+		} else {
+			// The budget follows memory.limit: bodies beyond what it can
+			// hold are refused (413) rather than let the process outgrow
+			// its limit.
+			s.log.Info("HTTP ingest bodies are limited by the memory budget (a quarter of memory.limit)",
+				"memory_budget", config.ByteSize(budget.Max()).String(), "largest_body", largest)
+		}
 	}
 	srv := &http.Server{
 		Handler:           trackAuth(ingest.WithBudget(budget, api.Handler())),
