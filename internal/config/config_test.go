@@ -338,7 +338,7 @@ func TestIngestMemoryBudgetFollowsMemoryLimit(t *testing.T) {
 			t.Errorf("%v: budget %d, want %d", args, got, want)
 		}
 	}
-	f(112<<20) // the defaults: a quarter of 448 MiB
+	f(112 << 20) // the defaults: a quarter of 448 MiB
 	f(256<<20, "--memory-limit", "1GiB")
 	f(16<<20, "--memory-limit", "32MiB")
 	f(512<<20, "--memory-limit", "0")
