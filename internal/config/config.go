@@ -132,6 +132,9 @@ type Config struct {
 		Rules            []string
 		Placeholders     string
 		CorrelationState int
+		// CorrelationMemory bounds the correlation state's estimated
+		// memory (the groups' entries and open bursts).
+		CorrelationMemory ByteSize
 		// CorrelationLateness is how far behind the newest event of its
 		// own correlation group an event may arrive and still count as on
 		// time in that group's windows.
@@ -279,6 +282,7 @@ func Default() *Config {
 	c.Detect.Enabled = true
 	c.Detect.BuiltinRules = true
 	c.Detect.CorrelationState = 100_000
+	c.Detect.CorrelationMemory = 64 << 20
 	c.Detect.CorrelationLateness = Duration(5 * time.Minute)
 	c.Detect.Timezone = "Local"
 	c.Detect.CareTeamGrace = Duration(24 * time.Hour)
@@ -727,6 +731,7 @@ var keys = []key{
 	strKey("privacy.config", "YAML file of privacy settings: mining thresholds, hand-written explanation templates, exclusions, each privacy rule's level and thresholds (docs/privacy.md)", func(c *Config) *string { return &c.Privacy.Config }, fileExists),
 	durationKey("detect.correlation_lateness", "how far behind the newest event of its own correlation group an event may arrive and still join that group's windows as on time; later ones are evaluated apart as late (counted), never dropped", func(c *Config) *Duration { return &c.Detect.CorrelationLateness }, time.Second),
 	intKey("detect.correlation_groups", "most correlation groups kept in memory; the least recently active are evicted beyond it", func(c *Config) *int { return &c.Detect.CorrelationState }, 100),
+	sizeKey("detect.correlation_memory", "most memory the correlation state may hold (estimated: pending entries and open bursts of every group); the least recently active groups are evicted beyond it, and counted in vigil_correlation_evictions_total", func(c *Config) *ByteSize { return &c.Detect.CorrelationMemory }, 1<<20),
 	durationKey("alerts.group_window", "repeated matches of one rule on one entity within this window roll into one open alert (0s: never group)", func(c *Config) *Duration { return &c.Alerts.GroupWindow }, 0),
 	listKey("alerts.sla_acknowledge", "time to acknowledge (take or assign) an alert, per level: LEVEL=DURATION, e.g. critical=15m", func(c *Config) *[]string { return &c.Alerts.SLAAcknowledge }, validSLA),
 	listKey("alerts.sla_close", "time to close an alert, per level: LEVEL=DURATION, e.g. critical=4h,low=7d", func(c *Config) *[]string { return &c.Alerts.SLAClose }, validSLA),

@@ -50,8 +50,9 @@ func (s *Server) startDetection(ctx context.Context) (lifecycle.StopFunc, error)
 		Suppress: func(id, name string, tags []string, ev *event.Event) bool {
 			return s.triage.exceptions.Suppress(id, name, tags, ev)
 		},
-		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState, AllowedLateness: time.Duration(s.cfg.Detect.CorrelationLateness)},
-		Log:         s.log.With("component", "detector"), Metrics: detector.NewMetrics(s.registry),
+		Correlation: correlation.Options{MaxGroups: s.cfg.Detect.CorrelationState, MaxBytes: int64(s.cfg.Detect.CorrelationMemory),
+			AllowedLateness: time.Duration(s.cfg.Detect.CorrelationLateness)},
+		Log: s.log.With("component", "detector"), Metrics: detector.NewMetrics(s.registry),
 	}, r)
 	if err != nil {
 		return nil, err

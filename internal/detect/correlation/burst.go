@@ -169,6 +169,8 @@ func (e *Engine) dropEndedBursts(now time.Time) {
 			g.burst = nil
 			if len(g.entries) == 0 {
 				e.remove(g)
+			} else {
+				e.resize(g)
 			}
 		}
 	}

@@ -4,9 +4,10 @@
 // time, grouped by the rules' group-by fields (with aliases), and chained
 // when a correlation refers to another.
 //
-// State is bounded: at most Options.MaxGroups groups (the least recently
-// updated group is evicted and counted) of at most MaxEntriesPerGroup
-// entries each. It can be written to an io.Writer and read back so that it
+// State is bounded: at most Options.MaxGroups groups, and groups whose
+// estimated memory is at most Options.MaxBytes (beyond either, the least
+// recently updated group is evicted and counted), of at most
+// MaxEntriesPerGroup entries each. It can be written to an io.Writer and read back so that it
 // survives a restart.
 //
 // Time: event times are the senders' claims, so they are trusted only up
@@ -48,7 +49,12 @@ import (
 
 // Options bound and tune the engine.
 type Options struct {
-	MaxGroups          int // default 100000
+	MaxGroups int // default 100000
+	// MaxBytes bounds the state's estimated memory (0: only MaxGroups
+	// bounds it). A group of one failed login from one address is about
+	// half a KiB; a burst keeps up to MaxEventIDs ids and, counting
+	// distinct values, each value.
+	MaxBytes           int64
 	MaxEntriesPerGroup int // default 10000
 	// AllowedLateness is how far behind the newest event of its own group
 	// an event may arrive and still be placed in that group's windows as
@@ -148,7 +154,8 @@ type Alert struct {
 // Stats are the engine's counters.
 type Stats struct {
 	Groups    int
-	Evictions uint64 // groups evicted because MaxGroups was reached
+	Bytes     int64  // estimated memory of the state (see MaxBytes)
+	Evictions uint64 // groups evicted because MaxGroups or MaxBytes was reached
 	Dropped   uint64 // entries dropped because their group was full
 	Late      uint64 // entries that arrived later than AllowedLateness behind their group (evaluated apart)
 	Clamped   uint64 // event times beyond the wall clock plus MaxSkew, taken as the arrival time
@@ -186,6 +193,7 @@ type group struct {
 	heapIdx int
 	mapKey  string
 	burst   *openBurst // a growing correlation that fired and goes on
+	size    int64      // estimated memory, as last resized
 }
 
 // Engine is the correlation state. It is safe for concurrent use (one
@@ -200,6 +208,7 @@ type Engine struct {
 	lru    *list.List
 	closes closeHeap // groups with a pending window of a closing condition, by due
 	stats  Stats
+	bytes  int64 // the groups' estimated memory (sum of their size)
 	fieldC map[string][]string
 	// With BurstUpdatesOnTick: the groups whose burst grew since the last
 	// Tick, and the last updates of bursts that ended or were replaced
@@ -270,7 +279,7 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.stats
-	s.Groups = len(e.groups)
+	s.Groups, s.Bytes = len(e.groups), e.bytes
 	return s
 }
 
@@ -434,6 +443,12 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 	} else {
 		e.lru.MoveToFront(g.elem)
 	}
+	defer func() {
+		if g.elem != nil { // not removed
+			e.resize(g)
+		}
+		e.fit(g)
+	}()
 	// Lateness is judged against this group's own newest event, never
 	// against other groups: one sender's clock cannot make another's
 	// events late.
@@ -531,6 +546,8 @@ func (e *Engine) remove(g *group) {
 		heap.Remove(&e.closes, g.heapIdx)
 	}
 	delete(e.groups, g.mapKey)
+	e.bytes -= g.size
+	g.size = 0
 }
 
 // evalLatest checks the window of one timespan ending at the group's newest
@@ -638,6 +655,7 @@ func (e *Engine) closeWindows(now, force time.Time) []Alert {
 		}
 		g.entries = g.entries[j:]
 		e.schedule(g)
+		e.resize(g)
 	}
 	for _, g := range forced {
 		for g.heapIdx >= 0 && g.closeAt.Before(force) {

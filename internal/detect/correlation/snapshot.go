@@ -121,6 +121,7 @@ func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 	now := e.opt.Now()
 	limit := now.Add(e.opt.MaxSkew)
 	e.groups = map[string]*group{}
+	e.bytes = 0
 	e.lru.Init()
 	e.closes = e.closes[:0]
 	e.grown, e.ended = nil, nil
@@ -172,6 +173,8 @@ func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 		if !cr.monotonic {
 			e.schedule(g)
 		}
+		e.resize(g)
+		e.fit(g)
 	}
 	return skipped, nil
 }
