@@ -201,16 +201,46 @@ type Store struct {
 	// write serialises raises and triage changes: both read an alert
 	// and write it back.
 	write sync.Mutex
-	// open holds, under write, the alerts raises wrote last (at most
-	// maxOpenCached), as written: an ongoing brute force updates the same
-	// few thousand alerts every few seconds, and reading each back from
-	// its row (parsing its JSON) was half the cost of raising. A triage
-	// change drops the alert from it.
-	open map[int64]*Alert
+	// open holds, under write, the alerts raises wrote or held last (at
+	// most maxOpenCached): an ongoing brute force updates the same few
+	// thousand alerts every few seconds, and reading each back from its
+	// row (parsing its JSON) was half the cost of raising. A triage change
+	// drops the alert from it.
+	open map[int64]*cached
+	// keyOf maps, under write, the burst keys held in open to their alert.
+	keyOf map[string]int64
+	// held counts the open entries with updates not yet written.
+	held int
+	// live holds copies of the alerts whose newest size is held in
+	// memory (not yet written), for readers: List, Page and Get show
+	// them as they stand (see Flush).
+	liveMu sync.RWMutex
+	live   map[int64]*Alert
+}
+
+// cached is an alert as raises last left it. An update of a correlation
+// burst (a raise marked Update whose key is known) is merged here and
+// written to the table only by Flush (the detector's checkpoint), by a
+// triage change of the alert, or when more than maxHeld alerts wait: an
+// open burst then costs no SQL at all between checkpoints.
+type cached struct {
+	a     Alert
+	keys  map[string]keyState // burst keys of the alert, as last reported
+	dirty bool                // a or one of keys differs from its row
+}
+
+// keyState is what a burst key reported last (alert_keys' count and ids).
+type keyState struct {
+	count, ids int
+	dirty      bool
 }
 
 // maxOpenCached bounds Store.open (a few KiB each).
 const maxOpenCached = 2048
+
+// maxHeld bounds the alerts whose updates wait for Flush: past it a raise
+// writes them all (a flush of its own).
+const maxHeld = 1024
 
 // Open prepares the alert tables in d.
 func Open(ctx context.Context, d *sql.DB) (*Store, error) {
@@ -316,19 +346,29 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 	// a brute force rolls thousands of raises into one alert per call, and
 	// reading, merging and rewriting the alert's row (its JSON event ids
 	// and fields) for each was most of the cost of raising. Each alert is
-	// read once, merged in memory and written once, at the end.
+	// read once, merged in memory and written once, at the end — or, when
+	// only burst updates changed it, held for Flush.
 	touched := map[int64]*Alert{}
 	var dirty []int64
 	isDirty := map[int64]bool{}
 	inGroup := map[string]int64{} // group key -> the alert its last raise rolled into
+	// Burst keys this call updated (applied to open after the commit: a
+	// failed call must leave the sizes as they were, so that the same
+	// raises given again add the same counts).
+	type stagedKey struct {
+		id         int64
+		count, ids int
+	}
+	staged := map[string]stagedKey{}
+	held := map[int64]bool{} // alerts changed by burst updates only, so far
 	load := func(id int64) (*Alert, error) {
 		if a, ok := touched[id]; ok {
 			return a, nil
 		}
 		if c, ok := s.open[id]; ok {
 			// A copy: this call may fail, and merge appends to EventIDs.
-			a := *c
-			a.EventIDs = append(make([]string, 0, len(c.EventIDs)+1), c.EventIDs...)
+			a := c.a
+			a.EventIDs = append(make([]string, 0, len(c.a.EventIDs)+1), c.a.EventIDs...)
 			touched[id] = &a
 			return &a, nil
 		}
@@ -346,6 +386,19 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 			dirty = append(dirty, a.ID)
 		}
 	}
+	// knownKey is what a burst key reported last: this call's, else the
+	// one held in memory, else its row.
+	knownKey := func(key string) (id int64, count, ids int, err error) {
+		if k, ok := staged[key]; ok {
+			return k.id, k.count, k.ids, nil
+		}
+		if id, ok := s.keyOf[key]; ok {
+			k := s.open[id].keys[key]
+			return id, k.count, k.ids, nil
+		}
+		err = tx.QueryRowContext(ctx, `SELECT alert_id, count, ids FROM alert_keys WHERE key = ?`, key).Scan(&id, &count, &ids)
+		return id, count, ids, err
+	}
 	for _, in := range as {
 		if in.Key == "" {
 			return nil, errors.New("alert without key")
@@ -356,9 +409,7 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 		if in.FirstSeen.IsZero() || in.FirstSeen.After(in.Time) {
 			in.FirstSeen = in.Time
 		}
-		var known int64
-		var knownCount, knownIDs int
-		err := tx.QueryRowContext(ctx, `SELECT alert_id, count, ids FROM alert_keys WHERE key = ?`, in.Key).Scan(&known, &knownCount, &knownIDs)
+		known, knownCount, knownIDs, err := knownKey(in.Key)
 		switch {
 		case err == nil && !in.Update:
 			continue // raised before
@@ -374,10 +425,9 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 				newIDs = newIDs[knownIDs:]
 			}
 			merge(a, in, in.Count-knownCount, newIDs)
-			rolled(a)
-			if _, err := tx.ExecContext(ctx, `UPDATE alert_keys SET count = ?, ids = ? WHERE key = ?`, in.Count, len(in.EventIDs), in.Key); err != nil {
-				return nil, err
-			}
+			a.Updated = now
+			staged[in.Key] = stagedKey{id: known, count: in.Count, ids: len(in.EventIDs)}
+			held[known] = true
 			note(*a, "updated")
 			continue
 		case !errors.Is(err, sql.ErrNoRows):
@@ -449,29 +499,226 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 		}
 		note(a, "new")
 	}
+	// What is written now: the alerts raises rolled into or created, and —
+	// when more than maxHeld would wait — every alert held, this call's and
+	// earlier calls'. An alert's row and its burst keys are always written
+	// together: a size in one and not the other would count twice after a
+	// restart.
+	waiting := s.held
+	for id := range held {
+		if c := s.open[id]; (c == nil || !c.dirty) && !isDirty[id] {
+			waiting++
+		}
+	}
+	flushAll := waiting > maxHeld
+	written := map[int64]bool{}
+	for _, id := range dirty {
+		written[id] = true
+	}
+	if flushAll {
+		for id := range held {
+			if !written[id] {
+				written[id] = true
+				dirty = append(dirty, id)
+			}
+		}
+	}
 	for _, id := range dirty {
 		if err := saveRaise(ctx, tx, touched[id], now); err != nil {
 			return nil, err
+		}
+		if c := s.open[id]; c != nil {
+			if err := saveKeys(ctx, tx, c.keys, staged); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for k, st := range staged {
+		if written[st.id] {
+			if _, err := tx.ExecContext(ctx, `UPDATE alert_keys SET count = ?, ids = ? WHERE key = ?`, st.count, st.ids, k); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if flushAll {
+		for id, c := range s.open {
+			if c.dirty && !written[id] {
+				a := c.a
+				if err := saveRaise(ctx, tx, &a, now); err != nil {
+					return nil, err
+				}
+				if err := saveKeys[bool](ctx, tx, c.keys, nil); err != nil {
+					return nil, err
+				}
+				written[id] = true
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	if s.open == nil {
-		s.open = map[int64]*Alert{}
+		s.open, s.keyOf = map[int64]*cached{}, map[string]int64{}
 	}
 	for id, a := range touched {
-		if _, ok := s.open[id]; !ok && len(s.open) >= maxOpenCached {
-			for old := range s.open { // any one: map order is random
-				delete(s.open, old)
-				break
-			}
+		c := s.open[id]
+		if c == nil {
+			s.evictOne(touched)
+			c = &cached{keys: map[string]keyState{}}
+			s.open[id] = c
 		}
-		c := *a // the changes returned share a's slices
-		c.EventIDs = append([]string(nil), a.EventIDs...)
-		s.open[id] = &c
+		c.a = *a // the changes returned share a's slices
+		c.a.EventIDs = append([]string(nil), a.EventIDs...)
+	}
+	for k, st := range staged {
+		s.open[st.id].keys[k] = keyState{count: st.count, ids: st.ids, dirty: true}
+		s.keyOf[k] = st.id
+	}
+	for id, c := range s.open {
+		switch {
+		case written[id]:
+			s.setClean(id, c)
+		case held[id]:
+			if !c.dirty {
+				c.dirty = true
+				s.held++
+			}
+			s.setLive(id, &c.a)
+		}
 	}
 	return changes, nil
+}
+
+// saveKeys writes the burst keys of an alert that changed since written,
+// except those in skip (written by the caller).
+func saveKeys[V any](ctx context.Context, tx *sql.Tx, keys map[string]keyState, skip map[string]V) error {
+	for k, st := range keys {
+		if _, ok := skip[k]; ok || !st.dirty {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alert_keys SET count = ?, ids = ? WHERE key = ?`, st.count, st.ids, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evictOne makes room in open for one more alert, dropping one that is
+// written and not in keep (any one: map order is random). Called under
+// write.
+func (s *Store) evictOne(keep map[int64]*Alert) {
+	if len(s.open) < maxOpenCached {
+		return
+	}
+	for id, c := range s.open {
+		if _, ok := keep[id]; !ok && !c.dirty {
+			s.dropCached(id)
+			return
+		}
+	}
+}
+
+// dropCached forgets an alert raises held (its row is as held). Called
+// under write.
+func (s *Store) dropCached(id int64) {
+	c := s.open[id]
+	if c == nil {
+		return
+	}
+	for k := range c.keys {
+		delete(s.keyOf, k)
+	}
+	if c.dirty {
+		s.held--
+	}
+	delete(s.open, id)
+	s.liveMu.Lock()
+	delete(s.live, id)
+	s.liveMu.Unlock()
+}
+
+// setClean records that an alert and its keys are as written.
+func (s *Store) setClean(id int64, c *cached) {
+	for k, st := range c.keys {
+		if st.dirty {
+			st.dirty = false
+			c.keys[k] = st
+		}
+	}
+	if c.dirty {
+		c.dirty = false
+		s.held--
+	}
+	s.liveMu.Lock()
+	delete(s.live, id)
+	s.liveMu.Unlock()
+}
+
+// setLive publishes, for readers, an alert as held in memory.
+func (s *Store) setLive(id int64, a *Alert) {
+	l := *a
+	l.EventIDs = append([]string(nil), a.EventIDs...)
+	s.liveMu.Lock()
+	if s.live == nil {
+		s.live = map[int64]*Alert{}
+	}
+	s.live[id] = &l
+	s.liveMu.Unlock()
+}
+
+// withLive shows an alert read from its row as it stands in memory, when
+// updates of its burst are held there (at most until the next Flush).
+func (s *Store) withLive(a *Alert) {
+	s.liveMu.RLock()
+	l := s.live[a.ID]
+	s.liveMu.RUnlock()
+	if l == nil {
+		return
+	}
+	a.Time, a.FirstSeen, a.Updated, a.Count, a.Value, a.Level, a.Fields = l.Time, l.FirstSeen, l.Updated, l.Count, l.Value, l.Level, l.Fields
+	a.EventIDs = append([]string(nil), l.EventIDs...)
+}
+
+// Flush writes the burst updates raises held in memory (see cached). The
+// detector calls it at each checkpoint, before it saves the correlation
+// state and acknowledges the batches behind those updates, and when it
+// stops: after a crash the updates since are raised again from the
+// batches, against the sizes written here, so a burst is neither lost
+// nor counted twice. Readers see held sizes at once (List, Page, Get);
+// filters and order use the rows, as of the last Flush.
+func (s *Store) Flush(ctx context.Context) error {
+	s.write.Lock()
+	defer s.write.Unlock()
+	if s.held == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := s.opt.Now().UTC()
+	for _, c := range s.open {
+		if !c.dirty {
+			continue
+		}
+		a := c.a
+		if err := saveRaise(ctx, tx, &a, now); err != nil {
+			return err
+		}
+		if err := saveKeys[bool](ctx, tx, c.keys, nil); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	for id, c := range s.open {
+		if c.dirty {
+			s.setClean(id, c)
+		}
+	}
+	return nil
 }
 
 // merge rolls a raise into an alert: count and events grow, first and
@@ -764,6 +1011,7 @@ func (s *Store) Page(ctx context.Context, f Filter) ([]Alert, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
+		s.withLive(&a)
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
@@ -851,6 +1099,7 @@ func (s *Store) Get(ctx context.Context, id int64) (Alert, error) {
 	if err != nil {
 		return a, err
 	}
+	s.withLive(&a)
 	a.Notes, err = s.notes(ctx, id)
 	return a, err
 }

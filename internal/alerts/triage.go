@@ -100,12 +100,21 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch, actor string, use
 	}
 	s.write.Lock()
 	defer s.write.Unlock()
-	delete(s.open, id) // raises read it from the table again
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Alert{}, nil, err
 	}
 	defer tx.Rollback()
+	if c := s.open[id]; c != nil && c.dirty {
+		// Its burst's size is held in memory: the change starts from it.
+		a := c.a
+		if err := saveRaise(ctx, tx, &a, s.opt.Now().UTC()); err != nil {
+			return Alert{}, nil, err
+		}
+		if err := saveKeys[bool](ctx, tx, c.keys, nil); err != nil {
+			return Alert{}, nil, err
+		}
+	}
 	before, err := getTx(ctx, tx, id)
 	if err != nil {
 		return Alert{}, nil, err
@@ -237,6 +246,7 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch, actor string, use
 	if err := tx.Commit(); err != nil {
 		return Alert{}, nil, err
 	}
+	s.dropCached(id) // raises read it from the table again
 	after, err := s.Get(ctx, id)
 	if err != nil {
 		return Alert{}, nil, err

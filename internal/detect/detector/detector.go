@@ -40,9 +40,13 @@ type Source interface {
 	Fetch(ctx context.Context, max int, wait time.Duration) ([]dispatch.Item, error)
 }
 
-// AlertSink keeps alerts, ignoring keys it already has.
+// AlertSink keeps alerts, ignoring keys it already has. It may hold the
+// updates of growing bursts in memory until Flush (alerts.Store does):
+// the detector flushes at each checkpoint, before the batches behind them
+// are acknowledged.
 type AlertSink interface {
 	Add(ctx context.Context, as []alerts.Alert) ([]alerts.Alert, error)
+	Flush(ctx context.Context) error
 }
 
 // Config configures a Detector.
@@ -149,6 +153,8 @@ func (d *Detector) RegisterGauges(reg prometheus.Registerer) {
 			func() float64 { return float64(d.Rules().Engine.Stats().PrefilterSkips) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_correlation_groups", Help: "Correlation groups held in memory."},
 			func() float64 { return float64(d.corrStats.Load().Groups) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_correlation_state_bytes", Help: "Estimated memory of the correlation state (bounded by detect.correlation_memory)."},
+			func() float64 { return float64(d.corrStats.Load().Bytes) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_correlation_evictions_total", Help: "Correlation groups evicted because the state was full."},
 			func() float64 { return float64(d.corrStats.Load().Evictions) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_correlation_dropped_total", Help: "Correlation entries dropped because their group was full."},
@@ -167,6 +173,9 @@ type Detector struct {
 	progress  *bus.Progress
 	corr      *correlation.Engine
 	corrStats atomic.Pointer[correlation.Stats]
+	// killed stands, in tests, for kill -9: Run returns at once, without
+	// its final checkpoint.
+	killed atomic.Bool
 }
 
 // state is the checkpoint file.
@@ -307,6 +316,12 @@ func (d *Detector) Run(ctx context.Context) error {
 			return err
 		}
 		pending, lastAlerts = pending[:0], time.Now()
+		// Burst sizes the sink held since the last checkpoint are written
+		// with the state that counted them: after a crash the batches
+		// since come again and raise them again against these sizes.
+		if err := d.cfg.Alerts.Flush(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("store alerts: %w", err)
+		}
 		if err := d.saveState(); err != nil {
 			return err
 		}
@@ -330,6 +345,9 @@ func (d *Detector) Run(ctx context.Context) error {
 			d.swap(r)
 			worker = r.Engine.NewWorker()
 		default:
+		}
+		if d.killed.Load() {
+			return nil
 		}
 		if ctx.Err() != nil {
 			return d.finish(checkpoint)
