@@ -209,6 +209,10 @@ type Engine struct {
 	closes closeHeap // groups with a pending window of a closing condition, by due
 	stats  Stats
 	bytes  int64 // the groups' estimated memory (sum of their size)
+	// The groups changed and removed since the last Snapshot or
+	// SnapshotChanges (see SnapshotChanges).
+	changed map[*group]struct{}
+	gone    []goneGroup
 	fieldC map[string][]string
 	// With BurstUpdatesOnTick: the groups whose burst grew since the last
 	// Tick, and the last updates of bursts that ended or were replaced
@@ -221,7 +225,7 @@ type Engine struct {
 // to event field names for each referenced rule.
 func New(corrs []*sigma.Correlation, eng *engine.Engine, opt Options) *Engine {
 	e := &Engine{opt: opt.withDefaults(), eng: eng, byRef: map[string][]*crule{}, groups: map[string]*group{},
-		lru: list.New(), fieldC: map[string][]string{}}
+		lru: list.New(), fieldC: map[string][]string{}, changed: map[*group]struct{}{}}
 	for _, c := range corrs {
 		cr := &crule{c: c, key: c.Key()}
 		cr.monotonic = monotonic(c)
@@ -446,6 +450,7 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 	defer func() {
 		if g.elem != nil { // not removed
 			e.resize(g)
+			e.changed[g] = struct{}{}
 		}
 		e.fit(g)
 	}()
@@ -548,6 +553,8 @@ func (e *Engine) remove(g *group) {
 	delete(e.groups, g.mapKey)
 	e.bytes -= g.size
 	g.size = 0
+	delete(e.changed, g)
+	e.gone = append(e.gone, goneGroup{rule: g.cr.key, key: g.key})
 }
 
 // evalLatest checks the window of one timespan ending at the group's newest
@@ -656,6 +663,7 @@ func (e *Engine) closeWindows(now, force time.Time) []Alert {
 		g.entries = g.entries[j:]
 		e.schedule(g)
 		e.resize(g)
+		e.changed[g] = struct{}{}
 	}
 	for _, g := range forced {
 		for g.heapIdx >= 0 && g.closeAt.Before(force) {

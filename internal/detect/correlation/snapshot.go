@@ -1,6 +1,7 @@
 package correlation
 
 import (
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +25,14 @@ type snapGroup struct {
 	Key     []string    `json:"key"`
 	Entries []snapEntry `json:"entries"`
 	Burst   *snapBurst  `json:"burst,omitempty"`
+	// Gone marks, in a list of changes, a group that no longer exists.
+	Gone bool `json:"gone,omitempty"`
+}
+
+// goneGroup names a group removed since the last snapshot.
+type goneGroup struct {
+	rule string
+	key  []string
 }
 
 // snapBurst is a burst going on (see burst).
@@ -66,35 +75,82 @@ func (e *Engine) snapshot(w io.Writer) error {
 	if _, err := fmt.Fprintf(w, `{"version":%d,"groups":[`, snapshotVersion); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
-	var sg snapGroup // reused: its entries' backing array too
-	var sb snapBurst
+	enc := groupEncoder{enc: json.NewEncoder(w)}
 	// Oldest first, so that Restore rebuilds the same recency order.
 	for el := e.lru.Back(); el != nil; el = el.Prev() {
-		g := el.Value.(*group)
-		sg.Rule, sg.Key, sg.Entries, sg.Burst = g.cr.key, g.key, sg.Entries[:0], nil
-		if b := g.burst; b != nil {
-			sb = snapBurst{First: b.first, Last: b.last, Count: b.count, Sum: b.sum, Refs: b.refs, IDs: b.ids, Vals: sb.Vals[:0]}
-			for v := range b.vals {
-				sb.Vals = append(sb.Vals, v)
-			}
-			sort.Strings(sb.Vals)
-			sg.Burst = &sb
-		}
-		for _, en := range g.entries {
-			sg.Entries = append(sg.Entries, snapEntry{T: en.T, Ref: en.Ref, Val: en.Val, IDs: en.IDs, Late: en.Late})
-		}
 		if el != e.lru.Back() {
 			if _, err := io.WriteString(w, ","); err != nil {
 				return err
 			}
 		}
-		if err := enc.Encode(&sg); err != nil { // its newline is JSON whitespace
+		if err := enc.encode(el.Value.(*group)); err != nil {
 			return err
 		}
 	}
-	_, err := io.WriteString(w, "]}\n")
-	return err
+	if _, err := io.WriteString(w, "]}\n"); err != nil {
+		return err
+	}
+	clear(e.changed)
+	e.gone = nil
+	return nil
+}
+
+// SnapshotChanges writes what changed since the last Snapshot or
+// SnapshotChanges: one JSON object per line for each group changed (as it
+// now stands) and each group removed (marked gone). Applied in order with
+// RestoreChanges to the state Snapshot wrote, the changes rebuild the
+// state as it is now; a checkpoint writes them instead of the whole
+// state, whose groups mostly sit unchanged (addresses seen once) while a
+// few brute forces go on.
+func (e *Engine) SnapshotChanges(w io.Writer) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.dropEndedBursts(e.opt.Now())
+	enc := groupEncoder{enc: json.NewEncoder(w)}
+	for _, gg := range e.gone {
+		if err := enc.enc.Encode(snapGroup{Rule: gg.rule, Key: gg.key, Entries: []snapEntry{}, Gone: true}); err != nil {
+			return fmt.Errorf("correlation changes: %w", err)
+		}
+	}
+	for g := range e.changed {
+		if err := enc.encode(g); err != nil {
+			return fmt.Errorf("correlation changes: %w", err)
+		}
+	}
+	clear(e.changed)
+	e.gone = nil
+	return nil
+}
+
+// Changes is how many groups SnapshotChanges would write now.
+func (e *Engine) Changes() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.changed) + len(e.gone)
+}
+
+// groupEncoder writes groups as snapGroup, reusing its buffers.
+type groupEncoder struct {
+	enc *json.Encoder
+	sg  snapGroup // reused: its entries' backing array too
+	sb  snapBurst
+}
+
+func (ge *groupEncoder) encode(g *group) error {
+	sg, sb := &ge.sg, &ge.sb
+	sg.Rule, sg.Key, sg.Entries, sg.Burst = g.cr.key, g.key, sg.Entries[:0], nil
+	if b := g.burst; b != nil {
+		*sb = snapBurst{First: b.first, Last: b.last, Count: b.count, Sum: b.sum, Refs: b.refs, IDs: b.ids, Vals: sb.Vals[:0]}
+		for v := range b.vals {
+			sb.Vals = append(sb.Vals, v)
+		}
+		sort.Strings(sb.Vals)
+		sg.Burst = sb
+	}
+	for _, en := range g.entries {
+		sg.Entries = append(sg.Entries, snapEntry{T: en.T, Ref: en.Ref, Val: en.Val, IDs: en.IDs, Late: en.Late})
+	}
+	return ge.enc.Encode(sg) // its newline is JSON whitespace
 }
 
 // Restore replaces the state with a snapshot. Groups of correlations that
@@ -126,55 +182,113 @@ func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 	e.closes = e.closes[:0]
 	e.grown, e.ended = nil, nil
 	for _, sg := range f.Groups {
-		cr := byKey[sg.Rule]
-		if cr == nil || len(sg.Key) != len(cr.c.GroupBy) {
+		skipped += e.restoreGroup(&sg, byKey, now, limit)
+	}
+	clear(e.changed)
+	e.gone = nil
+	return skipped, nil
+}
+
+// restoreGroup adds one group of a snapshot (replacing the group of the
+// same key) and returns how many of its entries it skipped.
+func (e *Engine) restoreGroup(sg *snapGroup, byKey map[string]*crule, now, limit time.Time) (skipped int) {
+	cr := byKey[sg.Rule]
+	if cr == nil || len(sg.Key) != len(cr.c.GroupBy) {
+		return 1
+	}
+	mk := groupKey(cr, sg.Key)
+	if old := e.groups[mk]; old != nil {
+		e.unlink(old)
+	}
+	if sg.Gone {
+		return 0
+	}
+	if len(e.groups) >= e.opt.MaxGroups {
+		e.evictOldest()
+	}
+	g := &group{cr: cr, key: sg.Key, mapKey: mk, heapIdx: -1, seen: now}
+	for _, se := range sg.Entries {
+		if se.Ref < 0 || se.Ref >= len(cr.c.Refs) || se.T.IsZero() || se.T.After(limit) {
 			skipped++
 			continue
 		}
-		if len(e.groups) >= e.opt.MaxGroups {
-			e.evictOldest()
+		g.entries = append(g.entries, entry{T: se.T, A: now, Late: se.Late, Ref: se.Ref, Val: se.Val, IDs: se.IDs})
+		if se.T.After(g.newest) {
+			g.newest = se.T
 		}
-		g := &group{cr: cr, key: sg.Key, mapKey: groupKey(cr, sg.Key), heapIdx: -1, seen: now}
-		for _, se := range sg.Entries {
-			if se.Ref < 0 || se.Ref >= len(cr.c.Refs) || se.T.IsZero() || se.T.After(limit) {
-				skipped++
-				continue
-			}
-			g.entries = append(g.entries, entry{T: se.T, A: now, Late: se.Late, Ref: se.Ref, Val: se.Val, IDs: se.IDs})
-			if se.T.After(g.newest) {
-				g.newest = se.T
-			}
-		}
-		if sb := sg.Burst; sb != nil && !sb.First.IsZero() && !sb.Last.After(limit) && (sb.Refs == nil || len(sb.Refs) == len(cr.c.Refs)) {
-			b := &openBurst{first: sb.First, last: sb.Last, count: sb.Count, sum: sb.Sum, refs: sb.Refs, ids: sb.IDs}
-			if b.refs == nil {
-				b.refs = make([]bool, len(cr.c.Refs))
-			}
-			if cr.c.Type == "value_count" {
-				b.vals = map[string]struct{}{}
-				for _, v := range sb.Vals {
-					b.vals[v] = struct{}{}
-				}
-			}
-			g.burst = b
-			if sb.Last.After(g.newest) {
-				g.newest = sb.Last
-			}
-		}
-		if len(g.entries) == 0 && g.burst == nil {
-			continue
-		}
-		sort.SliceStable(g.entries, func(i, j int) bool { return g.entries[i].T.Before(g.entries[j].T) })
-		if len(g.entries) > e.opt.MaxEntriesPerGroup {
-			g.entries = g.entries[len(g.entries)-e.opt.MaxEntriesPerGroup:]
-		}
-		g.elem = e.lru.PushFront(g)
-		e.groups[g.mapKey] = g
-		if !cr.monotonic {
-			e.schedule(g)
-		}
-		e.resize(g)
-		e.fit(g)
 	}
+	if sb := sg.Burst; sb != nil && !sb.First.IsZero() && !sb.Last.After(limit) && (sb.Refs == nil || len(sb.Refs) == len(cr.c.Refs)) {
+		b := &openBurst{first: sb.First, last: sb.Last, count: sb.Count, sum: sb.Sum, refs: sb.Refs, ids: sb.IDs}
+		if b.refs == nil {
+			b.refs = make([]bool, len(cr.c.Refs))
+		}
+		if cr.c.Type == "value_count" {
+			b.vals = map[string]struct{}{}
+			for _, v := range sb.Vals {
+				b.vals[v] = struct{}{}
+			}
+		}
+		g.burst = b
+		if sb.Last.After(g.newest) {
+			g.newest = sb.Last
+		}
+	}
+	if len(g.entries) == 0 && g.burst == nil {
+		return skipped
+	}
+	sort.SliceStable(g.entries, func(i, j int) bool { return g.entries[i].T.Before(g.entries[j].T) })
+	if len(g.entries) > e.opt.MaxEntriesPerGroup {
+		g.entries = g.entries[len(g.entries)-e.opt.MaxEntriesPerGroup:]
+	}
+	g.elem = e.lru.PushFront(g)
+	e.groups[g.mapKey] = g
+	if !cr.monotonic {
+		e.schedule(g)
+	}
+	e.resize(g)
+	e.fit(g)
+	return skipped
+}
+
+// unlink takes a group out of the state as a restore replaces it (no
+// alert, no eviction counted).
+func (e *Engine) unlink(g *group) {
+	if g.elem != nil {
+		e.lru.Remove(g.elem)
+		g.elem = nil
+	}
+	if g.heapIdx >= 0 {
+		heap.Remove(&e.closes, g.heapIdx)
+	}
+	delete(e.groups, g.mapKey)
+	e.bytes -= g.size
+	g.size = 0
+}
+
+// RestoreChanges applies, in order, changes SnapshotChanges wrote since
+// the snapshot Restore read (or since earlier changes applied). Like
+// Restore it skips, and counts, what no longer fits the rules or the
+// clock. Groups it updates become the most recently active.
+func (e *Engine) RestoreChanges(r io.Reader) (skipped int, err error) {
+	byKey := map[string]*crule{}
+	for _, cr := range e.rules {
+		byKey[cr.key] = cr
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.opt.Now()
+	limit := now.Add(e.opt.MaxSkew)
+	dec := json.NewDecoder(r)
+	for {
+		var sg snapGroup
+		if err := dec.Decode(&sg); err == io.EOF {
+			break
+		} else if err != nil {
+			return skipped, fmt.Errorf("correlation changes: %w", err)
+		}
+		skipped += e.restoreGroup(&sg, byKey, now, limit)
+	}
+	clear(e.changed)
+	e.gone = nil
 	return skipped, nil
 }

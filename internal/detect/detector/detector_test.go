@@ -1,10 +1,13 @@
 package detector
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -370,5 +373,61 @@ func TestBurstSizeExactAfterKill(t *testing.T) {
 	corr := r.list(t, alerts.Filter{Kind: "correlation"})
 	if len(corr) != 1 || corr[0].Count != 55 || corr[0].Value != 55 || len(corr[0].EventIDs) != 55 {
 		t.Fatalf("burst after kill and replay: %d alerts %+v", len(corr), corr)
+	}
+}
+
+// TestCheckpointWritesTheChangedGroups: after the first checkpoint, one
+// writes the correlation groups that changed, not the whole state, and a
+// restart rebuilds the whole state from both.
+func TestCheckpointWritesTheChangedGroups(t *testing.T) {
+	r := newRig(t)
+	t0 := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	var batch []bus.Message
+	for i := range 200 {
+		batch = append(batch, failures(uint64(i+1), fmt.Sprintf("10.9.%d.%d", i/200, i%200+1), t0, 2))
+	}
+	r.run(t, &scripted{fetchs: [][]bus.Message{batch}})
+	read := func() (state, []byte, []byte) {
+		data, err := os.ReadFile(filepath.Join(r.dir, "detector.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st state
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		base, err := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("detector.json.corr.%d", st.CorrelationGen)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, err := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("detector.json.corr.%d.log", st.CorrelationGen)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, base, log[:st.CorrelationLog]
+	}
+	st1, base1, _ := read()
+	if n := strings.Count(string(base1), "10.9.0."); n < 200 {
+		t.Fatalf("first checkpoint holds %d of the 200 groups: %s", n, base1)
+	}
+	r.run(t, &scripted{fetchs: [][]bus.Message{{failures(500, "10.9.0.1", t0.Add(time.Minute), 3)}}})
+	st2, base2, log := read()
+	if st2.CorrelationGen != st1.CorrelationGen || !bytes.Equal(base1, base2) {
+		t.Fatalf("the whole state was written again (generation %d, then %d)", st1.CorrelationGen, st2.CorrelationGen)
+	}
+	if n := strings.Count(string(log), "\n"); n == 0 || n > 5 || strings.Contains(string(log), "10.9.0.2\"") {
+		t.Fatalf("changes written: %d groups, want the few of 10.9.0.1:\n%s", n, log)
+	}
+	d, err := New(Config{Source: &scripted{}, Alerts: r.alerts, StatePath: filepath.Join(r.dir, "detector.json"),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: NewMetrics(prometheus.NewRegistry())}, r.rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := d.corr.Snapshot(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got.String(), `"ids":["500-2"]`) || strings.Count(got.String(), "10.9.0.") < 200 {
+		t.Errorf("restored state lacks the groups or the change: %s", got.String())
 	}
 }
