@@ -213,6 +213,9 @@ type Engine struct {
 	// SnapshotChanges (see SnapshotChanges).
 	changed map[*group]struct{}
 	gone    []goneGroup
+	// scratch of Observe and add: a match's group key
+	keyBuf []string
+	mkBuf  []byte
 	fieldC map[string][]string
 	// With BurstUpdatesOnTick: the groups whose burst grew since the last
 	// Tick, and the last updates of bursts that ended or were replaced
@@ -323,10 +326,13 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 			continue
 		}
 		refName := cr.c.Refs[ref].Name
-		key := make([]string, len(cr.c.GroupBy))
-		for i, g := range cr.c.GroupBy {
-			key[i] = e.eventValue(m, aliasField(cr.c, g, refName, m.Rule.Name, m.Rule.ID), m.Event)
+		// The key's values stay in the event's memory: add copies them
+		// for a new group only.
+		key := e.keyBuf[:0]
+		for _, g := range cr.c.GroupBy {
+			key = append(key, e.eventValue(m, aliasField(cr.c, g, refName, m.Rule.Name, m.Rule.ID), m.Event))
 		}
+		e.keyBuf = key
 		val := ""
 		if len(cr.c.Condition.Field) > 0 {
 			// Kept in the state: copied out of the event's memory (a
@@ -428,20 +434,35 @@ func addressFallbacks(names []string) []string {
 }
 
 func groupKey(cr *crule, key []string) string {
-	return cr.key + "\x01" + strings.Join(key, "\x00")
+	return string(appendGroupKey(nil, cr, key))
+}
+
+func appendGroupKey(b []byte, cr *crule, key []string) []byte {
+	b = append(b, cr.key...)
+	b = append(b, 1)
+	for i, k := range key {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, k...)
+	}
+	return b
 }
 
 func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
-	mk := groupKey(cr, key)
-	g := e.groups[mk]
+	// Looked up without allocating: most matches join a group that exists.
+	e.mkBuf = appendGroupKey(e.mkBuf[:0], cr, key)
+	g := e.groups[string(e.mkBuf)]
 	if g == nil {
 		if len(e.groups) >= e.opt.MaxGroups {
 			e.evictOldest()
 		}
+		mk := string(e.mkBuf)
+		kept := make([]string, len(key)) // out of the event's memory
 		for i := range key {
-			key[i] = strings.Clone(key[i]) // kept: out of the event's memory
+			kept[i] = strings.Clone(key[i])
 		}
-		g = &group{cr: cr, key: key, mapKey: mk, heapIdx: -1}
+		g = &group{cr: cr, key: kept, mapKey: mk, heapIdx: -1}
 		g.elem = e.lru.PushFront(g)
 		e.groups[mk] = g
 	} else {
