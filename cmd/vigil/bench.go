@@ -125,13 +125,15 @@ prints the median of each receiver.`,
 							}
 							c := cfg
 							c.Transport = tr
-							if profileDir != "" {
+							if _, ok := t.(bench.Profiler); ok && profileDir != "" {
 								pf, err := os.Create(filepath.Join(profileDir, fmt.Sprintf("%s-%s-%d.pprof", fileName(t.Name()), tr, run)))
 								if err != nil {
 									return err
 								}
 								defer pf.Close()
 								c.Profile = pf
+							}
+							if _, ok := t.(bench.AllocProfiler); ok && profileDir != "" {
 								af, err := os.Create(filepath.Join(profileDir, fmt.Sprintf("%s-%s-%d.allocs.pprof", fileName(t.Name()), tr, run)))
 								if err != nil {
 									return err
@@ -181,7 +183,7 @@ prints the median of each receiver.`,
 	f.StringVar(&vlBin, "victoria-logs", filepath.Join(gobin(), "victoria-logs"), "victoria-logs binary")
 	f.StringVar(&rsBin, "rsyslogd", "rsyslogd", "rsyslogd binary")
 	f.BoolVar(&keep, "keep", false, "keep the receivers' data dirs")
-	f.StringVar(&profileDir, "profile", "", "directory for CPU profiles of the vigil receivers, taken while they ingest, and their allocation profiles of the whole run (*.allocs.pprof; go tool pprof -sample_index=alloc_space FILE)")
+	f.StringVar(&profileDir, "profile", "", "directory for CPU profiles of the vigil and VictoriaLogs receivers, taken while they ingest, and vigil's allocation profiles of the whole run (*.allocs.pprof; go tool pprof -sample_index=alloc_space FILE)")
 	f.StringArrayVar(&vigilArgs, "vigil-arg", nil, "one more flag for every vigil receiver's serve command (repeatable), e.g. --vigil-arg=--bus-max-bytes=4MiB")
 	f.IntVar(&cfg.ProfileSeconds, "profile-seconds", 10, "length of each CPU profile")
 	cmd.AddCommand(ingest, benchPrivacyCmd())

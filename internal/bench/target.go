@@ -427,6 +427,23 @@ func (v *VictoriaLogs) StoreDir() string   { return v.DataDir() }
 func (v *VictoriaLogs) PID() int           { return v.p.cmd.Process.Pid }
 func (v *VictoriaLogs) Stop() bool         { return v.p.stop() }
 
+// Profile writes a CPU profile of the server over the next seconds (it
+// serves Go's profiler on its HTTP port), to compare where it spends its
+// time on the same library with Vigil's profile.
+func (v *VictoriaLogs) Profile(ctx context.Context, seconds int, w io.Writer) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", v.http, seconds), nil)
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: HTTP %d", resp.StatusCode)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
 func (v *VictoriaLogs) Start(ctx context.Context, dir string) error {
 	v.dir, v.client = dir, &http.Client{}
 	var err error
