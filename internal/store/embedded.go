@@ -114,6 +114,15 @@ func prepareLibrary(memoryBytes int64) {
 	})
 }
 
+// libraryFlushInterval is how long the library keeps rows in memory
+// parts (searchable, merged there) before it writes them to files on its
+// own: VictoriaLogs' own default. Durability does not depend on it: the
+// store writer calls Flush every few seconds (3 by default) before it
+// acknowledges the bus, and the bus keeps what is not flushed. A second,
+// as before, made the library write small file parts every second
+// between those flushes, which it then merged again.
+const libraryFlushInterval = 5 * time.Second
+
 // Open opens (creating if needed) the store in dir.
 func Open(dir string, cfg Config) (st *Embedded, err error) {
 	cfg = cfg.withDefaults()
@@ -138,7 +147,7 @@ func Open(dir string, cfg Config) (st *Embedded, err error) {
 		FutureRetention:        cfg.FutureRetention,
 		MaxDiskSpaceUsageBytes: cfg.MaxDiskSpaceUsageBytes,
 		MinFreeDiskSpaceBytes:  cfg.MinFreeDiskSpaceBytes,
-		FlushInterval:          time.Second,
+		FlushInterval:          libraryFlushInterval,
 	})
 	return &Embedded{s: s, cfg: cfg, dir: dir, touched: map[string]bool{}}, nil
 }

@@ -2,7 +2,8 @@
 // exactly once, and feeds source health with every event it stores.
 //
 // The bus gives at-least-once delivery; the store has no transactions and
-// flushes on its own about every second. The writer makes the pair behave
+// writes its in-memory data to files on its own only every few seconds
+// (and a crash loses what it had not written). The writer makes the pair behave
 // exactly-once with a small checkpoint file beside the store:
 //
 //   - Stored: every batch with a sequence up to it is durably in the store.
