@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -343,5 +344,27 @@ func TestBatchArrivalsEachStoredAsIngested(t *testing.T) {
 	fields := appendRowWith(nil, &batch[0], &cache)
 	if n := testing.AllocsPerRun(100, func() { fields = appendRowWith(fields[:0], &batch[1], &cache) }); n != 0 {
 		t.Fatalf("%.1f allocations converting an event of the same millisecond, want 0", n)
+	}
+}
+
+// TestAppendRowFirstNameWins: a row keeps the first value of each name
+// and every distinct name once, in order, in rows small and large (the
+// name filter's "maybe" is always checked against the row).
+func TestAppendRowFirstNameWins(t *testing.T) {
+	for _, n := range []int{3, 40, 700} {
+		ev := event.Event{Time: time.Unix(1, 0)}
+		distinct := n/2 + 1
+		for i := range n {
+			ev.Fields = append(ev.Fields, event.Field{Name: fmt.Sprintf("f%d.x", i%distinct), Value: strconv.Itoa(i)})
+		}
+		row := appendRow(nil, &ev)
+		if len(row) != distinct {
+			t.Fatalf("%d fields: row of %d, want %d", n, len(row), distinct)
+		}
+		for i, f := range row {
+			if f.Name != fmt.Sprintf("f%d.x", i) || f.Value != strconv.Itoa(i) {
+				t.Fatalf("%d fields: field %d is %s=%s", n, i, f.Name, f.Value)
+			}
+		}
 	}
 }
