@@ -41,6 +41,13 @@ type digester struct {
 	buf     []byte
 	ts      []byte
 	scratch []byte
+	// names and order: the names of the last row sorted, in the row's
+	// order, and the order that sorts them. Rows of one source mostly
+	// list the same names in the same order: their order is reused
+	// instead of sorting each row again (sorting was half of the digest).
+	names  []string
+	order  []int
+	sorted []pair
 }
 
 type pair struct{ name, value string }
@@ -58,16 +65,10 @@ func (d *digester) digest(timeToken []byte) Digest {
 		}
 		d.pairs = append(d.pairs, pair{f.Name, canonValueBuf(f.Value, d.scratch)})
 	}
-	slices.SortFunc(d.pairs, func(a, b pair) int {
-		if c := strings.Compare(a.name, b.name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.value, b.value)
-	})
 	b := append(d.buf[:0], digestVersion...)
 	b = binary.AppendUvarint(b, uint64(len(timeToken)))
 	b = append(b, timeToken...)
-	for _, p := range d.pairs {
+	for _, p := range d.sort() {
 		b = binary.AppendUvarint(b, uint64(len(p.name)))
 		b = append(b, p.name...)
 		b = binary.AppendUvarint(b, uint64(len(p.value)))
@@ -75,6 +76,43 @@ func (d *digester) digest(timeToken []byte) Digest {
 	}
 	d.buf = b
 	return sha256.Sum256(b)
+}
+
+// sort returns d.pairs sorted by name, then value.
+func (d *digester) sort() []pair {
+	same := len(d.names) == len(d.pairs) && d.order != nil
+	for i := 0; same && i < len(d.pairs); i++ {
+		same = d.pairs[i].name == d.names[i]
+	}
+	if same {
+		d.sorted = d.sorted[:0]
+		for _, i := range d.order {
+			d.sorted = append(d.sorted, d.pairs[i])
+		}
+		return d.sorted
+	}
+	d.names = d.names[:0]
+	d.order = d.order[:0]
+	for i := range d.pairs {
+		d.names = append(d.names, strings.Clone(d.pairs[i].name)) // not the batch's memory
+		d.order = append(d.order, i)
+	}
+	slices.SortFunc(d.order, func(a, b int) int {
+		if c := strings.Compare(d.pairs[a].name, d.pairs[b].name); c != 0 {
+			return c
+		}
+		return strings.Compare(d.pairs[a].value, d.pairs[b].value)
+	})
+	d.sorted = d.sorted[:0]
+	for k, i := range d.order {
+		d.sorted = append(d.sorted, d.pairs[i])
+		if k > 0 && d.sorted[k-1].name == d.pairs[i].name {
+			// A name twice: the values decide, and they differ from row
+			// to row; this order is not for another row.
+			d.order = nil
+		}
+	}
+	return d.sorted
 }
 
 // StoredEvent is what ScanDigests reports of one stored row.
