@@ -27,6 +27,11 @@ type baseRates struct {
 	stays         map[string]float64
 	teamDeptStays map[string]float64
 	computed      time.Time // wall clock
+	// hours and teamHours are the patient-hours in each state that
+	// rates and teamDept are shares of; grace and half as measured
+	// (see computeBaseRates).
+	hours, teamHours map[string]float64
+	grace, half      time.Duration
 }
 
 // of returns the base rate of a feature. It is never below one patient's
@@ -68,6 +73,11 @@ type Directory interface {
 
 var _ Directory = (*directory.Store)(nil)
 
+// lookBack is how long before a period a stay may have begun (or ended)
+// and still put a patient in a state during it: the longest discharged
+// window (30 days) and a day.
+const lookBack = 31 * 24 * time.Hour
+
 // computeBaseRates measures the base rates over [from, to) from the
 // directory's stays. grace is the care-team grace (team_dept counts until
 // then after a discharge); half the half-life by which stays are weighed
@@ -77,51 +87,87 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 		mid := from.Add(to.Sub(from) / 2)
 		from, to = mid.Add(-12*time.Hour), mid.Add(12*time.Hour)
 	}
-	n, err := dir.PatientCount(ctx)
-	if err != nil {
+	b := &baseRates{from: from, to: to, grace: grace, half: half, hours: map[string]float64{}, teamHours: map[string]float64{},
+		stays: map[string]float64{}, teamDeptStays: map[string]float64{}}
+	if err := b.accumulate(ctx, dir, from, to, time.Time{}); err != nil {
 		return nil, err
 	}
+	return b, b.normalize(ctx, dir)
+}
+
+// extend moves the end of the period to to, reading only the stays that
+// can change the rates after the current end (those of the last
+// lookBack and since) instead of every stay of the period again: the
+// patient-time of each state up to the old end stays as it was, the
+// stays counted are aged to the new end, and what happened after the old
+// end is added. Stays the directory changed since (a discharge entered
+// late) are not read again: the engine measures the whole period afresh
+// every few minutes.
+func (b *baseRates) extend(ctx context.Context, dir Directory, to time.Time) error {
+	old := b.to
+	if !to.After(old) {
+		return nil
+	}
+	if b.half > 0 {
+		decay := math.Exp2(-float64(to.Sub(old)) / float64(b.half))
+		for k := range b.stays {
+			b.stays[k] *= decay
+		}
+		for k := range b.teamDeptStays {
+			b.teamDeptStays[k] *= decay
+		}
+	}
+	if err := b.accumulate(ctx, dir, old, to, old); err != nil {
+		return err
+	}
+	b.to = to
+	return b.normalize(ctx, dir)
+}
+
+// accumulate adds the patient-time in each state within [lo, hi) and
+// counts the stays that put a patient in a state during [b.from, hi)
+// starting at newFrom or later (zero: all), weighed by age at hi.
+func (b *baseRates) accumulate(ctx context.Context, dir Directory, lo, hi, newFrom time.Time) error {
 	staff, err := dir.StaffDepartments(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b := &baseRates{from: from, to: to, patients: max(n, 1), rates: map[string]float64{}, teamDept: map[string]float64{},
-		stays: map[string]float64{}, teamDeptStays: map[string]float64{}}
+	from, grace, half := b.from, b.grace, b.half
 	// A stay counts for a feature when its state overlaps the period,
 	// weighed by the age of the state's start (or of the period's start).
 	stay := func(m map[string]float64, key string, s, e time.Time) {
-		if !e.After(from) || !s.Before(to) {
+		if !e.After(from) || !s.Before(hi) || s.Before(newFrom) {
 			return
 		}
 		w := 1.0
 		if half > 0 {
-			w = math.Exp2(-float64(to.Sub(later(s, from))) / float64(half))
+			w = math.Exp2(-float64(hi.Sub(later(s, from))) / float64(half))
 		}
 		m[key] += w
 	}
 	overlap := func(s, e time.Time) float64 {
-		if s.Before(from) {
-			s = from
+		if s.Before(lo) {
+			s = lo
 		}
-		if e.After(to) {
-			e = to
+		if e.After(hi) {
+			e = hi
 		}
 		if !e.After(s) {
 			return 0
 		}
 		return e.Sub(s).Hours()
 	}
+	rates := b.hours
 	depts := map[string]bool{}
-	err = dir.EncounterSpans(ctx, from.Add(-31*24*time.Hour), to.Add(24*time.Hour), func(sp *directory.EncounterSpan) error {
+	return dir.EncounterSpans(ctx, lo.Add(-lookBack), hi.Add(24*time.Hour), func(sp *directory.EncounterSpan) error {
 		if sp.Admit.IsZero() {
 			return nil
 		}
 		end := sp.Discharge
 		if end.IsZero() {
-			end = to
+			end = hi
 		}
-		act := overlap(sp.Admit, end)
-		if act > 0 {
+		if act := overlap(sp.Admit, end); act > 0 {
 			stay(b.stays, FeatEncounter, sp.Admit, end)
 			if sp.Class != "" {
 				stay(b.stays, "class:"+sp.Class, sp.Admit, end)
@@ -129,41 +175,41 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 			if sp.Service != "" {
 				stay(b.stays, "service:"+sp.Service, sp.Admit, end)
 			}
-			b.rates[FeatEncounter] += act
+			rates[FeatEncounter] += act
 			if sp.Class != "" {
-				b.rates["class:"+sp.Class] += act
+				rates["class:"+sp.Class] += act
 			}
 			loc, prior := enrich.PointOfCare(sp.Location), enrich.PointOfCare(sp.PriorLocation)
 			switch {
 			case prior == "" || prior == loc:
-				b.rates["unit:"+loc] += act
+				rates["unit:"+loc] += act
 				stay(b.stays, "unit:"+loc, sp.Admit, end)
 			case sp.LocationSince.IsZero():
-				b.rates["unit:"+loc] += act
-				b.rates["unit:"+prior] += act
+				rates["unit:"+loc] += act
+				rates["unit:"+prior] += act
 				stay(b.stays, "unit:"+loc, sp.Admit, end)
 				stay(b.stays, "unit:"+prior, sp.Admit, end)
 			default:
-				b.rates["unit:"+prior] += overlap(sp.Admit, sp.LocationSince)
-				b.rates["unit:"+loc] += overlap(sp.LocationSince, end)
+				rates["unit:"+prior] += overlap(sp.Admit, sp.LocationSince)
+				rates["unit:"+loc] += overlap(sp.LocationSince, end)
 				stay(b.stays, "unit:"+prior, sp.Admit, sp.LocationSince)
 				stay(b.stays, "unit:"+loc, sp.LocationSince, end)
 			}
 			if sp.Service != "" {
-				b.rates["service:"+sp.Service] += act
+				rates["service:"+sp.Service] += act
 			}
 		}
 		for _, w := range admittedWindows {
-			b.rates["admitted:"+w.name] += overlap(sp.Admit, sp.Admit.Add(w.d))
+			rates["admitted:"+w.name] += overlap(sp.Admit, sp.Admit.Add(w.d))
 			stay(b.stays, "admitted:"+w.name, sp.Admit, sp.Admit.Add(w.d))
 		}
 		for _, w := range preadmitWindows {
-			b.rates["preadmit:"+w.name] += overlap(sp.Admit.Add(-w.d), sp.Admit)
+			rates["preadmit:"+w.name] += overlap(sp.Admit.Add(-w.d), sp.Admit)
 			stay(b.stays, "preadmit:"+w.name, sp.Admit.Add(-w.d), sp.Admit)
 		}
 		if !sp.Discharge.IsZero() {
 			for _, w := range dischargedWindows {
-				b.rates["discharged:"+w.name] += overlap(sp.Discharge, sp.Discharge.Add(w.d))
+				rates["discharged:"+w.name] += overlap(sp.Discharge, sp.Discharge.Add(w.d))
 				stay(b.stays, "discharged:"+w.name, sp.Discharge, sp.Discharge.Add(w.d))
 			}
 		}
@@ -180,23 +226,32 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 			}
 			tact := overlap(sp.Admit, te)
 			for d := range depts {
-				b.teamDept[d] += tact
+				b.teamHours[d] += tact
 				stay(b.teamDeptStays, d, sp.Admit, te)
 			}
 		}
 		return nil
 	})
+}
+
+// normalize turns the patient-time in each state into the share of all
+// patient-time of the period.
+func (b *baseRates) normalize(ctx context.Context, dir Directory) error {
+	n, err := dir.PatientCount(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	total := float64(b.patients) * to.Sub(from).Hours()
-	for k := range b.rates {
-		b.rates[k] = min(1, b.rates[k]/total)
+	b.patients = max(n, 1)
+	total := float64(b.patients) * b.to.Sub(b.from).Hours()
+	b.rates = make(map[string]float64, len(b.hours))
+	for k, h := range b.hours {
+		b.rates[k] = min(1, h/total)
 	}
-	for k := range b.teamDept {
-		b.teamDept[k] = min(1, b.teamDept[k]/total)
+	b.teamDept = make(map[string]float64, len(b.teamHours))
+	for k, h := range b.teamHours {
+		b.teamDept[k] = min(1, h/total)
 	}
-	return b, nil
+	return nil
 }
 
 func later(a, b time.Time) time.Time {

@@ -273,13 +273,23 @@ func (e *Engine) mineLocked(ctx context.Context) (MineResult, error) {
 	if from.IsZero() {
 		return res, nil
 	}
-	if e.base == nil || from.Before(e.base.from) || to.After(e.base.to.Add(e.base.to.Sub(e.base.from)/10)) || time.Since(e.base.computed) > 10*time.Minute {
-		b, err := computeBaseRates(ctx, e.cfg.Directory, from, to, e.cfg.CareTeamGrace, time.Duration(e.pc.Mining.HalfLife))
+	grace, half := e.cfg.CareTeamGrace, time.Duration(e.pc.Mining.HalfLife)
+	switch b := e.base; {
+	case b == nil || from.Before(b.from) || time.Since(b.computed) > 10*time.Minute || b.grace != grace || b.half != half:
+		// Measured afresh: the first time, when the history reaches
+		// further back, and every few minutes (the directory changes).
+		nb, err := computeBaseRates(ctx, e.cfg.Directory, from, to, grace, half)
 		if err != nil {
 			return res, fmt.Errorf("privacy: base rates: %w", err)
 		}
-		b.computed = time.Now()
-		e.base = b
+		nb.computed = time.Now()
+		e.base = nb
+	case to.After(b.to.Add(b.to.Sub(b.from) / 10)):
+		// The history grew (an import going on): only what follows the
+		// period measured is read.
+		if err := b.extend(ctx, e.cfg.Directory, to); err != nil {
+			return res, fmt.Errorf("privacy: base rates: %w", err)
+		}
 	}
 	ts, err := e.store.all(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/vigil-siem/vigil/internal/directory"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -303,5 +304,83 @@ func TestMinerCandidates(t *testing.T) {
 	}
 	if m.promising([]string{"department:pharmacy"}, []string{"unit:ICU"}) {
 		t.Error("another group's candidate")
+	}
+}
+
+// windowDir is a directory of stays answering EncounterSpans with the
+// stays the real one returns for the window: not discharged before it,
+// admitted before its end.
+type windowDir struct{ fakeDir }
+
+func (w *windowDir) EncounterSpans(_ context.Context, from, to time.Time, fn func(*directory.EncounterSpan) error) error {
+	for i := range w.spans {
+		sp := &w.spans[i]
+		if (!sp.Discharge.IsZero() && sp.Discharge.Before(from)) || !sp.Admit.Before(to) {
+			continue
+		}
+		if err := fn(sp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestBaseRatesExtend: base rates extended step by step to a later end,
+// reading only the stays after the old end, equal those measured afresh
+// over the whole period.
+func TestBaseRatesExtend(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	start := tm("2024-01-01T00:00:00Z")
+	d := &windowDir{fakeDir{staff: map[string]string{"n1": "Medicine", "n2": "Surgery", "n3": "Emergency"}}}
+	units := []string{"4W", "ICU", "ED", "5N"}
+	for range 600 {
+		admit := start.Add(time.Duration(rng.IntN(90*24)) * time.Hour)
+		sp := directory.EncounterSpan{Class: []string{"I", "E", "O"}[rng.IntN(3)], Location: units[rng.IntN(4)], Service: []string{"MED", "SUR", ""}[rng.IntN(3)],
+			Admit: admit, CareTeam: []string{"n1", "n2", "n3", "x"}[:rng.IntN(4)]}
+		if rng.IntN(10) > 0 {
+			sp.Discharge = admit.Add(time.Duration(1+rng.IntN(200)) * time.Hour)
+		}
+		if rng.IntN(3) == 0 {
+			sp.PriorLocation = units[rng.IntN(4)]
+			if rng.IntN(2) == 0 {
+				sp.LocationSince = admit.Add(time.Duration(rng.IntN(30)) * time.Hour)
+			}
+		}
+		d.spans = append(d.spans, sp)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+	same := func(what string, got, want map[string]float64) {
+		t.Helper()
+		for k, v := range want {
+			if !near(got[k], v) {
+				t.Errorf("%s %s: %v extended, %v afresh", what, k, got[k], v)
+			}
+		}
+		for k, v := range got {
+			if _, ok := want[k]; !ok && v != 0 {
+				t.Errorf("%s %s: %v extended, absent afresh", what, k, v)
+			}
+		}
+	}
+	ctx := context.Background()
+	from := start.Add(20 * 24 * time.Hour)
+	for _, half := range []time.Duration{0, 10 * 24 * time.Hour} {
+		b, err := computeBaseRates(ctx, d, from, from.Add(3*24*time.Hour), 24*time.Hour, half)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range []time.Time{from.Add(5 * 24 * time.Hour), from.Add(5*24*time.Hour + 7*time.Hour), from.Add(40 * 24 * time.Hour), from.Add(75 * 24 * time.Hour)} {
+			if err := b.extend(ctx, d, to); err != nil {
+				t.Fatal(err)
+			}
+			want, _ := computeBaseRates(ctx, d, from, to, 24*time.Hour, half)
+			same("rate", b.rates, want.rates)
+			same("team_dept", b.teamDept, want.teamDept)
+			same("stays", b.stays, want.stays)
+			same("team_dept stays", b.teamDeptStays, want.teamDeptStays)
+			if len(want.rates) < 10 || want.staysOf("discharged:7d", "") == 0 {
+				t.Fatalf("too few states to compare: %v", want.rates)
+			}
+		}
 	}
 }
