@@ -54,8 +54,8 @@ func (b *openBurst) absorb(g *group, en entry, maxIDs int) {
 	b.count++
 	switch g.cr.c.Type {
 	case "value_count":
-		if en.Val != "" && len(b.vals) < maxBurstValues {
-			b.vals[en.Val] = struct{}{}
+		if _, ok := b.vals[en.Val]; !ok && en.Val != "" && len(b.vals) < maxBurstValues {
+			b.vals[strings.Clone(en.Val)] = struct{}{} // out of the event's memory
 		}
 	case "value_sum":
 		if x, err := strconv.ParseFloat(strings.TrimSpace(en.Val), 64); err == nil {
@@ -67,7 +67,7 @@ func (b *openBurst) absorb(g *group, en entry, maxIDs int) {
 	}
 	for _, id := range en.IDs {
 		if len(b.ids) < maxIDs {
-			b.ids = append(b.ids, id)
+			b.ids = append(b.ids, strings.Clone(id))
 		}
 	}
 }

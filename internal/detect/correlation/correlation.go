@@ -213,10 +213,11 @@ type Engine struct {
 	// SnapshotChanges (see SnapshotChanges).
 	changed map[*group]struct{}
 	gone    []goneGroup
-	// scratch of Observe and add: a match's group key
+	// scratch of Observe and add: a match's group key and event id
 	keyBuf []string
 	mkBuf  []byte
-	fieldC map[string][]string
+	idBuf  [1]string
+	fieldC map[fieldKey][]string
 	// With BurstUpdatesOnTick: the groups whose burst grew since the last
 	// Tick, and the last updates of bursts that ended or were replaced
 	// before it.
@@ -228,7 +229,7 @@ type Engine struct {
 // to event field names for each referenced rule.
 func New(corrs []*sigma.Correlation, eng *engine.Engine, opt Options) *Engine {
 	e := &Engine{opt: opt.withDefaults(), eng: eng, byRef: map[string][]*crule{}, groups: map[string]*group{},
-		lru: list.New(), fieldC: map[string][]string{}, changed: map[*group]struct{}{}}
+		lru: list.New(), fieldC: map[fieldKey][]string{}, changed: map[*group]struct{}{}}
 	for _, c := range corrs {
 		cr := &crule{c: c, key: c.Key()}
 		cr.monotonic = monotonic(c)
@@ -316,10 +317,10 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 		e.stats.Clamped++
 	}
 	var out []Alert
+	// The id and the values below stay in the event's memory until add
+	// keeps them (copied): most matches of a brute force join a burst that
+	// keeps its first ids only.
 	id := m.Event.Value(event.FieldID)
-	if len(crs) > 0 {
-		id = strings.Clone(id)
-	}
 	for _, cr := range crs {
 		ref := refIndex(cr.c, m.Rule.ID, m.Rule.Name)
 		if ref < 0 || (e.opt.Skip != nil && e.opt.Skip(cr.c, m.Event)) {
@@ -335,13 +336,12 @@ func (e *Engine) Observe(m *engine.Match) []Alert {
 		e.keyBuf = key
 		val := ""
 		if len(cr.c.Condition.Field) > 0 {
-			// Kept in the state: copied out of the event's memory (a
-			// batch that would otherwise stay alive with it).
-			val = strings.Clone(e.eventValue(m, aliasField(cr.c, cr.c.Condition.Field[0], refName, m.Rule.Name, m.Rule.ID), m.Event))
+			val = e.eventValue(m, aliasField(cr.c, cr.c.Condition.Field[0], refName, m.Rule.Name, m.Rule.ID), m.Event)
 		}
 		var ids []string
 		if id != "" {
-			ids = []string{id}
+			e.idBuf[0] = id
+			ids = e.idBuf[:]
 		}
 		out = append(out, e.add(cr, key, entry{T: t, A: now, Ref: ref, Val: val, IDs: ids})...)
 	}
@@ -390,8 +390,11 @@ func aliasField(c *sigma.Correlation, field, refName, name, id string) string {
 
 // eventValue reads a Sigma field from a base-rule match's event through
 // the engine's pipeline mapping for that rule.
+// fieldKey names a rule's field, whose event fields eventValue caches.
+type fieldKey struct{ id, name, field string }
+
 func (e *Engine) eventValue(m *engine.Match, field string, ev *event.Event) string {
-	ck := m.Rule.ID + "\x00" + m.Rule.Name + "\x00" + field
+	ck := fieldKey{m.Rule.ID, m.Rule.Name, field} // no string built per match
 	names, ok := e.fieldC[ck]
 	if !ok {
 		if e.eng != nil {
@@ -450,31 +453,42 @@ func appendGroupKey(b []byte, cr *crule, key []string) []byte {
 }
 
 func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
+	g := e.groupOf(cr, key)
+	out := e.addTo(g, en)
+	if g.elem != nil { // not removed
+		e.resize(g)
+		e.changed[g] = struct{}{}
+	}
+	e.fit(g)
+	return out
+}
+
+// groupOf returns the group of a key, made the most recently active; a
+// new one when there is none.
+func (e *Engine) groupOf(cr *crule, key []string) *group {
 	// Looked up without allocating: most matches join a group that exists.
 	e.mkBuf = appendGroupKey(e.mkBuf[:0], cr, key)
-	g := e.groups[string(e.mkBuf)]
-	if g == nil {
-		if len(e.groups) >= e.opt.MaxGroups {
-			e.evictOldest()
-		}
-		mk := string(e.mkBuf)
-		kept := make([]string, len(key)) // out of the event's memory
-		for i := range key {
-			kept[i] = strings.Clone(key[i])
-		}
-		g = &group{cr: cr, key: kept, mapKey: mk, heapIdx: -1}
-		g.elem = e.lru.PushFront(g)
-		e.groups[mk] = g
-	} else {
+	if g := e.groups[string(e.mkBuf)]; g != nil {
 		e.lru.MoveToFront(g.elem)
+		return g
 	}
-	defer func() {
-		if g.elem != nil { // not removed
-			e.resize(g)
-			e.changed[g] = struct{}{}
-		}
-		e.fit(g)
-	}()
+	if len(e.groups) >= e.opt.MaxGroups {
+		e.evictOldest()
+	}
+	mk := string(e.mkBuf)
+	kept := make([]string, len(key)) // out of the event's memory
+	for i := range key {
+		kept[i] = strings.Clone(key[i])
+	}
+	g := &group{cr: cr, key: kept, mapKey: mk, heapIdx: -1}
+	g.elem = e.lru.PushFront(g)
+	e.groups[mk] = g
+	return g
+}
+
+// addTo adds an entry to its group and evaluates the group.
+func (e *Engine) addTo(g *group, en entry) []Alert {
+	cr := g.cr
 	// Lateness is judged against this group's own newest event, never
 	// against other groups: one sender's clock cannot make another's
 	// events late.
@@ -493,6 +507,16 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 		}
 	}
 	i := sort.Search(len(g.entries), func(i int) bool { return g.entries[i].T.After(en.T) })
+	// Kept: copied out of the event's memory (a batch that would
+	// otherwise stay alive with it) and out of Observe's scratch.
+	en.Val = strings.Clone(en.Val)
+	if len(en.IDs) > 0 {
+		ids := make([]string, len(en.IDs))
+		for j, id := range en.IDs {
+			ids[j] = strings.Clone(id)
+		}
+		en.IDs = ids
+	}
 	g.entries = append(g.entries, entry{})
 	copy(g.entries[i+1:], g.entries[i:])
 	g.entries[i] = en
