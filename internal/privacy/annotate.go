@@ -90,8 +90,9 @@ func (a *Annotator) Annotate(ctx context.Context, evs []event.Event) bool {
 		}
 		if ev.Value("event.module") == "hl7" {
 			// The MLLP listener applied the message to the directory before
-			// publishing it: what is cached of the patient is stale.
-			a.Enricher.Forget(ev.Value("healthcare.patient.id"))
+			// publishing it: what is cached of the patient is stale (an
+			// order or result: its links).
+			a.Enricher.Applied(ctx, ev)
 			continue
 		}
 		cands = append(cands, i)

@@ -446,6 +446,24 @@ func (e *Enricher) Forget(patient string) {
 	e.patients.remove("|" + patient)
 }
 
+// Applied takes note of an HL7 message the directory has applied: an ADT
+// drops what is cached of its patient; an order, result or appointment
+// gives the cached record its new links (and may teach which departments
+// fill a section).
+func (e *Enricher) Applied(ctx context.Context, ev *event.Event) {
+	var v view
+	v.read(ev)
+	if v.module != "hl7" || v.patient == "" {
+		return
+	}
+	if v.hl7Type != "" && v.hl7Type != "ADT" {
+		e.clinical.Add(1)
+		e.relink(ctx, v.patient)
+		return
+	}
+	e.Forget(v.patient)
+}
+
 // Reexamine fills acc for an access event as EnrichAccess does, with the
 // patient's record read again from the directory (to see what happened
 // since the access: a later admission, a care-team membership), without
@@ -511,16 +529,21 @@ func (e *Enricher) enrichView(ctx context.Context, ev *event.Event, acc *Access,
 	// An HL7 event reaches the detector after the MLLP listener applied
 	// its ADT content to the directory: what is cached of the patient is
 	// stale from now on (a new stay, a new care team, a new VIP flag).
-	if hl7 {
+	refresh := hl7
+	switch {
+	case hl7 && v.hl7Type != "" && v.hl7Type != "ADT":
+		// An order, result or appointment adds links and may teach which
+		// departments fill a section; the rest of the record stands: the
+		// cached record takes the new links (one read, not the whole
+		// record again).
+		e.clinical.Add(1)
+		e.relink(ctx, v.patient)
+		refresh = false
+	case hl7:
 		e.forgets.Add(1)
 		e.patients.remove("|" + v.patient)
-		if v.hl7Type != "ADT" {
-			// An order or result may teach which departments fill a
-			// section.
-			e.clinical.Add(1)
-		}
 	}
-	p := e.patient(ctx, v.patient, authority, hl7)
+	p := e.patient(ctx, v.patient, authority, refresh)
 	if !access || v.user == "" {
 		if p != nil && p.found {
 			p.annotate(ev)
@@ -758,6 +781,7 @@ type patientInfo struct {
 	staff   []staffRef // workforce records that are this patient
 	encs    []Encounter
 	links   []directory.Link
+	dirID   int64 // the directory's record
 }
 
 type nameKey struct {
@@ -816,7 +840,7 @@ func (e *Enricher) fetchPatient(ctx context.Context, id, authority string) (*pat
 	if err != nil {
 		return nil, err
 	}
-	p := &patientInfo{found: true, dead: rec.Deceased, deadAt: rec.DeceasedTime}
+	p := &patientInfo{found: true, dead: rec.Deceased, deadAt: rec.DeceasedTime, dirID: rec.ID}
 	vip := rec.VIP != "" && !strings.EqualFold(rec.VIP, "N")
 	protected := strings.EqualFold(rec.Protection, "Y")
 	restricted := len(rec.Restrictions) > 0
@@ -1167,6 +1191,32 @@ func PointOfCare(loc string) string {
 
 // staffIndex is the roster's departments by provider, EHR user and
 // employee id, read at most every CacheTTL.
+// relink reads the links of a cached patient again (after an order,
+// result or appointment message about them).
+func (e *Enricher) relink(ctx context.Context, patient string) {
+	key := "|" + patient
+	now := e.cfg.Now()
+	p, stored, ok := e.patients.get(key, now)
+	if !ok || p == nil || !p.found {
+		return // read whole, links included, by the next access
+	}
+	e.forgets.Add(1) // a read in flight may predate the message: not cached
+	links, err := e.cfg.Directory.Links(ctx, p.dirID, maxLinks)
+	if err != nil {
+		e.lookupFailed("patient links", err)
+		e.patients.remove(key)
+		return
+	}
+	np := *p
+	np.links = links
+	ttl := e.cfg.PatientTTL - now.Sub(stored)
+	if ttl <= 0 {
+		e.patients.remove(key)
+		return
+	}
+	e.patients.put(key, &np, now, ttl)
+}
+
 // maxLinks bounds the clinical links read per patient (the most recent).
 const maxLinks = 200
 
