@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/detect/enrich"
 	"github.com/vigil-siem/vigil/internal/directory"
+	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/parse/hl7"
 )
 
@@ -88,5 +89,25 @@ E7,clin.wes,P7,Moss,Wes,Outpatient Clinic,Physician
 	}
 	if x := explain("rad.uma", "MRN3", at); x.Explained {
 		t.Errorf("radiology explained by a clinic appointment: %+v", x)
+	}
+
+	// The order message on its way through the pipeline gives the cached
+	// record its links without reading the record again.
+	applyClinical(t, dir, "MSH|^~\\&|CPOE|GH|RIS|GH|20240312103000||ORM^O01|O2|P|2.4\nPID|1||MRN3^^^GH^MR\n"+
+		"ORC|NW|PL2|||||||20240312113000|||P9^DOC\nOBR|1|PL2||71020^Chest X-ray"+strings.Repeat("|", 20)+"XR\n")
+	var msg event.Event
+	msg.Add("event.module", "hl7")
+	msg.Add("healthcare.patient.id", "MRN3")
+	msg.Add("healthcare.hl7.message_type", "ORM")
+	before := a.Enricher.Stats().PatientLookups
+	a.Enricher.Applied(ctx, &msg)
+	ev := ehrAccess("rad.uma", "MRN3", at.Add(2*time.Hour))
+	var acc enrich.Access
+	a.Enricher.EnrichAccess(ctx, &ev, &acc)
+	if x := a.Engine.Explain(&acc); !x.Explained || x.Code != ExplainOrder {
+		t.Errorf("order after the message passed: %+v", x)
+	}
+	if n := a.Enricher.Stats().PatientLookups - before; n != 0 {
+		t.Errorf("the record was read %d more times", n)
 	}
 }
