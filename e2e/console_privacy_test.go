@@ -138,6 +138,32 @@ func TestConsolePrivacy(t *testing.T) {
 	if err := in.adminCall("GET", "/api/v1/audit?action=privacy.template.approve&actor=olivia", "", &audit); err != nil || len(audit.Records) != 1 || audit.Records[0].Target != "template:"+id {
 		t.Fatalf("audit trail of the approval: %+v %v", audit, err)
 	}
+	// Groups are named as the directory spells them, patient classes in
+	// words.
+	var tpls struct {
+		Templates []struct {
+			GroupLabel string `json:"group_label"`
+			Feature    string `json:"feature"`
+		} `json:"templates"`
+	}
+	if err := in.adminCall("GET", "/api/v1/privacy/templates", "", &tpls); err != nil || len(tpls.Templates) == 0 {
+		t.Fatalf("templates: %+v %v", tpls, err)
+	}
+	mined := b.Text(`section[aria-labelledby="t-mined"] tbody`)
+	for _, tp := range tpls.Templates {
+		if tp.GroupLabel == "" || tp.GroupLabel == strings.ToLower(tp.GroupLabel) {
+			t.Errorf("template group label %q: not the directory's spelling", tp.GroupLabel)
+			break
+		}
+		label := strings.ToUpper(tp.GroupLabel[:1]) + tp.GroupLabel[1:]
+		if !strings.Contains(mined, label) && !strings.Contains(b.Text(`section[aria-labelledby="t-configured"] tbody`), label) {
+			t.Errorf("templates page does not name the group %q", label)
+			break
+		}
+	}
+	if strings.Contains(mined, "a stay of class") {
+		t.Errorf("templates page shows a patient class as a code: %q", mined)
+	}
 	if got := b.Text(`section[aria-labelledby="t-configured"] tbody`); !strings.Contains(got, "privacy office investigations") {
 		t.Errorf("configured templates: %q", got)
 	}

@@ -92,3 +92,26 @@ func (s *Store) PatientCount(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// WorkforceNames maps the departments and roles of the roster, in lower
+// case, to their spelling in the roster (the most frequent one when
+// several differ only in case): privacy groups are keyed in lower case,
+// and people read the directory's names.
+func (s *Store) WorkforceNames(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, count(*) AS n FROM (SELECT department AS name FROM dir_workforce WHERE department <> ''
+		UNION ALL SELECT role FROM dir_workforce WHERE role <> '') GROUP BY name ORDER BY n`)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, fmt.Errorf("directory: %w", err)
+		}
+		out[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(name) // the most frequent comes last
+	}
+	return out, rows.Err()
+}

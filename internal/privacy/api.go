@@ -55,7 +55,10 @@ type Handler struct {
 	Audit func(ctx context.Context, action, target string, details map[string]any, err error)
 	// Mask hides what the caller may not see (PHI) in a flat field map.
 	Mask func(ctx context.Context, fields map[string]string)
-	Now  func() time.Time
+	// Names maps department and role names in lower case to the
+	// directory's spelling (nil: groups are shown in lower case).
+	Names func(ctx context.Context) (map[string]string, error)
+	Now   func() time.Time
 }
 
 // Routes returns the handler's routes with their permissions.
@@ -115,9 +118,14 @@ func (h *Handler) templates(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, group := r.URL.Query().Get("status"), strings.ToLower(r.URL.Query().Get("group"))
+	var names map[string]string
+	if h.Names != nil {
+		names, _ = h.Names(r.Context()) // without them, groups are shown as keyed
+	}
 	out := []Template{}
 	for _, t := range ts {
 		if (status == "" || t.Status == status || status == "explaining" && t.Explains()) && (group == "" || strings.Contains(t.Group, group)) {
+			t.GroupLabel = LabelWith(t.Group, names)
 			out = append(out, t)
 		}
 	}

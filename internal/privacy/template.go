@@ -40,7 +40,11 @@ type Template struct {
 	Source      string `json:"source"` // mined or config
 	Name        string `json:"name,omitempty"`
 	Description string `json:"description"`
-	Stats       Stats  `json:"stats"`
+	// GroupLabel is the group in words with the directory's spelling of
+	// its department and role ("department Pharmacy in role Pharmacist"),
+	// set by the API.
+	GroupLabel string `json:"group_label,omitempty"`
+	Stats      Stats  `json:"stats"`
 	// FirstMined and LastMined: when mining first and last selected it.
 	FirstMined time.Time `json:"first_mined,omitzero"`
 	LastMined  time.Time `json:"last_mined,omitzero"`
@@ -105,6 +109,23 @@ func groupLabel(g string) string {
 		return "department " + d + " in role " + r
 	}
 	return kind + " " + name
+}
+
+// LabelWith is the group in words with the names of the directory
+// (lower case to spelling, as directory.WorkforceNames gives them).
+func LabelWith(group string, names map[string]string) string {
+	name := func(s string) string {
+		if n := names[s]; n != "" {
+			return n
+		}
+		return s
+	}
+	kind, rest, _ := strings.Cut(group, ":")
+	if kind == "job" {
+		d, r, _ := strings.Cut(rest, "|")
+		return "department " + name(d) + " in role " + name(r)
+	}
+	return kind + " " + name(rest)
 }
 
 // describe writes a template's description from its group and feature.

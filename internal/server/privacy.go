@@ -114,7 +114,7 @@ func (s *Server) privacyRoutes() []access.Route {
 	}
 	h := &privacy.Handler{Engine: s.privacy, Config: s.privacyConfig, Reports: &privacy.Reporter{Store: s.store},
 		Rules: func() *privacy.Rules { return s.privacyRulesInUse }, ParseTime: web.ParseTime, Location: loc,
-		Actor: actorName, Audit: s.recordAudit,
+		Actor: actorName, Audit: s.recordAudit, Names: s.directory.WorkforceNames,
 		Mask: func(ctx context.Context, fields map[string]string) { s.mask.Map(access.PrincipalFrom(ctx), fields) }}
 	var out []access.Route
 	for _, r := range h.Routes() {

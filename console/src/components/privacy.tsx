@@ -198,6 +198,7 @@ export interface Template {
   source: string;
   name?: string;
   description: string;
+  group_label?: string;
   stats: TemplateStats;
   first_mined?: string;
   last_mined?: string;

@@ -31,7 +31,8 @@ const STATUS_CLASS: Record<string, string> = { approved: "ok", active: "ok", con
 
 type Decision = "approve" | "reject" | "reset";
 
-// groupLabel reads "department:pharmacy" as "Department pharmacy".
+// groupLabel reads "department:pharmacy" as "Department pharmacy" (when
+// the API has not named the group with the directory's spelling).
 function groupLabel(g: string): string {
   const i = g.indexOf(":");
   return i < 0 ? g : g.charAt(0).toUpperCase() + g.slice(1, i) + " " + g.slice(i + 1);
@@ -39,11 +40,44 @@ function groupLabel(g: string): string {
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
+// who is the template's group as the directory spells its department and
+// role ("Department Pharmacy in role Pharmacist").
+const who = (t: Template) => (t.group_label ? capitalise(t.group_label) : groupLabel(t.group));
+
+// PATIENT_CLASS names the HL7 patient classes (PV1-2, table 0004).
+export const PATIENT_CLASS: Record<string, string> = {
+  B: "obstetrics",
+  C: "commercial account",
+  E: "emergency",
+  I: "inpatient",
+  N: "not applicable",
+  O: "outpatient",
+  P: "preadmit",
+  R: "recurring patient",
+  U: "unknown",
+};
+
+// patients reads "patients in a stay of class I" as "patients in an
+// inpatient stay (class I)".
+export function patients(s: string): string {
+  return s.replace(/in a stay of class (\S+)/g, (all, c: string) => {
+    const w = PATIENT_CLASS[c.toUpperCase()];
+    return w ? `in ${/^[aeiou]/.test(w) ? "an" : "a"} ${w} stay (class ${c})` : all;
+  });
+}
+
 // split reads a description ("users of department pharmacy open the
 // records of patients in a stay of class I") as who and which patients.
 function split(d: string): [string, string] {
   const m = /^users of (.*?) open the records of (.*)$/.exec(d);
-  return m ? [m[1], m[2]] : ["", d];
+  return m ? [m[1], patients(m[2])] : ["", patients(d)];
+}
+
+// sentence is the description with the directory's names and the
+// classes in words.
+function sentence(t: Template): string {
+  const [, what] = split(t.description);
+  return `${who(t)} open the records of ${what}`;
 }
 
 // STATUS_ORDER puts what waits for a decision first.
@@ -70,7 +104,7 @@ export default function PrivacyTemplates() {
   const configured = all.filter((t) => t.source === "config");
   const columns: Column<Template>[] = [
     { key: "id", label: "Id", num: true },
-    { key: "group", label: "Users of", value: (t) => split(t.description)[0], render: (t) => split(t.description)[0] },
+    { key: "group", label: "Users of", value: (t) => who(t), render: (t) => who(t) },
     { key: "description", label: "Open the records of", value: (t) => split(t.description)[1], render: (t) => <span title={t.feature}>{split(t.description)[1]}</span> },
     { key: "support", label: "Support", num: true, value: (t) => t.stats.support, render: (t) => Math.round(t.stats.support).toLocaleString() },
     { key: "confidence", label: "Confidence", num: true, value: (t) => t.stats.confidence, render: (t) => (100 * t.stats.confidence).toFixed(0) + "%" },
@@ -189,8 +223,8 @@ export default function PrivacyTemplates() {
               rowKey={(t) => t.id}
               columns={[
                 { key: "name", label: "Name" },
-                { key: "group", label: "Who", render: (t) => groupLabel(t.group) },
-                { key: "description", label: "Template", render: (t) => capitalise(t.description) },
+                { key: "group", label: "Who", render: (t) => who(t) },
+                { key: "description", label: "Template", render: (t) => sentence(t) },
               ]}
               empty="No hand-written template."
             />
@@ -226,7 +260,7 @@ function Decide({ t, d, onClose, onDone }: { t: Template; d: Decision; onClose: 
           act.run(() => apiJSON(`/api/v1/privacy/templates/${t.id}/${d}`, { method: "POST", body: { reason } }));
         }}
       >
-        <p>{capitalise(t.description)}.</p>
+        <p>{sentence(t)}.</p>
         <Facts
           items={[
             ["Support", Math.round(t.stats.support).toLocaleString() + " accesses"],

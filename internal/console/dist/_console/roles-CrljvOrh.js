@@ -1,1 +1,0 @@
-import{g as e,t}from"./index-DbE-a24V.js";var n=null;function r(){return n||(n=e(`/api/v1/roles`),n.catch(()=>n=null)),n}function i(){return t(()=>r(),[])}export{i as t};
