@@ -178,6 +178,18 @@ func TestConsoleCompliance(t *testing.T) {
 		t.Fatalf("legal holds after placing one in the console: %+v", holds.Holds)
 	}
 	placed := holds.Holds[0]
+	// The page with a signed-off report, a backup and its drill, and an
+	// active hold: docs/console.md's picture, retaken with
+	// VIGIL_TEST_DOCS_SCREENSHOTS=1.
+	if shot := b.FullScreenshot("compliance-hold"); os.Getenv("VIGIL_TEST_DOCS_SCREENSHOTS") != "" {
+		data, err := os.ReadFile(shot)
+		if err == nil {
+			err = os.WriteFile(filepath.Join("..", "docs", "images", "console-compliance.png"), data, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	const reason = "Matter settled; counsel confirmed in writing."
 	b.Run("open the release dialog", chromedp.Click(`//section[@aria-labelledby="c-retention"]//tr[td[contains(., "Litigation 14")]]//button[contains(., "Release")]`, chromedp.BySearch),
 		chromedp.WaitVisible(`[role=dialog] textarea[name=release-reason]`, chromedp.ByQuery))
