@@ -132,3 +132,76 @@ func FuzzFramer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFast5424MatchesGoSyslog: whatever the fast RFC 5424 path accepts
+// parses to exactly the event go-syslog gives (fields, their order, time
+// and zone), and what it refuses leaves the event untouched.
+func FuzzFast5424MatchesGoSyslog(f *testing.F) {
+	for _, s := range []string{
+		"<38>1 2026-12-07T10:00:00.123Z host1 sshd 4242 - - Failed password for invalid user admin from 10.1.2.3 port 51234 ssh2",
+		"<165>1 2003-10-11T22:14:15.003-07:00 mymachine.example.com evntslog - ID47 - An application event",
+		"<0>1 - - - - - -", "<191>1 2003-08-24T05:14:15.000003+23:59 h a p m -", "<13>1 2003-08-24T05:14:15Z h a 12a m - ",
+		"<13>1 2003-02-30T05:14:15Z h a p m - x", "<13>1 2003-08-24T05:14:15.1234567Z h a p m - x",
+		"<13>1 2003-08-24T05:14:15+24:00 h a p m - x", "<013>1 - h a p m - x", "<13>1 - h a p m [a b=\"c\"] x",
+		"<13>1 - h a p m - \xef\xbb\xbfx", "<13>2 - h a p m - x",
+	} {
+		f.Add([]byte(s))
+	}
+	for _, s := range readVectors(f, "testdata/gosyslog-rfc5424.txt") {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msg := TrimTrailer(data)
+		if len(msg) == 0 {
+			return
+		}
+		pri, _, perr := scanPRI(msg)
+		if perr != nil || pri < 0 {
+			return
+		}
+		for _, keep := range []bool{true, false} {
+			p := &Parser{Now: fixedClock(testNow), KeepOriginal: keep}
+			var fast, slow event.Event
+			if !p.fast5424(msg, pri, &fast) {
+				if fast.Fields != nil || !fast.Time.IsZero() {
+					t.Fatalf("%q: refused but changed the event: %v", msg, fast.Fields)
+				}
+				continue
+			}
+			if err := p.goSyslog5424(msg, pri, &slow, true); err != nil {
+				t.Fatalf("%q: fast path accepted what go-syslog refuses: %v", msg, err)
+			}
+			_, fo := fast.Time.Zone()
+			_, so := slow.Time.Zone()
+			if got, want := fieldsOf(&fast), fieldsOf(&slow); got != want || !fast.Time.Equal(slow.Time) || fo != so {
+				t.Fatalf("%q:\nfast %s %v\n  go-syslog %s %v", msg, got, fast.Time, want, slow.Time)
+			}
+		}
+	})
+}
+
+// TestFast5424TakesTheCommonShape: the fast path takes the messages most
+// senders send (no structured data, ASCII text) at one allocation, the
+// message's string, and leaves the rest to go-syslog.
+func TestFast5424TakesTheCommonShape(t *testing.T) {
+	p := &Parser{Now: fixedClock(testNow), KeepOriginal: true}
+	f := func(msg string, want bool) {
+		t.Helper()
+		var e event.Event
+		if got := p.fast5424([]byte(msg), 38, &e); got != want {
+			t.Errorf("%q: fast path %v, want %v", msg, got, want)
+		}
+	}
+	common := "<38>1 2026-12-07T10:00:00.123Z host1 sshd 4242 - - Failed password for invalid user admin from 10.1.2.3 port 51234 ssh2"
+	f(common, true)
+	f("<38>1 2026-12-07T10:00:00+01:00 host1 sshd - ID1 -", true)
+	f("<38>1 - - - - - -", true)
+	f(`<38>1 2026-12-07T10:00:00Z host1 app - - [origin ip="10.0.0.1"] text`, false) // structured data
+	f("<38>1 2026-12-07T10:00:00Z host1 app - - - \xef\xbb\xbftext", false)         // BOM and UTF-8
+	f("<38>1 2026-12-07T10:00:00.1234567Z host1 app - - - text", false)             // 7 fraction digits
+	e := event.Event{Fields: make([]event.Field, 0, FieldsHint)}
+	msg := []byte(common)
+	if n := testing.AllocsPerRun(100, func() { e.Fields = e.Fields[:0]; _ = p.Parse(msg, &e) }); n > 1 {
+		t.Errorf("%.1f allocations per common message, want 1 (its string)", n)
+	}
+}

@@ -17,6 +17,15 @@ const bom = "\ufeff"
 // When it fails, dst is filled for the failure if final, else left
 // unchanged.
 func (p *Parser) parse5424(msg []byte, pri int, dst *event.Event, final bool) error {
+	if p.fast5424(msg, pri, dst) {
+		return nil
+	}
+	return p.goSyslog5424(msg, pri, dst, final)
+}
+
+// goSyslog5424 is parse5424 with go-syslog, for every message fast5424
+// leaves to it.
+func (p *Parser) goSyslog5424(msg []byte, pri int, dst *event.Event, final bool) error {
 	m, _ := p.machines.Get().(gosyslog.Machine)
 	if m == nil {
 		m = rfc5424.NewMachine(rfc5424.WithBestEffort())
