@@ -197,8 +197,8 @@ func TestFast5424TakesTheCommonShape(t *testing.T) {
 	f("<38>1 2026-12-07T10:00:00+01:00 host1 sshd - ID1 -", true)
 	f("<38>1 - - - - - -", true)
 	f(`<38>1 2026-12-07T10:00:00Z host1 app - - [origin ip="10.0.0.1"] text`, false) // structured data
-	f("<38>1 2026-12-07T10:00:00Z host1 app - - - \xef\xbb\xbftext", false)         // BOM and UTF-8
-	f("<38>1 2026-12-07T10:00:00.1234567Z host1 app - - - text", false)             // 7 fraction digits
+	f("<38>1 2026-12-07T10:00:00Z host1 app - - - \xef\xbb\xbftext", false)          // BOM and UTF-8
+	f("<38>1 2026-12-07T10:00:00.1234567Z host1 app - - - text", false)              // 7 fraction digits
 	e := event.Event{Fields: make([]event.Field, 0, FieldsHint)}
 	msg := []byte(common)
 	if n := testing.AllocsPerRun(100, func() { e.Fields = e.Fields[:0]; _ = p.Parse(msg, &e) }); n > 1 {
