@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vigil-siem/vigil/internal/detect/sigma"
@@ -37,8 +39,43 @@ func corpusDir(t testing.TB) string {
 	return c
 }
 
+// corpus is the shared rule set, loaded once for the package's tests
+// (Compile does not change the rules it is given).
+var corpus struct {
+	sync.Mutex
+	rs      *sigma.RuleSet
+	engines map[string]*Engine // by pipeline and prefilter
+}
+
+// corpusEngine returns the shared rule set compiled under a shipped
+// pipeline, with or without the prefilter, compiling each combination
+// once for the package's tests (an Engine is immutable).
+func corpusEngine(t testing.TB, pipe string, prefilter bool) *Engine {
+	rs := loadCorpus(t)
+	key := fmt.Sprint(pipe, prefilter)
+	corpus.Lock()
+	e := corpus.engines[key]
+	corpus.Unlock()
+	if e != nil {
+		return e
+	}
+	e = mustCompile(t, rs, pipe, Options{DisablePrefilter: !prefilter})
+	corpus.Lock()
+	defer corpus.Unlock()
+	if corpus.engines == nil {
+		corpus.engines = map[string]*Engine{}
+	}
+	corpus.engines[key] = e
+	return e
+}
+
 func loadCorpus(t testing.TB) *sigma.RuleSet {
 	c := corpusDir(t)
+	corpus.Lock()
+	defer corpus.Unlock()
+	if corpus.rs != nil {
+		return corpus.rs
+	}
 	var paths []string
 	for _, d := range []string{"rules", "rules-emerging-threats", "rules-threat-hunting", "rules-compliance"} {
 		paths = append(paths, filepath.Join(c, d))
@@ -47,6 +84,7 @@ func loadCorpus(t testing.TB) *sigma.RuleSet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	corpus.rs = rs
 	return rs
 }
 
@@ -115,7 +153,6 @@ var corpusCountErrors = map[string]string{
 const minRegressionCases = 90
 
 func TestCorpusRegression(t *testing.T) {
-	rs := loadCorpus(t)
 	cases, err := regression.Find([]string{filepath.Join(corpusDir(t), "regression_data")})
 	if err != nil {
 		t.Fatal(err)
@@ -130,8 +167,8 @@ func TestCorpusRegression(t *testing.T) {
 	}{{"evtx_dump", false, true}, {"vigil", true, true}, {"evtx_dump-naive", false, false}} {
 		t.Run(mode.name, func(t *testing.T) {
 			c := &engineCounter{
-				evtx:   mustCompile(t, rs, "evtx_dump", Options{DisablePrefilter: !mode.prefilter}),
-				flat:   mustCompile(t, rs, "vigil", Options{DisablePrefilter: !mode.prefilter}),
+				evtx:   corpusEngine(t, "evtx_dump", mode.prefilter),
+				flat:   corpusEngine(t, "vigil", mode.prefilter),
 				winlog: mode.winlog,
 			}
 			res := regression.Run(context.Background(), cases, c, false)

@@ -116,9 +116,14 @@ func TestDifferential(t *testing.T) {
 		events []event.Event
 	}{{"vigil", 0, flat}, {"evtx_dump", 0, evtx}, {"vigil", 100, flat}, {"vigil", 1000, flat}} {
 		// Subsets have other literal statistics, hence other gates.
-		set := subset(rs, c.rules)
-		fast := mustCompile(t, set, c.pipe, Options{})
-		naive := mustCompile(t, set, c.pipe, Options{DisablePrefilter: true})
+		var fast, naive *Engine
+		if c.rules == 0 {
+			fast, naive = corpusEngine(t, c.pipe, true), corpusEngine(t, c.pipe, false)
+		} else {
+			set := subset(rs, c.rules)
+			fast = mustCompile(t, set, c.pipe, Options{})
+			naive = mustCompile(t, set, c.pipe, Options{DisablePrefilter: true})
+		}
 		got, want := matchedRules(fast, c.events), matchedRules(naive, c.events)
 		total := 0
 		for i := range c.events {

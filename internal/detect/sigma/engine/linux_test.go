@@ -38,7 +38,6 @@ var linuxLines = []struct {
 // the whole SigmaHQ set: the thousands of Windows rules the routing and
 // the prefilter skip could not have matched.
 func TestLinuxSyslog(t *testing.T) {
-	rs := loadCorpus(t)
 	parse, err := formats.SyslogRecord(formats.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -51,8 +50,7 @@ func TestLinuxSyslog(t *testing.T) {
 		}
 		events = append(events, ev)
 	}
-	fast := mustCompile(t, rs, "vigil", Options{})
-	naive := mustCompile(t, rs, "vigil", Options{DisablePrefilter: true})
+	fast, naive := corpusEngine(t, "vigil", true), corpusEngine(t, "vigil", false)
 	got, want := matchedRules(fast, events), matchedRules(naive, events)
 	w := fast.NewWorker()
 	for i, l := range linuxLines {
