@@ -74,6 +74,26 @@ func TestDecodeBatchShared(t *testing.T) {
 	}
 }
 
+// TestEncoderReusedAcrossBatches: one Encoder (the batcher keeps one)
+// encodes batch after batch of different field names exactly as a fresh
+// one does: nothing of a batch's name table leaks into the next.
+func TestEncoderReusedAcrossBatches(t *testing.T) {
+	batches := [][]Event{
+		{{Time: time.Unix(1, 0), Fields: []Field{{"message", "a"}, {"host.name", "h1"}}}},
+		{{Time: time.Unix(2, 0), Fields: []Field{{"user.name", "u"}, {"message", "b"}}}, {Time: time.Unix(3, 0), Fields: []Field{{"message", "c"}}}},
+		{{Time: time.Unix(4, 0)}},
+		{{Time: time.Unix(5, 0), Fields: []Field{{"host.name", "h2"}, {"user.name", "v"}, {"source.ip", "10.0.0.1"}}}},
+	}
+	var enc Encoder
+	var buf []byte
+	for i, b := range batches {
+		buf = enc.AppendBatch(buf[:0], b)
+		if want := AppendBatch(nil, b); string(buf) != string(want) {
+			t.Fatalf("batch %d: reused encoder wrote %q, want %q", i, buf, want)
+		}
+	}
+}
+
 func TestDecodeBatchCorrupt(t *testing.T) {
 	good := AppendBatch(nil, []Event{{Time: time.Unix(1, 0), Fields: []Field{{"message", "x"}}}})
 	f := func(name string, data []byte) {

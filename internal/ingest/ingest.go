@@ -419,6 +419,7 @@ func (b *Batcher) Run(drainCtx context.Context) {
 		batch []event.Event
 		size  int
 		buf   []byte
+		enc   event.Encoder // its name table is reused batch after batch
 		timer = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
@@ -426,7 +427,7 @@ func (b *Batcher) Run(drainCtx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
-		buf = event.AppendBatch(buf[:0], batch)
+		buf = enc.AppendBatch(buf[:0], batch)
 		fails := 0 // in a row, other than a full bus
 		for {
 			// A full bus is normal back-pressure: the queue fills and the
