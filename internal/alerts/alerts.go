@@ -209,8 +209,9 @@ type Store struct {
 	open map[int64]*cached
 	// keyOf maps, under write, the burst keys held in open to their alert.
 	keyOf map[string]int64
-	// held counts the open entries with updates not yet written.
-	held int
+	// held counts the open entries with updates not yet written; past
+	// heldMax (maxHeld) a raise writes them.
+	held, heldMax int
 	// live holds copies of the alerts whose newest size is held in
 	// memory (not yet written), for readers: List, Page and Get show
 	// them as they stand (see Flush).
@@ -260,7 +261,7 @@ func OpenWith(ctx context.Context, d *sql.DB, opt Options) (*Store, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Store{db: d, opt: opt}, nil
+	return &Store{db: d, opt: opt, heldMax: maxHeld}, nil
 }
 
 // DB is the database the store keeps its tables in (for the features
@@ -520,7 +521,7 @@ func (s *Store) raise(ctx context.Context, as []Alert) ([]Change, error) {
 			waiting++
 		}
 	}
-	flushAll := waiting > maxHeld
+	flushAll := waiting > s.heldMax
 	written := map[int64]bool{}
 	for _, id := range dirty {
 		written[id] = true
