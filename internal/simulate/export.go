@@ -11,7 +11,8 @@ import (
 
 // Export files, for loading a simulated history the way a hospital loads
 // its own: the HR roster (vigil workforce import), the ADT messages of the
-// period (sent over MLLP: vigil hl7 send), the EHR access log (an
+// period (sent over MLLP: vigil hl7 send; with PlanOptions.Orders the
+// order, result, pharmacy and scheduling messages too, in time order), the EHR access log (an
 // Epic-style export: vigil ehr import --preset epic) and the ground truth.
 // The access log holds every record access (FHIR reads are rows too); the
 // DICOM, syslog and Windows sources are not written.
@@ -64,11 +65,11 @@ func Export(plan *Plan, dir string) (ExportStats, error) {
 	err = write(ExportADT, func(w *bufio.Writer) error {
 		for i := range plan.Intents {
 			in := &plan.Intents[i]
-			if in.Kind != KindADT {
+			if !hl7Kind(in.Kind) {
 				continue
 			}
 			st.Messages++
-			w.Write(r.adt(in))
+			w.Write(r.render(in))
 			w.WriteString("\r\n")
 		}
 		return nil

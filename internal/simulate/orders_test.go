@@ -2,6 +2,8 @@ package simulate
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +59,20 @@ func TestOrdersFeed(t *testing.T) {
 		if triggers[tr] == 0 {
 			t.Errorf("no %s planned: %v", tr, triggers)
 		}
+	}
+	// The export carries them among the ADT messages, for vigil hl7 send.
+	dir := t.TempDir()
+	st, err := Export(with, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ExportADT))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clinical := len(with.Intents) - len(without.Intents)
+	if n := len(hl7.SplitMessages(data)); n != st.Messages || strings.Count(string(data), "|ORM^O01^") != triggers["ORM^O01"] || st.Messages <= clinical {
+		t.Errorf("export: %d messages split, %d written, %d ORM, %d clinical planned", n, st.Messages, strings.Count(string(data), "|ORM^O01^"), clinical)
 	}
 
 	codes := func(p *Plan) (map[string]string, *Evaluation) {

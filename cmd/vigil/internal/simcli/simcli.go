@@ -90,7 +90,7 @@ period starts at 06:00 and ends before now, so the alerts are live. The same --s
 	f.IntVar(&o.Beds, "beds", 0, "size the hospital by its inpatient beds (e.g. 300): staff and patients follow")
 	f.StringVar(&o.Profile, "profile", "general", "kind of hospital: "+strings.Join(simulate.ProfileNames(), ", ")+" (other department names, codes and proportions)")
 	f.IntVar(&o.Rounds, "rounds", 1, "inject the privacy incidents this many times over the period (by other staff each time)")
-	f.StringVar(&o.Export, "export", "", "write the period into this directory as files instead of sending it: roster.csv, adt.hl7, access_log.csv (Epic-style), truth.jsonl")
+	f.StringVar(&o.Export, "export", "", "write the period into this directory as files instead of sending it: roster.csv, adt.hl7 (with --orders, the order and result messages too), access_log.csv (Epic-style), truth.jsonl")
 	f.BoolVar(&o.Evaluate, "evaluate", false, "run the period through Vigil's detection in this process (parsers, directory, enrichment, explanation, privacy and Sigma rules) and print how it scores against the ground truth")
 	f.StringVar(&o.PrivacyConfig, "privacy-config", "", "with --evaluate: the privacy configuration file to use")
 	f.BoolVar(&o.Import, "import", false, "with --evaluate: replay the period as a historical import (the ADT history first, then the access log in requests of 2,000 rows)")
