@@ -171,7 +171,7 @@ func (e *Engine) dropEndedBursts(now time.Time) {
 				e.remove(g)
 			} else {
 				e.resize(g)
-				e.changed[g] = struct{}{}
+				e.markChanged(g)
 			}
 		}
 	}

@@ -194,6 +194,9 @@ type group struct {
 	mapKey  string
 	burst   *openBurst // a growing correlation that fired and goes on
 	size    int64      // estimated memory, as last resized
+	// inChanged: the group is in Engine.changed (set once per interval
+	// between snapshots, not a map write per match).
+	inChanged bool
 }
 
 // Engine is the correlation state. It is safe for concurrent use (one
@@ -457,7 +460,7 @@ func (e *Engine) add(cr *crule, key []string, en entry) []Alert {
 	out := e.addTo(g, en)
 	if g.elem != nil { // not removed
 		e.resize(g)
-		e.changed[g] = struct{}{}
+		e.markChanged(g)
 	}
 	e.fit(g)
 	return out
@@ -598,7 +601,10 @@ func (e *Engine) remove(g *group) {
 	delete(e.groups, g.mapKey)
 	e.bytes -= g.size
 	g.size = 0
-	delete(e.changed, g)
+	if g.inChanged {
+		delete(e.changed, g)
+		g.inChanged = false
+	}
 	e.gone = append(e.gone, goneGroup{rule: g.cr.key, key: g.key})
 }
 
@@ -708,7 +714,7 @@ func (e *Engine) closeWindows(now, force time.Time) []Alert {
 		g.entries = g.entries[j:]
 		e.schedule(g)
 		e.resize(g)
-		e.changed[g] = struct{}{}
+		e.markChanged(g)
 	}
 	for _, g := range forced {
 		for g.heapIdx >= 0 && g.closeAt.Before(force) {

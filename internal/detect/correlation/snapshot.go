@@ -90,7 +90,7 @@ func (e *Engine) snapshot(w io.Writer) error {
 	if _, err := io.WriteString(w, "]}\n"); err != nil {
 		return err
 	}
-	clear(e.changed)
+	e.clearChanged()
 	e.gone = nil
 	return nil
 }
@@ -117,7 +117,7 @@ func (e *Engine) SnapshotChanges(w io.Writer) error {
 			return fmt.Errorf("correlation changes: %w", err)
 		}
 	}
-	clear(e.changed)
+	e.clearChanged()
 	e.gone = nil
 	return nil
 }
@@ -184,7 +184,7 @@ func (e *Engine) Restore(r io.Reader) (skipped int, err error) {
 	for _, sg := range f.Groups {
 		skipped += e.restoreGroup(&sg, byKey, now, limit)
 	}
-	clear(e.changed)
+	e.clearChanged()
 	e.gone = nil
 	return skipped, nil
 }
@@ -288,7 +288,23 @@ func (e *Engine) RestoreChanges(r io.Reader) (skipped int, err error) {
 		}
 		skipped += e.restoreGroup(&sg, byKey, now, limit)
 	}
-	clear(e.changed)
+	e.clearChanged()
 	e.gone = nil
 	return skipped, nil
+}
+
+// markChanged records that a group changed since the last snapshot.
+func (e *Engine) markChanged(g *group) {
+	if !g.inChanged {
+		g.inChanged = true
+		e.changed[g] = struct{}{}
+	}
+}
+
+// clearChanged forgets the changes recorded: a snapshot holds them.
+func (e *Engine) clearChanged() {
+	for g := range e.changed {
+		g.inChanged = false
+	}
+	clear(e.changed)
 }
