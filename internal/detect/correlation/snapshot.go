@@ -122,13 +122,6 @@ func (e *Engine) SnapshotChanges(w io.Writer) error {
 	return nil
 }
 
-// Changes is how many groups SnapshotChanges would write now.
-func (e *Engine) Changes() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.changed) + len(e.gone)
-}
-
 // groupEncoder writes groups as snapGroup, reusing its buffers.
 type groupEncoder struct {
 	enc *json.Encoder
