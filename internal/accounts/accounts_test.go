@@ -50,7 +50,9 @@ func newFixture(t testing.TB, mod func(*Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
+	// The clock starts at the real time: cookies and OIDC tokens are judged by
+	// the real clock of the HTTP client and the provider.
+	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	trail.SetClock(c.Now)
 	opt := Options{DataDir: dir, Audit: trail, Now: c.Now}
 	if mod != nil {
