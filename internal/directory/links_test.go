@@ -94,3 +94,21 @@ func TestClinicalLinks(t *testing.T) {
 		t.Errorf("sections after retention: %v, %v", secs, err)
 	}
 }
+
+// TestWorkforceNames: departments and roles by their lower case, spelt as
+// most of the roster spells them.
+func TestWorkforceNames(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	if _, err := s.ImportWorkforce(ctx, strings.NewReader("Employee ID,Epic Login,Department,Job Title\n"+
+		"E1,a,Patient Financial Services,Billing Specialist\nE2,b,Patient Financial Services,Billing Specialist\nE3,c,PATIENT FINANCIAL SERVICES,RN\n"), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	names, err := s.WorkforceNames(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names["patient financial services"] != "Patient Financial Services" || names["billing specialist"] != "Billing Specialist" || names["rn"] != "RN" {
+		t.Errorf("names %v", names)
+	}
+}

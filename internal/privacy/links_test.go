@@ -111,3 +111,17 @@ E7,clin.wes,P7,Moss,Wes,Outpatient Clinic,Physician
 		t.Errorf("the record was read %d more times", n)
 	}
 }
+
+func TestLabelWith(t *testing.T) {
+	names := map[string]string{"pharmacy": "Pharmacy", "pharmacist": "PharmD"}
+	for group, want := range map[string]string{
+		"department:pharmacy":          "department Pharmacy",
+		"job:pharmacy|pharmacist":      "department Pharmacy in role PharmD",
+		"role:pharmacist":              "role PharmD",
+		"department:unknown to roster": "department unknown to roster",
+	} {
+		if got := LabelWith(group, names); got != want {
+			t.Errorf("%s: got %q, want %q", group, got, want)
+		}
+	}
+}
