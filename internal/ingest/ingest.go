@@ -57,6 +57,25 @@ func waitForSpace(ctx context.Context, freed <-chan struct{}, retry time.Duratio
 	return nil
 }
 
+// ackSettle is how long a publisher refused again right after the bus
+// signalled an acknowledgement waits before trying once more: the
+// server removes an acknowledged batch just after the acknowledgement is
+// sent, not before.
+const ackSettle = 5 * time.Millisecond
+
+// isClosed reports whether a signal channel has fired (nil never does).
+func isClosed(c <-chan struct{}) bool {
+	if c == nil {
+		return false
+	}
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // spaceFreed is pub's signal of room, or nil (waitForSpace then waits for
 // its timer).
 func spaceFreed(pub Publisher) <-chan struct{} {
@@ -428,7 +447,8 @@ func (b *Batcher) Run(drainCtx context.Context) {
 			return
 		}
 		buf = enc.AppendBatch(buf[:0], batch)
-		fails := 0 // in a row, other than a full bus
+		fails := 0         // in a row, other than a full bus
+		signalled := false // the last wait for space ended with the bus's signal
 		for {
 			// A full bus is normal back-pressure: the queue fills and the
 			// senders wait, and the batch goes out as soon as a consumer
@@ -445,7 +465,16 @@ func (b *Batcher) Run(drainCtx context.Context) {
 				break
 			}
 			if errors.Is(err, bus.ErrFull) {
-				_ = waitForSpace(drainCtx, freed, b.cfg.FullRetry)
+				retry := b.cfg.FullRetry
+				if signalled {
+					// Refused again just after an acknowledgement woke
+					// us: the server removes the acknowledged batch a
+					// moment after the signal, and no other signal may
+					// come (every batch delivered is acknowledged).
+					retry = min(retry, ackSettle)
+				}
+				_ = waitForSpace(drainCtx, freed, retry)
+				signalled = isClosed(freed)
 				continue
 			}
 			if fails%50 == 0 {
