@@ -50,12 +50,14 @@ an event (event.module "ehr"). A preset or a mapping file (YAML or JSON, see
 "vigil ehr presets") says which column holds what. Rows with problems are
 stored with vigil.parse_error and listed by line number; the import goes on.
 
-Up to --in-flight requests are in flight at once, so that reading the file
-and the server's parsing, annotation and storing overlap. A row's request is
-chosen by its user, and each user's rows go in requests acknowledged one
-after the other: the server receives every user's accesses in the file's
-order (what the privacy rules follow), while different users' rows may
-interleave differently. A state file remembers, per file (path, size and
+Each request is acknowledged before the next is sent (--in-flight 1, the
+default). --in-flight N keeps up to N requests in flight, so that reading the
+file and the server's parsing, annotation and storing overlap: a row's
+request is chosen by its user, and each user's rows go in requests
+acknowledged one after the other, so the server receives every user's
+accesses in the file's order while different users' rows may interleave
+differently (the explanation learnt from them may then differ from run to
+run). A state file remembers, per file (path, size and
 first KiB), the rows acknowledged: after an interruption, --resume continues
 there without sending a row twice.`,
 		Args: cobra.MinimumNArgs(1),
@@ -113,7 +115,7 @@ there without sending a row twice.`,
 	cmd.Flags().StringVar(&opt.StatePath, "state", DefaultStatePath(), "state file remembering how far each file was imported")
 	cmd.Flags().BoolVar(&opt.KeepOriginal, "keep-original", false, "store each row as read in event.original (it holds PHI)")
 	cmd.Flags().IntVar(&opt.ChunkEvents, "chunk-events", 2000, "rows per request")
-	cmd.Flags().IntVar(&opt.Lanes, "in-flight", 4, "requests in flight at once (each user's rows still arrive in the file's order)")
+	cmd.Flags().IntVar(&opt.Lanes, "in-flight", 1, "requests in flight at once (by user: each user's rows still arrive in the file's order)")
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit with an error when any row had a problem")
 	return cmd
 }
