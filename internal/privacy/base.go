@@ -32,6 +32,52 @@ type baseRates struct {
 	// (see computeBaseRates).
 	hours, teamHours map[string]float64
 	grace, half      time.Duration
+	// lagHours[h] is the patient-hours of the period spent h to h+1 hours
+	// after a discharge (h below maxLag); discharges the discharge times
+	// of the stays that ended up to maxLag before the period or in it:
+	// the base rate and the stays of a learnt post-discharge window
+	// (after_discharge:<lo>-<hi>).
+	lagHours   []float64
+	discharges []time.Time
+}
+
+// lagRate returns the base rate of a window of lags after a discharge:
+// how often a patient is between lo and hi after one at a random time of
+// the period (never below one patient's worth, as of).
+func (b *baseRates) lagRate(lo, hi time.Duration) float64 {
+	if b == nil {
+		return 0
+	}
+	sum := 0.0
+	for h := int(lo / time.Hour); h < int(hi/time.Hour) && h < len(b.lagHours); h++ {
+		sum += b.lagHours[h]
+	}
+	r := min(1, sum/(float64(max(b.patients, 1))*b.to.Sub(b.from).Hours()))
+	if b.patients > 0 {
+		r = max(r, 1/float64(b.patients))
+	}
+	return r
+}
+
+// lagStays returns the (age-weighted) count of stays whose window of
+// lags lo to hi after the discharge overlaps the period.
+func (b *baseRates) lagStays(lo, hi time.Duration) float64 {
+	if b == nil {
+		return 0
+	}
+	n := 0.0
+	for _, d := range b.discharges {
+		s, e := d.Add(lo), d.Add(hi)
+		if !e.After(b.from) || !s.Before(b.to) {
+			continue
+		}
+		w := 1.0
+		if b.half > 0 {
+			w = math.Exp2(-float64(b.to.Sub(later(s, b.from))) / float64(b.half))
+		}
+		n += w
+	}
+	return n
 }
 
 // of returns the base rate of a feature. It is never below one patient's
@@ -88,7 +134,7 @@ func computeBaseRates(ctx context.Context, dir Directory, from, to time.Time, gr
 		from, to = mid.Add(-12*time.Hour), mid.Add(12*time.Hour)
 	}
 	b := &baseRates{from: from, to: to, grace: grace, half: half, hours: map[string]float64{}, teamHours: map[string]float64{},
-		stays: map[string]float64{}, teamDeptStays: map[string]float64{}}
+		stays: map[string]float64{}, teamDeptStays: map[string]float64{}, lagHours: make([]float64, int(maxLag/time.Hour))}
 	if err := b.accumulate(ctx, dir, from, to, time.Time{}); err != nil {
 		return nil, err
 	}
@@ -159,6 +205,16 @@ func (b *baseRates) accumulate(ctx context.Context, dir Directory, lo, hi, newFr
 	}
 	rates := b.hours
 	depts := map[string]bool{}
+	// lagDiff is a difference array of the lag-hours added: a discharge
+	// adds one patient-hour to every whole hour of lag [lo, hi) holds.
+	lagDiff := make([]float64, len(b.lagHours)+1)
+	defer func() {
+		run := 0.0
+		for h := range b.lagHours {
+			run += lagDiff[h]
+			b.lagHours[h] += run
+		}
+	}()
 	return dir.EncounterSpans(ctx, lo.Add(-lookBack), hi.Add(24*time.Hour), func(sp *directory.EncounterSpan) error {
 		if sp.Admit.IsZero() {
 			return nil
@@ -167,15 +223,20 @@ func (b *baseRates) accumulate(ctx context.Context, dir Directory, lo, hi, newFr
 		if end.IsZero() {
 			end = hi
 		}
+		admits := admits(sp.Class)
 		if act := overlap(sp.Admit, end); act > 0 {
-			stay(b.stays, FeatEncounter, sp.Admit, end)
+			if admits {
+				stay(b.stays, FeatEncounter, sp.Admit, end)
+			}
 			if sp.Class != "" {
 				stay(b.stays, "class:"+sp.Class, sp.Admit, end)
 			}
 			if sp.Service != "" {
 				stay(b.stays, "service:"+sp.Service, sp.Admit, end)
 			}
-			rates[FeatEncounter] += act
+			if admits {
+				rates[FeatEncounter] += act
+			}
 			if sp.Class != "" {
 				rates["class:"+sp.Class] += act
 			}
@@ -200,6 +261,9 @@ func (b *baseRates) accumulate(ctx context.Context, dir Directory, lo, hi, newFr
 			}
 		}
 		for _, w := range admittedWindows {
+			if !admits {
+				break
+			}
 			rates["admitted:"+w.name] += overlap(sp.Admit, sp.Admit.Add(w.d))
 			stay(b.stays, "admitted:"+w.name, sp.Admit, sp.Admit.Add(w.d))
 		}
@@ -207,7 +271,16 @@ func (b *baseRates) accumulate(ctx context.Context, dir Directory, lo, hi, newFr
 			rates["preadmit:"+w.name] += overlap(sp.Admit.Add(-w.d), sp.Admit)
 			stay(b.stays, "preadmit:"+w.name, sp.Admit.Add(-w.d), sp.Admit)
 		}
-		if !sp.Discharge.IsZero() {
+		if d := sp.Discharge; !d.IsZero() {
+			if d.Before(hi) && d.Add(maxLag).After(from) && !d.Before(newFrom) {
+				b.discharges = append(b.discharges, d)
+			}
+			l := max(0, int(math.Ceil(lo.Sub(d).Hours())))
+			h := min(len(b.lagHours), int(math.Floor(hi.Sub(d).Hours())))
+			if h > l {
+				lagDiff[l]++
+				lagDiff[h]--
+			}
 			for _, w := range dischargedWindows {
 				rates["discharged:"+w.name] += overlap(sp.Discharge, sp.Discharge.Add(w.d))
 				stay(b.stays, "discharged:"+w.name, sp.Discharge, sp.Discharge.Add(w.d))

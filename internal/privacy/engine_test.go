@@ -156,6 +156,104 @@ func TestEngineLearnsAndExplains(t *testing.T) {
 	}
 }
 
+// A template says a department routinely opens patients in a state, not
+// that this user had a reason to open this one: a sensitive access (VIP,
+// co-worker, neighbour, deceased, break-glass) is explained by it only
+// when another user of the department opened the record within the
+// window, or the user or a colleague is on the care team.
+func TestEngineCorroboration(t *testing.T) {
+	ctx := context.Background()
+	dir, accs := hospital()
+	// The ED works in pairs (triage, then the physician): a colleague's
+	// access corroborates nearly every ED access. Pharmacy opens each
+	// patient once, alone.
+	for _, a := range accs {
+		if a.Department == "Emergency" {
+			b := a
+			b.User = a.User + "-md"
+			b.UserIDs = []string{b.User}
+			b.At = a.At.Add(30 * time.Minute)
+			accs = append(accs, b)
+		}
+	}
+	e := newTestEngine(t, dir, "", "")
+	e.ExplainBatch(ctx, accs)
+	at := accs[1].At.Add(2 * time.Hour)
+	ed := accs[1].Encounters
+	vip := enrich.Access{User: "ed1", UserIDs: []string{"ed1"}, Department: "Emergency", At: at, Patient: "VIP1", Found: true, Confidential: true, Encounters: ed}
+	x := e.Explain(&vip)
+	if x.Explained || !strings.HasPrefix(x.Detail, detailUncorroborated) || UnexplainedReason(x.Detail) != "template without corroboration" {
+		t.Fatalf("a lone ED access to a VIP in the ED: %+v", x)
+	}
+	// The same access to an ordinary patient is explained.
+	plain := vip
+	plain.Confidential = false
+	if x := e.Explain(&plain); !x.Explained {
+		t.Fatalf("ordinary patient: %+v", x)
+	}
+	// Another ED user opening the VIP 25 hours later does not corroborate
+	// it; three hours later does (a colleague, not the same user).
+	later := vip
+	later.User, later.UserIDs, later.At = "ed1", []string{"ed1"}, at.Add(3*time.Hour)
+	e.ExplainBatch(ctx, []enrich.Access{later})
+	if x := e.Explain(&vip); x.Explained {
+		t.Fatalf("corroborated by the same user: %+v", x)
+	}
+	far := later
+	far.User, far.UserIDs, far.At = "ed2", []string{"ed2"}, at.Add(25*time.Hour)
+	e.ExplainBatch(ctx, []enrich.Access{far})
+	if x := e.Explain(&vip); x.Explained {
+		t.Fatalf("corroborated from 25 h away: %+v", x)
+	}
+	near := far
+	near.At = at.Add(3 * time.Hour)
+	e.ExplainBatch(ctx, []enrich.Access{near})
+	if x := e.Explain(&vip); !x.Explained || x.Code != ExplainDeptPattern {
+		t.Fatalf("corroborated by a colleague 3 h later: %+v", x)
+	}
+	// Pharmacy's routine is lone accesses: its lone access to a VIP, or
+	// with the glass broken, is its routine.
+	rx := accs[0]
+	rx.Patient, rx.Confidential, rx.At = "VIP3", true, rx.At.Add(time.Hour)
+	if x := e.Explain(&rx); !x.Explained {
+		t.Errorf("pharmacy's lone access to a VIP: %+v", x)
+	}
+	rx.Confidential, rx.BreakGlass = false, true
+	if x := e.Explain(&rx); !x.Explained {
+		t.Errorf("pharmacy's lone break-glass access: %+v", x)
+	}
+	// Every kind of sensitive access asks for it.
+	for name, mod := range map[string]func(a *enrich.Access){
+		"co-worker":   func(a *enrich.Access) { a.Rel.Coworker = true },
+		"neighbour":   func(a *enrich.Access) { a.Rel.Neighbour = true },
+		"deceased":    func(a *enrich.Access) { a.Deceased = true },
+		"break-glass": func(a *enrich.Access) { a.BreakGlass = true },
+	} {
+		a := plain
+		a.Patient = "OTHER"
+		mod(&a)
+		if x := e.Explain(&a); x.Explained {
+			t.Errorf("%s: %+v", name, x)
+		}
+	}
+	// A patient who dies after the access is not yet deceased.
+	a := plain
+	a.Patient, a.Deceased, a.DeceasedAt = "OTHER", true, at.Add(time.Hour)
+	if x := e.Explain(&a); !x.Explained {
+		t.Errorf("death after the access: %+v", x)
+	}
+	// Off in the configuration, or a configured template: explained.
+	off := newTestEngine(t, dir, "corroboration: {enabled: false}", "")
+	off.ExplainBatch(ctx, accs)
+	if x := off.Explain(&vip); !x.Explained {
+		t.Errorf("corroboration off: %+v", x)
+	}
+	conf := newTestEngine(t, dir, "templates: [{name: ED board, department: Emergency, patients: 'class:E'}]", "")
+	if x := conf.Explain(&vip); !x.Explained || x.Code != ExplainConfigured {
+		t.Errorf("configured template: %+v", x)
+	}
+}
+
 func TestEngineDecisions(t *testing.T) {
 	ctx := context.Background()
 	dir, accs := hospital()

@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,13 +21,17 @@ import (
 // Feature names (the part after the colon is the directory's own value,
 // never a name Vigil knows in advance):
 //
-//	enc                 a stay in progress
-//	class:<C>           … of class C (PV1-2: I, E, O …)
+//	enc                 an admission in progress (a stay of a class that admits:
+//	                    not an outpatient, emergency, preadmit or recurring visit)
+//	class:<C>           a stay in progress of class C (PV1-2: I, E, O …)
 //	unit:<U>            … at point of care U then (PV1-3.1, or PV1-6.1 before the transfer)
 //	service:<S>         … of hospital service S (PV1-10)
-//	admitted:<W>        within W after an admission (6h, 24h)
-//	preadmit:<W>        within W before an admission (24h)
+//	admitted:<W>        within W after an admission (6h, 24h); not for the
+//	                    classes that do not admit (see admits)
+//	preadmit:<W>        within W before a stay begins (24h)
 //	discharged:<W>      within W after a discharge (2h, 1d, 3d, 7d, 14d, 30d)
+//	after_discharge:<lo>-<hi>  the latest discharge was between lo and hi before
+//	                    (a window the miner learns per group: see lagFeature)
 //	team_dept           a stay in progress (or ended within the care-team grace) whose care team
 //	                    includes someone of the user's own department
 const (
@@ -98,8 +103,11 @@ func features(a *enrich.Access, grace time.Duration, dst []string) ([]string, *D
 			}
 		}
 		active := e.Active(t)
+		admits := admits(e.Class)
 		if active {
-			add(FeatEncounter)
+			if admits {
+				add(FeatEncounter)
+			}
 			if e.Class != "" {
 				add("class:" + e.Class)
 			}
@@ -116,6 +124,9 @@ func features(a *enrich.Access, grace time.Duration, dst []string) ([]string, *D
 		}
 		if d := t.Sub(e.Admit); d >= 0 {
 			for _, w := range admittedWindows {
+				if !admits {
+					break
+				}
 				if d <= w.d {
 					add("admitted:" + w.name)
 				}
@@ -151,6 +162,22 @@ func features(a *enrich.Access, grace time.Duration, dst []string) ([]string, *D
 	}
 	slices.Sort(dst)
 	return dst, direct
+}
+
+// admits reports whether a stay of this class (PV1-2) is an admission:
+// not an outpatient (O), emergency (E), preadmit (P) or recurring (R)
+// visit. A clinic visit or an ED visit is no "patient in hospital" or
+// "admitted within 6 h": a unit clerk's or a pharmacist's template for
+// admissions must not explain opening the record of whoever came to a
+// clinic that day. Their own states (class:O, class:E, unit:<U>) stay.
+// An unknown class is taken as an admission, as before the class was
+// known.
+func admits(class string) bool {
+	switch strings.ToUpper(strings.TrimSpace(class)) {
+	case "O", "E", "P", "R":
+		return false
+	}
+	return true
 }
 
 // relatedWithin reports whether the user is on a care team of the patient,
@@ -221,7 +248,7 @@ func describeFeature(f string) string {
 	fam, v, _ := strings.Cut(f, ":")
 	switch fam {
 	case FeatEncounter:
-		return "patients in hospital (a stay in progress)"
+		return "patients in hospital (an admission in progress, not a clinic or ED visit)"
 	case "class":
 		return "patients in a stay of class " + v
 	case "unit":
@@ -236,8 +263,114 @@ func describeFeature(f string) string {
 		return "patients discharged within the last " + v
 	case FeatTeamDept:
 		return "patients whose care team includes a colleague of the same department"
+	case lagFamily:
+		a, b, _ := strings.Cut(v, "-")
+		return "patients discharged between " + a + " and " + b + " before"
 	case "any":
 		return "any patient"
 	}
 	return f
+}
+
+// The work a department does after discharges — billing, coding, HIM's
+// chart completion and release of information, follow-up calls — comes
+// days after the stay, once per stay, and at a lag of its own: coding
+// within a few days, HIM over two weeks. Fixed windows fit some of it;
+// a "discharged within 14 days" state holds nearly half of all patients
+// in a busy month, far too common to be a template by lift. So the miner
+// also learns, per group, the window of lags after a discharge its own
+// accesses fall in (lagFeature: "after_discharge:<lo>-<hi>"), and a
+// template of it explains an access whose lag since the patient's latest
+// discharge is inside the window.
+
+// maxLag is the longest lag after a discharge the miner learns from.
+const maxLag = 30 * 24 * time.Hour
+
+// dischargeLag returns how long before the access the patient's latest
+// discharge was (within maxLag), or -1.
+func dischargeLag(a *enrich.Access) time.Duration {
+	lag := time.Duration(-1)
+	for i := range a.Encounters {
+		e := &a.Encounters[i]
+		if e.Discharge.IsZero() || !a.At.After(e.Discharge) {
+			continue
+		}
+		if d := a.At.Sub(e.Discharge); d <= maxLag && (lag < 0 || d < lag) {
+			lag = d
+		}
+	}
+	return lag
+}
+
+// lagFamily names the learnt post-discharge windows.
+const lagFamily = "after_discharge"
+
+// lagFeature names a window of lags after a discharge: whole hours below
+// a day, whole days from a day on ("after_discharge:1d-13d",
+// "after_discharge:2h-3d").
+func lagFeature(lo, hi time.Duration) string {
+	return lagFamily + ":" + fmtLag(lo) + "-" + fmtLag(hi)
+}
+
+func fmtLag(d time.Duration) string {
+	if d%(24*time.Hour) == 0 && d > 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return strconv.Itoa(int(d/time.Hour)) + "h"
+}
+
+// parseLagFeature reads a window lagFeature wrote (or a hand-written
+// one): ok false when f is not one.
+func parseLagFeature(f string) (lo, hi time.Duration, ok bool) {
+	fam, v, found := strings.Cut(f, ":")
+	if !found || fam != lagFamily {
+		return 0, 0, false
+	}
+	a, b, found := strings.Cut(v, "-")
+	if !found {
+		return 0, 0, false
+	}
+	parse := func(s string) (time.Duration, bool) {
+		if len(s) < 2 {
+			return 0, false
+		}
+		n, err := strconv.Atoi(s[:len(s)-1])
+		if err != nil || n < 0 {
+			return 0, false
+		}
+		switch s[len(s)-1] {
+		case 'h':
+			return time.Duration(n) * time.Hour, true
+		case 'd':
+			return time.Duration(n) * 24 * time.Hour, true
+		}
+		return 0, false
+	}
+	lo, ok1 := parse(a)
+	hi, ok2 := parse(b)
+	if !ok1 || !ok2 || hi <= lo || hi > maxLag {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}
+
+// lagWindow rounds a window of lags to the steps lagFeature names, lo
+// down and hi up (whole hours below a day, whole days above), so that
+// minings on a little more data name the same window.
+func lagWindow(lo, hi time.Duration) (time.Duration, time.Duration) {
+	const day = 24 * time.Hour
+	if lo >= day {
+		lo = lo / day * day
+	} else {
+		lo = lo / time.Hour * time.Hour
+	}
+	if hi > day {
+		hi = (hi + day - 1) / day * day
+	} else {
+		hi = (hi + time.Hour - 1) / time.Hour * time.Hour
+	}
+	if hi <= lo {
+		hi = lo + time.Hour
+	}
+	return lo, min(hi, maxLag)
 }

@@ -75,6 +75,27 @@ func TestFeatures(t *testing.T) {
 	f("no department, no team_dept", "2024-03-12T12:00:00Z", "", []string{"x"}, "class:I enc service:MED unit:4W unit:ED", "")
 }
 
+// A clinic or ED visit is no admission: its patients are not "in
+// hospital" nor "admitted within 6 h" (a unit clerk's template for
+// admissions would explain opening anyone who came to a clinic), but its
+// own class, unit and service stay.
+func TestFeaturesVisitIsNoAdmission(t *testing.T) {
+	for _, class := range []string{"O", "E", "r"} {
+		e := enrich.Encounter{Class: class, Location: "CLIN", Service: "MED", Admit: tm("2024-03-10T08:00:00Z")}
+		a := &enrich.Access{At: tm("2024-03-10T09:00:00Z"), Department: "Unit Clerks", UserIDs: []string{"x"}, Encounters: []enrich.Encounter{e}}
+		got, _ := features(a, 24*time.Hour, nil)
+		if g, want := strings.Join(got, " "), "class:"+class+" service:MED unit:CLIN"; g != want {
+			t.Errorf("class %s visit: features %q, want %q", class, g, want)
+		}
+	}
+	e := stay()
+	e.Class = ""
+	a := &enrich.Access{At: tm("2024-03-10T09:00:00Z"), Department: "Pharmacy", UserIDs: []string{"x"}, Encounters: []enrich.Encounter{e}}
+	if got, _ := features(a, 24*time.Hour, nil); strings.Join(got, " ") != "admitted:24h admitted:6h enc service:MED unit:4W unit:ED" {
+		t.Errorf("a stay of unknown class is an admission: %q", got)
+	}
+}
+
 func TestRelatedWithin(t *testing.T) {
 	a := &enrich.Access{At: tm("2024-03-12T04:00:00Z"), UserIDs: []string{"P100"}, Encounters: []enrich.Encounter{stay()}}
 	// P100 serves 07:00-19:00 on the 12th.

@@ -143,7 +143,8 @@ type observation struct {
 	user     string
 	patient  string
 	at       time.Time
-	residual bool // no direct relationship explains it
+	residual bool          // no direct relationship explains it
+	lag      time.Duration // since the patient's latest discharge (-1: none; dischargeLag)
 }
 
 // item is one sampled access.
@@ -152,6 +153,14 @@ type item struct {
 	user    uint32
 	patient uint32 // hash
 	at      int64  // event time, Unix seconds: older items weigh less
+	lag     int32  // minutes since the patient's latest discharge (-1: none)
+}
+
+func lagMinutes(d time.Duration) int32 {
+	if d < 0 {
+		return -1
+	}
+	return int32(d / time.Minute)
 }
 
 type mgroup struct {
@@ -287,7 +296,7 @@ func (m *miner) observe(obs []observation) {
 			}
 			g.residual++
 			if !built {
-				it = item{user: m.userID(o.user), patient: hash32(o.patient), at: o.at.Unix()}
+				it = item{user: m.userID(o.user), patient: hash32(o.patient), at: o.at.Unix(), lag: lagMinutes(o.lag)}
 				for _, f := range o.feats {
 					if id, ok := m.featID(f); ok {
 						it.feats = append(it.feats, id)
@@ -527,6 +536,10 @@ func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[str
 		}
 		take(best, bestStats)
 	}
+	if sel, ok := m.lagTemplate(gk, g, weight, total, covered, base, decided, minUsers, minSupport, minLift); ok {
+		sel.stats.Rank = len(out) + 1
+		out = append(out, sel)
+	}
 	// What is more frequent than chance (at the routine's lift and base
 	// rate) but lacks the support, share or users of a template yet.
 	for f, items := range byFeat {
@@ -550,6 +563,103 @@ func (m *miner) mineGroup(gk string, g *mgroup, base *baseRates, decided map[str
 		}
 	}
 	return out
+}
+
+// lagTemplate learns the window of lags after a discharge in which the
+// group's accesses that no template chosen so far explains fall: from the
+// 5th to the 95th percentile of their lags (age-weighted), rounded to
+// whole hours or days. The window is a template, like a feature, when it
+// has the support, share and users of one, its accesses are to at least
+// MinSupport distinct patients (support counted per stay, not per access:
+// one account opened ten times is no routine), and the group's accesses
+// fall in it far more often than chance (specific), or — the work of
+// the revenue cycle, a common state — they mostly do (half of the
+// group's residual accesses or more) at half the lift. A department whose
+// accesses are spread over the month after discharges has a wide window
+// nearly every patient is in: no lift, no template. It marks the items
+// it covers.
+func (m *miner) lagTemplate(gk string, g *mgroup, weight []float64, total float64, covered []bool, base *baseRates,
+	decided map[string]string, minUsers int, minSupport, minLift float64) (selection, bool) {
+	type lagged struct {
+		lag int32
+		w   float64
+	}
+	var ls []lagged
+	sum := 0.0
+	for i := range g.sample {
+		it := &g.sample[i]
+		if covered[i] || it.lag < 0 || weight[i] <= 1e-3 {
+			continue
+		}
+		ls = append(ls, lagged{it.lag, weight[i]})
+		sum += weight[i]
+	}
+	if total <= 0 || sum/total*g.residual < minSupport {
+		return selection{}, false
+	}
+	sort.Slice(ls, func(i, j int) bool { return ls[i].lag < ls[j].lag })
+	quantile := func(q float64) time.Duration {
+		acc := 0.0
+		for _, l := range ls {
+			acc += l.w
+			if acc >= q*sum {
+				return time.Duration(l.lag) * time.Minute
+			}
+		}
+		return time.Duration(ls[len(ls)-1].lag) * time.Minute
+	}
+	lo, hi := lagWindow(quantile(0.05), quantile(0.95))
+	name := lagFeature(lo, hi)
+	if decided[name] == StatusRejected {
+		return selection{}, false
+	}
+	loM, hiM := int32(lo/time.Minute), int32(hi/time.Minute)
+	in := func(it *item) bool { return it.lag >= loM && it.lag <= hiM }
+	var all, gain float64
+	users, patients := map[uint32]bool{}, map[uint32]bool{}
+	gainUsers := map[uint32]float64{}
+	for i := range g.sample {
+		it := &g.sample[i]
+		if it.lag < 0 || !in(it) {
+			continue
+		}
+		all += weight[i]
+		users[it.user] = true
+		if !covered[i] && weight[i] > 1e-3 {
+			gain += weight[i]
+			gainUsers[it.user] += weight[i]
+			patients[it.patient] = true
+		}
+	}
+	share := gain / total
+	if share < m.cfg.MinShare || share*g.residual < minSupport || len(gainUsers) < minUsers || float64(len(patients)) < minSupport {
+		return selection{}, false
+	}
+	if minUsers > 1 {
+		top := 0.0
+		for _, w := range gainUsers {
+			top = max(top, w)
+		}
+		if (gain-top)/total*g.residual < minSupport/2 {
+			return selection{}, false
+		}
+	}
+	conf := all / total
+	b := base.lagRate(lo, hi)
+	st := Stats{Support: conf * g.residual, Users: len(users), Patients: len(patients), Confidence: conf, Gain: share,
+		Base: b, Lift: conf / math.Max(b, 1e-6), GroupAccesses: g.residual, Sample: len(g.sample)}
+	if stays := base.lagStays(lo, hi); stays > 0 {
+		st.PerStay = st.Support / stays
+	}
+	if !st.specific(minLift, m.cfg.MaxBase) && !(st.Lift >= m.cfg.MinLift/2 && conf >= 0.5) {
+		return selection{}, false
+	}
+	for i := range g.sample {
+		if it := &g.sample[i]; it.lag >= 0 && in(it) {
+			covered[i] = true
+		}
+	}
+	return selection{group: gk, feature: name, stats: st}, true
 }
 
 // specific: the group's accesses are to patients in the state far more
@@ -585,6 +695,9 @@ type groupState struct {
 	Last     time.Time   `json:"last"`
 	Items    [][3]uint32 `json:"items"` // set index, user, patient hash
 	Times    []int64     `json:"times"` // event time of each item (Unix seconds)
+	// Lags: minutes since the patient's latest discharge of each item
+	// (-1: none); absent in a state written before they were kept.
+	Lags []int32 `json:"lags,omitempty"`
 }
 
 func (m *miner) state() minerState {
@@ -605,6 +718,7 @@ func (m *miner) state() minerState {
 			}
 			gs.Items = append(gs.Items, [3]uint32{idx, it.user, it.patient})
 			gs.Times = append(gs.Times, it.at)
+			gs.Lags = append(gs.Lags, it.lag)
 		}
 		st.Groups[k] = gs
 	}
@@ -648,8 +762,12 @@ func (m *miner) restore(st minerState) error {
 					return fmt.Errorf("miner state: unknown feature %d", f)
 				}
 			}
+			lag := int32(-1)
+			if len(gs.Lags) == len(gs.Items) {
+				lag = gs.Lags[j]
+			}
 			if len(g.sample) < m.cfg.SampleSize {
-				g.sample = append(g.sample, item{feats: feats, user: it[1], patient: it[2], at: gs.Times[j]})
+				g.sample = append(g.sample, item{feats: feats, user: it[1], patient: it[2], at: gs.Times[j], lag: lag})
 			}
 		}
 	}

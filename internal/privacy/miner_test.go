@@ -27,7 +27,7 @@ func (g *obsGen) add(group string, users int, n int, feats ...string) {
 		fs := append([]string(nil), feats...)
 		sort.Strings(fs)
 		g.out = append(g.out, observation{groups: []string{group}, feats: fs, user: fmt.Sprintf("%s-u%d", group, g.rng.IntN(users)),
-			patient: fmt.Sprintf("P%d", g.rng.IntN(100000)), at: g.at, residual: true})
+			patient: fmt.Sprintf("P%d", g.rng.IntN(100000)), at: g.at, residual: true, lag: -1})
 	}
 }
 
@@ -378,9 +378,119 @@ func TestBaseRatesExtend(t *testing.T) {
 			same("team_dept", b.teamDept, want.teamDept)
 			same("stays", b.stays, want.stays)
 			same("team_dept stays", b.teamDeptStays, want.teamDeptStays)
+			for h := range want.lagHours {
+				if b.lagHours[h] != want.lagHours[h] {
+					t.Fatalf("to %s: patient-hours %d h after a discharge %v, measured afresh %v", to, h, b.lagHours[h], want.lagHours[h])
+				}
+			}
+			if lo, hi := 24*time.Hour, 13*24*time.Hour; math.Abs(b.lagStays(lo, hi)-want.lagStays(lo, hi)) > 1e-6 {
+				t.Fatalf("to %s: stays of a window %v, measured afresh %v", to, b.lagStays(lo, hi), want.lagStays(lo, hi))
+			}
 			if len(want.rates) < 10 || want.staysOf("discharged:7d", "") == 0 {
 				t.Fatalf("too few states to compare: %v", want.rates)
 			}
+		}
+	}
+}
+
+// HIM opens a few of the discharged charts, once each, one to thirteen
+// days after the discharge; "discharged within 14 days" holds nearly half
+// of the patients, and HIM opens a fifth of them: neither the lift nor the
+// accesses per stay make it a template. The window HIM's own lags show
+// does. A department whose accesses are spread over the month after
+// discharges (its window holds every patient) gets none, nor does one
+// whose post-discharge accesses are a few of many.
+func TestMinerLearnsPostDischargeWindow(t *testing.T) {
+	from := tm("2024-03-01T00:00:00Z")
+	to := from.Add(30 * 24 * time.Hour)
+	// As many patient-hours in each hour after a discharge: 1,100
+	// discharges a month spread evenly (14 days after one: 0.51 of the
+	// patients).
+	b := &baseRates{from: from, to: to, patients: 1000, lagHours: make([]float64, int(maxLag/time.Hour)),
+		rates: map[string]float64{"enc": 0.06, "class:I": 0.05, "unit:4W": 0.01, "discharged:3d": 0.11, "discharged:14d": 0.51, "discharged:30d": 1}}
+	for h := range b.lagHours {
+		b.lagHours[h] = 1100
+	}
+	for i := 0; i < 1100; i++ {
+		b.discharges = append(b.discharges, from.Add(-maxLag+time.Duration(i)*(to.Sub(from)+maxLag)/1100))
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var obs []observation
+	at := from.Add(15 * 24 * time.Hour)
+	add := func(group string, users, n int, lo, hi time.Duration, feats ...string) {
+		for i := 0; i < n; i++ {
+			at = at.Add(time.Minute)
+			lag := time.Duration(-1)
+			if hi > 0 {
+				lag = lo + time.Duration(rng.Int64N(int64(hi-lo)))
+			}
+			obs = append(obs, observation{groups: []string{group}, feats: feats, user: fmt.Sprintf("%s-u%d", group, rng.IntN(users)),
+				patient: fmt.Sprintf("P%d", rng.IntN(100000)), at: at, residual: true, lag: lag})
+		}
+	}
+	const day = 24 * time.Hour
+	add("department:him", 4, 300, day+time.Hour, 13*day-time.Hour, "discharged:14d", "discharged:30d")
+	add("department:him", 4, 10, -1, 0)
+	add("department:scattered", 4, 300, 0, 30*day, "discharged:30d")
+	add("department:nursing", 6, 300, -1, 0, "enc", "class:I", "unit:4W")
+	add("department:nursing", 6, 30, 0, 3*day, "discharged:3d")
+	m := newMiner(MiningConfig{})
+	m.observe(obs)
+	sel := m.mine(b, nil)
+	var him *selection
+	for i := range sel {
+		if family(sel[i].feature) == lagFamily {
+			if sel[i].group != "department:him" || him != nil {
+				t.Fatalf("post-discharge windows %q", chosen(sel))
+			}
+			him = &sel[i]
+		}
+	}
+	if him == nil {
+		t.Fatalf("no window for HIM: %q", chosen(sel))
+	}
+	lo, hi, ok := parseLagFeature(him.feature)
+	if !ok || lo < day || lo > 2*day || hi < 12*day || hi > 13*day || him.stats.Confidence < 0.9 || him.stats.Lift < 1.5 || him.stats.PerStay <= 0 {
+		t.Fatalf("HIM's window %s, stats %+v", him.feature, him.stats)
+	}
+	// The template explains an access in the window, not one outside it.
+	act := newActive([]Template{{ID: 1, Group: "department:him", Feature: him.feature, Status: StatusActive}}, 1)
+	if act.match([]string{"department:him"}, nil, 5*day) == nil || act.match([]string{"department:him"}, nil, 20*day) != nil ||
+		act.match([]string{"department:him"}, nil, -1) != nil {
+		t.Error("the window's template matches the wrong lags")
+	}
+	// The state survives a save and a restore.
+	m2 := newMiner(MiningConfig{})
+	if err := m2.restore(m.state()); err != nil {
+		t.Fatal(err)
+	}
+	if got := chosen(m2.mine(b, nil)); strings.Join(got, "|") != strings.Join(chosen(sel), "|") {
+		t.Fatalf("after a restore: %q, want %q", got, chosen(sel))
+	}
+}
+
+func TestLagFeature(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi time.Duration
+		want   string
+	}{
+		{25 * time.Hour, 12*24*time.Hour + time.Minute, "after_discharge:1d-13d"},
+		{90 * time.Minute, 50 * time.Hour, "after_discharge:1h-3d"},
+		{0, 20 * time.Minute, "after_discharge:0h-1h"},
+		{0, 40 * 24 * time.Hour, "after_discharge:0h-30d"},
+	} {
+		lo, hi := lagWindow(c.lo, c.hi)
+		f := lagFeature(lo, hi)
+		if f != c.want {
+			t.Errorf("%v-%v: %s, want %s", c.lo, c.hi, f, c.want)
+		}
+		if l, h, ok := parseLagFeature(f); !ok || l != lo || h != hi || !validFeature(f) {
+			t.Errorf("%s does not read back", f)
+		}
+	}
+	for _, f := range []string{"after_discharge:3d-1d", "after_discharge:1d", "after_discharge:1d-40d", "after_discharge:xd-2d"} {
+		if validFeature(f) {
+			t.Errorf("%s accepted", f)
 		}
 	}
 }

@@ -131,11 +131,11 @@ type held struct {
 	ev      event.Event
 	version int64
 	since   time.Time
+	// until: a template fits but nothing corroborated the access yet; it
+	// waits for the stream to pass this time (the access's time plus the
+	// corroboration window).
+	until time.Time
 }
-
-// quietHold: when no access came for this long (wall clock) and the
-// templates were mined after a held imported access, it is judged.
-const quietHold = 10 * time.Minute
 
 // maxHeld bounds the accesses held; beyond it they are judged at once.
 const maxHeld = 200_000
@@ -591,6 +591,7 @@ func (r *Rules) rechecked(ctx context.Context, force bool) []alerts.Alert {
 		return nil
 	}
 	hold := &r.cfg.Rules.Hold
+	window := time.Duration(r.cfg.Corroboration.Window)
 	version, now, wm := r.engine.Version(), r.now(), r.watermark()
 	var out []alerts.Alert
 	keep := r.recheck[:0]
@@ -607,12 +608,20 @@ func (r *Rules) rechecked(ctx context.Context, force bool) []alerts.Alert {
 			mark = r.newest
 		}
 		waited := force || now.Sub(h.since) >= maxWait || !mark.IsZero() && mark.Sub(h.ev.Time) >= maxWait
-		if !force {
+		ended := imported && now.Sub(r.arrived) >= time.Duration(hold.Quiet)
+		if !h.until.IsZero() {
+			if !force && !ended && (mark.IsZero() || mark.Before(h.until)) && now.Sub(h.since) < max(maxWait, window) {
+				keep = append(keep, *h)
+				continue
+			}
+			waited = true
+		}
+		if !force && !waited {
 			mined := h.version < version
 			// An import ended (no access came since) and the templates
 			// were mined after its rows: a department that has not been
 			// learnt by now will not be before more accesses come.
-			if mined && imported && now.Sub(r.arrived) >= quietHold {
+			if mined && ended {
 				waited = true
 			}
 			warm := r.engine.Warm(h.ev.Value(enrich.FieldWorkforceDepartment), h.ev.Value(enrich.FieldWorkforceRole), hold.MinAccesses)
@@ -631,6 +640,16 @@ func (r *Rules) rechecked(ctx context.Context, force bool) []alerts.Alert {
 				if r.later != nil {
 					r.later(&h.ev, x)
 				}
+				continue
+			}
+			// A sensitive access a template fits, that nothing
+			// corroborated yet, waits for the stream to pass the
+			// corroboration window after it (the lab's result after its
+			// draw), or for the end of the import.
+			if !force && h.until.IsZero() && !ended && strings.HasPrefix(x.Detail, detailUncorroborated) &&
+				(mark.IsZero() || mark.Sub(h.ev.Time) < window) && now.Sub(h.since) < max(maxWait, window) {
+				h.until = h.ev.Time.Add(window)
+				keep = append(keep, *h)
 				continue
 			}
 			// A sensitive record in a state the user's department is

@@ -410,3 +410,57 @@ func TestHoldEndsWithTheImport(t *testing.T) {
 		t.Fatalf("72h into the import: %s, %d pending", rulesOf(as), r.Pending())
 	}
 }
+
+// A sensitive access a template fits but nothing corroborates waits, in
+// the import's time, for the corroboration window after it: a colleague's
+// access in it explains the access; once the import passed the window
+// without one, the rules judge it.
+func TestHoldWaitsForCorroboration(t *testing.T) {
+	ctx := context.Background()
+	dir, accs := hospital()
+	for _, a := range accs {
+		if a.Department == "Emergency" { // the ED works in pairs
+			b := a
+			b.User, b.At = a.User+"-md", a.At.Add(30*time.Minute)
+			accs = append(accs, b)
+		}
+	}
+	e := newTestEngine(t, dir, "", "")
+	e.ExplainBatch(ctx, accs)
+	ed := accs[1].Encounters
+	clock := tm("2024-03-12T12:00:00Z")
+	reexamine := func(_ context.Context, ev *event.Event, acc *enrich.Access) bool {
+		*acc = enrich.Access{User: ev.Value("user.name"), UserIDs: []string{ev.Value("user.name")}, At: ev.Time, Found: true,
+			Patient: ev.Value("healthcare.patient.id"), Department: ev.Value(enrich.FieldWorkforceDepartment), Confidential: true, Encounters: ed}
+		return true
+	}
+	r := NewRules(nil, RulesOptions{Engine: e, Reexamine: reexamine, Now: func() time.Time { return clock }})
+	at := accs[1].At
+	vip := func(user, patient string, at time.Time) *event.Event {
+		return accEvent(user, patient, at.Format(time.RFC3339), false, enrich.FieldWorkforceDepartment, "Emergency",
+			enrich.FieldPatientConfidential, "true", event.FieldImport, "true")
+	}
+	row := func(at time.Time) {
+		r.Observe(ctx, accEvent("x", "MRN8", at.Format(time.RFC3339), true, event.FieldImport, "true"))
+	}
+	r.Observe(ctx, vip("ed1", "VIP1", at))
+	r.Observe(ctx, vip("ed1", "VIP2", at))
+	if _, err := e.Mine(ctx); err != nil {
+		t.Fatal(err)
+	}
+	row(at.Add(2 * time.Hour))
+	if as := r.Tick(ctx); len(as) != 0 || r.Pending() != 2 {
+		t.Fatalf("two hours on: %s, %d pending", rulesOf(as), r.Pending())
+	}
+	// A colleague opens VIP1 three hours after; the import goes 25 hours
+	// past both.
+	e.ExplainBatch(ctx, []enrich.Access{{User: "ed2", UserIDs: []string{"ed2"}, Department: "Emergency", At: at.Add(3 * time.Hour),
+		Patient: "VIP1", Found: true, Confidential: true, Encounters: ed}})
+	var later []string
+	r.later = func(ev *event.Event, x Explanation) { later = append(later, ev.Value("healthcare.patient.id")) }
+	row(at.Add(25 * time.Hour))
+	as := r.Tick(ctx)
+	if rulesOf(as) != "vip" || as[0].Fields["healthcare.patient.id"] != "VIP2" || r.Pending() != 0 || strings.Join(later, ",") != "VIP1" {
+		t.Fatalf("25 hours on: %s (%v), %d pending, explained later %v", rulesOf(as), as, r.Pending(), later)
+	}
+}

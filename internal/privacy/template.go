@@ -53,6 +53,23 @@ type Template struct {
 	DecidedBy string    `json:"decided_by,omitempty"`
 	DecidedAt time.Time `json:"decided_at,omitzero"`
 	Reason    string    `json:"reason,omitempty"`
+
+	// lagLo and lagHi: the window of a post-discharge template
+	// (after_discharge:<lo>-<hi>); lagHi 0 for the others.
+	lagLo, lagHi time.Duration
+}
+
+// fits reports whether the template's state holds for an access with
+// these features (sorted) and this lag since the patient's latest
+// discharge (-1: none).
+func (t *Template) fits(feats []string, lag time.Duration) bool {
+	if t.Feature == "any" {
+		return true
+	}
+	if t.lagHi > 0 {
+		return lag >= t.lagLo && lag <= t.lagHi
+	}
+	return containsSorted(feats, t.Feature)
 }
 
 // Stats are what mining measured of a template, over the accesses of its
@@ -147,6 +164,9 @@ func newActive(ts []Template, version int64) *active {
 		if !t.Explains() {
 			continue
 		}
+		if lo, hi, ok := parseLagFeature(t.Feature); ok {
+			t.lagLo, t.lagHi = lo, hi
+		}
 		a.byGroup[t.Group] = append(a.byGroup[t.Group], t)
 	}
 	for _, l := range a.byGroup {
@@ -160,16 +180,16 @@ func newActive(ts []Template, version int64) *active {
 	return a
 }
 
-// match returns the first template of the groups that has one of the
-// features (sorted), or nil.
-func (a *active) match(groups []string, feats []string) *Template {
+// match returns the first template of the groups that fits the features
+// (sorted) and the lag since the latest discharge (-1: none), or nil.
+func (a *active) match(groups []string, feats []string, lag time.Duration) *Template {
 	if a == nil {
 		return nil
 	}
 	var best *Template
 	for _, g := range groups {
 		for _, t := range a.byGroup[g] {
-			if t.Feature == "any" || containsSorted(feats, t.Feature) {
+			if t.fits(feats, lag) {
 				if best == nil || better(t, best) {
 					best = t
 				}
