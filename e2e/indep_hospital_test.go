@@ -84,7 +84,10 @@ func TestIndependentHospitalPrivacy(t *testing.T) {
 	settle := 2 * time.Minute
 	if hold := cmp.Or(os.Getenv("INDEP_HOSPITAL_HOLD"), "1m"); hold != "default" {
 		conf := filepath.Join(dir, "privacy.yml")
-		if err := os.WriteFile(conf, []byte("rules:\n  hold: {max_wait: "+hold+", quiet: 1m}\n"), 0o600); err != nil {
+		// INDEP_HOSPITAL_CONFIG adds to the privacy configuration (to
+		// measure a setting: "corroboration: {enabled: false}").
+		yml := "rules:\n  hold: {max_wait: " + hold + ", quiet: 1m}\n" + os.Getenv("INDEP_HOSPITAL_CONFIG") + "\n"
+		if err := os.WriteFile(conf, []byte(yml), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		extra = append(extra, "--privacy-config", conf)

@@ -70,19 +70,17 @@ func (r *recentAccesses) add(accs []enrich.Access) {
 	}
 }
 
-// colleague reports whether another user of the access's department
-// opened the patient's record within w before or (unless onlyBefore)
-// after it.
-func (r *recentAccesses) colleague(a *enrich.Access, w time.Duration, onlyBefore bool) bool {
-	if a.Patient == "" || a.Department == "" {
+// tied reports whether the record was opened within w before or after
+// the access by another user of the access's department, or by the same
+// user at another sitting (at least sessionGap away): the user's own
+// sustained involvement — a resident seeing their patient morning and
+// evening — as opposed to one look.
+func (r *recentAccesses) tied(patient, dept, user string, t time.Time, w time.Duration) bool {
+	if patient == "" || dept == "" {
 		return false
 	}
-	p := strings.ToLower(a.Patient)
-	dept, user, at, win := hash32(strings.ToLower(a.Department)), hash32(strings.ToLower(a.User)), a.At.Unix(), int64(w/time.Second)
-	after := win
-	if onlyBefore {
-		after = 0
-	}
+	p := strings.ToLower(patient)
+	dh, uh, at, win, gap := hash32(strings.ToLower(dept)), hash32(strings.ToLower(user)), t.Unix(), int64(w/time.Second), int64(sessionGap/time.Second)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	l, ok := r.cur[p]
@@ -90,12 +88,18 @@ func (r *recentAccesses) colleague(a *enrich.Access, w time.Duration, onlyBefore
 		l = r.old[p]
 	}
 	for _, x := range l {
-		if x.dept == dept && x.user != user && x.at >= at-win && x.at <= at+after {
+		if x.dept != dh || x.at < at-win || x.at > at+win {
+			continue
+		}
+		if x.user != uh || x.at <= at-gap || x.at >= at+gap {
 			return true
 		}
 	}
 	return false
 }
+
+// sessionGap: the same user's accesses this far apart are two sittings.
+const sessionGap = 2 * time.Hour
 
 // sensitiveAccess reports whether an access is of the kind a template
 // explains only with corroboration: a VIP or confidential record, a
@@ -107,47 +111,83 @@ func sensitiveAccess(a *enrich.Access) bool {
 }
 
 // corroboration measures, per template, how often the accesses it
-// explains (not sensitive ones) come with a colleague's: a department
-// whose routine comes in pairs or crowds — the lab's draw and result,
-// the radiographer's exam and the radiologist's read, the ED's tracking
-// board — has a colleague's access to nearly every patient it opens, so
-// a lone access of its user to a VIP is out of its routine; a department
-// that opens each patient once, alone — transport, billing, coding, a
-// dietitian's assessment — has none, and asking for one would flag its
-// every access to a sensitive record. Only a colleague's access before
-// is known when an access is explained; the share corroborated before
-// is doubled to estimate the share corroborated within the window
-// either side (exact for pairs, an upper estimate for crowds).
+// explains (not sensitive ones) have the tie corroboration asks for: a
+// department whose routine comes in pairs or crowds — the lab's draw and
+// result, the radiographer's exam and the radiologist's read, the ED's
+// tracking board, a resident seeing their patients twice a day — has it
+// on nearly every patient it opens, so a lone look of its user at a VIP
+// is out of its routine; a department that opens each patient once,
+// alone — transport, billing, coding, a dietitian's assessment — has
+// none, and asking for one would flag its every access to a sensitive
+// record. An access is measured once the stream passed the window after
+// it (both sides known).
 type corroboration struct {
-	mu sync.Mutex
-	by map[int64]*corrStat
+	mu      sync.Mutex
+	by      map[int64]*corrStat
+	pending []corrPending // waiting for the window after them, in arrival order
+	newest  time.Time
 }
 
-type corrStat struct{ n, before float64 }
+type corrStat struct{ n, tied float64 }
 
-// minCorroborationEvidence is how many accesses a template must have
-// explained before its corroboration rate is trusted.
-const minCorroborationEvidence = 30
+type corrPending struct {
+	template            int64
+	patient, dept, user string
+	at                  time.Time
+}
 
-func (c *corroboration) add(template int64, before bool) {
+const (
+	// minCorroborationEvidence is how many measured accesses make a
+	// template's rate trusted.
+	minCorroborationEvidence = 30
+	// maxCorrPending bounds the accesses waiting to be measured.
+	maxCorrPending = 50_000
+)
+
+// add queues an access a template explained, to be measured once the
+// stream passed the window after it.
+func (c *corroboration) add(template int64, a *enrich.Access) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a.At.After(c.newest) {
+		c.newest = a.At
+	}
+	if len(c.pending) >= maxCorrPending {
+		return
+	}
+	c.pending = append(c.pending, corrPending{template: template, patient: a.Patient, dept: a.Department, user: a.User, at: a.At})
+}
+
+// measure measures the queued accesses the stream has passed the window
+// after.
+func (c *corroboration) measure(r *recentAccesses, w time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.by == nil {
 		c.by = map[int64]*corrStat{}
 	}
-	s := c.by[template]
-	if s == nil {
-		s = &corrStat{}
-		c.by[template] = s
+	keep := c.pending[:0]
+	for _, p := range c.pending {
+		if c.newest.Sub(p.at) < w {
+			keep = append(keep, p)
+			continue
+		}
+		s := c.by[p.template]
+		if s == nil {
+			s = &corrStat{}
+			c.by[p.template] = s
+		}
+		s.n++
+		if r.tied(p.patient, p.dept, p.user, p.at, w) {
+			s.tied++
+		}
 	}
-	s.n++
-	if before {
-		s.before++
-	}
+	clear(c.pending[len(keep):])
+	c.pending = keep
 }
 
-// rate returns the estimated share of a template's accesses a
-// colleague's access corroborates, and whether there is evidence enough.
+// rate returns the share of a template's measured accesses that had the
+// tie, and whether there is evidence enough.
 func (c *corroboration) rate(template int64) (float64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,14 +195,15 @@ func (c *corroboration) rate(template int64) (float64, bool) {
 	if s == nil || s.n < minCorroborationEvidence {
 		return 0, false
 	}
-	return min(1, 2*s.before/s.n), true
+	return s.tied / s.n, true
 }
 
 // corroborated reports whether something ties the user or their
 // department to the patient within w of the access, beyond a template:
 // a colleague of the department on the care team (team_dept), the user
-// on a care team of the patient, another user of the department opening
-// the record.
+// on a care team of the patient or named by an order, another user of
+// the department opening the record, the user opening it at another
+// sitting.
 func (e *Engine) corroborated(a *enrich.Access, feats []string, w time.Duration) bool {
-	return containsSorted(feats, FeatTeamDept) || relatedWithin(a, w, w) || e.recent.colleague(a, w, false)
+	return containsSorted(feats, FeatTeamDept) || relatedWithin(a, w, w) || e.recent.tied(a.Patient, a.Department, a.User, a.At, w)
 }

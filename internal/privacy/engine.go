@@ -466,13 +466,16 @@ func (e *Engine) ExplainBatch(ctx context.Context, accs []enrich.Access) []Expla
 	for i := range accs {
 		out[i] = e.explain(&accs[i], ps[i].feats, ps[i].direct, ps[i].lag, act, e.groupKeys(&accs[i]))
 		if corroborates && out[i].Explained && out[i].Template > 0 && !sensitiveAccess(&accs[i]) {
-			e.corr.add(out[i].Template, e.recent.colleague(&accs[i], time.Duration(e.pc.Corroboration.Window), true))
+			e.corr.add(out[i].Template, &accs[i])
 		}
 		if out[i].Explained {
 			e.explained.Add(1)
 		} else {
 			e.unexplained.Add(1)
 		}
+	}
+	if corroborates {
+		e.corr.measure(e.recent, time.Duration(e.pc.Corroboration.Window))
 	}
 	return out
 }

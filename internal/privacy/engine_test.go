@@ -191,13 +191,22 @@ func TestEngineCorroboration(t *testing.T) {
 	if x := e.Explain(&plain); !x.Explained {
 		t.Fatalf("ordinary patient: %+v", x)
 	}
-	// Another ED user opening the VIP 25 hours later does not corroborate
-	// it; three hours later does (a colleague, not the same user).
+	// The same user an hour later (the same sitting), another ED user 25
+	// hours later: no corroboration; another ED user three hours later,
+	// or the same user at another sitting: corroborated.
 	later := vip
-	later.User, later.UserIDs, later.At = "ed1", []string{"ed1"}, at.Add(3*time.Hour)
+	later.At = at.Add(time.Hour)
 	e.ExplainBatch(ctx, []enrich.Access{later})
 	if x := e.Explain(&vip); x.Explained {
-		t.Fatalf("corroborated by the same user: %+v", x)
+		t.Fatalf("corroborated by the same user's sitting: %+v", x)
+	}
+	other := vip
+	other.Patient = "VIP2"
+	again := other
+	again.At = at.Add(3 * time.Hour)
+	e.ExplainBatch(ctx, []enrich.Access{again})
+	if x := e.Explain(&other); !x.Explained {
+		t.Fatalf("not corroborated by the user's second sitting: %+v", x)
 	}
 	far := later
 	far.User, far.UserIDs, far.At = "ed2", []string{"ed2"}, at.Add(25*time.Hour)
