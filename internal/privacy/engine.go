@@ -26,6 +26,11 @@ const (
 	FieldExplanation       = "healthcare.access.explanation"
 	FieldExplanationDetail = "healthcare.access.explanation_detail"
 	FieldExplanationID     = "healthcare.access.explanation_template"
+	// FieldCorroboration is "pending" on a sensitive access a template
+	// explains where the template's department routinely has a tie to
+	// the patient and none is known yet: the privacy rules judge it once
+	// the corroboration window after it has passed (Config.Corroboration).
+	FieldCorroboration = "healthcare.access.corroboration"
 )
 
 // Explanation codes (healthcare.access.explanation).
@@ -73,6 +78,9 @@ type Explanation struct {
 	Code      string // one of the Explain* codes
 	Detail    string
 	Template  int64 // the template that explains it (0: none)
+	// Pending: a template explains a sensitive access that needs a
+	// corroboration not known yet (FieldCorroboration).
+	Pending bool
 }
 
 // EngineConfig configures an Engine.
@@ -464,7 +472,7 @@ func (e *Engine) ExplainBatch(ctx context.Context, accs []enrich.Access) []Expla
 	out := make([]Explanation, len(accs))
 	corroborates := e.pc.corroborates()
 	for i := range accs {
-		out[i] = e.explain(&accs[i], ps[i].feats, ps[i].direct, ps[i].lag, act, e.groupKeys(&accs[i]))
+		out[i] = e.explain(&accs[i], ps[i].feats, ps[i].direct, ps[i].lag, act, e.groupKeys(&accs[i]), false)
 		if corroborates && out[i].Explained && out[i].Template > 0 && !sensitiveAccess(&accs[i]) {
 			e.corr.add(out[i].Template, &accs[i])
 		}
@@ -513,13 +521,22 @@ func (e *Engine) needsCorroboration(a *enrich.Access, t *Template) bool {
 }
 
 // Explain explains one access with the templates in use, without
-// learning from it.
+// learning from it. A sensitive access that waits for corroboration is
+// explained, Pending.
 func (e *Engine) Explain(a *enrich.Access) Explanation {
 	feats, direct := features(a, e.cfg.CareTeamGrace, nil)
-	return e.explain(a, feats, direct, dischargeLag(a), e.act.Load(), e.groupKeys(a))
+	return e.explain(a, feats, direct, dischargeLag(a), e.act.Load(), e.groupKeys(a), false)
 }
 
-func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, lag time.Duration, act *active, groups []string) Explanation {
+// Reexplain is the final verdict on an access, once the corroboration
+// window after it has passed: a sensitive access that needs
+// corroboration and has none is unexplained.
+func (e *Engine) Reexplain(a *enrich.Access) Explanation {
+	feats, direct := features(a, e.cfg.CareTeamGrace, nil)
+	return e.explain(a, feats, direct, dischargeLag(a), e.act.Load(), e.groupKeys(a), true)
+}
+
+func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, lag time.Duration, act *active, groups []string, final bool) Explanation {
 	switch {
 	case a.Terminated:
 		return Explanation{Code: ExplainNone, Detail: detailTerminated}
@@ -544,10 +561,12 @@ func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, lag t
 		return Explanation{Code: ExplainNone, Detail: detailFamily}
 	}
 	if t := act.match(groups, feats, lag); t != nil {
-		if w := time.Duration(e.pc.Corroboration.Window); e.needsCorroboration(a, t) && !e.corroborated(a, feats, w) {
+		w := time.Duration(e.pc.Corroboration.Window)
+		pending := e.needsCorroboration(a, t) && !e.corroborated(a, feats, w)
+		if pending && final {
 			return Explanation{Code: ExplainNone, Detail: detailUncorroborated + ": template " + strconv.FormatInt(t.ID, 10) +
-				" (" + t.Description + ") fits, but no colleague of the department opened the record and the user was on no care team of the patient within " +
-				fmtDuration(w) + " of the access"}
+				" (" + t.Description + ") fits, but within " + fmtDuration(w) +
+				" of the access no colleague of the department opened the record, the user did not at another sitting, and was on no care team of the patient"}
 		}
 		code := ExplainDeptPattern
 		switch {
@@ -563,8 +582,13 @@ func (e *Engine) explain(a *enrich.Access, feats []string, direct *Direct, lag t
 		case StatusApproved:
 			src = "approved"
 		}
-		return Explanation{Explained: true, Code: code, Template: t.ID,
+		x := Explanation{Explained: true, Code: code, Template: t.ID, Pending: pending,
 			Detail: "template " + strconv.FormatInt(t.ID, 10) + " (" + src + "): " + t.Description}
+		if pending {
+			x.Detail += "; a sensitive record: the privacy rules judge it unless a colleague's access, another sitting of the user or a care-team tie within " +
+				fmtDuration(w) + " corroborates it"
+		}
+		return x
 	}
 	if !a.Found {
 		return Explanation{Code: ExplainNone, Detail: detailUnknownPatient}
@@ -585,5 +609,10 @@ func (x Explanation) Annotate(ev *event.Event) {
 		ev.Set(FieldExplanationID, strconv.FormatInt(x.Template, 10))
 	} else {
 		ev.Delete(FieldExplanationID)
+	}
+	if x.Pending {
+		ev.Set(FieldCorroboration, "pending")
+	} else {
+		ev.Delete(FieldCorroboration)
 	}
 }

@@ -181,14 +181,28 @@ func TestEngineCorroboration(t *testing.T) {
 	at := accs[1].At.Add(2 * time.Hour)
 	ed := accs[1].Encounters
 	vip := enrich.Access{User: "ed1", UserIDs: []string{"ed1"}, Department: "Emergency", At: at, Patient: "VIP1", Found: true, Confidential: true, Encounters: ed}
-	x := e.Explain(&vip)
-	if x.Explained || !strings.HasPrefix(x.Detail, detailUncorroborated) || UnexplainedReason(x.Detail) != "template without corroboration" {
+	// On its way in, it is explained, pending: the rules judge it when the
+	// window after it has passed.
+	if x := e.Explain(&vip); !x.Explained || !x.Pending {
+		t.Fatalf("on its way in: %+v", x)
+	}
+	x := e.Reexplain(&vip)
+	if x.Explained || x.Pending || !strings.HasPrefix(x.Detail, detailUncorroborated) || UnexplainedReason(x.Detail) != "template without corroboration" {
 		t.Fatalf("a lone ED access to a VIP in the ED: %+v", x)
+	}
+	ev := &event.Event{}
+	e.Explain(&vip).Annotate(ev)
+	if ev.Value(FieldCorroboration) != "pending" || ev.Value(FieldExplained) != "true" {
+		t.Fatalf("annotated %v", ev.Fields)
+	}
+	x.Annotate(ev)
+	if ev.Has(FieldCorroboration) {
+		t.Fatalf("the final verdict keeps %s", FieldCorroboration)
 	}
 	// The same access to an ordinary patient is explained.
 	plain := vip
 	plain.Confidential = false
-	if x := e.Explain(&plain); !x.Explained {
+	if x := e.Reexplain(&plain); !x.Explained {
 		t.Fatalf("ordinary patient: %+v", x)
 	}
 	// The same user an hour later (the same sitting), another ED user 25
@@ -197,7 +211,7 @@ func TestEngineCorroboration(t *testing.T) {
 	later := vip
 	later.At = at.Add(time.Hour)
 	e.ExplainBatch(ctx, []enrich.Access{later})
-	if x := e.Explain(&vip); x.Explained {
+	if x := e.Reexplain(&vip); x.Explained {
 		t.Fatalf("corroborated by the same user's sitting: %+v", x)
 	}
 	other := vip
@@ -205,30 +219,30 @@ func TestEngineCorroboration(t *testing.T) {
 	again := other
 	again.At = at.Add(3 * time.Hour)
 	e.ExplainBatch(ctx, []enrich.Access{again})
-	if x := e.Explain(&other); !x.Explained {
+	if x := e.Reexplain(&other); !x.Explained {
 		t.Fatalf("not corroborated by the user's second sitting: %+v", x)
 	}
 	far := later
 	far.User, far.UserIDs, far.At = "ed2", []string{"ed2"}, at.Add(25*time.Hour)
 	e.ExplainBatch(ctx, []enrich.Access{far})
-	if x := e.Explain(&vip); x.Explained {
+	if x := e.Reexplain(&vip); x.Explained {
 		t.Fatalf("corroborated from 25 h away: %+v", x)
 	}
 	near := far
 	near.At = at.Add(3 * time.Hour)
 	e.ExplainBatch(ctx, []enrich.Access{near})
-	if x := e.Explain(&vip); !x.Explained || x.Code != ExplainDeptPattern {
+	if x := e.Reexplain(&vip); !x.Explained || x.Code != ExplainDeptPattern {
 		t.Fatalf("corroborated by a colleague 3 h later: %+v", x)
 	}
 	// Pharmacy's routine is lone accesses: its lone access to a VIP, or
 	// with the glass broken, is its routine.
 	rx := accs[0]
 	rx.Patient, rx.Confidential, rx.At = "VIP3", true, rx.At.Add(time.Hour)
-	if x := e.Explain(&rx); !x.Explained {
+	if x := e.Reexplain(&rx); !x.Explained {
 		t.Errorf("pharmacy's lone access to a VIP: %+v", x)
 	}
 	rx.Confidential, rx.BreakGlass = false, true
-	if x := e.Explain(&rx); !x.Explained {
+	if x := e.Reexplain(&rx); !x.Explained {
 		t.Errorf("pharmacy's lone break-glass access: %+v", x)
 	}
 	// Every kind of sensitive access asks for it.
@@ -241,24 +255,24 @@ func TestEngineCorroboration(t *testing.T) {
 		a := plain
 		a.Patient = "OTHER"
 		mod(&a)
-		if x := e.Explain(&a); x.Explained {
+		if x := e.Reexplain(&a); x.Explained {
 			t.Errorf("%s: %+v", name, x)
 		}
 	}
 	// A patient who dies after the access is not yet deceased.
 	a := plain
 	a.Patient, a.Deceased, a.DeceasedAt = "OTHER", true, at.Add(time.Hour)
-	if x := e.Explain(&a); !x.Explained {
+	if x := e.Reexplain(&a); !x.Explained {
 		t.Errorf("death after the access: %+v", x)
 	}
 	// Off in the configuration, or a configured template: explained.
 	off := newTestEngine(t, dir, "corroboration: {enabled: false}", "")
 	off.ExplainBatch(ctx, accs)
-	if x := off.Explain(&vip); !x.Explained {
+	if x := off.Reexplain(&vip); !x.Explained {
 		t.Errorf("corroboration off: %+v", x)
 	}
 	conf := newTestEngine(t, dir, "templates: [{name: ED board, department: Emergency, patients: 'class:E'}]", "")
-	if x := conf.Explain(&vip); !x.Explained || x.Code != ExplainConfigured {
+	if x := conf.Reexplain(&vip); !x.Explained || x.Code != ExplainConfigured {
 		t.Errorf("configured template: %+v", x)
 	}
 }

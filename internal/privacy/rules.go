@@ -193,7 +193,7 @@ type accessView struct {
 	explained, explanation, detail, module           string
 	self, family, nok, sameAddr, samePhone, coworker bool
 	coworkerDept, neighbour, confidential, deceased  bool
-	breakGlass, imported                             bool
+	breakGlass, imported, pending                    bool
 	flags, deceasedTime, justification, action       string
 	sourceIP, host, types                            string
 }
@@ -228,6 +228,8 @@ func (v *accessView) read(ev *event.Event) {
 			v.explanation = f.Value
 		case FieldExplanationDetail:
 			v.detail = f.Value
+		case FieldCorroboration:
+			v.pending = f.Value == "pending"
 		case enrich.FieldRelSelf:
 			v.self = f.Value == "true"
 		case enrich.FieldRelFamily:
@@ -306,11 +308,20 @@ func (r *Rules) Observe(ctx context.Context, ev *event.Event) []alerts.Alert {
 		}
 		out = r.escalate([]alerts.Alert{r.accessAlert(RuleSelf, ev, &v, why)})
 	}
-	if v.explained != "false" {
+	if v.explained != "false" && !(v.pending && r.engine != nil) {
 		return out
 	}
 	if r.engine != nil && len(r.recheck) < maxHeld {
-		r.recheck = append(r.recheck, held{ev: ev.Clone(), version: r.engine.Version(), since: r.now()})
+		h := held{ev: ev.Clone(), version: r.engine.Version(), since: r.now()}
+		if v.pending {
+			// Explained by a template if corroborated: judged once the
+			// window after it has passed.
+			h.until = ev.Time.Add(time.Duration(r.cfg.Corroboration.Window))
+		}
+		r.recheck = append(r.recheck, h)
+		return out
+	}
+	if v.pending {
 		return out
 	}
 	return append(out, r.judge(ctx, ev, &v)...)
@@ -634,7 +645,7 @@ func (r *Rules) rechecked(ctx context.Context, force bool) []alerts.Alert {
 		var acc enrich.Access
 		var v accessView
 		if r.reexamine != nil && r.reexamine(ctx, &c, &acc) {
-			x := r.engine.Explain(&acc)
+			x := r.engine.Reexplain(&acc)
 			x.Annotate(&h.ev)
 			if x.Explained {
 				if r.later != nil {

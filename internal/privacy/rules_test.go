@@ -436,9 +436,10 @@ func TestHoldWaitsForCorroboration(t *testing.T) {
 	}
 	r := NewRules(nil, RulesOptions{Engine: e, Reexamine: reexamine, Now: func() time.Time { return clock }})
 	at := accs[1].At
+	// As stored: explained by the ED's template, corroboration pending.
 	vip := func(user, patient string, at time.Time) *event.Event {
-		return accEvent(user, patient, at.Format(time.RFC3339), false, enrich.FieldWorkforceDepartment, "Emergency",
-			enrich.FieldPatientConfidential, "true", event.FieldImport, "true")
+		return accEvent(user, patient, at.Format(time.RFC3339), true, enrich.FieldWorkforceDepartment, "Emergency",
+			enrich.FieldPatientConfidential, "true", event.FieldImport, "true", FieldCorroboration, "pending")
 	}
 	row := func(at time.Time) {
 		r.Observe(ctx, accEvent("x", "MRN8", at.Format(time.RFC3339), true, event.FieldImport, "true"))
