@@ -350,19 +350,29 @@ const firstMining = 200
 // 200 accesses, then each time they have doubled, then every
 // EveryAccesses (or a tenth of all, when more) — so that the first rows
 // of an import, or the first hours of a new installation, explain what
-// follows them. Another mining in progress is not waited for.
+// follows them. When another batch is mining, it waits for that mining:
+// batches of an import arrive side by side (ehr import sends several
+// requests at once), and one explained with the templates of before the
+// mining in progress — none yet, for the first rows of a department —
+// would be stored unexplained.
 func (e *Engine) maybeMine(ctx context.Context) {
-	pending, total := e.miner.counts()
-	// 200, 400, 800 … up to EveryAccesses, then every EveryAccesses or a
-	// tenth of what was learnt, whichever is more: a large import mines
-	// about fifty times whatever its size.
-	before := total - pending
-	due := max(min(uint64(e.pc.Mining.EveryAccesses), max(firstMining, before)), before/10)
-	if pending < due {
+	due := func() bool {
+		pending, total := e.miner.counts()
+		// 200, 400, 800 … up to EveryAccesses, then every EveryAccesses
+		// or a tenth of what was learnt, whichever is more: a large
+		// import mines about fifty times whatever its size.
+		before := total - pending
+		return pending >= max(min(uint64(e.pc.Mining.EveryAccesses), max(firstMining, before)), before/10)
+	}
+	if !due() {
 		return
 	}
 	if !e.mineMu.TryLock() {
-		return
+		e.mineMu.Lock()
+		if !due() {
+			e.mineMu.Unlock()
+			return
+		}
 	}
 	defer e.mineMu.Unlock()
 	if _, err := e.mineLocked(ctx); err != nil {
