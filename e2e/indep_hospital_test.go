@@ -148,31 +148,32 @@ func TestIndependentHospitalPrivacy(t *testing.T) {
 	if os.Getenv("INDEP_HOSPITAL_MEASURE") != "" {
 		return
 	}
-	// Floors for this hospital (seed 3, 1/4 scale, hold 1m): the issue's
-	// bar where the product meets it; where it does not, a floor just
-	// under what was measured (BENCHMARKS.md "Privacy analytics on an
-	// independent hospital"), so that a regression fails and an
-	// improvement can raise it. Measured on 2026-12-07: precision 0.641,
-	// explained 0.955, VIP 3/6, neighbour 2/5, break-glass 2/3 (each miss
-	// a department template explaining the snooping), every other type
-	// all detected.
+	// Floors that held on every hospital measured (1/4 scale, hold 1m,
+	// seeds 3 and 7; BENCHMARKS.md "Privacy analytics on an independent
+	// hospital"), not one seed's figures: the issue's bar where every seed
+	// met it, else just under the lowest seed. Measured on 2026-12-07 at
+	// 51111ee: seed 3 precision 0.719 (0.804 in another run: the minings'
+	// timing during a concurrent import varies), explained 0.949, VIP 4/6,
+	// neighbour 2/5, break-glass 2/3; seed 7 precision 0.828, explained
+	// 0.979, co-worker 6/8; every other type all detected. Before
+	// (a54b2ca, seed 3): precision 0.651, VIP 3/6 — the VIP floor fails
+	// there.
 	floors := map[string]float64{
-		indephospital.Family: 0.95, indephospital.Coworker: 0.95, indephospital.Self: 0.95, indephospital.Deceased: 0.95,
+		indephospital.Family: 0.95, indephospital.Self: 0.95, indephospital.Deceased: 0.95,
 		indephospital.Terminated: 0.95, indephospital.Bulk: 0.95,
-		indephospital.VIP: 0.5, indephospital.Neighbour: 0.4, indephospital.BreakGlass: 0.6,
+		indephospital.Coworker: 0.75, indephospital.VIP: 0.65, indephospital.Neighbour: 0.4, indephospital.BreakGlass: 0.65,
 	}
 	for _, typ := range indephospital.IncidentTypes {
 		if r := s.recall(typ); r < floors[typ] {
 			t.Errorf("recall of %s incidents %.2f, want at least %.2f", typ, r, floors[typ])
 		}
 	}
-	if p := s.precision(); p < 0.55 {
-		t.Errorf("precision of the privacy alerts %.3f, want at least 0.55 (the issue's bar: 0.9)", p)
+	if p := s.precision(); p < 0.66 {
+		t.Errorf("precision of the privacy alerts %.3f, want at least 0.66 (the issue's bar: 0.9)", p)
 	}
-	// 0.95 is the issue's bar, met by 0.004 in the runs measured: the
-	// floor leaves room for the timing of the minings during the import.
-	if e := s.explainedShare(); e < 0.945 {
-		t.Errorf("%.3f of legitimate accesses explained, want at least 0.945 (the issue's bar: 0.95)", e)
+	// The issue's bar is 0.95; seed 3 measured 0.949.
+	if e := s.explainedShare(); e < 0.94 {
+		t.Errorf("%.3f of legitimate accesses explained, want at least 0.94 (the issue's bar: 0.95)", e)
 	}
 }
 
