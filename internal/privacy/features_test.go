@@ -75,12 +75,12 @@ func TestFeatures(t *testing.T) {
 	f("no department, no team_dept", "2024-03-12T12:00:00Z", "", []string{"x"}, "class:I enc service:MED unit:4W unit:ED", "")
 }
 
-// A clinic or ED visit is no admission: its patients are not "in
+// A clinic visit is no admission: its patients are not "in
 // hospital" nor "admitted within 6 h" (a unit clerk's template for
 // admissions would explain opening anyone who came to a clinic), but its
 // own class, unit and service stay.
 func TestFeaturesVisitIsNoAdmission(t *testing.T) {
-	for _, class := range []string{"O", "E", "r"} {
+	for _, class := range []string{"O", "P", "r"} {
 		e := enrich.Encounter{Class: class, Location: "CLIN", Service: "MED", Admit: tm("2024-03-10T08:00:00Z")}
 		a := &enrich.Access{At: tm("2024-03-10T09:00:00Z"), Department: "Unit Clerks", UserIDs: []string{"x"}, Encounters: []enrich.Encounter{e}}
 		got, _ := features(a, 24*time.Hour, nil)
