@@ -176,7 +176,7 @@ func TestEngineCorroboration(t *testing.T) {
 			accs = append(accs, b)
 		}
 	}
-	e := newTestEngine(t, dir, "", "")
+	e := newTestEngine(t, dir, "corroboration: {enabled: true}", "")
 	e.ExplainBatch(ctx, accs)
 	at := accs[1].At.Add(2 * time.Hour)
 	ed := accs[1].Encounters
@@ -266,12 +266,12 @@ func TestEngineCorroboration(t *testing.T) {
 		t.Errorf("death after the access: %+v", x)
 	}
 	// Off in the configuration, or a configured template: explained.
-	off := newTestEngine(t, dir, "corroboration: {enabled: false}", "")
+	off := newTestEngine(t, dir, "", "") // off by default
 	off.ExplainBatch(ctx, accs)
 	if x := off.Reexplain(&vip); !x.Explained {
-		t.Errorf("corroboration off: %+v", x)
+		t.Errorf("corroboration off (the default): %+v", x)
 	}
-	conf := newTestEngine(t, dir, "templates: [{name: ED board, department: Emergency, patients: 'class:E'}]", "")
+	conf := newTestEngine(t, dir, "corroboration: {enabled: true}\ntemplates: [{name: ED board, department: Emergency, patients: 'class:E'}]", "")
 	if x := conf.Reexplain(&vip); !x.Explained || x.Code != ExplainConfigured {
 		t.Errorf("configured template: %+v", x)
 	}

@@ -425,7 +425,7 @@ func TestHoldWaitsForCorroboration(t *testing.T) {
 			accs = append(accs, b)
 		}
 	}
-	e := newTestEngine(t, dir, "", "")
+	e := newTestEngine(t, dir, "corroboration: {enabled: true}", "")
 	e.ExplainBatch(ctx, accs)
 	ed := accs[1].Encounters
 	clock := tm("2024-03-12T12:00:00Z")
