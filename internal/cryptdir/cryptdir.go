@@ -324,10 +324,22 @@ func mountError(err error, stderr string) error {
 func (m *Mount) Close() error {
 	defer m.lock.Close()
 	var err error
-	if out, e := exec.Command("fusermount3", "-u", m.Dir).CombinedOutput(); e != nil {
+	// A file closed a moment ago (by a component stopping, or by the
+	// kernel after a read) can keep the view busy briefly: try again for up
+	// to two seconds before detaching it.
+	for try := 0; ; try++ {
+		out, e := exec.Command("fusermount3", "-u", m.Dir).CombinedOutput()
+		if e == nil {
+			break
+		}
+		if try < 20 && bytes.Contains(out, []byte("busy")) {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		// Still busy: detach it now; it goes when the last file closes.
 		err = fmt.Errorf("unmount %s: %v: %s", m.Dir, e, bytes.TrimSpace(out))
 		exec.Command("fusermount3", "-u", "-z", m.Dir).Run()
+		break
 	}
 	select {
 	case <-m.done:

@@ -232,3 +232,30 @@ func TestDiesUnmounted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCloseWaitsForALateFile: a file still open for a moment when the
+// server stops (a component closing it late) must not leave the view
+// detached with an error; Close tries again while it is busy.
+func TestCloseWaitsForALateFile(t *testing.T) {
+	needFUSE(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	m, err := Open(context.Background(), dir, Config{KeyFile: keyFile(t, newKey(t, "k1"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(m.Dir, "late"))
+	if err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		f.Close()
+	}()
+	if err := m.Close(); err != nil {
+		t.Fatalf("close with a file closed 0.5 s later: %v", err)
+	}
+	if Mounted(m.Dir) {
+		t.Fatal("still mounted after Close")
+	}
+}
