@@ -52,7 +52,7 @@ export function careTeamByPerson(members: CareTeamMember[]): { name: string; rol
 }
 
 // PATIENT_CLASS names the HL7 patient classes (PV1-2, table 0004).
-const PATIENT_CLASS: Record<string, string> = {
+export const PATIENT_CLASS: Record<string, string> = {
   B: "obstetrics",
   C: "commercial account",
   E: "emergency",

@@ -7,6 +7,7 @@
 // it in the audit trail with the reason.
 import { useState } from "preact/hooks";
 import { apiJSON, errorMessage } from "../lib/api";
+import { PATIENT_CLASS } from "../lib/hl7";
 import { useFetch } from "../lib/hooks";
 import { useCan } from "../lib/session";
 import { navigate, useLocation, withQuery } from "../lib/router";
@@ -43,19 +44,6 @@ const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 // who is the template's group as the directory spells its department and
 // role ("Department Pharmacy in role Pharmacist").
 const who = (t: Template) => (t.group_label ? capitalise(t.group_label) : groupLabel(t.group));
-
-// PATIENT_CLASS names the HL7 patient classes (PV1-2, table 0004).
-export const PATIENT_CLASS: Record<string, string> = {
-  B: "obstetrics",
-  C: "commercial account",
-  E: "emergency",
-  I: "inpatient",
-  N: "not applicable",
-  O: "outpatient",
-  P: "preadmit",
-  R: "recurring patient",
-  U: "unknown",
-};
 
 // patients reads "patients in a stay of class I" as "patients in an
 // inpatient stay (class I)".

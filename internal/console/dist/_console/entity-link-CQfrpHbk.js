@@ -1,0 +1,1 @@
+import{l as e,u as t}from"./index-ZbStR4sI.js";import{n}from"./entities-CMo6EoEM.js";function r({kind:r,value:i}){return i?t(e,{href:n(r,i),title:`Open `+r+` `+i,children:i}):null}export{r as t};

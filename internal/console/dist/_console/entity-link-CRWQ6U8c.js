@@ -1,1 +1,0 @@
-import{l as e,u as t}from"./index-Cx7OHGm9.js";import{n}from"./entities-CMo6EoEM.js";function r({kind:r,value:i}){return i?t(e,{href:n(r,i),title:`Open `+r+` `+i,children:i}):null}export{r as t};

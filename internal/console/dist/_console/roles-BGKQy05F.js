@@ -1,1 +1,0 @@
-import{g as e,t}from"./index-Cx7OHGm9.js";var n=null;function r(){return n||(n=e(`/api/v1/roles`),n.catch(()=>n=null)),n}function i(){return t(()=>r(),[])}export{i as t};

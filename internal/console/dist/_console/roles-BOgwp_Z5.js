@@ -1,0 +1,1 @@
+import{g as e,t}from"./index-ZbStR4sI.js";var n=null;function r(){return n||(n=e(`/api/v1/roles`),n.catch(()=>n=null)),n}function i(){return t(()=>r(),[])}export{i as t};
