@@ -70,29 +70,17 @@ func (s *Store) ApplyADTFrom(ctx context.Context, a *hl7.ADT, prov Provenance) (
 	}
 	sum := sha256.Sum256(raw)
 	digest := hex.EncodeToString(sum[:])
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{{&prov.ControlID, a.ControlID}, {&prov.Event, a.Event},
-		{&prov.Application, a.SendingApp}, {&prov.Facility, a.SendingFac}} {
-		if *f.dst == "" {
-			*f.dst = f.v
-		}
-	}
+	prov = prov.withDefaults(a.ControlID, a.Event, a.SendingApp, a.SendingFac)
 	by, err := json.Marshal(prov)
 	if err != nil {
 		return res, fmt.Errorf("directory: %w", err)
 	}
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		var one int
 		q := txq{s: s, tx: tx, ctx: ctx}
-		err := q.queryRow(`SELECT 1 FROM dir_adt_applied WHERE digest = ?`, digest).Scan(&one)
-		if err == nil {
-			res.Duplicate = true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("directory: ledger: %w", err)
+		seen, err := q.applied(digest)
+		if err != nil || seen {
+			res.Duplicate = seen
+			return err
 		}
 		now := s.now()
 		ap := &applier{ctx: ctx, q: q, now: fmtTime(now), by: string(by), res: &res}
@@ -744,4 +732,32 @@ func (ap *applier) rolMember(encID int64, p *hl7.Provider) error {
 	}
 	ap.res.Changed = true
 	return nil
+}
+
+// withDefaults fills what the caller left empty in a message's provenance
+// from the message's own header.
+func (p Provenance) withDefaults(controlID, event, app, facility string) Provenance {
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&p.ControlID, controlID}, {&p.Event, event}, {&p.Application, app}, {&p.Facility, facility}} {
+		if *f.dst == "" {
+			*f.dst = f.v
+		}
+	}
+	return p
+}
+
+// applied says whether the message with this digest is in the ledger of
+// applied messages (ADT and clinical alike): a retransmission.
+func (q txq) applied(digest string) (bool, error) {
+	var one int
+	err := q.queryRow(`SELECT 1 FROM dir_adt_applied WHERE digest = ?`, digest).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("directory: ledger: %w", err)
+	}
+	return true, nil
 }

@@ -75,29 +75,17 @@ func (s *Store) ApplyClinical(ctx context.Context, c *hl7.Clinical, prov Provena
 	}
 	sum := sha256.Sum256(append([]byte("clinical\n"), raw...))
 	digest := hex.EncodeToString(sum[:])
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{{&prov.ControlID, c.ControlID}, {&prov.Event, c.Type + "^" + c.Event},
-		{&prov.Application, c.SendingApp}, {&prov.Facility, c.SendingFac}} {
-		if *f.dst == "" {
-			*f.dst = f.v
-		}
-	}
+	prov = prov.withDefaults(c.ControlID, c.Type+"^"+c.Event, c.SendingApp, c.SendingFac)
 	by, err := json.Marshal(prov)
 	if err != nil {
 		return res, fmt.Errorf("directory: %w", err)
 	}
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		q := txq{s: s, tx: tx, ctx: ctx}
-		var one int
-		err := q.queryRow(`SELECT 1 FROM dir_adt_applied WHERE digest = ?`, digest).Scan(&one)
-		if err == nil {
-			res.Duplicate = true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("directory: ledger: %w", err)
+		seen, err := q.applied(digest)
+		if err != nil || seen {
+			res.Duplicate = seen
+			return err
 		}
 		now := s.now()
 		var ares Result
